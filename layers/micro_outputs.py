@@ -120,7 +120,7 @@ def write_micro_outputs(
                 "center": result.center,
                 "network": result.network,
                 "osm_data_date": result.osm.source.get("osm_data_date"),
-                "candidates": int(len(result.candidates)),
+                "candidates": len(result.candidates),
             },
         )
         rel["manifest"] = "manifest.json"

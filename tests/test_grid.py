@@ -34,7 +34,9 @@ def test_rasterize_polygon_by_cell_centre():
     np.testing.assert_array_equal(mask, expected)
 
 
-@pytest.mark.parametrize(("lon", "lat", "epsg"), [(24.94, 60.17, 32635), (116.3, 40.0, 32650), (-70, -33, 32719)])
+@pytest.mark.parametrize(
+    ("lon", "lat", "epsg"), [(24.94, 60.17, 32635), (116.3, 40.0, 32650), (-70, -33, 32719)]
+)
 def test_utm_zone(lon, lat, epsg):
     assert utm_crs(lon, lat).to_epsg() == epsg
 

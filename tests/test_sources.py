@@ -26,8 +26,8 @@ def test_pbf_and_xml_give_the_same_features(helsinki_pbf, helsinki_osm_xml):
     assert len(a.features) == len(b.features) > 1000
     key = ["osm_type", "osm_id"]
     pd.testing.assert_frame_equal(
-        a.features.sort_values(key)[key + ["amenity"]].reset_index(drop=True),
-        b.features.sort_values(key)[key + ["amenity"]].reset_index(drop=True),
+        a.features.sort_values(key)[[*key, "amenity"]].reset_index(drop=True),
+        b.features.sort_values(key)[[*key, "amenity"]].reset_index(drop=True),
     )
     assert a.edges.shape == b.edges.shape
     assert a.source["format"] == "pbf" and b.source["format"] == "osm-xml"
