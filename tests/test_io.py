@@ -1,0 +1,420 @@
+"""Outputs for desktop GIS: COG GeoTIFFs, GeoPackages, staged folders and manifests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+from pyproj import CRS
+from shapely import box
+
+from gis import io
+from gis.errors import DataSourceError, InputError, OutputExistsError
+from gis.grid import Grid
+
+
+@pytest.fixture(scope="module")
+def grid600() -> Grid:
+    return Grid.from_bounds((500000, 6670000, 506000, 6676000), cell_size=10, crs=32635)
+
+
+@pytest.fixture(scope="module")
+def layer600(grid600) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    a = rng.random(grid600.shape).astype("float32")
+    a[:50, :70] = np.nan
+    return a
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+# ---------------------------------------------------------------------- GeoTIFF
+def test_write_geotiff_is_a_cog_that_round_trips(tmp_path, grid600, layer600):
+    before = layer600.copy()
+    path = io.write_geotiff(
+        tmp_path / "transit.tif",
+        layer600,
+        grid600,
+        description="Transit access",
+        units="score 0-1",
+        tags={"factor": "transit", "weight": 0.25},
+    )
+    assert path == tmp_path / "transit.tif"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["transit.tif"]  # no temporary left
+    np.testing.assert_array_equal(layer600, before)
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 32635
+        assert src.transform == grid600.transform
+        assert (src.height, src.width) == grid600.shape
+        assert src.count == 1
+        assert src.dtypes == ("float32",)
+        assert math.isnan(src.nodata)
+        assert src.descriptions == ("Transit access",)
+        assert src.units == ("score 0-1",)
+        assert src.tags()["factor"] == "transit"
+        assert src.tags()["weight"] == "0.25"
+        assert src.block_shapes == [(256, 256)]
+        assert src.profile["tiled"]
+        assert src.compression.name == "deflate"
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.overviews(1) == [2, 4]
+        stats = src.tags(1)
+        values = src.read(1)
+    np.testing.assert_array_equal(values, layer600)  # NaN positions equal too
+    assert float(stats["STATISTICS_MINIMUM"]) == pytest.approx(float(np.nanmin(layer600)))
+    assert float(stats["STATISTICS_MAXIMUM"]) == pytest.approx(float(np.nanmax(layer600)))
+    valid_share = 100 * np.isfinite(layer600).mean()
+    assert float(stats["STATISTICS_VALID_PERCENT"]) == pytest.approx(valid_share)
+
+
+def test_read_geotiff_returns_array_and_grid(tmp_path, grid600, layer600):
+    path = io.write_geotiff(tmp_path / "a.tif", layer600, grid600, description="a")
+    array, grid = io.read_geotiff(path)
+    assert grid == grid600
+    assert grid.crs == CRS.from_epsg(32635)
+    np.testing.assert_array_equal(array, layer600)
+
+
+def test_finite_nodata_is_written_and_read_back_as_nan(tmp_path):
+    grid = Grid.from_bounds((0, 0, 40, 30), cell_size=10, crs=32635)
+    a = np.arange(12, dtype="float64").reshape(grid.shape)
+    a[1, 2] = np.nan
+    path = io.write_geotiff(tmp_path / "a.tif", a, grid, description="a", nodata=-9999.0)
+    assert np.isnan(a[1, 2])  # input untouched
+    with rasterio.open(path) as src:
+        assert src.nodata == -9999.0
+        assert src.read(1)[1, 2] == -9999.0
+        assert src.overviews(1) == []  # smaller than one block
+    back, _ = io.read_geotiff(path)
+    np.testing.assert_array_equal(back, a.astype("float32"))
+
+
+def test_write_geotiff_refuses_wrong_shape(tmp_path, grid600):
+    with pytest.raises(InputError, match=r"shape \(600, 599\).*\(600, 600\)"):
+        io.write_geotiff(tmp_path / "a.tif", np.zeros((600, 599)), grid600, description="a")
+    assert not (tmp_path / "a.tif").exists()
+
+
+def test_write_geotiff_refuses_non_numeric_and_bad_nodata(tmp_path):
+    grid = Grid.from_bounds((0, 0, 20, 20), cell_size=10, crs=32635)
+    with pytest.raises(InputError, match="non-numeric"):
+        io.write_geotiff(tmp_path / "a.tif", np.full(grid.shape, "x"), grid, description="a")
+    with pytest.raises(InputError, match="float32"):
+        io.write_geotiff(tmp_path / "a.tif", np.zeros(grid.shape), grid, description="a",
+                         nodata=0.1)  # fmt: skip
+    with pytest.raises(InputError, match="description"):
+        io.write_geotiff(tmp_path / "a.tif", np.zeros(grid.shape), grid, description="")
+
+
+def test_write_geotiff_never_overwrites_unless_asked(tmp_path):
+    grid = Grid.from_bounds((0, 0, 20, 20), cell_size=10, crs=32635)
+    path = tmp_path / "a.tif"
+    path.write_bytes(b"user data")
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        io.write_geotiff(path, np.zeros(grid.shape), grid, description="a")
+    assert path.read_bytes() == b"user data"
+    io.write_geotiff(path, np.ones(grid.shape), grid, description="a", overwrite=True)
+    assert io.read_geotiff(path)[0].tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_failed_geotiff_write_leaves_nothing(tmp_path, monkeypatch):
+    grid = Grid.from_bounds((0, 0, 20, 20), cell_size=10, crs=32635)
+
+    def broken(target, *args):
+        Path(target).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(io, "_write_cog", broken)
+    with pytest.raises(OSError, match="disk full"):
+        io.write_geotiff(tmp_path / "a.tif", np.zeros(grid.shape), grid, description="a")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_geotiff_bands(tmp_path):
+    grid = Grid.from_bounds((0, 0, 30, 20), cell_size=10, crs=32635)
+    arrays = {"green": np.zeros(grid.shape), "transit": np.full(grid.shape, 0.5)}
+    path = io.write_geotiff_bands(
+        tmp_path / "factors.tif", arrays, grid, units={"transit": "score"}
+    )
+    with rasterio.open(path) as src:
+        assert src.count == 2
+        assert src.descriptions == ("green", "transit")
+        assert src.units == (None, "score")
+        np.testing.assert_array_equal(src.read(2), arrays["transit"])
+    assert io.read_geotiff(path, band=2)[0][0, 0] == 0.5
+    with pytest.raises(InputError, match="band 3 does not exist"):
+        io.read_geotiff(path, band=3)
+    with pytest.raises(InputError, match="unknown bands"):
+        io.write_geotiff_bands(tmp_path / "b.tif", arrays, grid, units={"parks": "m"})
+    with pytest.raises(InputError, match="at least one band"):
+        io.write_geotiff_bands(tmp_path / "b.tif", {}, grid)
+
+
+def test_read_geotiff_missing_file(tmp_path):
+    with pytest.raises(DataSourceError, match="cannot read raster"):
+        io.read_geotiff(tmp_path / "missing.tif")
+
+
+# ---------------------------------------------------------------------- output folders
+def test_output_folder_moves_files_into_place(tmp_path):
+    target = tmp_path / "deep" / "run"
+    with io.output_folder(target) as stage:
+        assert stage.parent == target.parent
+        assert stage.name.startswith(".run.partial-")
+        assert not target.exists()
+        (stage / "a.txt").write_text("A")
+        (stage / "sub").mkdir()
+        (stage / "sub" / "b.txt").write_text("B")
+    assert _listing(target) == {"a.txt": b"A", "sub/b.txt": b"B"}
+    assert [p.name for p in target.parent.iterdir()] == ["run"]
+
+
+def test_output_folder_exception_leaves_nothing(tmp_path):
+    target = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="boom"), io.output_folder(target) as stage:
+        (stage / "a.txt").write_text("half")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folder_refuses_non_empty_folder(tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "mine.txt").write_bytes(b"precious")
+    before = _listing(target)
+    ran = False
+    with pytest.raises(OutputExistsError, match=r"not empty; pass --overwrite or choose another"):
+        with io.output_folder(target):
+            ran = True
+    assert not ran
+    assert _listing(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_output_folder_accepts_empty_existing_folder(tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    with io.output_folder(target) as stage:
+        (stage / "a.txt").write_text("A")
+    assert _listing(target) == {"a.txt": b"A"}
+
+
+def test_output_folder_overwrite_replaces_only_on_success(tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(ValueError, match="fail"), io.output_folder(target, overwrite=True) as st:
+        (st / "new.txt").write_text("new")
+        raise ValueError("fail")
+    assert _listing(target) == {"old.txt": b"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+    with io.output_folder(target, overwrite=True) as stage:
+        (stage / "new.txt").write_text("new")
+    assert _listing(target) == {"new.txt": b"new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_check_output_folder(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(OutputExistsError, match="existing file"):
+        io.check_output_folder(f, overwrite=True)
+    assert io.check_output_folder(tmp_path, overwrite=True) == tmp_path
+    with pytest.raises(OutputExistsError, match=str(tmp_path)):
+        io.check_output_folder(tmp_path)
+    assert io.check_output_folder(tmp_path / "new") == tmp_path / "new"
+    assert not (tmp_path / "new").exists()
+
+
+# ---------------------------------------------------------------------- GeoPackage
+@pytest.fixture
+def sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "name": ["<script>alert(1)</script>", "Café Ørsted", None],
+            "score": [0.9, 0.5, 0.25],
+            "tags": [["a", "b"], {"k": 1}, None],
+        },
+        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(0, 20, 10, 30)],
+        crs=32635,
+    )
+
+
+def test_write_geopackage_round_trip(tmp_path, sites):
+    before = sites.copy()
+    path = io.write_geopackage(tmp_path / "out.gpkg", sites, layer="candidates")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]
+    assert pyogrio.list_layers(path).tolist() == [["candidates", "Polygon"]]
+    back = pyogrio.read_dataframe(path, layer="candidates")
+    assert back.crs == sites.crs
+    assert back["name"].tolist()[:2] == ["<script>alert(1)</script>", "Café Ørsted"]
+    assert back["name"].isna().tolist() == [False, False, True]
+    assert back["score"].tolist() == [0.9, 0.5, 0.25]
+    assert back["tags"].tolist()[:2] == ['["a", "b"]', '{"k": 1}']
+    assert back.geometry.equals(sites.geometry)
+    assert sites["tags"].iloc[0] == ["a", "b"]  # input untouched
+    assert sites.equals(before)
+
+
+def test_write_geopackage_modes(tmp_path, sites):
+    path = tmp_path / "out.gpkg"
+    io.write_geopackage(path, sites, layer="a")
+    with pytest.raises(OutputExistsError, match="already exists"):
+        io.write_geopackage(path, sites, layer="b")
+    io.write_geopackage(path, sites.iloc[:1], layer="b", mode="a")
+    io.write_geopackage(path, sites.iloc[:2], layer="b", mode="a")
+    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["a", "b"]
+    assert len(pyogrio.read_dataframe(path, layer="b")) == 3
+    io.write_geopackage(path, sites.iloc[:1], layer="c", overwrite=True)
+    assert pyogrio.list_layers(path)[:, 0].tolist() == ["c"]
+
+
+def test_write_geopackage_refuses_bad_input(tmp_path, sites):
+    for name in ("", "  ", None):
+        with pytest.raises(InputError, match="layer name"):
+            io.write_geopackage(tmp_path / "x.gpkg", sites, layer=name)
+    with pytest.raises(InputError, match="mode"):
+        io.write_geopackage(tmp_path / "x.gpkg", sites, layer="a", mode="x")
+    with pytest.raises(InputError, match="no CRS"):
+        io.write_geopackage(tmp_path / "x.gpkg", sites.set_crs(None, allow_override=True),
+                            layer="a")  # fmt: skip
+    with pytest.raises(InputError, match="GeoDataFrame"):
+        io.write_geopackage(tmp_path / "x.gpkg", sites.drop(columns="geometry"), layer="a")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_geopackage_stores_qgis_style(tmp_path, sites):
+    qml = "<!DOCTYPE qgis><qgis version='3.34'><renderer-v2 type='singleSymbol'/></qgis>"
+    path = io.write_geopackage(tmp_path / "s.gpkg", sites, layer="candidates", style_qml=qml)
+    io.write_geopackage(path, sites, layer="other", mode="a", style_qml=qml + " ")
+    io.write_geopackage(path, sites.iloc[:0], layer="candidates", mode="a",
+                        style_qml=qml + "  ", style_name="second")  # fmt: skip
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute(
+            "SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+            "styleQML, useAsDefault FROM layer_styles ORDER BY id"
+        ).fetchall()
+        contents = con.execute(
+            "SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [
+        ("", "", "candidates", "geom", "candidates", qml, 0),
+        ("", "", "other", "geom", "other", qml + " ", 1),
+        ("", "", "candidates", "geom", "second", qml + "  ", 1),
+    ]
+    assert contents == [("attributes",)]
+    # GDAL still reads the file and sees the styles as a plain table
+    styles = pyogrio.read_dataframe(path, layer="layer_styles", read_geometry=False)
+    assert styles["styleName"].tolist() == ["candidates", "other", "second"]
+    assert len(pyogrio.read_dataframe(path, layer="candidates")) == 3
+
+
+# ---------------------------------------------------------------------- provenance
+def test_file_checksum_streams_and_matches_hashlib(tmp_path):
+    data = np.random.default_rng(1).bytes(3 * 2**20 + 17)  # several 1 MiB blocks
+    p = tmp_path / "blob.bin"
+    p.write_bytes(data)
+    assert io.file_checksum(p) == hashlib.sha256(data).hexdigest()
+    assert io.file_checksum(p, algorithm="md5") == hashlib.md5(data).hexdigest()
+    with pytest.raises(InputError, match="algorithm"):
+        io.file_checksum(p, algorithm="nope")
+    with pytest.raises(DataSourceError, match="missing"):
+        io.file_checksum(tmp_path / "missing")
+
+
+def test_package_versions(monkeypatch):
+    monkeypatch.setattr(io, "_PACKAGES", (*io._PACKAGES, "surely-not-a-package-xyz"))
+    v = io.package_versions()
+    expected = {"innosite", "python", "numpy", "scipy", "pandas", "geopandas", "shapely",
+                "pyproj", "rasterio", "GDAL", "pyogrio", "osmnx", "osmium", "folium"}  # fmt: skip
+    assert expected <= set(v)
+    assert v["GDAL"] == rasterio.__gdal_version__
+    assert v["numpy"] == np.__version__
+    assert v["surely-not-a-package-xyz"] == "not installed"
+
+
+def test_write_manifest(tmp_path):
+    source = tmp_path / "extract.osm.pbf"
+    source.write_bytes(b"osm-bytes")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "composite.tif").write_bytes(b"tif-bytes")
+    (out / "maps").mkdir()
+    (out / "maps" / "map.html").write_text("<html></html>", encoding="utf-8")
+    manifest = io.write_manifest(
+        out / "manifest.json",
+        command="innosite micro --place Espoo",
+        inputs=[{"source": "osm", "path": source}, {"source": "overpass", "query": "[out:json]"}],
+        parameters={
+            "weights": {"transit": np.float32(0.25), "green": np.float64(0.75)},
+            "cell_size": np.int64(25),
+            "crs": CRS.from_epsg(32635),
+            "bbox": np.array([1.5, 2.5]),
+            "missing": float("nan"),
+            "folder": Path("a/b"),
+            "name": "Tapiola – ä",
+        },
+        outputs=["composite.tif", out / "maps" / "map.html"],
+        extra={"note": "test"},
+    )
+    text = (out / "manifest.json").read_text(encoding="utf-8")
+    loaded = json.loads(text)
+    assert loaded == manifest
+    assert "Tapiola – ä" in text  # ensure_ascii=False
+    assert list(loaded) == [
+        "created", "innosite_version", "command", "versions", "inputs", "parameters",
+        "outputs", "extra",
+    ]  # fmt: skip
+    created = dt.datetime.fromisoformat(loaded["created"])
+    assert created.utcoffset() == dt.timedelta(0)
+    assert abs((dt.datetime.now(dt.UTC) - created).total_seconds()) < 60
+    assert loaded["versions"]["GDAL"] == rasterio.__gdal_version__
+    params = loaded["parameters"]
+    assert list(params) == sorted(params)
+    assert params["weights"] == {"green": 0.75, "transit": 0.25}
+    assert params["cell_size"] == 25
+    assert params["crs"] == "EPSG:32635"
+    assert params["bbox"] == [1.5, 2.5]
+    assert params["missing"] is None
+    assert params["folder"] == "a/b"
+    first = loaded["inputs"][0]
+    assert first["sha256"] == hashlib.sha256(b"osm-bytes").hexdigest()
+    assert first["bytes"] == len(b"osm-bytes")
+    assert first["path"] == str(source)
+    assert "sha256" not in loaded["inputs"][1]
+    outputs = {o["file"]: o for o in loaded["outputs"]}
+    assert set(outputs) == {"composite.tif", "maps/map.html"}
+    for name, entry in outputs.items():
+        data = (out / name).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
+    assert loaded["extra"] == {"note": "test"}
+
+
+def test_write_manifest_refuses_bad_input(tmp_path):
+    with pytest.raises(InputError, match="not an existing file"):
+        io.write_manifest(tmp_path / "m.json", command=None, inputs=[{"path": tmp_path / "x"}],
+                          parameters={})  # fmt: skip
+    with pytest.raises(InputError, match=r"parameters\['f'\].*object"):
+        io.write_manifest(tmp_path / "m.json", command=None, inputs=[], parameters={"f": object()})
+    assert list(tmp_path.iterdir()) == []
+    io.write_manifest(tmp_path / "m.json", command=None, inputs=[], parameters={})
+    with pytest.raises(OutputExistsError):
+        io.write_manifest(tmp_path / "m.json", command=None, inputs=[], parameters={})
