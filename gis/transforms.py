@@ -1,0 +1,1261 @@
+"""Continuous-to-suitability transforms with ArcGIS Pro *Rescale by Function* semantics.
+
+Each transformation function maps raw criterion values (a distance, a density, a
+slope) to a preference. :func:`rescale` then does what ArcGIS's Rescale by Function
+does: it applies the function between a lower and an upper threshold and maps the
+function values linearly onto an evaluation scale ``[from_scale, to_scale]``::
+
+    scaled = from_scale + (Y - min Y) * (to_scale - from_scale) / (max Y - min Y)
+
+where ``Y = F(x)`` and ``min Y`` / ``max Y`` are the extremes of ``F`` over the
+closed threshold interval ``[lower_threshold, upper_threshold]``, not over the
+cells. So when the thresholds are the data minimum and maximum (the default), the
+highest and lowest points of the curve over the data range map to ``to_scale``
+and ``from_scale``. When the thresholds lie outside the data, no cell reaches
+either end of the scale. A Gaussian whose midpoint lies outside the thresholds is
+scaled over the part of the curve between them. Every built-in function is scaled
+by this one rule. The table gives the curve ``F`` (as ArcGIS defines it) and the
+inputs where its extremes over the thresholds can lie (those inside the
+thresholds are evaluated).
+
+================  =============================================  ========================
+name              raw function ``F(x)``                          extremes of ``F`` at
+================  =============================================  ========================
+linear            ``clip((x-minimum)/(maximum-minimum), 0, 1)``  the thresholds
+symmetric_linear  triangle, 1 at ``(minimum+maximum)/2``         thresholds and the peak
+gaussian          ``exp(-spread*(x-midpoint)**2)``               thresholds and midpoint
+near              ``1/(1+spread*(x-midpoint)**2)``               thresholds and midpoint
+large             ``1/(1+(x/midpoint)**-spread)``, 0 if x<=0     the thresholds
+small             ``1/(1+(x/midpoint)**spread)``, 1 if x<=0      the thresholds
+ms_large          ``1-b*s/(x-a*m+b*s)`` if x>a*m else 0          the thresholds
+ms_small          ``b*s/(x-a*m+b*s)`` if x>a*m else 1            the thresholds
+logistic_growth   S-curve, ``y%`` at minimum, 100-y% at maximum  the thresholds
+logistic_decay    S-curve, ``y%`` at minimum, 100-y% at maximum  the thresholds
+exponential       ``exp((x-shift)*base_factor)``                 the thresholds
+power             ``max(x-shift, 0)**exponent``                  the thresholds
+logarithm         ``ln((x-shift)*factor)``                       the thresholds
+band              trapezoid ``a <= b <= c <= d``                 thresholds and a, b, c, d
+================  =============================================  ========================
+
+(``m``, ``s``: mean and population standard deviation of the finite input cells;
+``a``, ``b``: ``mean_multiplier``, ``std_multiplier``.) Scaling is linear, so a
+multiplicative constant in ``F`` cancels. The exponential ``shift`` and the
+logarithm ``factor`` therefore change only the raw output, never the scaled one.
+
+Cells below ``lower_threshold`` get ``value_below`` and cells above
+``upper_threshold`` get ``value_above``; either may be NaN (ArcGIS's NoData).
+ArcGIS leaves both unset by default. Here the default holds the curve flat beyond
+each threshold: a cell below the lower threshold scores what the lower threshold
+scores. For an increasing function with data thresholds that is ``from_scale``
+below and ``to_scale`` above. NaN cells stay NaN.
+
+Data-derived defaults follow ArcGIS where it documents them: thresholds are the
+finite data minimum and maximum; linear, symmetric-linear and logistic
+``minimum``/``maximum`` are the thresholds; ``midpoint`` is the middle of the
+thresholds; MS statistics come from the input cells; spread 5 for Large/Small,
+y-intercept 1 % / 99 % for logistic growth/decay, multipliers 1 for MS. ArcGIS
+also fits spreads, shifts and base factors to the threshold range when they are
+omitted. Here those fits are fixed and documented per function: Gaussian and
+Near fall to 1 % of their peak at the farther threshold; the exponential base
+factor spans ten orders of magnitude over the range; the power exponent is 2 with
+the shift at the lower threshold; the logarithm shift sits 1 % of the range
+below the lower threshold.
+
+A function that is flat between the thresholds (a constant input with default
+thresholds) has nothing to scale: every cell between them gets ``to_scale``. An
+input without a finite cell gives all NaN.
+
+:data:`TRANSFORMS` maps each name to its raw function, which takes
+``(values, **params)`` and returns ``F`` on the whole array as float64.
+:func:`reclass` scores categorical rasters by lookup.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from numbers import Real
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from gis.errors import InputError
+
+__all__ = [
+    "TRANSFORMS",
+    "band",
+    "exponential",
+    "gaussian",
+    "large",
+    "linear",
+    "logarithm",
+    "logistic_decay",
+    "logistic_growth",
+    "ms_large",
+    "ms_small",
+    "near",
+    "power",
+    "reclass",
+    "rescale",
+    "small",
+    "symmetric_linear",
+]
+
+#: Function value a default Gaussian or Near curve falls to at the farther threshold.
+_TAIL = 0.01
+#: Ratio ``F(upper) / F(lower)`` of the default exponential curve (ln(1e10)/range base
+#: factor, 0.04605 for a 0-500 range).
+_EXP_SPAN = 1e10
+#: Default logarithm shift sits this fraction of the threshold range below the lower one.
+_LOG_OFFSET = 0.01
+
+
+# ---------------------------------------------------------------------------
+# validation helpers
+# ---------------------------------------------------------------------------
+
+
+def _number(func: str, name: str, value: Any) -> float:
+    """Return ``value`` as a finite float, or raise InputError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InputError(
+            f"{func}: {name} must be a real number, got {value!r}; pass a finite float"
+        )
+    v = float(value)
+    if not math.isfinite(v):
+        raise InputError(f"{func}: {name} must be finite, got {v}; pass a finite float")
+    return v
+
+
+def _positive(func: str, name: str, value: Any) -> float:
+    v = _number(func, name, value)
+    if v <= 0:
+        raise InputError(f"{func}: {name} must be > 0, got {v}; pass a positive value")
+    return v
+
+
+def _as_float(values: Any) -> np.ndarray:
+    """Return ``values`` as a float64 array (a view or copy; never written to)."""
+    arr = np.asarray(values)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise InputError(
+            f"values must be a real numeric array, got dtype {arr.dtype}; "
+            "convert it with np.asarray(values, dtype=float)"
+        )
+    return arr.astype(np.float64, copy=False)
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    return x[np.isfinite(x)]
+
+
+def _keep_nan(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(x), np.nan, out)
+
+
+# ---------------------------------------------------------------------------
+# data-derived defaults: one function per transform, shared by the raw functions
+# (which fit to their own data range) and by rescale (which fits to the thresholds)
+# ---------------------------------------------------------------------------
+
+
+def _half_width(lo: float, hi: float, mid: float) -> float:
+    return max(mid - lo, hi - mid)
+
+
+def _defaults_min_max(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"minimum": lo, "maximum": hi}
+
+
+def _defaults_bell(func: str, tail: Callable[[float], float]) -> Callable[..., dict]:
+    def defaults(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+        given = p.get("midpoint")
+        mid = (lo + hi) / 2 if given is None else _number(func, "midpoint", given)
+        d = _half_width(lo, hi, mid)
+        spread = tail(d) if d > 0 else 1.0
+        if not (math.isfinite(spread) and spread > 0):
+            raise InputError(
+                f"{func}: no default spread fits a half-range of {d}; pass spread explicitly"
+            )
+        return {"midpoint": mid, "spread": spread}
+
+    return defaults
+
+
+def _defaults_midpoint(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"midpoint": (lo + hi) / 2}
+
+
+def _defaults_ms(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"mean": float(finite.mean()), "std": float(finite.std())}
+
+
+def _defaults_exponential(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"shift": lo, "base_factor": math.log(_EXP_SPAN) / (hi - lo) if hi > lo else 1.0}
+
+
+def _defaults_power(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"shift": lo}
+
+
+def _defaults_logarithm(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"shift": lo - (_LOG_OFFSET * (hi - lo) if hi > lo else 1.0)}
+
+
+def _defaults_band(lo: float, hi: float, finite: np.ndarray, p: dict) -> dict:
+    return {"a": lo, "d": hi}
+
+
+_DEFAULTS: dict[str, Callable[[float, float, np.ndarray, dict], dict]] = {
+    "linear": _defaults_min_max,
+    "symmetric_linear": _defaults_min_max,
+    "gaussian": _defaults_bell("gaussian", lambda d: math.log(1 / _TAIL) / d / d),
+    "near": _defaults_bell("near", lambda d: (1 / _TAIL - 1) / d / d),
+    "large": _defaults_midpoint,
+    "small": _defaults_midpoint,
+    "ms_large": _defaults_ms,
+    "ms_small": _defaults_ms,
+    "logistic_growth": _defaults_min_max,
+    "logistic_decay": _defaults_min_max,
+    "exponential": _defaults_exponential,
+    "power": _defaults_power,
+    "logarithm": _defaults_logarithm,
+    "band": _defaults_band,
+}
+
+
+def _fill(
+    func: str, lo: float, hi: float, finite: np.ndarray, given: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace the ``None`` entries of ``given`` by the defaults fitted to ``[lo, hi]``."""
+    if all(v is not None for v in given.values()):
+        return dict(given)
+    fitted = _DEFAULTS[func](lo, hi, finite, given)
+    return {k: (fitted.get(k) if v is None else v) for k, v in given.items()}
+
+
+def _own_defaults(func: str, x: np.ndarray, given: dict[str, Any]) -> dict[str, Any] | None:
+    """Fill defaults from the data range of ``x``; None when a default is needed but
+    ``x`` has no finite cell to fit it to."""
+    if all(v is not None for v in given.values()):
+        return dict(given)
+    finite = _finite(x)
+    if finite.size == 0:
+        return None
+    return _fill(func, float(finite.min()), float(finite.max()), finite, given)
+
+
+# ---------------------------------------------------------------------------
+# the transformation functions (raw output, float64, same shape as the input)
+# ---------------------------------------------------------------------------
+
+
+def linear(
+    values: np.ndarray, *, minimum: float | None = None, maximum: float | None = None
+) -> np.ndarray:
+    """ArcGIS *Linear* (TfLinear): 0 at ``minimum``, 1 at ``maximum``, straight between.
+
+    ``F(x) = clip((x - minimum) / (maximum - minimum), 0, 1)``. A ``minimum`` larger
+    than ``maximum`` gives a negative slope (small values preferred).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    minimum, maximum : float, optional
+        The points where the line reaches 0 and 1. Default: data minimum and maximum.
+        :func:`rescale` defaults them to the thresholds and, as ArcGIS does, holds
+        them within the thresholds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``[0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If ``minimum == maximum`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> linear(np.array([0.0, 5.0, 10.0, 20.0]), minimum=0, maximum=10).tolist()
+    [0.0, 0.5, 1.0, 1.0]
+    >>> linear(np.array([0.0, 5.0, 10.0]), minimum=10, maximum=0).tolist()
+    [1.0, 0.5, 0.0]
+    """
+    x = _as_float(values)
+    p = _own_defaults("linear", x, {"minimum": minimum, "maximum": maximum})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    lo = _number("linear", "minimum", p["minimum"])
+    hi = _number("linear", "maximum", p["maximum"])
+    if lo == hi:
+        raise InputError(
+            f"linear: minimum and maximum must differ, both are {lo} (their defaults are "
+            "the data minimum and maximum); pass distinct minimum and maximum"
+        )
+    with np.errstate(invalid="ignore"):
+        return np.clip((x - lo) / (hi - lo), 0.0, 1.0) + 0.0  # + 0.0: no signed zeros
+
+
+def symmetric_linear(
+    values: np.ndarray, *, minimum: float | None = None, maximum: float | None = None
+) -> np.ndarray:
+    """ArcGIS *Symmetric Linear* (TfSymmetricLinear): a triangle peaking mid-way.
+
+    ``F(x) = clip(1 - |x - c| / h, 0, 1)`` with ``c = (minimum + maximum) / 2`` and
+    ``h = (maximum - minimum) / 2``: 0 at ``minimum`` and ``maximum``, 1 at ``c``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    minimum, maximum : float, optional
+        Feet of the triangle, ``minimum < maximum``. Default: data minimum and maximum
+        (the thresholds in :func:`rescale`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``[0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If ``minimum >= maximum`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> symmetric_linear(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), minimum=0, maximum=4).tolist()
+    [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
+    x = _as_float(values)
+    p = _own_defaults("symmetric_linear", x, {"minimum": minimum, "maximum": maximum})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    lo = _number("symmetric_linear", "minimum", p["minimum"])
+    hi = _number("symmetric_linear", "maximum", p["maximum"])
+    if lo >= hi:
+        raise InputError(
+            f"symmetric_linear: minimum ({lo}) must be below maximum ({hi}); "
+            "pass minimum < maximum"
+        )
+    c, h = (lo + hi) / 2, (hi - lo) / 2
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.clip(1.0 - np.abs(x - c) / h, 0.0, 1.0)
+
+
+def gaussian(
+    values: np.ndarray, *, midpoint: float | None = None, spread: float | None = None
+) -> np.ndarray:
+    """ArcGIS *Gaussian* (TfGaussian): ``F(x) = exp(-spread * (x - midpoint)**2)``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    midpoint : float, optional
+        Value with the highest preference (``F = 1``). Default: middle of the data
+        range (of the thresholds in :func:`rescale`).
+    spread : float, optional
+        Steepness, ``> 0``; larger is narrower. Default: the curve falls to 0.01 at
+        the end of the range farther from the midpoint,
+        ``spread = ln(100) / d**2`` with ``d`` that distance.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``(0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If ``spread <= 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> gaussian(np.array([1.0, 2.0, 3.0]), midpoint=2, spread=math.log(2)).tolist()
+    [0.5, 1.0, 0.5]
+    """
+    x = _as_float(values)
+    p = _own_defaults("gaussian", x, {"midpoint": midpoint, "spread": spread})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    mid = _number("gaussian", "midpoint", p["midpoint"])
+    s = _positive("gaussian", "spread", p["spread"])
+    with np.errstate(over="ignore"):
+        return np.exp(-s * (x - mid) ** 2)
+
+
+def near(
+    values: np.ndarray, *, midpoint: float | None = None, spread: float | None = None
+) -> np.ndarray:
+    """ArcGIS *Near* (TfNear): ``F(x) = 1 / (1 + spread * (x - midpoint)**2)``.
+
+    Like :func:`gaussian` but with heavier tails.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    midpoint : float, optional
+        Most preferred value. Default: middle of the data range (of the thresholds in
+        :func:`rescale`).
+    spread : float, optional
+        Steepness, ``> 0``. Default: ``F = 0.01`` at the end of the range farther
+        from the midpoint, ``spread = 99 / d**2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``(0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If ``spread <= 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> near(np.array([0.0, 1.0, 2.0, 3.0]), midpoint=2, spread=1).tolist()
+    [0.2, 0.5, 1.0, 0.5]
+    """
+    x = _as_float(values)
+    p = _own_defaults("near", x, {"midpoint": midpoint, "spread": spread})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    mid = _number("near", "midpoint", p["midpoint"])
+    s = _positive("near", "spread", p["spread"])
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + s * (x - mid) ** 2)
+
+
+def _sigmoid_of_log(func: str, x: np.ndarray, midpoint: Any, spread: Any, sign: float):
+    mid = _number(func, "midpoint", midpoint)
+    if mid <= 0:
+        raise InputError(
+            f"{func}: midpoint must be > 0, got {mid} (its default is the middle of the "
+            "data range or of the thresholds); pass a positive midpoint"
+        )
+    s = _positive(func, "spread", spread)
+    pos = x > 0
+    logx = np.log(np.where(pos, x, 1.0))
+    # 1 / (1 + (x/m)**(-sign*s)) written as a logistic of logs: no overflow for tiny x.
+    out = np.where(pos, expit(sign * s * (logx - math.log(mid))), 0.0 if sign > 0 else 1.0)
+    return _keep_nan(x, out)
+
+
+def large(
+    values: np.ndarray, *, midpoint: float | None = None, spread: float = 5.0
+) -> np.ndarray:
+    """ArcGIS *Large* (TfLarge): ``F(x) = 1 / (1 + (x / midpoint)**-spread)``.
+
+    Larger values are preferred; ``F(midpoint) = 0.5``. As in ArcGIS, values at or
+    below zero score what zero scores, ``F = 0``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    midpoint : float, optional
+        Transition point, ``> 0`` (a ratio to a negative midpoint has no real power).
+        Default: middle of the data range (of the thresholds in :func:`rescale`).
+    spread : float, default 5
+        Steepness around the midpoint, ``> 0`` (ArcGIS's default).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``[0, 1)``.
+
+    Raises
+    ------
+    InputError
+        If ``midpoint <= 0`` or ``spread <= 0``.
+
+    Examples
+    --------
+    >>> large(np.array([-1.0, 0.0, 1.0, 2.0, 4.0]), midpoint=2, spread=2).round(6).tolist()
+    [0.0, 0.0, 0.2, 0.5, 0.8]
+    """
+    x = _as_float(values)
+    p = _own_defaults("large", x, {"midpoint": midpoint})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    return _sigmoid_of_log("large", x, p["midpoint"], spread, 1.0)
+
+
+def small(
+    values: np.ndarray, *, midpoint: float | None = None, spread: float = 5.0
+) -> np.ndarray:
+    """ArcGIS *Small* (TfSmall): ``F(x) = 1 / (1 + (x / midpoint)**spread)``.
+
+    Smaller values are preferred; ``F(midpoint) = 0.5``; values at or below zero
+    score ``F = 1``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    midpoint : float, optional
+        Transition point, ``> 0``. Default: middle of the data range (of the
+        thresholds in :func:`rescale`).
+    spread : float, default 5
+        Steepness around the midpoint, ``> 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``(0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If ``midpoint <= 0`` or ``spread <= 0``.
+
+    Examples
+    --------
+    >>> small(np.array([0.0, 1.0, 2.0, 4.0]), midpoint=2, spread=2).round(6).tolist()
+    [1.0, 0.8, 0.5, 0.2]
+    """
+    x = _as_float(values)
+    p = _own_defaults("small", x, {"midpoint": midpoint})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    return _sigmoid_of_log("small", x, p["midpoint"], spread, -1.0)
+
+
+def _ms(func, x, mean_multiplier, std_multiplier, mean, std, larger: bool) -> np.ndarray:
+    p = _own_defaults(func, x, {"mean": mean, "std": std})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    a = _positive(func, "mean_multiplier", mean_multiplier)
+    b = _positive(func, "std_multiplier", std_multiplier)
+    m = _number(func, "mean", p["mean"])
+    s = _number(func, "std", p["std"])
+    if s < 0:
+        raise InputError(f"{func}: std must be >= 0, got {s}; pass a standard deviation")
+    t, bs = a * m, b * s
+    over = x > t
+    denom = np.where(over, x - t + bs, 1.0)
+    with np.errstate(invalid="ignore"):
+        ratio = bs / denom
+    out = np.where(over, 1.0 - ratio, 0.0) if larger else np.where(over, ratio, 1.0)
+    return _keep_nan(x, out)
+
+
+def ms_large(
+    values: np.ndarray,
+    *,
+    mean_multiplier: float = 1.0,
+    std_multiplier: float = 1.0,
+    mean: float | None = None,
+    std: float | None = None,
+) -> np.ndarray:
+    """ArcGIS *MS Large* (TfMSLarge): large values preferred, fitted to mean and std.
+
+    ``F(x) = 1 - b*s / (x - a*m + b*s)`` where ``x > a*m``, else ``F = 0``, with
+    ``m``, ``s`` the mean and standard deviation of the input and ``a``, ``b`` the
+    multipliers.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    mean_multiplier, std_multiplier : float, default 1
+        ``a`` and ``b``, both ``> 0`` (ArcGIS's defaults).
+    mean, std : float, optional
+        ``m`` and ``s``. Default: mean and population standard deviation (ddof=0)
+        of the finite input cells, as ArcGIS takes them from the raster. Pass them
+        to score tiles with whole-raster statistics.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``[0, 1)``.
+
+    Raises
+    ------
+    InputError
+        If a multiplier is ``<= 0``, ``std < 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> ms_large(np.array([1.0, 2.0, 3.0, 5.0]), mean=2, std=1).tolist()
+    [0.0, 0.0, 0.5, 0.75]
+    """
+    x = _as_float(values)
+    return _ms("ms_large", x, mean_multiplier, std_multiplier, mean, std, larger=True)
+
+
+def ms_small(
+    values: np.ndarray,
+    *,
+    mean_multiplier: float = 1.0,
+    std_multiplier: float = 1.0,
+    mean: float | None = None,
+    std: float | None = None,
+) -> np.ndarray:
+    """ArcGIS *MS Small* (TfMSSmall): small values preferred, fitted to mean and std.
+
+    ``F(x) = b*s / (x - a*m + b*s)`` where ``x > a*m``, else ``F = 1``; the
+    complement of :func:`ms_large`.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    mean_multiplier, std_multiplier : float, default 1
+        ``a`` and ``b``, both ``> 0``.
+    mean, std : float, optional
+        ``m`` and ``s``. Default: mean and population standard deviation of the
+        finite input cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``(0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If a multiplier is ``<= 0``, ``std < 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> ms_small(np.array([1.0, 2.0, 3.0, 5.0]), mean=2, std=1).tolist()
+    [1.0, 1.0, 0.5, 0.25]
+    """
+    x = _as_float(values)
+    return _ms("ms_small", x, mean_multiplier, std_multiplier, mean, std, larger=False)
+
+
+def _logistic(func, x, minimum, maximum, y_intercept_percent, lo_pct, hi_pct, growth):
+    p = _own_defaults(func, x, {"minimum": minimum, "maximum": maximum})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    lo = _number(func, "minimum", p["minimum"])
+    hi = _number(func, "maximum", p["maximum"])
+    yi = _number(func, "y_intercept_percent", y_intercept_percent)
+    if lo >= hi:
+        raise InputError(
+            f"{func}: minimum ({lo}) must be below maximum ({hi}); pass minimum < maximum"
+        )
+    if not lo_pct < yi < hi_pct:
+        raise InputError(
+            f"{func}: y_intercept_percent must lie strictly between {lo_pct} and {hi_pct}, "
+            f"got {yi}"
+        )
+    c, d = (lo + hi) / 2, (hi - lo) / 2
+    k = math.log(100.0 / yi - 1.0) / d if growth else math.log(yi / (100.0 - yi)) / d
+    return 100.0 * expit((k if growth else -k) * (x - c))
+
+
+def logistic_growth(
+    values: np.ndarray,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    y_intercept_percent: float = 1.0,
+) -> np.ndarray:
+    """ArcGIS *Logistic Growth* (TfLogisticGrowth): an S-curve on a 0-100 range.
+
+    ``F(x) = 100 / (1 + exp(-k (x - c)))`` with inflection point
+    ``c = (minimum + maximum) / 2`` and ``k`` set so that ``F(minimum)`` equals
+    ``y_intercept_percent`` (and, by symmetry, ``F(maximum) = 100 - y_intercept_percent``).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    minimum, maximum : float, optional
+        Start and end of the rise, ``minimum < maximum``. Default: data minimum and
+        maximum (the thresholds in :func:`rescale`; ArcGIS does not clip them).
+    y_intercept_percent : float, default 1
+        Function value at ``minimum``, strictly between 0 and 50 (ArcGIS's default
+        and range). Smaller gives a sharper S.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``(0, 100)``.
+
+    Raises
+    ------
+    InputError
+        If ``minimum >= maximum`` or ``y_intercept_percent`` is outside ``(0, 50)``.
+
+    Examples
+    --------
+    >>> logistic_growth(np.array([0.0, 5.0, 10.0]), minimum=0, maximum=10).round(6).tolist()
+    [1.0, 50.0, 99.0]
+    """
+    x = _as_float(values)
+    return _logistic(
+        "logistic_growth", x, minimum, maximum, y_intercept_percent, 0.0, 50.0, True
+    )
+
+
+def logistic_decay(
+    values: np.ndarray,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    y_intercept_percent: float = 99.0,
+) -> np.ndarray:
+    """ArcGIS *Logistic Decay* (TfLogisticDecay): a falling S-curve on a 0-100 range.
+
+    ``F(x) = 100 / (1 + exp(k (x - c)))`` with ``c = (minimum + maximum) / 2`` and
+    ``k`` set so that ``F(minimum) = y_intercept_percent`` and
+    ``F(maximum) = 100 - y_intercept_percent``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    minimum, maximum : float, optional
+        Start and end of the fall, ``minimum < maximum``. Default: data minimum and
+        maximum (the thresholds in :func:`rescale`).
+    y_intercept_percent : float, default 99
+        Function value at ``minimum``, strictly between 50 and 100 (ArcGIS's default
+        and range).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``(0, 100)``.
+
+    Raises
+    ------
+    InputError
+        If ``minimum >= maximum`` or ``y_intercept_percent`` is outside ``(50, 100)``.
+
+    Examples
+    --------
+    >>> logistic_decay(np.array([0.0, 5.0, 10.0]), minimum=0, maximum=10).round(6).tolist()
+    [99.0, 50.0, 1.0]
+    """
+    x = _as_float(values)
+    return _logistic(
+        "logistic_decay", x, minimum, maximum, y_intercept_percent, 50.0, 100.0, False
+    )
+
+
+def exponential(
+    values: np.ndarray, *, shift: float | None = None, base_factor: float | None = None
+) -> np.ndarray:
+    """ArcGIS *Exponential* (TfExponential): ``F(x) = exp((x - shift) * base_factor)``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    shift : float, optional
+        Subtracted from the input. Default: the data minimum (lower threshold). It
+        scales ``F`` by a constant, so it never changes :func:`rescale`'s output.
+    base_factor : float, optional
+        Growth rate ``ln(b)`` for a base ``b``; non-zero, negative decays. Default:
+        ``ln(1e10) / (max - min)``, so ``F`` grows ten orders of magnitude across the
+        range (0.04605 for a 0-500 range).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values ``> 0`` (``inf`` where the exponential overflows).
+
+    Raises
+    ------
+    InputError
+        If ``base_factor == 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> exponential(np.array([0.0, 1.0, 3.0]), shift=0, base_factor=math.log(2)).round(6).tolist()
+    [1.0, 2.0, 8.0]
+    """
+    x = _as_float(values)
+    p = _own_defaults("exponential", x, {"shift": shift, "base_factor": base_factor})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    sh = _number("exponential", "shift", p["shift"])
+    bf = _number("exponential", "base_factor", p["base_factor"])
+    if bf == 0:
+        raise InputError(
+            "exponential: base_factor must be non-zero (0 gives a constant); "
+            "pass ln(base), e.g. 0.01"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp((x - sh) * bf)
+
+
+def power(
+    values: np.ndarray, *, shift: float | None = None, exponent: float = 2.0
+) -> np.ndarray:
+    """ArcGIS *Power* (TfPower): ``F(x) = (x - shift)**exponent``.
+
+    Inputs below ``shift`` are held at ``shift`` (``F = 0``) so that fractional
+    exponents stay real.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    shift : float, optional
+        Subtracted from the input. Default: the data minimum (lower threshold).
+    exponent : float, default 2
+        Power, ``> 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values ``>= 0``.
+
+    Raises
+    ------
+    InputError
+        If ``exponent <= 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> power(np.array([-1.0, 1.0, 2.0, 4.0]), shift=1, exponent=2).tolist()
+    [0.0, 0.0, 1.0, 9.0]
+    """
+    x = _as_float(values)
+    p = _own_defaults("power", x, {"shift": shift})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    sh = _number("power", "shift", p["shift"])
+    e = _positive("power", "exponent", exponent)
+    with np.errstate(over="ignore"):
+        return np.maximum(x - sh, 0.0) ** e
+
+
+def logarithm(
+    values: np.ndarray, *, shift: float | None = None, factor: float = 1.0
+) -> np.ndarray:
+    """ArcGIS *Logarithm* (TfLogarithm): ``F(x) = ln((x - shift) * factor)``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN, and so does any ``x <= shift`` (no logarithm).
+    shift : float, optional
+        Subtracted from the input. Default: 1 % of the data range below the data
+        minimum (lower threshold), so every value has a logarithm and the curve
+        rises steeply at first.
+    factor : float, default 1
+        Multiplier, ``> 0``. It adds a constant ``ln(factor)`` to ``F``, so it never
+        changes :func:`rescale`'s output.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values.
+
+    Raises
+    ------
+    InputError
+        If ``factor <= 0`` or a parameter is not finite.
+
+    Examples
+    --------
+    >>> logarithm(np.array([0.0, 1.0, 3.0]), shift=-1).round(6).tolist()
+    [0.0, 0.693147, 1.386294]
+    """
+    x = _as_float(values)
+    p = _own_defaults("logarithm", x, {"shift": shift})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    sh = _number("logarithm", "shift", p["shift"])
+    f = _positive("logarithm", "factor", factor)
+    arg = (x - sh) * f
+    pos = arg > 0
+    return np.where(pos, np.log(np.where(pos, arg, 1.0)), np.nan)
+
+
+def band(
+    values: np.ndarray,
+    *,
+    a: float | None = None,
+    b: float | None = None,
+    c: float | None = None,
+    d: float | None = None,
+) -> np.ndarray:
+    """Trapezoidal band preference: 0 outside ``[a, d]``, 1 on ``[b, c]``.
+
+    ``F`` rises linearly from 0 at ``a`` to 1 at ``b``, stays 1 to ``c`` and falls
+    linearly to 0 at ``d``. It models "neither too close nor too far" preferences,
+    e.g. a distance to the centre that avoids both core and far periphery.
+    ``a == b`` (or ``c == d``) makes that side a step.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input values; NaN stays NaN.
+    a, d : float, optional
+        Feet of the trapezoid. Default: data minimum and maximum (the thresholds in
+        :func:`rescale`).
+    b, c : float
+        Ends of the plateau, ``a <= b <= c <= d`` and ``a < d``. Required.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 values in ``[0, 1]``.
+
+    Raises
+    ------
+    InputError
+        If ``b`` or ``c`` is missing, the corners are out of order or not finite.
+
+    Examples
+    --------
+    >>> band(np.array([0.0, 1.0, 2.0, 4.0, 5.0, 6.0]), a=0, b=2, c=4, d=6).tolist()
+    [0.0, 0.5, 1.0, 1.0, 0.5, 0.0]
+    """
+    x = _as_float(values)
+    for name, v in (("b", b), ("c", c)):
+        if v is None:
+            raise InputError(
+                f"band: {name} is required (plateau from b to c); pass band corners "
+                "a <= b <= c <= d"
+            )
+    p = _own_defaults("band", x, {"a": a, "b": b, "c": c, "d": d})
+    if p is None:
+        return np.full(x.shape, np.nan)
+    ca, cb, cc, cd = (_number("band", k, p[k]) for k in ("a", "b", "c", "d"))
+    if not (ca <= cb <= cc <= cd and ca < cd):
+        raise InputError(
+            f"band: corners must satisfy a <= b <= c <= d and a < d, got "
+            f"a={ca}, b={cb}, c={cc}, d={cd}; reorder them"
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rise = (x - ca) / (cb - ca) if cb > ca else np.where(x >= ca, 1.0, 0.0)
+        fall = (cd - x) / (cd - cc) if cd > cc else np.where(x <= cd, 1.0, 0.0)
+    return _keep_nan(x, np.clip(np.minimum(rise, fall), 0.0, 1.0))
+
+
+#: Transformation functions by name. Each takes ``(values, **params)`` and returns
+#: the raw function output on the whole array (float64, same shape).
+TRANSFORMS: dict[str, Callable[..., np.ndarray]] = {
+    "linear": linear,
+    "symmetric_linear": symmetric_linear,
+    "gaussian": gaussian,
+    "near": near,
+    "large": large,
+    "small": small,
+    "ms_large": ms_large,
+    "ms_small": ms_small,
+    "logistic_growth": logistic_growth,
+    "logistic_decay": logistic_decay,
+    "exponential": exponential,
+    "power": power,
+    "logarithm": logarithm,
+    "band": band,
+}
+
+
+def _critical_points(name: str, p: dict[str, Any]) -> list[float]:
+    """Inputs besides the thresholds where a built-in ``F`` may reach an extreme."""
+    if name in ("gaussian", "near"):
+        return [p["midpoint"]]
+    if name == "symmetric_linear":
+        return [(p["minimum"] + p["maximum"]) / 2]
+    if name == "band":
+        return [p["a"], p["b"], p["c"], p["d"]]
+    if name == "linear":
+        return [p["minimum"], p["maximum"]]
+    return []
+
+
+def _outside_value(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InputError(
+            f"rescale: {name} must be a number or NaN (NoData), got {value!r}"
+        )
+    v = float(value)
+    if math.isinf(v):
+        raise InputError(f"rescale: {name} must be finite or NaN (NoData), got {v}")
+    return v
+
+
+def rescale(
+    values: np.ndarray,
+    function: str | Callable[..., np.ndarray],
+    *,
+    lower_threshold: float | None = None,
+    upper_threshold: float | None = None,
+    value_below: float | None = None,
+    value_above: float | None = None,
+    from_scale: float = 0.0,
+    to_scale: float = 1.0,
+    **params: Any,
+) -> np.ndarray:
+    """Rescale continuous values to a suitability scale, as ArcGIS Rescale by Function.
+
+    The function is applied to the cells within ``[lower_threshold, upper_threshold]``.
+    Its values are mapped linearly so that its minimum and maximum over that
+    interval become ``from_scale`` and ``to_scale`` (see the module docstring for
+    the rule and the table per function). Cells outside get ``value_below`` /
+    ``value_above``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Input raster or array (any shape, integer or float). Not modified.
+    function : str or callable
+        A key of :data:`TRANSFORMS`, or a callable ``f(values, **params)`` returning
+        an array of the same shape. A callable is applied as-is to the whole array.
+        Its output is scaled by its own minimum and maximum over the cells between
+        the thresholds.
+    lower_threshold, upper_threshold : float, optional
+        Range the function is applied to, inclusive. Default: minimum and maximum
+        of the finite input cells (ArcGIS's default).
+    value_below, value_above : float, optional
+        Output for cells below the lower / above the upper threshold; NaN means
+        NoData. Default: the score at that threshold (the curve held flat; for a
+        callable, the score of the lowest / highest cell between the thresholds).
+    from_scale, to_scale : float, default 0 and 1
+        Evaluation scale. ``from_scale > to_scale`` inverts it.
+    **params
+        Shape parameters of the function, named as in ArcGIS in snake_case
+        (``midpoint``, ``spread``, ``minimum``, ``maximum``,
+        ``y_intercept_percent``, ``mean_multiplier``, ``std_multiplier``, ``shift``,
+        ``base_factor``, ``exponent``, ``factor``; ``a``-``d`` for ``band``).
+        Omitted ones are fitted to the thresholds as each function documents. For
+        ``linear``, ``minimum`` and ``maximum`` are held within the thresholds, as
+        ArcGIS does.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float32 scores, same shape as ``values``; NaN where the input is NaN.
+        All-NaN input gives all-NaN. A function that is flat between the thresholds
+        (a constant input with default thresholds) gives ``to_scale`` to every cell
+        between them: all tie for best.
+
+    Raises
+    ------
+    InputError
+        Unknown function or parameter, ``lower_threshold >= upper_threshold``,
+        ``from_scale == to_scale``, a non-finite parameter, or a parameter out of
+        its function's range (``spread <= 0``, ...).
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 2.5, 5.0, 10.0])
+    >>> rescale(x, "linear").tolist()
+    [0.0, 0.25, 0.5, 1.0]
+    >>> rescale(x, "linear", from_scale=1, to_scale=10).tolist()
+    [1.0, 3.25, 5.5, 10.0]
+    >>> rescale(x, "linear", lower_threshold=2.5, upper_threshold=5, value_above=np.nan).tolist()
+    [0.0, 0.0, 1.0, nan]
+    >>> rescale(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), "gaussian").astype(float).round(3).tolist()
+    [0.0, 0.309, 1.0, 0.309, 0.0]
+    """
+    x = _as_float(values)
+
+    # -- the function ------------------------------------------------------
+    if isinstance(function, str):
+        if function not in TRANSFORMS:
+            raise InputError(
+                f"rescale: unknown function {function!r}; valid names are "
+                f"{', '.join(sorted(TRANSFORMS))}"
+            )
+        name: str | None = function
+        fn = TRANSFORMS[function]
+        accepted = [k for k in inspect.signature(fn).parameters if k != "values"]
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            raise InputError(
+                f"rescale: unknown parameter(s) {', '.join(unknown)} for {function!r}; "
+                f"it takes {', '.join(accepted)}"
+            )
+    elif callable(function):
+        name, fn = None, function
+    else:
+        raise InputError(
+            f"rescale: function must be a name from TRANSFORMS or a callable, got "
+            f"{type(function).__name__}"
+        )
+
+    # -- scale, outside values, thresholds ---------------------------------
+    f0 = _number("rescale", "from_scale", from_scale)
+    f1 = _number("rescale", "to_scale", to_scale)
+    if f0 == f1:
+        raise InputError(
+            f"rescale: from_scale and to_scale must differ, both are {f0}; "
+            "pass e.g. from_scale=0, to_scale=1"
+        )
+    below = _outside_value("value_below", value_below)
+    above = _outside_value("value_above", value_above)
+    lo_given = (
+        None if lower_threshold is None
+        else _number("rescale", "lower_threshold", lower_threshold)
+    )
+    hi_given = (
+        None if upper_threshold is None
+        else _number("rescale", "upper_threshold", upper_threshold)
+    )
+
+    finite = _finite(x)
+    if finite.size == 0:  # all NaN (or infinite): nothing to fit or scale
+        return np.full(x.shape, np.nan, dtype=np.float32)
+    lo = float(finite.min()) if lo_given is None else lo_given
+    hi = float(finite.max()) if hi_given is None else hi_given
+    if lo > hi or (lo == hi and (lo_given is not None or hi_given is not None)):
+        lo_src = "" if lo_given is not None else ", the data minimum"
+        hi_src = "" if hi_given is not None else ", the data maximum"
+        raise InputError(
+            f"rescale: lower_threshold ({lo}{lo_src}) must be below upper_threshold "
+            f"({hi}{hi_src}); pass thresholds with lower_threshold < upper_threshold"
+        )
+
+    inside = (x >= lo) & (x <= hi)
+    out = np.full(x.shape, np.nan)
+
+    # -- function values inside and their extremes over [lo, hi] -----------
+    if lo == hi:  # constant input with data thresholds: nothing to scale
+        flat = True
+        y_in = y_lo = y_hi = ymin = ymax = 0.0
+    elif name is not None:
+        p = _fill(name, lo, hi, finite, _signature_params(fn, params))
+        if name == "linear":  # ArcGIS holds minimum/maximum within the thresholds
+            p["minimum"] = min(max(_number(name, "minimum", p["minimum"]), lo), hi)
+            p["maximum"] = min(max(_number(name, "maximum", p["maximum"]), lo), hi)
+            if p["minimum"] == p["maximum"]:
+                raise InputError(
+                    f"rescale: linear minimum and maximum both become {p['minimum']} once "
+                    f"held within the thresholds [{lo}, {hi}]; pass a minimum and maximum "
+                    "that differ inside the thresholds"
+                )
+        elif name == "logarithm":
+            if _number(name, "shift", p["shift"]) >= lo:
+                raise InputError(
+                    f"rescale: logarithm shift ({p['shift']}) must be below lower_threshold "
+                    f"({lo}) so every value between the thresholds has a logarithm; "
+                    "lower the shift"
+                )
+        elif name == "exponential":
+            # The shift is a constant factor that the linear scaling cancels; measure
+            # from the threshold where F peaks so nothing overflows.
+            _number(name, "shift", p["shift"])
+            p["shift"] = hi if _number(name, "base_factor", p["base_factor"]) > 0 else lo
+        y_in = fn(x[inside], **p)  # also validates the parameters
+        pts = [lo, hi] + [float(v) for v in _critical_points(name, p) if lo < v < hi]
+        y_pts = fn(np.asarray(pts), **p)
+        y_lo, y_hi = float(y_pts[0]), float(y_pts[1])
+        ymin, ymax = float(np.min(y_pts)), float(np.max(y_pts))
+        flat = not ymax > ymin
+    else:
+        y_all = np.asarray(fn(x, **params), dtype=np.float64)
+        if y_all.shape != x.shape:
+            raise InputError(
+                f"rescale: the function returned shape {y_all.shape} for input shape "
+                f"{x.shape}; it must return one value per cell"
+            )
+        y_in = y_all[inside]
+        y_ok = y_in[np.isfinite(y_in)]
+        if y_ok.size:
+            ymin, ymax = float(y_ok.min()), float(y_ok.max())
+        else:
+            ymin = ymax = 0.0
+        xs = x[inside]
+        y_lo = float(y_in[np.argmin(xs)]) if xs.size else np.nan
+        y_hi = float(y_in[np.argmax(xs)]) if xs.size else np.nan
+        flat = not ymax > ymin
+
+    def scale(y: Any) -> Any:
+        if flat:
+            return np.where(np.isnan(y), np.nan, f1)
+        t = (np.asarray(y, dtype=np.float64) - ymin) / (ymax - ymin)
+        s = np.where(t >= 1, f1, f0 + t * (f1 - f0))  # both ends of the scale exact
+        return np.clip(s, min(f0, f1), max(f0, f1))
+
+    out[inside] = scale(y_in)
+    out[x < lo] = float(scale(y_lo)) if below is None else below
+    out[x > hi] = float(scale(y_hi)) if above is None else above
+    return out.astype(np.float32)
+
+
+def _signature_params(fn: Callable[..., np.ndarray], params: dict[str, Any]) -> dict[str, Any]:
+    """All keyword parameters of ``fn``: the given ones, else the signature default
+    (``None`` for the data-fitted ones)."""
+    sig = inspect.signature(fn).parameters
+    return {k: params.get(k, v.default) for k, v in sig.items() if k != "values"}
+
+
+def reclass(
+    values: np.ndarray, mapping: Mapping[float, float], *, default: float = np.nan
+) -> np.ndarray:
+    """Score a categorical raster by looking each class up in ``mapping``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Class codes (integer or float), any shape. Not modified.
+    mapping : Mapping
+        Class code to score, e.g. ``{1: 1.0, 2: 0.5}``. Codes must be finite
+        numbers; scores may be NaN (NoData).
+    default : float, default NaN
+        Score for codes missing from ``mapping``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float32 scores, same shape as ``values``; NaN cells stay NaN.
+
+    Raises
+    ------
+    InputError
+        If ``mapping`` is not a non-empty mapping of finite numeric codes to numeric
+        scores, or ``values`` is not numeric.
+
+    Examples
+    --------
+    >>> reclass(np.array([[1, 2], [3, 1]]), {1: 1.0, 2: 0.5}).tolist()
+    [[1.0, 0.5], [nan, 1.0]]
+    >>> reclass(np.array([1, 3]), {1: 1.0}, default=0).tolist()
+    [1.0, 0.0]
+    """
+    if not isinstance(mapping, Mapping) or len(mapping) == 0:
+        raise InputError(
+            "reclass: mapping must be a non-empty mapping of class code to score, e.g. "
+            "{1: 1.0, 2: 0.5}"
+        )
+    arr = np.asarray(values)
+    x = _as_float(arr)
+    for k in mapping:
+        _number("reclass", f"mapping key {k!r}", k)
+    scores = []
+    for k, v in mapping.items():
+        if isinstance(v, bool) or not isinstance(v, Real) or math.isinf(float(v)):
+            raise InputError(
+                f"reclass: score for class {k!r} must be a finite number or NaN, got {v!r}"
+            )
+        scores.append(float(v))
+    if isinstance(default, bool) or not isinstance(default, Real) or math.isinf(default):
+        raise InputError(f"reclass: default must be a finite number or NaN, got {default!r}")
+
+    integral = np.issubdtype(arr.dtype, np.integer) and all(
+        float(k).is_integer() and abs(float(k)) < 2**63 for k in mapping
+    )
+    if integral:  # exact lookup for large integer codes
+        keys = np.array([int(k) for k in mapping], dtype=np.int64)
+        lookup = arr.astype(np.int64, copy=False)
+    else:
+        keys = np.array([float(k) for k in mapping], dtype=np.float64)
+        lookup = x
+    order = np.argsort(keys)
+    keys, score_arr = keys[order], np.asarray(scores, dtype=np.float64)[order]
+    idx = np.minimum(np.searchsorted(keys, lookup), keys.size - 1)
+    hit = keys[idx] == lookup
+    out = np.where(hit, score_arr[idx], float(default))
+    return _keep_nan(x, out).astype(np.float32)
