@@ -7,10 +7,10 @@ familiar built-in. Messages say what was wrong and how to fix it.
 from __future__ import annotations
 
 __all__ = [
-    "InputError",
     "DataSourceError",
-    "NoDataError",
     "GridSizeError",
+    "InputError",
+    "NoDataError",
     "OutputExistsError",
 ]
 

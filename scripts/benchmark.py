@@ -105,7 +105,9 @@ def run_size(n: int) -> dict:
         },
     )  # fmt: skip
     weights = {"d": 0.2, "k": 0.2, "w": 0.2, "c": 0.1, "g": 0.1, "l": 0.2}
-    comp = timed("weighted overlay (6 layers)", lambda: weighted_linear_combination(scores, weights))
+    comp = timed(
+        "weighted overlay (6 layers)", lambda: weighted_linear_combination(scores, weights)
+    )
     excluded = dist < 15.0
     suit = timed("constraints", lambda: apply_constraints(comp, excluded))
     regions = timed(
@@ -118,7 +120,7 @@ def run_size(n: int) -> dict:
             lambda: write_geotiff(Path(tmp) / "s.tif", suit, grid, description="suitability"),
         )
     times["total"] = round(sum(times.values()), 3)
-    return {"cells": n * n, "regions": int(len(regions)), "seconds": times}
+    return {"cells": n * n, "regions": len(regions), "seconds": times}
 
 
 def _child(n: int) -> dict:
