@@ -1,0 +1,398 @@
+"""Walking networks and network distance on a grid.
+
+A :class:`Network` is a plain set of node coordinates and undirected edges in a
+projected metric CRS. :func:`network_distance` gives, for every cell of a
+:class:`~gis.grid.Grid`, the walking distance to the nearest of a set of
+sources along the network, with one multi-source Dijkstra pass.
+
+Distance model
+--------------
+Each source walks in a straight line to its nearest network node (the *snap*
+leg), then along the network; each cell centre walks in a straight line to its
+own nearest network node (the *access* leg). The distance of a cell is::
+
+    access(cell) + min over sources s of (snap(s) + path(node(s), node(cell)))
+
+Ties between equidistant nearest nodes are broken arbitrarily. Cells whose
+nearest node cannot reach any source get ``inf``; restrict a
+network to :meth:`Network.largest_component` first to avoid islands. Walking
+time is distance divided by :data:`gis.settings.walking_speed` (see
+:func:`walking_minutes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from pyproj import CRS
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from gis import settings
+from gis.errors import InputError, NoDataError
+from gis.grid import Grid
+from gis.measures import _query_centres
+
+__all__ = ["Network", "network_distance", "walking_minutes"]
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """An undirected street network with metric edge lengths.
+
+    Parameters
+    ----------
+    x, y
+        Node coordinates in ``crs`` (float64, one per node).
+    u, v
+        Edge end points as indices into ``x``/``y`` (int64, one per edge). Every
+        edge is walkable both ways; duplicate edges keep their shortest length.
+    length
+        Edge lengths in metres (finite, non-negative).
+    crs
+        Projected CRS with metre units.
+
+    The arrays are copied and made read-only, so the caller's arrays are never
+    shared or modified.
+
+    Examples
+    --------
+    >>> net = Network([0, 100, 100], [0, 0, 50], [0, 1], [1, 2], [100, 50], "EPSG:32635")
+    >>> net.n_nodes, net.n_edges
+    (3, 2)
+    >>> net.to_csgraph().toarray()
+    array([[  0., 100.,   0.],
+           [100.,   0.,  50.],
+           [  0.,  50.,   0.]])
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    crs: CRS
+
+    def __post_init__(self) -> None:
+        try:
+            crs = CRS.from_user_input(self.crs)
+        except Exception as exc:  # pyproj raises its own CRSError
+            raise InputError(f"network crs {self.crs!r} is not a valid CRS: {exc}") from exc
+        if not crs.is_projected:
+            raise InputError(
+                f"network CRS must be projected with metre units, got {crs.to_string()}; "
+                "project the graph first (e.g. osmnx.project_graph)"
+            )
+        arrays = {}
+        for name, dtype in (("x", "float64"), ("y", "float64"), ("length", "float64")):
+            arrays[name] = _as_1d(getattr(self, name), name, dtype)
+        for name in ("u", "v"):
+            raw = np.asarray(getattr(self, name))
+            if raw.size and not np.issubdtype(raw.dtype, np.integer):
+                raise InputError(f"network {name} must hold integer node indices, got {raw.dtype}")
+            arrays[name] = _as_1d(raw, name, "int64")
+        n, m = arrays["x"].size, arrays["u"].size
+        if arrays["y"].size != n:
+            raise InputError(f"network x and y differ in length ({n} vs {arrays['y'].size})")
+        if arrays["v"].size != m or arrays["length"].size != m:
+            raise InputError(
+                f"network u, v and length must have one value per edge, got "
+                f"{m}, {arrays['v'].size} and {arrays['length'].size}"
+            )
+        if not (np.isfinite(arrays["x"]).all() and np.isfinite(arrays["y"]).all()):
+            raise InputError("network node coordinates must be finite")
+        for name in ("u", "v"):
+            if m and (arrays[name].min() < 0 or arrays[name].max() >= n):
+                raise InputError(
+                    f"network {name} holds node indices outside 0..{n - 1}; "
+                    "edges must refer to existing nodes"
+                )
+        if m and not (np.isfinite(arrays["length"]).all() and arrays["length"].min() >= 0):
+            raise InputError("network edge lengths must be finite and non-negative metres")
+        for name, a in arrays.items():
+            object.__setattr__(self, name, _readonly(a))
+        object.__setattr__(self, "crs", crs)
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_networkx(cls, graph: Any) -> Network:
+        """Build a network from a projected osmnx / networkx graph.
+
+        Parameters
+        ----------
+        graph
+            A graph whose nodes carry ``x`` and ``y`` and whose edges carry
+            ``length`` in metres, with ``graph.graph["crs"]`` projected (as
+            returned by ``osmnx.project_graph``). Directed and multi-graphs are
+            fine: direction is ignored and parallel edges keep the shortest.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> g = nx.MultiDiGraph(crs="EPSG:32635")
+        >>> g.add_node(10, x=0.0, y=0.0); g.add_node(20, x=30.0, y=40.0)
+        >>> _ = g.add_edge(10, 20, length=55.0); _ = g.add_edge(20, 10, length=50.0)
+        >>> net = Network.from_networkx(g)
+        >>> net.u.tolist(), net.v.tolist(), net.length.tolist()
+        ([0], [1], [50.0])
+        """
+        import pandas as pd
+
+        crs = graph.graph.get("crs")
+        if crs is None:
+            raise InputError(
+                "graph has no 'crs' attribute; project it with osmnx.project_graph first"
+            )
+        n = graph.number_of_nodes()
+        if n == 0:
+            raise NoDataError("the street graph has no nodes; the study area has no streets")
+        nodes = pd.Index(list(graph.nodes))
+        try:
+            x = np.fromiter((d for _, d in graph.nodes(data="x")), "float64", n)
+            y = np.fromiter((d for _, d in graph.nodes(data="y")), "float64", n)
+        except (TypeError, ValueError) as exc:
+            raise InputError("every graph node needs numeric 'x' and 'y' attributes") from exc
+        if np.isnan(x).any() or np.isnan(y).any():  # a missing attribute reads as NaN
+            raise InputError("every graph node needs numeric 'x' and 'y' attributes")
+        m = graph.number_of_edges()
+        ends = list(graph.edges(data="length"))
+        u = nodes.get_indexer(pd.Index([e[0] for e in ends], dtype=nodes.dtype))
+        v = nodes.get_indexer(pd.Index([e[1] for e in ends], dtype=nodes.dtype))
+        try:
+            length = np.fromiter((e[2] for e in ends), "float64", m)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                "every graph edge needs a numeric 'length' attribute in metres"
+            ) from exc
+        if np.isnan(length).any():
+            raise InputError("every graph edge needs a numeric 'length' attribute in metres")
+        a, b, w = _dedupe(u.astype("int64"), v.astype("int64"), length)
+        return cls(x, y, a, b, w, crs)
+
+    # ------------------------------------------------------------------ graph views
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.x.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges as given (before removing duplicates)."""
+        return int(self.u.size)
+
+    @cached_property
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _dedupe(self.u, self.v, self.length)
+
+    @cached_property
+    def _tree(self) -> cKDTree:
+        return cKDTree(np.column_stack([self.x, self.y]))
+
+    def to_csgraph(self) -> sparse.csr_array:
+        """Symmetric sparse adjacency matrix of edge lengths (shortest of duplicate edges).
+
+        Zero-length edges are stored as explicit zeros, which
+        :mod:`scipy.sparse.csgraph` treats as edges. Self-loops are dropped.
+        """
+        a, b, w = self._pairs
+        n = self.n_nodes
+        return _csr(np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w]), n)
+
+    def largest_component(self) -> Network:
+        """The network restricted to its largest connected component, nodes renumbered.
+
+        Examples
+        --------
+        >>> net = Network([0, 1, 2, 10, 11], [0] * 5, [0, 1, 3], [1, 2, 4], [1, 1, 1], 32635)
+        >>> sub = net.largest_component()
+        >>> sub.x.tolist(), sub.u.tolist(), sub.v.tolist()
+        ([0.0, 1.0, 2.0], [0, 1], [1, 2])
+        """
+        if self.n_nodes == 0:
+            return self
+        _, labels = connected_components(self.to_csgraph(), directed=False)
+        keep = labels == np.bincount(labels).argmax()
+        new_index = np.cumsum(keep) - 1
+        edge_keep = keep[self.u]  # both ends share a component
+        return Network(
+            self.x[keep],
+            self.y[keep],
+            new_index[self.u[edge_keep]],
+            new_index[self.v[edge_keep]],
+            self.length[edge_keep],
+            self.crs,
+        )
+
+
+def _as_1d(a: Any, name: str, dtype: str) -> np.ndarray:
+    try:
+        out = np.array(a, dtype=dtype, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"network {name} must be numeric, got {type(a).__name__}") from exc
+    if out.ndim != 1:
+        raise InputError(f"network {name} must be one-dimensional, got shape {out.shape}")
+    return out
+
+
+def _dedupe(
+    u: np.ndarray, v: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undirected edges once each as ``(a < b)`` with the shortest length; self-loops dropped."""
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    keep = a != b
+    a, b, w = a[keep], b[keep], w[keep]
+    order = np.lexsort((w, b, a))
+    a, b, w = a[order], b[order], w[order]
+    first = np.ones(a.size, dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[first], b[first], w[first]
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n: int) -> sparse.csr_array:
+    """CSR matrix from unique coordinates, keeping explicit zeros as edges."""
+    return sparse.coo_array((data, (rows, cols)), shape=(n, n)).tocsr()
+
+
+def _check_points(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype="float64").ravel()
+    y = np.asarray(y, dtype="float64").ravel()
+    if x.size != y.size:
+        raise InputError(f"{what} x and y differ in length ({x.size} vs {y.size})")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise InputError(f"{what} coordinates must be finite (drop or fix missing geometries)")
+    return x, y
+
+
+def _check_max_distance(max_distance: float | None) -> float:
+    if max_distance is None:
+        return np.inf
+    if not (np.isfinite(max_distance) and max_distance > 0):
+        raise InputError(
+            f"max_distance must be a positive number of metres or None, got {max_distance!r}"
+        )
+    return float(max_distance)
+
+
+def network_distance(
+    grid: Grid,
+    network: Network,
+    source_x: Any,
+    source_y: Any,
+    *,
+    max_distance: float | None = None,
+    workers: int = 1,
+) -> np.ndarray:
+    """Walking distance in metres from every cell centre to the nearest source.
+
+    Sources snap to their nearest node and cells reach the network at theirs
+    (straight-line legs, see the module notes); the network part is one
+    multi-source Dijkstra pass from a virtual node joined to every snapped node
+    by its snap distance.
+
+    Parameters
+    ----------
+    grid
+        Analysis grid, in the same CRS as ``network``.
+    network
+        Walking network (usually :meth:`Network.largest_component`).
+    source_x, source_y
+        Source coordinates in the grid CRS (sources may lie outside the grid).
+    max_distance
+        Stop searching beyond this many metres; farther cells get ``inf``.
+    workers
+        Threads for the nearest-node queries (``-1``: all cores).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` of ``grid.shape``; ``inf`` where no source is reachable
+        (another connected component, or beyond ``max_distance``).
+
+    Raises
+    ------
+    NoDataError
+        If there are no sources or the network has no nodes.
+    InputError
+        On mismatched coordinates, CRS or a non-positive ``max_distance``.
+
+    Examples
+    --------
+    A street along y=5 with a node every 20 m and a source at its east end; each
+    cell walks 5 m to its nearest node, then along the street:
+
+    >>> grid = Grid.from_bounds((0, 0, 100, 10), cell_size=10, crs=32635)
+    >>> net = Network(np.arange(0, 101, 20), np.full(6, 5), np.arange(5), np.arange(1, 6),
+    ...               np.full(5, 20), 32635)
+    >>> network_distance(grid, net, [100], [5])
+    array([[105.,  85.,  85.,  65.,  65.,  45.,  45.,  25.,  25.,   5.]],
+          dtype=float32)
+    >>> network_distance(grid, net, [100], [5], max_distance=60)
+    array([[inf, inf, inf, inf, inf, 45., 45., 25., 25.,  5.]], dtype=float32)
+    """
+    limit = _check_max_distance(max_distance)
+    sx, sy = _check_points(source_x, source_y, "source")
+    if sx.size == 0:
+        raise NoDataError("no sources to measure network distance to")
+    if network.n_nodes == 0:
+        raise NoDataError("the network has no nodes; the study area has no streets")
+    if CRS.from_user_input(grid.crs) != network.crs:
+        raise InputError(
+            f"network CRS {network.crs.to_string()} differs from the grid CRS "
+            f"{CRS.from_user_input(grid.crs).to_string()}; project the network to the grid CRS"
+        )
+
+    n = network.n_nodes
+    tree = network._tree
+    snap, node = tree.query(np.column_stack([sx, sy]), workers=workers)
+    # one entry per snapped node, keeping its closest source
+    order = np.lexsort((snap, node))
+    node, snap = node[order], snap[order]
+    first = np.ones(node.size, dtype=bool)
+    first[1:] = node[1:] != node[:-1]
+    node, snap = node[first].astype("int64"), snap[first]
+
+    a, b, w = network._pairs
+    graph = _csr(
+        np.concatenate([a, b, np.full(node.size, n, dtype="int64")]),
+        np.concatenate([b, a, node]),
+        np.concatenate([w, w, snap]),
+        n + 1,
+    )
+    node_dist = dijkstra(graph, directed=True, indices=n, limit=limit)[:n]
+
+    out = np.empty(grid.shape, dtype="float32")
+    for r0, r1, access, idx in _query_centres(grid, tree, limit=limit, workers=workers):
+        far = idx == n
+        idx[far] = 0
+        total = access + node_dist[idx]
+        total[far | (total > limit)] = np.inf
+        out[r0:r1] = total.reshape(r1 - r0, grid.width)
+    return out
+
+
+def walking_minutes(distance: Any) -> Any:
+    """Walking time in minutes for a distance in metres at :data:`gis.settings.walking_speed`.
+
+    Keeps the dtype of a ``float32`` array (and ``inf`` stays ``inf``).
+
+    Examples
+    --------
+    >>> walking_minutes(500.0)
+    6.0
+    >>> walking_minutes(np.array([0, 250, np.inf], dtype="float32"))
+    array([ 0.,  3., inf], dtype=float32)
+    """
+    d = np.asarray(distance)
+    if not np.issubdtype(d.dtype, np.floating):
+        d = d.astype("float64")
+    out = d / d.dtype.type(settings.walking_speed * 60.0)
+    return float(out) if out.ndim == 0 and np.isscalar(distance) else out
