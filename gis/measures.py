@@ -19,6 +19,7 @@ from scipy import ndimage, signal
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
+from gis import settings
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
 
@@ -43,6 +44,11 @@ _DIRECT_MAX_TAPS = 32
 
 
 # ---------------------------------------------------------------------- helpers
+def _workers(workers: int | None) -> int:
+    """Thread count for k-d tree queries: ``workers`` or the settings default."""
+    return settings.workers if workers is None else int(workers)
+
+
 def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     try:
         v = float(value)
@@ -172,7 +178,7 @@ def euclidean_distance(
     geometries: Any,
     *,
     max_distance: float | None = None,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Straight-line distance in metres from every cell centre to the nearest feature.
 
@@ -197,7 +203,8 @@ def euclidean_distance(
         Cap the output at this many metres (cells farther away get exactly
         ``max_distance``); also skips features beyond it.
     workers
-        Threads for the k-d tree queries (``-1``: all cores).
+        Threads for the k-d tree queries (``-1``: all cores; default
+        :data:`gis.settings.workers`).
 
     Returns
     -------
@@ -263,7 +270,7 @@ def euclidean_distance(
         del mask
     if pts.size:
         tree = cKDTree(pts)
-        for r0, r1, dist, _ in _query_centres(grid, tree, limit=limit, workers=workers):
+        for r0, r1, dist, _ in _query_centres(grid, tree, limit=limit, workers=_workers(workers)):
             block = out[r0:r1]
             np.minimum(block, dist.reshape(block.shape), out=block, casting="unsafe")
     if math.isfinite(limit):

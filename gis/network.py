@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from gis import settings
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
-from gis.measures import _query_centres
+from gis.measures import _query_centres, _workers
 
 __all__ = ["Network", "network_distance", "walking_minutes"]
 
@@ -289,7 +289,7 @@ def network_distance(
     source_y: Any,
     *,
     max_distance: float | None = None,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Walking distance in metres from every cell centre to the nearest source.
 
@@ -309,7 +309,8 @@ def network_distance(
     max_distance
         Stop searching beyond this many metres; farther cells get ``inf``.
     workers
-        Threads for the nearest-node queries (``-1``: all cores).
+        Threads for the nearest-node queries (``-1``: all cores; default
+        :data:`gis.settings.workers`).
 
     Returns
     -------
@@ -352,7 +353,7 @@ def network_distance(
 
     n = network.n_nodes
     tree = network._tree
-    snap, node = tree.query(np.column_stack([sx, sy]), workers=workers)
+    snap, node = tree.query(np.column_stack([sx, sy]), workers=_workers(workers))
     # one entry per snapped node, keeping its closest source
     order = np.lexsort((snap, node))
     node, snap = node[order], snap[order]
@@ -370,7 +371,7 @@ def network_distance(
     node_dist = dijkstra(graph, directed=True, indices=n, limit=limit)[:n]
 
     out = np.empty(grid.shape, dtype="float32")
-    for r0, r1, access, idx in _query_centres(grid, tree, limit=limit, workers=workers):
+    for r0, r1, access, idx in _query_centres(grid, tree, limit=limit, workers=_workers(workers)):
         far = idx == n
         idx[far] = 0
         total = access + node_dist[idx]

@@ -30,3 +30,6 @@ max_cell_size: float = 1000.0
 
 #: Walking speed in metres per second (5 km/h) used to turn walking distance into time.
 walking_speed: float = 5000.0 / 3600.0
+
+#: Threads for k-d tree queries in distance measures (``-1``: all cores).
+workers: int = int(os.environ.get("INNOSITE_WORKERS", -1))
