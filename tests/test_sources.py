@@ -117,3 +117,35 @@ def test_bbox_and_area_file_errors(tmp_path):
         area_from_bbox((1, 2, 3))
     with pytest.raises(DataSourceError, match="not found"):
         area_from_file(tmp_path / "nope.gpkg")
+
+
+def test_online_path_agrees_with_file_reader(monkeypatch):
+    """osmnx's parser (the online path, fed the same data) and pyosmium agree."""
+    import osmnx as ox
+
+    from gis.sources import load_osm_online
+    from layers.factors import MICRO_FACTORS
+    from layers.micro import MicroConfig, all_tag_filters, compute_micro
+
+    path = shared_osm("beijing_zhongguancun_2017.osm")
+
+    def features_from_polygon(polygon, tags):
+        return ox.features_from_xml(path, tags=tags)
+
+    def graph_from_polygon(polygon, **kwargs):
+        graph = ox.graph_from_xml(path, retain_all=True, simplify=False)
+        streets = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if "highway" in d]
+        return graph.edge_subgraph(streets).copy()
+
+    monkeypatch.setattr(ox, "features_from_polygon", features_from_polygon)
+    monkeypatch.setattr(ox, "graph_from_polygon", graph_from_polygon)
+    filters = all_tag_filters(MICRO_FACTORS)
+    from_file = load_osm_file(path, tag_filters=filters)
+    online = load_osm_online(from_file.area, tag_filters=filters)
+    assert online.source["kind"] == "online"
+    a = compute_micro(from_file, MicroConfig())
+    b = compute_micro(online, MicroConfig())
+    counts_a = {r["criterion"]: r["features"] for r in a.coverage_table()}
+    counts_b = {r["criterion"]: r["features"] for r in b.coverage_table()}
+    assert counts_a == counts_b
+    assert b.network["nodes"] > 1000
