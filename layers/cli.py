@@ -10,11 +10,15 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 
 from gis.errors import DataSourceError, GridSizeError, InputError, NoDataError, OutputExistsError
 
 __all__ = ["add_micro_parser", "build_parser", "main", "micro_config_from_args", "run_micro_cli"]
+
+#: Modules that each register one or more subcommands with ``add_parser(subparsers)``.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("layers.macro_cli",)
 
 _EXPECTED_ERRORS = (InputError, DataSourceError, NoDataError, GridSizeError, OutputExistsError)
 
@@ -201,12 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"innosite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_micro_parser(sub)
-    try:
-        from layers.macro_cli import add_parser as add_macro_parser
-    except ImportError:  # pragma: no cover - macro module absent in a partial install
-        pass
-    else:
-        add_macro_parser(sub)
+    for module in SUBCOMMAND_MODULES:
+        import_module(module).add_parser(sub)
     return parser
 
 
