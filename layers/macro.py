@@ -1854,7 +1854,7 @@ def _write_chart(path: Path, outcome: MacroResult) -> None:
         ax.axvline(at, color="0.3", linestyle="--", linewidth=0.8)
     handles = [Patch(color=_tier_colour(i), label=t) for i, t in enumerate(res.names)]
     ax.legend(handles=handles, loc="lower right", fontsize=8, title="tier")
-    ax.set_xlabel("composite index (dashed lines: tier breaks)")
+    ax.set_xlabel("composite index (dashed lines: tier breaks, drawn midway between tiers)")
     ax.set_title(f"Innovation centre tiers (GVF {res.gvf:.3f})\n"
                  f"{res.method.label.replace('/', ' / ')}", fontsize=10)
     fig.tight_layout()
