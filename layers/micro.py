@@ -25,12 +25,15 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from gis import settings
+from gis import progress, settings
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, grid_for_area
+from gis.maps import MAP_ASSETS
 from gis.measures import coverage, euclidean_distance, kernel_density
 from gis.network import Network, network_distance
 from gis.overlay import (
+    AGGREGATIONS,
+    aggregate,
     apply_constraints,
     exclusion_mask,
     normalize_weights,
@@ -107,7 +110,11 @@ class MicroConfig:
     connectivity: int = 8
     exclude_file: str | None = None
     constraints: bool = True
+    aggregation: str = "wlc"
+    aggregation_options: dict[str, Any] = field(default_factory=dict)
     tiles: str | None = "OpenStreetMap"
+    map_assets: str = "cdn"
+    title: str = "Innovation-district suitability"
     preset: tuple[Factor, ...] = MICRO_FACTORS
 
     def validate(self) -> None:
@@ -142,6 +149,14 @@ class MicroConfig:
             raise InputError(f"minimum area must be >= 0 ha, got {self.min_area_ha}")
         if self.connectivity not in (4, 8):
             raise InputError(f"connectivity must be 4 or 8, got {self.connectivity}")
+        if self.aggregation not in AGGREGATIONS:
+            raise InputError(
+                f"aggregation must be one of {sorted(AGGREGATIONS)}, got {self.aggregation!r}"
+            )
+        if self.map_assets not in MAP_ASSETS:
+            raise InputError(
+                f"map assets must be one of {list(MAP_ASSETS)}, got {self.map_assets!r}"
+            )
         if self.center is not None:
             lon, lat = self.center
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -452,11 +467,16 @@ def compute_micro(
     MicroResult
     """
     config.validate()
-    grid, inside = grid_for_area(osm.area, cell_size=config.cell_size, crs=config.crs)
-    features = osm.features
-    geoms = _project(features, grid)
-    network = osm.network(grid.crs)  # NoDataError: an area without streets cannot be scored
-    net_info = {"nodes": int(network.x.size), "edges": int(network.u.size)}
+    with progress.step("grid and walking network"):
+        grid, inside = grid_for_area(osm.area, cell_size=config.cell_size, crs=config.crs)
+        features = osm.features
+        geoms = _project(features, grid)
+        network = osm.network(grid.crs)  # NoDataError: an area without streets cannot be scored
+        net_info = {"nodes": int(network.x.size), "edges": int(network.u.size)}
+    progress.note(
+        f"grid {grid.height} x {grid.width} cells of {grid.cell_size:g} m; "
+        f"walking network {net_info['nodes']:,} nodes, {net_info['edges']:,} edges"
+    )
     if config.center is not None:
         tr = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
         cx, cy = tr.transform(*config.center)
@@ -472,7 +492,7 @@ def compute_micro(
             f, grid, inside, features, geoms,
             network=network, center_xy=center_xy, empty_rule=config.empty_rule,
         )
-        for f in config.factors
+        for f in progress.track(config.factors, desc="factor", label=lambda f: f.name)
     ]  # fmt: skip
     active = {fr.factor.name: fr.factor.weight for fr in factor_results if fr.score is not None}
     if not active or sum(active.values()) <= 0:
@@ -482,18 +502,23 @@ def compute_micro(
         )
     weights = normalize_weights(active)
     scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
-    composite = weighted_linear_combination(scores, weights)
-    excluded = _constraints(grid, features, geoms, exclude, enabled=config.constraints)
-    suitability = apply_constraints(composite, excluded, area_mask=inside)
-    candidates = candidate_regions(
-        suitability,
-        grid,
-        threshold=config.threshold,
-        top_percent=config.top_percent,
-        min_area=config.min_area_ha * 10_000.0,
-        connectivity=config.connectivity,
-        factors={name: np.where(inside, s, np.nan) for name, s in scores.items()},
-    )
+    with progress.step("overlay and constraints"):
+        composite = aggregate(
+            scores, weights, method=config.aggregation, **config.aggregation_options
+        )
+        excluded = _constraints(grid, features, geoms, exclude, enabled=config.constraints)
+        suitability = apply_constraints(composite, excluded, area_mask=inside)
+    with progress.step("candidate districts"):
+        candidates = candidate_regions(
+            suitability,
+            grid,
+            threshold=config.threshold,
+            top_percent=config.top_percent,
+            min_area=config.min_area_ha * 10_000.0,
+            connectivity=config.connectivity,
+            factors={name: np.where(inside, s, np.nan) for name, s in scores.items()},
+        )
+    progress.note(f"{len(candidates)} candidate district(s)")
     return MicroResult(
         grid=grid,
         inside=inside,
@@ -570,9 +595,16 @@ def run_micro(
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
-    osm = load_micro_data(config)
-    result = compute_micro(osm, config, exclude=read_exclusions(config.exclude_file))
-    paths = write_micro_outputs(result, config, out=Path(out), overwrite=overwrite, command=command)
+    with progress.pipeline(len(config.factors) + 5, desc="innosite micro"):
+        with progress.step("read OSM data"):
+            osm = load_micro_data(config)
+            exclude = read_exclusions(config.exclude_file)
+        progress.note(f"{len(osm.features):,} OSM features read ({osm.source.get('kind')})")
+        result = compute_micro(osm, config, exclude=exclude)
+        with progress.step("write outputs"):
+            paths = write_micro_outputs(
+                result, config, out=Path(out), overwrite=overwrite, command=command
+            )
     return result, paths
 
 
@@ -583,10 +615,13 @@ def config_dict(config: MicroConfig) -> dict[str, Any]:
     d["factors"] = [
         {
             "name": f.name,
+            "title": f.title,
             "weight": f.weight,
+            "rationale": f.rationale,
             "criteria": [
                 {
                     "name": c.name,
+                    "description": c.description,
                     "tags": {k: v for k, v in c.tags.items()},
                     "measure": c.measure,
                     "measure_params": dict(c.measure_params),

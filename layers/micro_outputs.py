@@ -8,13 +8,43 @@ from typing import Any
 import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
-from gis.maps import suitability_map
+from gis.maps import _ANCHORS, suitability_map
+from gis.styles import polygon_qml, raster_qml
 
-__all__ = ["write_micro_outputs"]
+__all__ = ["candidates_qml", "write_micro_outputs"]
 
 
 def _masked(array: np.ndarray, inside: np.ndarray) -> np.ndarray:
     return np.where(inside, array, np.float32(np.nan)).astype("float32", copy=False)
+
+
+def _raster_style(tif: Path, array: np.ndarray, *, score: bool) -> None:
+    """A ``.qml`` side-car next to ``tif``: viridis 0-1 for scores, magma over the data range."""
+    if score:
+        qml = raster_qml(list(_ANCHORS["viridis"]), vmin=0.0, vmax=1.0)
+    else:
+        finite = array[np.isfinite(array)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if not lo < hi:
+            hi = lo + 1.0
+        qml = raster_qml(list(_ANCHORS["magma"]), vmin=lo, vmax=hi)
+    tif.with_suffix(".qml").write_text(qml, encoding="utf-8")
+
+
+def candidates_qml(titles: dict[str, str]) -> str:
+    """QGIS style of the candidate districts: red outlines labelled with the rank.
+
+    ``titles`` maps factor names (columns) to the aliases shown in QGIS.
+    """
+    aliases = {
+        "rank": "Rank",
+        "area_ha": "Area (ha)",
+        "n_cells": "Cells",
+        "mean_score": "Mean suitability",
+        "max_score": "Max suitability",
+        **{name: f"{title} (mean score)" for name, title in titles.items()},
+    }
+    return polygon_qml(label_field="rank", aliases=aliases)
 
 
 def write_micro_outputs(
@@ -28,14 +58,17 @@ def write_micro_outputs(
     """Write every output of a :class:`layers.micro.MicroResult` into ``out``.
 
     Files go to a staging folder that replaces ``out`` only when all are written.
+    Every GeoTIFF gets a QGIS ``.qml`` side-car and ``candidates.gpkg`` its QGIS
+    style in ``layer_styles``; ``report.html`` summarises the run.
 
     Returns
     -------
     dict
-        Role → final path (``suitability``, ``candidates``, ``map``, ``manifest``,
-        ``factor:<name>``, ``raw:<criterion>``).
+        Role → final path (``suitability``, ``candidates``, ``map``, ``report``,
+        ``manifest``, ``factor:<name>``, ``raw:<criterion>``).
     """
     from layers.micro import config_dict
+    from layers.report_html import write_micro_report
 
     grid, inside = result.grid, result.inside
     rel: dict[str, str] = {}
@@ -49,6 +82,7 @@ def write_micro_outputs(
             units="score",
             tags={"weights": str(result.weights)},
         )
+        _raster_style(stage / "suitability.tif", result.suitability, score=True)
         rel["suitability"] = "suitability.tif"
         for fr in result.factors:
             if fr.score is not None:
@@ -65,6 +99,7 @@ def write_micro_outputs(
                         "status": fr.status,
                     },
                 )
+                _raster_style(stage / name, fr.score, score=True)
                 rel[f"factor:{fr.factor.name}"] = name
             for cr in fr.criteria:
                 if cr.raw is None:
@@ -78,10 +113,19 @@ def write_micro_outputs(
                     units=cr.criterion.units,
                     tags={"criterion": cr.criterion.name, "features": str(cr.count)},
                 )
+                _raster_style(stage / name, _masked(cr.raw, inside), score=False)
                 rel[f"raw:{cr.criterion.name}"] = name
-        write_geopackage(stage / "candidates.gpkg", result.candidates, layer="candidates")
-        rel["candidates"] = "candidates.gpkg"
         titles = {fr.factor.name: fr.factor.title for fr in result.factors}
+        write_geopackage(
+            stage / "candidates.gpkg",
+            result.candidates,
+            layer="candidates",
+            style_qml=candidates_qml(
+                {k: v for k, v in titles.items() if k in result.candidates.columns}
+            ),
+            style_name="innosite candidates",
+        )
+        rel["candidates"] = "candidates.gpkg"
         layers = {
             titles[fr.factor.name]: _masked(fr.score, inside)
             for fr in result.factors
@@ -93,10 +137,19 @@ def write_micro_outputs(
             composite=result.suitability,
             layers=layers,
             candidates=result.candidates,
-            title="Innovation-district suitability",
+            title=config.title,
             tiles=config.tiles,
+            assets=config.map_assets,
         )
         rel["map"] = "map.html"
+        write_micro_report(
+            stage / "report.html",
+            result,
+            config,
+            files={**rel, "manifest": "manifest.json"},
+            command=command,
+        )
+        rel["report"] = "report.html"
         inputs = [{"role": "osm", **result.osm.source}]
         for role, path in (("area", config.area_file), ("exclude", config.exclude_file)):
             if path is not None:
@@ -106,7 +159,9 @@ def write_micro_outputs(
             command=command,
             inputs=inputs,
             parameters=config_dict(config),
-            outputs=sorted(rel.values()),
+            outputs=sorted(
+                [*rel.values(), *(Path(n).with_suffix(".qml").as_posix() for n in _tifs(rel))]
+            ),
             extra={
                 "scale": "micro",
                 "grid": {
@@ -125,3 +180,7 @@ def write_micro_outputs(
         )
         rel["manifest"] = "manifest.json"
     return {role: Path(out) / name for role, name in rel.items()}
+
+
+def _tifs(rel: dict[str, str]) -> list[str]:
+    return [name for name in rel.values() if name.endswith(".tif")]

@@ -53,7 +53,7 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
         ]
         lines.append(_table(crow, ["rank", "ha", "score", *factor_cols]))
     lines += ["", "Outputs:"]
-    for role in ("map", "suitability", "candidates", "manifest"):
+    for role in ("map", "report", "suitability", "candidates", "manifest"):
         if role in paths:
             lines.append(f"  {role:12s} {paths[role]}")
     n_factor = sum(1 for k in paths if k.startswith("factor:"))

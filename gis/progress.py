@@ -1,0 +1,183 @@
+"""Progress bars and step messages for long runs, silent when nobody watches.
+
+A run reports its steps with :func:`step` (one stage: read data, build the
+network, overlay ...) and :func:`track` (a loop over items, e.g. factors). What a
+person sees depends on the verbosity set with :func:`verbosity`:
+
+* :data:`QUIET` — nothing;
+* :data:`NORMAL` (default) — one progress bar per run on a terminal, nothing when
+  the output is not a terminal (a log file, a pipe, a test);
+* :data:`VERBOSE` — the bar on a terminal and, always, one line per finished step
+  with its duration.
+
+Everything goes to :data:`stream` (standard error by default), so standard output
+keeps only the results.
+
+Examples
+--------
+>>> import io
+>>> out = io.StringIO()
+>>> with verbosity(VERBOSE, stream=out):
+...     with step("read data"):
+...         pass
+>>> out.getvalue().startswith("read data: done in ")
+True
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import IO, Any, TypeVar
+
+from gis.errors import InputError
+
+__all__ = [
+    "NORMAL",
+    "QUIET",
+    "VERBOSE",
+    "current_level",
+    "note",
+    "pipeline",
+    "step",
+    "track",
+    "verbosity",
+]
+
+T = TypeVar("T")
+
+#: Verbosity levels.
+QUIET: int = 0
+NORMAL: int = 1
+VERBOSE: int = 2
+
+_level: ContextVar[int] = ContextVar("innosite_progress_level", default=NORMAL)
+_stream: ContextVar[IO[str] | None] = ContextVar("innosite_progress_stream", default=None)
+_bar: ContextVar[Any] = ContextVar("innosite_progress_bar", default=None)
+
+
+def current_level() -> int:
+    """The verbosity in force (:data:`QUIET`, :data:`NORMAL` or :data:`VERBOSE`)."""
+    return _level.get()
+
+
+def _out() -> IO[str]:
+    return _stream.get() or sys.stderr
+
+
+@contextmanager
+def verbosity(level: int, *, stream: IO[str] | None = None) -> Iterator[None]:
+    """Set the verbosity (and optionally the output stream) inside a ``with`` block.
+
+    Parameters
+    ----------
+    level
+        :data:`QUIET`, :data:`NORMAL` or :data:`VERBOSE`.
+    stream
+        Where bars and messages go; standard error by default.
+    """
+    if level not in (QUIET, NORMAL, VERBOSE):
+        raise InputError(f"verbosity must be 0 (quiet), 1 (normal) or 2 (verbose), got {level!r}")
+    token = _level.set(level)
+    stoken = _stream.set(stream) if stream is not None else None
+    try:
+        yield
+    finally:
+        if stoken is not None:
+            _stream.reset(stoken)
+        _level.reset(token)
+
+
+def _new_bar(total: int | None, desc: str, unit: str) -> Any:
+    """A tqdm bar, disabled when quiet or when the stream is not a terminal."""
+    from tqdm import tqdm
+
+    disable = True if current_level() == QUIET else None  # None: only on a terminal
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=_out(),
+        disable=disable,
+        leave=False,
+        dynamic_ncols=True,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]",
+    )
+
+
+def note(message: str) -> None:
+    """Print ``message`` in verbose mode (above any progress bar), else nothing."""
+    if current_level() < VERBOSE:
+        return
+    bar = _bar.get()
+    if bar is not None and not bar.disable:
+        bar.write(message, file=_out())
+    else:
+        print(message, file=_out(), flush=True)
+
+
+@contextmanager
+def pipeline(total: int, *, desc: str) -> Iterator[Any]:
+    """One progress bar for a whole run of ``total`` steps.
+
+    Inside the block, each :func:`step` and each item of :func:`track` advances
+    this bar by one and shows its name.
+    """
+    bar = _new_bar(total, desc, "step")
+    token = _bar.set(bar)
+    try:
+        yield bar
+    finally:
+        _bar.reset(token)
+        bar.close()
+
+
+@contextmanager
+def step(desc: str) -> Iterator[None]:
+    """Report one stage of a run: its name while it runs, its duration when verbose."""
+    bar = _bar.get()
+    if bar is not None:
+        bar.set_postfix_str(desc, refresh=True)
+    start = time.perf_counter()
+    yield
+    if bar is not None:
+        bar.update(1)
+    note(f"{desc}: done in {time.perf_counter() - start:.2f} s")
+
+
+def track(
+    items: Iterable[T], *, desc: str, total: int | None = None, label: Any = None
+) -> Iterator[T]:
+    """Iterate over ``items`` as steps of the running pipeline, or with a bar of its own.
+
+    Parameters
+    ----------
+    items
+        The items.
+    desc
+        What the loop does, e.g. ``"factors"``.
+    total
+        Number of items, when ``items`` has no ``len``.
+    label
+        ``label(item) -> str`` naming an item in messages; ``str`` by default.
+    """
+    name = label or str
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    if _bar.get() is not None:
+        for item in items:
+            with step(f"{desc}: {name(item)}"):
+                yield item
+        return
+    bar = _new_bar(total, desc, "item")
+    token = _bar.set(bar)
+    try:
+        for item in items:
+            with step(f"{desc}: {name(item)}"):
+                yield item
+    finally:
+        _bar.reset(token)
+        bar.close()

@@ -1,0 +1,122 @@
+"""The ``innosite run`` and ``innosite init`` commands: scenario files.
+
+This module only parses arguments; the work is in :mod:`layers.scenario`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+__all__ = ["add_parser", "init_cli", "run_cli", "verbosity_level"]
+
+
+def verbosity_level(args: argparse.Namespace) -> int:
+    """Progress verbosity from ``--quiet``/``--verbose``."""
+    from gis import progress
+
+    if getattr(args, "quiet", False):
+        return progress.QUIET
+    if getattr(args, "verbose", False):
+        return progress.VERBOSE
+    return progress.NORMAL
+
+
+def add_verbosity_options(p: argparse.ArgumentParser) -> None:
+    """``-q/--quiet`` and ``-v/--verbose`` (mutually exclusive)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress; print only the output folder"
+    )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="print every step with its duration"
+    )
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``innosite run`` and ``innosite init``."""
+    from layers.scenario import KNOWN_SCALES
+
+    run = subparsers.add_parser(
+        "run",
+        help="run a scenario file (.toml/.yaml) or replay a run's manifest.json",
+        description=(
+            "Run the analysis a scenario file describes: area, data, grid, factors with "
+            "their tags, measures, transforms and weights (or an AHP matrix), constraints, "
+            "candidate-district rules and outputs. The scenario is checked completely "
+            "before anything is read or written; every problem is reported with its line. "
+            "Given a manifest.json of an earlier micro run, the run is reproduced (its input "
+            "files must be unchanged)."
+        ),
+        epilog="Start from a preset: innosite init micro scenario.toml",
+    )
+    run.add_argument("scenario", help="scenario .toml/.yaml/.yml file, or a run's manifest.json")
+    run.add_argument("--out", help="output folder (default: the scenario's [output] folder)")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=None,
+        help="replace a non-empty output folder (default: the scenario's setting)",
+    )
+    run.add_argument(
+        "--check", action="store_true", help="only validate the scenario; read and write nothing"
+    )
+    add_verbosity_options(run)
+    run.set_defaults(func=run_cli)
+
+    init = subparsers.add_parser(
+        "init",
+        help="write a commented scenario file to start from",
+        description=(
+            "Write a commented preset scenario of a scale (the paper's factors, transforms "
+            "and default weights), or, with --from-manifest, a scenario that reproduces an "
+            "earlier run. An existing file is kept unless --force is given."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    init.add_argument("scale", choices=KNOWN_SCALES, help="scale of the preset")
+    init.add_argument("file", nargs="?", default="scenario.toml", help="scenario file to write")
+    init.add_argument(
+        "--from-manifest",
+        metavar="MANIFEST",
+        help="write the scenario of the run recorded in this manifest.json instead",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(func=init_cli)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """``innosite run``: validate, run, print a summary."""
+    from gis import progress
+    from layers.report import micro_summary
+    from layers.scenario import load_scenario, run_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.check:
+        out = args.out or scenario.out
+        names = ", ".join(f.name for f in scenario.config.factors)
+        print(
+            f"{args.scenario}: valid {scenario.scale} scenario; factors {names}; "
+            f"output folder {out if out is not None else '(none: pass --out)'}"
+        )
+        return 0
+    command = "innosite " + shlex.join(getattr(args, "argv", ["run", args.scenario]))
+    with progress.verbosity(verbosity_level(args)):
+        result, paths = run_scenario(
+            scenario, out=args.out, overwrite=args.overwrite, command=command
+        )
+    if args.quiet:
+        print(Path(paths["manifest"]).parent)
+    else:
+        print(micro_summary(result, paths))
+    return 0
+
+
+def init_cli(args: argparse.Namespace) -> int:
+    """``innosite init``: write a preset (or a manifest's scenario)."""
+    from layers.scenario import write_preset
+
+    path = write_preset(args.file, args.scale, from_manifest=args.from_manifest, force=args.force)
+    print(f"wrote {path}; edit it, then: innosite run {args.file}")
+    return 0

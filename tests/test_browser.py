@@ -1,0 +1,247 @@
+"""Maps rendered by real headless Chromium with the network switched off.
+
+Chromium (Debian's ``chromium``) is driven over the DevTools pipe (``tests/cdp.py``):
+the page is loaded with the network emulated offline, screenshots are compared
+with the colours the rasters must produce, the layer control is read, and real
+mouse clicks open popups. The tests skip when Chromium is not installed (set
+``INNOSITE_REQUIRE_TOOLS=1`` to make that a failure, as CI does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from pyproj import Transformer
+from shapely import box, point_on_surface
+
+from gis.grid import Grid
+from gis.maps import colour_table, suitability_map
+from layers.micro import MicroConfig, run_micro
+from tests.cdp import Chromium, find_chromium
+
+pytestmark = pytest.mark.browser
+
+INJECTION = "<img src=x onerror=alert(1)>"
+BACKGROUND = 221  # Leaflet's map background (#ddd) when there are no base tiles
+OPACITY = 0.7  # raster overlay opacity of suitability_map
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("INNOSITE_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{reason} (INNOSITE_REQUIRE_TOOLS=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium_available():
+    if find_chromium() is None:
+        _missing("chromium not installed (apt-get install chromium)")
+
+
+@pytest.fixture
+def browser(chromium_available, tmp_path):
+    with Chromium(tmp_path / "profile") as page:
+        yield page
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """An (h, w, 3) uint8 array from PNG bytes (any PNG, via GDAL)."""
+    from rasterio.io import MemoryFile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a screenshot has no georeferencing
+        with MemoryFile(data) as mem, mem.open() as src:
+            return np.moveaxis(src.read(), 0, -1)[:, :, :3]
+
+
+_MAP = "Object.values(window).find(v => v instanceof L.Map)"
+
+
+def container_points(page: Chromium, latlons: list[list[float]]) -> np.ndarray:
+    """Viewport pixel coordinates of ``[lat, lon]`` points on the page's Leaflet map."""
+    js = f"""(() => {{
+        const m = {_MAP};
+        const r = m.getContainer().getBoundingClientRect();
+        return {json.dumps(latlons)}.map(p => {{
+            const c = m.latLngToContainerPoint(L.latLng(p[0], p[1]));
+            return [c.x + r.left, c.y + r.top];
+        }});
+    }})()"""
+    return np.array(page.evaluate(js))
+
+
+def layer_labels(page: Chromium) -> list[tuple[str, bool]]:
+    js = """[...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+        .map(l => [l.querySelector('span span, span').textContent.trim(),
+                   l.querySelector('input').checked])"""
+    return [tuple(x) for x in page.evaluate(js)]
+
+
+def click_label(page: Chromium, text: str) -> None:
+    js = f"""(() => {{
+        const l = [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+            .find(l => l.textContent.trim() === {json.dumps(text)});
+        const r = l.querySelector('input').getBoundingClientRect();
+        return [r.left + r.width / 2, r.top + r.height / 2];
+    }})()"""
+    x, y = page.evaluate(js)
+    page.click(x, y)
+
+
+def popup_rows(page: Chromium) -> dict[str, str]:
+    js = """[...document.querySelectorAll('.leaflet-popup-content tr')]
+        .map(tr => [tr.cells[0].textContent.trim(), tr.cells[1].textContent.trim()])"""
+    return dict(page.evaluate(js))
+
+
+# ---------------------------------------------------------------------- a real run
+@pytest.fixture(scope="module")
+def helsinki(chromium_available, tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser") / "helsinki"
+    config = MicroConfig(tiles=None, map_assets="inline")
+    result, paths = run_micro(config, out=out, command="test")
+    return result, paths
+
+
+def _cell_samples(result, n: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells away from candidates whose 3x3 neighbourhood has one colour; their lat/lon."""
+    grid, values = result.grid, result.suitability
+    idx = np.round(np.nan_to_num(values, nan=-1.0) * 255)
+    ok = np.isfinite(values)
+    same = ok.copy()
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            shifted = np.roll(np.roll(idx, dr, 0), dc, 1)
+            same &= np.abs(shifted - idx) <= 2
+    same[[0, -1], :] = same[:, [0, -1]] = False
+    if len(result.candidates):
+        near = result.candidates.buffer(3 * grid.cell_size).union_all()
+        near_mask = grid.rasterize([near])
+        same &= ~near_mask
+    rows, cols = np.nonzero(same)
+    pick = np.random.default_rng(0).choice(rows.size, size=min(n, rows.size), replace=False)
+    rows, cols = rows[pick], cols[pick]
+    x, y = grid.centers()
+    lon, lat = Transformer.from_crs(grid.crs, 4326, always_xy=True).transform(x[cols], y[rows])
+    return rows, cols, np.column_stack([lat, lon])
+
+
+def test_offline_map_renders_overlays_without_network(helsinki, browser):
+    result, paths = helsinki
+    browser.open(paths["map"].as_uri())
+    urls = browser.requested_urls()
+    assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
+    assert browser.evaluate("typeof L") == "object"
+    rows, cols, latlon = _cell_samples(result)
+    assert len(rows) >= 20
+    pts = container_points(browser, latlon.tolist())
+    shot = decode_png(browser.screenshot()).astype(int)
+    table = colour_table("viridis")[:, :3].astype(float)
+    expected = np.round(
+        OPACITY * table[np.round(result.suitability[rows, cols] * 255).astype(int)]
+        + (1 - OPACITY) * BACKGROUND
+    )
+    got = shot[np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)]
+    close = np.abs(got - expected).max(axis=1) <= 6
+    assert close.mean() >= 0.9, (got[~close], expected[~close])
+    # nothing is drawn beside the grid: a strip left of its west edge is bare background
+    west, south, east, north = Transformer.from_crs(
+        result.grid.crs, 4326, always_xy=True
+    ).transform_bounds(*result.grid.bounds)
+    (x0, y0), (x1, y1) = container_points(browser, [[north, west], [south, east]])
+    assert x1 - x0 > 100 and y1 - y0 > 100  # the area fills a good part of the view
+    strip = shot[int(y0) + 20 : int(y1) - 20, int(x0) - 60 : int(x0) - 10]
+    assert strip.size and (strip == BACKGROUND).all()
+    # the legend (d3) and the layer control render offline too
+    assert browser.evaluate("document.querySelectorAll('.legend svg, svg .legend').length") >= 1
+
+
+def test_layer_control_lists_every_factor_and_toggles(helsinki, browser):
+    result, paths = helsinki
+    browser.open(paths["map"].as_uri())
+    labels = layer_labels(browser)
+    titles = [fr.factor.title for fr in result.factors if fr.score is not None]
+    assert [t for t, _ in labels] == ["Composite suitability", *titles, "Candidate sites"]
+    assert dict(labels)["Composite suitability"] is True
+    assert not any(dict(labels)[t] for t in titles)
+    before = decode_png(browser.screenshot())
+    click_label(browser, "Transit access")
+    assert dict(layer_labels(browser))["Transit access"] is True
+    after = decode_png(browser.screenshot())
+    changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 10
+    assert changed.mean() > 0.05  # the transit layer is drawn over a good part of the view
+    click_label(browser, "Transit access")
+    again = decode_png(browser.screenshot())
+    assert np.abs(again.astype(int) - before.astype(int)).max() <= 2
+
+
+def test_popup_opens_with_the_candidate_scores(helsinki, browser):
+    result, paths = helsinki
+    cands = result.candidates.to_crs(4326)
+    assert len(cands)
+    browser.open(paths["map"].as_uri())
+    first = cands.iloc[0]
+    p = point_on_surface(first.geometry)
+    ((x, y),) = container_points(browser, [[p.y, p.x]])
+    browser.click(x, y)
+    rows = popup_rows(browser)
+    assert rows, "no popup opened"
+    assert int(rows["rank"]) == int(first["rank"]) == 1
+    for column in ["mean_score", "max_score", "area_ha", *result.weights]:
+        assert float(rows[column]) == pytest.approx(round(float(first[column]), 4), abs=1e-9)
+
+
+def test_cdn_map_is_blank_offline(chromium_available, helsinki, tmp_path):
+    """Control: the same map linking its libraries from CDNs does not render offline."""
+    result, _paths = helsinki
+    target = tmp_path / "cdn.html"
+    suitability_map(
+        target, result.grid, composite=result.suitability, layers={}, tiles=None, assets="cdn"
+    )
+    with Chromium(tmp_path / "profile") as page:
+        page.open(target.as_uri())
+        assert page.evaluate("typeof L") == "undefined"
+        assert any(u.startswith("https:") for u in page.requested_urls())
+
+
+# ---------------------------------------------------------------------- hostile names
+def test_html_in_names_shows_as_text(browser, tmp_path):
+    grid = Grid.from_bounds((385000, 6671000, 385500, 6671400), cell_size=10, crs=32635)
+    composite = np.linspace(0, 1, grid.size, dtype="float32").reshape(grid.shape)
+    cands = gpd.GeoDataFrame(
+        {"rank": [1], "name": [INJECTION], "mean_score": [0.5]},
+        geometry=[box(385100, 6671100, 385300, 6671300)],
+        crs=32635,
+    )
+    target = tmp_path / "map.html"
+    suitability_map(
+        target,
+        grid,
+        composite=composite,
+        layers={INJECTION: composite},
+        candidates=cands,
+        title=INJECTION,
+        notes=[f"name: {INJECTION}"],
+        tiles=None,
+        assets="inline",
+    )
+    browser.open(target.as_uri())
+    assert [t for t, _ in layer_labels(browser)] == [
+        "Composite suitability",
+        INJECTION,
+        "Candidate sites",
+    ]
+    p = point_on_surface(cands.to_crs(4326).geometry.iloc[0])
+    ((x, y),) = container_points(browser, [[p.y, p.x]])
+    browser.click(x, y)
+    rows = popup_rows(browser)
+    assert rows["name"] == INJECTION
+    assert browser.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert browser.evaluate("document.querySelector('.innosite-title').textContent") == INJECTION
+    browser.pump(0.5)
+    assert not [e for e in browser.events if e["method"] == "Page.javascriptDialogOpening"]
