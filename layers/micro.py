@@ -77,7 +77,8 @@ CONSTRAINT_TAGS: dict[str, dict[str, Any]] = {
         "waterway": ["riverbank"],
         "landuse": ["reservoir", "basin"],
     },
-    "railway": {"railway": ["rail", "light_rail", "narrow_gauge", "subway", "tram"]},
+    # trams run in the street: they are not a barrier to a district
+    "railway": {"railway": ["rail", "light_rail", "narrow_gauge", "subway"]},
 }
 
 #: Buffer (m) around railway centre lines that is excluded.
