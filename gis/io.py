@@ -578,8 +578,11 @@ def write_geopackage(
     else:
         target = _check_output_file(path, overwrite=True)
     with _atomic_file(target, copy_existing=(mode == "a")) as tmp:
+        new = not tmp.exists()
+        # GeoPackage 1.2 opens without a version warning in older QGIS (3.22 LTR)
+        options = {"dataset_options": {"VERSION": "1.2"}} if new else {}
         frame.to_file(
-            tmp, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w"
+            tmp, layer=layer, driver="GPKG", engine="pyogrio", mode="w" if new else "a", **options
         )
         if style_qml is not None:
             _store_qgis_style(tmp, layer, style_qml, style_name or layer)
