@@ -80,6 +80,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--table",
         help="CSV, GeoPackage or shapefile with one row per unit and one column per indicator",
     )
+    data.add_argument(
+        "--national",
+        metavar="COUNTRY",
+        help="units are the cities of a country (ISO code, e.g. CN) from GeoNames with districts "
+        "merged, scored on population, airport hub score and scheduled airports within 60 km "
+        "(offline; see layers.national); combine with --national-top",
+    )
+    data.add_argument(
+        "--national-top",
+        type=int,
+        default=300,
+        help="with --national: keep the most populous N cities",
+    )
     data.add_argument("--layer", help="layer of a multi-layer vector --table")
     data.add_argument(
         "--unit-column", help="column naming the units (default: unit, name, region_en, …)"
@@ -262,17 +275,28 @@ def run(args: argparse.Namespace) -> int:
     from layers.macro import Method, format_report, run_macro
 
     method = Method(args.normalization, args.weights, args.composite, args.breaks)
+    table, indicators, unit_column = args.table, args.indicators, args.unit_column
+    population_column = args.population_column
+    if args.national is not None:
+        if args.table is not None:
+            raise InputError("give either --table or --national, not both")
+        from layers.national import NATIONAL_INDICATORS, city_indicators
+
+        table = city_indicators(args.national, top=args.national_top)
+        indicators = indicators or list(NATIONAL_INDICATORS)
+        unit_column = unit_column or "name"
+        population_column = population_column or "population"
     argv = getattr(args, "argv", None)
     command = "innosite " + shlex.join(argv) if argv is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_macro(
             args.out,
-            table=args.table,
+            table=table,
             layer=args.layer,
-            unit_column=args.unit_column,
+            unit_column=unit_column,
             code_column=args.code_column,
-            indicators=args.indicators,
+            indicators=indicators,
             cost=args.cost,
             units=args.units,
             geometry=args.geometry,
@@ -296,7 +320,7 @@ def run(args: argparse.Namespace) -> int:
             neighbour_half_distance=args.neighbour_half_distance,
             travel_time=args.travel_time,
             population_mass=args.population_mass,
-            population_column=args.population_column,
+            population_column=population_column,
             link_top=args.link_top,
             strong_threshold=args.strong_threshold,
             tiles=None if args.no_tiles else "OpenStreetMap",
