@@ -7,9 +7,37 @@ Multi-criteria overlay in two steps:
 2. :func:`apply_constraints` blanks (sets to NaN) the cells that are excluded by
    constraint layers (:func:`exclusion_mask`) or lie outside the study area.
 
+Aggregation methods (:data:`AGGREGATIONS`), with ``s_i`` a cell's score on
+factor ``i`` and ``w_i`` its weight normalised to sum 1:
+
+================  =========================================================================
+name              score of a cell
+================  =========================================================================
+wlc               weighted linear combination ``Σ w_i s_i``
+weighted_product  weighted geometric mean ``Π s_i ** w_i`` (scores >= 0): a low score
+                  on one factor is hardly compensated by the others
+owa               ordered weighted averaging with criterion weights (Yager 1988; Jiang &
+                  Eastman 2000), from order weights or an ORness (risk) level; see
+                  :func:`ordered_weighted_average`
+fuzzy_and         ``min_i s_i`` (ArcGIS Fuzzy Overlay AND; same as ``minimum``)
+fuzzy_or          ``max_i s_i`` (Fuzzy Overlay OR; same as ``maximum``)
+fuzzy_product     ``Π s_i``
+fuzzy_sum         ``1 - Π (1 - s_i)``
+fuzzy_gamma       ``fuzzy_sum ** gamma * fuzzy_product ** (1 - gamma)``
+minimum, maximum  the lowest / highest factor score
+topsis            closeness ``d- / (d+ + d-)`` of each cell to the ideal and anti-ideal
+                  cell, with weighted Euclidean distances (TOPSIS per cell)
+================  =========================================================================
+
+The fuzzy methods, ``minimum`` and ``maximum`` use the weights only to choose the
+layers (those with a positive weight), as ArcGIS Fuzzy Overlay does; the fuzzy
+methods need memberships in [0, 1] and the weighted product scores >= 0.
+
 NaN is the nodata value throughout: a cell with no score is NaN, never a
-sentinel number. All rasters are processed in row chunks, so the only full-grid
-allocation is the float32 result.
+sentinel number. Every method follows the same rule: a cell is NaN when it is
+NaN in any layer with a positive weight, and layers with weight 0 are not read.
+All rasters are processed in row chunks, so the only full-grid allocation is the
+float32 result.
 """
 
 from __future__ import annotations
@@ -17,6 +45,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -29,8 +58,21 @@ __all__ = [
     "aggregate",
     "apply_constraints",
     "exclusion_mask",
+    "fuzzy_and",
+    "fuzzy_gamma",
+    "fuzzy_or",
+    "fuzzy_product",
+    "fuzzy_sum",
+    "maximum",
+    "minimum",
     "normalize_weights",
+    "ordered_weighted_average",
+    "owa_measures",
+    "owa_weights",
+    "topsis_ideals",
+    "topsis_overlay",
     "weighted_linear_combination",
+    "weighted_product",
 ]
 
 #: Cells per row chunk when ``chunk_rows`` is not given: small enough that the
@@ -237,10 +279,598 @@ def weighted_linear_combination(
     return out
 
 
+# ---------------------------------------------------------------------- cell-wise engine
+def _active_layers(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float]
+) -> tuple[list[str], list[np.ndarray], np.ndarray, tuple[int, ...]]:
+    """Names, arrays and normalised weights of the layers with a positive weight."""
+    w = normalize_weights(weights)
+    arrays = _check_layers(scores, w)
+    shape = next(iter(arrays.values())).shape
+    names = [k for k in w if weights[k] > 0]
+    return names, [arrays[k] for k in names], np.array([w[k] for k in names]), shape
+
+
+#: Scores this far outside a method's range are accepted (float32 rounding of a 0-1 rescale).
+RANGE_TOLERANCE: float = 1e-6
+
+
+def _check_range(stack: np.ndarray, names: list[str], method: str, low: float, high: float | None):
+    """Refuse values outside ``[low, high]`` (NaN passes) naming the first offending layer."""
+    bad = stack < low - RANGE_TOLERANCE
+    if high is not None:
+        bad |= stack > high + RANGE_TOLERANCE
+    if bad.any():
+        i = int(np.flatnonzero(bad.reshape(len(names), -1).any(axis=1))[0])
+        what = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+        raise InputError(
+            f"{method} needs scores {what}; layer {names[i]!r} has values outside "
+            "(rescale it to a 0-1 score first)"
+        )
+
+
+def _cellwise(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    kernel: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    chunk_rows: int | None,
+    method: str,
+    low: float | None = None,
+    high: float | None = None,
+    prepare: Callable[[list[str], np.ndarray], None] | None = None,
+) -> np.ndarray:
+    """Apply ``kernel(stack, w)`` to row chunks of the positive-weight layers.
+
+    ``stack`` is a float64 ``(layers, rows, ...)`` array of one chunk and ``w`` the
+    normalised weights of those layers; ``prepare(names, w)`` is called once before
+    the first chunk (for checks that need the layer count). NaN is set wherever
+    any layer of the stack is NaN.
+    """
+    names, arrays, w, shape = _active_layers(scores, weights)
+    if prepare is not None:
+        prepare(names, w)
+    rows = _chunk_rows(shape, chunk_rows)
+    out = np.empty(shape, dtype=np.float32)
+    buf = np.empty((len(arrays), min(rows, shape[0]), *shape[1:]), dtype=np.float64)
+    for start in range(0, shape[0], rows):
+        stop = min(start + rows, shape[0])
+        stack = buf[:, : stop - start]
+        for i, arr in enumerate(arrays):
+            stack[i] = arr[start:stop]
+        if low is not None:
+            _check_range(stack, names, method, low, high)
+        result = kernel(stack, w)
+        result[np.isnan(stack).any(axis=0)] = np.nan
+        out[start:stop] = result
+    return out
+
+
+# ---------------------------------------------------------------------- weighted product
+def weighted_product(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    chunk_rows: int | None = None,
+) -> np.ndarray:
+    """Weighted geometric mean ``Π s_i ** w_i`` with weights normalised to sum 1.
+
+    A score of 0 on any weighted factor gives 0: poor performance on one factor
+    is compensated far less than in :func:`weighted_linear_combination`.
+
+    Parameters
+    ----------
+    scores, weights, chunk_rows
+        As for :func:`weighted_linear_combination`; scores must be >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        New float32 array; NaN where a positive-weight layer is NaN.
+
+    Raises
+    ------
+    InputError
+        Invalid weights or layers, or a negative score (the message names the layer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([1.0, 0.25, 0.0, np.nan])
+    >>> b = np.array([1.0, 1.0, 1.0, 1.0])
+    >>> weighted_product({"a": a, "b": b}, {"a": 1, "b": 1})
+    array([1. , 0.5, 0. , nan], dtype=float32)
+    """
+
+    def kernel(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+        acc = np.power(stack[0], w[0])
+        for i in range(1, w.size):
+            acc *= np.power(stack[i], w[i])
+        return acc
+
+    return _cellwise(
+        scores, weights, kernel, chunk_rows=chunk_rows, method="the weighted product", low=0.0
+    )
+
+
+# ---------------------------------------------------------------------- fuzzy overlay
+def _fuzzy(name: str, kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]):
+    def method(
+        scores: Mapping[str, np.ndarray],
+        weights: Mapping[str, float],
+        *,
+        chunk_rows: int | None = None,
+    ) -> np.ndarray:
+        return _cellwise(
+            scores, weights, kernel, chunk_rows=chunk_rows, method=name, low=0.0, high=1.0
+        )
+
+    return method
+
+
+def _min(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return stack.min(axis=0)
+
+
+def _max(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return stack.max(axis=0)
+
+
+def _prod(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return stack.prod(axis=0)
+
+
+def _prob_sum(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return 1.0 - (1.0 - stack).prod(axis=0)
+
+
+_fuzzy_and = _fuzzy("fuzzy AND", _min)
+_fuzzy_or = _fuzzy("fuzzy OR", _max)
+_fuzzy_product = _fuzzy("fuzzy product", _prod)
+_fuzzy_sum = _fuzzy("fuzzy sum", _prob_sum)
+
+
+def fuzzy_and(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], *, chunk_rows: int | None = None
+) -> np.ndarray:
+    """Fuzzy AND: the minimum membership ``min_i s_i`` over the positive-weight layers.
+
+    Weights only select the layers (those > 0), as in ArcGIS Fuzzy Overlay.
+    Memberships must be in [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([0.2, 0.9]), "b": np.array([0.6, 0.5])}
+    >>> fuzzy_and(s, {"a": 1, "b": 1})
+    array([0.2, 0.5], dtype=float32)
+    """
+    return _fuzzy_and(scores, weights, chunk_rows=chunk_rows)
+
+
+def fuzzy_or(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], *, chunk_rows: int | None = None
+) -> np.ndarray:
+    """Fuzzy OR: the maximum membership ``max_i s_i`` over the positive-weight layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([0.2, 0.9]), "b": np.array([0.6, 0.5])}
+    >>> fuzzy_or(s, {"a": 1, "b": 1})
+    array([0.6, 0.9], dtype=float32)
+    """
+    return _fuzzy_or(scores, weights, chunk_rows=chunk_rows)
+
+
+def fuzzy_product(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], *, chunk_rows: int | None = None
+) -> np.ndarray:
+    """Fuzzy product ``Π s_i``: decreasing with every extra criterion below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([0.5, 1.0]), "b": np.array([0.5, 0.3])}
+    >>> fuzzy_product(s, {"a": 1, "b": 1})
+    array([0.25, 0.3 ], dtype=float32)
+    """
+    return _fuzzy_product(scores, weights, chunk_rows=chunk_rows)
+
+
+def fuzzy_sum(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], *, chunk_rows: int | None = None
+) -> np.ndarray:
+    """Fuzzy (probabilistic) sum ``1 - Π (1 - s_i)``: increasing with every criterion above 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([0.5, 0.0]), "b": np.array([0.5, 0.3])}
+    >>> fuzzy_sum(s, {"a": 1, "b": 1})
+    array([0.75, 0.3 ], dtype=float32)
+    """
+    return _fuzzy_sum(scores, weights, chunk_rows=chunk_rows)
+
+
+def fuzzy_gamma(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    gamma: float = 0.9,
+    chunk_rows: int | None = None,
+) -> np.ndarray:
+    """Fuzzy gamma ``(1 - Π (1 - s_i)) ** gamma * (Π s_i) ** (1 - gamma)``.
+
+    ``gamma = 1`` is the fuzzy sum, ``gamma = 0`` the fuzzy product; ArcGIS
+    defaults to 0.9.
+
+    Raises
+    ------
+    InputError
+        ``gamma`` outside [0, 1], or memberships outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([0.5]), "b": np.array([0.5])}
+    >>> fuzzy_gamma(s, {"a": 1, "b": 1}, gamma=0.5)  # sqrt(0.75 * 0.25)
+    array([0.4330127], dtype=float32)
+    """
+    if not _is_real_number(gamma) or not 0.0 <= gamma <= 1.0:
+        raise InputError(f"gamma must be a number in [0, 1], got {gamma!r}")
+    g = float(gamma)
+
+    def kernel(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.power(_prob_sum(stack, w), g) * np.power(_prod(stack, w), 1.0 - g)
+
+    return _cellwise(
+        scores, weights, kernel, chunk_rows=chunk_rows, method="fuzzy gamma", low=0.0, high=1.0
+    )
+
+
+def minimum(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], *, chunk_rows: int | None = None
+) -> np.ndarray:
+    """Lowest score of the positive-weight layers (any real scores; see :func:`fuzzy_and`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> minimum({"a": np.array([2.0, -1.0]), "b": np.array([3.0, 0.0])}, {"a": 1, "b": 2})
+    array([ 2., -1.], dtype=float32)
+    """
+    return _cellwise(scores, weights, _min, chunk_rows=chunk_rows, method="minimum")
+
+
+def maximum(
+    scores: Mapping[str, np.ndarray], weights: Mapping[str, float], *, chunk_rows: int | None = None
+) -> np.ndarray:
+    """Highest score of the positive-weight layers (any real scores; see :func:`fuzzy_or`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maximum({"a": np.array([2.0, -1.0]), "b": np.array([3.0, 0.0])}, {"a": 1, "b": 2})
+    array([3., 0.], dtype=float32)
+    """
+    return _cellwise(scores, weights, _max, chunk_rows=chunk_rows, method="maximum")
+
+
+# ---------------------------------------------------------------------- OWA
+def owa_measures(order_weights: Any) -> tuple[float, float]:
+    """ORness (risk) and trade-off of a vector of order weights.
+
+    With ``v_1`` the weight of the *largest* score, ``ORness = Σ_j (n - j) v_j / (n - 1)``
+    (Yager 1988): 1 for the maximum, 0.5 for the mean, 0 for the minimum; and
+    ``trade-off = 1 - sqrt(n Σ_j (v_j - 1/n)² / (n - 1))`` (Eastman 1997): 1 when
+    all order weights are equal (full compensation), 0 when one takes all.
+
+    Examples
+    --------
+    >>> owa_measures([1, 0, 0]), owa_measures([1/3, 1/3, 1/3])
+    ((1.0, 0.0), (0.5, 1.0))
+    """
+    v = _order_weight_vector(order_weights, None)
+    n = v.size
+    if n == 1:
+        return 0.5, 1.0
+    j = np.arange(1, n + 1)
+    orness = float(((n - j) * v).sum() / (n - 1))
+    tradeoff = 1.0 - math.sqrt(max(0.0, n * float(((v - 1.0 / n) ** 2).sum()) / (n - 1)))
+    return orness, tradeoff
+
+
+def _order_weight_vector(order_weights: Any, n: int | None) -> np.ndarray:
+    try:
+        v = np.array(order_weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"order_weights must be numbers, got {order_weights!r}") from None
+    if v.ndim != 1 or v.size == 0:
+        raise InputError(
+            f"order_weights must be a non-empty list of numbers, got {order_weights!r}"
+        )
+    if n is not None and v.size != n:
+        raise InputError(
+            f"order_weights has {v.size} values but {n} layers have a positive weight; "
+            f"give one order weight per position (first = the highest score)"
+        )
+    if not np.isfinite(v).all() or (v < 0).any() or v.sum() <= 0:
+        raise InputError(
+            f"order_weights must be finite, >= 0 and not all zero, got {v.tolist()}"
+        )
+    return v / v.sum()
+
+
+def _rim_weights(n: int, alpha: float) -> np.ndarray:
+    q = (np.arange(n + 1, dtype=np.float64) / n) ** alpha
+    return np.diff(q)
+
+
+def owa_weights(n: int, *, orness: float | None = None, alpha: float | None = None) -> np.ndarray:
+    """Order weights from Yager's RIM quantifier ``Q(r) = r ** alpha``.
+
+    ``v_j = Q(j/n) - Q((j-1)/n)``, ``j = 1..n``, ``v_1`` weighting the largest score.
+    ``alpha < 1`` leans to the best scores (OR-like, risk taking), ``alpha = 1``
+    gives equal weights (the weighted mean), ``alpha > 1`` leans to the worst
+    (AND-like, risk averse). Give either ``alpha`` or a target ``orness`` in
+    [0, 1] (see :func:`owa_measures`); for an ORness strictly between 0 and 1 the
+    ``alpha`` with exactly that ORness for this ``n`` is found by root finding;
+    ORness 0 and 1 give the minimum and the maximum.
+
+    Raises
+    ------
+    InputError
+        ``n < 1``, both or neither of ``orness`` and ``alpha``, ``orness`` outside
+        [0, 1] or ``alpha <= 0``.
+
+    Examples
+    --------
+    >>> owa_weights(4, alpha=1).tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    >>> owa_weights(3, orness=0).tolist()
+    [0.0, 0.0, 1.0]
+    >>> v = owa_weights(5, orness=0.7)
+    >>> round(owa_measures(v)[0], 6)
+    0.7
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise InputError(f"number of layers must be a positive integer, got {n!r}")
+    if (orness is None) == (alpha is None):
+        raise InputError("give exactly one of orness (0 = AND ... 1 = OR) and alpha (> 0)")
+    if alpha is not None:
+        if not _is_real_number(alpha) or not math.isfinite(alpha) or alpha <= 0:
+            raise InputError(f"alpha must be a finite number > 0, got {alpha!r}")
+        return _rim_weights(int(n), float(alpha))
+    if not _is_real_number(orness) or not 0.0 <= orness <= 1.0:
+        raise InputError(f"orness must be a number in [0, 1] (0 = AND, 1 = OR), got {orness!r}")
+    n = int(n)
+    v = np.zeros(n)
+    if n == 1:
+        return np.ones(1)
+    if orness == 0.0:
+        v[-1] = 1.0
+        return v
+    if orness == 1.0:
+        v[0] = 1.0
+        return v
+    from scipy.optimize import brentq
+
+    def gap(log_alpha: float) -> float:
+        return owa_measures(_rim_weights(n, math.exp(log_alpha)))[0] - float(orness)
+
+    lo, hi = -60.0, 60.0
+    if gap(lo) <= 0:  # nearer to 1 than any representable alpha: the maximum
+        v[0] = 1.0
+        return v
+    if gap(hi) >= 0:
+        v[-1] = 1.0
+        return v
+    return _rim_weights(n, math.exp(brentq(gap, lo, hi, xtol=1e-12)))
+
+
+def ordered_weighted_average(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    order_weights: Any = None,
+    orness: float | None = None,
+    alpha: float | None = None,
+    chunk_rows: int | None = None,
+) -> np.ndarray:
+    """Ordered weighted averaging with criterion weights (weighted OWA).
+
+    In every cell the scores of the positive-weight layers are sorted from the
+    highest to the lowest, ``z_(1) >= … >= z_(n)`` (ties keep the layer order),
+    and position ``j`` gets order weight ``v_j``. Criterion and order weights are
+    combined as in Jiang & Eastman (2000) and Malczewski (2006):
+
+    ``score = Σ_j u_j z_(j)`` with ``u_j = w_(j) v_j / Σ_k w_(k) v_k``,
+
+    where ``w_(j)`` is the criterion weight of the layer at position ``j``. Equal
+    order weights give the weighted linear combination; ``v = (1, 0, …, 0)``
+    gives the maximum (OR), ``v = (0, …, 0, 1)`` the minimum (AND); with equal
+    criterion weights it is Yager's OWA ``Σ_j v_j z_(j)``.
+
+    Parameters
+    ----------
+    scores, weights, chunk_rows
+        As for :func:`weighted_linear_combination`.
+    order_weights
+        ``n`` non-negative order weights (normalised to sum 1), ``n`` = number
+        of layers with a positive weight, first for the highest score.
+    orness, alpha
+        Instead of ``order_weights``: generate them with :func:`owa_weights`
+        from an ORness (risk) level in [0, 1] or a quantifier exponent.
+
+    Returns
+    -------
+    numpy.ndarray
+        New float32 array; NaN where a positive-weight layer is NaN.
+
+    Raises
+    ------
+    InputError
+        Not exactly one of ``order_weights``, ``orness``, ``alpha``;
+        ``order_weights`` of the wrong length or with negative values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([1.0, 0.2]), "b": np.array([0.0, 0.6])}
+    >>> w = {"a": 1, "b": 1}
+    >>> ordered_weighted_average(s, w, order_weights=[0.5, 0.5])  # = WLC
+    array([0.5, 0.4], dtype=float32)
+    >>> ordered_weighted_average(s, w, orness=0.0)  # = minimum
+    array([0. , 0.2], dtype=float32)
+    >>> ordered_weighted_average(s, w, order_weights=[0.75, 0.25])
+    array([0.75, 0.5 ], dtype=float32)
+    """
+    given = [k for k, v in (("order_weights", order_weights), ("orness", orness),
+                            ("alpha", alpha)) if v is not None]  # fmt: skip
+    if len(given) != 1:
+        raise InputError(
+            "OWA needs exactly one of order_weights (one per layer, first for the highest "
+            f"score), orness (0 = AND ... 1 = OR) or alpha; got {given or 'none'}"
+        )
+    state: dict[str, np.ndarray] = {}
+
+    def prepare(names: list[str], w: np.ndarray) -> None:
+        if order_weights is not None:
+            state["v"] = _order_weight_vector(order_weights, len(names))
+        else:
+            state["v"] = owa_weights(len(names), orness=orness, alpha=alpha)
+
+    def kernel(stack: np.ndarray, w: np.ndarray) -> np.ndarray:
+        v = state["v"].reshape((-1,) + (1,) * (stack.ndim - 1))
+        order = np.argsort(-stack, axis=0, kind="stable")
+        z = np.take_along_axis(stack, order, axis=0)
+        wv = w[order] * v
+        den = wv.sum(axis=0)
+        return (wv * z).sum(axis=0) / den
+
+    return _cellwise(
+        scores, weights, kernel, chunk_rows=chunk_rows, method="OWA", prepare=prepare
+    )
+
+
+# ---------------------------------------------------------------------- TOPSIS
+def topsis_ideals(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    chunk_rows: int | None = None,
+) -> dict[str, tuple[float, float]]:
+    """Best and worst score of each positive-weight factor over the cells valid in all of them.
+
+    The ideals of :func:`topsis_overlay` with ``ideal="data"``, streamed over row
+    chunks; ``(1.0, 0.0)`` for every factor when no cell is valid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> topsis_ideals({"a": np.array([0.2, 0.9, np.nan]), "b": np.array([0.5, 0.1, 1.0])},
+    ...               {"a": 1, "b": 1})
+    {'a': (0.9, 0.2), 'b': (0.5, 0.1)}
+    """
+    names, arrays, _, shape = _active_layers(scores, weights)
+    best, worst = np.full(len(names), -np.inf), np.full(len(names), np.inf)
+    rows = _chunk_rows(shape, chunk_rows)
+    for start in range(0, shape[0], rows):
+        stack = np.stack([a[start : start + rows] for a in arrays]).reshape(len(names), -1)
+        ok = ~np.isnan(stack).any(axis=0)
+        if ok.any():
+            np.maximum(best, stack[:, ok].max(axis=1), out=best)
+            np.minimum(worst, stack[:, ok].min(axis=1), out=worst)
+    if not np.isfinite(best).all():  # no valid cell: every result is NaN anyway
+        best, worst = np.ones(len(names)), np.zeros(len(names))
+    return {k: (float(b), float(lo)) for k, b, lo in zip(names, best, worst, strict=True)}
+
+
+def topsis_overlay(
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    ideal: str | Mapping[str, tuple[float, float]] = "data",
+    chunk_rows: int | None = None,
+) -> np.ndarray:
+    """TOPSIS per cell: relative closeness to the ideal cell (Hwang & Yoon 1981).
+
+    With weighted scores ``v_i = w_i s_i``, the positive ideal ``v_i+`` and the
+    negative ideal ``v_i-`` of each factor,
+    ``d+ = sqrt(Σ (v_i - v_i+)²)``, ``d- = sqrt(Σ (v_i - v_i-)²)`` and the score
+    is ``d- / (d+ + d-)`` (0.5 where both are 0). The scores are used as they
+    are (already standardised), so this equals TOPSIS on the table of cells
+    without a further normalisation.
+
+    Parameters
+    ----------
+    scores, weights, chunk_rows
+        As for :func:`weighted_linear_combination`.
+    ideal
+        ``"data"``: the ideals are each factor's highest and lowest score over
+        the cells valid in every positive-weight layer (classic TOPSIS; one
+        extra streamed pass); ``"fixed"``: 1 and 0, so a cell's score does not
+        depend on the other cells (comparable between study areas); or a
+        mapping factor → ``(best, worst)`` score (e.g. the ideals of a whole
+        surface, to score a few cells as they would score in it).
+
+    Returns
+    -------
+    numpy.ndarray
+        New float32 array in [0, 1]; NaN where a positive-weight layer is NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = {"a": np.array([1.0, 0.0, 1.0]), "b": np.array([1.0, 0.0, 0.0])}
+    >>> topsis_overlay(s, {"a": 1, "b": 1})
+    array([1. , 0. , 0.5], dtype=float32)
+    """
+    if not isinstance(ideal, Mapping) and ideal not in ("data", "fixed"):
+        raise InputError(
+            f"ideal must be 'data', 'fixed' or a mapping factor -> (best, worst), got {ideal!r}"
+        )
+    names, _, w, shape = _active_layers(scores, weights)
+    if isinstance(ideal, Mapping):
+        missing = [k for k in names if k not in ideal]
+        if missing:
+            raise InputError(f"ideal has no (best, worst) for {missing}")
+        best = np.array([float(ideal[k][0]) for k in names])
+        worst = np.array([float(ideal[k][1]) for k in names])
+    elif ideal == "fixed":
+        best, worst = np.ones(len(names)), np.zeros(len(names))
+    else:
+        found = topsis_ideals(scores, weights, chunk_rows=chunk_rows)
+        best = np.array([found[k][0] for k in names])
+        worst = np.array([found[k][1] for k in names])
+    shape_v = (-1,) + (1,) * len(shape)
+    bw, ww = (best * w).reshape(shape_v), (worst * w).reshape(shape_v)
+
+    def kernel(stack: np.ndarray, wn: np.ndarray) -> np.ndarray:
+        v = stack * wn.reshape(shape_v)
+        d_plus = np.sqrt(((v - bw) ** 2).sum(axis=0))
+        d_minus = np.sqrt(((v - ww) ** 2).sum(axis=0))
+        total = d_plus + d_minus
+        return np.divide(d_minus, total, out=np.full_like(total, 0.5), where=total > 0)
+
+    return _cellwise(scores, weights, kernel, chunk_rows=chunk_rows, method="TOPSIS")
+
+
 #: Aggregation methods by name, each ``f(scores, weights, **options) -> float32 array``.
 #: Register new methods here to make them available to :func:`aggregate`.
 AGGREGATIONS: dict[str, Callable[..., np.ndarray]] = {
     "wlc": weighted_linear_combination,
+    "weighted_product": weighted_product,
+    "owa": ordered_weighted_average,
+    "fuzzy_and": fuzzy_and,
+    "fuzzy_or": fuzzy_or,
+    "fuzzy_product": fuzzy_product,
+    "fuzzy_sum": fuzzy_sum,
+    "fuzzy_gamma": fuzzy_gamma,
+    "minimum": minimum,
+    "maximum": maximum,
+    "topsis": topsis_overlay,
 }
 
 
@@ -258,10 +888,12 @@ def aggregate(
     scores, weights
         As for :func:`weighted_linear_combination`.
     method
-        A key of :data:`AGGREGATIONS` (``"wlc"``) or a callable with the same
-        signature as :func:`weighted_linear_combination`.
+        A key of :data:`AGGREGATIONS` (``"wlc"``, ``"owa"``, ``"fuzzy_gamma"``, …)
+        or a callable with the same signature as :func:`weighted_linear_combination`.
     **options
-        Keyword options passed on to the method (e.g. ``chunk_rows``).
+        Keyword options passed on to the method (e.g. ``chunk_rows``,
+        ``order_weights``/``orness`` for ``"owa"``, ``gamma`` for ``"fuzzy_gamma"``,
+        ``ideal`` for ``"topsis"``).
 
     Returns
     -------
@@ -280,10 +912,12 @@ def aggregate(
     >>> s = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}
     >>> aggregate(s, {"a": 1, "b": 1})
     array([0.5, 0.5], dtype=float32)
-    >>> aggregate(s, {"a": 1, "b": 1}, method="owa")
+    >>> aggregate(s, {"a": 1, "b": 1}, method="owa", orness=1.0)
+    array([1., 1.], dtype=float32)
+    >>> aggregate(s, {"a": 1, "b": 1}, method="mean")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    gis.errors.InputError: unknown aggregation method 'owa'; use one of ['wlc'] or a callable
+    gis.errors.InputError: unknown aggregation method 'mean'; use one of [...] or a callable
     """
     if callable(method):
         func = method

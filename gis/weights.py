@@ -20,16 +20,24 @@ pca       principal component weights: variance-weighted absolute loadings of th
 ========  ==========================================================================
 
 :data:`WEIGHT_METHODS` maps names to functions ``f(x, *, cost=None, **options)``;
-:func:`compute_weights` accepts a name or any callable with that signature, so a
-raster workflow can pass a flattened stack of criterion layers as ``x``.
+:func:`compute_weights` accepts a name or any callable with that signature.
+
+Weights that need no data come from a ranking or from points:
+:func:`rank_weights` (rank sum, rank reciprocal, rank-order centroid; Stillwell,
+Seaver & Edwards 1981, Barron & Barrett 1996) and :func:`direct_weights` (points
+allocated or rated on any scale). :func:`raster_weights` computes entropy, CRITIC
+and principal-component weights from criterion *rasters* in one streamed pass over
+row chunks (exact, bounded memory), and :func:`ahp_revisions` names the pairwise
+judgements whose revision would most reduce an AHP matrix's inconsistency.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,21 +45,32 @@ from gis.errors import InputError
 from gis.normalize import as_cost_mask, as_matrix, minmax, zscore
 
 __all__ = [
+    "RANK_METHODS",
+    "RASTER_WEIGHT_METHODS",
     "SAATY_RANDOM_INDEX",
+    "SAATY_SCALE",
     "WEIGHT_METHODS",
     "AHPResult",
+    "Revision",
     "WeightMethod",
     "ahp",
+    "ahp_revisions",
     "ahp_weights",
     "check_pairwise_matrix",
     "compute_weights",
     "critic_weights",
+    "direct_weights",
     "entropy_weights",
     "equal_weights",
     "get_weight_method",
     "pca_weights",
     "principal_components",
     "random_index",
+    "rank_order_centroid_weights",
+    "rank_reciprocal_weights",
+    "rank_sum_weights",
+    "rank_weights",
+    "raster_weights",
     "user_weights",
 ]
 
@@ -230,7 +249,11 @@ def principal_components(x: Any, *, cost: Any = None) -> tuple[np.ndarray, np.nd
     if arr.shape[0] < 2:
         raise InputError("principal components need at least two units")
     z = zscore(arr, cost=cost)
-    corr = (z.T @ z) / z.shape[0]
+    return _components((z.T @ z) / z.shape[0])
+
+
+def _components(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of a correlation matrix, descending, signs as documented above."""
     vals, vecs = np.linalg.eigh(corr)
     order = np.argsort(vals)[::-1]
     vals = np.clip(vals[order], 0.0, None)
@@ -253,6 +276,10 @@ def pca_weights(x: Any, *, cost: Any = None, min_eigenvalue: float = 1.0) -> np.
     [0.3331, 0.3387, 0.3281]
     """
     vals, vecs = principal_components(x, cost=cost)
+    return _pca_from_components(vals, vecs, min_eigenvalue)
+
+
+def _pca_from_components(vals: np.ndarray, vecs: np.ndarray, min_eigenvalue: float) -> np.ndarray:
     keep = vals >= min_eigenvalue
     keep[0] = True
     w = (np.abs(vecs[:, keep]) * vals[keep]).sum(axis=1)
@@ -441,13 +468,16 @@ def ahp(
         raise InputError(f"random index must be positive, got {r_index}")
     cr = ci / r_index
     if cr >= CR_LIMIT and not allow_inconsistent:
-        worst = np.unravel_index(np.argmax(np.abs(np.log(a * np.outer(w, 1.0 / w).T))), a.shape)
+        revisions = ahp_revisions(a, labels=labels, ri=r_index, top=3)
+        hints = "; ".join(
+            f"cell {_cell(r.row, r.col, labels)} from {_fraction(r.current)} to "
+            f"{_fraction(r.suggested)} gives CR {r.cr_after:.3f}"
+            for r in revisions
+        )
         raise InputError(
             f"pairwise matrix is inconsistent: consistency ratio {cr:.3f} >= {CR_LIMIT:.2f} "
-            f"(lambda_max {lam:.3f}, CI {ci:.3f}, RI {r_index:.2f}); the judgement furthest "
-            f"from the implied weights is cell {_cell(int(worst[0]), int(worst[1]), labels)} = "
-            f"{a[worst]:.4g} "
-            f"(implied {w[worst[0]] / w[worst[1]]:.3g}); revise the comparisons or pass "
+            f"(lambda_max {lam:.3f}, CI {ci:.3f}, RI {r_index:.2f}); the judgements whose "
+            f"revision most reduces the inconsistency: {hints}; revise the comparisons or pass "
             "allow_inconsistent=True"
         )
     return AHPResult(w, lam, ci, r_index, cr)
@@ -545,3 +575,465 @@ def compute_weights(
     if w.shape != (arr.shape[1],):
         raise InputError(f"weighting returned shape {w.shape}, expected ({arr.shape[1]},)")
     return user_weights(arr, weights=w)
+
+
+# ------------------------------------------------------------------------------ ranks, points
+def _rank_positions(ranks: Any) -> tuple[np.ndarray, np.ndarray]:
+    """First and last position (1-based) that each criterion occupies in the ranking.
+
+    Tied criteria share the positions they span: ranks ``[1, 2, 2, 3]`` put the two
+    tied criteria on positions 2 and 3.
+    """
+    from scipy.stats import rankdata
+
+    try:
+        r = np.array(ranks, dtype="float64")
+    except (TypeError, ValueError):
+        raise InputError(f"ranks must be numbers (1 = most important), got {ranks!r}") from None
+    if r.ndim != 1 or r.size == 0:
+        raise InputError(f"ranks must be a non-empty list, one per criterion; got shape {r.shape}")
+    bad = ~np.isfinite(r) | (r <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"rank {i} is {r[i]}; ranks must be positive numbers (1 = most important)")
+    first = rankdata(r, method="min").astype(np.int64)
+    last = rankdata(r, method="max").astype(np.int64)
+    return first, last
+
+
+def _positional(ranks: Any, f: Callable[[np.ndarray, int], np.ndarray]) -> np.ndarray:
+    """Weights from a per-position formula ``f(positions, n)``, ties averaged over positions."""
+    first, last = _rank_positions(ranks)
+    n = first.size
+    per_position = f(np.arange(1, n + 1, dtype="float64"), n)
+    cum = np.concatenate([[0.0], np.cumsum(per_position)])
+    w = (cum[last] - cum[first - 1]) / (last - first + 1)
+    return w / w.sum()
+
+
+def rank_sum_weights(ranks: Any) -> np.ndarray:
+    """Rank-sum weights: ``w_j ∝ n - r_j + 1`` (Stillwell, Seaver & Edwards 1981).
+
+    Parameters
+    ----------
+    ranks
+        One rank per criterion, 1 = most important. Tied criteria (equal ranks)
+        share the positions they span and get the mean of their weights.
+
+    Examples
+    --------
+    >>> rank_sum_weights([1, 2, 3, 4]).tolist()
+    [0.4, 0.3, 0.2, 0.1]
+    >>> rank_sum_weights([2, 1, 2]).round(4).tolist()
+    [0.25, 0.5, 0.25]
+    """
+    return _positional(ranks, lambda k, n: n - k + 1.0)
+
+
+def rank_reciprocal_weights(ranks: Any) -> np.ndarray:
+    """Rank-reciprocal weights: ``w_j ∝ 1 / r_j`` (Stillwell, Seaver & Edwards 1981).
+
+    Examples
+    --------
+    >>> rank_reciprocal_weights([1, 2, 3, 4]).round(4).tolist()
+    [0.48, 0.24, 0.16, 0.12]
+    """
+    return _positional(ranks, lambda k, n: 1.0 / k)
+
+
+def rank_order_centroid_weights(ranks: Any) -> np.ndarray:
+    """Rank-order centroid weights: ``w_j = (1/n) Σ_{k=r_j}^{n} 1/k`` (Barron & Barrett 1996).
+
+    The centroid of the set of weight vectors consistent with the ranking.
+
+    Examples
+    --------
+    >>> rank_order_centroid_weights([1, 2, 3, 4]).round(4).tolist()
+    [0.5208, 0.2708, 0.1458, 0.0625]
+    """
+
+    def roc(k: np.ndarray, n: int) -> np.ndarray:
+        tail = np.cumsum((1.0 / np.arange(1, n + 1))[::-1])[::-1]  # Σ_{i=k}^{n} 1/i
+        return tail[(k - 1).astype(np.int64)] / n
+
+    return _positional(ranks, roc)
+
+
+#: Rank-based weighting formulas by name, each ``f(ranks) -> weights``.
+RANK_METHODS: dict[str, Callable[[Any], np.ndarray]] = {
+    "rank_sum": rank_sum_weights,
+    "rank_reciprocal": rank_reciprocal_weights,
+    "rank_order_centroid": rank_order_centroid_weights,
+}
+
+
+def rank_weights(ranks: Any, *, method: str = "rank_order_centroid") -> np.ndarray:
+    """Weights from a ranking of the criteria with a formula of :data:`RANK_METHODS`.
+
+    Parameters
+    ----------
+    ranks
+        One rank per criterion (1 = most important; equal ranks are ties), as a
+        sequence, or a mapping name → rank (the result is then a dict).
+    method
+        ``"rank_sum"``, ``"rank_reciprocal"`` or ``"rank_order_centroid"``.
+
+    Examples
+    --------
+    >>> rank_weights({"transit": 1, "green": 2}, method="rank_sum")
+    {'transit': 0.6666666666666666, 'green': 0.3333333333333333}
+    """
+    if method not in RANK_METHODS:
+        raise InputError(
+            f"unknown rank weighting {method!r}; choose one of {', '.join(RANK_METHODS)}"
+        )
+    if isinstance(ranks, Mapping):
+        w = RANK_METHODS[method](list(ranks.values()))
+        return dict(zip(ranks, map(float, w), strict=True))
+    return RANK_METHODS[method](ranks)
+
+
+def direct_weights(points: Any, *, scale: tuple[float, float] | None = None) -> Any:
+    """Direct weights: points allocated or rated per criterion, scaled to sum 1.
+
+    Parameters
+    ----------
+    points
+        Non-negative points per criterion (a sequence, or a mapping name → points
+        whose result is a dict), e.g. 100 points shared out, or ratings 0–10.
+    scale
+        Optional ``(low, high)`` range every rating must lie in (e.g. ``(0, 10)``).
+
+    Raises
+    ------
+    InputError
+        Negative, non-finite or all-zero points, or a rating outside ``scale``
+        (the message names the criterion).
+
+    Examples
+    --------
+    >>> direct_weights([50, 30, 20]).tolist()
+    [0.5, 0.3, 0.2]
+    >>> direct_weights({"a": 7, "b": 12}, scale=(0, 10))
+    Traceback (most recent call last):
+    ...
+    gis.errors.InputError: rating of 'b' is 12.0, outside the scale 0..10
+    """
+    names = list(points) if isinstance(points, Mapping) else None
+    values = list(points.values()) if isinstance(points, Mapping) else points
+    try:
+        p = np.array(values, dtype="float64").ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"points must be numbers, got {points!r}") from None
+    if scale is not None:
+        lo, hi = (float(v) for v in scale)
+        if not lo < hi:
+            raise InputError(f"scale must be (low, high) with low < high, got {scale!r}")
+        out = np.flatnonzero((p < lo) | (p > hi))
+        if out.size:
+            i = int(out[0])
+            who = repr(names[i]) if names is not None else str(i)
+            raise InputError(f"rating of {who} is {p[i]}, outside the scale {lo:g}..{hi:g}")
+    w = user_weights(weights=p)
+    return dict(zip(names, map(float, w), strict=True)) if names is not None else w
+
+
+# ------------------------------------------------------------------------------ rasters
+#: Weighting methods that :func:`raster_weights` computes from criterion rasters.
+RASTER_WEIGHT_METHODS: tuple[str, ...] = ("equal", "entropy", "critic", "pca")
+
+
+class _Moments:
+    """Streamed count, mean, co-moment, minimum and maximum of ``m`` variables.
+
+    Chunks are merged with the pairwise update of Chan, Golub & LeVeque (1979), so
+    the result equals a single pass over all rows to rounding.
+    """
+
+    def __init__(self, m: int) -> None:
+        self.n = 0
+        self.mean = np.zeros(m)
+        self.comoment = np.zeros((m, m))
+        self.lo = np.full(m, np.inf)
+        self.hi = np.full(m, -np.inf)
+        self.total = np.zeros(m)
+        self.xlogx = np.zeros(m)
+
+    def add(self, block: np.ndarray, *, entropy: bool) -> None:
+        nb = block.shape[0]
+        if nb == 0:
+            return
+        mb = block.mean(axis=0)
+        centred = block - mb
+        cb = centred.T @ centred
+        n = self.n + nb
+        delta = mb - self.mean
+        self.comoment += cb + np.outer(delta, delta) * (self.n * nb / n)
+        self.mean += delta * (nb / n)
+        self.n = n
+        np.minimum(self.lo, block.min(axis=0), out=self.lo)
+        np.maximum(self.hi, block.max(axis=0), out=self.hi)
+        if entropy:
+            self.total += block.sum(axis=0)
+            pos = np.where(block > 0, block, 1.0)
+            self.xlogx += (block * np.log(pos)).sum(axis=0)
+
+
+def raster_weights(
+    layers: Mapping[str, Any],
+    *,
+    method: str = "entropy",
+    mask: Any = None,
+    cost: Mapping[str, bool] | None = None,
+    min_eigenvalue: float = 1.0,
+    chunk_rows: int | None = None,
+) -> dict[str, float]:
+    """Objective weights from criterion rasters, streamed over row chunks.
+
+    Every cell that is finite in all layers (and True in ``mask``) is a unit of the
+    decision matrix. The statistics each method needs are accumulated chunk by
+    chunk — sums and ``Σ x ln x`` for entropy; count, mean, co-moments, minimum
+    and maximum for CRITIC and principal components — so memory does not grow
+    with the grid, and the weights equal those of :func:`entropy_weights`,
+    :func:`critic_weights` and :func:`pca_weights` on the flattened table of
+    valid cells (to rounding; tested).
+
+    Parameters
+    ----------
+    layers
+        Criterion name → 2-D array; all the same shape. Not modified.
+    method
+        One of :data:`RASTER_WEIGHT_METHODS`.
+    mask
+        Optional boolean array, True for the cells to use (e.g. the study area).
+    cost
+        Criterion name → True where lower is better (CRITIC, PCA); entropy
+        ignores the direction.
+    min_eigenvalue
+        Kaiser threshold for ``"pca"``.
+    chunk_rows
+        Rows per chunk (default: about 65 000 cells).
+
+    Returns
+    -------
+    dict
+        Criterion name → weight, summing to 1.
+
+    Raises
+    ------
+    InputError
+        Unknown method, layers of different shapes, fewer than two valid cells,
+        negative values for entropy, or weights that are undefined.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 1.0], [1.0, 3.0]])
+    >>> b = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> {k: round(v, 4) for k, v in raster_weights({"a": a, "b": b}).items()}
+    {'a': 0.5747, 'b': 0.4253}
+    """
+    from gis.overlay import _as_numeric_array, _check_mask, _chunk_rows
+
+    if method not in RASTER_WEIGHT_METHODS:
+        raise InputError(
+            f"unknown raster weighting {method!r}; choose one of {', '.join(RASTER_WEIGHT_METHODS)}"
+        )
+    if not isinstance(layers, Mapping) or not layers:
+        raise InputError("layers must be a non-empty mapping of criterion name to array")
+    names = list(layers)
+    arrays = [_as_numeric_array(layers[k], f"layer {k!r}") for k in names]
+    shape = arrays[0].shape
+    for k, a in zip(names, arrays, strict=True):
+        if a.shape != shape:
+            raise InputError(f"layer {k!r} has shape {a.shape} but {names[0]!r} has {shape}")
+    if method == "equal":
+        return {k: 1.0 / len(names) for k in names}
+    sel = None if mask is None else _check_mask(mask, shape, "mask")
+    flags = np.array([bool((cost or {}).get(k, False)) for k in names])
+    unknown = [k for k in (cost or {}) if k not in layers]
+    if unknown:
+        raise InputError(f"cost given for unknown layers {unknown}; layers are {names}")
+    rows = _chunk_rows(shape, chunk_rows)
+    acc = _Moments(len(names))
+    for start in range(0, shape[0], rows):
+        block = np.stack(
+            [a[start : start + rows].reshape(-1) for a in arrays], axis=1
+        ).astype("float64", copy=False)
+        ok = np.isfinite(block).all(axis=1)
+        if sel is not None:
+            ok &= sel[start : start + rows].reshape(-1)
+        block = block[ok]
+        if method == "entropy" and (block < 0).any():
+            j = int(np.flatnonzero((block < 0).any(axis=0))[0])
+            raise InputError(
+                f"entropy weights need non-negative values; layer {names[j]!r} has negative "
+                "values (use a 0-1 score or shift it first)"
+            )
+        acc.add(block, entropy=method == "entropy")
+    n = acc.n
+    if n < 2:
+        raise InputError(f"{method} weights need at least two valid cells, got {n}")
+    if method == "entropy":
+        if (acc.total == 0).any():
+            j = int(np.flatnonzero(acc.total == 0)[0])
+            raise InputError(f"layer {names[j]!r} is zero everywhere; its entropy is undefined")
+        e = -(acc.xlogx / acc.total - np.log(acc.total)) / math.log(n)
+        d = np.clip(1.0 - e, 0.0, None)
+        if d.sum() <= 0:
+            raise InputError("every layer is spread evenly over the cells; entropy weights are "
+                             "undefined (use equal weights)")
+        w = d / d.sum()
+    else:
+        var = np.diag(acc.comoment).copy()
+        live = var > 0
+        sd = np.sqrt(np.where(live, var, 1.0))
+        corr = acc.comoment / np.outer(sd, sd)
+        sign = np.where(flags, -1.0, 1.0)
+        corr *= np.outer(sign, sign)
+        corr[~live, :] = 0.0
+        corr[:, ~live] = 0.0
+        if method == "critic":
+            span = acc.hi - acc.lo
+            sd_z = np.where(live, np.sqrt(var / (n - 1)) / np.where(span > 0, span, 1.0), 0.0)
+            w = _finish(sd_z * (1.0 - corr).sum(axis=0), "CRITIC")
+        else:
+            vals, vecs = _components(corr)
+            w = _pca_from_components(vals, vecs, min_eigenvalue)
+    return dict(zip(names, map(float, w), strict=True))
+
+
+# ------------------------------------------------------------------------------ AHP revisions
+#: Saaty's fundamental scale and its reciprocals, the values a judgement may take.
+SAATY_SCALE: tuple[float, ...] = tuple(
+    [1.0 / k for k in range(9, 1, -1)] + [float(k) for k in range(1, 10)]
+)
+
+
+class Revision(NamedTuple):
+    """One judgement of a pairwise matrix and the effect of revising it.
+
+    Attributes
+    ----------
+    row, col
+        Cell of the judgement (upper triangle, ``row < col``).
+    label
+        ``"a vs b"`` with the criterion names, or ``"[row, col]"``.
+    current
+        The judgement as given.
+    suggested
+        The value of Saaty's scale (1/9 … 9) that makes the matrix most consistent.
+    implied
+        ``w_row / w_col`` from the current weights (the perfectly consistent value).
+    cr_after
+        Consistency ratio after replacing ``current`` by ``suggested``.
+    """
+
+    row: int
+    col: int
+    label: str
+    current: float
+    suggested: float
+    implied: float
+    cr_after: float
+
+
+def _fraction(value: float) -> str:
+    """A judgement as Saaty would write it: ``3``, ``1/5`` or ``2.37``."""
+    for k in range(1, 10):
+        if math.isclose(value, k, rel_tol=1e-6):
+            return str(k)
+        if math.isclose(value, 1.0 / k, rel_tol=1e-6):
+            return f"1/{k}"
+    return f"{value:.3g}"
+
+
+def ahp_revisions(
+    matrix: Any,
+    *,
+    labels: Sequence[str] | None = None,
+    ri: float | None = None,
+    tolerance: float = 0.05,
+    top: int | None = None,
+    max_pairs: int = 500,
+) -> list[Revision]:
+    """Judgements ranked by how much revising each would reduce the inconsistency.
+
+    For every judgement ``a_ij`` above the diagonal, each value of Saaty's scale
+    (:data:`SAATY_SCALE`) is tried in its place (with ``a_ji = 1/a_ij``) and the
+    principal eigenvalue recomputed; the value giving the lowest consistency
+    ratio is the suggestion. Judgements are returned by increasing CR after their
+    best revision, so the first is the single change that helps most. All
+    ``n(n-1)/2 × 17`` eigenvalue problems are solved in batches.
+
+    Parameters
+    ----------
+    matrix
+        Pairwise comparison matrix (see :func:`check_pairwise_matrix`).
+    labels
+        Criterion names in row order.
+    ri
+        Random index (default :func:`random_index`).
+    tolerance
+        Reciprocity tolerance of the check.
+    top
+        Return only the first ``top`` judgements.
+    max_pairs
+        Above this many judgements (n > 32) only the ``max_pairs`` furthest from
+        the current weights (largest ``|ln(a_ij w_j / w_i)|``) are tried.
+
+    Returns
+    -------
+    list of Revision
+
+    Examples
+    --------
+    Weights 8:4:2:1 give a consistent matrix; the judgement "a vs d" entered as
+    1/2 instead of 8 is found:
+
+    >>> m = [[1, 2, 4, 1/2], [1/2, 1, 2, 4], [1/4, 1/2, 1, 2], [2, 1/4, 1/2, 1]]
+    >>> best = ahp_revisions(m, labels=["a", "b", "c", "d"])[0]
+    >>> best.label, _fraction(best.current), _fraction(best.suggested), round(best.cr_after, 3)
+    ('a vs d', '1/2', '8', 0.0)
+    """
+    a = check_pairwise_matrix(matrix, tolerance=tolerance, labels=labels)
+    n = a.shape[0]
+    if n < 3:
+        return []
+    r_index = random_index(n) if ri is None else float(ri)
+    w = ahp(a, allow_inconsistent=True, ri=r_index).weights
+    iu, ju = np.triu_indices(n, k=1)
+    if iu.size > max_pairs:
+        deviation = np.abs(np.log(a[iu, ju] * w[ju] / w[iu]))
+        keep = np.sort(np.argsort(-deviation, kind="stable")[:max_pairs])
+        iu, ju = iu[keep], ju[keep]
+    scale = np.array(SAATY_SCALE)
+    pairs = iu.size
+    best_cr = np.empty(pairs)
+    best_val = np.empty(pairs)
+    per_batch = max(1, 2_000_000 // (n * n * scale.size))
+    for start in range(0, pairs, per_batch):
+        stop = min(start + per_batch, pairs)
+        k = stop - start
+        mats = np.broadcast_to(a, (k, scale.size, n, n)).copy()
+        rows, cols = iu[start:stop], ju[start:stop]
+        idx = np.arange(k)
+        mats[idx, :, rows, cols] = scale
+        mats[idx, :, cols, rows] = 1.0 / scale
+        lam = np.linalg.eigvals(mats.reshape(-1, n, n)).real.max(axis=1).reshape(k, scale.size)
+        cr = np.clip((lam - n) / (n - 1), 0.0, None) / r_index
+        j = np.argmin(cr, axis=1)
+        best_cr[start:stop] = cr[idx, j]
+        best_val[start:stop] = scale[j]
+    change = np.abs(np.log(best_val / a[iu, ju]))
+    order = np.lexsort((np.arange(pairs), change, np.round(best_cr, 9)))
+    if top is not None:
+        order = order[: max(0, int(top))]
+    out = []
+    for p in order:  # a handful of judgements, not cells
+        i, j = int(iu[p]), int(ju[p])
+        label = f"{labels[i]} vs {labels[j]}" if labels is not None else f"[{i}, {j}]"
+        out.append(
+            Revision(i, j, label, float(a[i, j]), float(best_val[p]), float(w[i] / w[j]),
+                     float(best_cr[p]))
+        )  # fmt: skip
+    return out

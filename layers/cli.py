@@ -128,6 +128,9 @@ def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
     sites.add_argument(
         "--connectivity", type=int, choices=[4, 8], default=8, help="cell neighbourhood"
     )
+    from layers.decision import add_decision_arguments
+
+    add_decision_arguments(p)
     outp = p.add_argument_group("output")
     outp.add_argument(
         "--out", default="innosite-micro", help="output folder (must be new or empty)"
@@ -151,6 +154,7 @@ def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
     """Translate parsed arguments into a :class:`layers.micro.MicroConfig`."""
+    from layers.decision import configure_decision
     from layers.micro import MicroConfig
 
     threshold = args.threshold
@@ -159,7 +163,7 @@ def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
         if args.top_percent is not None
         else (None if threshold is not None else 10.0)
     )
-    return MicroConfig(
+    config = MicroConfig(
         place=args.place,
         bbox=args.bbox,
         area_file=args.area_file,
@@ -178,6 +182,7 @@ def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
         tiles=None if args.no_tiles else "OpenStreetMap",
         map_assets="inline" if args.offline_map else "cdn",
     )
+    return configure_decision(config, args)
 
 
 def run_micro_cli(args: argparse.Namespace) -> int:

@@ -52,6 +52,7 @@ from gis.sources import (
     match_tags,
 )
 from gis.transforms import rescale
+from layers.decision import DecisionOptions, apply_decision
 from layers.factors import MICRO_FACTORS, Criterion, Factor, with_weights
 
 __all__ = [
@@ -117,6 +118,7 @@ class MicroConfig:
     map_assets: str = "cdn"
     title: str = "Innovation-district suitability"
     preset: tuple[Factor, ...] = MICRO_FACTORS
+    decision: DecisionOptions = field(default_factory=DecisionOptions)
 
     def validate(self) -> None:
         """Check the parameters before any data is read.
@@ -162,6 +164,7 @@ class MicroConfig:
             lon, lat = self.center
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                 raise InputError(f"centre must be lon,lat in WGS84 degrees, got {self.center}")
+        self.decision.validate()
         normalize_weights({f.name: f.weight for f in self.factors})
         for path in (self.osm_file, self.area_file, self.exclude_file):
             if path is not None and not Path(path).exists():
@@ -214,6 +217,7 @@ class MicroResult:
     center: dict[str, Any]
     network: dict[str, Any]
     osm: OSMData
+    decision: Any = None  # layers.decision.DecisionResult
 
     def coverage_table(self) -> list[dict[str, Any]]:
         """One row per criterion: features found, status, weight used."""
@@ -520,6 +524,15 @@ def compute_micro(
             factors={name: np.where(inside, s, np.nan) for name, s in scores.items()},
         )
     progress.note(f"{len(candidates)} candidate district(s)")
+    candidates, decision = apply_decision(
+        config.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
+        weights=weights, candidates=candidates, method=config.aggregation,
+        method_options=config.aggregation_options, connectivity=config.connectivity,
+        threshold=config.threshold, top_percent=config.top_percent,
+        min_area=config.min_area_ha * 10_000.0,
+        raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria if c.raw is not None}
+             for fr in factor_results},
+    )  # fmt: skip
     return MicroResult(
         grid=grid,
         inside=inside,
@@ -531,6 +544,7 @@ def compute_micro(
         center=center,
         network=net_info,
         osm=osm,
+        decision=decision,
     )
 
 
@@ -596,7 +610,8 @@ def run_micro(
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
-    with progress.pipeline(len(config.factors) + 5, desc="innosite micro"):
+    extra_steps = (config.decision.regions > 0) + (config.decision.sensitivity > 0)
+    with progress.pipeline(len(config.factors) + 5 + extra_steps, desc="innosite micro"):
         with progress.step("read OSM data"):
             osm = load_micro_data(config)
             exclude = read_exclusions(config.exclude_file)

@@ -10,6 +10,7 @@ import numpy as np
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.maps import _ANCHORS, suitability_map
 from gis.styles import polygon_qml, raster_qml
+from layers.decision import decision_map_layers, write_decision_outputs
 
 __all__ = ["candidates_qml", "write_micro_outputs"]
 
@@ -126,11 +127,13 @@ def write_micro_outputs(
             style_name="innosite candidates",
         )
         rel["candidates"] = "candidates.gpkg"
+        rel.update(write_decision_outputs(stage, result, grid))
         layers = {
             titles[fr.factor.name]: _masked(fr.score, inside)
             for fr in result.factors
             if fr.score is not None
         }
+        layers.update(decision_map_layers(result))
         suitability_map(
             stage / "map.html",
             grid,
@@ -151,7 +154,12 @@ def write_micro_outputs(
         )
         rel["report"] = "report.html"
         inputs = [{"role": "osm", **result.osm.source}]
-        for role, path in (("area", config.area_file), ("exclude", config.exclude_file)):
+        for role, path in (
+            ("area", config.area_file),
+            ("exclude", config.exclude_file),
+            ("ahp", config.decision.ahp_file),
+            ("existing", config.decision.existing_file),
+        ):
             if path is not None:
                 inputs.append({"role": role, "path": str(path)})
         write_manifest(
@@ -176,6 +184,7 @@ def write_micro_outputs(
                 "network": result.network,
                 "osm_data_date": result.osm.source.get("osm_data_date"),
                 "candidates": len(result.candidates),
+                "decision": result.decision.info if result.decision is not None else None,
             },
         )
         rel["manifest"] = "manifest.json"

@@ -196,3 +196,111 @@ def test_inputs_not_modified(method):
     m = SAATY4.copy()
     ahp(m)
     np.testing.assert_array_equal(m, SAATY4)
+
+
+# ------------------------------------------------------------------------------ ranks, points
+def test_rank_weights_closed_forms():
+    from gis.weights import (
+        rank_order_centroid_weights,
+        rank_reciprocal_weights,
+        rank_sum_weights,
+        rank_weights,
+    )
+
+    # Barron & Barrett (1996), table 1: ROC weights for 3 and 5 criteria
+    np.testing.assert_allclose(rank_order_centroid_weights([1, 2, 3]), [11 / 18, 5 / 18, 2 / 18])
+    np.testing.assert_allclose(
+        rank_order_centroid_weights([1, 2, 3, 4, 5]),
+        [0.4567, 0.2567, 0.1567, 0.0900, 0.0400],
+        atol=5e-5,
+    )
+    np.testing.assert_allclose(rank_sum_weights([3, 1, 2]), [1 / 6, 3 / 6, 2 / 6])
+    np.testing.assert_allclose(rank_reciprocal_weights([1, 2, 3]), np.array([6, 3, 2]) / 11)
+    # ties share the positions they span: criteria 2 and 3 occupy positions 2 and 3
+    roc = rank_order_centroid_weights([1, 2, 3, 4])
+    tied = rank_order_centroid_weights([1, 2, 2, 3])
+    np.testing.assert_allclose(tied, [roc[0], (roc[1] + roc[2]) / 2, (roc[1] + roc[2]) / 2, roc[3]])
+    assert rank_weights({"x": 2, "y": 1}, method="rank_reciprocal") == pytest.approx(
+        {"x": 1 / 3, "y": 2 / 3}
+    )
+    with pytest.raises(InputError, match=r"rank 1 is 0\.0; ranks must be positive"):
+        rank_sum_weights([1, 0])
+    with pytest.raises(InputError, match="unknown rank weighting 'swing'"):
+        rank_weights([1, 2], method="swing")
+
+
+def test_direct_weights():
+    from gis.weights import direct_weights
+
+    assert direct_weights({"a": 60, "b": 40}) == {"a": 0.6, "b": 0.4}
+    np.testing.assert_allclose(direct_weights([8, 4, 4], scale=(0, 10)), [0.5, 0.25, 0.25])
+    with pytest.raises(InputError, match=r"rating of 'b' is -1\.0, outside the scale 0\.\.10"):
+        direct_weights({"a": 5, "b": -1}, scale=(0, 10))
+    with pytest.raises(InputError, match="weights must be finite and non-negative"):
+        direct_weights([1, -1])
+
+
+# ------------------------------------------------------------------------------ rasters
+@pytest.mark.parametrize("method", ["entropy", "critic", "pca", "equal"])
+def test_raster_weights_equal_the_table_of_valid_cells(method):
+    from gis.weights import raster_weights
+
+    rng = np.random.default_rng(5)
+    layers = {k: rng.gamma(2.0, size=(53, 17)) for k in ("a", "b", "c", "d")}
+    layers["b"] = layers["b"] * 0.3 + layers["a"]  # correlated criteria
+    layers["c"][rng.random((53, 17)) < 0.1] = np.nan
+    mask = rng.random((53, 17)) < 0.9
+    cost = {"d": True}
+    copies = {k: v.copy() for k, v in layers.items()}
+    ours = raster_weights(layers, method=method, mask=mask, cost=cost, chunk_rows=4)
+    table = np.stack([v.ravel() for v in layers.values()], axis=1)
+    keep = np.isfinite(table).all(axis=1) & mask.ravel()
+    ref = compute_weights(table[keep], method=method, cost=[False, False, False, True])
+    np.testing.assert_allclose(list(ours.values()), ref, rtol=1e-9, atol=1e-12)
+    for k in layers:
+        np.testing.assert_array_equal(layers[k], copies[k])
+
+
+def test_raster_weights_bad_input():
+    from gis.weights import raster_weights
+
+    a = np.ones((3, 3))
+    with pytest.raises(InputError, match="unknown raster weighting 'ahp'"):
+        raster_weights({"a": a}, method="ahp")
+    with pytest.raises(InputError, match="layer 'b' has negative values"):
+        raster_weights({"a": a, "b": -a})
+    with pytest.raises(InputError, match=r"layer 'b' has shape \(2, 2\)"):
+        raster_weights({"a": a, "b": np.ones((2, 2))})
+    with pytest.raises(InputError, match="at least two valid cells"):
+        raster_weights({"a": a, "b": a}, mask=np.zeros((3, 3), dtype=bool))
+
+
+# ------------------------------------------------------------------------------ AHP revisions
+def test_ahp_revisions_find_the_wrong_judgement_and_their_cr_is_exact():
+    from gis.weights import ahp_revisions
+
+    w = np.array([8.0, 4.0, 2.0, 1.0, 1.0])
+    m = w[:, None] / w[None, :]
+    m[1, 3], m[3, 1] = 1 / 4, 4.0  # "b vs d" entered the wrong way round
+    labels = list("abcde")
+    revs = ahp_revisions(m, labels=labels)
+    assert len(revs) == 10
+    best = revs[0]
+    assert (best.row, best.col, best.label) == (1, 3, "b vs d")
+    assert best.current == 0.25 and best.suggested == 4.0 and best.cr_after < 1e-9
+    crs = np.array([r.cr_after for r in revs])
+    assert (np.diff(crs) >= -1e-9).all()
+    # each reported CR is that of the revised matrix (independent recomputation)
+    for r in revs:
+        revised = m.copy()
+        revised[r.row, r.col], revised[r.col, r.row] = r.suggested, 1 / r.suggested
+        assert ahp(revised, allow_inconsistent=True).cr == pytest.approx(r.cr_after, abs=1e-9)
+    assert ahp_revisions([[1, 2], [0.5, 1]]) == []
+
+
+def test_ahp_refusal_names_the_judgements_to_revise():
+    w = np.array([8.0, 4.0, 2.0, 1.0])
+    m = w[:, None] / w[None, :]
+    m[0, 3], m[3, 0] = 1 / 2, 2.0
+    with pytest.raises(InputError, match=r"cell \[0, 3\] \(a vs d\) from 1/2 to 8 gives CR 0.000"):
+        ahp(m, labels=list("abcd"))
