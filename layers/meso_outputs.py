@@ -9,6 +9,7 @@ import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.maps import suitability_map
+from layers.report import table as _table
 
 __all__ = ["crs_label", "meso_summary", "write_meso_outputs"]
 
@@ -160,13 +161,6 @@ def crs_label(crs: Any) -> str:
     side = "E" if lon0 >= 0 else "W"
     datum = crs.datum.name.replace("World Geodetic System 1984", "WGS 84")
     return f"{op.method_name} on {abs(lon0):g}°{side} ({datum})"
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    body = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
 
 
 def meso_summary(result: Any, paths: dict[str, Path]) -> str:

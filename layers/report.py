@@ -5,10 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["micro_summary"]
+__all__ = ["micro_summary", "table"]
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain-text table with a header rule, columns padded to their widest cell.
+
+    Examples
+    --------
+    >>> print(table([["a", "1"]], ["name", "n"]))
+    name  n
+    ----  -
+    a     1
+    """
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     body = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
@@ -40,7 +49,7 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
         ]
         for r in result.coverage_table()
     ]
-    lines.append(_table(rows, ["factor", "criterion", "features", "status", "weight"]))
+    lines.append(table(rows, ["factor", "criterion", "features", "status", "weight"]))
     cands = result.candidates
     lines += ["", f"Candidate districts: {len(cands)}"]
     if len(cands):
@@ -51,7 +60,7 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
             + [f"{r[c]:.2f}" for c in factor_cols]
             for _, r in top.iterrows()
         ]
-        lines.append(_table(crow, ["rank", "ha", "score", *factor_cols]))
+        lines.append(table(crow, ["rank", "ha", "score", *factor_cols]))
     lines += ["", "Outputs:"]
     for role in ("map", "report", "suitability", "candidates", "manifest"):
         if role in paths:
