@@ -1316,6 +1316,7 @@ def run_macro(
     tiles: str | None = "OpenStreetMap",
     overwrite: bool = False,
     command: str | None = None,
+    scenario: Mapping[str, Any] | None = None,
 ) -> MacroResult:
     """Tier units into innovation centres, test robustness, link them, write the outputs.
 
@@ -1383,6 +1384,9 @@ def run_macro(
         Replace a non-empty output folder.
     command
         Command line recorded in the manifest.
+    scenario
+        The run's settings as a scenario document (:mod:`layers.scenario`),
+        recorded in the manifest so ``innosite run manifest.json`` replays it.
 
     Returns
     -------
@@ -1583,7 +1587,10 @@ def run_macro(
         "weight_perturbation_reproduces": same,
         "geometry": geo_source,
         "citation": CITATION,
+        "scale": "macro",
     }
+    if scenario is not None:
+        extra["scenario"] = dict(scenario)
     if paper:
         extra["reproduces_table2"] = bool(
             (units_frame["tier"] == units_frame["paper_tier"]).all()

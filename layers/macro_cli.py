@@ -273,6 +273,7 @@ def build_parser(prog: str = "center_hierarchy.py") -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``innosite macro`` from parsed arguments and print a report."""
     from layers.macro import Method, format_report, run_macro
+    from layers.scenario import macro_args_document
 
     method = Method(args.normalization, args.weights, args.composite, args.breaks)
     table, indicators, unit_column = args.table, args.indicators, args.unit_column
@@ -326,6 +327,7 @@ def run(args: argparse.Namespace) -> int:
             tiles=None if args.no_tiles else "OpenStreetMap",
             overwrite=args.overwrite,
             command=command,
+            scenario=macro_args_document(args),
         )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)

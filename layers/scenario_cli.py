@@ -42,11 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run a scenario file (.toml/.yaml) or replay a run's manifest.json",
         description=(
-            "Run the analysis a scenario file describes: area, data, grid, factors with "
-            "their tags, measures, transforms and weights (or an AHP matrix), constraints, "
-            "candidate-district rules and outputs. The scenario is checked completely "
-            "before anything is read or written; every problem is reported with its line. "
-            "Given a manifest.json of an earlier micro run, the run is reproduced (its input "
+            "Run the analysis a scenario file describes (micro or meso scale): area, data, "
+            "grid, factors with their tags, measures, transforms and weights (or an AHP "
+            "matrix), constraints, candidate-district rules, decision analysis (Locate "
+            "Regions, sensitivity) and outputs. The scenario is checked completely before "
+            "anything is read or written; every problem is reported with its line. Given a "
+            "manifest.json of an earlier micro or meso run, the run is reproduced (its input "
             "files must be unchanged)."
         ),
         epilog="Start from a preset: innosite init micro scenario.toml",
@@ -88,27 +89,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     """``innosite run``: validate, run, print a summary."""
+    import warnings
+
     from gis import progress
-    from layers.report import micro_summary
     from layers.scenario import load_scenario, run_scenario
 
     scenario = load_scenario(args.scenario)
     if args.check:
         out = args.out or scenario.out
         names = ", ".join(f.name for f in scenario.config.factors)
+        what = f"; {'layers' if scenario.scale == 'meso' else 'factors'} {names}" if names else ""
         print(
-            f"{args.scenario}: valid {scenario.scale} scenario; factors {names}; "
+            f"{args.scenario}: valid {scenario.scale} scenario{what}; "
             f"output folder {out if out is not None else '(none: pass --out)'}"
         )
         return 0
     command = "innosite " + shlex.join(getattr(args, "argv", ["run", args.scenario]))
-    with progress.verbosity(verbosity_level(args)):
+    with progress.verbosity(verbosity_level(args)), warnings.catch_warnings():
+        if scenario.scale == "meso":
+            warnings.simplefilter("ignore", UserWarning)  # listed in the summary instead
         result, paths = run_scenario(
             scenario, out=args.out, overwrite=args.overwrite, command=command
         )
     if args.quiet:
         print(Path(paths["manifest"]).parent)
+    elif scenario.scale == "macro":
+        from layers.macro import format_report
+
+        print(format_report(result))
+    elif scenario.scale == "meso":
+        from layers.meso_outputs import meso_summary
+
+        print(meso_summary(result, paths))
     else:
+        from layers.report import micro_summary
+
         print(micro_summary(result, paths))
     return 0
 

@@ -18,6 +18,7 @@ from gis import progress
 from gis.sources import default_osm_file
 from gis.weights import ahp
 from layers.cli import main
+from layers.decision import DecisionOptions
 from layers.factors import MICRO_FACTORS
 from layers.micro import MicroConfig, config_dict
 from layers.scenario import (
@@ -75,13 +76,6 @@ def test_init_writes_preset_and_refuses_to_overwrite(tmp_path, capsys):
     assert target.read_text() == "# my edits\n"
     assert main(["init", "micro", str(target), "--force"]) == 0
     assert target.read_text() == first
-
-
-@pytest.mark.parametrize("scale", ["meso", "macro"])
-def test_init_other_scales_say_so(scale, tmp_path, capsys):
-    assert main(["init", scale, str(tmp_path / "s.toml")]) == 2
-    assert "no scenario preset" in capsys.readouterr().err
-    assert not (tmp_path / "s.toml").exists()
 
 
 def test_toml_round_trip_of_any_config():
@@ -146,7 +140,6 @@ BAD = {
     "toml syntax": (HEAD + "[grid]\ncell_size = = 25\n", 3, "", "TOML syntax error"),
     "missing scale": ("[grid]\ncell_size = 25\n", None, "", "missing key 'scale'"),
     "unknown scale": ('scale = "nano"\n', 1, "scale", "must be one of 'micro', 'meso', 'macro'"),
-    "scale without scenarios": ('scale = "meso"\n', 1, "scale", "not supported yet"),
     "unknown section": (HEAD + "[grids]\ncell_size = 25\n", 2, "grids", "did you mean 'grid'"),
     "unknown key": (HEAD + "[sites]\ntop_procent = 5\n", 3, "sites.top_procent", "'top_percent'"),
     "wrong type": (HEAD + '[grid]\ncell_size = "25"\n', 3, "grid.cell_size", "must be a number"),
@@ -304,6 +297,75 @@ BAD = {
         "ahp.matrix",
         "row 1, column 2",
     ),
+    "owa order weights of the wrong count": (
+        HEAD
+        + '[model]\naggregation = "owa"\naggregation_options = { order_weights = [0.5, 0.5] }\n',
+        4,
+        "model.aggregation_options",
+        "8",
+    ),
+    "decision unknown key": (
+        HEAD + "[decision]\nregions = 2\ntotal_area = 4\n",
+        4,
+        "decision.total_area",
+        "did you mean 'total_area_ha'",
+    ),
+    "decision wrong type": (
+        HEAD + '[decision]\nsensitivity = "5"\n',
+        3,
+        "decision.sensitivity",
+        "whole number",
+    ),
+    "decision fractional count": (
+        HEAD + "[decision]\nregions = 2.5\n",
+        3,
+        "decision.regions",
+        "whole number",
+    ),
+    "decision out of range": (
+        HEAD + "[decision]\nregions = 2\nshape_tradeoff = 120\n",
+        4,
+        "decision.shape_tradeoff",
+        "<= 100",
+    ),
+    "decision negative seed": (HEAD + "[decision]\nseed = -1\n", 3, "decision.seed", ">= 0"),
+    "decision bad shape": (
+        HEAD + '[decision]\nregions = 2\nshape = "hexagone"\n',
+        4,
+        "decision.shape",
+        "did you mean 'hexagon'",
+    ),
+    "decision distances swapped": (
+        HEAD + "[decision]\nregions = 2\nmin_distance_m = 500\nmax_distance_m = 100\n",
+        5,
+        "decision.max_distance_m",
+        "must be >= min_distance_m",
+    ),
+    "decision locate without regions": (
+        HEAD + '[decision]\nshape = "square"\n',
+        3,
+        "decision.shape",
+        "needs regions = N",
+    ),
+    "decision missing existing file": (
+        HEAD + '[decision]\nregions = 2\nexisting_file = "sites.gpkg"\n',
+        4,
+        "decision.existing_file",
+        "file of existing sites not found",
+    ),
+    "decision not a table": (HEAD + "decision = 3\n", 2, "decision", "must be a table"),
+    "ahp file missing": (
+        HEAD + '[ahp]\nfile = "weights.csv"\n',
+        3,
+        "ahp.file",
+        "AHP matrix file not found",
+    ),
+    "ahp file and matrix": (
+        HEAD + '[ahp]\nfile = "weights.csv"\nmatrix = [[1]]\n',
+        4,
+        "ahp.matrix",
+        "either in 'file'",
+    ),
 }
 
 
@@ -391,6 +453,75 @@ def test_ahp_weights(tmp_path):
     expected = ahp([[1, 3, 5], [1 / 3, 1, 3], [1 / 5, 1 / 3, 1]]).weights
     got = [f.weight for f in scenario.config.factors]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def _pairwise_csv(path: Path, names: list[str]) -> Path:
+    """A consistent pairwise matrix of ``names`` (weights 1 : 2 : ... : n)."""
+    rows = [",".join(["", *names])]
+    for i, name in enumerate(names):
+        rows.append(",".join([name, *(f"{i + 1}/{j + 1}" for j in range(len(names)))]))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_decision_section_reaches_the_config(tmp_path):
+    existing = tmp_path / "sites.gpkg"
+    existing.write_bytes(b"")  # only its existence is checked before the run
+    text = HEAD + (
+        "[decision]\nregions = 3\ntotal_area_ha = 15\nregion_min_ha = 2\n"
+        'shape = "hexagon"\norientation = 30\nshape_tradeoff = 70\nmin_distance_m = 100\n'
+        'existing_file = "sites.gpkg"\nevaluation = "highest_sum"\nselection = "sequential"\n'
+        "no_islands = true\nseeds = 40\nallow_fewer = true\n"
+        "sensitivity = 20\nconcentration = 50\nseed = 7\n"
+    )
+    d = load_scenario(write(tmp_path, text)).config.decision
+    assert (d.regions, d.total_area_ha, d.region_min_ha, d.shape) == (3, 15.0, 2.0, "hexagon")
+    assert (d.orientation, d.shape_tradeoff, d.min_distance_m) == (30.0, 70.0, 100.0)
+    assert d.existing_file == str(tmp_path / "sites.gpkg")
+    assert (d.evaluation, d.selection, d.no_islands, d.seeds) == (
+        "highest_sum", "sequential", True, 40,
+    )  # fmt: skip
+    assert (d.allow_fewer, d.sensitivity, d.concentration, d.seed) == (True, 20, 50.0, 7)
+    assert isinstance(d.regions, int) and isinstance(d.seed, int)
+    assert parse_scenario(HEAD).config.decision == DecisionOptions()
+
+
+def test_owa_order_weights_of_every_factor_are_accepted():
+    weights = [0.3, 0.2, 0.15, 0.1, 0.1, 0.05, 0.05, 0.05]
+    text = (
+        HEAD
+        + f'[model]\naggregation = "owa"\naggregation_options = {{ order_weights = {weights} }}\n'
+    )
+    config = parse_scenario(text).config
+    assert config.aggregation_options == {"order_weights": weights}
+    assert len(config.factors) == len(weights) == 8
+    # a factor with weight 0 takes no part, so it has no order weight either
+    seven = f"order_weights = {weights[:7]}"
+    text = HEAD + f'[model]\naggregation = "owa"\naggregation_options = {{ {seven} }}\n'
+    assert parse_scenario(text + "[weights]\nedge = 0\n").config.weights == {"edge": 0.0}
+    with pytest.raises(ScenarioError, match="7 values but 8 layers"):
+        parse_scenario(text)
+
+
+def test_ahp_weights_from_a_file(tmp_path):
+    names = ["university", "transit", "edge"]
+    _pairwise_csv(tmp_path / "weights.csv", names)
+    text = HEAD + "".join(f'[[factors]]\nname = "{n}"\n' for n in names)
+    text += '[ahp]\nfile = "weights.csv"\n[decision]\nsensitivity = 3\n'
+    config = load_scenario(write(tmp_path, text)).config
+    np.testing.assert_allclose([f.weight for f in config.factors], [1 / 6, 2 / 6, 3 / 6])
+    assert config.decision.ahp_file == str(tmp_path / "weights.csv")
+    assert config.decision.sensitivity == 3  # perturbs the file's judgements
+
+
+def test_preset_documents_the_decision_options():
+    text = preset_text("micro")
+    section = text[text.index("\n[decision]\n") : text.index("\n[output]\n")]
+    assert "Locate Regions" in section and "# regions = 3" in section
+    assert "# sensitivity = 200" in section
+    uncommented = [line for line in section.splitlines()[2:] if line and not line.startswith("#")]
+    assert uncommented == []  # all off by default
+    assert parse_scenario(text).config.decision == DecisionOptions()
 
 
 def test_check_only_reads_and_writes_nothing(tmp_path, capsys):
@@ -486,6 +617,50 @@ def test_manifest_of_a_micro_command_replays_via_a_scenario_file(tmp_path, capsy
     capsys.readouterr()
     assert main(["run", str(scenario), "--out", str(tmp_path / "second"), "-q"]) == 0
     _compare_runs(first, tmp_path / "second")
+
+
+def test_manifest_with_decision_options_replays_exactly(tmp_path, capsys):
+    first = tmp_path / "first"
+    args = ["micro", "--cell-size", "50", "--no-tiles", "--quiet", "--regions", "2"]
+    args += ["--total-area", "4", "--sensitivity", "5", "--seed", "1"]
+    assert main([*args, "--out", str(first)]) == 0
+    replay = tmp_path / "replay"
+    assert main(["run", str(first / "manifest.json"), "--out", str(replay), "--quiet"]) == 0
+    capsys.readouterr()
+    _compare_runs(first, replay)
+    for rel in ("sensitivity/mean.tif", "sensitivity/selection_probability.tif"):
+        assert (replay / rel).exists()
+    for rel in ("sensitivity/regions.csv", "sensitivity/weights.csv"):
+        assert (first / rel).read_bytes() == (replay / rel).read_bytes()
+    sites = pyogrio.read_dataframe(replay / "candidates.gpkg", layer="candidates")
+    assert len(sites) == 2 and {"mc_mean_rank", "mc_p_selected"} <= set(sites.columns)
+    np.testing.assert_allclose(sites["area_ha"].sum(), 4.0, rtol=0.05)
+    a = json.loads((first / "manifest.json").read_text())
+    b = json.loads((replay / "manifest.json").read_text())
+    assert a["parameters"] == b["parameters"]
+    assert b["parameters"]["decision"]["regions"] == 2
+    assert b["parameters"]["decision"]["sensitivity"] == 5
+    # ... and as a scenario file written from the manifest
+    scenario = tmp_path / "again.toml"
+    assert (
+        main(["init", "micro", str(scenario), "--from-manifest", str(first / "manifest.json")]) == 0
+    )
+    written = tomllib.loads(scenario.read_text())
+    assert written["decision"] == {"regions": 2, "total_area_ha": 4.0, "sensitivity": 5, "seed": 1}
+
+
+def test_manifest_with_an_ahp_file_replays_its_weights(tmp_path, capsys):
+    matrix = _pairwise_csv(tmp_path / "weights.csv", FACTOR_NAMES)
+    first = tmp_path / "first"
+    args = ["micro", "--cell-size", "50", "--no-tiles", "-q", "--ahp", str(matrix)]
+    assert main([*args, "--out", str(first)]) == 0
+    scenario = load_scenario(first / "manifest.json")
+    assert scenario.config.decision.ahp_file == str(matrix)
+    expected = np.arange(1, 9) / 36
+    np.testing.assert_allclose([f.weight for f in scenario.config.factors], expected)
+    matrix.write_text(matrix.read_text().replace("1/2", "1/3", 1))
+    err = run_fails(first / "manifest.json", tmp_path, capsys)
+    assert "has changed since the run" in err and "weights.csv" in err
 
 
 def test_replay_refuses_changed_inputs(tmp_path, capsys):
