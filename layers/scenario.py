@@ -1130,22 +1130,9 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     output = c.table(
         doc.get("output", {}), ("output",), ("folder", "overwrite", "tiles", "offline_map")
     )
-    out = None
-    if "folder" in output and c.string(output["folder"], ("output", "folder")) is not None:
-        out = Path(output["folder"]).expanduser()
-        if not out.is_absolute() and c.base is not None:
-            out = c.base / out
-    overwrite = False
-    if "overwrite" in output:
-        overwrite = bool(c.boolean(output["overwrite"], ("output", "overwrite")))
-    if "tiles" in output:
-        tiles = output["tiles"]
-        if tiles is False:
-            kw["tiles"] = None
-        elif isinstance(tiles, str) and tiles.strip():
-            kw["tiles"] = tiles
-        else:
-            c.error(("output", "tiles"), f"must be a base-map name or URL, or false; got {tiles!r}")
+    out, overwrite, tiles = _check_output(c, output)
+    if tiles is not _UNSET:
+        kw["tiles"] = tiles
     if "offline_map" in output:
         offline = c.boolean(output["offline_map"], ("output", "offline_map"))
         kw["map_assets"] = "inline" if offline else "cdn"
@@ -2044,6 +2031,13 @@ def _comment(text: str, indent: str = "", width: int = 92) -> str:
     return "".join(f"{indent}# {line}\n" for line in lines)
 
 
+#: Notes on the ``[output]`` keys, the same at every scale.
+_OUTPUT_NOTES = {
+    ("output", "folder"): "relative to this file; must be new or empty",
+    ("output", "overwrite"): "replace a non-empty output folder",
+    ("output", "tiles"): "web base map name or tile URL; false for none",
+}
+
 _NOTES = {
     ("area", None): (
         "Study area: at most one of place, bbox and file. With none, the extent of the OSM "
@@ -2086,9 +2080,7 @@ _NOTES = {
     ("decision", "min_distance_m"): "least gap between sites",
     ("decision", "sensitivity"): "Monte Carlo weight draws; 0 for none",
     ("decision", "seed"): "random seed of the draws",
-    ("output", "folder"): "relative to this file; must be new or empty",
-    ("output", "overwrite"): "replace a non-empty output folder",
-    ("output", "tiles"): "web base map name or tile URL; false for none",
+    **_OUTPUT_NOTES,
     ("output", "offline_map"): "embed Leaflet in map.html so it works without internet",
 }
 
@@ -2179,9 +2171,7 @@ _MESO_NOTES = {
     ("sites", "top_percent"): "best share of cells kept, or instead: threshold = 0.7",
     ("sites", "min_area_ha"): "smallest candidate zone",
     ("sites", "connectivity"): "4 or 8 neighbours",
-    ("output", "folder"): "relative to this file; must be new or empty",
-    ("output", "overwrite"): "replace a non-empty output folder",
-    ("output", "tiles"): "web base map name or tile URL; false for none",
+    **_OUTPUT_NOTES,
 }
 
 _MESO_EXAMPLES = {
@@ -2236,9 +2226,7 @@ _MACRO_NOTES = {
     ("links", "neighbour_distance"): "km of neighbourhood diffusion; 0 for none",
     ("links", "population_mass"): "mass sqrt(population * index)",
     ("links", "link_top"): "link only the units with the highest index",
-    ("output", "folder"): "relative to this file; must be new or empty",
-    ("output", "overwrite"): "replace a non-empty output folder",
-    ("output", "tiles"): "web base map name or tile URL; false for none",
+    **_OUTPUT_NOTES,
 }
 
 _MACRO_EXAMPLES = {
