@@ -15,7 +15,14 @@ from pathlib import Path
 
 from gis.errors import DataSourceError, GridSizeError, InputError, NoDataError, OutputExistsError
 
-__all__ = ["add_micro_parser", "build_parser", "main", "micro_config_from_args", "run_micro_cli"]
+__all__ = [
+    "add_micro_parser",
+    "build_parser",
+    "main",
+    "micro_config_from_args",
+    "raster_run_options",
+    "run_micro_cli",
+]
 
 #: Modules that each register one or more subcommands with ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("layers.macro_cli", "layers.scenario_cli", "layers.meso_cli")
@@ -157,32 +164,41 @@ def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
     from layers.decision import configure_decision
     from layers.micro import MicroConfig
 
-    threshold = args.threshold
-    top = (
-        args.top_percent
-        if args.top_percent is not None
-        else (None if threshold is not None else 10.0)
-    )
     config = MicroConfig(
         place=args.place,
         bbox=args.bbox,
         area_file=args.area_file,
         osm_file=args.osm_file,
-        cell_size=args.cell_size,
-        crs=args.crs,
         center=args.center,
-        weights=dict(args.weight),
-        empty_rule=args.empty,
-        threshold=threshold,
-        top_percent=top,
-        min_area_ha=args.min_area,
-        connectivity=args.connectivity,
-        exclude_file=args.exclude,
-        constraints=not args.no_constraints,
-        tiles=None if args.no_tiles else "OpenStreetMap",
         map_assets="inline" if args.offline_map else "cdn",
+        **raster_run_options(args, default_top_percent=10.0),
     )
     return configure_decision(config, args)
+
+
+def raster_run_options(args: argparse.Namespace, *, default_top_percent: float) -> dict:
+    """Grid, weight, site and output options shared by the raster scales (micro, meso).
+
+    Candidates default to the best ``default_top_percent`` of cells unless a
+    threshold is given.
+    """
+    threshold = args.threshold
+    top = args.top_percent
+    if top is None and threshold is None:
+        top = default_top_percent
+    return {
+        "cell_size": args.cell_size,
+        "crs": args.crs,
+        "weights": dict(args.weight),
+        "empty_rule": args.empty,
+        "threshold": threshold,
+        "top_percent": top,
+        "min_area_ha": args.min_area,
+        "connectivity": args.connectivity,
+        "exclude_file": args.exclude,
+        "constraints": not args.no_constraints,
+        "tiles": None if args.no_tiles else "OpenStreetMap",
+    }
 
 
 def run_micro_cli(args: argparse.Namespace) -> int:

@@ -203,10 +203,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def meso_config_from_args(args: argparse.Namespace):  # -> MesoConfig
     """Translate parsed arguments into a :class:`layers.meso.MesoConfig`."""
+    from layers.cli import raster_run_options
     from layers.meso import MesoConfig
 
-    threshold = args.threshold
-    top = args.top_percent if args.top_percent is not None else (None if threshold else 2.0)
     return MesoConfig(
         region=args.region,
         place=args.place,
@@ -227,17 +226,7 @@ def meso_config_from_args(args: argparse.Namespace):  # -> MesoConfig
         macro_tier=args.macro_tier,
         market_decay=args.market_decay,
         market_scale_km=args.market_scale,
-        cell_size=args.cell_size,
-        crs=args.crs,
-        weights=dict(args.weight),
-        empty_rule=args.empty,
-        threshold=threshold,
-        top_percent=top,
-        min_area_ha=args.min_area,
-        connectivity=args.connectivity,
-        exclude_file=args.exclude,
-        constraints=not args.no_constraints,
-        tiles=None if args.no_tiles else "OpenStreetMap",
+        **raster_run_options(args, default_top_percent=2.0),
     )
 
 

@@ -525,3 +525,14 @@ def test_hubs_far_from_the_region_are_refused(osm_file, tmp_path):
     config = MesoConfig(osm_file=str(osm_file), hubs_file=str(csv), cell_size=100)
     with pytest.raises(NoDataError, match=r"none of the 1 hubs .* lies within 173 km"):
         load_meso_data(config)
+
+
+def test_threshold_zero_replaces_the_default_top_percent():
+    from layers.cli import build_parser
+    from layers.meso_cli import meso_config_from_args
+
+    args = build_parser().parse_args(["meso", "--threshold", "0"])
+    config = meso_config_from_args(args)
+    assert config.threshold == 0.0 and config.top_percent is None
+    default = meso_config_from_args(build_parser().parse_args(["meso"]))
+    assert default.threshold is None and default.top_percent == 2.0
