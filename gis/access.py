@@ -1,17 +1,12 @@
-"""Access to point facilities: nearest point by distance transform, class-dependent decay.
+"""Access to point facilities: exact nearest point, class-dependent decay.
 
-:func:`nearest_point` gives every cell the distance to, and the index of, its
-nearest point (a city, an airport, a station). Points inside the grid are
-binned to their cells and spread with an exact Euclidean distance transform
-(linear in cells, independent of the number of points); the chosen point's true
-coordinates then give the distance. Points outside the grid are found with the
-rule that a point beyond the edge can be nearest to an inside cell only if it is
-nearest to some point of the grid's edge; those few are measured directly, and
-only on cells farther from their inside point than from the edge.
-
-Accuracy: the distance is exact to the point chosen; that point may be another
-than the true nearest when two lie within a cell diagonal of each other, so the
-distance exceeds the true nearest distance by at most ``cell_size * sqrt(2)``.
+:func:`nearest_point` gives every cell the exact distance to, and the index of,
+its nearest point (a city, an airport, a station), points outside the grid
+included. The grid is measured in tiles: a k-d tree bounds, for each tile, the
+few points that can be nearest to any of its cells, and those are measured
+against every cell of the tile at once. The result depends only on the cell and
+the points, never on the tiling, so windows of a large grid computed apart agree
+exactly with the whole grid.
 
 :func:`class_access` combines several classes of facilities (international and
 domestic airports, high-speed-rail stations, ports) into one access index, each
@@ -27,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from gis import settings
@@ -48,12 +42,8 @@ __all__ = [
 #: Cells per chunk of the row-chunked steps.
 _CHUNK_CELLS = 1 << 18
 
-#: At most this many outside candidates are measured by broadcasting; more use a k-d tree.
-_BROADCAST_MAX = 16
-
-#: With at most this many points, distances are computed exactly for every cell by
-#: broadcasting (squared distance is separable: a column term plus a row term).
-_DIRECT_MAX = 32
+#: Side in cells of the tiles :func:`nearest_point` measures together.
+TILE: int = 64
 
 
 class Nearest(NamedTuple):
@@ -73,52 +63,9 @@ def _points(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return px, py
 
 
-def _edge_distance_rows(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """Distance of cell centres to the nearest grid edge, separately per row and per column."""
-    c = grid.cell_size
-    rows = (np.minimum(np.arange(grid.height), grid.height - 1 - np.arange(grid.height)) + 0.5) * c
-    cols = (np.minimum(np.arange(grid.width), grid.width - 1 - np.arange(grid.width)) + 0.5) * c
-    return rows, cols
-
-
-def _edge_samples(grid: Grid) -> np.ndarray:
-    """Points every half cell along the four edges of the grid's box."""
-    left, bottom, right, top = grid.bounds
-    xs = np.linspace(left, right, 2 * grid.width + 1)
-    ys = np.linspace(bottom, top, 2 * grid.height + 1)
-    pts = np.concatenate(
-        [
-            np.column_stack([xs, np.full(xs.size, bottom)]),
-            np.column_stack([xs, np.full(xs.size, top)]),
-            np.column_stack([np.full(ys.size, left), ys]),
-            np.column_stack([np.full(ys.size, right), ys]),
-        ]
-    )
-    return pts
-
-
-def _outside_candidates(
-    grid: Grid, px: np.ndarray, py: np.ndarray, outside: np.ndarray, limit: float
-) -> np.ndarray:
-    """Indices of outside points that can be nearest to some cell (see the module docstring)."""
-    idx = np.flatnonzero(outside)
-    if idx.size == 0:
-        return idx
-    if math.isfinite(limit):
-        left, bottom, right, top = grid.bounds
-        dx = np.maximum(np.maximum(left - px[idx], px[idx] - right), 0.0)
-        dy = np.maximum(np.maximum(bottom - py[idx], py[idx] - top), 0.0)
-        idx = idx[np.hypot(dx, dy) <= limit]
-        if idx.size == 0:
-            return idx
-    xy = np.column_stack([px, py])
-    tree = cKDTree(xy)
-    samples = _edge_samples(grid)
-    d1, _ = tree.query(samples)
-    # a point nearest to an edge point b is within d1(s) + |s - b| + |s - b| of a sample s
-    hits = tree.query_ball_point(samples, d1 + grid.cell_size)
-    near = np.unique(np.concatenate([np.asarray(h, dtype="int64") for h in hits]))
-    return np.intersect1d(near, idx)
+def _tile_bounds(n: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
+    starts = np.arange(0, n, tile)
+    return starts, np.minimum(starts + tile, n)
 
 
 def nearest_point(
@@ -130,7 +77,7 @@ def nearest_point(
     max_distance: float | None = None,
     return_index: bool = True,
 ) -> Nearest:
-    """Distance from every cell centre to the nearest point, and which point it is.
+    """Exact distance from every cell centre to the nearest point, and which point it is.
 
     Parameters
     ----------
@@ -139,9 +86,8 @@ def nearest_point(
     x, y
         Point coordinates in the grid CRS; points outside the grid count.
     priority
-        One number per point; when several points fall in one cell, the one
-        with the highest priority represents it (e.g. the most populous city).
-        Default: the first one.
+        One number per point; among points at exactly the same distance from a
+        cell, the one with the highest priority is chosen (then the first).
     max_distance
         Ignore points farther than this from every cell; cells farther than it
         from every point get ``max_distance`` and index -1.
@@ -157,6 +103,17 @@ def nearest_point(
     ------
     NoDataError
         If there are no points.
+
+    Notes
+    -----
+    The grid is cut into tiles of :data:`TILE` × :data:`TILE` cells. For each
+    tile a k-d tree gives the distance ``d0`` from the tile's centre to its
+    nearest point; every cell of the tile is then within ``d0 + r`` of a point
+    (``r`` the tile's half diagonal), so only points within ``d0 + 2r`` of the
+    centre can be nearest to one of its cells. Those few are measured exactly
+    against every cell of the tile, vectorised. The squared distance of a cell
+    to a point is computed the same way whatever the tiling, so a window of a
+    grid gets exactly the values of the whole grid.
 
     Examples
     --------
@@ -181,159 +138,50 @@ def nearest_point(
         limit = float(max_distance)
         if not (math.isfinite(limit) and limit > 0):
             raise InputError(f"max_distance must be a positive distance, got {max_distance!r}")
+    # rank of each point for ties: highest priority first, then input order
+    rank = np.empty(px.size, dtype="int64")
+    rank[np.lexsort((np.arange(px.size), -prio))] = np.arange(px.size)
+    by_rank = np.argsort(rank)
+    qx, qy = px[by_rank], py[by_rank]  # points in tie-break order
 
-    h, w = grid.shape
-    if px.size <= _DIRECT_MAX:
-        return _nearest_direct(grid, px, py, limit, return_index)
-    cs = grid.cell_size
-    col = np.floor((px - grid.transform.c) / cs)
-    row = np.floor((grid.transform.f - py) / cs)
-    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
-
-    # Outside points that can matter; the near ones join the distance transform on a
-    # grid padded just enough to hold them, the far ones (if any) are measured directly.
-    cand = _outside_candidates(grid, px, py, ~inside, limit)
-    gap = np.maximum(
-        np.maximum(-row[cand] - 1, row[cand] - h), np.maximum(-col[cand] - 1, col[cand] - w)
-    ).astype("int64") + 1  # padding (cells) needed to hold each candidate
-    pad_max = _padding_budget(h, w)
-    near, far = cand[gap <= pad_max], cand[gap > pad_max]
-    pad = int(gap[gap <= pad_max].max()) if near.size else 0
-    seeds = np.concatenate([np.flatnonzero(inside), near])
-    dist, index = _nearest_edt(grid, px, py, prio, row, col, seeds, pad, return_index)
-    if far.size:
-        _nearest_far(grid, px, py, far, dist, index, float(gap[gap > pad_max].min() - 1) * cs)
-
-    if math.isfinite(limit):
-        reach = ~(dist <= limit)
-        dist[reach] = limit
-        if index is not None:
-            index[reach] = -1
-    return Nearest(dist, index)
-
-
-def _padding_budget(h: int, w: int, growth: float = 0.3) -> int:
-    """Largest padding P (cells) with (h + 2P)(w + 2P) <= (1 + growth) h w."""
-    s = h + w
-    return max(1, int((-s + math.sqrt(s * s + 4.0 * growth * h * w)) / 4.0))
-
-
-def _nearest_edt(
-    grid: Grid,
-    px: np.ndarray,
-    py: np.ndarray,
-    prio: np.ndarray,
-    row: np.ndarray,
-    col: np.ndarray,
-    seeds: np.ndarray,
-    pad: int,
-    return_index: bool,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Nearest seed point of every cell by a distance transform on the grid padded by ``pad``."""
-    h, w = grid.shape
-    ph, pw = h + 2 * pad, w + 2 * pad
-    dist = np.full(grid.shape, np.inf, dtype="float32")
-    index = np.full(grid.shape, -1, dtype="int32") if return_index else None
-    if seeds.size == 0:
-        return dist, index
-    flat = (row[seeds] + pad).astype("int64") * pw + (col[seeds] + pad).astype("int64")
-    order = np.lexsort((seeds, -prio[seeds], flat))  # by cell, best priority first
-    flat, ids = flat[order], seeds[order]
-    first = np.r_[True, flat[1:] != flat[:-1]]
-    seed_flat, seed_id = flat[first], ids[first]
-    mask = np.ones((ph, pw), dtype=bool)
-    mask.flat[seed_flat] = False
-    ft = np.empty((2, ph, pw), dtype="int32")
-    ndimage.distance_transform_edt(mask, return_distances=False, return_indices=True, indices=ft)
-    del mask
-    seed = None
-    if index is not None:
-        seed = np.empty((ph, pw), dtype="int32")
-        seed.flat[seed_flat] = seed_id
-    xc, yc = grid.centers()
-    cols = np.arange(pad, pad + w, dtype="float32")
-    cs = np.float32(grid.cell_size)
-    step = max(1, _CHUNK_CELLS // w)
-    for r0 in range(0, h, step):
-        r1 = min(h, r0 + step)
-        fr = ft[0, pad + r0 : pad + r1, pad : pad + w]
-        fc = ft[1, pad + r0 : pad + r1, pad : pad + w]
-        if seed is None:  # distance to the centre of the point's cell
-            dr = (fr - np.arange(pad + r0, pad + r1, dtype="int32")[:, None]).astype("float32")
-            dist[r0:r1] = np.hypot(dr, fc.astype("float32") - cols) * cs
-        else:  # exact distance to the chosen point
-            nid = seed[fr, fc]
-            index[r0:r1] = nid
-            dx = (xc[None, :] - px[nid]).astype("float32")
-            dy = (yc[r0:r1, None] - py[nid]).astype("float32")
-            dist[r0:r1] = np.hypot(dx, dy)
-    return dist, index
-
-
-def _nearest_far(
-    grid: Grid,
-    px: np.ndarray,
-    py: np.ndarray,
-    far: np.ndarray,
-    dist: np.ndarray,
-    index: np.ndarray | None,
-    min_gap: float,
-) -> None:
-    """Update ``dist``/``index`` in place with far outside points, on the cells they can reach."""
     h, w = grid.shape
     xc, yc = grid.centers()
-    erow, ecol = _edge_distance_rows(grid)
-    tree = None
-    if far.size > _BROADCAST_MAX:
-        tree = cKDTree(np.column_stack([px[far], py[far]]))
-    cx = px[far].astype("float32")
-    cy = py[far].astype("float32")
-    step = max(1, _CHUNK_CELLS // w)
-    for r0 in range(0, h, step):
-        r1 = min(h, r0 + step)
-        block = dist[r0:r1]
-        # a far point is at least (distance to the edge + its gap) away from a cell
-        need = block > (np.minimum(erow[r0:r1, None], ecol[None, :]) + min_gap).astype("float32")
-        if not need.any():
-            continue
-        rr, cc = np.nonzero(need)
-        qx, qy = xc[cc], yc[r0 + rr]
-        if tree is None:
-            dd = np.hypot(
-                qx.astype("float32")[:, None] - cx[None, :],
-                qy.astype("float32")[:, None] - cy[None, :],
-            )
-            k = np.argmin(dd, axis=1)
-            best = dd[np.arange(k.size), k]
-        else:
-            best, k = tree.query(np.column_stack([qx, qy]))
-        better = best < block[rr, cc]
-        block[rr[better], cc[better]] = best[better]
-        if index is not None:
-            index[r0 + rr[better], cc[better]] = far[k[better]]
-
-
-def _nearest_direct(
-    grid: Grid, px: np.ndarray, py: np.ndarray, limit: float, return_index: bool
-) -> Nearest:
-    """Exact nearest point for few points: ``min_k (dx_k² [col] + dy_k² [row])``, chunked."""
-    xc, yc = grid.centers()
-    dx2 = ((xc[None, :] - px[:, None]) ** 2).astype("float32")  # (k, width)
-    dy2 = ((yc[None, :] - py[:, None]) ** 2).astype("float32")  # (k, height)
-    h, w = grid.shape
-    k = px.size
+    r0, r1 = _tile_bounds(h, TILE)
+    c0, c1 = _tile_bounds(w, TILE)
+    # tile centres and half diagonals, from the extreme cell centres
+    ty = (yc[r0] + yc[r1 - 1]) / 2.0
+    tx = (xc[c0] + xc[c1 - 1]) / 2.0
+    hy = np.abs(yc[r0] - yc[r1 - 1]) / 2.0
+    hx = np.abs(xc[c0] - xc[c1 - 1]) / 2.0
+    cx = np.tile(tx, ty.size)
+    cy = np.repeat(ty, tx.size)
+    half = np.hypot(np.tile(hx, hy.size), np.repeat(hy, hx.size))
+    tree = cKDTree(np.column_stack([qx, qy]))
+    d0, _ = tree.query(np.column_stack([cx, cy]), workers=_cpu_count())
+    reach = np.minimum(d0 + half, limit + half) + half
+    reach = reach * (1.0 + 1e-9) + 1e-6  # round-off margin: never miss a candidate
+    candidates = tree.query_ball_point(
+        np.column_stack([cx, cy]), reach, workers=_cpu_count(), return_sorted=True
+    )
     dist = np.empty(grid.shape, dtype="float32")
     index = np.empty(grid.shape, dtype="int32") if return_index else None
-    step = max(1, (_CHUNK_CELLS * 8) // (w * k))
-    for r0 in range(0, h, step):
-        r1 = min(h, r0 + step)
-        d2 = dy2[:, r0:r1, None] + dx2[:, None, :]  # (k, rows, width)
-        if index is None:
-            np.sqrt(d2.min(axis=0), out=dist[r0:r1])
-        else:
-            best = d2.argmin(axis=0)
-            index[r0:r1] = best
-            np.sqrt(np.take_along_axis(d2, best[None], axis=0)[0], out=dist[r0:r1])
+    n_cols = c0.size
+    for t, cand in enumerate(candidates):
+        i, j = divmod(t, n_cols)
+        rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
+        if not cand:
+            dist[rows, cols] = limit
+            if index is not None:
+                index[rows, cols] = -1
+            continue
+        k = np.asarray(cand, dtype="int64")  # ascending: tie-break order
+        dx2 = (xc[cols][None, :] - qx[k][:, None]) ** 2  # (k, width), float64
+        dy2 = (yc[rows][None, :] - qy[k][:, None]) ** 2  # (k, height)
+        d2 = dy2[:, :, None] + dx2[:, None, :]  # (k, rows, cols)
+        best = d2.argmin(axis=0)  # first of equal minima: the best-ranked point
+        dist[rows, cols] = np.sqrt(np.take_along_axis(d2, best[None], axis=0)[0])
+        if index is not None:
+            index[rows, cols] = by_rank[k[best]]
     if math.isfinite(limit):
         far = ~(dist <= limit)
         dist[far] = limit

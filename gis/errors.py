@@ -7,6 +7,7 @@ familiar built-in. Messages say what was wrong and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
     "DataSourceError",
     "GridSizeError",
     "InputError",
@@ -33,3 +34,7 @@ class GridSizeError(MemoryError):
 
 class OutputExistsError(FileExistsError):
     """An output would overwrite a user's existing, non-empty folder or file."""
+
+
+class ClusterError(RuntimeError):
+    """A Dask scheduler does not answer, or a worker or the scheduler was lost mid-run."""

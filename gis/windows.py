@@ -34,7 +34,9 @@ from gis.grid import Grid
 
 __all__ = [
     "BLOCK",
+    "RasterOutput",
     "Window",
+    "WindowWriter",
     "gdal_env",
     "open_raster",
     "plan_windows",
@@ -343,6 +345,215 @@ class _Stats:
         }
 
 
+@dataclass(frozen=True)
+class RasterOutput:
+    """One float32 GeoTIFF written window by window.
+
+    Parameters
+    ----------
+    path
+        Output ``.tif``.
+    description, units
+        Band description and unit.
+    nodata
+        Value written for NaN (NaN by default: the float32 nodata).
+    tags
+        Extra text metadata.
+    """
+
+    path: str | os.PathLike
+    description: str
+    units: str | None = None
+    nodata: float = math.nan
+    tags: Mapping[str, Any] | None = None
+
+
+class WindowWriter:
+    """Write several GeoTIFFs of one grid window by window, committed together.
+
+    Every file is a float32 GeoTIFF tiled :data:`BLOCK` × :data:`BLOCK`, DEFLATE
+    with the floating-point predictor, BigTIFF when needed, with band statistics
+    and (by default) averaged overviews. Each file is written under a hidden
+    temporary name in its folder; when the ``with`` block ends without an error,
+    statistics and overviews are added and every file is renamed into place. On
+    any error all temporary files are removed and existing files are left as
+    they were, so a failed run leaves no partial output.
+
+    Parameters
+    ----------
+    grid
+        The whole grid.
+    outputs
+        Name to :class:`RasterOutput`.
+    overwrite
+        Replace existing files (else :class:`~gis.errors.OutputExistsError`
+        before anything is written).
+    overviews
+        Build averaged internal overviews at the end.
+    memory_budget
+        Bytes, to size GDAL's block cache (:func:`gdal_env`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> g = Grid.from_bounds((0, 0, 40, 20), cell_size=10, crs=32650)
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> outs = {"a": RasterOutput(folder / "a.tif", "a"), "b": RasterOutput(folder / "b.tif", "b")}
+    >>> with WindowWriter(g, outs) as writer:
+    ...     for w in plan_windows(g, halo_cells=0, bytes_per_cell=4, memory_budget=16):
+    ...         writer.write(w, {"a": np.ones(w.shape), "b": np.zeros(w.shape)})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.tif', 'b.tif']
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        outputs: Mapping[str, RasterOutput],
+        *,
+        overwrite: bool = False,
+        overviews: bool = True,
+        memory_budget: int | None = None,
+    ) -> None:
+        if not outputs:
+            raise InputError("no outputs to write")
+        self.grid = grid
+        self.outputs = dict(outputs)
+        self.overwrite = overwrite
+        self.overviews = overviews
+        self.memory_budget = memory_budget
+        self.targets: dict[str, Path] = {}
+        for name, out in self.outputs.items():
+            target = Path(os.path.abspath(os.fspath(out.path)))
+            if target.is_dir():
+                raise OutputExistsError(f"{target} is a folder; give a file name")
+            if target.exists() and not overwrite:
+                raise OutputExistsError(
+                    f"{target} already exists; pass overwrite=True or choose another file name"
+                )
+            if target in self.targets.values():
+                raise InputError(f"two outputs are written to {target}")
+            self.targets[name] = target
+        self._tmp: dict[str, Path] = {}
+        self._dst: dict[str, Any] = {}
+        self._stats: dict[str, _Stats] = {}
+        self._env: Any = None
+
+    def _profile(self, out: RasterOutput) -> dict[str, Any]:
+        g = self.grid
+        profile: dict[str, Any] = {
+            "driver": "GTiff",
+            "width": g.width,
+            "height": g.height,
+            "count": 1,
+            "dtype": "float32",
+            "crs": g.crs.to_wkt(),
+            "transform": g.transform,
+            "nodata": out.nodata,
+            "compress": "deflate",
+            "predictor": 3,
+            "BIGTIFF": "IF_SAFER",
+        }
+        if self.tiled:
+            profile.update(tiled=True, blockxsize=BLOCK, blockysize=BLOCK)
+        return profile
+
+    @property
+    def tiled(self) -> bool:
+        """Whether the files are tiled (grids of at least one block each way)."""
+        return self.grid.width >= BLOCK and self.grid.height >= BLOCK
+
+    def __enter__(self) -> WindowWriter:
+        import rasterio
+
+        self._env = gdal_env(self.memory_budget)
+        self._env.__enter__()
+        try:
+            for name, out in self.outputs.items():
+                target = self.targets[name]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._tmp[name] = tmp = _temporary_sibling(target)
+                self._dst[name] = rasterio.open(tmp, "w", **self._profile(out))
+                self._stats[name] = _Stats()
+        except BaseException:
+            self._abort()
+            raise
+        return self
+
+    def write(self, window: Window, values: Mapping[str, np.ndarray]) -> None:
+        """Write each output's core values for ``window`` (arrays of the core or read shape)."""
+        missing = set(self.outputs) - set(values)
+        if missing:
+            raise InputError(f"window values lack outputs {sorted(missing)}")
+        for name, out in self.outputs.items():
+            arr = np.asarray(values[name])
+            if arr.shape != window.shape:
+                r0, c0, r1, c1 = window.read_bounds
+                if arr.shape != (r1 - r0, c1 - c0):
+                    raise InputError(
+                        f"output {name!r}: got shape {arr.shape} for a window of core "
+                        f"{window.shape} and read shape {(r1 - r0, c1 - c0)}"
+                    )
+                arr = arr[window.inner]
+            block = np.asarray(arr, dtype=np.float32)
+            self._stats[name].add(block)
+            if not math.isnan(out.nodata):
+                block = np.where(np.isnan(block), np.float32(out.nodata), block)
+            self._dst[name].write(block, 1, window=window.rasterio_window())
+
+    def _abort(self) -> None:
+        for dst in self._dst.values():
+            try:
+                dst.close()
+            except Exception:  # pragma: no cover - closing a failed file
+                pass
+        for tmp in self._tmp.values():
+            tmp.unlink(missing_ok=True)
+        self._dst.clear()
+        self._tmp.clear()
+        if self._env is not None:
+            self._env.__exit__(None, None, None)
+            self._env = None
+
+    def _finish(self) -> None:
+        import rasterio
+        from rasterio.enums import Resampling
+
+        for name, out in self.outputs.items():
+            dst = self._dst[name]
+            dst.set_band_description(1, out.description)
+            if out.units:
+                dst.set_band_unit(1, out.units)
+            dst.update_tags(**{k: str(v) for k, v in (out.tags or {}).items()})
+            dst.update_tags(1, **self._stats[name].tags(self.grid.size))
+            dst.close()
+        if self.overviews and self.tiled:
+            factors, size = [], max(self.grid.shape)
+            while size > BLOCK:
+                factors.append(2 ** (len(factors) + 1))
+                size //= 2
+            if factors:
+                for tmp in self._tmp.values():
+                    with rasterio.open(tmp, "r+") as dst:
+                        dst.build_overviews(factors, Resampling.average)
+        for name, tmp in self._tmp.items():
+            os.replace(tmp, self.targets[name])
+        self._tmp.clear()
+        self._dst.clear()
+        self._env.__exit__(None, None, None)
+        self._env = None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._abort()
+            return
+        try:
+            self._finish()
+        except BaseException:
+            self._abort()
+            raise
+
+
 def run_windows(
     windows: Sequence[Window],
     function: Callable[[Window], np.ndarray],
@@ -359,10 +570,9 @@ def run_windows(
 ) -> Path:
     """Compute every window with ``function`` and write the cores into one GeoTIFF.
 
-    The file is a float32 GeoTIFF tiled :data:`BLOCK` × :data:`BLOCK`, DEFLATE with
-    the floating-point predictor, BigTIFF when needed, with band statistics and
-    (by default) averaged overviews. Each window's result is written as soon as it
-    is computed, so only one window is in memory at a time. The file is written
+    The file is written by a :class:`WindowWriter` (float32, tiled, DEFLATE,
+    statistics, overviews). Each window's result is written as soon as it is
+    computed, so only one window is in memory at a time. The file is written
     under a hidden temporary name in the same folder and renamed to ``path`` only
     when every window succeeded; on any error the temporary file is removed and
     ``path`` is left as it was.
@@ -400,75 +610,18 @@ def run_windows(
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     """
-    import rasterio
-    from rasterio.enums import Resampling
-
     if not windows:
         raise InputError("no windows to run; plan them with plan_windows(grid, ...)")
     grid = windows[0].parent
     if any(w.parent != grid for w in windows):
         raise InputError("all windows must belong to the same grid")
-    target = Path(os.path.abspath(os.fspath(path)))
-    if target.is_dir():
-        raise OutputExistsError(f"{target} is a folder; give a file name")
-    if target.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{target} already exists; pass overwrite=True or choose another file name"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tiled = grid.width >= BLOCK and grid.height >= BLOCK
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": 1,
-        "dtype": "float32",
-        "crs": grid.crs.to_wkt(),
-        "transform": grid.transform,
-        "nodata": nodata,
-        "compress": "deflate",
-        "predictor": 3,
-        "BIGTIFF": "IF_SAFER",
-    }
-    if tiled:
-        profile.update(tiled=True, blockxsize=BLOCK, blockysize=BLOCK)
-    stats = _Stats()
-    tmp = _temporary_sibling(target)
-    try:
-        with gdal_env(memory_budget), rasterio.open(tmp, "w", **profile) as dst:
-            for i, window in enumerate(windows, start=1):
-                values = np.asarray(function(window))
-                if values.shape != window.shape:
-                    r0, c0, r1, c1 = window.read_bounds
-                    if values.shape != (r1 - r0, c1 - c0):
-                        raise InputError(
-                            f"window function returned shape {values.shape} for a window of "
-                            f"core {window.shape} and read shape {(r1 - r0, c1 - c0)}"
-                        )
-                    values = values[window.inner]
-                block = np.asarray(values, dtype=np.float32)
-                stats.add(block)
-                if not (isinstance(nodata, float) and math.isnan(nodata)):
-                    block = np.where(np.isnan(block), np.float32(nodata), block)
-                dst.write(block, 1, window=window.rasterio_window())
-                del values, block
-                if progress is not None:
-                    progress(i, len(windows))
-            dst.set_band_description(1, description)
-            if units:
-                dst.set_band_unit(1, units)
-            dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
-            dst.update_tags(1, **stats.tags(grid.size))
-        if overviews and tiled:
-            factors, size = [], max(grid.shape)
-            while size > BLOCK:
-                factors.append(2 ** (len(factors) + 1))
-                size //= 2
-            if factors:
-                with gdal_env(memory_budget), rasterio.open(tmp, "r+") as dst:
-                    dst.build_overviews(factors, Resampling.average)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    out = RasterOutput(path, description, units, float(nodata), tags)
+    writer = WindowWriter(
+        grid, {"out": out}, overwrite=overwrite, overviews=overviews, memory_budget=memory_budget
+    )
+    with writer:
+        for i, window in enumerate(windows, start=1):
+            writer.write(window, {"out": function(window)})
+            if progress is not None:
+                progress(i, len(windows))
+    return writer.targets["out"]

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
-from gis.errors import DataSourceError, GridSizeError, InputError, NoDataError, OutputExistsError
+from gis.errors import (
+    ClusterError,
+    DataSourceError,
+    GridSizeError,
+    InputError,
+    NoDataError,
+    OutputExistsError,
+)
 
 __all__ = [
     "add_micro_parser",
@@ -27,7 +34,14 @@ __all__ = [
 #: Modules that each register one or more subcommands with ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("layers.macro_cli", "layers.scenario_cli", "layers.meso_cli")
 
-_EXPECTED_ERRORS = (InputError, DataSourceError, NoDataError, GridSizeError, OutputExistsError)
+_EXPECTED_ERRORS = (
+    InputError,
+    DataSourceError,
+    NoDataError,
+    GridSizeError,
+    OutputExistsError,
+    ClusterError,
+)
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

@@ -1,8 +1,6 @@
-"""Nearest point by distance transform, class-dependent hub access, GCJ-02 conversion."""
+"""Exact nearest point, class-dependent hub access, GCJ-02 conversion."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -26,7 +24,7 @@ def grid():
     return Grid.from_bounds((0, 0, 6000, 4000), cell_size=100, crs=32650)
 
 
-@pytest.mark.parametrize("n", [5, 200])  # the direct path and the distance-transform path
+@pytest.mark.parametrize("n", [5, 200])
 def test_nearest_point_matches_brute_force(grid, n):
     rng = np.random.default_rng(n)
     col = rng.integers(-30, grid.width + 30, n)
@@ -43,9 +41,8 @@ def test_nearest_point_matches_brute_force(grid, n):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-3)
 
 
-def test_distance_transform_path_with_far_outside_points(grid, monkeypatch):
-    monkeypatch.setattr(access, "_DIRECT_MAX", 0)
-    monkeypatch.setattr(access, "_BROADCAST_MAX", 2)  # far points through the k-d tree too
+def test_exact_with_far_outside_points_off_cell_centres(grid, monkeypatch):
+    monkeypatch.setattr(access, "TILE", 7)  # many tiles, some cut by the grid edge
     rng = np.random.default_rng(1)
     inside_x = rng.uniform(0, 6000, 40)
     inside_y = rng.uniform(3000, 4000, 40)  # only in the northern strip
@@ -53,36 +50,28 @@ def test_distance_transform_path_with_far_outside_points(grid, monkeypatch):
     far_y = np.array([2000.0, -25_000.0, 500.0, -26_000.0])
     x = np.concatenate([inside_x, far_x])
     y = np.concatenate([inside_y, far_y])
-    dist, _ = nearest_point(grid, x, y)
-    want, _ = brute_nearest(grid, x, y)
-    # points off cell centres: the chosen point is within a cell diagonal of the nearest
-    assert (dist >= want - 1e-3).all()
-    assert (dist - want).max() <= grid.cell_size * math.sqrt(2)
-    assert np.median(dist - want) < 1.0
-    # cells near the southern edge are served by the far point 25 km south
-    assert want[-1, 30] == pytest.approx(dist[-1, 30], abs=1.0)
+    dist, index = nearest_point(grid, x, y)
+    want, want_index = brute_nearest(grid, x, y)
+    np.testing.assert_allclose(dist, want, rtol=1e-6)
+    assert (index == want_index).all()
+    # with only far points, each cell is served by the nearest of them
+    d_far, i_far = nearest_point(grid, far_x, far_y)
+    want_far, want_far_index = brute_nearest(grid, far_x, far_y)
+    np.testing.assert_allclose(d_far, want_far, rtol=1e-6)
+    assert (i_far == want_far_index).all() and set(np.unique(i_far)) == {0, 2}  # west, east
 
 
-def test_without_index_distance_is_to_the_point_cell_centre(grid, monkeypatch):
-    monkeypatch.setattr(access, "_DIRECT_MAX", 0)
-    x = np.array([1234.0, 4321.0])
-    y = np.array([1111.0, 2222.0])
-    d, idx = nearest_point(grid, x, y, return_index=False)
-    assert idx is None
-    bx = (np.floor(x / 100) + 0.5) * 100
-    by = 4000 - (np.floor((4000 - y) / 100) + 0.5) * 100
-    want, _ = brute_nearest(grid, bx, by)
-    np.testing.assert_allclose(d, want, rtol=1e-6, atol=1e-2)
-
-
-def test_priority_picks_the_bigger_of_two_points_in_a_cell(grid, monkeypatch):
-    monkeypatch.setattr(access, "_DIRECT_MAX", 0)
+def test_two_points_in_one_cell_the_nearer_wins_priority_breaks_ties(grid):
     x = np.array([3010.0, 3020.0, 500.0])
     y = np.array([2010.0, 2020.0, 500.0])
-    _, idx = nearest_point(grid, x, y, priority=[10, 1000, 5])
-    assert idx[19, 30] == 1
     _, idx = nearest_point(grid, x, y, priority=[1000, 10, 5])
-    assert idx[19, 30] == 0
+    assert idx[19, 30] == 1  # (3050, 1950) is nearer to point 1 whatever the priority
+    # two points at the same distance from a cell: the higher priority wins, then the first
+    x = np.array([3040.0, 3060.0, 500.0])
+    y = np.array([1950.0, 1950.0, 500.0])
+    assert nearest_point(grid, x, y, priority=[1, 2, 0]).index[20, 30] == 1
+    assert nearest_point(grid, x, y, priority=[2, 1, 0]).index[20, 30] == 0
+    assert nearest_point(grid, x, y).index[20, 30] == 0
 
 
 def test_max_distance_caps_and_window_consistency(grid):
@@ -98,7 +87,7 @@ def test_max_distance_caps_and_window_consistency(grid):
     whole = nearest_point(grid, x, y).distance
     win = Window(10, 20, 15, 17)
     sub = nearest_point(grid_window(grid, win), x, y).distance
-    np.testing.assert_allclose(sub, whole[win.slices], atol=grid.cell_size * math.sqrt(2))
+    np.testing.assert_array_equal(sub, whole[win.slices])  # the same values, bit for bit
 
 
 def test_class_access_by_hand():
