@@ -68,14 +68,39 @@ def _tile_bounds(n: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.minimum(starts + tile, n)
 
 
+def _best_at(
+    tree: cKDTree, q: np.ndarray, px: np.ndarray, py: np.ndarray, off: np.ndarray
+) -> np.ndarray:
+    """An upper bound of ``min_j (|q - p_j| + off_j)`` at query points (exact for few offsets).
+
+    With at most 16 distinct offsets (classes), one k-d tree query per offset
+    value gives the exact minimum; with more, the nearest point's distance plus
+    its offset bounds it from above, which is all the tile pruning needs.
+    """
+    d, i = tree.query(q, workers=_cpu_count())
+    if not off.any():
+        return d
+    values = np.unique(off)
+    if values.size > 16:
+        return d + off[i]
+    best = np.full(len(q), np.inf)
+    for value in values:
+        sel = np.flatnonzero(off == value)
+        d, _ = cKDTree(np.column_stack([px[sel], py[sel]])).query(q, workers=_cpu_count())
+        np.minimum(best, d + value, out=best)
+    return best
+
+
 def nearest_point(
     grid: Grid,
     x: Any,
     y: Any,
     *,
     priority: Any = None,
+    offset: Any = None,
     max_distance: float | None = None,
     return_index: bool = True,
+    mask: np.ndarray | None = None,
 ) -> Nearest:
     """Exact distance from every cell centre to the nearest point, and which point it is.
 
@@ -88,11 +113,18 @@ def nearest_point(
     priority
         One number per point; among points at exactly the same distance from a
         cell, the one with the highest priority is chosen (then the first).
+    offset
+        One distance >= 0 per point added to its distance: the result is
+        ``min_j (d_cj + offset_j)`` (an additively weighted nearest point, e.g.
+        a bigger city counting as nearer than a small one at the same distance).
     max_distance
         Ignore points farther than this from every cell; cells farther than it
         from every point get ``max_distance`` and index -1.
     return_index
         Also return the index of the nearest point (int32, 4 bytes per cell).
+    mask
+        Boolean array of ``grid.shape``: tiles without a True cell are not
+        measured (NaN distance, index -1), e.g. the sea around a country.
 
     Returns
     -------
@@ -111,9 +143,10 @@ def nearest_point(
     nearest point; every cell of the tile is then within ``d0 + r`` of a point
     (``r`` the tile's half diagonal), so only points within ``d0 + 2r`` of the
     centre can be nearest to one of its cells. Those few are measured exactly
-    against every cell of the tile, vectorised. The squared distance of a cell
-    to a point is computed the same way whatever the tiling, so a window of a
-    grid gets exactly the values of the whole grid.
+    against every cell of the tile, vectorised (float32 squares of float64
+    differences: within a few centimetres at a thousand kilometres). The
+    distance of a cell to a point is computed the same way whatever the tiling,
+    so a window of a grid gets exactly the values of the whole grid.
 
     Examples
     --------
@@ -139,10 +172,16 @@ def nearest_point(
         if not (math.isfinite(limit) and limit > 0):
             raise InputError(f"max_distance must be a positive distance, got {max_distance!r}")
     # rank of each point for ties: highest priority first, then input order
+    if offset is None:
+        off = np.zeros(px.size)
+    else:
+        off = np.asarray(offset, dtype="float64").ravel()
+        if off.size != px.size or not np.isfinite(off).all() or (off < 0).any():
+            raise InputError("offset must be one finite distance >= 0 per point")
     rank = np.empty(px.size, dtype="int64")
     rank[np.lexsort((np.arange(px.size), -prio))] = np.arange(px.size)
     by_rank = np.argsort(rank)
-    qx, qy = px[by_rank], py[by_rank]  # points in tie-break order
+    qx, qy, qo = px[by_rank], py[by_rank], off[by_rank]  # points in tie-break order
 
     h, w = grid.shape
     xc, yc = grid.centers()
@@ -156,34 +195,51 @@ def nearest_point(
     cx = np.tile(tx, ty.size)
     cy = np.repeat(ty, tx.size)
     half = np.hypot(np.tile(hx, hy.size), np.repeat(hy, hx.size))
-    tree = cKDTree(np.column_stack([qx, qy]))
-    d0, _ = tree.query(np.column_stack([cx, cy]), workers=_cpu_count())
-    reach = np.minimum(d0 + half, limit + half) + half
-    reach = reach * (1.0 + 1e-9) + 1e-6  # round-off margin: never miss a candidate
-    candidates = tree.query_ball_point(
-        np.column_stack([cx, cy]), reach, workers=_cpu_count(), return_sorted=True
-    )
     dist = np.empty(grid.shape, dtype="float32")
     index = np.empty(grid.shape, dtype="int32") if return_index else None
+    tiles = np.arange(cx.size)
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != grid.shape:
+            raise InputError(f"mask has shape {m.shape}, the grid {grid.shape}")
+        counts = np.add.reduceat(np.add.reduceat(m.astype("int32"), r0, axis=0), c0, axis=1)
+        tiles = np.flatnonzero(counts.ravel() > 0)
+        dist.fill(np.nan)
+        if index is not None:
+            index.fill(-1)
+        if tiles.size == 0:
+            return Nearest(dist, index)
+    tree = cKDTree(np.column_stack([qx, qy]))
+    centres = np.column_stack([cx[tiles], cy[tiles]])
+    v0 = _best_at(tree, centres, qx, qy, qo)  # min_j (d + offset) at tile centres, or above
+    reach = np.minimum(v0 + half[tiles], limit + half[tiles]) + half[tiles]
+    reach = reach * (1.0 + 1e-9) + 1e-6  # round-off margin: never miss a candidate
+    candidates = tree.query_ball_point(centres, reach, workers=_cpu_count(), return_sorted=True)
     n_cols = c0.size
-    for t, cand in enumerate(candidates):
-        i, j = divmod(t, n_cols)
+    for t, tile, cand in zip(range(tiles.size), tiles, candidates, strict=True):
+        i, j = divmod(int(tile), n_cols)
         rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
-        if not cand:
+        k = np.asarray(cand, dtype="int64")  # ascending: tie-break order
+        if offset is not None and k.size:  # a point can win only if d(centre) + o - r <= v0 + r
+            dk = np.hypot(qx[k] - centres[t, 0], qy[k] - centres[t, 1])
+            k = k[dk + qo[k] <= reach[t]]
+        if k.size == 0:
             dist[rows, cols] = limit
             if index is not None:
                 index[rows, cols] = -1
             continue
-        k = np.asarray(cand, dtype="int64")  # ascending: tie-break order
-        dx2 = (xc[cols][None, :] - qx[k][:, None]) ** 2  # (k, width), float64
-        dy2 = (yc[rows][None, :] - qy[k][:, None]) ** 2  # (k, height)
+        dx2 = np.square((xc[cols][None, :] - qx[k][:, None]).astype("float32"))  # (k, width)
+        dy2 = np.square((yc[rows][None, :] - qy[k][:, None]).astype("float32"))  # (k, height)
         d2 = dy2[:, :, None] + dx2[:, None, :]  # (k, rows, cols)
+        if offset is not None:
+            d2 = np.sqrt(d2) + qo[k].astype("float32")[:, None, None]
         best = d2.argmin(axis=0)  # first of equal minima: the best-ranked point
-        dist[rows, cols] = np.sqrt(np.take_along_axis(d2, best[None], axis=0)[0])
+        value = np.take_along_axis(d2, best[None], axis=0)[0]
+        dist[rows, cols] = value if offset is not None else np.sqrt(value)
         if index is not None:
             index[rows, cols] = by_rank[k[best]]
     if math.isfinite(limit):
-        far = ~(dist <= limit)
+        far = dist > limit
         dist[far] = limit
         if index is not None:
             index[far] = -1
@@ -232,6 +288,7 @@ def class_access(
     spec: Mapping[str, AccessClass],
     combine: str = "union",
     threads: int | None = None,
+    mask: np.ndarray | None = None,
 ) -> AccessResult:
     """Access index from facilities of several classes, each with its own weight and decay.
 
@@ -253,8 +310,10 @@ def class_access(
     combine
         One of :data:`COMBINE`.
     threads
-        Classes measured in parallel (default: all cores; the distance transform
-        releases the interpreter lock).
+        Classes measured in parallel (default: all cores; the distance
+        computations release the interpreter lock).
+    mask
+        Cells to measure (see :func:`nearest_point`); others get NaN.
 
     Returns
     -------
@@ -292,7 +351,7 @@ def class_access(
         raise InputError(f"unknown facility class(es) {unknown}; known classes are {sorted(spec)}")
     present = [n for n in spec if n in names and spec[n].weight > 0]
     distances, counts = class_distances(grid, px, py, cls.astype(str), keep=present,
-                                        threads=threads)  # fmt: skip
+                                        threads=threads, mask=mask)  # fmt: skip
     results = [(n, distances[n], counts[n]) for n in present]
 
     acc: np.ndarray | None = None
@@ -333,6 +392,7 @@ def class_distances(
     *,
     keep: Any = None,
     threads: int | None = None,
+    mask: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Distance from every cell to the nearest point of each class (classes in parallel).
 
@@ -347,8 +407,10 @@ def class_distances(
     keep
         Only these classes (default: every class present).
     threads
-        Classes measured at once (default: all cores; the distance transform
-        releases the interpreter lock).
+        Classes measured at once (default: all cores; the distance
+        computations release the interpreter lock).
+    mask
+        Cells to measure (see :func:`nearest_point`); others get NaN.
 
     Returns
     -------
@@ -372,7 +434,7 @@ def class_distances(
 
     def one(name: str) -> tuple[str, np.ndarray, int]:
         sel = cls == name
-        d = nearest_point(grid, px[sel], py[sel], return_index=False).distance
+        d = nearest_point(grid, px[sel], py[sel], return_index=False, mask=mask).distance
         return name, d, int(sel.sum())
 
     n_threads = len(names) if threads is None else max(1, int(threads))

@@ -412,6 +412,7 @@ def compute_blocks(
     bytes_per_cell: float = 64.0,
     overwrite: bool = False,
     overviews: bool = True,
+    compress: bool = True,
     collect: Callable[[Window, Mapping[str, np.ndarray]], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Path]:
@@ -438,7 +439,7 @@ def compute_blocks(
         Cells of input each window reads around its core.
     bytes_per_cell
         Working set of ``function`` per cell of the read rectangle, to size windows.
-    overwrite, overviews
+    overwrite, overviews, compress
         As :class:`gis.windows.WindowWriter`.
     collect
         Called in this process as ``collect(window, cores)`` for every finished
@@ -484,7 +485,7 @@ def compute_blocks(
         with open_raster(p, grid=grid):
             pass
     writer = WindowWriter(grid, outputs, overwrite=overwrite, overviews=overviews,
-                          memory_budget=engine.budget)  # fmt: skip
+                          compress=compress, memory_budget=engine.budget)  # fmt: skip
     if engine.kind == "dask":
         results = _run_dask(windows, function, names, inputs, grid, halo, engine)
     else:

@@ -254,12 +254,15 @@ def gdal_env(memory_budget: int | None = None) -> Any:
     """A ``rasterio.Env`` whose GDAL block cache is an eighth of the memory budget.
 
     GDAL's default cache is a share of the machine's RAM; windowed runs bound it
-    so the cache does not outgrow the windows. Between 16 and 256 MiB.
+    so the cache does not outgrow the windows. Between 16 and 256 MiB. Overviews
+    and compression use every core (``GDAL_NUM_THREADS``).
     """
     import rasterio
 
     budget = settings.memory_budget if memory_budget is None else int(memory_budget)
-    return rasterio.Env(GDAL_CACHEMAX=max(16, min(256, budget // 8 // 2**20)))
+    return rasterio.Env(
+        GDAL_CACHEMAX=max(16, min(256, budget // 8 // 2**20)), GDAL_NUM_THREADS="ALL_CPUS"
+    )
 
 
 @contextmanager
@@ -321,11 +324,13 @@ class _Stats:
         self.lo, self.hi = math.inf, -math.inf
 
     def add(self, values: np.ndarray) -> None:
-        v = values[np.isfinite(values)].astype(np.float64)
+        v = values[np.isfinite(values)]
         if v.size == 0:
             return
-        n_b, mean_b = v.size, float(v.mean())
-        m2_b = float(((v - mean_b) ** 2).sum())
+        n_b = v.size
+        mean_b = float(v.mean(dtype=np.float64))
+        dev = v - v.dtype.type(mean_b)
+        m2_b = float(np.dot(dev.ravel(), dev.ravel()))  # float32 products, fast
         n = self.n + n_b
         delta = mean_b - self.mean
         self.mean += delta * n_b / n
@@ -390,6 +395,9 @@ class WindowWriter:
         before anything is written).
     overviews
         Build averaged internal overviews at the end.
+    compress
+        DEFLATE with the floating-point predictor (on all cores); ``False`` writes
+        uncompressed files, several times faster, for scratch rasters read back soon.
     memory_budget
         Bytes, to size GDAL's block cache (:func:`gdal_env`).
 
@@ -413,6 +421,7 @@ class WindowWriter:
         *,
         overwrite: bool = False,
         overviews: bool = True,
+        compress: bool = True,
         memory_budget: int | None = None,
     ) -> None:
         if not outputs:
@@ -421,6 +430,7 @@ class WindowWriter:
         self.outputs = dict(outputs)
         self.overwrite = overwrite
         self.overviews = overviews
+        self.compress = compress
         self.memory_budget = memory_budget
         self.targets: dict[str, Path] = {}
         for name, out in self.outputs.items():
@@ -450,10 +460,10 @@ class WindowWriter:
             "crs": g.crs.to_wkt(),
             "transform": g.transform,
             "nodata": out.nodata,
-            "compress": "deflate",
-            "predictor": 3,
             "BIGTIFF": "IF_SAFER",
         }
+        if self.compress:
+            profile.update(compress="deflate", predictor=3, zlevel=1, num_threads="ALL_CPUS")
         if self.tiled:
             profile.update(tiled=True, blockxsize=BLOCK, blockysize=BLOCK)
         return profile

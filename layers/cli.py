@@ -32,7 +32,12 @@ __all__ = [
 ]
 
 #: Modules that each register one or more subcommands with ``add_parser(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("layers.macro_cli", "layers.scenario_cli", "layers.meso_cli")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "layers.macro_cli",
+    "layers.scenario_cli",
+    "layers.meso_cli",
+    "layers.national_cli",
+)
 
 _EXPECTED_ERRORS = (
     InputError,

@@ -42,7 +42,7 @@ from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from gis.access import AccessClass, class_access, class_distances, nearest_point
+from gis.access import AccessClass, class_access, nearest_point
 from gis.diversity import category_diversity, point_diversity
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, utm_crs
@@ -914,7 +914,7 @@ def _measure_hubs(ctx: _Context, crit: MesoCriterion) -> Measured:
         raise _Empty("no hub (airport, station, port, junction) within reach of the region")
     x, y = ctx.xy(hubs)
     res = class_access(ctx.grid, x, y, hubs["hub_class"].to_numpy(), spec=HUB_CLASSES,
-                       combine=ctx.config.hub_combine)  # fmt: skip
+                       combine=ctx.config.hub_combine, mask=ctx.inside)  # fmt: skip
     extra = {f"hub_distance_{name}": (d, "m", f"distance to the nearest {name.replace('_', ' ')}")
              for name, d in res.distances.items()}  # fmt: skip
     counts = ", ".join(f"{n} {c}" for n, c in res.counts.items())
@@ -969,32 +969,23 @@ def _measure_city(ctx: _Context, crit: MesoCriterion) -> Measured:
     """The city that serves a cell best: max over cities of score(size class) x decay(distance).
 
     A bigger city counts as nearer: a cell 10 km from a megacity and 2 km from a
-    small town is served by the megacity. Computed per size class (distance to
-    the nearest city of each class), so the cost is a few distance transforms.
+    small town is served by the megacity. ``w_j exp(-d / s) = exp(-(d + a_j) / s)``
+    with ``a_j = -s ln w_j``, so the best city is the additively weighted nearest
+    one (:func:`gis.access.nearest_point` with offsets ``a_j``), found in one pass.
     """
     cities = ctx.data.cities
     if cities.empty:
         raise _Empty("no GeoNames place within reach of the region")
     x, y = ctx.xy(cities)
     classes = size_class(cities["population"].to_numpy(float))
-    scale = np.float32(crit.measure_params.get("scale", 20_000.0))
-    distances, counts = class_distances(ctx.grid, x, y, classes)
-    score = np.zeros(ctx.grid.shape, dtype="float32")
-    best_cls = np.zeros(ctx.grid.shape, dtype="float32")
-    best_dist = np.full(ctx.grid.shape, np.inf, dtype="float32")
-    h, w = ctx.grid.shape
-    step = max(1, (1 << 20) // w)
-    for code, dist in distances.items():  # at most six size classes, row chunks
-        weight = np.float32(CITY_SIZE_CLASSES[int(code) - 1][2])
-        for r0 in range(0, h, step):
-            d = dist[r0 : r0 + step]
-            value = np.exp(-d / scale)
-            value *= weight
-            better = value > score[r0 : r0 + step]
-            score[r0 : r0 + step][better] = value[better]
-            best_dist[r0 : r0 + step][better] = d[better]
-            best_cls[r0 : r0 + step][better] = float(code)
-    del distances
+    scale = float(crit.measure_params.get("scale", 20_000.0))
+    weight = np.array([c[2] for c in CITY_SIZE_CLASSES])[classes - 1]
+    offset = -scale * np.log(weight)
+    value, index = nearest_point(ctx.grid, x, y, offset=offset, mask=ctx.inside)
+    score = np.exp(-value / np.float32(scale)).astype("float32")
+    best_dist = (value - offset.astype("float32")[index]).astype("float32")
+    best_cls = np.where(index >= 0, classes.astype("float32")[index], np.float32(np.nan))
+    counts = dict(zip(*np.unique(classes, return_counts=True), strict=True))
     present = ", ".join(
         f"{CITY_SIZE_CLASSES[int(c) - 1][0]} {n}" for c, n in sorted(counts.items())
     )
@@ -1084,7 +1075,7 @@ def _measure_centres(ctx: _Context, crit: MesoCriterion) -> Measured:
     if sel.empty:
         raise _Empty(f"no macro centre of tier {ctx.config.macro_tier} or above")
     x, y = ctx.xy(sel)
-    dist = nearest_point(ctx.grid, x, y, return_index=False).distance
+    dist = nearest_point(ctx.grid, x, y, return_index=False, mask=ctx.inside).distance
     c = ctx.data.area.representative_point()
     cx, cy = ctx._to_grid.transform(c.x, c.y)
     nearest = sel["unit"].to_numpy()[int(np.argmin(np.hypot(x - cx, y - cy)))]

@@ -40,6 +40,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from affine import Affine
 from pyproj import CRS
 
 from gis.engine import Engine, compute_blocks, plan
@@ -105,6 +106,9 @@ class NationalConfig:
     min_population, market_decay, market_scale_km, macro_tier, macro_tiers, weights,
     threshold, top_percent, min_area_ha, connectivity, exclude_file
         As :class:`layers.meso.MesoConfig`.
+    keep_raw
+        Keep the raw measures (``raw/<measure>.tif``: potential, access,
+        distances) as outputs; else they live in a scratch folder during the run.
     engine
         How to run (:class:`gis.engine.Engine`): window by window by default.
     """
@@ -123,6 +127,7 @@ class NationalConfig:
     min_area_ha: float = 10_000.0
     connectivity: int = 8
     exclude_file: str | None = None
+    keep_raw: bool = False
     engine: Engine = field(default_factory=Engine)
 
     def meso_config(self) -> MesoConfig:
@@ -449,18 +454,19 @@ def compute_national(
     probe = raw_block(Grid(grid.crs, grid.transform, 1, 1), {})
     raw_names = [n for n in probe if n != "inside" and not n.endswith(":score")]
     units = {c.name: (c.units, c.description or c.name) for f in mc.factors for c in f.criteria}
-    (folder / "raw").mkdir(exist_ok=True)
+    raw_folder = folder / ("raw" if config.keep_raw else ".scratch")
+    raw_folder.mkdir(exist_ok=True)
     raw_outputs = {
-        n: RasterOutput(folder / "raw" / f"{n}.tif", units.get(n, ("", n))[1],
+        n: RasterOutput(raw_folder / f"{n}.tif", units.get(n, ("", n))[1],
                         units.get(n, ("", ""))[0] or None, tags={"measure": n})
         for n in raw_names
     }  # fmt: skip
     for n in probe:
         if n.endswith(":score"):
             base = n.removesuffix(":score")
-            raw_outputs[n] = RasterOutput(folder / "raw" / f"{base}_score.tif",
+            raw_outputs[n] = RasterOutput(raw_folder / f"{base}_score.tif",
                                           f"{base} score (0-1)", "score")  # fmt: skip
-    raw_outputs["inside"] = RasterOutput(folder / "raw" / "region.tif", "cell centre in region",
+    raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
                                          "0/1")  # fmt: skip
     needs_sample = tuple(
         c.name for f in factors for c in f.criteria
@@ -478,7 +484,7 @@ def compute_national(
     raw_windows = plan(grid, engine, halo=0, bytes_per_cell=RAW_BYTES_PER_CELL)
     raw_paths = compute_blocks(
         grid, raw_block, raw_outputs, engine=engine, bytes_per_cell=RAW_BYTES_PER_CELL,
-        collect=collect,
+        collect=collect, overviews=config.keep_raw, compress=config.keep_raw,
         progress=None if progress is None else (lambda d, t: progress("measures", d, t)),
     )  # fmt: skip
     lap("measures")
@@ -544,6 +550,11 @@ def compute_national(
         factors={f: score_paths[f] for f in layers}, memory_budget=engine.budget,
     )  # fmt: skip
     candidates = meso.describe_candidates(candidates, data, mc)
+    if not config.keep_raw:
+        import shutil
+
+        shutil.rmtree(raw_folder)
+        raw_paths = {}
     lap("zones")
     for row in layer_rows:
         row["weight"] = weights.get(row["layer"], 0.0)
@@ -597,16 +608,21 @@ def run_national(
 
 
 def _overview(path: Path, grid: Grid, max_side: int = 1600) -> tuple[np.ndarray, Grid]:
-    """A raster read at a reduced size (from its overviews) and the matching grid."""
-    import rasterio
-    from affine import Affine
+    """A raster averaged by an integer factor (from its overviews) and the matching grid.
 
-    factor = max(1, math.ceil(max(grid.shape) / max_side))
-    h, w = math.ceil(grid.height / factor), math.ceil(grid.width / factor)
+    The last rows and columns that do not fill a whole coarse cell are left out.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window as RioWindow
+
+    f = max(1, math.ceil(max(grid.shape) / max_side))
+    h, w = max(1, grid.height // f), max(1, grid.width // f)
     with rasterio.open(path) as src:
-        arr = src.read(1, out_shape=(h, w), out_dtype="float32", masked=True).filled(np.nan)
-    t = grid.transform * Affine.scale(grid.width / w, grid.height / h)
-    return arr, Grid(grid.crs, t, w, h)
+        arr = src.read(1, window=RioWindow(0, 0, w * f, h * f), out_shape=(h, w),
+                       resampling=Resampling.average, out_dtype="float32", masked=True)
+    t = grid.transform * Affine.scale(f, f)
+    return arr.filled(np.nan), Grid(grid.crs, t, w, h)
 
 
 def _write_rest(
@@ -670,3 +686,45 @@ def _write_rest(
 def with_engine(config: NationalConfig, engine: Engine) -> NationalConfig:
     """A copy of ``config`` run by ``engine``."""
     return replace(config, engine=engine)
+
+
+def summary(result: NationalResult) -> str:
+    """What a national run found, how it ran, and where its outputs are."""
+    from layers.meso_outputs import crs_label
+    from layers.report import table
+
+    g = result.grid
+    lines = [
+        f"Area: {result.data.region.get('name')} - {result.data.region.get('geometry_source')}",
+        f"Grid: {g.height:,} x {g.width:,} cells of {g.cell_size:g} m in {crs_label(g.crs)} "
+        f"({g.size / 1e6:.1f} M cells, {result.cells_in_region:,} in the area)",
+        f"Engine: {result.engine}; windows: {result.windows['measures']} (measures), "
+        f"{result.windows['scores']} (scores); seconds: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()),
+        "",
+        "Layers:",
+    ]
+    rows = []
+    for r in result.layers:
+        status = "used" if r["status"] == "ok" else "empty -> dropped"
+        note = r["note"] if len(r["note"]) <= 90 else r["note"][:87] + "..."
+        rows.append([r["layer"], status, f"{r.get('weight', 0.0):.3f}", note])
+    lines.append(table(rows, ["layer", "status", "weight", "source / note"]))
+    cands = result.candidates
+    lines += ["", f"Candidate zones: {len(cands)}"]
+    if len(cands):
+        crow = [
+            [str(int(r["rank"])), f"{r['area_ha'] / 100:,.0f}", f"{r['mean_score']:.3f}",
+             str(r["nearest_city"]), f"{r['nearest_city_km']:.1f}",
+             f"{r['macro_unit']} ({r['macro_tier']})" if r["macro_unit"] else "-"]
+            for _, r in cands.head(10).iterrows()
+        ]  # fmt: skip
+        lines.append(table(crow, ["rank", "km2", "score", "nearest city", "km", "macro centre"]))
+    lines += ["", "Outputs:"]
+    for role in ("map", "suitability", "candidates", "manifest"):
+        if role in result.paths:
+            lines.append(f"  {role:12s} {result.paths[role]}")
+    n_factor = sum(1 for k in result.paths if k.startswith("factor:"))
+    n_raw = sum(1 for k in result.paths if k.startswith("raw:"))
+    lines.append(f"  {n_factor} layer score GeoTIFFs and {n_raw} raw layers (raw/)")
+    return "\n".join(lines)
