@@ -7,7 +7,8 @@ window's core into the output GeoTIFF as it goes (:func:`gis.windows.run_windows
 no partial file on failure). Peak memory follows the budget, not the grid size.
 
 * :func:`windowed_overlay` — cell-wise: rescale several input rasters and combine
-  them by weighted linear combination. No halo is needed, but every transform
+  them by weighted linear combination or any other cell-wise aggregation (OWA,
+  fuzzy operators ...), window by window or on Dask. No halo is needed, but every transform
   parameter must be *global*: a window sees only its own cells, so a default
   fitted to "the data" (thresholds at the data minimum and maximum, the MS mean
   and standard deviation) would differ from window to window. Give explicit
@@ -33,18 +34,27 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gis.engine import Engine, compute_blocks
 from gis.errors import InputError
 from gis.grid import Grid
 from gis.measures import KERNELS, Kernel, euclidean_distance, kernel_density
-from gis.overlay import normalize_weights, weighted_linear_combination
+from gis.overlay import aggregate, normalize_weights
 from gis.transforms import TRANSFORMS, rescale
-from gis.windows import Window, gdal_env, open_raster, plan_windows, read_window, run_windows
+from gis.windows import (
+    RasterOutput,
+    Window,
+    gdal_env,
+    open_raster,
+    plan_windows,
+    read_window,
+    run_windows,
+)
 
 __all__ = [
     "DENSITY_BYTES_PER_CELL",
@@ -170,21 +180,47 @@ def _global_transform(
 
 
 # ---------------------------------------------------------------------- cell-wise overlay
+@dataclass
+class _OverlayBlock:
+    """Rescale and aggregate one window (picklable, for the Dask engine)."""
+
+    specs: dict[str, dict[str, Any]]
+    weights: dict[str, float]
+    method: str
+    options: dict[str, Any]
+
+    def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        scores = {}
+        for k in self.weights:
+            raw = arrays[k]
+            if k in self.specs:
+                spec = dict(self.specs[k])
+                scores[k] = rescale(raw, spec.pop("function"), **spec)
+            else:
+                scores[k] = raw
+        return {"suitability": aggregate(scores, self.weights, method=self.method, **self.options)}
+
+
 def windowed_overlay(
     inputs: Mapping[str, str | os.PathLike],
     transforms: Mapping[str, Mapping[str, Any]],
     weights: Mapping[str, float],
     path: str | os.PathLike,
     *,
+    method: str = "wlc",
+    options: Mapping[str, Any] | None = None,
     memory_budget: int | None = None,
+    engine: Engine | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Rescale input rasters and combine them by weighted linear combination, window by window.
+    """Rescale input rasters and aggregate them cell by cell, window by window (or on Dask).
 
     For each window: read every layer with a positive weight, apply
     :func:`gis.transforms.rescale` with the layer's (global) parameters, combine
-    with :func:`gis.overlay.weighted_linear_combination`, write the window.
+    with :func:`gis.overlay.aggregate` (weighted linear combination by default;
+    OWA, fuzzy operators, weighted product and the others work the same, cell by
+    cell), write the window.
 
     Parameters
     ----------
@@ -202,8 +238,15 @@ def windowed_overlay(
         Layer name to weight, the keys of ``inputs``; normalised to sum 1.
     path
         Output GeoTIFF.
+    method, options
+        A cell-wise method of :data:`gis.overlay.AGGREGATIONS` and its options
+        (``orness`` for OWA, ``gamma`` for fuzzy gamma ...). TOPSIS needs explicit
+        ideals (``options={"ideal": "fixed"}`` or a mapping): data ideals are
+        extremes over the whole grid, which a window cannot see.
     memory_budget
-        Bytes; default :data:`gis.settings.memory_budget`.
+        Bytes; default :data:`gis.settings.memory_budget` (for the default engine).
+    engine
+        :class:`gis.engine.Engine`; default window by window with ``memory_budget``.
     overwrite
         Replace an existing output.
     progress
@@ -217,10 +260,13 @@ def windowed_overlay(
     Raises
     ------
     InputError
-        Keys that differ, rasters not on one grid, a callable or unknown transform.
+        Keys that differ, rasters not on one grid, a callable or unknown transform,
+        an unknown method or TOPSIS with data ideals.
     GridSizeError
         A budget too small for one window.
     """
+    from gis.overlay import AGGREGATIONS
+
     normalize_weights(weights)  # validates
     if set(inputs) != set(weights):
         raise InputError(
@@ -230,6 +276,18 @@ def windowed_overlay(
     unknown = sorted(set(transforms) - set(inputs))
     if unknown:
         raise InputError(f"transforms given for layers without an input: {unknown}")
+    if not isinstance(method, str) or method not in AGGREGATIONS:
+        raise InputError(
+            f"method must be one of {', '.join(AGGREGATIONS)} for a windowed overlay, "
+            f"got {method!r}"
+        )
+    options = dict(options or {})
+    if method == "topsis" and options.get("ideal", "data") == "data":
+        raise InputError(
+            "TOPSIS with data ideals needs every cell at once; give options={'ideal': 'fixed'} "
+            "(best 1, worst 0) or the ideals of each factor as a mapping"
+        )
+    engine = engine or Engine("windows", memory_budget=memory_budget)
     names = list(weights)
     active = [k for k in names if weights[k] > 0]
     grid = _grid_of(inputs[names[0]])
@@ -241,44 +299,22 @@ def windowed_overlay(
                 "resample all inputs onto one analysis grid"
             )
     specs = {
-        k: _global_transform(k, transforms[k], inputs[k], memory_budget)
+        k: _global_transform(k, transforms[k], inputs[k], engine.budget)
         for k in active
         if k in transforms
     }
-    windows = plan_windows(
-        grid,
-        halo_cells=0,
-        bytes_per_cell=overlay_bytes_per_cell(len(active)),
-        memory_budget=memory_budget,
-    )
-    active_weights = {k: weights[k] for k in active}
-    with ExitStack() as stack:
-        stack.enter_context(gdal_env(memory_budget))
-        sources = {k: stack.enter_context(open_raster(inputs[k], grid=grid)) for k in active}
-
-        def compute(window: Window) -> np.ndarray:
-            scores = {}
-            for k in active:
-                raw = read_window(sources[k], window)
-                if k in specs:
-                    spec = dict(specs[k])
-                    scores[k] = rescale(raw, spec.pop("function"), **spec)
-                else:
-                    scores[k] = raw
-                del raw
-            return weighted_linear_combination(scores, active_weights)
-
-        return run_windows(
-            windows,
-            compute,
-            path,
-            description="suitability",
-            units="score",
-            tags={"method": "wlc", **{f"weight_{k}": weights[k] for k in names}},
-            overwrite=overwrite,
-            progress=progress,
-            memory_budget=memory_budget,
-        )
+    block = _OverlayBlock(specs, {k: weights[k] for k in active}, method, options)
+    output = RasterOutput(
+        path, "suitability", "score",
+        tags={"method": method, **{f"weight_{k}": weights[k] for k in names}},
+    )  # fmt: skip
+    paths = compute_blocks(
+        grid, block, {"suitability": output}, engine=engine,
+        inputs={k: inputs[k] for k in active},
+        bytes_per_cell=overlay_bytes_per_cell(len(active)), overwrite=overwrite,
+        progress=progress,
+    )  # fmt: skip
+    return paths["suitability"]
 
 
 # ---------------------------------------------------------------------- points
