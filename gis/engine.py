@@ -291,7 +291,7 @@ def _read_lazily(path: str | os.PathLike, grid: Grid, chunks: tuple[tuple[int, .
     with open_raster(path, grid=grid):  # clear errors for a missing or misaligned file
         pass
     da_ = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunks[0], "x": chunks[1]},
-                                  masked=True, lock=False)  # fmt: skip
+                                  masked=True, lock=False, parse_coordinates=False)  # fmt: skip
     return da_.data[0].astype("float32")
 
 
@@ -377,7 +377,7 @@ def _run_distributed(
             new.append(fut)
         return new
 
-    done = as_completed(submit(limit))
+    done = as_completed(submit(limit), loop=client.loop)
     try:
         for fut in done:
             ij = futures.pop(fut)
