@@ -621,7 +621,7 @@ def _overview(path: Path, grid: Grid, max_side: int = 1600) -> tuple[np.ndarray,
     with rasterio.open(path) as src:
         arr = src.read(1, window=RioWindow(0, 0, w * f, h * f), out_shape=(h, w),
                        resampling=Resampling.average, out_dtype="float32", masked=True)
-    t = grid.transform * Affine.scale(f, f)
+    t = grid.transform @ Affine.scale(f, f)
     return arr.filled(np.nan), Grid(grid.crs, t, w, h)
 
 
