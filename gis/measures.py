@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import shapely
 from pyproj import CRS
-from scipy import ndimage, signal
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
@@ -142,6 +142,8 @@ def _convolve(a: np.ndarray, k: np.ndarray, mode: str) -> np.ndarray:
     Moderate arrays take one FFT; larger ones are done in row bands (overlap-save)
     so the complex temporaries stay bounded whatever the grid size.
     """
+    from scipy import signal  # half a second to import: only when convolving
+
     if a.size <= _FFT_MAX_CELLS:
         return signal.fftconvolve(a, k, mode=mode)
     kh, kw = k.shape

@@ -212,6 +212,7 @@ def windowed_overlay(
     memory_budget: int | None = None,
     engine: Engine | None = None,
     overwrite: bool = False,
+    overviews: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Rescale input rasters and aggregate them cell by cell, window by window (or on Dask).
@@ -249,6 +250,8 @@ def windowed_overlay(
         :class:`gis.engine.Engine`; default window by window with ``memory_budget``.
     overwrite
         Replace an existing output.
+    overviews
+        Build averaged overviews (for fast display in QGIS/ArcGIS).
     progress
         ``progress(done, total)`` after each window.
 
@@ -312,7 +315,7 @@ def windowed_overlay(
         grid, block, {"suitability": output}, engine=engine,
         inputs={k: inputs[k] for k in active},
         bytes_per_cell=overlay_bytes_per_cell(len(active)), overwrite=overwrite,
-        progress=progress,
+        overviews=overviews, progress=progress,
     )  # fmt: skip
     return paths["suitability"]
 

@@ -111,6 +111,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     outp.add_argument("--out", default="innosite-national",
                       help="output folder (must be new or empty)")
     outp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    outp.add_argument("--keep-raw", action="store_true",
+                      help="also write the raw measures (raw/<measure>.tif: market potential, "
+                      "access, distances)")
     outp.add_argument("-q", "--quiet", action="store_true", help="print only the output folder")
     p.set_defaults(func=run_national_cli)
 
@@ -132,7 +135,7 @@ def national_config_from_args(args: argparse.Namespace):  # -> NationalConfig
         market_scale_km=args.market_scale, macro_tier=args.macro_tier,
         macro_tiers=args.macro_tiers, weights=dict(args.weight), threshold=args.threshold,
         top_percent=top, min_area_ha=args.min_area, connectivity=args.connectivity,
-        exclude_file=args.exclude, engine=engine,
+        exclude_file=args.exclude, keep_raw=args.keep_raw, engine=engine,
     )  # fmt: skip
 
 

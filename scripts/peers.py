@@ -19,15 +19,16 @@ fails, and otherwise returns a :class:`PeerRun`.
 
 Timing
 ------
-Each command runs as a child process started with :class:`subprocess.Popen` and reaped
-with :func:`os.wait4`, which returns the resource usage of that child alone (the system
-call GNU ``time`` makes, without needing ``/usr/bin/time`` installed):
+Each command runs as a child process started with :class:`subprocess.Popen` (under GNU
+``/usr/bin/time`` when installed, which reports the command's own peak memory) and reaped
+with :func:`os.wait4`:
 
 * wall seconds: :func:`time.perf_counter` around the child, start to exit;
-* peak resident memory: ``ru_maxrss`` of the child, which is the largest of the child
-  and every descendant it waited for (so ``grass --exec`` reports the GRASS module it
-  started). The peak of a run is the largest over its commands, which run one after
-  another.
+* peak resident memory: GNU time's ``%M``, else ``ru_maxrss`` of the child (the
+  largest of the child and every descendant it waited for, so ``grass --exec`` reports
+  the GRASS module it started; without GNU time it also counts this process's memory
+  at the fork). The peak of a run is the largest over its commands, which run one
+  after another.
 
 Where :func:`os.wait4` is missing (not POSIX) only the wall time is measured and the
 peak memory is ``None``.
@@ -87,6 +88,7 @@ __all__ = [
     "grass_grow_distance",
     "grass_mapcalc",
     "grass_wlc_expression",
+    "run_timed",
     "unavailable_reason",
     "write_sources",
 ]
@@ -405,13 +407,24 @@ def _shell_line(command: Sequence[str]) -> str:
     return shlex.join(command)
 
 
+#: GNU time, when installed: it forks each command from its own small process, so
+#: the command's peak memory is its own (a child forked from this process would
+#: count this process's memory at the fork, which Linux keeps across ``exec``).
+_GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def _run(command: Sequence[str], *, cwd: Path) -> _Step:
     """Run one command, returning its wall time, peak memory and merged output."""
     command = tuple(str(c) for c in command)
-    with tempfile.TemporaryFile(dir=cwd) as log:
+    with tempfile.TemporaryFile(dir=cwd) as log, tempfile.NamedTemporaryFile(
+        "r", dir=cwd, suffix=".rss"
+    ) as rss_file:
+        argv = command
+        if _GNU_TIME is not None:
+            argv = (_GNU_TIME, "-f", "%M", "-o", rss_file.name, *command)
         start = time.perf_counter()
         proc = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
         rss: float | None = None
         try:
@@ -428,12 +441,29 @@ def _run(command: Sequence[str], *, cwd: Path) -> _Step:
                 proc.kill()
                 proc.wait()
             raise
+        if _GNU_TIME is not None:
+            lines = [ln for ln in rss_file.read().split() if ln.isdigit()]
+            rss = int(lines[-1]) / 1024 if lines else rss  # GNU time reports KiB
         log.seek(0)
         text = log.read().decode("utf-8", errors="replace")
     if proc.returncode != 0:
         tail = "\n".join(text.strip().splitlines()[-15:])
         raise PeerError(f"{_shell_line(command)} exited with status {proc.returncode}:\n{tail}")
     return _Step(command, seconds, rss, text)
+
+
+def run_timed(
+    command: Sequence[str], *, cwd: str | os.PathLike = "."
+) -> tuple[float, float | None]:
+    """Run any command as the peers are run: wall seconds and peak resident MiB.
+
+    Raises
+    ------
+    PeerError
+        If the command exits with a non-zero status (the message has its last lines).
+    """
+    step = _run(command, cwd=Path(cwd))
+    return step.seconds, step.peak_rss_mib
 
 
 class _Staging:

@@ -512,3 +512,24 @@ def test_raw_functions_validate_too():
         TRANSFORMS["linear"](np.array([2.0, 2.0]))
     with pytest.raises(InputError, match="no default spread"):
         TRANSFORMS["gaussian"](np.array([-1e300, 1e300]))
+
+
+@given(
+    values=st.lists(st.one_of(st.floats(-1e6, 1e6, width=32), st.just(float("nan")),
+                              st.just(float("inf")), st.just(-float("inf"))),
+                    min_size=1, max_size=200),
+    lo=st.floats(-1e5, 1e5), width=st.floats(1e-3, 1e5),
+    f0=st.sampled_from([0.0, 1.0, 3.0]), f1=st.sampled_from([1.0, 0.0, 7.0]),
+)
+@settings(max_examples=150, deadline=None)
+def test_linear_fast_path_equals_the_general_rule(values, lo, width, f0, f1):
+    # explicit outside values take the general path; the defaults take the chunked one
+    if f0 == f1:
+        return
+    x = np.asarray(values, dtype="float32")
+    hi = lo + width
+    fast = rescale(x, "linear", lower_threshold=lo, upper_threshold=hi, from_scale=f0,
+                   to_scale=f1)
+    general = rescale(x, "linear", lower_threshold=lo, upper_threshold=hi, from_scale=f0,
+                      to_scale=f1, value_below=f0, value_above=f1)
+    np.testing.assert_array_equal(fast, general)
