@@ -33,7 +33,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -681,11 +681,6 @@ def _write_rest(
             "seconds": result.timings,
         },
     )  # fmt: skip
-
-
-def with_engine(config: NationalConfig, engine: Engine) -> NationalConfig:
-    """A copy of ``config`` run by ``engine``."""
-    return replace(config, engine=engine)
 
 
 def summary(result: NationalResult) -> str:

@@ -97,9 +97,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--engine", choices=ENGINES, default="windows",
                      help="memory: one window; windows: window by window in this process; "
                      "dask: the windows as Dask chunks")
-    run.add_argument("--memory-budget", type=memory_size, default=None, metavar="SIZE",
-                     help="memory one window may use, e.g. 512MiB or 2GB (default: "
-                     "INNOSITE_MEMORY_BUDGET or 12 GiB)")
+    run.add_argument("--memory-budget", type=memory_size, default=memory_size("1GiB"),
+                     metavar="SIZE",
+                     help="memory one window may use, e.g. 512MiB or 2GB; the run's peak is "
+                     "about this plus 0.2-0.4 GB")
     run.add_argument("--dask-scheduler", metavar="ADDRESS",
                      help="'local' for a local cluster of worker processes, or the address of "
                      "a running scheduler (tcp://HOST:8786); implies --engine dask")

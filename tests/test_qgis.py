@@ -218,3 +218,35 @@ def test_styles_are_picked_up(run, loaded):
     with rasterio.open(out / "raw" / "transit_walk.tif") as src:
         data = src.read(1)
     assert raw["max"] == pytest.approx(float(np.nanmax(data)), rel=1e-6)
+
+
+def test_national_zones_drawn_window_by_window_match_qgis_zonal_statistics(tmp_path):
+    """Zones labelled and polygonised per window, merged across edges, measured by QGIS."""
+    if not Path(QGIS_PROCESS).exists():
+        _missing("qgis_process.bin not installed (apt-get install qgis qgis-providers)")
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from gis.engine import Engine
+    from layers.nation import NationalConfig, run_national
+
+    area = tmp_path / "area.gpkg"
+    gpd.GeoSeries([box(108.3, 29.0, 116.2, 33.3)], crs=4326).to_file(area)
+    config = NationalConfig(cell_size=5000, area_file=str(area), top_percent=5.0, min_area_ha=0,
+                            engine=Engine("windows", memory_budget=400_000))  # fmt: skip
+    res = run_national(config, out=tmp_path / "nat")
+    assert res.windows["scores"] > 4
+    out = tmp_path / "nat"
+    target = tmp_path / "zonal.gpkg"
+    qgis_process(
+        "native:zonalstatisticsfb", tmp_path,
+        INPUT=f"{out / 'candidates.gpkg'}|layername=candidates",
+        INPUT_RASTER=out / "suitability.tif", RASTER_BAND="1", COLUMN_PREFIX="q_",
+        STATISTICS="0,2,6", OUTPUT=target,
+    )  # fmt: skip
+    zonal = pyogrio.read_dataframe(target).sort_values("rank")
+    mine = pyogrio.read_dataframe(out / "candidates.gpkg", layer="candidates").sort_values("rank")
+    assert len(zonal) == len(mine) > 3
+    np.testing.assert_array_equal(zonal["q_count"].to_numpy(), mine["n_cells"].to_numpy())
+    np.testing.assert_allclose(zonal["q_mean"], mine["mean_score"], rtol=1e-6)
+    np.testing.assert_allclose(zonal["q_max"], mine["max_score"], rtol=1e-6)
