@@ -106,6 +106,10 @@ class NationalConfig:
     min_population, market_decay, market_scale_km, macro_tier, macro_tiers, weights,
     threshold, top_percent, min_area_ha, connectivity, exclude_file
         As :class:`layers.meso.MesoConfig`.
+    map_assets
+        ``"cdn"`` (Leaflet from the web, OpenStreetMap tiles) or ``"inline"``
+        (Leaflet embedded from installed packages, no base tiles: a map that works
+        without internet).
     keep_raw
         Keep the raw measures (``raw/<measure>.tif``: potential, access,
         distances) as outputs; else they live in a scratch folder during the run.
@@ -128,6 +132,7 @@ class NationalConfig:
     connectivity: int = 8
     exclude_file: str | None = None
     keep_raw: bool = False
+    map_assets: str = "cdn"
     engine: Engine = field(default_factory=Engine)
 
     def meso_config(self) -> MesoConfig:
@@ -152,6 +157,8 @@ class NationalConfig:
                 f"cell size {self.cell_size:g} m is outside 250..5000 m; a country is run at "
                 "250 m to 5 km (a metropolitan region: innosite meso)"
             )
+        if self.map_assets not in ("cdn", "inline"):
+            raise InputError(f"map assets must be 'cdn' or 'inline', got {self.map_assets!r}")
         if not isinstance(self.engine, Engine):
             raise InputError(f"engine must be a gis.engine.Engine, got {self.engine!r}")
         self.meso_config().validate()
@@ -654,8 +661,9 @@ def _write_rest(
     fields = [f for f in POPUP_FIELDS if f in result.candidates.columns]
     suitability_map(stage / "map.html", small, composite=composite, layers=maps,
                     candidates=result.candidates, candidate_fields=fields,
-                    title="Innovation-centre suitability (national)", tiles="OpenStreetMap",
-                    notes=notes)  # fmt: skip
+                    title="Innovation-centre suitability (national)",
+                    tiles=None if config.map_assets == "inline" else "OpenStreetMap",
+                    notes=notes, assets=config.map_assets)  # fmt: skip
     params = config_dict(config.meso_config())
     params.update({"scale": "national", "engine": config.engine.kind,
                    "memory_budget": config.engine.budget,

@@ -115,6 +115,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     outp.add_argument("--keep-raw", action="store_true",
                       help="also write the raw measures (raw/<measure>.tif: market potential, "
                       "access, distances)")
+    outp.add_argument("--offline-map", action="store_true",
+                      help="embed Leaflet in map.html from installed packages and use no web "
+                      "base layer, so the map opens without internet")
     outp.add_argument("-q", "--quiet", action="store_true", help="print only the output folder")
     p.set_defaults(func=run_national_cli)
 
@@ -136,7 +139,8 @@ def national_config_from_args(args: argparse.Namespace):  # -> NationalConfig
         market_scale_km=args.market_scale, macro_tier=args.macro_tier,
         macro_tiers=args.macro_tiers, weights=dict(args.weight), threshold=args.threshold,
         top_percent=top, min_area_ha=args.min_area, connectivity=args.connectivity,
-        exclude_file=args.exclude, keep_raw=args.keep_raw, engine=engine,
+        exclude_file=args.exclude, keep_raw=args.keep_raw,
+        map_assets="inline" if args.offline_map else "cdn", engine=engine,
     )  # fmt: skip
 
 

@@ -118,7 +118,7 @@ def test_sample_is_the_same_cells_whatever_the_window():
 def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["national", "--area-file", area_file, "--cell-size", "5000",
-                 "--memory-budget", "1MiB", "--out", str(out)])  # fmt: skip
+                 "--memory-budget", "1MiB", "--offline-map", "--out", str(out)])  # fmt: skip
     assert code == 0
     text = capsys.readouterr().out
     assert "Engine: windows" in text and "Candidate zones:" in text
@@ -130,6 +130,9 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     assert extra["windows"]["measures"] > 1 and extra["engine"] == "windows"
     assert manifest["parameters"]["memory_budget"] == 2**20
     assert extra["grid"]["cells_in_region"] > 0
+    page = (out / "map.html").read_text(encoding="utf-8")  # opens without internet
+    assert '<script src="http' not in page and 'rel="stylesheet" href="http' not in page
+    assert "Leaflet 1.9.3" in page and "Innovation-centre suitability (national)" in page
     zones = gpd.read_file(out / "candidates.gpkg")
     assert len(zones) == extra["candidates"] > 0
     assert zones.crs.to_wkt() == read_geotiff(out / "suitability.tif")[1].crs.to_wkt()
