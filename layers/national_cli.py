@@ -100,7 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--memory-budget", type=memory_size, default=memory_size("1GiB"),
                      metavar="SIZE",
                      help="memory one window may use, e.g. 512MiB or 2GB; the run's peak is "
-                     "about this plus 0.2-0.4 GB")
+                     "about this plus 0.2-0.4 GB (on Dask: per worker thread)")
     run.add_argument("--dask-scheduler", metavar="ADDRESS",
                      help="'local' for a local cluster of worker processes, or the address of "
                      "a running scheduler (tcp://HOST:8786); implies --engine dask")

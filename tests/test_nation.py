@@ -196,3 +196,24 @@ def test_default_china_run_finds_the_international_centres(tmp_path):
     assert {"Beijing", "Shanghai"} <= set(top["macro_unit"])
     assert (top["macro_tier"] != "").all()
     assert sorted(p.name for p in (tmp_path / "cn").iterdir())[0] == "candidates.gpkg"
+
+
+def test_exclusions_are_applied_window_by_window(data, area_file, tmp_path):
+    # a user polygon (in another CRS) around Wuhan: excluded cells are NaN, as in compute_meso
+    zone = gpd.GeoSeries([box(113.9, 30.3, 114.7, 30.9)], crs=4326).to_crs(3857)
+    path = tmp_path / "exclude.gpkg"
+    zone.to_file(path)
+    mem = _run(data, area_file, tmp_path / "m", Engine("memory"), exclude_file=str(path))
+    win = _run(data, area_file, tmp_path / "w", Engine("windows", memory_budget=500_000),
+               exclude_file=str(path))  # fmt: skip
+    assert win.windows["scores"] > 1
+    mc = nation.NationalConfig(cell_size=5000, area_file=area_file).meso_config()
+    want = meso.compute_meso(data, mc, exclude=gpd.read_file(path))
+    got_m = _read(tmp_path / "m", "suitability.tif")
+    got_w = _read(tmp_path / "w", "suitability.tif")
+    np.testing.assert_array_equal(got_m, want.suitability)
+    assert np.array_equal(np.isnan(got_w), np.isnan(want.suitability))
+    assert want.excluded.sum() > 200 and np.isnan(got_w[want.excluded]).all()
+    free = _run(data, area_file, tmp_path / "f", Engine("memory"))
+    assert "Wuhan" in set(free.candidates["nearest_city"])
+    assert "Wuhan" not in set(mem.candidates["nearest_city"])
