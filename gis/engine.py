@@ -226,22 +226,27 @@ class _Block:
         return _stack(w, self.function(w.read_grid, data), self.names)
 
 
-def _stack(window: Window, values: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """The outputs' cores stacked on a first axis, as float32."""
-    out = np.empty((len(names), *window.shape), dtype="float32")
+def _core(window: Window, values: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    """Output ``name`` of a block over the window's core (a view when it already is one)."""
+    if name not in values:
+        raise InputError(f"block function returned no {name!r} (it gave {sorted(values)})")
+    arr = np.asarray(values[name])
     r0, c0, r1, c1 = window.read_bounds
+    if arr.shape == (r1 - r0, c1 - c0):
+        arr = arr[window.inner]
+    if arr.shape != window.shape:
+        raise InputError(
+            f"block function returned shape {arr.shape} for {name!r} on a window of "
+            f"core {window.shape} and read shape {(r1 - r0, c1 - c0)}"
+        )
+    return arr
+
+
+def _stack(window: Window, values: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """The outputs' cores stacked on a first axis, as float32 (one Dask block)."""
+    out = np.empty((len(names), *window.shape), dtype="float32")
     for k, name in enumerate(names):
-        if name not in values:
-            raise InputError(f"block function returned no {name!r} (it gave {sorted(values)})")
-        arr = np.asarray(values[name])
-        if arr.shape == (r1 - r0, c1 - c0):
-            arr = arr[window.inner]
-        if arr.shape != window.shape:
-            raise InputError(
-                f"block function returned shape {arr.shape} for {name!r} on a window of "
-                f"core {window.shape} and read shape {(r1 - r0, c1 - c0)}"
-            )
-        out[k] = arr
+        out[k] = _core(window, values, name)
     return out
 
 
@@ -285,11 +290,12 @@ def _dask_array(
 
 
 def _read_lazily(path: str | os.PathLike, grid: Grid, chunks: tuple[tuple[int, ...], ...]) -> Any:
-    """A single-band raster as a float32 Dask array (NaN for nodata) with the given chunks."""
+    """A single-band raster as a float32 Dask array (NaN for nodata) with the given chunks.
+
+    The file was checked against ``grid`` by :func:`compute_blocks` before.
+    """
     import rioxarray
 
-    with open_raster(path, grid=grid):  # clear errors for a missing or misaligned file
-        pass
     da_ = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunks[0], "x": chunks[1]},
                                   masked=True, lock=False, parse_coordinates=False)  # fmt: skip
     return da_.data[0].astype("float32")
@@ -331,9 +337,7 @@ def _run_dask(
     delayed = array.to_delayed()  # shape (1, n_rows, n_cols)
     _, rows, cols = delayed.shape
     order = [(i, j) for i in range(rows) for j in range(cols)]
-    heights, widths, row0, col0 = _chunks(windows)
-    lookup = {(i, j): Window(grid, row0[i], col0[j], heights[i], widths[j], halo)
-              for i, j in order}  # fmt: skip
+    lookup = dict(zip(order, windows, strict=True))  # plan_windows is row-major
 
     def unpack(ij: tuple[int, int], stacked: np.ndarray) -> tuple[Window, dict[str, np.ndarray]]:
         return lookup[ij], {n: stacked[k] for k, n in enumerate(names)}
@@ -492,7 +496,7 @@ def compute_blocks(
         results = _run_local(windows, function, inputs, grid, engine)
     with writer:
         for k, (window, values) in enumerate(results, start=1):
-            cores = {n: _stack(window, {n: values[n]}, (n,))[0] for n in names}
+            cores = {n: _core(window, values, n) for n in names}
             writer.write(window, cores)
             if collect is not None:
                 collect(window, cores)

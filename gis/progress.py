@@ -39,6 +39,7 @@ __all__ = [
     "NORMAL",
     "QUIET",
     "VERBOSE",
+    "Laps",
     "current_level",
     "note",
     "pipeline",
@@ -181,3 +182,25 @@ def track(
     finally:
         _bar.reset(token)
         bar.close()
+
+
+class Laps:
+    """Seconds per stage of a run, each stage timed from the end of the one before.
+
+    Examples
+    --------
+    >>> lap = Laps()
+    >>> lap("grid"); lap("overlay")
+    >>> sorted(lap.seconds)
+    ['grid', 'overlay']
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        """Record the time since the previous stage ended under ``stage``."""
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._clock, 3)
+        self._clock = now

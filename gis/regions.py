@@ -289,7 +289,6 @@ def candidate_regions(
     >>> r.geometry.area.tolist()
     [200.0, 200.0]
     """
-    import geopandas as gpd
 
     connectivity = _check_connectivity(connectivity)
     if not isinstance(grid, Grid):
@@ -351,13 +350,27 @@ def candidate_regions(
     geometry = _polygons(labels, n_ranks, grid.transform)
     del labels
 
+    return _region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
+                         geometry)  # fmt: skip
+
+
+def _region_frame(
+    grid: Grid,
+    counts: np.ndarray,
+    means: np.ndarray,
+    maxes: np.ndarray,
+    factor_means: Mapping[str, np.ndarray],
+    geometry: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """The ranked regions table: one row per region, already in rank order."""
+    import geopandas as gpd
+
     data = {
-        "rank": np.arange(1, n_ranks + 1, dtype=np.int64),
+        "rank": np.arange(1, counts.size + 1, dtype=np.int64),
         "area_ha": counts * (grid.cell_area / 10_000.0),
         "n_cells": counts.astype(np.int64),
         "mean_score": means,
         "max_score": maxes,
+        **factor_means,
     }
-    for key, mean in f_means.items():
-        data[key] = mean[ids]
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs=grid.crs), crs=grid.crs)

@@ -31,6 +31,7 @@ from affine import Affine
 from gis import settings
 from gis.errors import DataSourceError, GridSizeError, InputError, OutputExistsError
 from gis.grid import Grid
+from gis.io import _check_output_file
 
 __all__ = [
     "BLOCK",
@@ -352,7 +353,7 @@ class _Stats:
 
 @dataclass(frozen=True)
 class RasterOutput:
-    """One float32 GeoTIFF written window by window.
+    """One GeoTIFF written window by window.
 
     Parameters
     ----------
@@ -361,9 +362,13 @@ class RasterOutput:
     description, units
         Band description and unit.
     nodata
-        Value written for NaN (NaN by default: the float32 nodata).
+        Value written for NaN (NaN by default: the float32 nodata); for an integer
+        ``dtype`` the value that marks no data (e.g. 0 for region ranks).
     tags
         Extra text metadata.
+    dtype
+        ``"float32"`` (scores, measures: statistics, averaged overviews) or an
+        integer type such as ``"int32"`` (labels, ranks: nearest-neighbour overviews).
     """
 
     path: str | os.PathLike
@@ -371,17 +376,25 @@ class RasterOutput:
     units: str | None = None
     nodata: float = math.nan
     tags: Mapping[str, Any] | None = None
+    dtype: str = "float32"
+
+    @property
+    def is_float(self) -> bool:
+        """Whether the band holds floating-point values."""
+        return np.dtype(self.dtype).kind == "f"
 
 
 class WindowWriter:
     """Write several GeoTIFFs of one grid window by window, committed together.
 
-    Every file is a float32 GeoTIFF tiled :data:`BLOCK` × :data:`BLOCK`, DEFLATE
-    with the floating-point predictor, BigTIFF when needed, with band statistics
-    and (by default) averaged overviews. Each file is written under a hidden
-    temporary name in its folder; when the ``with`` block ends without an error,
-    statistics and overviews are added and every file is renamed into place. On
-    any error all temporary files are removed and existing files are left as
+    Every file is a GeoTIFF (float32 unless its :class:`RasterOutput` says
+    otherwise) tiled :data:`BLOCK` × :data:`BLOCK`, DEFLATE with the
+    floating-point (or integer) predictor, BigTIFF when needed, with band
+    statistics and (by default) overviews — averaged, nearest for integers.
+    Each file is written under a hidden temporary name in its folder; when the
+    ``with`` block ends without an error, statistics and overviews are added
+    and every file is renamed into place. On any error all temporary files are
+    removed and existing files are left as
     they were, so a failed run leaves no partial output.
 
     Parameters
@@ -434,13 +447,7 @@ class WindowWriter:
         self.memory_budget = memory_budget
         self.targets: dict[str, Path] = {}
         for name, out in self.outputs.items():
-            target = Path(os.path.abspath(os.fspath(out.path)))
-            if target.is_dir():
-                raise OutputExistsError(f"{target} is a folder; give a file name")
-            if target.exists() and not overwrite:
-                raise OutputExistsError(
-                    f"{target} already exists; pass overwrite=True or choose another file name"
-                )
+            target = _check_output_file(out.path, overwrite)
             if target in self.targets.values():
                 raise InputError(f"two outputs are written to {target}")
             self.targets[name] = target
@@ -456,14 +463,16 @@ class WindowWriter:
             "width": g.width,
             "height": g.height,
             "count": 1,
-            "dtype": "float32",
+            "dtype": out.dtype,
             "crs": g.crs.to_wkt(),
             "transform": g.transform,
             "nodata": out.nodata,
             "BIGTIFF": "IF_SAFER",
         }
         if self.compress:
-            profile.update(compress="deflate", predictor=3, zlevel=1, num_threads="ALL_CPUS")
+            predictor = 3 if out.is_float else 2
+            profile.update(compress="deflate", predictor=predictor, zlevel=1,
+                           num_threads="ALL_CPUS")  # fmt: skip
         if self.tiled:
             profile.update(tiled=True, blockxsize=BLOCK, blockysize=BLOCK)
         return profile
@@ -505,6 +514,10 @@ class WindowWriter:
                         f"{window.shape} and read shape {(r1 - r0, c1 - c0)}"
                     )
                 arr = arr[window.inner]
+            if not out.is_float:
+                self._dst[name].write(np.asarray(arr, dtype=out.dtype), 1,
+                                      window=window.rasterio_window())  # fmt: skip
+                continue
             block = np.asarray(arr, dtype=np.float32)
             self._stats[name].add(block)
             if not math.isnan(out.nodata):
@@ -543,9 +556,10 @@ class WindowWriter:
                 factors.append(2 ** (len(factors) + 1))
                 size //= 2
             if factors:
-                for tmp in self._tmp.values():
+                for name, tmp in self._tmp.items():
+                    how = Resampling.average if self.outputs[name].is_float else Resampling.nearest
                     with rasterio.open(tmp, "r+") as dst:
-                        dst.build_overviews(factors, Resampling.average)
+                        dst.build_overviews(factors, how)
         for name, tmp in self._tmp.items():
             os.replace(tmp, self.targets[name])
         self._tmp.clear()

@@ -35,29 +35,29 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
 
-from gis.errors import DataSourceError, InputError, OutputExistsError
-from gis.grid import Grid
+from gis.errors import DataSourceError, InputError
+from gis.io import _check_output_file
 from gis.overlay import _is_real_number
 from gis.regions import (
     _STRUCTURES,
     REGION_COLUMNS,
     _check_connectivity,
     _empty_frame,
+    _region_frame,
     _selection_mask,
 )
 from gis.windowed import _grid_of
 from gis.windows import (
-    BLOCK,
+    RasterOutput,
     Window,
-    _temporary_sibling,
+    WindowWriter,
     gdal_env,
     open_raster,
     plan_windows,
@@ -187,6 +187,7 @@ def raster_quantile_cutoff(
     --------
     >>> import tempfile
     >>> from pathlib import Path
+    >>> from gis.grid import Grid
     >>> from gis.io import write_geotiff
     >>> g = Grid.from_bounds((0, 0, 40, 30), cell_size=10, crs="EPSG:32635")
     >>> score = np.arange(12, dtype="float32").reshape(3, 4) / 8
@@ -277,61 +278,6 @@ class _Borders:
         ).tocsr()
         n, component = connected_components(graph, directed=False)
         return int(n), component
-
-
-# ---------------------------------------------------------------------- rank raster
-def _check_output(path: str | os.PathLike, overwrite: bool) -> Path:
-    target = Path(os.path.abspath(os.fspath(path)))
-    if target.is_dir():
-        raise OutputExistsError(f"{target} is a folder; give a file name")
-    if target.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{target} already exists; pass overwrite=True or choose another file name"
-        )
-    return target
-
-
-@contextmanager
-def _rank_raster(target: Path, grid: Grid, n_ranks: int) -> Iterator[Any]:
-    """An int32 GeoTIFF open for writing, renamed to ``target`` only if the block succeeds."""
-    import rasterio
-    from rasterio.enums import Resampling
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tiled = grid.width >= BLOCK and grid.height >= BLOCK
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": 1,
-        "dtype": "int32",
-        "crs": grid.crs.to_wkt(),
-        "transform": grid.transform,
-        "nodata": 0,
-        "compress": "deflate",
-        "predictor": 2,
-        "BIGTIFF": "IF_SAFER",
-    }
-    if tiled:
-        profile.update(tiled=True, blockxsize=BLOCK, blockysize=BLOCK)
-    tmp = _temporary_sibling(target)
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            yield dst
-            dst.set_band_description(1, "rank")
-            dst.update_tags(n_ranks=str(n_ranks))
-        if tiled:
-            factors, size = [], max(grid.shape)
-            while size > BLOCK:
-                factors.append(2 ** (len(factors) + 1))
-                size //= 2
-            if factors:
-                with rasterio.open(tmp, "r+") as dst:
-                    dst.build_overviews(factors, Resampling.nearest)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------- polygons
@@ -488,6 +434,7 @@ def windowed_candidate_regions(
     --------
     >>> import tempfile
     >>> from pathlib import Path
+    >>> from gis.grid import Grid
     >>> from gis.io import write_geotiff
     >>> g = Grid.from_bounds((0, 0, 40, 30), cell_size=10, crs="EPSG:32635")
     >>> score = np.array([[0.875, 0.75, 0.125, 0.0],
@@ -501,14 +448,13 @@ def windowed_candidate_regions(
     0     1        2     0.02      0.8125      0.875
     1     2        2     0.02      0.7500      0.750
     """
-    import geopandas as gpd
 
     connectivity = _check_connectivity(connectivity)
     _selection_mask(np.empty(0, dtype=np.float32), threshold, top_percent)  # validates
     if not _is_real_number(min_area) or not math.isfinite(min_area) or min_area < 0:
         raise InputError(f"min_area must be a finite area >= 0 in square metres, got {min_area!r}")
     factor_paths = _check_factors(factors)
-    target = None if labels_path is None else _check_output(labels_path, overwrite)
+    target = None if labels_path is None else _check_output_file(labels_path, overwrite)
     grid = _grid_of(path)
     columns = [*REGION_COLUMNS, *factor_paths]
     windows = plan_windows(
@@ -626,7 +572,13 @@ def windowed_candidate_regions(
         if n_ranks or target is not None:
             writer = None
             if target is not None:
-                writer = stack.enter_context(_rank_raster(target, grid, n_ranks))
+                rank_out = RasterOutput(
+                    target, "rank", nodata=0, dtype="int32", tags={"n_ranks": n_ranks}
+                )
+                rank_writer = WindowWriter(
+                    grid, {"rank": rank_out}, overwrite=overwrite, memory_budget=memory_budget
+                )
+                writer = stack.enter_context(rank_writer)
             for window, offset, n in zip(windows, offsets, per_window, strict=True):
                 if n:
                     _, _, labels, n_again = label(window)
@@ -639,7 +591,7 @@ def windowed_candidate_regions(
                 else:
                     ranks = np.zeros(window.shape, dtype=np.int32)
                 if writer is not None:
-                    writer.write(ranks, 1, window=window.rasterio_window())
+                    writer.write(window, {"rank": ranks})
                 if n_ranks and ranks.any():
                     shapes_list, values_list = _window_pieces(ranks, window)
                     pieces += shapes_list
@@ -656,13 +608,5 @@ def windowed_candidate_regions(
     polys[:] = pieces
     del pieces
     geometry = _merge_pieces(polys, np.asarray(values, dtype=np.int64), n_ranks)
-    data = {
-        "rank": np.arange(1, n_ranks + 1, dtype=np.int64),
-        "area_ha": counts * (grid.cell_area / 10_000.0),
-        "n_cells": counts.astype(np.int64),
-        "mean_score": means,
-        "max_score": maxes,
-    }
-    for key, mean in f_means.items():
-        data[key] = mean[ids]
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs=grid.crs), crs=grid.crs)
+    return _region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
+                         geometry)  # fmt: skip

@@ -26,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -55,6 +54,7 @@ from gis.overlay import (
 )
 from gis.population import PopulationRaster, PopulationWarning, counts_to_grid
 from gis.potential import DECAYS, market_potential, raster_potential, reach
+from gis.progress import Laps
 from gis.regions import candidate_regions
 from gis.sources import TagFilter, match_tags
 from gis.transforms import rescale
@@ -1247,14 +1247,7 @@ def compute_meso(
     ['Wuhan', 'Wuhan', 'national']
     """
     config.validate()
-    clock = time.perf_counter()
-    timings: dict[str, float] = {}
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 3)
-        clock = now
+    lap = Laps()
 
     grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
     ctx = _Context(grid, inside, data, config)
@@ -1311,7 +1304,7 @@ def compute_meso(
     return MesoResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
                       suitability=suitability, excluded=excluded, candidates=candidates,
                       data=data, population_info=ctx.population_info,
-                      timings=timings)  # fmt: skip
+                      timings=lap.seconds)  # fmt: skip
 
 
 def _constraints(ctx: _Context, exclude: gpd.GeoDataFrame | None, *, enabled: bool) -> np.ndarray:

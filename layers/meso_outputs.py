@@ -11,7 +11,7 @@ from gis.io import output_folder, write_geopackage, write_geotiff, write_manifes
 from gis.maps import suitability_map
 from layers.report import table as _table
 
-__all__ = ["crs_label", "meso_summary", "write_meso_outputs"]
+__all__ = ["candidates_text", "crs_label", "layers_text", "meso_summary", "write_meso_outputs"]
 
 #: Candidate columns shown in the map popups.
 POPUP_FIELDS: tuple[str, ...] = (
@@ -163,6 +163,35 @@ def crs_label(crs: Any) -> str:
     return f"{op.method_name} on {abs(lon0):g}°{side} ({datum})"
 
 
+_STATUS_WORDS = {"ok": "used", "unavailable": "not available", "drop": "empty -> dropped",
+                 "zero": "empty -> 0"}  # fmt: skip
+
+
+def layers_text(rows: list[dict[str, Any]]) -> str:
+    """The layers of a run as a table: status in words, weight, source or note (cut at 90)."""
+    body = []
+    for r in rows:
+        note = r["note"] if len(r["note"]) <= 90 else r["note"][:87] + "..."
+        body.append([r["layer"], _STATUS_WORDS.get(r["status"], r["status"]),
+                     f"{r.get('weight', 0.0):.3f}", note])  # fmt: skip
+    return _table(body, ["layer", "status", "weight", "source / note"])
+
+
+def candidates_text(cands: Any, *, head: int, km2: bool = False) -> str:
+    """How many candidate zones, and the first ``head`` as a table (area in ha or km²)."""
+    lines = [f"Candidate zones: {len(cands)}"]
+    if len(cands):
+        scale, unit = (100.0, "km2") if km2 else (1.0, "ha")
+        rows = [
+            [str(int(r["rank"])), f"{r['area_ha'] / scale:,.0f}", f"{r['mean_score']:.3f}",
+             str(r["nearest_city"]), f"{r['nearest_city_km']:.1f}",
+             f"{r['macro_unit']} ({r['macro_tier']})" if r["macro_unit"] else "-"]
+            for _, r in cands.head(head).iterrows()
+        ]  # fmt: skip
+        lines.append(_table(rows, ["rank", unit, "score", "nearest city", "km", "macro centre"]))
+    return "\n".join(lines)
+
+
 def meso_summary(result: Any, paths: dict[str, Path]) -> str:
     """What a meso run found, which layers were available, and where its outputs are."""
     g = result.grid
@@ -175,27 +204,12 @@ def meso_summary(result: Any, paths: dict[str, Path]) -> str:
         "",
         "Layers (which were available and what they used):",
     ]
-    rows = []
-    for r in result.layer_table():
-        status = {"ok": "used", "unavailable": "not available", "drop": "empty -> dropped",
-                  "zero": "empty -> 0"}.get(r["status"], r["status"])  # fmt: skip
-        note = r["note"] if len(r["note"]) <= 90 else r["note"][:87] + "..."
-        rows.append([r["layer"], status, f"{r['weight']:.3f}", note])
-    lines.append(_table(rows, ["layer", "status", "weight", "source / note"]))
+    lines.append(layers_text(result.layer_table()))
     for note in data.notes:
         lines.append(f"note: {note}")
     for w in result.warnings:
         lines.append(f"warning: {w}")
-    cands = result.candidates
-    lines += ["", f"Candidate zones: {len(cands)}"]
-    if len(cands):
-        crow = [
-            [str(int(r["rank"])), f"{r['area_ha']:,.0f}", f"{r['mean_score']:.3f}",
-             str(r["nearest_city"]), f"{r['nearest_city_km']:.1f}",
-             f"{r['macro_unit']} ({r['macro_tier']})" if r["macro_unit"] else "-"]
-            for _, r in cands.head(5).iterrows()
-        ]  # fmt: skip
-        lines.append(_table(crow, ["rank", "ha", "score", "nearest city", "km", "macro centre"]))
+    lines += ["", candidates_text(result.candidates, head=5)]
     lines += ["", "Outputs:"]
     for role in ("map", "suitability", "candidates", "manifest"):
         if role in paths:

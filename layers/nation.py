@@ -30,7 +30,6 @@ airports (``airportsdata``), Table 2 centres, and the country outline from
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from gis.engine import Engine, compute_blocks, plan
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid
 from gis.overlay import apply_constraints, normalize_weights, weighted_linear_combination
+from gis.progress import Laps
 from gis.transforms import rescale
 from gis.windows import RasterOutput, Window
 from layers import meso
@@ -386,12 +386,19 @@ class NationalResult:
     engine: str
 
 
-def _probe(data: MesoData, config: MesoConfig) -> tuple[list[dict[str, Any]], set]:
-    """Which criteria have data: run every measure on a one-cell grid (cheap, exact status)."""
+def _probe(
+    data: MesoData, config: MesoConfig
+) -> tuple[list[dict[str, Any]], set, dict[str, tuple[str | None, str]]]:
+    """Run every measure on a one-cell grid (cheap): which criteria have data, and what they make.
+
+    Returns the layer rows, the ``(factor, criterion)`` pairs with data, and the
+    raw outputs of those: name to ``(units, description)``; a measure that scores
+    itself adds ``"<criterion>:score"``.
+    """
     cs = config.cell_size
     grid = Grid.from_bounds((0.0, 0.0, cs, cs), cell_size=cs, crs=config.crs)
     ctx = meso._Context(grid, np.ones((1, 1), dtype=bool), data, config)
-    rows, ok = [], set()
+    rows, ok, outputs = [], set(), {}
     for factor in config.factors:
         statuses, notes, count = {}, [], 0
         for crit in factor.criteria:
@@ -405,11 +412,15 @@ def _probe(data: MesoData, config: MesoConfig) -> tuple[list[dict[str, Any]], se
             count += m.count
             ok.add((factor.name, crit.name))
             notes.append(m.note)
+            outputs[crit.name] = (crit.units, crit.description or crit.name)
+            if m.score is not None:
+                outputs[f"{crit.name}:score"] = ("score", f"{crit.name} score (0-1)")
+            outputs.update({k: (u, d) for k, (_, u, d) in m.extra.items()})
         status = "ok" if "ok" in statuses.values() else "drop"
         rows.append({"layer": factor.name, "title": factor.title, "status": status,
                      "features": count, "criteria": statuses,
                      "note": "; ".join(n for n in notes if n)})  # fmt: skip
-    return rows, ok
+    return rows, ok, outputs
 
 
 def compute_national(
@@ -436,17 +447,10 @@ def compute_national(
 
     mc = config.meso_config()
     engine = config.engine
-    clock = time.perf_counter()
-    timings: dict[str, float] = {}
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 3)
-        clock = now
+    lap = Laps()
 
     grid, area = national_grid(data.area, cell_size=config.cell_size, crs=mc.crs)
-    layer_rows, ok = _probe(data, mc)
+    layer_rows, ok, made = _probe(data, mc)
     if not ok:
         raise NoDataError(
             "no layer has data in the area (no GeoNames place, airport or centre within "
@@ -458,21 +462,13 @@ def compute_national(
 
     # raw pass
     raw_block = _RawBlock(data, mc, area, tuple(sorted(ok)))
-    probe = raw_block(Grid(grid.crs, grid.transform, 1, 1), {})
-    raw_names = [n for n in probe if n != "inside" and not n.endswith(":score")]
-    units = {c.name: (c.units, c.description or c.name) for f in mc.factors for c in f.criteria}
     raw_folder = folder / ("raw" if config.keep_raw else ".scratch")
     raw_folder.mkdir(exist_ok=True)
     raw_outputs = {
-        n: RasterOutput(raw_folder / f"{n}.tif", units.get(n, ("", n))[1],
-                        units.get(n, ("", ""))[0] or None, tags={"measure": n})
-        for n in raw_names
+        n: RasterOutput(raw_folder / f"{n.replace(':', '_')}.tif", description, units or None,
+                        tags={"measure": n})
+        for n, (units, description) in made.items()
     }  # fmt: skip
-    for n in probe:
-        if n.endswith(":score"):
-            base = n.removesuffix(":score")
-            raw_outputs[n] = RasterOutput(raw_folder / f"{base}_score.tif",
-                                          f"{base} score (0-1)", "score")  # fmt: skip
     raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
                                          "0/1")  # fmt: skip
     needs_sample = tuple(
@@ -572,7 +568,7 @@ def compute_national(
         grid=grid, cells_in_region=region_cells[0], paths=paths, layers=layer_rows,
         weights=weights, thresholds=params, candidates=candidates, data=data,
         windows={"measures": len(raw_windows), "scores": len(score_windows)},
-        timings=timings, engine=engine.describe(),
+        timings=lap.seconds, engine=engine.describe(),
     )  # fmt: skip
 
 
@@ -693,8 +689,7 @@ def _write_rest(
 
 def summary(result: NationalResult) -> str:
     """What a national run found, how it ran, and where its outputs are."""
-    from layers.meso_outputs import crs_label
-    from layers.report import table
+    from layers.meso_outputs import candidates_text, crs_label, layers_text
 
     g = result.grid
     lines = [
@@ -707,22 +702,8 @@ def summary(result: NationalResult) -> str:
         "",
         "Layers:",
     ]
-    rows = []
-    for r in result.layers:
-        status = "used" if r["status"] == "ok" else "empty -> dropped"
-        note = r["note"] if len(r["note"]) <= 90 else r["note"][:87] + "..."
-        rows.append([r["layer"], status, f"{r.get('weight', 0.0):.3f}", note])
-    lines.append(table(rows, ["layer", "status", "weight", "source / note"]))
-    cands = result.candidates
-    lines += ["", f"Candidate zones: {len(cands)}"]
-    if len(cands):
-        crow = [
-            [str(int(r["rank"])), f"{r['area_ha'] / 100:,.0f}", f"{r['mean_score']:.3f}",
-             str(r["nearest_city"]), f"{r['nearest_city_km']:.1f}",
-             f"{r['macro_unit']} ({r['macro_tier']})" if r["macro_unit"] else "-"]
-            for _, r in cands.head(10).iterrows()
-        ]  # fmt: skip
-        lines.append(table(crow, ["rank", "km2", "score", "nearest city", "km", "macro centre"]))
+    lines.append(layers_text(result.layers))
+    lines += ["", candidates_text(result.candidates, head=10, km2=True)]
     lines += ["", "Outputs:"]
     for role in ("map", "suitability", "candidates", "manifest"):
         if role in result.paths:
