@@ -9,6 +9,8 @@ with its centre at ``(left + (col+0.5)*c, top - (row+0.5)*c)``.
 from __future__ import annotations
 
 import math
+import threading
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,6 +21,9 @@ from shapely.geometry.base import BaseGeometry
 
 from gis import settings
 from gis.errors import GridSizeError, InputError
+
+#: One rasterisation at a time while rasterio's spurious warning is silenced.
+_RASTERIZE_LOCK = threading.Lock()
 
 __all__ = ["Grid", "grid_for_area", "utm_crs"]
 
@@ -178,18 +183,26 @@ class Grid:
         ``all_touched=True``); lines and points set every cell they touch.
         """
         from rasterio import features
+        from rasterio.errors import NotGeoreferencedWarning
 
         geoms = [g for g in geometries if g is not None and not g.is_empty]
         if not geoms:
             return np.zeros(self.shape, dtype=bool)
-        out = features.rasterize(
-            ((g, 1) for g in geoms),
-            out_shape=self.shape,
-            transform=self.transform,
-            fill=0,
-            all_touched=all_touched,
-            dtype="uint8",
-        )
+        # Called from worker threads, rasterio's in-memory dataset reads its transform
+        # before setting it and warns (the result is right); the warning filters are
+        # process-wide, so threads take turns while it is silenced.
+        with _RASTERIZE_LOCK, warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "Dataset has no geotransform", NotGeoreferencedWarning
+            )
+            out = features.rasterize(
+                ((g, 1) for g in geoms),
+                out_shape=self.shape,
+                transform=self.transform,
+                fill=0,
+                all_touched=all_touched,
+                dtype="uint8",
+            )
         return out.astype(bool)
 
     def check_memory(self, *, bytes_per_cell: int | None = None, budget: int | None = None) -> None:

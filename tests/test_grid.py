@@ -67,3 +67,17 @@ def test_empty_or_bad_bounds():
         Grid.from_bounds((10, 0, 0, 10), cell_size=1, crs=32635)
     with pytest.raises(InputError, match="projected"):
         grid_for_area(box(0, 0, 1, 1), cell_size=10, crs="EPSG:4326")
+
+
+def test_rasterize_from_worker_threads_is_right_and_quiet():
+    # rasterio warns spuriously when rasterising in a thread; the warning is an error here
+    from concurrent.futures import ThreadPoolExecutor
+
+    g = Grid.from_bounds((0, 0, 1000, 1000), cell_size=10, crs=32650)
+
+    def cells(i: int) -> int:
+        return int(g.rasterize([box(100, 100, 100 + 40 * (i + 1), 500)]).sum())
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(cells, range(12)))
+    assert got == [40 * (i + 1) // 10 * 40 for i in range(12)]
