@@ -94,9 +94,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sites.add_argument("--connectivity", type=int, choices=[4, 8], default=8,
                        help="cell neighbourhood")
     run = p.add_argument_group("engine")
-    run.add_argument("--engine", choices=ENGINES, default="windows",
-                     help="memory: one window; windows: window by window in this process; "
-                     "dask: the windows as Dask chunks")
+    run.add_argument("--engine", choices=ENGINES, default=None,
+                     help="memory: one window; windows (the default): window by window in this "
+                     "process; dask: the windows as Dask chunks")
     run.add_argument("--memory-budget", type=memory_size, default=memory_size("1GiB"),
                      metavar="SIZE",
                      help="memory one window may use, e.g. 512MiB or 2GB; the run's peak is "
@@ -127,7 +127,7 @@ def national_config_from_args(args: argparse.Namespace):  # -> NationalConfig
     from gis.engine import Engine
     from layers.nation import NationalConfig
 
-    kind = "dask" if args.dask_scheduler else args.engine
+    kind = args.engine or ("dask" if args.dask_scheduler else "windows")
     engine = Engine(kind, memory_budget=args.memory_budget, scheduler=args.dask_scheduler,
                     n_workers=args.workers, timeout=args.timeout)  # fmt: skip
     top = args.top_percent

@@ -176,6 +176,13 @@ def test_existing_output_folder_is_kept(area_file, tmp_path, capsys):
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
 
 
+def test_engine_and_scheduler_that_contradict_are_refused(area_file, tmp_path, capsys):
+    code = main(["national", "--area-file", area_file, "--engine", "memory",
+                 "--dask-scheduler", "local", "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code != 0 and "needs the dask engine" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_memory_size_parser():
     from layers.national_cli import memory_size
 
