@@ -360,8 +360,10 @@ def class_access(
     for name, d, _ in results:
         c = spec[name]
         if acc is None:
-            acc = np.ones(grid.shape, dtype="float32") if combine == "union" else np.zeros(
-                grid.shape, dtype="float32"
+            acc = (
+                np.ones(grid.shape, dtype="float32")
+                if combine == "union"
+                else np.zeros(grid.shape, dtype="float32")
             )
         for r0 in range(0, h, step):
             a = decay(d[r0 : r0 + step], c.decay, scale=c.scale, **c.params)

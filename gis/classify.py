@@ -52,6 +52,7 @@ __all__ = [
 #: Signature of a break strategy: ``f(values, k, **options) -> upper bounds``.
 BreakMethod = Callable[..., np.ndarray]
 
+
 def _as_values(values: Any) -> np.ndarray:
     try:
         v = np.array(values, dtype="float64").ravel()
@@ -121,8 +122,11 @@ def goodness_of_variance_fit(values: Any, classes: Any) -> float:
 
 # ------------------------------------------------------------------------------ strategies
 def _row_minima(
-    prev: np.ndarray, ssd: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    e_lo: int, e_hi: int, s_lo: int,
+    prev: np.ndarray,
+    ssd: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    e_lo: int,
+    e_hi: int,
+    s_lo: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least ``prev[s-1] + ssd(s, e)`` over ``s_lo <= s <= e`` for every ``e`` in [e_lo, e_hi].
 
@@ -135,8 +139,10 @@ def _row_minima(
     best = np.full(n_e, np.inf)
     arg = np.zeros(n_e, dtype=np.int64)
     # segments: rows [a, b] to solve, with candidate starts [lo, hi]
-    a = np.array([e_lo]); b = np.array([e_hi])  # noqa: E702
-    lo = np.array([s_lo]); hi = np.array([e_hi])  # noqa: E702
+    a = np.array([e_lo])
+    b = np.array([e_hi])
+    lo = np.array([s_lo])
+    hi = np.array([e_hi])
     while a.size:
         mid = (a + b) // 2
         top = np.minimum(hi, mid)
@@ -264,9 +270,7 @@ def quantile_breaks(values: Any, k: int = 4) -> np.ndarray:
     return np.unique(np.percentile(v, pct))
 
 
-def head_tail_breaks(
-    values: Any, k: int | None = None, *, head_share: float = 0.4
-) -> np.ndarray:
+def head_tail_breaks(values: Any, k: int | None = None, *, head_share: float = 0.4) -> np.ndarray:
     """Head/tail breaks (Jiang 2013).
 
     The values are split at their mean; the part above the mean (the head) is split

@@ -135,8 +135,9 @@ class Convolver:
         self._spectra: dict[tuple[int, int], np.ndarray] = {}
         kh, kw = k.shape
         if tile is None:
-            whole = sp_fft.next_fast_len(self.shape[0] + kh - 1, real=True) * \
-                sp_fft.next_fast_len(self.shape[1] + kw - 1, real=True)
+            whole = sp_fft.next_fast_len(self.shape[0] + kh - 1, real=True) * sp_fft.next_fast_len(
+                self.shape[1] + kw - 1, real=True
+            )
             if max(kh, kw) <= SMALL_KERNEL:
                 # small windows: tiles that stay in cache and reuse their memory
                 self.tile = (min(SMALL_TILE, self.shape[0]), min(SMALL_TILE, self.shape[1]))

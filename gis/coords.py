@@ -154,8 +154,10 @@ def gcj02_to_wgs84(
         elon, elat = flon - glon, flat - glat
         wlon -= elon
         wlat -= elat
-        if not (np.nanmax(np.abs(elon), initial=0.0) > tolerance
-                or np.nanmax(np.abs(elat), initial=0.0) > tolerance):
+        if not (
+            np.nanmax(np.abs(elon), initial=0.0) > tolerance
+            or np.nanmax(np.abs(elat), initial=0.0) > tolerance
+        ):
             break
     return wlon, wlat
 

@@ -188,8 +188,8 @@ def point_diversity(
 
     def read(k: int, win: Any) -> np.ndarray:
         r, c = row[groups[k]], col[groups[k]]
-        keep = (r >= win.row) & (r < win.row + win.height) & (c >= win.col) & (
-            c < win.col + win.width
+        keep = (
+            (r >= win.row) & (r < win.row + win.height) & (c >= win.col) & (c < win.col + win.width)
         )
         binned = np.zeros((win.height, win.width), dtype="float32")
         np.add.at(binned, (r[keep] - win.row, c[keep] - win.col), 1.0)

@@ -302,9 +302,7 @@ def _read_lazily(path: str | os.PathLike, grid: Grid, chunks: tuple[tuple[int, .
 
 
 # ---------------------------------------------------------------------- running
-def _read_inputs(
-    sources: Mapping[str, Any], window: Window
-) -> dict[str, np.ndarray]:
+def _read_inputs(sources: Mapping[str, Any], window: Window) -> dict[str, np.ndarray]:
     return {k: read_window(src, window, with_halo=True) for k, src in sources.items()}
 
 
@@ -503,4 +501,3 @@ def compute_blocks(
             if progress is not None:
                 progress(k, len(windows))
     return dict(writer.targets)
-

@@ -596,9 +596,7 @@ def _order_weight_vector(order_weights: Any, n: int | None) -> np.ndarray:
             f"give one order weight per position (first = the highest score)"
         )
     if not np.isfinite(v).all() or (v < 0).any() or v.sum() <= 0:
-        raise InputError(
-            f"order_weights must be finite, >= 0 and not all zero, got {v.tolist()}"
-        )
+        raise InputError(f"order_weights must be finite, >= 0 and not all zero, got {v.tolist()}")
     return v / v.sum()
 
 
@@ -749,9 +747,7 @@ def ordered_weighted_average(
         den = wv.sum(axis=0)
         return (wv * z).sum(axis=0) / den
 
-    return _cellwise(
-        scores, weights, kernel, chunk_rows=chunk_rows, method="OWA", prepare=prepare
-    )
+    return _cellwise(scores, weights, kernel, chunk_rows=chunk_rows, method="OWA", prepare=prepare)
 
 
 # ---------------------------------------------------------------------- TOPSIS

@@ -112,9 +112,11 @@ def read_population_raster(
                 f"{crs.to_string()} but the study area needs {need}; "
                 "give a raster that covers the region"
             )
-        win = from_bounds(
-            max(left, sl), max(bottom, sb), min(right, sr), min(top, st), transform=t
-        ).round_offsets(op="floor").round_lengths(op="ceil")
+        win = (
+            from_bounds(max(left, sl), max(bottom, sb), min(right, sr), min(top, st), transform=t)
+            .round_offsets(op="floor")
+            .round_lengths(op="ceil")
+        )
         win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
         data = src.read(1, window=win, masked=True)
         transform = t @ Affine.translation(int(win.col_off), int(win.row_off))

@@ -213,7 +213,7 @@ def decay_kernel(
     k = np.empty((2 * p + 1, 2 * p + 1))
     k[p:, p:] = quad
     k[p:, :p] = quad[:, :0:-1]
-    k[:p] = k[: p : -1]
+    k[:p] = k[:p:-1]
     return k
 
 
@@ -299,8 +299,7 @@ def market_potential(
     w = np.asarray(population, dtype="float64").ravel()
     if not (px.size == py.size == w.size):
         raise InputError(
-            f"x, y and population must have one value per place, got {px.size}, {py.size}, "
-            f"{w.size}"
+            f"x, y and population must have one value per place, got {px.size}, {py.size}, {w.size}"
         )
     if not (np.isfinite(px).all() and np.isfinite(py).all()):
         raise InputError("place coordinates must be finite; drop places without a location")
@@ -395,4 +394,3 @@ def raster_potential(
         return block
 
     return _clean(conv.run(read))
-

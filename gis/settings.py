@@ -17,9 +17,7 @@ memory_budget: int = int(os.environ.get("INNOSITE_MEMORY_BUDGET", 12 * 2**30))
 bytes_per_cell: int = 64
 
 #: Folder for cached downloads (OSM responses) and converted files.
-cache_folder: Path = Path(
-    os.environ.get("INNOSITE_CACHE", Path.home() / ".cache" / "innosite")
-)
+cache_folder: Path = Path(os.environ.get("INNOSITE_CACHE", Path.home() / ".cache" / "innosite"))
 
 #: Use osmnx's on-disk HTTP cache for online OSM queries.
 use_cache: bool = True

@@ -86,10 +86,13 @@ def haversine(
     >>> round(float(haversine(116.40, 39.91, 121.46, 31.22)), 1)  # Beijing-Shanghai, km
     1068.7
     """
-    lam1, phi1, lam2, phi2 = (np.radians(np.asarray(a, dtype="float64"))
-                              for a in (lon1, lat1, lon2, lat2))
-    h = (np.sin((phi2 - phi1) / 2) ** 2
-         + np.cos(phi1) * np.cos(phi2) * np.sin((lam2 - lam1) / 2) ** 2)
+    lam1, phi1, lam2, phi2 = (
+        np.radians(np.asarray(a, dtype="float64")) for a in (lon1, lat1, lon2, lat2)
+    )
+    h = (
+        np.sin((phi2 - phi1) / 2) ** 2
+        + np.cos(phi1) * np.cos(phi2) * np.sin((lam2 - lam1) / 2) ** 2
+    )
     return 2.0 * radius * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
@@ -133,9 +136,7 @@ def _check_decay_args(half_distance: float | None, exponent: float) -> None:
         raise InputError(f"distance exponent must be positive, got {exponent!r}")
 
 
-def power_decay(
-    d: Any, *, half_distance: float | None = None, exponent: float = 2.0
-) -> np.ndarray:
+def power_decay(d: Any, *, half_distance: float | None = None, exponent: float = 2.0) -> np.ndarray:
     """Power distance decay: ``d**-b``, or ``1/(1 + (d/h)**b)`` with a half distance.
 
     Without ``half_distance`` a zero distance has infinite weight.
@@ -228,8 +229,11 @@ def gravity(
     >>> gravity([2.0], [3.0], [2.0]).tolist()
     [1.5]
     """
-    return k * np.asarray(mass_i, float) * np.asarray(mass_j, float) * power_decay(
-        distance, exponent=exponent
+    return (
+        k
+        * np.asarray(mass_i, float)
+        * np.asarray(mass_j, float)
+        * power_decay(distance, exponent=exponent)
     )
 
 
@@ -400,9 +404,7 @@ def spillover_links(
             raise InputError(f"neighbour_distance must be positive, got {neighbour_distance!r}")
         near = d <= neighbour_distance
         h_nb = half_distance if neighbour_half_distance is None else neighbour_half_distance
-        neigh[near] = mm[near] * np.asarray(
-            fn(d[near], half_distance=h_nb, exponent=exponent)
-        )
+        neigh[near] = mm[near] * np.asarray(fn(d[near], half_distance=h_nb, exponent=exponent))
     strength = hier + neigh
     keep = strength >= min_strength
     if min_strength <= 0:
@@ -427,5 +429,6 @@ def spillover_links(
             "class": np.where(strong, "strong", "weak"),
         }
     )
-    return frame.sort_values(["strength", "i", "j"], ascending=[False, True, True],
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["strength", "i", "j"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)

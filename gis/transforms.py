@@ -347,8 +347,7 @@ def symmetric_linear(
     hi = _number("symmetric_linear", "maximum", p["maximum"])
     if lo >= hi:
         raise InputError(
-            f"symmetric_linear: minimum ({lo}) must be below maximum ({hi}); "
-            "pass minimum < maximum"
+            f"symmetric_linear: minimum ({lo}) must be below maximum ({hi}); pass minimum < maximum"
         )
     c, h = (lo + hi) / 2, (hi - lo) / 2
     with np.errstate(invalid="ignore", over="ignore"):
@@ -455,9 +454,7 @@ def _sigmoid_of_log(func: str, x: np.ndarray, midpoint: Any, spread: Any, sign: 
     return _keep_nan(x, out)
 
 
-def large(
-    values: np.ndarray, *, midpoint: float | None = None, spread: float = 5.0
-) -> np.ndarray:
+def large(values: np.ndarray, *, midpoint: float | None = None, spread: float = 5.0) -> np.ndarray:
     """ArcGIS *Large* (TfLarge): ``F(x) = 1 / (1 + (x / midpoint)**-spread)``.
 
     Larger values are preferred; ``F(midpoint) = 0.5``. As in ArcGIS, values at or
@@ -495,9 +492,7 @@ def large(
     return _sigmoid_of_log("large", x, p["midpoint"], spread, 1.0)
 
 
-def small(
-    values: np.ndarray, *, midpoint: float | None = None, spread: float = 5.0
-) -> np.ndarray:
+def small(values: np.ndarray, *, midpoint: float | None = None, spread: float = 5.0) -> np.ndarray:
     """ArcGIS *Small* (TfSmall): ``F(x) = 1 / (1 + (x / midpoint)**spread)``.
 
     Smaller values are preferred; ``F(midpoint) = 0.5``; values at or below zero
@@ -653,8 +648,7 @@ def _logistic(func, x, minimum, maximum, y_intercept_percent, lo_pct, hi_pct, gr
         )
     if not lo_pct < yi < hi_pct:
         raise InputError(
-            f"{func}: y_intercept_percent must lie strictly between {lo_pct} and {hi_pct}, "
-            f"got {yi}"
+            f"{func}: y_intercept_percent must lie strictly between {lo_pct} and {hi_pct}, got {yi}"
         )
     c, d = (lo + hi) / 2, (hi - lo) / 2
     k = math.log(100.0 / yi - 1.0) / d if growth else math.log(yi / (100.0 - yi)) / d
@@ -701,9 +695,7 @@ def logistic_growth(
     [1.0, 50.0, 99.0]
     """
     x = _as_float(values)
-    return _logistic(
-        "logistic_growth", x, minimum, maximum, y_intercept_percent, 0.0, 50.0, True
-    )
+    return _logistic("logistic_growth", x, minimum, maximum, y_intercept_percent, 0.0, 50.0, True)
 
 
 def logistic_decay(
@@ -746,9 +738,7 @@ def logistic_decay(
     [99.0, 50.0, 1.0]
     """
     x = _as_float(values)
-    return _logistic(
-        "logistic_decay", x, minimum, maximum, y_intercept_percent, 50.0, 100.0, False
-    )
+    return _logistic("logistic_decay", x, minimum, maximum, y_intercept_percent, 50.0, 100.0, False)
 
 
 def exponential(
@@ -798,9 +788,7 @@ def exponential(
         return np.exp((x - sh) * bf)
 
 
-def power(
-    values: np.ndarray, *, shift: float | None = None, exponent: float = 2.0
-) -> np.ndarray:
+def power(values: np.ndarray, *, shift: float | None = None, exponent: float = 2.0) -> np.ndarray:
     """ArcGIS *Power* (TfPower): ``F(x) = (x - shift)**exponent``.
 
     Inputs below ``shift`` are held at ``shift`` (``F = 0``) so that fractional
@@ -840,9 +828,7 @@ def power(
         return np.maximum(x - sh, 0.0) ** e
 
 
-def logarithm(
-    values: np.ndarray, *, shift: float | None = None, factor: float = 1.0
-) -> np.ndarray:
+def logarithm(values: np.ndarray, *, shift: float | None = None, factor: float = 1.0) -> np.ndarray:
     """ArcGIS *Logarithm* (TfLogarithm): ``F(x) = ln((x - shift) * factor)``.
 
     Parameters
@@ -982,9 +968,7 @@ def _outside_value(name: str, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise InputError(
-            f"rescale: {name} must be a number or NaN (NoData), got {value!r}"
-        )
+        raise InputError(f"rescale: {name} must be a number or NaN (NoData), got {value!r}")
     v = float(value)
     if math.isinf(v):
         raise InputError(f"rescale: {name} must be finite or NaN (NoData), got {v}")
@@ -1102,12 +1086,10 @@ def rescale(
     below = _outside_value("value_below", value_below)
     above = _outside_value("value_above", value_above)
     lo_given = (
-        None if lower_threshold is None
-        else _number("rescale", "lower_threshold", lower_threshold)
+        None if lower_threshold is None else _number("rescale", "lower_threshold", lower_threshold)
     )
     hi_given = (
-        None if upper_threshold is None
-        else _number("rescale", "upper_threshold", upper_threshold)
+        None if upper_threshold is None else _number("rescale", "upper_threshold", upper_threshold)
     )
 
     # linear with explicit thresholds needs no float64 copy nor the finite values

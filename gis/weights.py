@@ -191,8 +191,10 @@ def entropy_weights(x: Any, *, cost: Any = None) -> np.ndarray:
     e = -plogp.sum(axis=0) / np.log(n)
     d = np.clip(1.0 - e, 0.0, None)
     if d.sum() <= 0:
-        raise InputError("every criterion is spread evenly over the units; entropy weights are "
-                         "undefined (use equal weights)")
+        raise InputError(
+            "every criterion is spread evenly over the units; entropy weights are "
+            "undefined (use equal weights)"
+        )
     return d / d.sum()
 
 
@@ -388,8 +390,9 @@ def check_pairwise_matrix(
 def _simulated_random_index(n: int, draws: int = 2000, seed: int = 20220925) -> float:
     """Mean CI of random reciprocal matrices on the 1/9..9 scale (how RI tables are made)."""
     rng = np.random.default_rng(seed)
-    scale = np.array([1 / 9, 1 / 8, 1 / 7, 1 / 6, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 1, 2, 3, 4, 5, 6,
-                      7, 8, 9])
+    scale = np.array(
+        [1 / 9, 1 / 8, 1 / 7, 1 / 6, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    )
     iu = np.triu_indices(n, k=1)
     mats = np.ones((draws, n, n))
     vals = rng.choice(scale, size=(draws, iu[0].size))
@@ -856,9 +859,9 @@ def raster_weights(
     rows = _chunk_rows(shape, chunk_rows)
     acc = _Moments(len(names))
     for start in range(0, shape[0], rows):
-        block = np.stack(
-            [a[start : start + rows].reshape(-1) for a in arrays], axis=1
-        ).astype("float64", copy=False)
+        block = np.stack([a[start : start + rows].reshape(-1) for a in arrays], axis=1).astype(
+            "float64", copy=False
+        )
         ok = np.isfinite(block).all(axis=1)
         if sel is not None:
             ok &= sel[start : start + rows].reshape(-1)
@@ -880,8 +883,10 @@ def raster_weights(
         e = -(acc.xlogx / acc.total - np.log(acc.total)) / math.log(n)
         d = np.clip(1.0 - e, 0.0, None)
         if d.sum() <= 0:
-            raise InputError("every layer is spread evenly over the cells; entropy weights are "
-                             "undefined (use equal weights)")
+            raise InputError(
+                "every layer is spread evenly over the cells; entropy weights are "
+                "undefined (use equal weights)"
+            )
         w = d / d.sum()
     else:
         var = np.diag(acc.comoment).copy()

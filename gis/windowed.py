@@ -321,9 +321,7 @@ def windowed_overlay(
 
 
 # ---------------------------------------------------------------------- points
-def _points_near(
-    x: np.ndarray, y: np.ndarray, window: Window, reach: float
-) -> np.ndarray:
+def _points_near(x: np.ndarray, y: np.ndarray, window: Window, reach: float) -> np.ndarray:
     """Boolean mask of the points within ``reach`` metres of the window core's bounds."""
     left, bottom, right, top = window.grid.bounds
     return (x >= left - reach) & (x <= right + reach) & (y >= bottom - reach) & (y <= top + reach)

@@ -286,8 +286,7 @@ def open_raster(path: str | os.PathLike, *, grid: Grid | None = None) -> Iterato
         raise DataSourceError(f"cannot read raster {path}: {exc}") from None
     with src:
         if grid is not None and (
-            (src.height, src.width) != grid.shape
-            or not src.transform.almost_equals(grid.transform)
+            (src.height, src.width) != grid.shape or not src.transform.almost_equals(grid.transform)
         ):
             raise InputError(
                 f"{path} is {src.height} x {src.width} cells with transform "

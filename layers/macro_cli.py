@@ -120,9 +120,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "such as BTH, YRD, GBA); overlapping choices are warned about",
     )
     geo = p.add_argument_group("geometry")
-    geo.add_argument(
-        "--geometry", help="vector file with unit geometry to join the --table to"
-    )
+    geo.add_argument("--geometry", help="vector file with unit geometry to join the --table to")
     geo.add_argument("--geometry-key", help="column of --geometry matching the unit names/codes")
     geo.add_argument(
         "--boundaries",
@@ -133,15 +131,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     method = p.add_argument_group("method")
     method.add_argument(
-        "--normalization", choices=list(NORMALIZERS), default="minmax",
+        "--normalization",
+        choices=list(NORMALIZERS),
+        default="minmax",
         help="how indicators are rescaled (cost indicators reversed)",
     )
     method.add_argument(
-        "--weights", choices=list(WEIGHT_METHODS), default="equal",
+        "--weights",
+        choices=list(WEIGHT_METHODS),
+        default="equal",
         help="how indicators are weighted",
     )
     method.add_argument(
-        "--weight", type=_weight, action="append", default=[], metavar="NAME=VALUE",
+        "--weight",
+        type=_weight,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="a user weight (repeat for every indicator; with --weights user)",
     )
     method.add_argument(
@@ -150,28 +156,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(with --weights ahp); refused when its consistency ratio is 0.10 or more",
     )
     method.add_argument(
-        "--allow-inconsistent", action="store_true",
+        "--allow-inconsistent",
+        action="store_true",
         help="accept an AHP matrix with consistency ratio >= 0.10",
     )
     method.add_argument(
-        "--composite", choices=list(COMPOSITE_METHODS), default="weighted_sum",
+        "--composite",
+        choices=list(COMPOSITE_METHODS),
+        default="weighted_sum",
         help="how weighted indicators become one index",
     )
     method.add_argument(
-        "--breaks", choices=list(BREAK_METHODS), default="nested_jenks",
+        "--breaks",
+        choices=list(BREAK_METHODS),
+        default="nested_jenks",
         help="how the index is cut into tiers",
     )
     method.add_argument(
-        "--tiers", type=_tiers, default=3,
+        "--tiers",
+        type=_tiers,
+        default=3,
         help="number of tiers (names international, national, regional, local) or "
         "comma-separated tier names from the top",
     )
     method.add_argument(
-        "--thresholds", type=_numbers,
+        "--thresholds",
+        type=_numbers,
         help="comma-separated index thresholds, lowest first (with --breaks user)",
     )
     method.add_argument(
-        "--head-share", type=float, default=0.4,
+        "--head-share",
+        type=float,
+        default=0.4,
         help="head/tail breaks: keep splitting while the head is at most this share",
     )
     robust = p.add_argument_group("robustness")
@@ -179,35 +195,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--draws", type=int, default=1000, help="Dirichlet weight draws for tier probabilities"
     )
     robust.add_argument(
-        "--concentration", type=float, default=100.0,
+        "--concentration",
+        type=float,
+        default=100.0,
         help="Dirichlet concentration around the chosen weights (larger = tighter)",
     )
     robust.add_argument("--seed", type=int, default=0, help="random seed of the weight draws")
     links = p.add_argument_group("spillover links")
     links.add_argument(
-        "--decay", choices=list(DECAY_FUNCTIONS), default="power",
+        "--decay",
+        choices=list(DECAY_FUNCTIONS),
+        default="power",
         help="distance decay of the gravity model",
     )
     links.add_argument(
-        "--half-distance", type=float, default=800.0,
+        "--half-distance",
+        type=float,
+        default=800.0,
         help="distance at which the decay halves (km, or the travel-time unit), for the "
         "lowest tier; upper tiers decay more slowly by --tier-factor",
     )
     links.add_argument(
-        "--classic-gravity", action="store_true",
+        "--classic-gravity",
+        action="store_true",
         help="use the classic gravity model k*Mi*Mj/d^b (no half distance; power decay only)",
     )
     links.add_argument("--exponent", type=float, default=2.0, help="distance exponent b")
     links.add_argument(
-        "--tier-factor", type=float, default=2.0,
+        "--tier-factor",
+        type=float,
+        default=2.0,
         help="how much slower the decay is per tier step up the hierarchy (1: tier-blind)",
     )
     links.add_argument(
-        "--neighbour-distance", type=float, default=600.0,
+        "--neighbour-distance",
+        type=float,
+        default=600.0,
         help="pairs closer than this also get neighbourhood diffusion (0: none)",
     )
     links.add_argument(
-        "--neighbour-half-distance", type=float, default=300.0,
+        "--neighbour-half-distance",
+        type=float,
+        default=300.0,
         help="half distance of the neighbourhood diffusion",
     )
     links.add_argument(
@@ -216,7 +245,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "instead of great-circle distance",
     )
     links.add_argument(
-        "--population-mass", action="store_true",
+        "--population-mass",
+        action="store_true",
         help="modified gravity: mass = sqrt(population * index) instead of the index",
     )
     links.add_argument(
@@ -225,11 +255,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "population from GeoNames)",
     )
     links.add_argument(
-        "--link-top", type=int, default=300,
+        "--link-top",
+        type=int,
+        default=300,
         help="link only this many units with the highest index",
     )
     links.add_argument(
-        "--strong-threshold", type=float,
+        "--strong-threshold",
+        type=float,
         help="strength from which a link is strong (default: natural break of log strength)",
     )
     outp = p.add_argument_group("output")
@@ -238,7 +271,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     outp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     outp.add_argument(
-        "--no-tiles", action="store_true",
+        "--no-tiles",
+        action="store_true",
         help="map without a web base layer (for use without internet)",
     )
     outp.add_argument("-q", "--quiet", action="store_true", help="print only the output folder")

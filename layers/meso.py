@@ -267,11 +267,19 @@ class MesoFactor:
 #: hierarchy of centres get 0.1 each.
 MESO_FACTORS: tuple[MesoFactor, ...] = (
     MesoFactor(
-        "hubs", "Transport hubs", 0.2,
-        (MesoCriterion("hub_access", "hub_access", None,
-                       description="access to airports, high-speed-rail and railway stations, "
-                       "ports, motorway junctions and metro stations, decaying with distance "
-                       "at a rate set by the hub class"),),
+        "hubs",
+        "Transport hubs",
+        0.2,
+        (
+            MesoCriterion(
+                "hub_access",
+                "hub_access",
+                None,
+                description="access to airports, high-speed-rail and railway stations, "
+                "ports, motorway junctions and metro stations, decaying with distance "
+                "at a rate set by the hub class",
+            ),
+        ),
         "hubs",
         "'The formation and development of innovation centres rest on large flows of "
         "technology, information, goods and people ... aviation and shipping hubs, "
@@ -280,64 +288,118 @@ MESO_FACTORS: tuple[MesoFactor, ...] = (
         "as 1 - prod(1 - a), so several kinds of hubs together form a gateway.",
     ),
     MesoFactor(
-        "market", "Market potential", 0.2,
-        (MesoCriterion("market_potential", "market_potential", "linear",
-                       {"lower_threshold": "p2", "upper_threshold": "p98"},
-                       description="population within reach: sum of P_j exp(-d_j / 25 km)"),),
+        "market",
+        "Market potential",
+        0.2,
+        (
+            MesoCriterion(
+                "market_potential",
+                "market_potential",
+                "linear",
+                {"lower_threshold": "p2", "upper_threshold": "p98"},
+                description="population within reach: sum of P_j exp(-d_j / 25 km)",
+            ),
+        ),
         "population",
         "Innovation needs 'a stable market with great potential, that appreciates and adopts "
         "new technology' (sec. 2.2). Harris market potential of GeoNames places (or a "
         "population raster), scored linearly from the region's 2nd to its 98th percentile.",
     ),
     MesoFactor(
-        "city_size", "City size", 0.1,
-        (MesoCriterion("nearest_city", "nearest_city", None,
-                       measure_params={"scale": 20_000.0},
-                       description="distance to the city that serves the cell best: the "
-                       "nearest city, a bigger one counting as nearer"),),
+        "city_size",
+        "City size",
+        0.1,
+        (
+            MesoCriterion(
+                "nearest_city",
+                "nearest_city",
+                None,
+                measure_params={"scale": 20_000.0},
+                description="distance to the city that serves the cell best: the "
+                "nearest city, a bigger one counting as nearer",
+            ),
+        ),
         "cities",
         "Larger cities carry a larger market, more services and more talent (sec. 2.1-2.2): "
         "max over cities of the size-class score (CITY_SIZE_CLASSES, China's 2014 standard) "
         "times exp(-distance / 20 km), so a town next to a megacity does not hide it.",
     ),
     MesoFactor(
-        "diversity", "Industrial diversity", 0.2,
-        (MesoCriterion("poi_diversity", "poi_diversity", "linear",
-                       {"lower_threshold": 0.0,
-                        "upper_threshold": math.log(len(POI_CATEGORIES))},
-                       {"radius": 2000.0}, weight=0.6,
-                       description="Shannon entropy of kinds of firms and services within 2 km"),
-         MesoCriterion("landuse_diversity", "landuse_diversity", "linear",
-                       {"lower_threshold": 0.0,
-                        "upper_threshold": math.log(len(LANDUSE_CATEGORIES))},
-                       {"radius": 2000.0}, weight=0.4,
-                       description="Shannon entropy of land-use classes (by area) within 2 km")),
+        "diversity",
+        "Industrial diversity",
+        0.2,
+        (
+            MesoCriterion(
+                "poi_diversity",
+                "poi_diversity",
+                "linear",
+                {"lower_threshold": 0.0, "upper_threshold": math.log(len(POI_CATEGORIES))},
+                {"radius": 2000.0},
+                weight=0.6,
+                description="Shannon entropy of kinds of firms and services within 2 km",
+            ),
+            MesoCriterion(
+                "landuse_diversity",
+                "landuse_diversity",
+                "linear",
+                {"lower_threshold": 0.0, "upper_threshold": math.log(len(LANDUSE_CATEGORIES))},
+                {"radius": 2000.0},
+                weight=0.4,
+                description="Shannon entropy of land-use classes (by area) within 2 km",
+            ),
+        ),
         "osm",
         "'Innovation centres need to be built on a diversified industrial system ... a "
         "complete industrial and supply chain' (sec. 2.2). Entropy of OSM categories in a "
         "2 km window, scored as evenness (entropy / ln of the number of categories).",
     ),
     MesoFactor(
-        "liveability", "Liveability", 0.2,
-        (MesoCriterion("green_share", "green_share", "linear",
-                       {"lower_threshold": 0.0, "upper_threshold": 0.3},
-                       {"radius": 1000.0}, weight=0.6,
-                       description="share of green and water within 1 km"),
-         MesoCriterion("amenity_density", "amenity_density", "linear",
-                       {"lower_threshold": 0.0, "upper_threshold": "p95"},
-                       {"bandwidth": 1000.0}, weight=0.4,
-                       description="kernel density (1 km) of everyday services")),
+        "liveability",
+        "Liveability",
+        0.2,
+        (
+            MesoCriterion(
+                "green_share",
+                "green_share",
+                "linear",
+                {"lower_threshold": 0.0, "upper_threshold": 0.3},
+                {"radius": 1000.0},
+                weight=0.6,
+                description="share of green and water within 1 km",
+            ),
+            MesoCriterion(
+                "amenity_density",
+                "amenity_density",
+                "linear",
+                {"lower_threshold": 0.0, "upper_threshold": "p95"},
+                {"bandwidth": 1000.0},
+                weight=0.4,
+                description="kernel density (1 km) of everyday services",
+            ),
+        ),
         "osm",
         "'A comfortable, liveable urban environment attracts innovative talent and high-tech "
         "firms' (sec. 2.2): green and blue space (full score at 30 % within 1 km) and "
         "everyday services (full score at the region's 95th percentile of density).",
     ),
     MesoFactor(
-        "macro", "Macro hierarchy", 0.1,
-        (MesoCriterion("centre_distance", "centre_distance", "linear",
-                       {"lower_threshold": 0.0, "upper_threshold": 150_000.0,
-                        "from_scale": 1.0, "to_scale": 0.0},
-                       description="distance to the nearest centre of the chosen tier or above"),),
+        "macro",
+        "Macro hierarchy",
+        0.1,
+        (
+            MesoCriterion(
+                "centre_distance",
+                "centre_distance",
+                "linear",
+                {
+                    "lower_threshold": 0.0,
+                    "upper_threshold": 150_000.0,
+                    "from_scale": 1.0,
+                    "to_scale": 0.0,
+                },
+                description="distance to the nearest centre of the chosen tier or above",
+            ),
+        ),
         "macro",
         "Centres form a hierarchy linked by spillovers that decay with distance (sec. 1.2): "
         "a site gains from a centre of the chosen tier or above nearby. Full score at the "
@@ -432,9 +494,7 @@ class MesoConfig:
                 f"unknown market decay {self.market_decay!r}; choose one of {', '.join(DECAYS)}"
             )
         if not (math.isfinite(self.market_scale_km) and 0 < self.market_scale_km <= 1000):
-            raise InputError(
-                f"market scale must be in (0, 1000] km, got {self.market_scale_km!r}"
-            )
+            raise InputError(f"market scale must be in (0, 1000] km, got {self.market_scale_km!r}")
         if self.macro_tier not in TIER_ORDER:
             raise InputError(
                 f"macro tier must be one of {', '.join(TIER_ORDER)}, got {self.macro_tier!r}"
@@ -530,11 +590,16 @@ def resolve_region(config: MesoConfig) -> tuple[BaseGeometry | None, dict[str, A
     if config.place is not None:
         return area_from_place(config.place), {"name": config.place, "geometry_source": "osmnx"}
     if config.bbox is not None:
-        return area_from_bbox(config.bbox), {"name": "bbox", "bbox": list(config.bbox),
-                                             "geometry_source": "given bounding box"}
+        return area_from_bbox(config.bbox), {
+            "name": "bbox",
+            "bbox": list(config.bbox),
+            "geometry_source": "given bounding box",
+        }
     if config.area_file is not None:
-        return area_from_file(config.area_file), {"name": Path(config.area_file).stem,
-                                                  "geometry_source": str(config.area_file)}
+        return area_from_file(config.area_file), {
+            "name": Path(config.area_file).stem,
+            "geometry_source": str(config.area_file),
+        }
     if config.osm_file is not None:
         return None, {"name": Path(config.osm_file).name, "geometry_source": "OSM file extent"}
     tol = config.cell_size / 4.0 / 111_000.0
@@ -608,8 +673,14 @@ def load_meso_data(config: MesoConfig) -> MesoData:
     if config.airports:
         airports = md.load_airports(area, margin_m=margin)
         hub_frames.append(airports)
-        sources.append({"role": "airports", "source": "airportsdata",
-                        "version": md.airportsdata_version(), "airports_read": len(airports)})
+        sources.append(
+            {
+                "role": "airports",
+                "source": "airportsdata",
+                "version": md.airportsdata_version(),
+                "airports_read": len(airports),
+            }
+        )
     if osm is not None:
         hub_frames.append(osm_hubs(osm))
     user_hubs = None
@@ -650,8 +721,13 @@ def load_meso_data(config: MesoConfig) -> MesoData:
 
         b = shapely.buffer(area.envelope, margin / 111_000.0).bounds
         population = read_population_raster(config.population_file, bounds=b, bounds_crs=4326)
-        sources.append({"role": "population", "path": str(config.population_file),
-                        "crs": population.crs.to_string()})
+        sources.append(
+            {
+                "role": "population",
+                "path": str(config.population_file),
+                "crs": population.crs.to_string(),
+            }
+        )
     return MesoData(area=area, region=region, cities=cities, hubs=hubs, centres=centres,
                     centre_polygons=polygons, osm=osm, population=population,
                     sources=sources, notes=notes)  # fmt: skip
@@ -700,8 +776,10 @@ def osm_hubs(features: gpd.GeoDataFrame) -> pd.DataFrame:
     cls[metro] = "metro_station"
     cls[ports & ~stations] = "port"
     cls[junctions & ~stations & ~ports] = "motorway_junction"
-    lines = features[match_tags(features, HUB_TAGS["highspeed_line"])
-                     & features.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()]
+    lines = features[
+        match_tags(features, HUB_TAGS["highspeed_line"])
+        & features.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+    ]
     rail = stations & ~metro
     if len(lines) and rail.any():
         w, s_, e, n = lines.total_bounds
@@ -755,9 +833,7 @@ def meso_crs(area: BaseGeometry) -> CRS:
     )
 
 
-def meso_grid(
-    area: BaseGeometry, *, cell_size: float, crs: Any = None
-) -> tuple[Grid, np.ndarray]:
+def meso_grid(area: BaseGeometry, *, cell_size: float, crs: Any = None) -> tuple[Grid, np.ndarray]:
     """Analysis grid and in-region mask for a region given in WGS84 (meso cell limits).
 
     Parameters
@@ -989,8 +1065,13 @@ def _measure_city(ctx: _Context, crit: MesoCriterion) -> Measured:
     present = ", ".join(
         f"{CITY_SIZE_CLASSES[int(c) - 1][0]} {n}" for c, n in sorted(counts.items())
     )
-    extra = {"city_size_class": (best_cls, "class 1-6",
-                                 "size class of the serving city (1 super-large ... 6 small)")}
+    extra = {
+        "city_size_class": (
+            best_cls,
+            "class 1-6",
+            "size class of the serving city (1 super-large ... 6 small)",
+        )
+    }
     return Measured(best_dist, len(cities), extra, f"cities by class: {present}", score)
 
 
@@ -1022,9 +1103,7 @@ def _measure_poi_diversity(ctx: _Context, crit: MesoCriterion) -> Measured:
     return Measured(raw, int(sel.sum()), {}, f"{int(sel.sum())} POIs in {n_cat} categories")
 
 
-def _measure_landuse_diversity(
-    ctx: _Context, crit: MesoCriterion
-) -> Measured:
+def _measure_landuse_diversity(ctx: _Context, crit: MesoCriterion) -> Measured:
     from rasterio import features as rfeatures
 
     osm = _need_osm(ctx)

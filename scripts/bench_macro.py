@@ -81,8 +81,13 @@ def main() -> None:
     rank = (tiers.k - 1 - tiers.classes)[top]
     timings[f"links (top {args.top}: {args.top * (args.top - 1) // 2} pairs)"], links = best_of(
         lambda: spillover_links(
-            lon[top], lat[top], index[top], tiers=rank, half_distance=800.0,
-            neighbour_distance=600.0, neighbour_half_distance=300.0,
+            lon[top],
+            lat[top],
+            index[top],
+            tiers=rank,
+            half_distance=800.0,
+            neighbour_distance=600.0,
+            neighbour_half_distance=300.0,
         ),
         args.repeat,
     )
@@ -104,19 +109,25 @@ def main() -> None:
         table.insert(0, "unit", [f"u{i:05d}" for i in range(n)])
         table["lon"], table["lat"] = lon, lat
         timings["pipeline (run_macro, no files)"], _ = best_of(
-            lambda: run_macro(None, table=table, indicators=names, cost=names[-2:],
-                              tiers=4, link_top=args.top),
+            lambda: run_macro(
+                None, table=table, indicators=names, cost=names[-2:], tiers=4, link_top=args.top
+            ),
             1,
         )
 
-    core = sum(v for k, v in timings.items()
-               if k.startswith(("weights", "index (min", "tiers (Fisher", "links")))
+    core = sum(
+        v
+        for k, v in timings.items()
+        if k.startswith(("weights", "index (min", "tiers (Fisher", "links"))
+    )
     print(f"macro benchmark: {n} units x {m} indicators, links among the top {args.top}")
     for name, sec in timings.items():
         print(f"  {name:<44s} {sec:8.4f} s")
     print(f"  {'index + tiers + links (weights, WSM, Jenks)':<44s} {core:8.4f} s")
-    print(f"  ({len(links)} links, {int((links['class'] == 'strong').sum())} strong; "
-          f"tier sizes {np.bincount(tiers.classes).tolist()[::-1]})")
+    print(
+        f"  ({len(links)} links, {int((links['class'] == 'strong').sum())} strong; "
+        f"tier sizes {np.bincount(tiers.classes).tolist()[::-1]})"
+    )
 
 
 if __name__ == "__main__":

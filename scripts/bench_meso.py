@@ -187,8 +187,10 @@ def main() -> int:
     wall = time.perf_counter() - t
     print(f"meso scale: {args.km:g} km x {args.km:g} km at {args.cell:g} m = "
           f"{report['cells']:,} cells {tuple(report['shape'])}")  # fmt: skip
-    print(f"  {report['places']:,} places, {report['hubs']:,} hubs, "
-          f"{report['osm_features']:,} OSM features, {report['candidates']} candidate zones")
+    print(
+        f"  {report['places']:,} places, {report['hubs']:,} hubs, "
+        f"{report['osm_features']:,} OSM features, {report['candidates']} candidate zones"
+    )
     for stage, seconds in report["seconds"].items():
         print(f"  {stage:28s} {seconds:8.2f} s")
     print(f"  peak memory (max RSS)        {report['peak_memory_gib']:8.2f} GiB")

@@ -94,8 +94,15 @@ def _stage_wlc(inputs: dict[str, str], out: str, budget: int) -> None:
     }  # fmt: skip
     weights = {k: w for k, (w, _, _) in WLC_LAYERS.items()}
     # the same file as gdal_calc.py writes: tiled DEFLATE float32, no overviews
-    windowed_overlay(inputs, transforms, weights, out, overwrite=True, overviews=False,
-                     engine=Engine("windows", memory_budget=budget))
+    windowed_overlay(
+        inputs,
+        transforms,
+        weights,
+        out,
+        overwrite=True,
+        overviews=False,
+        engine=Engine("windows", memory_budget=budget),
+    )
 
 
 def _stage_zones(src: str, out: str, threshold: float, budget: int) -> None:
@@ -130,10 +137,13 @@ def whole_runs(sizes: list[float], folder: Path, budget: str) -> dict[float, dic
                       "inside": extra["grid"]["cells_in_region"], "stages": extra["seconds"],
                       "candidates": extra["candidates"], "windows": extra["windows"]}  # fmt: skip
         passes = sum(extra["seconds"].values())
-        print(f"  {size:>6g} m  {cells / 1e6:8.1f} M cells  {seconds:7.1f} s  "
-              f"{seconds / cells * 1e6:6.3f} s/M cells (passes {passes:.1f} s, "
-              f"{passes / cells * 1e6:.3f} s/M)  peak {_fmt(rss, '.0f')} MiB  "
-              f"windows {extra['windows']}  stages {extra['seconds']}", flush=True)
+        print(
+            f"  {size:>6g} m  {cells / 1e6:8.1f} M cells  {seconds:7.1f} s  "
+            f"{seconds / cells * 1e6:6.3f} s/M cells (passes {passes:.1f} s, "
+            f"{passes / cells * 1e6:.3f} s/M)  peak {_fmt(rss, '.0f')} MiB  "
+            f"windows {extra['windows']}  stages {extra['seconds']}",
+            flush=True,
+        )
     return rows
 
 
@@ -244,16 +254,21 @@ def main(argv: list[str] | None = None) -> int:
         per = {s: r["seconds"] / r["cells"] * 1e6 for s, r in rows.items()}
         passes = {s: sum(r["stages"].values()) / r["cells"] * 1e6 for s, r in rows.items()}
         if len(per) >= 3:
-            print("  seconds per million cells, whole run: "
-                  + ", ".join(f"{s:g} m {v:.3f}" for s, v in sorted(per.items(), reverse=True)))
-            print("  seconds per million cells, the three passes (without start-up, reading "
-                  "the sources, map): "
-                  + ", ".join(f"{s:g} m {v:.3f}" for s, v in sorted(passes.items(),
-                                                                      reverse=True)))
+            print(
+                "  seconds per million cells, whole run: "
+                + ", ".join(f"{s:g} m {v:.3f}" for s, v in sorted(per.items(), reverse=True))
+            )
+            print(
+                "  seconds per million cells, the three passes (without start-up, reading "
+                "the sources, map): "
+                + ", ".join(f"{s:g} m {v:.3f}" for s, v in sorted(passes.items(), reverse=True))
+            )
         if not a.no_peers:
             run, seconds, rss = national(1000.0, folder, a.budget, "--keep-raw")
-            print(f"\n1 km run keeping its raw layers for the comparison: {seconds:.1f} s, "
-                  f"peak {_fmt(rss, '.0f')} MiB")
+            print(
+                f"\n1 km run keeping its raw layers for the comparison: {seconds:.1f} s, "
+                f"peak {_fmt(rss, '.0f')} MiB"
+            )
             print("Side by side on the 1 km layers (whole processes, same inputs):", flush=True)
             body = side_by_side(run, folder, memory_size(a.budget))
             print(table(body, ["stage", "tool", "seconds", "peak MiB", "innosite / tool",

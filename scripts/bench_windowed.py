@@ -53,8 +53,11 @@ TRANSFORMS = {
     "green": {"function": "gaussian", "lower_threshold": 0, "upper_threshold": 1},
     "services": {"function": "ms_large"},  # data mean / std: statistics pass
     "land_price": {
-        "function": "linear", "lower_threshold": 0, "upper_threshold": 1,
-        "from_scale": 1, "to_scale": 0,
+        "function": "linear",
+        "lower_threshold": 0,
+        "upper_threshold": 1,
+        "from_scale": 1,
+        "to_scale": 0,
     },
 }
 
@@ -102,8 +105,9 @@ def _step(name: str, fn, results: list) -> object:
     dt = time.perf_counter() - t0
     peak = _peak_mib()
     results.append((name, dt, peak, reset))
-    print(f"{name:<12} {dt:8.2f} s   peak RSS {peak:8.1f} MiB{'' if reset else ' (run)'}",
-          flush=True)
+    print(
+        f"{name:<12} {dt:8.2f} s   peak RSS {peak:8.1f} MiB{'' if reset else ' (run)'}", flush=True
+    )
     return out
 
 
@@ -120,8 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     grid = Grid.from_bounds(
         (0, 0, args.cols * CELL, args.rows * CELL), cell_size=CELL, crs="EPSG:3857"
     )
-    print(f"grid {grid.height} x {grid.width} = {grid.size / 1e6:.1f} M cells at "
-          f"{CELL:g} m, memory budget {args.budget_mib:g} MiB")
+    print(
+        f"grid {grid.height} x {grid.width} = {grid.size / 1e6:.1f} M cells at "
+        f"{CELL:g} m, memory budget {args.budget_mib:g} MiB"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.out or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -131,27 +137,57 @@ def main(argv: list[str] | None = None) -> None:
         def inputs() -> None:
             windows = plan_windows(grid, halo_cells=0, bytes_per_cell=32, memory_budget=budget)
             for i, (k, p) in enumerate(paths.items()):
-                run_windows(windows, _surface(i), p, description=k, overwrite=True,
-                            overviews=False)
+                run_windows(windows, _surface(i), p, description=k, overwrite=True, overviews=False)
 
         _step("inputs", inputs, results)
-        _step("statistics",
-              lambda: [raster_statistics(p, memory_budget=budget) for p in paths.values()],
-              results)
-        _step("wlc", lambda: windowed_overlay(
-            paths, TRANSFORMS, WEIGHTS, folder / "suitability.tif",
-            memory_budget=budget, overwrite=True), results)
+        _step(
+            "statistics",
+            lambda: [raster_statistics(p, memory_budget=budget) for p in paths.values()],
+            results,
+        )
+        _step(
+            "wlc",
+            lambda: windowed_overlay(
+                paths,
+                TRANSFORMS,
+                WEIGHTS,
+                folder / "suitability.tif",
+                memory_budget=budget,
+                overwrite=True,
+            ),
+            results,
+        )
 
         rng = np.random.default_rng(0)
         left, bottom, right, top = grid.bounds
         x = rng.uniform(left, right, args.points)
         y = rng.uniform(bottom, top, args.points)
-        _step("kde", lambda: windowed_kernel_density(
-            grid, x, y, folder / "density.tif", bandwidth=25_000,
-            memory_budget=budget, overwrite=True), results)
-        _step("distance", lambda: windowed_distance(
-            grid, x[:2000], y[:2000], folder / "distance.tif", max_distance=100_000,
-            memory_budget=budget, overwrite=True), results)
+        _step(
+            "kde",
+            lambda: windowed_kernel_density(
+                grid,
+                x,
+                y,
+                folder / "density.tif",
+                bandwidth=25_000,
+                memory_budget=budget,
+                overwrite=True,
+            ),
+            results,
+        )
+        _step(
+            "distance",
+            lambda: windowed_distance(
+                grid,
+                x[:2000],
+                y[:2000],
+                folder / "distance.tif",
+                max_distance=100_000,
+                memory_budget=budget,
+                overwrite=True,
+            ),
+            results,
+        )
 
         per_m = grid.size / 1e6
         print("\nstep         seconds   s / M cells   peak RSS MiB")

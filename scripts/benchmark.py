@@ -87,9 +87,7 @@ def run_size(n: int) -> dict:
     centres = rng.uniform(0, side, (n_b, 2))
     half = rng.uniform(5, 15, (n_b, 1))
     boxes = shapely.box(*(centres - half).T, *(centres + half).T)
-    cov = timed(
-        f"coverage ({n_b:,} buildings, 200 m)", lambda: coverage(grid, boxes, radius=200.0)
-    )
+    cov = timed(f"coverage ({n_b:,} buildings, 200 m)", lambda: coverage(grid, boxes, radius=200.0))
     scores = timed(
         "transforms (6 layers)",
         lambda: {

@@ -416,9 +416,10 @@ _GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 def _run(command: Sequence[str], *, cwd: Path) -> _Step:
     """Run one command, returning its wall time, peak memory and merged output."""
     command = tuple(str(c) for c in command)
-    with tempfile.TemporaryFile(dir=cwd) as log, tempfile.NamedTemporaryFile(
-        "r", dir=cwd, suffix=".rss"
-    ) as rss_file:
+    with (
+        tempfile.TemporaryFile(dir=cwd) as log,
+        tempfile.NamedTemporaryFile("r", dir=cwd, suffix=".rss") as rss_file,
+    ):
         argv = command
         if _GNU_TIME is not None:
             argv = (_GNU_TIME, "-f", "%M", "-o", rss_file.name, *command)

@@ -29,15 +29,18 @@ pytestmark = pytest.mark.filterwarnings("ignore:Numba not installed:UserWarning"
 
 
 def _ssd(values: np.ndarray, classes: np.ndarray) -> float:
-    return sum(((values[classes == c] - values[classes == c].mean()) ** 2).sum()
-               for c in np.unique(classes))
+    return sum(
+        ((values[classes == c] - values[classes == c].mean()) ** 2).sum()
+        for c in np.unique(classes)
+    )
 
 
 @pytest.mark.parametrize(("n", "k", "seed"), [(7, 3, 0), (50, 4, 1), (300, 5, 2), (500, 6, 3)])
 def test_fisher_jenks_equals_mapclassify(n, k, seed):
     y = np.random.default_rng(seed).lognormal(size=n)
-    np.testing.assert_allclose(fisher_jenks_breaks(y, k), mc.FisherJenks(y, k=k).bins,
-                               rtol=0, atol=0)
+    np.testing.assert_allclose(
+        fisher_jenks_breaks(y, k), mc.FisherJenks(y, k=k).bins, rtol=0, atol=0
+    )
 
 
 def test_fisher_jenks_is_optimal_by_brute_force():
@@ -76,8 +79,9 @@ def test_quantiles_equal_mapclassify():
 
 def test_head_tail_equals_mapclassify_without_share_limit():
     y = np.random.default_rng(123456).lognormal(3, 1, 1000)
-    np.testing.assert_allclose(head_tail_breaks(y, head_share=1.0),
-                               mc.HeadTailBreaks(y).bins, rtol=1e-15)
+    np.testing.assert_allclose(
+        head_tail_breaks(y, head_share=1.0), mc.HeadTailBreaks(y).bins, rtol=1e-15
+    )
     assert head_tail_breaks(y, 2, head_share=1.0).size == 2  # k caps the classes
     # Jiang's rule: stop once the head holds more than 40 % of its part ([40] of [10, 40])
     z = np.array([1, 1, 1, 1, 2, 2, 3, 10, 40], dtype=float)
@@ -87,8 +91,9 @@ def test_head_tail_equals_mapclassify_without_share_limit():
 
 def test_user_breaks_equal_mapclassify():
     y = np.array([1.0, 4.0, 6.0, 9.0, 12.0])
-    np.testing.assert_array_equal(user_breaks(y, thresholds=[5, 10]),
-                                  mc.UserDefined(y, [5, 10]).bins)
+    np.testing.assert_array_equal(
+        user_breaks(y, thresholds=[5, 10]), mc.UserDefined(y, [5, 10]).bins
+    )
     c = classify(y, method="user", k=None, thresholds=[5, 10])
     np.testing.assert_array_equal(c.classes, mc.UserDefined(y, [5, 10]).yb)
 
@@ -126,8 +131,7 @@ def test_errors():
         classify([1, np.nan, 3], k=2)
     with pytest.raises(InputError, match="unknown class breaks"):
         get_break_method("equal_interval")
-    assert set(BREAK_METHODS) == {"fisher_jenks", "nested_jenks", "quantiles", "head_tail",
-                                  "user"}
+    assert set(BREAK_METHODS) == {"fisher_jenks", "nested_jenks", "quantiles", "head_tail", "user"}
 
 
 def test_callable_and_inputs_untouched():

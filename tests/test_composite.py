@@ -38,9 +38,7 @@ TYPES = np.where(COST, -1, 1)
 )
 def test_topsis_matches_pymcdm(ours, theirs):
     expected = methods.TOPSIS(normalization_function=theirs)(X, W, TYPES)
-    np.testing.assert_allclose(
-        topsis(X, W, cost=COST, normalization=ours), expected, rtol=1e-13
-    )
+    np.testing.assert_allclose(topsis(X, W, cost=COST, normalization=ours), expected, rtol=1e-13)
 
 
 def test_topsis_documented_example():

@@ -87,18 +87,26 @@ def test_boundaries_option_errors(monkeypatch):
 
 def _table(names):
     rng = np.random.default_rng(5)
-    return pd.DataFrame({
-        "name": names,
-        "talent": rng.uniform(1, 10, len(names)),
-        "patents": rng.uniform(1, 10, len(names)),
-        "cost_of_land": rng.uniform(1, 10, len(names)),
-    })
+    return pd.DataFrame(
+        {
+            "name": names,
+            "talent": rng.uniform(1, 10, len(names)),
+            "patents": rng.uniform(1, 10, len(names)),
+            "cost_of_land": rng.uniform(1, 10, len(names)),
+        }
+    )
 
 
 def test_join_by_paper_region_and_geonames_city_names():
     names = ["BTH", "Hubei", "Hangzhou", "Nanjing", "Changsha", "Hefei"]
-    r = run_macro(None, table=_table(names), indicators=["talent", "patents", "cost_of_land"],
-                  cost=["cost_of_land"], boundaries="points", draws=20)
+    r = run_macro(
+        None,
+        table=_table(names),
+        indicators=["talent", "patents", "cost_of_land"],
+        cost=["cost_of_land"],
+        boundaries="points",
+        draws=20,
+    )
     u = r.units.set_index("unit")
     assert u.loc["Hangzhou", "lon"] == pytest.approx(120.16, abs=0.05)
     assert u.loc["Changsha", "lat"] == pytest.approx(28.2, abs=0.05)  # Hunan's, not Guangdong's
@@ -109,14 +117,25 @@ def test_join_by_paper_region_and_geonames_city_names():
 def test_join_by_chinese_names_and_codes_with_cnmaps():
     names = ["湖北省", "成都市", "江苏", "广州"]
     t = _table(names)
-    r = run_macro(None, table=t, indicators=["talent", "patents"], boundaries="cnmaps", draws=10,
-                  tiers=2)
+    r = run_macro(
+        None, table=t, indicators=["talent", "patents"], boundaries="cnmaps", draws=10, tiers=2
+    )
     assert r.units.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     t["code"] = ["420000", "510100", "320000", "440100"]
-    r2 = run_macro(None, table=t, indicators=["talent", "patents"], code_column="code",
-                   boundaries="cnmaps", draws=10, tiers=2)
-    np.testing.assert_allclose(shapely.area(r2.units.geometry.to_numpy()),
-                               shapely.area(r.units.geometry.to_numpy()), rtol=1e-9)
+    r2 = run_macro(
+        None,
+        table=t,
+        indicators=["talent", "patents"],
+        code_column="code",
+        boundaries="cnmaps",
+        draws=10,
+        tiers=2,
+    )
+    np.testing.assert_allclose(
+        shapely.area(r2.units.geometry.to_numpy()),
+        shapely.area(r.units.geometry.to_numpy()),
+        rtol=1e-9,
+    )
 
 
 @needs_cnmaps
@@ -124,8 +143,14 @@ def test_join_warns_on_nested_administrative_units():
     from layers.macro import NestedUnitsWarning
 
     with pytest.warns(NestedUnitsWarning, match="'广东' and '深圳'"):
-        run_macro(None, table=_table(["广东", "深圳", "湖北", "河南"]),
-                  indicators=["talent", "patents"], boundaries="cnmaps", draws=10, tiers=2)
+        run_macro(
+            None,
+            table=_table(["广东", "深圳", "湖北", "河南"]),
+            indicators=["talent", "patents"],
+            boundaries="cnmaps",
+            draws=10,
+            tiers=2,
+        )
 
 
 def test_join_by_lonlat_columns_and_geometry_file(tmp_path):
@@ -138,12 +163,20 @@ def test_join_by_lonlat_columns_and_geometry_file(tmp_path):
     assert r.units.geometry.x.tolist() == [100.0, 105.0, 110.0, 115.0]
     polys = gpd.GeoDataFrame(
         {"key": ["a", "b", "c", "d"]},
-        geometry=[shapely.box(x, 30, x + 1, 31) for x in (100, 105, 110, 115)], crs=4326,
+        geometry=[shapely.box(x, 30, x + 1, 31) for x in (100, 105, 110, 115)],
+        crs=4326,
     ).to_crs(3857)
     path = tmp_path / "units.gpkg"
     polys.to_file(path, layer="units")
-    r = run_macro(None, table=t.drop(columns=["lon", "lat"]), indicators=["talent", "patents"],
-                  geometry=path, geometry_key="key", draws=10, tiers=2)
+    r = run_macro(
+        None,
+        table=t.drop(columns=["lon", "lat"]),
+        indicators=["talent", "patents"],
+        geometry=path,
+        geometry_key="key",
+        draws=10,
+        tiers=2,
+    )
     assert r.units.crs.to_epsg() == 4326
     assert r.units.geometry.iloc[0].bounds == pytest.approx((100, 30, 101, 31), abs=1e-9)
 
@@ -154,13 +187,21 @@ def test_vector_table_brings_its_own_geometry(tmp_path, suffix, layer):
 
     t = _table(["north", "south", "east", "west", "centre"]).drop(columns="cost_of_land")
     gdf = gpd.GeoDataFrame(
-        t, geometry=[shapely.box(x, 25, x + 2, 27) for x in (100, 103, 106, 109, 112)],
+        t,
+        geometry=[shapely.box(x, 25, x + 2, 27) for x in (100, 103, 106, 109, 112)],
         crs=4326,
     ).to_crs(32648)
     path = tmp_path / f"cities{suffix}"
     gdf.to_file(path, layer=layer)
-    r = run_macro(None, table=path, layer=layer, indicators=["talent", "patents"],
-                  cost=["patents"], draws=10, tiers=2)
+    r = run_macro(
+        None,
+        table=path,
+        layer=layer,
+        indicators=["talent", "patents"],
+        cost=["patents"],
+        draws=10,
+        tiers=2,
+    )
     assert r.units.crs.to_epsg() == 4326
     assert r.units.geometry.iloc[4].bounds == pytest.approx((112, 25, 114, 27), abs=1e-6)
     assert r.settings["indicators"] == {"talent": "benefit", "patents": "cost"}

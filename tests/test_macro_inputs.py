@@ -14,9 +14,11 @@ COLUMNS = [i.column for i in INDICATORS]
 
 def _table() -> pd.DataFrame:
     t = load_table1()
-    return t[~t.region_en.isin(["Beijing", "Shanghai", "Guangdong", "Liaoning"])].rename(
-        columns={"region_en": "unit"}
-    ).reset_index(drop=True)
+    return (
+        t[~t.region_en.isin(["Beijing", "Shanghai", "Guangdong", "Liaoning"])]
+        .rename(columns={"region_en": "unit"})
+        .reset_index(drop=True)
+    )
 
 
 def _ahp_frame(n: int = 3) -> pd.DataFrame:
@@ -38,10 +40,17 @@ def _nothing_written(tmp_path):
 @pytest.mark.parametrize(
     ("change", "kwargs", "message"),
     [
-        ("none", {"indicators": [*COLUMNS[:3], "venture_capital"]},
-         r"indicator column\(s\) \['venture_capital'\] not found"),
-        ("text", {}, r"indicator 'rd_intensity_pct' is not a finite number \('n/a'\) "
-                     r"for unit 'Henan'"),
+        (
+            "none",
+            {"indicators": [*COLUMNS[:3], "venture_capital"]},
+            r"indicator column\(s\) \['venture_capital'\] not found",
+        ),
+        (
+            "text",
+            {},
+            r"indicator 'rd_intensity_pct' is not a finite number \('n/a'\) "
+            r"for unit 'Henan'",
+        ),
         ("blank", {}, r"indicator 'national_labs' is missing for unit 'Gansu'"),
         ("constant", {}, r"indicator 'state_key_labs' has the same value \(5\) for every unit"),
         ("duplicate", {}, r"duplicated unit name\(s\) in column 'unit': \['Hubei'\]"),
@@ -84,18 +93,28 @@ def test_user_table_must_declare_indicators(tmp_path):
     ("matrix", "message"),
     [
         (lambda m: m.iloc[:, :2], r"AHP matrix must be square, got 3 rows x 2 columns"),
-        (lambda m: m.where(~((m.index == COLUMNS[1]).reshape(-1, 1) & (m.columns == COLUMNS[0])),
-                           5.0),
-         rf"not reciprocal at cell \[1, 0\] \({COLUMNS[1]} vs {COLUMNS[0]}\)"),
-        (lambda m: m.rename(index={COLUMNS[2]: "talent"}),
-         r"AHP matrix rows must be the indicators; missing \['state_key_labs'\], "
-         r"unknown \['talent'\]"),
+        (
+            lambda m: m.where(
+                ~((m.index == COLUMNS[1]).reshape(-1, 1) & (m.columns == COLUMNS[0])), 5.0
+            ),
+            rf"not reciprocal at cell \[1, 0\] \({COLUMNS[1]} vs {COLUMNS[0]}\)",
+        ),
+        (
+            lambda m: m.rename(index={COLUMNS[2]: "talent"}),
+            r"AHP matrix rows must be the indicators; missing \['state_key_labs'\], "
+            r"unknown \['talent'\]",
+        ),
     ],
 )
 def test_bad_ahp_matrix(tmp_path, matrix, message):
     with pytest.raises(InputError, match=message):
-        _run(tmp_path, table=_table(), indicators=COLUMNS[:3],
-             method=Method(weighting="ahp"), pairwise=matrix(_ahp_frame()))
+        _run(
+            tmp_path,
+            table=_table(),
+            indicators=COLUMNS[:3],
+            method=Method(weighting="ahp"),
+            pairwise=matrix(_ahp_frame()),
+        )
     _nothing_written(tmp_path)
 
 
@@ -103,19 +122,30 @@ def test_inconsistent_ahp_refused_then_allowed(tmp_path):
     m = _ahp_frame()
     m.iloc[0, 2], m.iloc[2, 0] = 1 / 9, 9.0
     with pytest.raises(InputError, match="consistency ratio"):
-        _run(tmp_path, table=_table(), indicators=COLUMNS[:3], method=Method(weighting="ahp"),
-             pairwise=m)
+        _run(
+            tmp_path,
+            table=_table(),
+            indicators=COLUMNS[:3],
+            method=Method(weighting="ahp"),
+            pairwise=m,
+        )
     _nothing_written(tmp_path)
-    r = run_macro(None, table=_table(), indicators=COLUMNS[:3], method=Method(weighting="ahp"),
-                  pairwise=m, allow_inconsistent=True, boundaries="points", draws=10)
+    r = run_macro(
+        None,
+        table=_table(),
+        indicators=COLUMNS[:3],
+        method=Method(weighting="ahp"),
+        pairwise=m,
+        allow_inconsistent=True,
+        boundaries="points",
+        draws=10,
+    )
     assert r.result.weights.sum() == pytest.approx(1.0)
 
 
 def test_ahp_csv_with_fractions(tmp_path):
     path = tmp_path / "ahp.csv"
-    path.write_text(
-        ",a,b,c\na,1,3,5\nb,1/3,1,3\nc,1/5,1/3,1\n", encoding="utf-8"
-    )
+    path.write_text(",a,b,c\na,1,3,5\nb,1/3,1,3\nc,1/5,1/3,1\n", encoding="utf-8")
     m = read_pairwise(path, ["c", "a", "b"])
     assert m[1, 2] == 3.0 and m[0, 1] == pytest.approx(1 / 5)
     path.write_text(",a,b\na,1,x\nb,1,1\n", encoding="utf-8")

@@ -14,8 +14,15 @@ from gis.io import file_checksum
 from layers import macro_cli
 from layers.macro import INDICATORS, run_macro
 
-FILES = {"tiers.csv", "tiers.gpkg", "links.gpkg", "methods.csv", "map.html", "index_chart.png",
-         "manifest.json"}
+FILES = {
+    "tiers.csv",
+    "tiers.gpkg",
+    "links.gpkg",
+    "methods.csv",
+    "map.html",
+    "index_chart.png",
+    "manifest.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +38,18 @@ def test_files_and_tables(paper_out):
     assert result.folder == out.resolve()
     tiers = pd.read_csv(out / "tiers.csv")
     assert len(tiers) == 14
-    for col in ("unit", "unit_zh", "tier", "rank", "index", "agreement", "p_international",
-                "p_national", "p_regional", "paper_tier"):
+    for col in (
+        "unit",
+        "unit_zh",
+        "tier",
+        "rank",
+        "index",
+        "agreement",
+        "p_international",
+        "p_national",
+        "p_regional",
+        "paper_tier",
+    ):
         assert col in tiers.columns
     for i in INDICATORS:
         assert {i.column, f"n_{i.column}", f"w_{i.column}"} <= set(tiers.columns)
@@ -65,8 +82,12 @@ def test_manifest_records_inputs_parameters_and_checksums(paper_out):
     out, _ = paper_out
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m["command"] == "test"
-    assert m["parameters"]["method"] == {"normalization": "minmax", "weighting": "equal",
-                                         "composite": "weighted_sum", "breaks": "nested_jenks"}
+    assert m["parameters"]["method"] == {
+        "normalization": "minmax",
+        "weighting": "equal",
+        "composite": "weighted_sum",
+        "breaks": "nested_jenks",
+    }
     assert m["extra"]["reproduces_table2"] is True
     assert len(m["extra"]["combinations_reproducing_table2"]) == 14
     table1 = m["inputs"][0]
@@ -87,15 +108,23 @@ def test_chart_and_map(paper_out):
 
 
 def test_map_escapes_html_in_unit_names(tmp_path):
-    t = pd.DataFrame({
-        "unit": ["<script>alert(1)</script>", "A & B", "C\"D", "${alert(2)}`\\"],
-        "lon": [100.0, 105.0, 110.0, 115.0],
-        "lat": [30.0, 31.0, 32.0, 33.0],
-        "talent": [1.0, 5.0, 3.0, 9.0],
-        "cost_of_land": [4.0, 2.0, 6.0, 1.0],
-    })
-    run_macro(tmp_path / "o", table=t, indicators={"talent": "benefit", "cost_of_land": "cost"},
-              tiers=2, draws=10, tiles=None)
+    t = pd.DataFrame(
+        {
+            "unit": ["<script>alert(1)</script>", "A & B", 'C"D', "${alert(2)}`\\"],
+            "lon": [100.0, 105.0, 110.0, 115.0],
+            "lat": [30.0, 31.0, 32.0, 33.0],
+            "talent": [1.0, 5.0, 3.0, 9.0],
+            "cost_of_land": [4.0, 2.0, 6.0, 1.0],
+        }
+    )
+    run_macro(
+        tmp_path / "o",
+        table=t,
+        indicators={"talent": "benefit", "cost_of_land": "cost"},
+        tiers=2,
+        draws=10,
+        tiles=None,
+    )
     page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -109,8 +138,9 @@ def test_cli_default_run_prints_reproduction(tmp_path, capsys):
     from layers.cli import main
 
     out = tmp_path / "run"
-    code = main(["macro", "--out", str(out), "--boundaries", "points", "--draws", "40",
-                 "--no-tiles"])
+    code = main(
+        ["macro", "--out", str(out), "--boundaries", "points", "--draws", "40", "--no-tiles"]
+    )
     text = capsys.readouterr().out
     assert code == 0
     assert "Table 2 of Zhang (2022) reproduced by the chosen method: yes" in text
@@ -126,12 +156,32 @@ def test_cli_options_reach_the_library(tmp_path, capsys):
     names = [i.column for i in INDICATORS]
     w = np.linspace(1, 2, len(names))
     pd.DataFrame(w[:, None] / w[None, :], index=names, columns=names).to_csv(ahp)
-    code = macro_cli.main([
-        "--out", str(tmp_path / "o"), "--boundaries", "points", "--draws", "20",
-        "--weights", "ahp", "--ahp", str(ahp), "--composite", "topsis",
-        "--normalization", "vector", "--breaks", "fisher_jenks", "--tiers", "4",
-        "--decay", "exponential", "--population-mass", "-q",
-    ])
+    code = macro_cli.main(
+        [
+            "--out",
+            str(tmp_path / "o"),
+            "--boundaries",
+            "points",
+            "--draws",
+            "20",
+            "--weights",
+            "ahp",
+            "--ahp",
+            str(ahp),
+            "--composite",
+            "topsis",
+            "--normalization",
+            "vector",
+            "--breaks",
+            "fisher_jenks",
+            "--tiers",
+            "4",
+            "--decay",
+            "exponential",
+            "--population-mass",
+            "-q",
+        ]
+    )
     assert code == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "o")
     m = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))

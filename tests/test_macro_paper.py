@@ -47,9 +47,12 @@ REPRODUCING = {
     f"{n}/{w}/{c}/{b}"
     for b in ("nested_jenks", "fisher_jenks")
     for n, w, c in (
-        ("minmax", "equal", "weighted_sum"), ("minmax", "pca", "weighted_sum"),
-        ("zscore", "equal", "weighted_sum"), ("zscore", "pca", "weighted_sum"),
-        ("vector", "equal", "topsis"), ("vector", "pca", "topsis"),
+        ("minmax", "equal", "weighted_sum"),
+        ("minmax", "pca", "weighted_sum"),
+        ("zscore", "equal", "weighted_sum"),
+        ("zscore", "pca", "weighted_sum"),
+        ("vector", "equal", "topsis"),
+        ("vector", "pca", "topsis"),
         ("zscore", "equal", "pca"),
     )
 }
@@ -72,7 +75,11 @@ def test_package_tables():
     assert set(DEFAULT_UNITS) == set(t1.region_en) - set(NESTED_UNITS)
     assert len(DEFAULT_UNITS) == 14
     assert t2.loc[t2.tier == "national", "center_en"].tolist() == [
-        "Wuhan", "Chengdu-Chongqing", "Shenyang-Dalian", "Xi'an", "Jinan-Qingdao"
+        "Wuhan",
+        "Chengdu-Chongqing",
+        "Shenyang-Dalian",
+        "Xi'an",
+        "Jinan-Qingdao",
     ]
     # the registry's centre cities map Table 2 onto Table 1 exactly as written out above
     tiers = paper_tiers()
@@ -86,7 +93,9 @@ def test_default_run_reproduces_table2(default_run):
     assert (units["paper_tier"] == units["tier"]).all()
     assert default_run.result.method == DEFAULT_METHOD
     assert list(units.sort_values("rank").index[:3]) == [
-        "Yangtze River Delta", "Beijing-Tianjin-Hebei", "Guangdong-Hong Kong-Macao Greater Bay Area"
+        "Yangtze River Delta",
+        "Beijing-Tianjin-Hebei",
+        "Guangdong-Hong Kong-Macao Greater Bay Area",
     ]
 
 
@@ -128,8 +137,11 @@ def test_weight_perturbation(default_run):
     units = default_run.units.set_index("unit")
     p = units[["p_international", "p_national", "p_regional"]]
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    top = ["Beijing-Tianjin-Hebei", "Yangtze River Delta",
-           "Guangdong-Hong Kong-Macao Greater Bay Area"]
+    top = [
+        "Beijing-Tianjin-Hebei",
+        "Yangtze River Delta",
+        "Guangdong-Hong Kong-Macao Greater Bay Area",
+    ]
     assert (p.loc[top, "p_international"] == 1.0).all()
     assert 0.4 < p.loc["Fujian", "p_regional"] < 0.8  # Fujian vs Shaanxi is the close call
     assert p.loc["Shaanxi", "p_national"] > 0.8
@@ -160,8 +172,7 @@ def test_four_tiers_and_tier_names():
 
 def test_overlap_warning_for_nested_units():
     with pytest.warns(NestedUnitsWarning, match="'Beijing-Tianjin-Hebei' and 'Beijing'"):
-        run_macro(None, units=["BTH", "Beijing", "Hubei", "Henan"], boundaries="points",
-                  draws=20)
+        run_macro(None, units=["BTH", "Beijing", "Hubei", "Henan"], boundaries="points", draws=20)
     assert unit_overlaps({u: resolve_region(u).adcodes for u in DEFAULT_UNITS}) == []
     pairs = unit_overlaps({u: resolve_region(u).adcodes for u in ("GBA", "Guangdong", "YRD")})
     assert pairs == [("GBA", "Guangdong")]

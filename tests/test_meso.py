@@ -67,8 +67,14 @@ def test_default_run_writes_every_output(default_run):
 def test_default_run_reports_available_layers(default_run):
     result, _paths, out = default_run
     status = {row["layer"]: row["status"] for row in result.layer_table()}
-    assert status == {"hubs": "ok", "market": "ok", "city_size": "ok",
-                      "diversity": "unavailable", "liveability": "unavailable", "macro": "ok"}
+    assert status == {
+        "hubs": "ok",
+        "market": "ok",
+        "city_size": "ok",
+        "diversity": "unavailable",
+        "liveability": "unavailable",
+        "macro": "ok",
+    }
     assert result.weights == pytest.approx(
         {"hubs": 1 / 3, "market": 1 / 3, "city_size": 1 / 6, "macro": 1 / 6})  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
@@ -305,8 +311,11 @@ def write_osm(path: Path) -> Path:
     for tags, n in pois:
         for _ in range(n):
             node(float(rng.uniform(114.305, 114.335)), float(rng.uniform(30.556, 30.578)), tags)
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">',
-             '<bounds minlat="30.550" minlon="114.300" maxlat="30.580" maxlon="114.340"/>']
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<osm version="0.6" generator="test">',
+        '<bounds minlat="30.550" minlon="114.300" maxlat="30.580" maxlon="114.340"/>',
+    ]
     stamp = 'version="1" timestamp="2024-05-01T00:00:00Z"'
     for i, lon, lat, tags in nodes:
         body = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())

@@ -224,8 +224,15 @@ def test_table2_centres_geocoded():
 
 def test_macro_tiers_files(tmp_path):
     csv = tmp_path / "tiers.csv"
-    pd.DataFrame({"unit": ["Hubei", "Henan"], "tier": ["national", "regional"], "index": [0.8, 0.5],
-                  "lon": [114.27, 113.65], "lat": [30.58, 34.76]}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {
+            "unit": ["Hubei", "Henan"],
+            "tier": ["national", "regional"],
+            "index": [0.8, 0.5],
+            "lon": [114.27, 113.65],
+            "lat": [30.58, 34.76],
+        }
+    ).to_csv(csv, index=False)
     centres, polys, info = load_macro_centres(csv)
     assert centres["tier_rank"].tolist() == [2, 3] and polys is None
     assert info["source"] == "macro run"

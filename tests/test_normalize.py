@@ -90,8 +90,13 @@ def test_callable_strategy_and_errors():
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 5)),
-              elements=st.floats(-1e6, 1e6, allow_nan=False)))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(2, 12), st.integers(1, 5)),
+        elements=st.floats(-1e6, 1e6, allow_nan=False),
+    )
+)
 def test_minmax_range_and_order(x):
     out = minmax(x)
     assert ((out >= 0) & (out <= 1 + 1e-12)).all()

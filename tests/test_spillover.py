@@ -102,8 +102,9 @@ def test_links_tier_aware_decay():
 
 def test_links_neighbourhood_and_classes():
     m = np.ones(5)
-    links = spillover_links(LON, LAT, m, half_distance=800.0, neighbour_distance=700.0,
-                            neighbour_half_distance=200.0)
+    links = spillover_links(
+        LON, LAT, m, half_distance=800.0, neighbour_distance=700.0, neighbour_half_distance=200.0
+    )
     d = haversine_matrix(LON, LAT)[links.i, links.j]
     near = d <= 700.0
     assert (links.type[near] == "neighbourhood").all()
@@ -120,15 +121,24 @@ def test_links_neighbourhood_and_classes():
 
 
 def test_links_travel_time_matrix():
-    t = np.array([[0, 120, 300, 400, 360], [120, 0, 250, 500, 420], [300, 250, 0, 300, 250],
-                  [400, 500, 300, 0, 200], [360, 420, 250, 200, 0]], dtype=float)
+    t = np.array(
+        [
+            [0, 120, 300, 400, 360],
+            [120, 0, 250, 500, 420],
+            [300, 250, 0, 300, 250],
+            [400, 500, 300, 0, 200],
+            [360, 420, 250, 200, 0],
+        ],
+        dtype=float,
+    )
     t[1, 3] = np.inf  # unreachable: no link
-    links = spillover_links(LON, LAT, np.ones(5), distance=t, half_distance=240.0,
-                            decay="exponential")
+    links = spillover_links(
+        LON, LAT, np.ones(5), distance=t, half_distance=240.0, decay="exponential"
+    )
     assert len(links) == 9
     row = links[(links.i == 0) & (links.j == 1)]
     assert row.distance.item() == 120.0
-    assert row.strength.item() == pytest.approx(2 ** -0.5)
+    assert row.strength.item() == pytest.approx(2**-0.5)
 
 
 def test_links_errors():

@@ -31,9 +31,20 @@ def minmax(y):
 
 def test_registry_names():
     assert set(TRANSFORMS) == {
-        "linear", "symmetric_linear", "gaussian", "near", "large", "small", "ms_large",
-        "ms_small", "logistic_growth", "logistic_decay", "exponential", "power",
-        "logarithm", "band",
+        "linear",
+        "symmetric_linear",
+        "gaussian",
+        "near",
+        "large",
+        "small",
+        "ms_large",
+        "ms_small",
+        "logistic_growth",
+        "logistic_decay",
+        "exponential",
+        "power",
+        "logarithm",
+        "band",
     }
 
 
@@ -51,7 +62,13 @@ def test_linear_raw_and_negative_slope():
 def test_symmetric_linear_raw():
     x = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     assert TRANSFORMS["symmetric_linear"](x, minimum=0, maximum=4).tolist() == [
-        0, 0, 0.5, 1, 0.5, 0, 0,
+        0,
+        0,
+        0.5,
+        1,
+        0.5,
+        0,
+        0,
     ]
 
 
@@ -168,7 +185,7 @@ def test_rescale_gaussian_closed_form():
 def test_rescale_gaussian_midpoint_between_cells_reaches_peak_at_midpoint():
     # the scale's top belongs to the midpoint even when no cell sits there
     x = np.array([0.0, 1.0, 3.0, 4.0])
-    y = np.exp(-(x - 2) ** 2)
+    y = np.exp(-((x - 2) ** 2))
     close(rescale(x, "gaussian", midpoint=2, spread=1), (y - y[0]) / (1 - y[0]))
 
 
@@ -344,7 +361,13 @@ values = st.lists(st.integers(-4000, 4000), min_size=2, max_size=30).map(
     lambda v: np.array(v, dtype=float) / 4
 )
 MONOTONE = (
-    "linear", "large", "small", "logistic_growth", "logistic_decay", "exponential", "power",
+    "linear",
+    "large",
+    "small",
+    "logistic_growth",
+    "logistic_decay",
+    "exponential",
+    "power",
     "logarithm",
 )
 scales = st.tuples(st.integers(-10, 10), st.integers(-10, 10)).filter(lambda t: t[0] != t[1])
@@ -356,8 +379,13 @@ def test_monotone_functions(x):
     xs = np.sort(x)
     pos = xs - xs.min() + 1  # large/small default midpoint must be positive
     for name, data in [
-        ("linear", xs), ("large", pos), ("logistic_growth", xs), ("ms_large", xs),
-        ("exponential", xs), ("power", xs), ("logarithm", xs),
+        ("linear", xs),
+        ("large", pos),
+        ("logistic_growth", xs),
+        ("ms_large", xs),
+        ("exponential", xs),
+        ("power", xs),
+        ("logarithm", xs),
     ]:
         assert np.all(np.diff(rescale(data, name)) >= 0), name
     for name, data in [("small", pos), ("logistic_decay", xs), ("ms_small", xs)]:
@@ -515,11 +543,20 @@ def test_raw_functions_validate_too():
 
 
 @given(
-    values=st.lists(st.one_of(st.floats(-1e6, 1e6, width=32), st.just(float("nan")),
-                              st.just(float("inf")), st.just(-float("inf"))),
-                    min_size=1, max_size=200),
-    lo=st.floats(-1e5, 1e5), width=st.floats(1e-3, 1e5),
-    f0=st.sampled_from([0.0, 1.0, 3.0]), f1=st.sampled_from([1.0, 0.0, 7.0]),
+    values=st.lists(
+        st.one_of(
+            st.floats(-1e6, 1e6, width=32),
+            st.just(float("nan")),
+            st.just(float("inf")),
+            st.just(-float("inf")),
+        ),
+        min_size=1,
+        max_size=200,
+    ),
+    lo=st.floats(-1e5, 1e5),
+    width=st.floats(1e-3, 1e5),
+    f0=st.sampled_from([0.0, 1.0, 3.0]),
+    f1=st.sampled_from([1.0, 0.0, 7.0]),
 )
 @settings(max_examples=150, deadline=None)
 def test_linear_fast_path_equals_the_general_rule(values, lo, width, f0, f1):
@@ -528,8 +565,15 @@ def test_linear_fast_path_equals_the_general_rule(values, lo, width, f0, f1):
         return
     x = np.asarray(values, dtype="float32")
     hi = lo + width
-    fast = rescale(x, "linear", lower_threshold=lo, upper_threshold=hi, from_scale=f0,
-                   to_scale=f1)
-    general = rescale(x, "linear", lower_threshold=lo, upper_threshold=hi, from_scale=f0,
-                      to_scale=f1, value_below=f0, value_above=f1)
+    fast = rescale(x, "linear", lower_threshold=lo, upper_threshold=hi, from_scale=f0, to_scale=f1)
+    general = rescale(
+        x,
+        "linear",
+        lower_threshold=lo,
+        upper_threshold=hi,
+        from_scale=f0,
+        to_scale=f1,
+        value_below=f0,
+        value_above=f1,
+    )
     np.testing.assert_array_equal(fast, general)

@@ -98,8 +98,14 @@ def test_windowed_overlay_equals_in_memory(tmp_path):
     grid = _grid()
     paths, arrays = _layers(grid, tmp_path)
     budget = _budget(12 * 12, overlay_bytes_per_cell(3))
-    assert len(plan_windows(grid, halo_cells=0, bytes_per_cell=overlay_bytes_per_cell(3),
-                            memory_budget=budget)) > 20
+    assert (
+        len(
+            plan_windows(
+                grid, halo_cells=0, bytes_per_cell=overlay_bytes_per_cell(3), memory_budget=budget
+            )
+        )
+        > 20
+    )
     out = windowed_overlay(paths, TRANSFORMS, WEIGHTS, tmp_path / "s.tif", memory_budget=budget)
     got, g2 = read_geotiff(out)
 
@@ -157,11 +163,20 @@ def test_windowed_kernel_density_equals_in_memory(tmp_path, kernel):
     bandwidth = 450.0  # 4.5 cells; gaussian reach 13.5 cells
     halo = int(bandwidth * (3 if kernel == "gaussian" else 1) / CELL) + 1
     budget = _budget((12 + 2 * halo) ** 2, DENSITY_BYTES_PER_CELL)
-    n_windows = len(plan_windows(grid, halo_cells=halo, bytes_per_cell=DENSITY_BYTES_PER_CELL,
-                                 memory_budget=budget))
+    n_windows = len(
+        plan_windows(
+            grid, halo_cells=halo, bytes_per_cell=DENSITY_BYTES_PER_CELL, memory_budget=budget
+        )
+    )
     assert n_windows > 10
     out = windowed_kernel_density(
-        grid, x, y, tmp_path / "kde.tif", bandwidth=bandwidth, weights=w, kernel=kernel,
+        grid,
+        x,
+        y,
+        tmp_path / "kde.tif",
+        bandwidth=bandwidth,
+        weights=w,
+        kernel=kernel,
         memory_budget=budget,
     )
     got, _ = read_geotiff(out)
@@ -175,8 +190,7 @@ def test_windowed_distance_equals_in_memory_below_the_cap(tmp_path):
     x, y, _ = _points(grid, 25)
     cap = 1200.0
     budget = 30 * 30 * 48
-    out = windowed_distance(grid, x, y, tmp_path / "d.tif", max_distance=cap,
-                            memory_budget=budget)
+    out = windowed_distance(grid, x, y, tmp_path / "d.tif", max_distance=cap, memory_budget=budget)
     got, _ = read_geotiff(out)
     want = euclidean_distance(grid, shapely.points(x, y), max_distance=cap)
     below = want < cap
@@ -189,8 +203,9 @@ def test_windowed_distance_equals_in_memory_below_the_cap(tmp_path):
 def test_distance_budget_too_small_for_cap(tmp_path):
     grid = _grid()
     with pytest.raises(GridSizeError, match="halo of 50 cells"):
-        windowed_distance(grid, [0.0], [0.0], tmp_path / "d.tif", max_distance=5000,
-                          memory_budget=100 * 100 * 48)
+        windowed_distance(
+            grid, [0.0], [0.0], tmp_path / "d.tif", max_distance=5000, memory_budget=100 * 100 * 48
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -229,8 +244,7 @@ def test_failure_keeps_existing_output_and_rerun_succeeds(tmp_path):
         run_windows(windows, fail_late, target, description="x", overwrite=True)
     assert read_geotiff(target)[0].max() == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
-    run_windows(windows, lambda w: np.full(w.shape, 4.0), target, description="x",
-                overwrite=True)
+    run_windows(windows, lambda w: np.full(w.shape, 4.0), target, description="x", overwrite=True)
     assert (read_geotiff(target)[0] == 4.0).all()
 
 
@@ -254,8 +268,9 @@ def test_peak_memory_follows_window_not_grid(tmp_path):
         paths[k] = write_geotiff(
             tmp_path / f"{k}.tif", rng.uniform(0, 10, grid.shape), grid, description=k
         )
-    transforms = {k: {"function": "linear", "lower_threshold": 0, "upper_threshold": 10}
-                  for k in paths}
+    transforms = {
+        k: {"function": "linear", "lower_threshold": 0, "upper_threshold": 10} for k in paths
+    }
     weights = {"a": 1, "b": 2, "c": 3}
     window_cells = 64 * 64
     budget = _budget(window_cells, overlay_bytes_per_cell(3))  # ~ 250 kB
