@@ -720,7 +720,7 @@ def configure_decision(config: Any, args: argparse.Namespace) -> Any:
     ----------
     config
         A configuration with ``weights``, ``preset``, ``aggregation``,
-        ``aggregation_options`` and ``decision`` (e.g. :class:`layers.micro.MicroConfig`).
+        ``aggregation_options`` and ``decision`` (e.g. :class:`layers.micro.run.MicroConfig`).
     args
         Parsed arguments of a command that called :func:`add_decision_arguments`.
     """

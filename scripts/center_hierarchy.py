@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from layers.macro_cli import main
+from layers.cli.macro import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

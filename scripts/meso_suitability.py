@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from layers.cli import main
+from layers.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["meso", *sys.argv[1:]]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from layers.cli import main
+from layers.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["micro", *sys.argv[1:]]))

@@ -11,9 +11,9 @@ import rasterio
 
 from gis.errors import InputError
 from gis.weights import ahp
-from layers.cli import main
+from layers.cli.main import main
 from layers.decision import DecisionOptions, ahp_weights_from_file, read_pairwise
-from layers.factors import MICRO_FACTORS
+from layers.micro.factors import MICRO_FACTORS
 
 NAMES = [f.name for f in MICRO_FACTORS]
 AHP_WEIGHTS = np.array([4.0, 2.0, 3.0, 2.0, 1.0, 1.0, 1.0, 4.0])

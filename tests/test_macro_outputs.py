@@ -11,8 +11,8 @@ import pyogrio
 import pytest
 
 from gis.io import file_checksum
-from layers import macro_cli
-from layers.macro import INDICATORS, run_macro
+from layers.cli import macro as macro_cli
+from layers.macro.run import INDICATORS, run_macro
 
 FILES = {
     "tiers.csv",
@@ -135,7 +135,7 @@ def test_map_escapes_html_in_unit_names(tmp_path):
 
 
 def test_cli_default_run_prints_reproduction(tmp_path, capsys):
-    from layers.cli import main
+    from layers.cli.main import main
 
     out = tmp_path / "run"
     code = main(

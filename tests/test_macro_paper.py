@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layers.macro import (
+from layers.macro.run import (
     DEFAULT_METHOD,
     DEFAULT_UNITS,
     INDICATORS,

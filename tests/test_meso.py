@@ -19,8 +19,8 @@ from gis.coords import DatumWarning, wgs84_to_gcj02
 from gis.errors import InputError, NoDataError
 from gis.population import PopulationWarning
 from gis.potential import market_potential
-from layers.cli import build_parser, main
-from layers.meso import (
+from layers.cli.main import build_parser, main
+from layers.meso.run import (
     MESO_FACTORS,
     MesoConfig,
     MesoWarning,
@@ -28,7 +28,7 @@ from layers.meso import (
     load_meso_data,
     run_meso,
 )
-from layers.meso_cli import meso_config_from_args
+from layers.cli.meso import meso_config_from_args
 from tests.conftest import shared_osm
 
 pytestmark = pytest.mark.integration
@@ -225,7 +225,7 @@ def test_region_outside_china_drops_the_paper_centres(tmp_path):
 
 
 def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
-    import layers.meso_outputs as mo
+    import layers.meso.outputs as mo
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
@@ -493,7 +493,7 @@ def test_online_osm_through_osmnx(osm_file, monkeypatch):
     """The online path builds the same features as a file (osmnx mocked: no network)."""
     import osmnx as ox
 
-    from layers import meso_data
+    from layers.meso import data as meso_data
 
     feats, _extent, _src = meso_data.load_osm_features(osm_file, keys=["railway", "station",
                                                        "highspeed", "shop", "office", "amenity",
@@ -537,8 +537,8 @@ def test_hubs_far_from_the_region_are_refused(osm_file, tmp_path):
 
 
 def test_threshold_zero_replaces_the_default_top_percent():
-    from layers.cli import build_parser
-    from layers.meso_cli import meso_config_from_args
+    from layers.cli.main import build_parser
+    from layers.cli.meso import meso_config_from_args
 
     args = build_parser().parse_args(["meso", "--threshold", "0"])
     config = meso_config_from_args(args)

@@ -22,16 +22,16 @@ from gis.population import (
     pixel_areas,
     read_population_raster,
 )
-from layers import regions_cn
-from layers.meso import HUB_CLASSES, size_class
-from layers.meso_data import (
+from layers.china import regions as regions_cn
+from layers.meso.run import HUB_CLASSES, size_class
+from layers.meso.data import (
     load_airports,
     load_geonames,
     load_hub_csv,
     load_macro_centres,
     table2_centres,
 )
-from layers.regions_cn import METRO_REGIONS, metro_region_area, resolve_metro_region
+from layers.china.regions import METRO_REGIONS, metro_region_area, resolve_metro_region
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -15,9 +15,9 @@ import rasterio
 from gis.errors import InputError
 from gis.network import network_distance
 from gis.sources import load_osm_file
-from layers.cli import main
-from layers.factors import MICRO_FACTORS
-from layers.micro import MicroConfig, all_tag_filters, compute_micro, run_micro
+from layers.cli.main import main
+from layers.micro.factors import MICRO_FACTORS
+from layers.micro.run import MicroConfig, all_tag_filters, compute_micro, run_micro
 from tests.conftest import shared_osm
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ def test_transit_raw_is_walking_time_along_the_network(helsinki_run):
     # walking time is distance / (5 km/h): independent recomputation from the stop points
     osm = result.osm
     from gis.sources import match_tags
-    from layers.micro import _project, _source_points
+    from layers.micro.run import _project, _source_points
 
     geoms = _project(osm.features, result.grid)[match_tags(osm.features, cr.criterion.tags)]
     sx, sy = _source_points(geoms, spacing=25.0)

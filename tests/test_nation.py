@@ -12,9 +12,10 @@ from shapely.geometry import box
 
 from gis.engine import Engine
 from gis.io import read_geotiff
-from layers import meso, nation
-from layers.cli import main
-from layers.regions_cn import cnmaps_available
+from layers.meso import run as meso
+from layers.national import run as nation
+from layers.cli.main import main
+from layers.china.regions import cnmaps_available
 
 HUBEI = box(108.3, 29.0, 116.2, 33.3)
 
@@ -188,7 +189,7 @@ def test_engine_and_scheduler_that_contradict_are_refused(area_file, tmp_path, c
 
 
 def test_memory_size_parser():
-    from layers.national_cli import memory_size
+    from layers.cli.national import memory_size
 
     assert memory_size("1.5GiB") == int(1.5 * 2**30)
     with pytest.raises(Exception, match="memory size"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gis.errors import InputError, NoDataError
-from layers.national import (
+from layers.macro.places import (
     _absorbing_parent,
     _geonames,
     airports,
@@ -76,7 +76,7 @@ def test_bad_national_input():
 
 
 def test_macro_on_national_cities(tmp_path, capsys):
-    from layers.cli import main
+    from layers.cli.main import main
 
     out = tmp_path / "nat"
     code = main(["macro", "--national", "CN", "--national-top", "60", "--draws", "50",

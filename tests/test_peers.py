@@ -1,4 +1,4 @@
-"""Peer GIS tools (GDAL, GRASS) run by scripts/peers.py, checked against scipy and numpy.
+"""Peer GIS tools (GDAL, GRASS) run by scripts/bench/peers.py, checked against scipy and numpy.
 
 Every tool test runs on a 40 x 30 grid of 100 m cells and is skipped when its tool
 is not installed.
@@ -18,7 +18,7 @@ from gis.errors import InputError, OutputExistsError
 from gis.grid import Grid
 from gis.io import read_geotiff, write_geotiff
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "bench"))
 
 import peers
 from peers import (

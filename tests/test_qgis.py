@@ -20,7 +20,7 @@ import pyogrio
 import pytest
 import rasterio
 
-from layers.micro import MicroConfig, run_micro
+from layers.micro.run import MicroConfig, run_micro
 
 pytestmark = pytest.mark.qgis
 
@@ -228,7 +228,7 @@ def test_national_zones_drawn_window_by_window_match_qgis_zonal_statistics(tmp_p
     from shapely.geometry import box
 
     from gis.engine import Engine
-    from layers.nation import NationalConfig, run_national
+    from layers.national.run import NationalConfig, run_national
 
     area = tmp_path / "area.gpkg"
     gpd.GeoSeries([box(108.3, 29.0, 116.2, 33.3)], crs=4326).to_file(area)

@@ -17,11 +17,11 @@ import rasterio
 from gis import progress
 from gis.sources import default_osm_file
 from gis.weights import ahp
-from layers.cli import main
+from layers.cli.main import main
 from layers.decision import DecisionOptions
-from layers.factors import MICRO_FACTORS
-from layers.micro import MicroConfig, config_dict
-from layers.scenario import (
+from layers.micro.factors import MICRO_FACTORS
+from layers.micro.run import MicroConfig, config_dict
+from layers.scenario.core import (
     ScenarioError,
     load_scenario,
     micro_document,

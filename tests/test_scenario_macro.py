@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layers.cli import main
-from layers.macro import Method
-from layers.scenario import MacroRun, ScenarioError, load_scenario, parse_scenario, preset_text
+from layers.cli.main import main
+from layers.macro.run import Method
+from layers.scenario.core import MacroRun, ScenarioError, load_scenario, parse_scenario, preset_text
 
 HEAD = 'scale = "macro"\n'
 #: Few weight draws keep the runs short.

@@ -11,9 +11,9 @@ import pyogrio
 import pytest
 import rasterio
 
-from layers.cli import main
-from layers.meso import MESO_FACTORS, MesoConfig
-from layers.scenario import ScenarioError, load_scenario, parse_scenario, preset_text
+from layers.cli.main import main
+from layers.meso.run import MESO_FACTORS, MesoConfig
+from layers.scenario.core import ScenarioError, load_scenario, parse_scenario, preset_text
 
 HEAD = 'scale = "meso"\n'
 #: A coarse grid keeps the offline Wuhan run to a few seconds.

@@ -124,8 +124,8 @@ def test_online_path_agrees_with_file_reader(monkeypatch):
     import osmnx as ox
 
     from gis.sources import load_osm_online
-    from layers.factors import MICRO_FACTORS
-    from layers.micro import MicroConfig, all_tag_filters, compute_micro
+    from layers.micro.factors import MICRO_FACTORS
+    from layers.micro.run import MicroConfig, all_tag_filters, compute_micro
 
     path = shared_osm("beijing_zhongguancun_2017.osm")
 

@@ -5,9 +5,9 @@ own. Grids have 10 m cells; sizes are cells per side.
 
 Usage::
 
-    python scripts/bench_measures.py              # 1000 x 1000 and 4000 x 4000
-    python scripts/bench_measures.py --large      # also 10000 x 10000
-    python scripts/bench_measures.py --sizes 500 --only kde network
+    python scripts/bench/bench_measures.py              # 1000 x 1000 and 4000 x 4000
+    python scripts/bench/bench_measures.py --large      # also 10000 x 10000
+    python scripts/bench/bench_measures.py --sizes 500 --only kde network
 """
 
 from __future__ import annotations

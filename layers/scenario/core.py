@@ -12,10 +12,10 @@ what is wrong — unknown keys (with the closest valid name), wrong types, value
 out of range, missing files or tags — as a :class:`ScenarioError`.
 
 The three scales of the paper have scenarios: ``scale = "micro"`` (a
-:class:`layers.micro.MicroConfig`, with the decision analysis of
+:class:`layers.micro.run.MicroConfig`, with the decision analysis of
 :mod:`layers.decision` in ``[decision]``), ``"meso"`` (a
-:class:`layers.meso.MesoConfig`) and ``"macro"`` (the arguments of
-:func:`layers.macro.run_macro`, as a :class:`MacroRun`).
+:class:`layers.meso.run.MesoConfig`) and ``"macro"`` (the arguments of
+:func:`layers.macro.run.run_macro`, as a :class:`MacroRun`).
 
 The ``manifest.json`` of any run (from a scenario or from ``innosite micro``,
 ``meso`` or ``macro``) is itself a scenario: :func:`load_scenario` reads its
@@ -444,8 +444,8 @@ class Scenario:
     source
         The file it came from (or a name given to :func:`parse_scenario`).
     config
-        The run parameters: :class:`layers.micro.MicroConfig`,
-        :class:`layers.meso.MesoConfig` or :class:`MacroRun`.
+        The run parameters: :class:`layers.micro.run.MicroConfig`,
+        :class:`layers.meso.run.MesoConfig` or :class:`MacroRun`.
     out
         Output folder from the scenario, if it names one.
     overwrite
@@ -651,7 +651,7 @@ def _check_transform(
 
 def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> Any:
     from gis.transforms import TRANSFORMS
-    from layers.factors import EMPTY_RULES, MEASURES, Criterion
+    from layers.micro.factors import EMPTY_RULES, MEASURES, Criterion
 
     keys = (
         "name", "description", "tags", "measure", "measure_params", "transform",
@@ -747,7 +747,7 @@ def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> An
 
 
 def _check_factors(c: _Checker, value: Any, path: Path_) -> tuple[Any, ...] | None:
-    from layers.factors import MICRO_FACTORS, Factor
+    from layers.micro.factors import MICRO_FACTORS, Factor
 
     preset = {f.name: f for f in MICRO_FACTORS}
     if not isinstance(value, list) or not value:
@@ -953,8 +953,8 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     """Check a micro scenario document and build its MicroConfig (None if invalid)."""
     from gis import settings
     from gis.overlay import AGGREGATIONS
-    from layers.factors import MICRO_FACTORS
-    from layers.micro import MicroConfig
+    from layers.micro.factors import MICRO_FACTORS
+    from layers.micro.run import MicroConfig
 
     kw: dict[str, Any] = {}
     title = doc.get("title", _DEFAULT_TITLE)
@@ -1231,8 +1231,8 @@ def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
 def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
     """Check one meso setting; ``(ok, value)``."""
     from gis.potential import DECAYS
-    from layers.meso import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
-    from layers.meso_data import GEONAMES_THRESHOLDS, TIER_ORDER
+    from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
+    from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
 
     choices = {
         "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(DECAYS),
@@ -1276,7 +1276,7 @@ def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, 
     elif kind == "region":
         v = c.string(value, path)
         if v is not None:
-            from layers.regions_cn import resolve_metro_region
+            from layers.china.regions import resolve_metro_region
 
             try:
                 resolve_metro_region(v)
@@ -1290,7 +1290,7 @@ def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, 
 
 def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     """Check a meso scenario document and build its MesoConfig (None if invalid)."""
-    from layers.meso import MESO_FACTORS, MesoConfig
+    from layers.meso.run import MESO_FACTORS, MesoConfig
 
     if "description" in doc:
         c.string(doc["description"], ("description",))
@@ -1424,16 +1424,16 @@ def meso_document(params: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- macro
 @dataclass
 class MacroRun:
-    """What a macro scenario runs: :func:`layers.macro.run_macro` keyword arguments.
+    """What a macro scenario runs: :func:`layers.macro.run.run_macro` keyword arguments.
 
     Attributes
     ----------
     kwargs
-        Keyword arguments of :func:`layers.macro.run_macro` (without ``out``,
+        Keyword arguments of :func:`layers.macro.run.run_macro` (without ``out``,
         ``overwrite`` and ``command``).
     national, national_top
         Units are the ``national_top`` most populous cities of the country
-        ``national`` (:func:`layers.national.city_indicators`) instead of a table.
+        ``national`` (:func:`layers.macro.places.city_indicators`) instead of a table.
     """
 
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -1547,7 +1547,7 @@ def _macro_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool,
         if v is None:
             c.error(path, f"must be a list of numbers, lowest first; got {value!r}")
     elif kind == "tiers":
-        from layers.macro import tier_names
+        from layers.macro.run import tier_names
 
         v = None
         if isinstance(value, bool) or not (
@@ -1567,7 +1567,7 @@ def _macro_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool,
 
 def _macro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     """Check a macro scenario document and build its :class:`MacroRun` (None if invalid)."""
-    from layers.macro import Method
+    from layers.macro.run import Method
 
     if "description" in doc:
         c.string(doc["description"], ("description",))
@@ -1693,12 +1693,12 @@ def _macro_manifest_document(manifest: Mapping[str, Any], name: str) -> dict[str
 def _run_macro_scenario(
     scenario: Scenario, *, out: Path, overwrite: bool, command: str | None
 ) -> tuple[Any, dict[str, Path]]:
-    from layers.macro import run_macro
+    from layers.macro.run import run_macro
 
     run: MacroRun = scenario.config
     kwargs = dict(run.kwargs)
     if run.national is not None:
-        from layers.national import NATIONAL_INDICATORS, city_indicators
+        from layers.macro.places import NATIONAL_INDICATORS, city_indicators
 
         kwargs["table"] = city_indicators(run.national, top=run.national_top)
         kwargs["indicators"] = kwargs.get("indicators") or list(NATIONAL_INDICATORS)
@@ -1823,7 +1823,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
     """A scenario document from the parameters of a micro run.
 
-    ``params`` is :func:`layers.micro.config_dict` of a run's configuration, as
+    ``params`` is :func:`layers.micro.run.config_dict` of a run's configuration, as
     every ``manifest.json`` records it under ``"parameters"``. Values that are
     absent or null are left out, so defaults apply.
     """
@@ -2324,18 +2324,18 @@ def preset_text(scale: str, *, file: str = "scenario.toml") -> str:
             f"run `innosite {scale} --help` for its options"
         )
     if scale == "macro":
-        from layers.macro_cli import build_parser
+        from layers.cli.macro import build_parser
 
         doc = macro_args_document(build_parser().parse_args([]))
     elif scale == "meso":
-        from layers.meso import MesoConfig
-        from layers.meso import config_dict as meso_dict
+        from layers.meso.run import MesoConfig
+        from layers.meso.run import config_dict as meso_dict
 
         params = meso_dict(MesoConfig())
         doc = meso_document(params)
         doc["weights"] = {layer["name"]: layer["weight"] for layer in params["layers"]}
     else:
-        from layers.micro import MicroConfig, config_dict
+        from layers.micro.run import MicroConfig, config_dict
 
         doc = micro_document(config_dict(MicroConfig()))
     folder = f"innosite-{scale}"
@@ -2414,7 +2414,7 @@ def run_scenario(
     Returns
     -------
     result, paths
-        As :func:`layers.micro.run_micro` or :func:`layers.meso.run_meso`.
+        As :func:`layers.micro.run.run_micro` or :func:`layers.meso.run.run_meso`.
     """
     folder = Path(out) if out is not None else scenario.out
     if folder is None:
@@ -2425,9 +2425,9 @@ def run_scenario(
     if scenario.scale == "macro":
         return _run_macro_scenario(scenario, out=folder, overwrite=allow, command=command)
     if scenario.scale == "meso":
-        from layers.meso import run_meso
+        from layers.meso.run import run_meso
 
         return run_meso(scenario.config, out=folder, overwrite=allow, command=command)
-    from layers.micro import run_micro
+    from layers.micro.run import run_micro
 
     return run_micro(scenario.config, out=folder, overwrite=allow, command=command)

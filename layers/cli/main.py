@@ -1,6 +1,6 @@
 """The ``innosite`` command: it parses arguments and calls library functions.
 
-``innosite micro`` runs :func:`layers.micro.run_micro`; ``innosite macro`` runs
+``innosite micro`` runs :func:`layers.micro.run.run_micro`; ``innosite macro`` runs
 the city-hierarchy analysis.
 """
 
@@ -33,10 +33,10 @@ __all__ = [
 
 #: Modules that each register one or more subcommands with ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "layers.macro_cli",
-    "layers.scenario_cli",
-    "layers.meso_cli",
-    "layers.national_cli",
+    "layers.cli.macro",
+    "layers.cli.scenario",
+    "layers.cli.meso",
+    "layers.cli.national",
 )
 
 _EXPECTED_ERRORS = (
@@ -87,7 +87,7 @@ def _weight(text: str) -> tuple[str, float]:
 
 def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite micro``."""
-    from layers.factors import MICRO_FACTORS
+    from layers.micro.factors import MICRO_FACTORS
 
     names = ", ".join(f"{f.name} ({f.weight:g})" for f in MICRO_FACTORS)
     p = subparsers.add_parser(
@@ -172,16 +172,16 @@ def add_micro_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="embed Leaflet and its helpers in map.html so it works without internet",
     )
-    from layers.scenario_cli import add_verbosity_options
+    from layers.cli.scenario import add_verbosity_options
 
     add_verbosity_options(outp)
     p.set_defaults(func=run_micro_cli)
 
 
 def micro_config_from_args(args: argparse.Namespace):  # -> MicroConfig
-    """Translate parsed arguments into a :class:`layers.micro.MicroConfig`."""
+    """Translate parsed arguments into a :class:`layers.micro.run.MicroConfig`."""
     from layers.decision import configure_decision
-    from layers.micro import MicroConfig
+    from layers.micro.run import MicroConfig
 
     config = MicroConfig(
         place=args.place,
@@ -223,9 +223,9 @@ def raster_run_options(args: argparse.Namespace, *, default_top_percent: float) 
 def run_micro_cli(args: argparse.Namespace) -> int:
     """``innosite micro``: run and print a summary."""
     from gis import progress
-    from layers.micro import run_micro
-    from layers.report import micro_summary
-    from layers.scenario_cli import verbosity_level
+    from layers.micro.run import run_micro
+    from layers.outputs.text import micro_summary
+    from layers.cli.scenario import verbosity_level
 
     config = micro_config_from_args(args)
     if not args.quiet and config.place is None and config.bbox is None and config.area_file is None:

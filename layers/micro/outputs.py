@@ -56,7 +56,7 @@ def write_micro_outputs(
     overwrite: bool = False,
     command: str | None = None,
 ) -> dict[str, Path]:
-    """Write every output of a :class:`layers.micro.MicroResult` into ``out``.
+    """Write every output of a :class:`layers.micro.run.MicroResult` into ``out``.
 
     Files go to a staging folder that replaces ``out`` only when all are written.
     Every GeoTIFF gets a QGIS ``.qml`` side-car and ``candidates.gpkg`` its QGIS
@@ -68,8 +68,8 @@ def write_micro_outputs(
         Role → final path (``suitability``, ``candidates``, ``map``, ``report``,
         ``manifest``, ``factor:<name>``, ``raw:<criterion>``).
     """
-    from layers.micro import config_dict
-    from layers.report_html import write_micro_report
+    from layers.micro.run import config_dict
+    from layers.outputs.report_html import write_micro_report
 
     grid, inside = result.grid, result.inside
     rel: dict[str, str] = {}

@@ -18,9 +18,9 @@ Linux), plus the inputs' size.
 
 Usage::
 
-    python scripts/bench_decision.py            # 1000² and 4000²
-    python scripts/bench_decision.py --large    # also 10 000²
-    python scripts/bench_decision.py --sizes 2000 --only locate
+    python scripts/bench/bench_decision.py            # 1000² and 4000²
+    python scripts/bench/bench_decision.py --large    # also 10 000²
+    python scripts/bench/bench_decision.py --sizes 2000 --only locate
 """
 
 from __future__ import annotations

@@ -24,10 +24,10 @@ GDAL and GRASS are used when installed (``apt-get install gdal-bin grass-core``)
 
 Usage::
 
-    python scripts/bench_national.py                    # 2 km, 1 km, 500 m; peers at 1 km
-    python scripts/bench_national.py --large            # adds 250 m (several minutes)
-    python scripts/bench_national.py --sizes 1000 --no-peers
-    python scripts/bench_national.py --out /tmp/bench-national   # keep every file
+    python scripts/bench/bench_national.py                    # 2 km, 1 km, 500 m; peers at 1 km
+    python scripts/bench/bench_national.py --large            # adds 250 m (several minutes)
+    python scripts/bench/bench_national.py --sizes 1000 --no-peers
+    python scripts/bench/bench_national.py --out /tmp/bench-national   # keep every file
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _fmt(v: float | None, spec: str = ".2f") -> str:
 def national(size: float, folder: Path, budget: str, *extra: str) -> tuple[Path, float, float]:
     """Run ``innosite national`` in its own process: the folder, seconds and peak MiB."""
     out = folder / f"china-{size:g}m{'-raw' if extra else ''}"
-    cmd = [PY, "-m", "layers.cli", "national", "--cell-size", f"{size:g}",
+    cmd = [PY, "-m", "layers.cli.main", "national", "--cell-size", f"{size:g}",
            "--memory-budget", budget, "--out", str(out), "-q", "--overwrite", *extra]  # fmt: skip
     seconds, rss = peers.run_timed(cmd, cwd=folder)
     return out, seconds, rss
@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _stage_zones(a.args[0], a.args[1], float(a.args[2]), int(a.args[3]))
         return 0
-    from layers.national_cli import memory_size
-    from layers.report import table
+    from layers.cli.national import memory_size
+    from layers.outputs.text import table
 
     sizes = [float(s) for s in a.sizes.split(",")]
     if a.large and 250.0 not in sizes:

@@ -1,6 +1,6 @@
 """The ``innosite run`` and ``innosite init`` commands: scenario files.
 
-This module only parses arguments; the work is in :mod:`layers.scenario`.
+This module only parses arguments; the work is in :mod:`layers.scenario.core`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def add_verbosity_options(p: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite run`` and ``innosite init``."""
-    from layers.scenario import KNOWN_SCALES
+    from layers.scenario.core import KNOWN_SCALES
 
     run = subparsers.add_parser(
         "run",
@@ -92,7 +92,7 @@ def run_cli(args: argparse.Namespace) -> int:
     import warnings
 
     from gis import progress
-    from layers.scenario import load_scenario, run_scenario
+    from layers.scenario.core import load_scenario, run_scenario
 
     scenario = load_scenario(args.scenario)
     if args.check:
@@ -114,15 +114,15 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.quiet:
         print(Path(paths["manifest"]).parent)
     elif scenario.scale == "macro":
-        from layers.macro import format_report
+        from layers.macro.run import format_report
 
         print(format_report(result))
     elif scenario.scale == "meso":
-        from layers.meso_outputs import meso_summary
+        from layers.meso.outputs import meso_summary
 
         print(meso_summary(result, paths))
     else:
-        from layers.report import micro_summary
+        from layers.outputs.text import micro_summary
 
         print(micro_summary(result, paths))
     return 0
@@ -130,7 +130,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def init_cli(args: argparse.Namespace) -> int:
     """``innosite init``: write a preset (or a manifest's scenario)."""
-    from layers.scenario import write_preset
+    from layers.scenario.core import write_preset
 
     path = write_preset(args.file, args.scale, from_manifest=args.from_manifest, force=args.force)
     print(f"wrote {path}; edit it, then: innosite run {args.file}")

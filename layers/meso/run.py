@@ -58,8 +58,8 @@ from gis.progress import Laps
 from gis.regions import candidate_regions
 from gis.sources import TagFilter, match_tags
 from gis.transforms import rescale
-from layers.factors import with_weights
-from layers.meso_data import TIER_ORDER, MesoWarning
+from layers.micro.factors import with_weights
+from layers.meso.data import TIER_ORDER, MesoWarning
 
 __all__ = [
     "CITY_SIZE_CLASSES",
@@ -414,7 +414,7 @@ class MesoConfig:
     """Everything that defines a meso run (see ``innosite meso --help``).
 
     Region: at most one of ``region`` (a named region of
-    :data:`layers.regions_cn.METRO_REGIONS`), ``place``, ``bbox``, ``area_file``;
+    :data:`layers.china.regions.METRO_REGIONS`), ``place``, ``bbox``, ``area_file``;
     with none, the extent of ``osm_file``; with neither, :data:`DEFAULT_REGION`.
     """
 
@@ -460,8 +460,8 @@ class MesoConfig:
         DataSourceError
             A given file does not exist.
         """
-        from layers.meso_data import GEONAMES_THRESHOLDS
-        from layers.regions_cn import resolve_metro_region
+        from layers.meso.data import GEONAMES_THRESHOLDS
+        from layers.china.regions import resolve_metro_region
 
         names = ("region", "place", "bbox", "area_file")
         given = [n for n in names if getattr(self, n) is not None]
@@ -582,7 +582,7 @@ def _osm_tag_query() -> dict[str, Any]:
 def resolve_region(config: MesoConfig) -> tuple[BaseGeometry | None, dict[str, Any]]:
     """The study region (EPSG:4326) and its description; None to use the OSM file's extent."""
     from gis.sources import area_from_bbox, area_from_file, area_from_place
-    from layers.regions_cn import metro_region_area
+    from layers.china.regions import metro_region_area
 
     if config.region is not None:
         tol = config.cell_size / 4.0 / 111_000.0  # a quarter cell, in degrees
@@ -614,7 +614,7 @@ def load_meso_data(config: MesoConfig) -> MesoData:
     DataSourceError, InputError, NoDataError
         Unreadable files, bad user data, a region outside the data.
     """
-    from layers import meso_data as md
+    from layers.meso import data as md
 
     config.validate()
     area, region = resolve_region(config)
@@ -1476,7 +1476,7 @@ def _city_scale(config: MesoConfig) -> float:
 # ---------------------------------------------------------------------------- run
 def read_exclusions(path: str | None) -> gpd.GeoDataFrame | None:
     """User exclusion polygons from a vector file."""
-    from layers.micro import read_exclusions as _read
+    from layers.micro.run import read_exclusions as _read
 
     return _read(path)
 
@@ -1504,7 +1504,7 @@ def run_meso(
         The computed result and the written files by role.
     """
     from gis.io import check_output_folder
-    from layers.meso_outputs import write_meso_outputs
+    from layers.meso.outputs import write_meso_outputs
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)

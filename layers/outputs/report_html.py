@@ -283,9 +283,9 @@ def micro_report_html(
     Parameters
     ----------
     result
-        A :class:`layers.micro.MicroResult`.
+        A :class:`layers.micro.run.MicroResult`.
     config
-        The :class:`layers.micro.MicroConfig` of the run.
+        The :class:`layers.micro.run.MicroConfig` of the run.
     files
         Output role → path relative to the report, linked in the "Open" list.
     command

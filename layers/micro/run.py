@@ -6,7 +6,7 @@ weighted overlay → constraints → candidate districts → outputs``. Computat
 
 Examples
 --------
->>> from layers.micro import MicroConfig
+>>> from layers.micro.run import MicroConfig
 >>> MicroConfig().cell_size
 25.0
 """
@@ -53,7 +53,7 @@ from gis.sources import (
 )
 from gis.transforms import rescale
 from layers.decision import DecisionOptions, apply_decision
-from layers.factors import MICRO_FACTORS, Criterion, Factor, with_weights
+from layers.micro.factors import MICRO_FACTORS, Criterion, Factor, with_weights
 
 __all__ = [
     "CENTER_TAGS",
@@ -606,7 +606,7 @@ def run_micro(
         The computed result and the written files by role.
     """
     from gis.io import check_output_folder
-    from layers.micro_outputs import write_micro_outputs
+    from layers.micro.outputs import write_micro_outputs
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)

@@ -10,7 +10,7 @@ them cost indicators, fixed seed),
 * ``links``: gravity spillover links among the ``top`` units with the highest index,
   great-circle distance, tier-aware decay plus neighbourhood diffusion (:mod:`gis.spillover`);
 * ``perturbation``: 100 Dirichlet weight draws, each re-indexed and re-tiered;
-* ``pipeline`` (with ``--pipeline``): :func:`layers.macro.run_macro` end to end without
+* ``pipeline`` (with ``--pipeline``): :func:`layers.macro.run.run_macro` end to end without
   writing files, i.e. validation, the 100-combination method grid, 1000 weight draws and links;
 
 and prints wall-clock seconds of each step (best of ``--repeat`` runs). The first
@@ -18,8 +18,8 @@ four steps together are the "index, tiers and links" figure.
 
 Usage::
 
-    python scripts/bench_macro.py                 # 3000 x 20, links among the top 300
-    python scripts/bench_macro.py --units 10000 --top 1000
+    python scripts/bench/bench_macro.py                 # 3000 x 20, links among the top 300
+    python scripts/bench/bench_macro.py --units 10000 --top 1000
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
     if args.pipeline:
         import pandas as pd
 
-        from layers.macro import run_macro
+        from layers.macro.run import run_macro
 
         names = [f"ind{j:02d}" for j in range(m)]
         table = pd.DataFrame(x, columns=names)

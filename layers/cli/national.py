@@ -1,4 +1,4 @@
-"""``innosite national``: parse arguments and call :func:`layers.nation.run_national`."""
+"""``innosite national``: parse arguments and call :func:`layers.national.run.run_national`."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite national``."""
     from gis.engine import ENGINES
     from gis.potential import DECAYS
-    from layers.cli import _weight
-    from layers.meso_data import GEONAMES_THRESHOLDS, TIER_ORDER
-    from layers.nation import NATIONAL_FACTORS
+    from layers.cli.main import _weight
+    from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
+    from layers.national.run import NATIONAL_FACTORS
 
     names = ", ".join(f"{f.name} ({f.weight:g})" for f in NATIONAL_FACTORS)
     p = subparsers.add_parser(
@@ -172,9 +172,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def national_config_from_args(args: argparse.Namespace):  # -> NationalConfig
-    """Translate parsed arguments into a :class:`layers.nation.NationalConfig`."""
+    """Translate parsed arguments into a :class:`layers.national.run.NationalConfig`."""
     from gis.engine import Engine
-    from layers.nation import NationalConfig
+    from layers.national.run import NationalConfig
 
     kind = args.engine or ("dask" if args.dask_scheduler else "windows")
     engine = Engine(kind, memory_budget=args.memory_budget, scheduler=args.dask_scheduler,
@@ -200,7 +200,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 def run_national_cli(args: argparse.Namespace) -> int:
     """``innosite national``: run and print the layers, timings and where the outputs are."""
-    from layers.nation import run_national, summary
+    from layers.national.run import run_national, summary
 
     config = national_config_from_args(args)
     command = "innosite " + shlex.join(args.argv)

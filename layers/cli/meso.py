@@ -1,4 +1,4 @@
-"""``innosite meso``: parse arguments and call :func:`layers.meso.run_meso`."""
+"""``innosite meso``: parse arguments and call :func:`layers.meso.run.run_meso`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _columns(text: str) -> tuple[str, str]:
 
 
 def _region_list() -> str:
-    from layers.regions_cn import METRO_REGIONS
+    from layers.china.regions import METRO_REGIONS
 
     rows = [f"  {r.key:22s} {r.name} ({r.name_zh}), {r.tier} centre; {r.basis}"
             for r in METRO_REGIONS.values()]  # fmt: skip
@@ -30,10 +30,10 @@ def _region_list() -> str:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite meso``."""
     from gis.potential import DECAYS
-    from layers.cli import _bbox, _weight
-    from layers.meso import DEFAULT_REGION, HUB_CLASSES, MESO_FACTORS
-    from layers.meso_data import GEONAMES_THRESHOLDS, TIER_ORDER
-    from layers.regions_cn import METRO_REGIONS
+    from layers.cli.main import _bbox, _weight
+    from layers.meso.run import DEFAULT_REGION, HUB_CLASSES, MESO_FACTORS
+    from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
+    from layers.china.regions import METRO_REGIONS
 
     names = ", ".join(f"{f.name} ({f.weight:g})" for f in MESO_FACTORS)
     p = subparsers.add_parser(
@@ -197,9 +197,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def meso_config_from_args(args: argparse.Namespace):  # -> MesoConfig
-    """Translate parsed arguments into a :class:`layers.meso.MesoConfig`."""
-    from layers.cli import raster_run_options
-    from layers.meso import MesoConfig
+    """Translate parsed arguments into a :class:`layers.meso.run.MesoConfig`."""
+    from layers.cli.main import raster_run_options
+    from layers.meso.run import MesoConfig
 
     return MesoConfig(
         region=args.region,
@@ -227,9 +227,9 @@ def meso_config_from_args(args: argparse.Namespace):  # -> MesoConfig
 
 def run_meso_cli(args: argparse.Namespace) -> int:
     """``innosite meso``: run and print which layers were available and where outputs are."""
-    from layers.meso import DEFAULT_REGION, run_meso
-    from layers.meso_outputs import meso_summary
-    from layers.regions_cn import METRO_REGIONS
+    from layers.meso.run import DEFAULT_REGION, run_meso
+    from layers.meso.outputs import meso_summary
+    from layers.china.regions import METRO_REGIONS
 
     if args.list_regions:
         print(_region_list())

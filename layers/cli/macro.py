@@ -1,6 +1,6 @@
 """The ``innosite macro`` command: tier regions into innovation centres.
 
-This module only parses arguments; the work is :func:`layers.macro.run_macro`.
+This module only parses arguments; the work is :func:`layers.macro.run.run_macro`.
 :func:`add_parser` registers the subcommand on the ``innosite`` parser, and
 :func:`main` runs it stand-alone (``scripts/center_hierarchy.py``).
 """
@@ -85,7 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="COUNTRY",
         help="units are the cities of a country (ISO code, e.g. CN) from GeoNames with districts "
         "merged, scored on population, airport hub score and scheduled airports within 60 km "
-        "(offline; see layers.national); combine with --national-top",
+        "(offline; see layers.macro.places); combine with --national-top",
     )
     data.add_argument(
         "--national-top",
@@ -306,8 +306,8 @@ def build_parser(prog: str = "center_hierarchy.py") -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``innosite macro`` from parsed arguments and print a report."""
-    from layers.macro import Method, format_report, run_macro
-    from layers.scenario import macro_args_document
+    from layers.macro.run import Method, format_report, run_macro
+    from layers.scenario.core import macro_args_document
 
     method = Method(args.normalization, args.weights, args.composite, args.breaks)
     table, indicators, unit_column = args.table, args.indicators, args.unit_column
@@ -315,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
     if args.national is not None:
         if args.table is not None:
             raise InputError("give either --table or --national, not both")
-        from layers.national import NATIONAL_INDICATORS, city_indicators
+        from layers.macro.places import NATIONAL_INDICATORS, city_indicators
 
         table = city_indicators(args.national, top=args.national_top)
         indicators = indicators or list(NATIONAL_INDICATORS)

@@ -9,8 +9,8 @@ lattice at 100 m spacing for network access to 200 sources.
 
 Usage::
 
-    python scripts/benchmark.py            # 1000² and 4000² cells, and the Helsinki demo
-    python scripts/benchmark.py --large    # adds 10000² cells (needs ~10 GB)
+    python scripts/bench/benchmark.py            # 1000² and 4000² cells, and the Helsinki demo
+    python scripts/bench/benchmark.py --large    # adds 10000² cells (needs ~10 GB)
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _demo() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "layers.cli", "micro", "--out", f"{tmp}/o", "--quiet"],
+            [sys.executable, "-m", "layers.cli.main", "micro", "--out", f"{tmp}/o", "--quiet"],
             check=True,
             capture_output=True,
         )

@@ -46,12 +46,12 @@ when the tool succeeded, so no tool ever overwrites a user's file.
 
 Usage::
 
-    python scripts/peers.py available
-    python scripts/peers.py proximity sources.tif distance.tif --max-distance 5000
-    python scripts/peers.py grow sources.tif distance.tif
-    python scripts/peers.py clump score.tif clumps.tif --threshold 0.7
-    python scripts/peers.py calc out.tif --layer A=a.tif --layer B=b.tif --expression "A+B"
-    python scripts/peers.py mapcalc out.tif --layer a=a.tif --expression "a * 2"
+    python scripts/bench/peers.py available
+    python scripts/bench/peers.py proximity sources.tif distance.tif --max-distance 5000
+    python scripts/bench/peers.py grow sources.tif distance.tif
+    python scripts/bench/peers.py clump score.tif clumps.tif --threshold 0.7
+    python scripts/bench/peers.py calc out.tif --layer A=a.tif --layer B=b.tif --expression "A+B"
+    python scripts/bench/peers.py mapcalc out.tif --layer a=a.tif --expression "a * 2"
 """
 
 from __future__ import annotations
@@ -989,7 +989,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = gdal_calc if args.command == "calc" else grass_mapcalc
         run = runner(_layers(args.layer), args.expression, args.out, overwrite=args.overwrite)
     if run is None:
-        print("tool not installed; see: python scripts/peers.py available", file=sys.stderr)
+        print("tool not installed; see: python scripts/bench/peers.py available", file=sys.stderr)
         return 2
     print(json.dumps(run.as_dict(), indent=2))
     return 0

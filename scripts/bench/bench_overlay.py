@@ -16,9 +16,9 @@ memory: at 10 000² they alone take 6 x 400 MB.
 
 Usage::
 
-    python scripts/bench_overlay.py            # 1000² and 4000²
-    python scripts/bench_overlay.py --large    # also 10 000²
-    python scripts/bench_overlay.py --sizes 2000
+    python scripts/bench/bench_overlay.py            # 1000² and 4000²
+    python scripts/bench/bench_overlay.py --large    # also 10 000²
+    python scripts/bench/bench_overlay.py --sizes 2000
 """
 
 from __future__ import annotations

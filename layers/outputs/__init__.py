@@ -1,0 +1,1 @@
+"""Outputs shared by every scale: run summaries and the HTML report."""

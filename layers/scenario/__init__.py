@@ -1,0 +1,1 @@
+"""Scenario files: a whole run described in one TOML or YAML file."""
