@@ -20,6 +20,7 @@ from gis.errors import InputError, NoDataError
 from gis.population import PopulationWarning
 from gis.potential import market_potential
 from layers.cli.main import build_parser, main
+from layers.cli.meso import meso_config_from_args
 from layers.meso.run import (
     MESO_FACTORS,
     MesoConfig,
@@ -28,7 +29,6 @@ from layers.meso.run import (
     load_meso_data,
     run_meso,
 )
-from layers.cli.meso import meso_config_from_args
 from tests.conftest import shared_osm
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from gis.population import (
     read_population_raster,
 )
 from layers.china import regions as regions_cn
-from layers.meso.run import HUB_CLASSES, size_class
+from layers.china.regions import METRO_REGIONS, metro_region_area, resolve_metro_region
 from layers.meso.data import (
     load_airports,
     load_geonames,
@@ -31,7 +31,7 @@ from layers.meso.data import (
     load_macro_centres,
     table2_centres,
 )
-from layers.china.regions import METRO_REGIONS, metro_region_area, resolve_metro_region
+from layers.meso.run import HUB_CLASSES, size_class
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -12,10 +12,10 @@ from shapely.geometry import box
 
 from gis.engine import Engine
 from gis.io import read_geotiff
+from layers.china.regions import cnmaps_available
+from layers.cli.main import main
 from layers.meso import run as meso
 from layers.national import run as nation
-from layers.cli.main import main
-from layers.china.regions import cnmaps_available
 
 HUBEI = box(108.3, 29.0, 116.2, 33.3)
 

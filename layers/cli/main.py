@@ -223,9 +223,9 @@ def raster_run_options(args: argparse.Namespace, *, default_top_percent: float) 
 def run_micro_cli(args: argparse.Namespace) -> int:
     """``innosite micro``: run and print a summary."""
     from gis import progress
+    from layers.cli.scenario import verbosity_level
     from layers.micro.run import run_micro
     from layers.outputs.text import micro_summary
-    from layers.cli.scenario import verbosity_level
 
     config = micro_config_from_args(args)
     if not args.quiet and config.place is None and config.bbox is None and config.area_file is None:

@@ -30,10 +30,10 @@ def _region_list() -> str:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite meso``."""
     from gis.potential import DECAYS
-    from layers.cli.main import _bbox, _weight
-    from layers.meso.run import DEFAULT_REGION, HUB_CLASSES, MESO_FACTORS
-    from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
     from layers.china.regions import METRO_REGIONS
+    from layers.cli.main import _bbox, _weight
+    from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
+    from layers.meso.run import DEFAULT_REGION, HUB_CLASSES, MESO_FACTORS
 
     names = ", ".join(f"{f.name} ({f.weight:g})" for f in MESO_FACTORS)
     p = subparsers.add_parser(
@@ -227,9 +227,9 @@ def meso_config_from_args(args: argparse.Namespace):  # -> MesoConfig
 
 def run_meso_cli(args: argparse.Namespace) -> int:
     """``innosite meso``: run and print which layers were available and where outputs are."""
-    from layers.meso.run import DEFAULT_REGION, run_meso
-    from layers.meso.outputs import meso_summary
     from layers.china.regions import METRO_REGIONS
+    from layers.meso.outputs import meso_summary
+    from layers.meso.run import DEFAULT_REGION, run_meso
 
     if args.list_regions:
         print(_region_list())

@@ -58,8 +58,8 @@ from gis.progress import Laps
 from gis.regions import candidate_regions
 from gis.sources import TagFilter, match_tags
 from gis.transforms import rescale
-from layers.micro.factors import with_weights
 from layers.meso.data import TIER_ORDER, MesoWarning
+from layers.micro.factors import with_weights
 
 __all__ = [
     "CITY_SIZE_CLASSES",
@@ -460,8 +460,8 @@ class MesoConfig:
         DataSourceError
             A given file does not exist.
         """
-        from layers.meso.data import GEONAMES_THRESHOLDS
         from layers.china.regions import resolve_metro_region
+        from layers.meso.data import GEONAMES_THRESHOLDS
 
         names = ("region", "place", "bbox", "area_file")
         given = [n for n in names if getattr(self, n) is not None]

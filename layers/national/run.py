@@ -643,8 +643,8 @@ def _write_rest(
 ) -> None:
     from gis.io import write_geopackage, write_manifest
     from gis.maps import suitability_map
-    from layers.meso.run import config_dict
     from layers.meso.outputs import POPUP_FIELDS
+    from layers.meso.run import config_dict
 
     write_geopackage(stage / "candidates.gpkg", result.candidates, layer="candidates")
     composite, small = _overview(result.paths["suitability"], result.grid)

@@ -1231,8 +1231,8 @@ def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
 def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
     """Check one meso setting; ``(ok, value)``."""
     from gis.potential import DECAYS
-    from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
+    from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
 
     choices = {
         "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(DECAYS),
