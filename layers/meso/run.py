@@ -43,6 +43,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.access import AccessClass, class_access, nearest_point
 from gis.diversity import category_diversity, point_diversity
+from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, utm_crs
 from gis.measures import coverage, kernel_density
@@ -58,6 +59,7 @@ from gis.progress import Laps
 from gis.regions import candidate_regions
 from gis.sources import TagFilter, match_tags
 from gis.transforms import rescale
+from layers.decision import DecisionOptions
 from layers.meso.data import TIER_ORDER, MesoWarning
 from layers.micro.factors import with_weights
 
@@ -449,6 +451,11 @@ class MesoConfig:
     constraints: bool = True
     tiles: str | None = "OpenStreetMap"
     preset: tuple[MesoFactor, ...] = MESO_FACTORS
+    aggregation: str = "wlc"
+    aggregation_options: dict[str, Any] = field(default_factory=dict)
+    map_assets: str = "cdn"
+    decision: DecisionOptions = field(default_factory=DecisionOptions)
+    engine: Engine = field(default_factory=lambda: Engine("memory"))
 
     def validate(self) -> None:
         """Check the parameters before any data is read.

@@ -26,6 +26,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from gis import progress, settings
+from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, grid_for_area
 from gis.maps import MAP_ASSETS
@@ -119,6 +120,7 @@ class MicroConfig:
     title: str = "Innovation-district suitability"
     preset: tuple[Factor, ...] = MICRO_FACTORS
     decision: DecisionOptions = field(default_factory=DecisionOptions)
+    engine: Engine = field(default_factory=lambda: Engine("memory"))
 
     def validate(self) -> None:
         """Check the parameters before any data is read.

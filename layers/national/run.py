@@ -49,6 +49,7 @@ from gis.overlay import apply_constraints, normalize_weights, weighted_linear_co
 from gis.progress import Laps
 from gis.transforms import rescale
 from gis.windows import RasterOutput, Window
+from layers.decision import DecisionOptions
 from layers.meso import run as meso
 from layers.meso.run import MesoConfig, MesoData, MesoFactor
 
@@ -131,6 +132,10 @@ class NationalConfig:
     keep_raw: bool = False
     map_assets: str = "cdn"
     engine: Engine = field(default_factory=Engine)
+    aggregation: str = "wlc"
+    aggregation_options: dict[str, Any] = field(default_factory=dict)
+    tiles: str | None = "OpenStreetMap"
+    decision: DecisionOptions = field(default_factory=DecisionOptions)
 
     def meso_config(self) -> MesoConfig:
         """The :class:`layers.meso.run.MesoConfig` of the same measures and scoring."""
