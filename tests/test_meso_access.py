@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gis import access
-from gis.access import AccessClass, class_access, nearest_point
-from gis.convolve import Window, grid_window
+from gis import distance
+from gis.access import AccessClass, class_access
 from gis.coords import gcj02_offset_check, gcj02_to_wgs84, in_china, wgs84_to_gcj02
+from gis.distance import nearest_point
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
+from gis.windows import Window
 
 
 def brute_nearest(grid, x, y):
@@ -42,7 +43,7 @@ def test_nearest_point_matches_brute_force(grid, n):
 
 
 def test_exact_with_far_outside_points_off_cell_centres(grid, monkeypatch):
-    monkeypatch.setattr(access, "TILE", 7)  # many tiles, some cut by the grid edge
+    monkeypatch.setattr(distance, "TILE", 7)  # many tiles, some cut by the grid edge
     rng = np.random.default_rng(1)
     inside_x = rng.uniform(0, 6000, 40)
     inside_y = rng.uniform(3000, 4000, 40)  # only in the northern strip
@@ -85,9 +86,9 @@ def test_max_distance_caps_and_window_consistency(grid):
     x = rng.uniform(-3000, 9000, 300)
     y = rng.uniform(-3000, 7000, 300)
     whole = nearest_point(grid, x, y).distance
-    win = Window(10, 20, 15, 17)
-    sub = nearest_point(grid_window(grid, win), x, y).distance
-    np.testing.assert_array_equal(sub, whole[win.slices])  # the same values, bit for bit
+    win = Window(grid, 10, 20, 15, 17)
+    sub = nearest_point(win.grid, x, y).distance
+    np.testing.assert_array_equal(sub, whole[win.core])  # the same values, bit for bit
 
 
 def test_class_access_by_hand():

@@ -7,17 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from gis.convolve import Convolver, Window, grid_window
+from gis.convolve import Convolver
+from gis.decay import DECAYS, decay, decay_kernel, reach
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.potential import (
-    DECAYS,
-    decay,
-    decay_kernel,
-    market_potential,
-    raster_potential,
-    reach,
-)
+from gis.potential import market_potential, raster_potential
+from gis.windows import Window
 
 
 def direct_potential(grid, x, y, pop, function, scale, limit, **params):
@@ -90,9 +85,9 @@ def test_tiles_and_windows_give_the_same_result(grid):
     whole = market_potential(grid, x, y, pop, scale=400.0)
     tiled = market_potential(grid, x, y, pop, scale=400.0, tile=7)
     np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-4)
-    win = Window(5, 9, 11, 13)
-    sub = market_potential(grid_window(grid, win), x, y, pop, scale=400.0)
-    np.testing.assert_allclose(sub, whole[win.slices], rtol=1e-5, atol=1e-4)
+    win = Window(grid, 5, 9, 11, 13)
+    sub = market_potential(win.grid, x, y, pop, scale=400.0)
+    np.testing.assert_allclose(sub, whole[win.core], rtol=1e-5, atol=1e-4)
 
 
 def test_raster_potential_equals_point_potential(grid):
