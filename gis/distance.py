@@ -220,10 +220,16 @@ def nearest_point(
     v0 = _best_at(tree, centres, qx, qy, qo, n_workers)  # min_j (d + offset) at centres, or above
     reach = np.minimum(v0 + half[tiles], cap + half[tiles]) + half[tiles]
     reach = reach * (1.0 + 1e-9) + 1e-6  # round-off margin: never miss a candidate
-    candidates = tree.query_ball_point(centres, reach, workers=n_workers, return_sorted=True)
-    lookup = offset is None and index is None  # dense tiles may use the k-d tree per cell
     dense: list[tuple[slice, slice]] = []
     n_cols = c0.size
+    if offset is None and index is None:  # dense tiles use the k-d tree cell by cell
+        counts = tree.query_ball_point(centres, reach, workers=n_workers, return_length=True)
+        many = np.asarray(counts) > DENSE
+        for tile in tiles[many]:
+            i, j = divmod(int(tile), n_cols)
+            dense.append((slice(r0[i], r1[i]), slice(c0[j], c1[j])))
+        tiles, centres, reach = tiles[~many], centres[~many], reach[~many]
+    candidates = tree.query_ball_point(centres, reach, workers=n_workers, return_sorted=True)
     for t, tile, cand in zip(range(tiles.size), tiles, candidates, strict=True):
         i, j = divmod(int(tile), n_cols)
         rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
@@ -235,9 +241,6 @@ def nearest_point(
             dist[rows, cols] = cap
             if index is not None:
                 index[rows, cols] = -1
-            continue
-        if lookup and k.size > DENSE:
-            dense.append((rows, cols))
             continue
         dx2 = np.square((xc[cols][None, :] - qx[k][:, None]).astype("float32"))  # (k, width)
         dy2 = np.square((yc[rows][None, :] - qy[k][:, None]).astype("float32"))  # (k, height)
@@ -310,6 +313,28 @@ def _edt_into(mask: np.ndarray, cell_size: float, out: np.ndarray) -> None:
         dr = ft[0, r0:r1] - np.arange(r0, r1, dtype="float64")[:, None]
         dc = ft[1, r0:r1] - cols
         out[r0:r1] = np.sqrt(dr * dr + dc * dc) * cell_size
+
+
+def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Cells of the :data:`TILE` tiles where a point of ``pts`` may be nearer than ``out``.
+
+    A tile whose centre is ``d0`` from the nearest point has every cell at least
+    ``d0 - r`` from every point (``r`` its half diagonal); where the largest value
+    of ``out`` in the tile is below that, no point can lower it.
+    """
+    h, w = grid.shape
+    xc, yc = grid.centers()
+    r0, r1 = _tile_bounds(h, TILE)
+    c0, c1 = _tile_bounds(w, TILE)
+    ty, tx = (yc[r0] + yc[r1 - 1]) / 2.0, (xc[c0] + xc[c1 - 1]) / 2.0
+    hy, hx = np.abs(yc[r0] - yc[r1 - 1]) / 2.0, np.abs(xc[c0] - xc[c1 - 1]) / 2.0
+    d0, _ = cKDTree(pts).query(
+        np.column_stack([np.tile(tx, ty.size), np.repeat(ty, tx.size)]), workers=cpu_count()
+    )
+    lower = d0.reshape(ty.size, tx.size) - np.hypot(hx[None, :], hy[:, None])
+    top = np.maximum.reduceat(np.maximum.reduceat(out, r0, axis=0), c0, axis=1)
+    tiles = top >= lower * (1.0 - 1e-6) - 1e-3  # round-off margin: never skip a needed tile
+    return np.repeat(np.repeat(tiles, r1 - r0, axis=0), c1 - c0, axis=1)
 
 
 def shape_distance(
@@ -390,11 +415,13 @@ def shape_distance(
     pts = np.concatenate(point_sets)
     pts = pts[np.isfinite(pts).all(axis=1)]
     if pts.size:
-        near_pts = nearest_point(
-            grid, pts[:, 0], pts[:, 1], max_distance=max_distance, return_index=False,
-            workers=workers,
-        ).distance  # fmt: skip
-        np.minimum(out, near_pts, out=out)
+        need = _may_be_nearer(grid, out, pts)  # tiles where a point can beat the raster
+        if need.any():
+            near_pts = nearest_point(
+                grid, pts[:, 0], pts[:, 1], max_distance=max_distance, return_index=False,
+                mask=need, workers=workers,
+            ).distance  # fmt: skip
+            np.fmin(out, near_pts, out=out)  # NaN: tiles not measured
     if math.isfinite(cap):
         np.minimum(out, np.float32(cap), out=out)
     return out
