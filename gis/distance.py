@@ -22,7 +22,9 @@ and polygons to :func:`shape_distance` and takes the smaller of the two.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -48,11 +50,15 @@ DENSE: int = 48
 _CHUNK_CELLS = 1 << 20
 
 
-class Nearest(NamedTuple):
-    """Result of :func:`nearest_point`."""
+@dataclass(frozen=True)
+class Nearest:
+    """Result of :func:`nearest_point`; unpacks as ``distance, index``."""
 
     distance: np.ndarray  # float32 metres from each cell centre to its nearest point
     index: np.ndarray | None  # int32 index of that point (-1 beyond max_distance)
+
+    def __iter__(self) -> Iterator[np.ndarray | None]:
+        return iter((self.distance, self.index))
 
 
 def _tile_bounds(n: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
@@ -275,7 +281,8 @@ def _lookup_tiles(
     bound = cap * (1.0 + 1e-9) + 1e-6 if math.isfinite(cap) else math.inf
     start = 0
     while start < len(tiles):
-        batch, cells = [], 0
+        batch: list[tuple[slice, slice]] = []
+        cells = 0
         while start < len(tiles) and (not batch or cells < _CHUNK_CELLS):
             rows, cols = tiles[start]
             batch.append((rows, cols))

@@ -355,7 +355,8 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
     bounds = np.searchsorted(band, np.arange(band[-1] + 2))
     for b in np.flatnonzero(np.diff(bounds)):
         e = edge[bounds[b] : bounds[b + 1]]
-        kb0, kb1 = b * band_rows, min(sub_h, (b + 1) * band_rows)
+        kb0 = int(b) * band_rows
+        kb1 = min(sub_h, kb0 + band_rows)
         ks = np.maximum(k_first[e], kb0)
         n = np.minimum(k_end[e], kb1) - ks
         pair = np.repeat(np.arange(e.size), n)

@@ -298,8 +298,8 @@ def spillover_links(
     if m.size != n:
         raise InputError(f"got {m.size} masses for {n} places")
     if not np.isfinite(m).all() or (m < 0).any():
-        i = int(np.flatnonzero(~np.isfinite(m) | (m < 0))[0])
-        raise InputError(f"mass of place {i} is {m[i]}; masses must be finite and non-negative")
+        bad = int(np.flatnonzero(~np.isfinite(m) | (m < 0))[0])
+        raise InputError(f"mass of place {bad} is {m[bad]}; masses must be finite and non-negative")
     if tiers is None:
         t = np.zeros(n, dtype=np.int64)
     else:
