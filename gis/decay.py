@@ -195,13 +195,13 @@ def half_distance_scale(
     name = _name(function)
     if name is None or name == "step":
         raise InputError(f"decay {function!r} has no half distance; give its scale instead")
-    b = _exponent(params.get("exponent", 2.0)) if "exponent" in params else 2.0
+    b = _exponent(params.get("exponent", 2.0))
     return {
         "exponential": h / math.log(2.0),
         "gaussian": h / math.sqrt(2.0 * math.log(2.0)),
         "power": h / (2.0 ** (1.0 / b) - 1.0),
         "log_logistic": h,
-        "inverse_power": h * 2.0 ** (1.0 / b),
+        "inverse_power": h / 2.0 ** (1.0 / b),
         "linear": 2.0 * h,
     }[name]
 

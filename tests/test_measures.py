@@ -487,3 +487,19 @@ def test_banded_convolution_matches_single_fft(monkeypatch):
     np.testing.assert_allclose(
         focal_mean(a, radius_cells=5.5), mean, rtol=1e-5, atol=1e-6, equal_nan=True
     )
+
+
+@pytest.mark.parametrize("mode", ["same", "valid"])
+@pytest.mark.parametrize("tile", [None, 5])
+def test_convolve_matches_scipy_signal(mode, tile):
+    from scipy import signal
+
+    rng = np.random.default_rng(21)
+    a = rng.normal(size=(23, 31)).astype("float32")
+    k = rng.uniform(size=(7, 5))
+    got = convolve.convolve(a, k, mode=mode, tile=tile)
+    want = signal.convolve(a.astype("float64"), k, mode=mode, method="direct")
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(InputError, match="mode"):
+        convolve.convolve(a, k, mode="full")

@@ -166,3 +166,19 @@ def test_outside_china_unchanged_and_offset_check():
     assert shifted.looks_gcj02 and shifted.matched == 6
     assert 300 < shifted.as_given < 700 and shifted.if_converted < 1.0
     assert not gcj02_offset_check(ref_lon, ref_lat, ref_lon, ref_lat).looks_gcj02
+
+
+def test_class_access_gives_the_same_numbers_as_before():
+    # computed before the decays moved to gis.decay and the distances to gis.distance
+    g = Grid.from_bounds((0, 0, 5000, 3000), cell_size=1000, crs=32650)
+    spec = {
+        "a": AccessClass(1.0, 1500.0, "exponential"),
+        "b": AccessClass(0.5, 2000.0, "power", {"exponent": 3}),
+    }
+    r = class_access(g, [500, 3500], [500, 1500], ["a", "b"], spec=spec)
+    want = [
+        [0.2850088, 0.2659835, 0.2369902, 0.2251409, 0.1461279],
+        [0.5289878, 0.4276863, 0.3399956, 0.5607291, 0.202674],
+        [1.0, 0.5390223, 0.3376094, 0.2634337, 0.1630051],
+    ]
+    np.testing.assert_allclose(r.access, want, rtol=1e-6, atol=1e-7)
