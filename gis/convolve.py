@@ -1,4 +1,4 @@
-"""FFT convolution with one kernel, tile by tile (overlap-save), and grid windows.
+"""FFT convolution with one kernel, tile by tile (overlap-save).
 
 Market potential, category counts for diversity and other focal sums convolve
 a source raster (rasterised points or a population raster) with one fixed,
@@ -9,25 +9,26 @@ per FFT shape and reused by every tile and every source) and keeps the valid
 part. Memory is bounded by the FFT size, not by the grid, so the same code serves
 a city and, window by window, a country.
 
-:func:`grid_window` cuts a sub-grid out of a :class:`~gis.grid.Grid`; every
-measure that takes a grid can then be run window by window.
+:func:`convolve` is the whole-array form ("valid" or zero-padded "same"), used
+by the point densities and focal means of :mod:`gis.measures`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any
 
 import numpy as np
-from affine import Affine
 from scipy import fft as sp_fft
 
 from gis import settings
 from gis.errors import GridSizeError, InputError
-from gis.grid import Grid
 
-__all__ = ["Convolver", "Window", "disc_footprint", "grid_window"]
+__all__ = ["Convolver", "convolve", "disc_footprint"]
+
+#: A rectangle of an array as ``(rows, cols)`` slices.
+Slices = tuple[slice, slice]
 
 #: Largest FFT (in cells) one tile may use: about 16 bytes per cell are live at once
 #: (the float32 source, its complex64 spectrum, the kernel spectrum and the result).
@@ -37,35 +38,6 @@ MAX_FFT_CELLS: int = 2**27
 #: halo costs little and the tiles' buffers stay small and are reused.
 SMALL_KERNEL: int = 129
 SMALL_TILE: int = 1024
-
-
-class Window(NamedTuple):
-    """A rectangle of rows and columns of a raster: ``[row, row+height) x [col, col+width)``."""
-
-    row: int
-    col: int
-    height: int
-    width: int
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        """Slices selecting the window from an array."""
-        return slice(self.row, self.row + self.height), slice(self.col, self.col + self.width)
-
-
-def grid_window(grid: Grid, window: Window) -> Grid:
-    """The sub-grid of ``grid`` covering ``window`` (same CRS and cell size, aligned).
-
-    Examples
-    --------
-    >>> g = Grid.from_bounds((0, 0, 100, 50), cell_size=10, crs=32650)
-    >>> grid_window(g, Window(1, 2, 3, 4)).bounds
-    (20.0, 10.0, 60.0, 40.0)
-    """
-    r, c, h, w = (int(v) for v in window)
-    if r < 0 or c < 0 or h < 1 or w < 1 or r + h > grid.height or c + w > grid.width:
-        raise InputError(f"window {tuple(window)} is not inside the grid of shape {grid.shape}")
-    return Grid(grid.crs, grid.transform @ Affine.translation(c, r), w, h)
 
 
 def disc_footprint(radius_cells: float) -> np.ndarray:
@@ -110,7 +82,7 @@ class Convolver:
     --------
     >>> conv = Convolver(np.ones((3, 3)), (2, 3))
     >>> src = np.arange(20, dtype="float32").reshape(4, 5)
-    >>> conv.run(lambda w: src[w.row : w.row + w.height, w.col : w.col + w.width])
+    >>> conv.run(lambda rows, cols: src[rows, cols])
     array([[ 54.,  63.,  72.],
            [ 99., 108., 117.]], dtype=float32)
     """
@@ -156,17 +128,18 @@ class Convolver:
                 raise InputError(f"tile must be a positive number of cells, got {tile!r}")
             self.tile = (min(int(tile), self.shape[0]), min(int(tile), self.shape[1]))
 
-    def tiles(self) -> Iterator[Window]:
-        """Output tiles in row-major order."""
+    def tiles(self) -> Iterator[Slices]:
+        """Output tiles in row-major order, as ``(rows, cols)`` slices of the output."""
         th, tw = self.tile
         for r in range(0, self.shape[0], th):
             for c in range(0, self.shape[1], tw):
-                yield Window(r, c, min(th, self.shape[0] - r), min(tw, self.shape[1] - c))
+                yield slice(r, min(r + th, self.shape[0])), slice(c, min(c + tw, self.shape[1]))
 
-    def source_window(self, tile: Window) -> Window:
+    def source_window(self, tile: Slices) -> Slices:
         """The source rectangle a tile reads, in source coordinates (output + halo)."""
         kh, kw = self.kernel.shape
-        return Window(tile.row, tile.col, tile.height + kh - 1, tile.width + kw - 1)
+        rows, cols = tile
+        return slice(rows.start, rows.stop + kh - 1), slice(cols.start, cols.stop + kw - 1)
 
     def _spectrum(self, fshape: tuple[int, int]) -> np.ndarray:
         spec = self._spectra.get(fshape)
@@ -200,9 +173,81 @@ class Convolver:
         # circular convolution of size >= source: rows/cols kh-1.. are free of wrap-around
         return np.array(full[kh - 1 : kh - 1 + oh, kw - 1 : kw - 1 + ow], dtype="float32")
 
-    def run(self, read: Callable[[Window], np.ndarray]) -> np.ndarray:
-        """Convolve a whole source given by ``read(source_window) -> array``; float32 output."""
+    def run(self, read: Callable[[slice, slice], np.ndarray]) -> np.ndarray:
+        """Convolve a whole source given by ``read(rows, cols) -> array``; float32 output.
+
+        ``rows`` and ``cols`` are the slices of the source window of each tile.
+        """
         out = np.empty(self.shape, dtype="float32")
         for tile in self.tiles():
-            out[tile.slices] = self.apply(read(self.source_window(tile)))
+            out[tile] = self.apply(read(*self.source_window(tile)))
         return out
+
+
+def convolve(
+    array: Any,
+    kernel: Any,
+    *,
+    mode: str = "same",
+    tile: int | None = None,
+    workers: int | None = None,
+) -> np.ndarray:
+    """Convolution of a 2-D array with an odd-sided kernel, by FFT in tiles (float32).
+
+    Parameters
+    ----------
+    array
+        2-D numeric array (not modified).
+    kernel
+        2-D kernel with odd sides.
+    mode
+        ``"valid"``: only where the kernel lies wholly inside ``array`` (the
+        result is smaller by the kernel side minus one); ``"same"``: the shape of
+        ``array``, with zeros beyond its edge.
+    tile, workers
+        As :class:`Convolver`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32.
+
+    Examples
+    --------
+    >>> a = np.arange(12, dtype="float32").reshape(3, 4)
+    >>> convolve(a, np.ones((3, 3)), mode="valid")
+    array([[45., 54.]], dtype=float32)
+    >>> convolve(a, np.ones((1, 3)), mode="same")[0].round(4)
+    array([1., 3., 6., 5.], dtype=float32)
+    """
+    a = np.asarray(array, dtype="float32")
+    k = np.asarray(kernel)
+    if a.ndim != 2:
+        raise InputError(f"convolve needs a 2-D array, got shape {a.shape}")
+    if mode not in ("same", "valid"):
+        raise InputError(f"mode must be 'same' or 'valid', got {mode!r}")
+    if k.ndim != 2:
+        raise InputError(f"kernel must be 2-D with odd sides, got shape {k.shape}")
+    hr, hc = k.shape[0] // 2, k.shape[1] // 2
+    if mode == "valid":
+        shape = (a.shape[0] - 2 * hr, a.shape[1] - 2 * hc)
+        if shape[0] < 1 or shape[1] < 1:
+            raise InputError(f"array {a.shape} is smaller than the kernel {k.shape}")
+        hr = hc = 0  # source coordinates are array coordinates
+    else:
+        shape = a.shape
+    conv = Convolver(k, (int(shape[0]), int(shape[1])), tile=tile, workers=workers)
+
+    def read(rows: slice, cols: slice) -> np.ndarray:
+        r0, c0 = rows.start - hr, cols.start - hc
+        r1, c1 = rows.stop - hr, cols.stop - hc
+        if r0 >= 0 and c0 >= 0 and r1 <= a.shape[0] and c1 <= a.shape[1]:
+            return a[r0:r1, c0:c1]
+        block = np.zeros((r1 - r0, c1 - c0), dtype="float32")
+        rs, cs = max(r0, 0), max(c0, 0)
+        re, ce = min(r1, a.shape[0]), min(c1, a.shape[1])
+        if re > rs and ce > cs:
+            block[rs - r0 : re - r0, cs - c0 : ce - c0] = a[rs:re, cs:ce]
+        return block
+
+    return conv.run(read)

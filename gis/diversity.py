@@ -50,15 +50,16 @@ def _entropy(
     out = np.zeros(shape, dtype="float32")
     for tile_win in conv.tiles():
         src = conv.source_window(tile_win)
-        total = np.zeros((tile_win.height, tile_win.width), dtype="float32")
+        rows, cols = tile_win
+        total = np.zeros((rows.stop - rows.start, cols.stop - cols.start), dtype="float32")
         clogc = np.zeros_like(total)
         for k in categories:
-            counts = conv.apply(read(k, src))
+            counts = conv.apply(read(k, *src))
             np.rint(counts, out=counts)  # whole numbers; clears FFT round-off
             np.maximum(counts, 0.0, out=counts)
             total += counts
             clogc += xlogy(counts, counts)  # c ln c, 0 for c = 0
-        h = out[tile_win.slices]
+        h = out[tile_win]
         some = total > 0
         np.log(total, out=h, where=some)
         h -= np.divide(clogc, total, out=np.zeros_like(total), where=some)
@@ -114,11 +115,13 @@ def category_diversity(
         codes = codes[codes != nodata]
     p = disc_footprint(r).shape[0] // 2
 
-    def read(code: Any, win: Any) -> np.ndarray:
-        r0, c0 = win.row - p, win.col - p
-        block = np.zeros((win.height, win.width), dtype="float32")
+    def read(code: Any, rows: slice, cols: slice) -> np.ndarray:
+        top, left = rows.start, cols.start
+        height, width = rows.stop - top, cols.stop - left
+        r0, c0 = top - p, left - p
+        block = np.zeros((height, width), dtype="float32")
         rs, cs = max(r0, 0), max(c0, 0)
-        re_, ce = min(r0 + win.height, a.shape[0]), min(c0 + win.width, a.shape[1])
+        re_, ce = min(r0 + height, a.shape[0]), min(c0 + width, a.shape[1])
         if re_ > rs and ce > cs:
             block[rs - r0 : re_ - r0, cs - c0 : ce - c0] = a[rs:re_, cs:ce] == code
         return block
@@ -186,13 +189,13 @@ def point_diversity(
     bounds = np.searchsorted(code[order], np.arange(labels.size + 1))
     groups = [order[bounds[k] : bounds[k + 1]] for k in range(labels.size)]
 
-    def read(k: int, win: Any) -> np.ndarray:
+    def read(k: int, rows: slice, cols: slice) -> np.ndarray:
+        top, left = rows.start, cols.start
+        height, width = rows.stop - top, cols.stop - left
         r, c = row[groups[k]], col[groups[k]]
-        keep = (
-            (r >= win.row) & (r < win.row + win.height) & (c >= win.col) & (c < win.col + win.width)
-        )
-        binned = np.zeros((win.height, win.width), dtype="float32")
-        np.add.at(binned, (r[keep] - win.row, c[keep] - win.col), 1.0)
+        keep = (r >= top) & (r < top + height) & (c >= left) & (c < left + width)
+        binned = np.zeros((height, width), dtype="float32")
+        np.add.at(binned, (r[keep] - top, c[keep] - left), 1.0)
         return binned
 
     return _entropy(grid.shape, r, list(range(labels.size)), read, tile)

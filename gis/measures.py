@@ -1,26 +1,25 @@
-"""Raster measures on a :class:`~gis.grid.Grid`: distance, density, focal means, coverage.
+"""Raster measures on a :class:`~gis.grid.Grid`: density, counts, focal means, coverage.
 
 Every function returns a ``float32`` array of ``grid.shape`` (or of the input
 array's shape) and works in the grid CRS; reproject vector inputs first. The
-work is vectorised (k-d trees, distance transforms and FFT convolutions) and
-done in row chunks where a full-grid temporary would be large.
+work is vectorised (FFT convolutions by :func:`gis.convolve.convolve`, a
+scanline fill) and done in row bands where a full-grid temporary would be large.
+Distances are in :mod:`gis.distance`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
-from pyproj import CRS
 from scipy import ndimage
-from scipy.spatial import cKDTree
-from shapely.geometry.base import BaseGeometry
 
-from gis import settings
-from gis.errors import InputError, NoDataError
+from gis._validate import geometries, points, positive
+from gis.convolve import convolve, disc_footprint
+from gis.errors import InputError
 from gis.grid import Grid
 
 __all__ = [
@@ -28,7 +27,6 @@ __all__ = [
     "Kernel",
     "count_within",
     "coverage",
-    "euclidean_distance",
     "focal_mean",
     "kernel_density",
 ]
@@ -36,267 +34,8 @@ __all__ = [
 #: Cells handled per chunk by the row-chunked steps (bounds their temporaries).
 _CHUNK_CELLS = 1 << 20
 
-#: Above this many cells convolutions run in row bands (bounded memory) instead of one FFT.
-_FFT_MAX_CELLS = 1 << 22
-
 #: Windows with at most this many cells are applied directly instead of by FFT.
 _DIRECT_MAX_TAPS = 32
-
-
-# ---------------------------------------------------------------------- helpers
-def _workers(workers: int | None) -> int:
-    """Thread count for k-d tree queries: ``workers`` or the settings default."""
-    return settings.workers if workers is None else int(workers)
-
-
-def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a number, got {value!r}") from exc
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        need = "non-negative" if allow_zero else "positive"
-        raise InputError(f"{name} must be a finite {need} number, got {value!r}")
-    return v
-
-
-def _limit(max_distance: float | None) -> float:
-    return math.inf if max_distance is None else _positive(max_distance, "max_distance")
-
-
-def _points(x: Any, y: Any, weights: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = np.asarray(x, dtype="float64")
-    y = np.asarray(y, dtype="float64")
-    if x.ndim != 1 or y.ndim != 1 or x.size != y.size:
-        raise InputError(
-            f"x and y must be 1-D arrays of equal length, got shapes {x.shape} and {y.shape}"
-        )
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise InputError("point coordinates must be finite; drop missing or empty geometries")
-    if weights is None:
-        w = np.ones(x.size)
-    else:
-        w = np.asarray(weights, dtype="float64")
-        if w.shape != x.shape:
-            raise InputError(
-                f"weights must have one value per point: {w.shape} given for {x.size} points"
-            )
-        if not np.isfinite(w).all() or (w.size and w.min() < 0):
-            raise InputError("weights must be finite and non-negative")
-    return x, y, w
-
-
-def _geometries(geometries: Any, grid: Grid) -> np.ndarray:
-    """Non-empty single-part geometries as a 1-D object array (collections exploded)."""
-    if isinstance(geometries, BaseGeometry):
-        geometries = [geometries]
-    crs = getattr(geometries, "crs", None)
-    if crs is not None and CRS.from_user_input(crs) != CRS.from_user_input(grid.crs):
-        raise InputError(
-            f"geometries are in {CRS.from_user_input(crs).to_string()} but the grid is in "
-            f"{CRS.from_user_input(grid.crs).to_string()}; reproject them with .to_crs(grid.crs)"
-        )
-    geometries = getattr(geometries, "geometry", geometries)  # GeoDataFrame -> GeoSeries
-    arr = np.asarray(geometries, dtype=object).ravel()
-    known = shapely.is_geometry(arr) | shapely.is_missing(arr)
-    if not known.all():
-        bad = arr[~known][0]
-        raise InputError(f"expected shapely geometries, got {type(bad).__name__}: {bad!r:.60}")
-    return _explode(arr[shapely.is_geometry(arr)])
-
-
-def _explode(arr: np.ndarray) -> np.ndarray:
-    """Single-part, non-empty geometries of ``arr`` (multi-parts and collections split)."""
-    while arr.size and np.isin(shapely.get_type_id(arr), (4, 5, 6, 7)).any():
-        arr = shapely.get_parts(arr)
-    return arr[~shapely.is_empty(arr)]
-
-
-def _centre_chunks(grid: Grid) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Row chunks of cell centres as ``(r0, r1, points[(r1-r0)*width, 2])``."""
-    xs, ys = grid.centers()
-    step = max(1, _CHUNK_CELLS // grid.width)
-    for r0 in range(0, grid.height, step):
-        r1 = min(grid.height, r0 + step)
-        pts = np.empty(((r1 - r0) * grid.width, 2))
-        pts[:, 0] = np.tile(xs, r1 - r0)
-        pts[:, 1] = np.repeat(ys[r0:r1], grid.width)
-        yield r0, r1, pts
-
-
-def _query_centres(
-    grid: Grid, tree: cKDTree, *, limit: float, workers: int
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """Nearest tree point of every cell centre, in row chunks: ``(r0, r1, dist, index)``.
-
-    Centres farther than ``limit`` get ``dist=inf`` and ``index=tree.n``.
-    """
-    for r0, r1, pts in _centre_chunks(grid):
-        dist, idx = tree.query(pts, distance_upper_bound=limit, workers=workers)
-        yield r0, r1, dist, idx
-
-
-def _convolve(a: np.ndarray, k: np.ndarray, mode: str) -> np.ndarray:
-    """``float32`` FFT convolution of ``a`` with an odd-sided kernel, ``"same"`` or ``"valid"``.
-
-    Moderate arrays take one FFT; larger ones are done in row bands (overlap-save)
-    so the complex temporaries stay bounded whatever the grid size.
-    """
-    from scipy import signal  # half a second to import: only when convolving
-
-    if a.size <= _FFT_MAX_CELLS:
-        return signal.fftconvolve(a, k, mode=mode)
-    kh, kw = k.shape
-    height, width = a.shape
-    if mode == "valid":
-        out = np.empty((height - kh + 1, width - kw + 1), dtype="float32")
-    else:
-        out = np.empty(a.shape, dtype="float32")
-    step = max(4 * kh, _CHUNK_CELLS * 4 // width)
-    for r0 in range(0, out.shape[0], step):
-        r1 = min(out.shape[0], r0 + step)
-        if mode == "valid":
-            band = a[r0 : r1 + kh - 1]
-        else:  # "same" is "valid" on the array padded with zeros by half the kernel
-            lo, hi = r0 - kh // 2, r1 + kh // 2
-            band = np.zeros((hi - lo, width + kw - 1), dtype="float32")
-            band[max(0, -lo) : band.shape[0] - max(0, hi - height), kw // 2 : kw // 2 + width] = a[
-                max(0, lo) : min(height, hi)
-            ]
-        out[r0:r1] = signal.fftconvolve(band, k, mode="valid")
-    return out
-
-
-def _disc(radius_cells: float) -> np.ndarray:
-    """Boolean footprint of the cells whose centre is within ``radius_cells`` of the centre."""
-    p = math.floor(radius_cells + 1e-9)
-    i = np.arange(-p, p + 1)
-    return (i[:, None] ** 2 + i[None, :] ** 2) <= radius_cells**2 + 1e-9
-
-
-# ---------------------------------------------------------------------- distance
-def euclidean_distance(
-    grid: Grid,
-    geometries: Any,
-    *,
-    max_distance: float | None = None,
-    workers: int | None = None,
-) -> np.ndarray:
-    """Straight-line distance in metres from every cell centre to the nearest feature.
-
-    Points are measured exactly with a k-d tree. Lines and polygons are
-    rasterised (every touched cell, polygons filled) and measured with a
-    Euclidean distance transform, so cells inside a polygon or on a line get 0;
-    parts lying outside the grid are densified to points every ``cell_size``
-    metres and measured with the k-d tree, so features beyond the edge count.
-
-    Accuracy: exact for points; for lines and polygons the result is within
-    ``cell_size / sqrt(2)`` (half a cell diagonal) of the true distance, since
-    a touched cell's centre lies within that distance of the feature.
-
-    Parameters
-    ----------
-    grid
-        Analysis grid.
-    geometries
-        Shapely geometries (or a GeoSeries / GeoDataFrame) in the grid CRS;
-        multi-part geometries and collections are fine, empty ones are skipped.
-    max_distance
-        Cap the output at this many metres (cells farther away get exactly
-        ``max_distance``); also skips features beyond it.
-    workers
-        Threads for the k-d tree queries (``-1``: all cores; default
-        :data:`gis.settings.workers`).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``float32`` of ``grid.shape``.
-
-    Raises
-    ------
-    NoDataError
-        If there are no (non-empty) features, so the caller can apply its
-        rule for empty layers.
-
-    Examples
-    --------
-    >>> from shapely import LineString, Point
-    >>> grid = Grid.from_bounds((0, 0, 50, 10), cell_size=10, crs=32635)
-    >>> euclidean_distance(grid, [Point(5, 5)])
-    array([[ 0., 10., 20., 30., 40.]], dtype=float32)
-    >>> euclidean_distance(grid, [LineString([(41, 0), (41, 10)])], max_distance=25)
-    array([[25., 25., 20., 10.,  0.]], dtype=float32)
-    """
-    limit = _limit(max_distance)
-    geoms = _geometries(geometries, grid)
-    if geoms.size == 0:
-        raise NoDataError("no features to measure distance to (the layer is empty)")
-    cs = grid.cell_size
-    is_point = shapely.get_type_id(geoms) == 0
-    point_sets = [shapely.get_coordinates(geoms[is_point])]
-    shapes = geoms[~is_point]
-
-    raster_parts = shapes[:0]
-    if shapes.size:
-        box = shapely.box(*grid.bounds)
-        shapely.prepare(box)
-        inside = shapely.contains(box, shapes)
-        crossing = shapes[~inside]
-        raster_parts = np.concatenate([shapes[inside], shapely.intersection(crossing, box)])
-        outer = shapely.difference(crossing, box)
-        if math.isfinite(limit):
-            outer = outer[shapely.dwithin(outer, box, limit)]
-        outer = outer[~shapely.is_empty(outer)]
-        if outer.size:
-            xy = shapely.get_coordinates(shapely.segmentize(outer, cs))
-            if math.isfinite(limit):  # points beyond the reach of every cell cannot matter
-                left, bottom, right, top = grid.bounds
-                near = (
-                    (xy[:, 0] >= left - limit)
-                    & (xy[:, 0] <= right + limit)
-                    & (xy[:, 1] >= bottom - limit)
-                    & (xy[:, 1] <= top + limit)
-                )
-                xy = xy[near]
-            point_sets.append(xy)
-    pts = np.concatenate(point_sets)
-    pts = pts[np.isfinite(pts).all(axis=1)]
-
-    out = np.full(grid.shape, np.inf, dtype="float32")
-    raster_parts = _explode(raster_parts)
-    if raster_parts.size:
-        mask = grid.rasterize(raster_parts, all_touched=True)
-        if mask.any():
-            _edt_into(mask, cs, out)
-        del mask
-    if pts.size:
-        tree = cKDTree(pts)
-        for r0, r1, dist, _ in _query_centres(grid, tree, limit=limit, workers=_workers(workers)):
-            block = out[r0:r1]
-            np.minimum(block, dist.reshape(block.shape), out=block, casting="unsafe")
-    if math.isfinite(limit):
-        np.minimum(out, np.float32(limit), out=out)
-    return out
-
-
-def _edt_into(mask: np.ndarray, cell_size: float, out: np.ndarray) -> None:
-    """Distance (metres) from every cell centre to the nearest ``True`` cell centre, into ``out``.
-
-    Uses the feature transform only (8 bytes per cell) and turns it into
-    distances in row chunks, instead of the float64 temporaries of
-    ``distance_transform_edt``'s own distance output.
-    """
-    ft = np.empty((2, *mask.shape), dtype="int32")
-    ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True, indices=ft)
-    height, width = mask.shape
-    cols = np.arange(width, dtype="float64")
-    step = max(1, _CHUNK_CELLS // width)
-    for r0 in range(0, height, step):
-        r1 = min(height, r0 + step)
-        dr = ft[0, r0:r1] - np.arange(r0, r1, dtype="float64")[:, None]
-        dc = ft[1, r0:r1] - cols
-        out[r0:r1] = np.sqrt(dr * dr + dc * dc) * cell_size
 
 
 # ---------------------------------------------------------------------- density
@@ -363,7 +102,7 @@ def _point_convolution(
     cells, inverse = np.unique(flat, return_inverse=True)
     binned = np.zeros((height, width), dtype="float32")
     binned.flat[cells] = np.bincount(inverse, weights=w[keep])
-    out = _convolve(binned, stencil.astype("float32"), "valid")
+    out = convolve(binned, stencil, mode="valid")
     del binned
     # FFT round-off leaves tiny values where there should be none
     out[out < 1e-6 * float(out.max())] = 0.0
@@ -417,9 +156,9 @@ def kernel_density(
     >>> round(3 / (math.pi * 20**2) * 1e6, 1)
     2387.3
     """
-    px, py, w = _points(x, y, weights)
+    px, py, w = points(x, y, weights)
     cs = grid.cell_size
-    h = _positive(bandwidth, "bandwidth")
+    h = positive(bandwidth, "bandwidth")
     if h < cs:
         raise InputError(
             f"bandwidth {h:g} m is smaller than the cell size {cs:g} m; "
@@ -482,9 +221,9 @@ def count_within(
     >>> count_within(grid, [5, 25, 26], [5, 5, 4], radius=10)
     array([[1., 3., 2., 2., 0.]], dtype=float32)
     """
-    px, py, w = _points(x, y, weights)
-    r = _positive(radius, "radius", allow_zero=True)
-    stencil = _disc(r / grid.cell_size).astype("float64")
+    px, py, w = points(x, y, weights)
+    r = positive(radius, "radius", allow_zero=True)
+    stencil = disc_footprint(r / grid.cell_size).astype("float64")
     out = _point_convolution(grid, px, py, w, stencil)
     return np.rint(out, out=out) if weights is None else out
 
@@ -529,11 +268,11 @@ def focal_mean(
     a = np.asarray(array)
     if a.ndim != 2 or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise InputError(f"focal_mean needs a 2-D numeric array, got {a.dtype} of shape {a.shape}")
-    r = _positive(radius_cells, "radius_cells", allow_zero=True)
+    r = positive(radius_cells, "radius_cells", allow_zero=True)
     values = a.astype("float32")  # a copy: the input is never modified
     valid = np.isfinite(values)
     values[~valid] = 0.0
-    footprint = _disc(r)
+    footprint = disc_footprint(r)
     if not valid.any():
         return np.full(a.shape, np.nan, dtype="float32")
     lo, hi = np.float32(values[valid].min()), np.float32(values[valid].max())
@@ -544,9 +283,9 @@ def focal_mean(
         counts = ndimage.correlate(weight, k, mode="constant", cval=0.0)
     else:
         k = footprint.astype("float32")
-        sums = _convolve(values, k, "same")
+        sums = convolve(values, k, mode="same")
         del values
-        counts = _convolve(weight, k, "same")
+        counts = convolve(weight, k, mode="same")
         np.rint(counts, out=counts)
     del weight
     empty = counts < 0.5
@@ -616,7 +355,8 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
     bounds = np.searchsorted(band, np.arange(band[-1] + 2))
     for b in np.flatnonzero(np.diff(bounds)):
         e = edge[bounds[b] : bounds[b + 1]]
-        kb0, kb1 = b * band_rows, min(sub_h, (b + 1) * band_rows)
+        kb0 = int(b) * band_rows
+        kb1 = min(sub_h, kb0 + band_rows)
         ks = np.maximum(k_first[e], kb0)
         n = np.minimum(k_end[e], kb1) - ks
         pair = np.repeat(np.arange(e.size), n)
@@ -682,10 +422,10 @@ def coverage(
            [0.25, 0.2 , 0.2 ],
            [0.  , 0.2 , 0.  ]], dtype=float32)
     """
-    r = _positive(radius, "radius", allow_zero=True)
+    r = positive(radius, "radius", allow_zero=True)
     if not (isinstance(supersample, int | np.integer) and 1 <= supersample <= 16):
         raise InputError(f"supersample must be an integer from 1 to 16, got {supersample!r}")
-    geoms = _geometries(polygons, grid)
+    geoms = geometries(polygons, grid)
     types = shapely.get_type_id(geoms)
     if geoms.size and not (types == 3).all():
         bad = shapely.get_type_id(geoms[types != 3][0])

@@ -33,9 +33,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from gis import settings
+from gis._parallel import query_centres, resolve_workers
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
-from gis.measures import _query_centres, _workers
 
 __all__ = ["Network", "network_distance", "walking_minutes"]
 
@@ -353,7 +353,7 @@ def network_distance(
 
     n = network.n_nodes
     tree = network._tree
-    snap, node = tree.query(np.column_stack([sx, sy]), workers=_workers(workers))
+    snap, node = tree.query(np.column_stack([sx, sy]), workers=resolve_workers(workers))
     # one entry per snapped node, keeping its closest source
     order = np.lexsort((snap, node))
     node, snap = node[order], snap[order]
@@ -371,7 +371,9 @@ def network_distance(
     node_dist = dijkstra(graph, directed=True, indices=n, limit=limit)[:n]
 
     out = np.empty(grid.shape, dtype="float32")
-    for r0, r1, access, idx in _query_centres(grid, tree, limit=limit, workers=_workers(workers)):
+    for r0, r1, access, idx in query_centres(
+        grid, tree, limit=limit, workers=resolve_workers(workers)
+    ):
         far = idx == n
         idx[far] = 0
         total = access + node_dist[idx]

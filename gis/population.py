@@ -271,7 +271,8 @@ def counts_to_grid(raster: PopulationRaster, grid: Grid) -> tuple[np.ndarray, di
     }
     out[~np.isfinite(out)] = 0.0
     out *= pixel_areas(grid.transform, grid.crs, grid.shape).astype("float32")  # true m²
-    info["total"] = float(out.sum(dtype="float64"))
-    if math.isnan(info["total"]):  # pragma: no cover - guarded above
+    total = float(out.sum(dtype="float64"))
+    info["total"] = total
+    if math.isnan(total):  # pragma: no cover - guarded above
         raise NoDataError("population could not be resampled onto the grid")
     return out, info

@@ -14,207 +14,34 @@ at most half a cell diagonal (exact when places sit at cell centres); the kernel
 is cut where it falls below ``tolerance`` of its peak (:func:`reach`); float32
 FFTs add a relative error of about 1e-6 of the largest value.
 
-Decay functions (:data:`DECAYS`) all equal 1 at distance 0, so a place counts
-fully in its own cell:
-
-============  ===========================================  ==========================
-name          ``f(d)``                                     ``scale`` is
-============  ===========================================  ==========================
-exponential   ``exp(-d / scale)``                          the e-folding distance
-gaussian      ``exp(-d**2 / (2 scale**2))``                the standard deviation
-power         ``(1 + d / scale) ** -exponent``             the distance where f = 2**-exponent
-linear        ``max(0, 1 - d / scale)``                    the distance where f reaches 0
-step          ``1 if d <= scale else 0``                   the cut-off radius
-============  ===========================================  ==========================
+The decay is any of :data:`gis.decay.KERNEL_DECAYS` (all equal 1 at distance
+0, so a place counts fully in its own cell; ``"exponential"`` is
+``exp(-d / scale)``) or a callable ``f(d, scale, **params)``; see :mod:`gis.decay`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from gis.convolve import Convolver
+from gis.decay import DecayFunction, decay_kernel, reach
 from gis.errors import InputError
 from gis.grid import Grid
 
-__all__ = [
-    "DECAYS",
-    "decay",
-    "decay_kernel",
-    "market_potential",
-    "raster_potential",
-    "reach",
-]
-
-DecayFunction = Callable[..., np.ndarray]
+__all__ = ["market_potential", "raster_potential"]
 
 
-def _exponential(d: np.ndarray, scale: float) -> np.ndarray:
-    return np.exp(-d / scale)
-
-
-def _gaussian(d: np.ndarray, scale: float) -> np.ndarray:
-    return np.exp(-0.5 * (d / scale) ** 2)
-
-
-def _power(d: np.ndarray, scale: float, exponent: float = 2.0) -> np.ndarray:
-    if not (math.isfinite(exponent) and exponent > 0):
-        raise InputError(f"power decay exponent must be a positive number, got {exponent!r}")
-    return (1.0 + d / scale) ** -exponent
-
-
-def _linear(d: np.ndarray, scale: float) -> np.ndarray:
-    return np.clip(1.0 - d / scale, 0.0, 1.0)
-
-
-def _step(d: np.ndarray, scale: float) -> np.ndarray:
-    return (d <= scale).astype(d.dtype)
-
-
-#: Decay functions by name: ``f(distance, scale, **params)`` with ``f(0) = 1``.
-DECAYS: dict[str, DecayFunction] = {
-    "exponential": _exponential,
-    "gaussian": _gaussian,
-    "power": _power,
-    "linear": _linear,
-    "step": _step,
-}
-
-#: Decays that are exactly 0 beyond ``scale`` (no truncation needed).
-_COMPACT = {"linear", "step"}
-
-
-def _function(function: str | DecayFunction) -> DecayFunction:
-    if callable(function):
-        return function
-    if isinstance(function, str) and function in DECAYS:
-        return DECAYS[function]
-    raise InputError(f"unknown decay {function!r}; use one of {sorted(DECAYS)} or a callable")
-
-
-def _scale(scale: Any) -> float:
+def _distance(value: Any, what: str) -> float:
     try:
-        s = float(scale)
+        v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"decay scale must be a distance in metres, got {scale!r}") from None
-    if not (math.isfinite(s) and s > 0):
-        raise InputError(f"decay scale must be a positive distance in metres, got {scale!r}")
-    return s
-
-
-def decay(
-    distance: Any,
-    function: str | DecayFunction = "exponential",
-    *,
-    scale: float,
-    **params: Any,
-) -> np.ndarray:
-    """Distance-decay weights ``f(distance)`` in ``[0, 1]`` (input not modified).
-
-    float32 distances give float32 weights, anything else float64.
-
-    Parameters
-    ----------
-    distance
-        Distances in metres (array or scalar); NaN stays NaN, ``inf`` gives 0.
-    function
-        A name of :data:`DECAYS` or a callable ``f(d, scale, **params)``.
-    scale
-        Distance parameter in metres (see the module table).
-    **params
-        Further parameters, e.g. ``exponent`` of ``"power"``.
-
-    Examples
-    --------
-    >>> decay([0.0, 1000.0, 2000.0], "exponential", scale=1000).round(4)
-    array([1.    , 0.3679, 0.1353])
-    >>> decay([0.0, 500.0, 3000.0], "linear", scale=1000).tolist()
-    [1.0, 0.5, 0.0]
-    >>> decay([1000.0], "power", scale=1000, exponent=2).tolist()
-    [0.25]
-    """
-    d = np.asarray(distance)
-    if d.dtype != np.float32:
-        d = d.astype("float64")
-    if (d[np.isfinite(d)] < 0).any():
-        raise InputError("distances must be >= 0")
-    out = np.asarray(_function(function)(d, _scale(scale), **params), dtype=d.dtype)
-    return np.where(np.isinf(d), d.dtype.type(0), out)
-
-
-def reach(
-    function: str | DecayFunction = "exponential",
-    *,
-    scale: float,
-    tolerance: float = 1e-3,
-    **params: Any,
-) -> float:
-    """Distance in metres beyond which the decay stays below ``tolerance`` (of its peak 1).
-
-    Closed forms for the named decays; a callable must be cut with an explicit
-    ``max_distance`` instead.
-
-    Examples
-    --------
-    >>> round(reach("exponential", scale=10_000, tolerance=1e-3))
-    69078
-    >>> reach("linear", scale=5000)
-    5000.0
-    """
-    s = _scale(scale)
-    if not (0 < tolerance < 1):
-        raise InputError(f"tolerance must be between 0 and 1, got {tolerance!r}")
-    names = [k for k, v in DECAYS.items() if v is function or k == function]
-    if not names:
-        if callable(function):
-            raise InputError("a custom decay function needs an explicit max_distance")
-        raise InputError(f"unknown decay {function!r}; use one of {sorted(DECAYS)} or a callable")
-    name = names[0]
-    if name in _COMPACT:
-        return s
-    if name == "exponential":
-        return s * math.log(1.0 / tolerance)
-    if name == "gaussian":
-        return s * math.sqrt(2.0 * math.log(1.0 / tolerance))
-    exponent = float(params.get("exponent", 2.0))
-    return s * (tolerance ** (-1.0 / exponent) - 1.0)
-
-
-def decay_kernel(
-    cell_size: float,
-    function: str | DecayFunction = "exponential",
-    *,
-    scale: float,
-    max_distance: float,
-    **params: Any,
-) -> np.ndarray:
-    """The decay sampled at cell-centre offsets within ``max_distance``: an odd square (float64).
-
-    Examples
-    --------
-    >>> decay_kernel(1000, "linear", scale=2000, max_distance=1200)
-    array([[0. , 0.5, 0. ],
-           [0.5, 1. , 0.5],
-           [0. , 0.5, 0. ]])
-    """
-    cs = _scale(cell_size)
-    limit = _scale(max_distance)
-    p = math.floor(limit / cs + 1e-9)
-    off = np.arange(p + 1) * cs  # one quadrant, mirrored: the kernel is radially symmetric
-    d = np.hypot(off[:, None], off[None, :])
-    quad = np.zeros_like(d)
-    inside = d <= limit * (1 + 1e-12)
-    quad[inside] = decay(d[inside], function, scale=scale, **params)
-    if not np.isfinite(quad).all() or quad.min() < 0:
-        raise InputError("the decay function must give finite values >= 0")
-    k = np.empty((2 * p + 1, 2 * p + 1))
-    k[p:, p:] = quad
-    k[p:, :p] = quad[:, :0:-1]
-    k[:p] = k[:p:-1]
-    return k
+        raise InputError(f"{what} must be a distance in metres, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"{what} must be a positive distance in metres, got {value!r}")
+    return v
 
 
 def _kernel_for(
@@ -228,7 +55,7 @@ def _kernel_for(
     limit = (
         reach(function, scale=scale, tolerance=tolerance, **params)
         if max_distance is None
-        else _scale(max_distance)
+        else _distance(max_distance, "max_distance")
     )
     limit = max(limit, cell_size * 0.5)
     return decay_kernel(cell_size, function, scale=scale, max_distance=limit, **params)
@@ -266,11 +93,11 @@ def market_potential(
     population
         Non-negative weight of each place (e.g. inhabitants).
     decay
-        Name of :data:`DECAYS` or a callable ``f(d, scale, **params)``.
+        Name of :data:`gis.decay.DECAYS` or a callable ``f(d, scale, **params)``.
     scale
         Decay distance in metres.
     max_distance
-        Cut the kernel at this distance; default :func:`reach` at ``tolerance``.
+        Cut the kernel at this distance; default :func:`gis.decay.reach` at ``tolerance``.
     tolerance
         Kernel values below this share of the peak are cut (when ``max_distance`` is None).
     tile
@@ -314,13 +141,15 @@ def market_potential(
     col = np.floor((px - grid.transform.c) / cs).astype("int64") + halo
     row = np.floor((grid.transform.f - py) / cs).astype("int64") + halo
 
-    def read(win: Any) -> np.ndarray:
+    def read(rows: slice, cols: slice) -> np.ndarray:
+        top, left = rows.start, cols.start
+        height, width = rows.stop - top, cols.stop - left
         keep = (
-            (row >= win.row) & (row < win.row + win.height)
-            & (col >= win.col) & (col < win.col + win.width) & (w > 0)
+            (row >= top) & (row < top + height)
+            & (col >= left) & (col < left + width) & (w > 0)
         )  # fmt: skip
-        binned = np.zeros((win.height, win.width), dtype="float32")
-        np.add.at(binned, (row[keep] - win.row, col[keep] - win.col), w[keep])
+        binned = np.zeros((height, width), dtype="float32")
+        np.add.at(binned, (row[keep] - top, col[keep] - left), w[keep])
         return binned
 
     return _clean(conv.run(read))
@@ -377,18 +206,20 @@ def raster_potential(
     h = int(halo)
     if h < 0 or a.shape[0] <= 2 * h or a.shape[1] <= 2 * h:
         raise InputError(f"halo {halo!r} leaves no cells of a {a.shape} raster")
-    cs = _scale(cell_size)
+    cs = _distance(cell_size, "cell_size")
     kernel = _kernel_for(cs, decay, scale, max_distance, tolerance, params)
     p = kernel.shape[0] // 2
     out_shape = (a.shape[0] - 2 * h, a.shape[1] - 2 * h)
     conv = Convolver(kernel, out_shape, tile=tile)
 
-    def read(win: Any) -> np.ndarray:
+    def read(rows: slice, cols: slice) -> np.ndarray:
+        top, left = rows.start, cols.start
+        height, width = rows.stop - top, cols.stop - left
         # source coordinates are output + p; the array holds output + h
-        r0, c0 = win.row - p + h, win.col - p + h
-        block = np.zeros((win.height, win.width), dtype="float32")
+        r0, c0 = top - p + h, left - p + h
+        block = np.zeros((height, width), dtype="float32")
         rs, cs_ = max(r0, 0), max(c0, 0)
-        re_, ce = min(r0 + win.height, a.shape[0]), min(c0 + win.width, a.shape[1])
+        re_, ce = min(r0 + height, a.shape[0]), min(c0 + width, a.shape[1])
         if re_ > rs and ce > cs_:
             block[rs - r0 : re_ - r0, cs_ - c0 : ce - c0] = a[rs:re_, cs_:ce]
         return block

@@ -5,15 +5,18 @@ The gravity model gives the interaction of places ``i`` and ``j`` as
     ``R_ij = k * M_i * M_j * f(d_ij)``
 
 with masses ``M`` and a distance-decay function ``f``. The classic form is
-``f(d) = d**-b`` (``b = 2``); :data:`DECAY_FUNCTIONS` also offers kernels with a
-*half distance* ``h`` at which the interaction has fallen to one half:
+``f(d) = d**-b`` (``b = 2``); :data:`LINK_DECAYS` also offers kernels with a
+*half distance* ``h`` at which the interaction has fallen to one half. They are
+decays of :mod:`gis.decay`, parameterised by ``h``:
 
 ===========  ========================================  ==========================================
 name         ``f(d)`` with ``half_distance=h``          without ``half_distance``
 ===========  ========================================  ==========================================
 power        ``1 / (1 + (d/h)**b)``, finite at 0 and   ``d**-b``, the classic gravity model
-             ~ ``(h/d)**b`` far away
+             ~ ``(h/d)**b`` far away                   (``"inverse_power"`` with scale 1)
+             (``"log_logistic"`` with scale ``h``)
 exponential  ``2**(-d/h)`` = ``exp(-ln 2 * d / h)``     (``h`` is required)
+             (``"exponential"`` with scale ``h/ln 2``)
 ===========  ========================================  ==========================================
 
 :func:`spillover_links` builds the links among places that belong to a hierarchy
@@ -38,28 +41,24 @@ from typing import Any
 
 import numpy as np
 
+from gis.decay import DecayFunction, decay, half_distance_scale
 from gis.errors import InputError
 
 __all__ = [
-    "DECAY_FUNCTIONS",
     "EARTH_RADIUS_KM",
-    "DecayFunction",
-    "decay",
-    "exponential_decay",
-    "get_decay_function",
+    "LINK_DECAYS",
     "gravity",
     "gravity_mass",
     "haversine",
     "haversine_matrix",
-    "power_decay",
     "spillover_links",
 ]
 
 #: Mean Earth radius (IUGG), kilometres.
 EARTH_RADIUS_KM = 6371.0088
 
-#: Signature of a decay function: ``f(d, *, half_distance, exponent) -> weights``.
-DecayFunction = Callable[..., np.ndarray]
+#: Distance decays of :func:`spillover_links` (see the module table).
+LINK_DECAYS: tuple[str, ...] = ("power", "exponential")
 
 
 def _coords(lon: Any, lat: Any, what: str = "points") -> tuple[np.ndarray, np.ndarray]:
@@ -136,86 +135,27 @@ def _check_decay_args(half_distance: float | None, exponent: float) -> None:
         raise InputError(f"distance exponent must be positive, got {exponent!r}")
 
 
-def power_decay(d: Any, *, half_distance: float | None = None, exponent: float = 2.0) -> np.ndarray:
-    """Power distance decay: ``d**-b``, or ``1/(1 + (d/h)**b)`` with a half distance.
-
-    Without ``half_distance`` a zero distance has infinite weight.
-
-    Examples
-    --------
-    >>> power_decay([1.0, 2.0, 4.0]).tolist()
-    [1.0, 0.25, 0.0625]
-    >>> power_decay([0.0, 100.0, 300.0], half_distance=100).round(3).tolist()
-    [1.0, 0.5, 0.1]
-    """
+def _link_decay(
+    method: str | DecayFunction, half_distance: float | None, exponent: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Weights of the link decay ``method`` (a :data:`LINK_DECAYS` name or a callable)."""
     _check_decay_args(half_distance, exponent)
-    dist = np.asarray(d, dtype="float64")
-    with np.errstate(divide="ignore", over="ignore"):
-        if half_distance is None:
-            return dist ** (-exponent)
-        return 1.0 / (1.0 + (dist / half_distance) ** exponent)
-
-
-def exponential_decay(
-    d: Any, *, half_distance: float | None = None, exponent: float = 2.0
-) -> np.ndarray:
-    """Exponential distance decay ``2**(-d/h)``: 1 at 0, one half at ``h``.
-
-    ``exponent`` is accepted for a uniform signature and ignored.
-
-    Examples
-    --------
-    >>> exponential_decay([0.0, 100.0, 200.0], half_distance=100).tolist()
-    [1.0, 0.5, 0.25]
-    """
-    if half_distance is None:
-        raise InputError("exponential decay needs a half_distance")
-    _check_decay_args(half_distance, exponent)
-    return np.exp2(-np.asarray(d, dtype="float64") / half_distance)
-
-
-#: Registered decay functions.
-DECAY_FUNCTIONS: dict[str, DecayFunction] = {
-    "power": power_decay,
-    "exponential": exponential_decay,
-}
-
-
-def get_decay_function(method: str | DecayFunction) -> DecayFunction:
-    """Look up a decay function by name, or return a callable unchanged.
-
-    Examples
-    --------
-    >>> get_decay_function("power") is power_decay
-    True
-    """
     if callable(method):
-        return method
-    try:
-        return DECAY_FUNCTIONS[method]
-    except (KeyError, TypeError):
-        raise InputError(
-            f"unknown distance decay {method!r}; choose one of {', '.join(DECAY_FUNCTIONS)} "
-            "or pass a callable f(d, *, half_distance, exponent)"
-        ) from None
-
-
-def decay(
-    d: Any,
-    *,
-    method: str | DecayFunction = "power",
-    half_distance: float | None = None,
-    exponent: float = 2.0,
-) -> np.ndarray:
-    """Distance-decay weights with a named function or a callable.
-
-    Examples
-    --------
-    >>> decay([50.0], method="exponential", half_distance=50).tolist()
-    [0.5]
-    """
-    return np.asarray(
-        get_decay_function(method)(d, half_distance=half_distance, exponent=exponent), float
+        scale = 1.0 if half_distance is None else float(half_distance)
+        return lambda d: decay(d, method, scale=scale, exponent=exponent)
+    if method == "power":
+        if half_distance is None:
+            return lambda d: decay(d, "inverse_power", scale=1.0, exponent=exponent)
+        h = float(half_distance)
+        return lambda d: decay(d, "log_logistic", scale=h, exponent=exponent)
+    if method == "exponential":
+        if half_distance is None:
+            raise InputError("exponential decay needs a half_distance")
+        scale = half_distance_scale("exponential", half_distance)
+        return lambda d: decay(d, "exponential", scale=scale)
+    raise InputError(
+        f"unknown distance decay {method!r}; choose one of {', '.join(LINK_DECAYS)} "
+        "or pass a callable f(d, scale, exponent=...)"
     )
 
 
@@ -233,7 +173,7 @@ def gravity(
         k
         * np.asarray(mass_i, float)
         * np.asarray(mass_j, float)
-        * power_decay(distance, exponent=exponent)
+        * decay(distance, "inverse_power", scale=1.0, exponent=exponent)
     )
 
 
@@ -307,7 +247,9 @@ def spillover_links(
         km; ``inf`` marks unreachable pairs (strength 0). ``distance[i, j]`` is read
         from the source ``i`` of each link.
     decay
-        Distance-decay function name (:data:`DECAY_FUNCTIONS`) or callable.
+        Distance-decay name (:data:`LINK_DECAYS`) or a callable
+        ``f(d, scale, exponent=b)`` of :mod:`gis.decay` form, called with
+        ``scale=half_distance`` (1 without one).
     half_distance
         Distance at which the decay is one half (same unit as the distances);
         ``None`` with ``power`` gives the classic ``d**-b``.
@@ -356,8 +298,8 @@ def spillover_links(
     if m.size != n:
         raise InputError(f"got {m.size} masses for {n} places")
     if not np.isfinite(m).all() or (m < 0).any():
-        i = int(np.flatnonzero(~np.isfinite(m) | (m < 0))[0])
-        raise InputError(f"mass of place {i} is {m[i]}; masses must be finite and non-negative")
+        bad = int(np.flatnonzero(~np.isfinite(m) | (m < 0))[0])
+        raise InputError(f"mass of place {bad} is {m[bad]}; masses must be finite and non-negative")
     if tiers is None:
         t = np.zeros(n, dtype=np.int64)
     else:
@@ -368,7 +310,7 @@ def spillover_links(
         raise InputError(f"tier_factor must be a number >= 1, got {tier_factor!r}")
     if not (np.isfinite(k) and k > 0):
         raise InputError(f"gravity constant k must be positive, got {k!r}")
-    fn = get_decay_function(decay)
+    fn = _link_decay(decay, half_distance, exponent)
 
     i, j = np.triu_indices(n, k=1)
     # the source of each link is the higher tier, then the larger mass, then the lower index
@@ -385,7 +327,7 @@ def spillover_links(
             raise InputError(f"distance matrix cell [{r}, {c}] is {dm[r, c]}; give >= 0 or inf")
         d = dm[i, j]
     zero = d == 0
-    if half_distance is None and fn is power_decay and zero.any():
+    if half_distance is None and decay == "power" and zero.any():
         p = int(np.flatnonzero(zero)[0])
         raise InputError(
             f"places {i[p]} and {j[p]} are at zero distance; the classic gravity model is "
@@ -396,7 +338,7 @@ def spillover_links(
     stretch = float(tier_factor) ** (n_tiers - 1 - level)
     mm = k * m[i] * m[j]
     with np.errstate(invalid="ignore"):
-        hier = mm * np.asarray(fn(d / stretch, half_distance=half_distance, exponent=exponent))
+        hier = mm * np.asarray(fn(d / stretch))
     hier = np.nan_to_num(hier, nan=0.0, posinf=np.inf)
     neigh = np.zeros_like(hier)
     if neighbour_distance is not None:
@@ -404,7 +346,7 @@ def spillover_links(
             raise InputError(f"neighbour_distance must be positive, got {neighbour_distance!r}")
         near = d <= neighbour_distance
         h_nb = half_distance if neighbour_half_distance is None else neighbour_half_distance
-        neigh[near] = mm[near] * np.asarray(fn(d[near], half_distance=h_nb, exponent=exponent))
+        neigh[near] = mm[near] * np.asarray(_link_decay(decay, h_nb, exponent)(d[near]))
     strength = hier + neigh
     keep = strength >= min_strength
     if min_strength <= 0:

@@ -25,7 +25,7 @@ no partial file on failure). Peak memory follows the budget, not the grid size.
 * :func:`windowed_distance` — Euclidean distance to points capped at
   ``max_distance``, with a halo of the cap: a point farther than the cap from every
   cell of a window cannot change it, so every value below the cap is exact and
-  every other cell gets the cap, as :func:`gis.measures.euclidean_distance` does
+  every other cell gets the cap, as :func:`gis.distance.euclidean_distance` does
   with the same ``max_distance``.
 """
 
@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from gis.distance import nearest_point
 from gis.engine import Engine, compute_blocks
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.measures import KERNELS, Kernel, euclidean_distance, kernel_density
+from gis.measures import KERNELS, Kernel, kernel_density
 from gis.overlay import aggregate, normalize_weights
 from gis.transforms import TRANSFORMS, rescale
 from gis.windows import (
@@ -432,10 +433,11 @@ def windowed_distance(
 ) -> Path:
     """Euclidean distance to the nearest point, capped at ``max_distance``, into a GeoTIFF.
 
-    Window by window with a halo of the cap: each window measures (k-d tree,
-    exact) to the points within ``max_distance`` of its core. Every value below
+    Window by window with a halo of the cap: each window measures
+    (:func:`gis.distance.nearest_point`, exact) to the points within
+    ``max_distance`` of its core. Every value below
     the cap is exact; cells with no point within the cap get exactly
-    ``max_distance`` — the same result as :func:`gis.measures.euclidean_distance`
+    ``max_distance`` — the same result as :func:`gis.distance.euclidean_distance`
     with ``max_distance``. A cap is required: without one, the nearest point of a
     cell may lie anywhere. Choose it where the distance transform saturates (a
     ``small``/``linear`` rescale with ``upper_threshold <= max_distance`` gives
@@ -466,8 +468,6 @@ def windowed_distance(
     NoDataError
         When there are no points at all.
     """
-    import shapely
-
     from gis.errors import NoDataError
 
     px, py = _xy(x, y)
@@ -485,8 +485,10 @@ def windowed_distance(
         near = _points_near(px, py, window, cap)
         if not near.any():
             return np.full(window.shape, cap, dtype="float32")
-        pts = shapely.points(px[near], py[near])
-        return euclidean_distance(window.grid, pts, max_distance=cap, workers=workers)
+        return nearest_point(
+            window.grid, px[near], py[near], max_distance=cap, return_index=False,
+            workers=workers,
+        ).distance  # fmt: skip
 
     return run_windows(
         windows,

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from gis.convolve import Window, grid_window
 from gis.diversity import category_diversity, evenness, point_diversity
 from gis.errors import InputError
 from gis.grid import Grid
+from gis.windows import Window
 
 
 def shannon(counts):
@@ -93,9 +93,9 @@ def test_tiles_and_windows_agree():
     whole = point_diversity(grid, x, y, labels, radius=350.0)
     tiled = point_diversity(grid, x, y, labels, radius=350.0, tile=6)
     np.testing.assert_allclose(tiled, whole, atol=1e-6)
-    win = Window(4, 7, 9, 12)
-    sub = point_diversity(grid_window(grid, win), x, y, labels, radius=350.0)
-    np.testing.assert_allclose(sub, whole[win.slices], atol=1e-6)
+    win = Window(grid, 4, 7, 9, 12)
+    sub = point_diversity(win.grid, x, y, labels, radius=350.0)
+    np.testing.assert_allclose(sub, whole[win.core], atol=1e-6)
     cats = rng.integers(1, 5, size=(20, 30))
     np.testing.assert_allclose(category_diversity(cats, radius_cells=2.5, tile=4),
                                category_diversity(cats, radius_cells=2.5), atol=1e-6)  # fmt: skip

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import LineString, MultiPoint, Point, Polygon, box
 
-from gis import measures
+from gis import _validate, convolve, distance, measures
+from gis.distance import euclidean_distance
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
 from gis.measures import (
@@ -20,7 +21,6 @@ from gis.measures import (
     Kernel,
     count_within,
     coverage,
-    euclidean_distance,
     focal_mean,
     kernel_density,
 )
@@ -183,9 +183,9 @@ def test_edt_chunks_match_scipy(monkeypatch):
     rng = np.random.default_rng(0)
     mask = rng.random((37, 29)) < 0.02
     mask[0, 0] = True
-    monkeypatch.setattr(measures, "_CHUNK_CELLS", 100)  # many row chunks
+    monkeypatch.setattr(distance, "_CHUNK_CELLS", 100)  # many row chunks
     out = np.empty(mask.shape, dtype="float32")
-    measures._edt_into(mask, 2.5, out)
+    distance._edt_into(mask, 2.5, out)
     np.testing.assert_allclose(out, ndimage.distance_transform_edt(~mask, sampling=2.5), rtol=1e-6)
 
 
@@ -445,7 +445,7 @@ def test_cell_fraction_matches_gdal_rasterisation(seed, supersample):
             polys.append(shapely.reverse(shape) if rng.random() < 0.5 else shape)
     holed = Point(rng.uniform(20, 110), rng.uniform(20, 70)).buffer(30, quad_segs=3)
     polys.append(holed.difference(Point(holed.centroid).buffer(12, quad_segs=2)))
-    geoms = measures._geometries(polys, grid)
+    geoms = _validate.geometries(polys, grid)
     got = measures._cell_fraction(grid, geoms, supersample)
     fine = Grid(
         CRS,
@@ -465,7 +465,7 @@ def test_cell_fraction_bands_agree(monkeypatch):
             shapely.points(rng.uniform(-10, 310, (25, 2))), rng.uniform(3, 60, 25), quad_segs=4
         )
     )
-    geoms = measures._geometries(polys, grid)
+    geoms = _validate.geometries(polys, grid)
     whole = measures._cell_fraction(grid, geoms, 4)
     monkeypatch.setattr(measures, "_CHUNK_CELLS", 1)  # one cell row per band
     np.testing.assert_array_equal(measures._cell_fraction(grid, geoms, 4), whole)
@@ -480,11 +480,26 @@ def test_banded_convolution_matches_single_fft(monkeypatch):
     a[rng.random(a.shape) < 0.1] = np.nan
     dens = kernel_density(grid, px, py, bandwidth=55.0)
     mean = focal_mean(a, radius_cells=5.5)
-    monkeypatch.setattr(measures, "_FFT_MAX_CELLS", 10)
-    monkeypatch.setattr(measures, "_CHUNK_CELLS", 30)  # bands of a few rows
+    monkeypatch.setattr(convolve, "SMALL_TILE", 9)  # tiles of a few rows and columns
     np.testing.assert_allclose(
         kernel_density(grid, px, py, bandwidth=55.0), dens, rtol=1e-5, atol=1e-5 * dens.max()
     )
     np.testing.assert_allclose(
         focal_mean(a, radius_cells=5.5), mean, rtol=1e-5, atol=1e-6, equal_nan=True
     )
+
+
+@pytest.mark.parametrize("mode", ["same", "valid"])
+@pytest.mark.parametrize("tile", [None, 5])
+def test_convolve_matches_scipy_signal(mode, tile):
+    from scipy import signal
+
+    rng = np.random.default_rng(21)
+    a = rng.normal(size=(23, 31)).astype("float32")
+    k = rng.uniform(size=(7, 5))
+    got = convolve.convolve(a, k, mode=mode, tile=tile)
+    want = signal.convolve(a.astype("float64"), k, mode=mode, method="direct")
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(InputError, match="mode"):
+        convolve.convolve(a, k, mode="full")

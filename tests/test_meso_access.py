@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gis import access
-from gis.access import AccessClass, class_access, nearest_point
-from gis.convolve import Window, grid_window
+from gis import distance
+from gis.access import AccessClass, class_access
 from gis.coords import gcj02_offset_check, gcj02_to_wgs84, in_china, wgs84_to_gcj02
+from gis.distance import nearest_point
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
+from gis.windows import Window
 
 
 def brute_nearest(grid, x, y):
@@ -42,7 +43,7 @@ def test_nearest_point_matches_brute_force(grid, n):
 
 
 def test_exact_with_far_outside_points_off_cell_centres(grid, monkeypatch):
-    monkeypatch.setattr(access, "TILE", 7)  # many tiles, some cut by the grid edge
+    monkeypatch.setattr(distance, "TILE", 7)  # many tiles, some cut by the grid edge
     rng = np.random.default_rng(1)
     inside_x = rng.uniform(0, 6000, 40)
     inside_y = rng.uniform(3000, 4000, 40)  # only in the northern strip
@@ -85,9 +86,9 @@ def test_max_distance_caps_and_window_consistency(grid):
     x = rng.uniform(-3000, 9000, 300)
     y = rng.uniform(-3000, 7000, 300)
     whole = nearest_point(grid, x, y).distance
-    win = Window(10, 20, 15, 17)
-    sub = nearest_point(grid_window(grid, win), x, y).distance
-    np.testing.assert_array_equal(sub, whole[win.slices])  # the same values, bit for bit
+    win = Window(grid, 10, 20, 15, 17)
+    sub = nearest_point(win.grid, x, y).distance
+    np.testing.assert_array_equal(sub, whole[win.core])  # the same values, bit for bit
 
 
 def test_class_access_by_hand():
@@ -165,3 +166,19 @@ def test_outside_china_unchanged_and_offset_check():
     assert shifted.looks_gcj02 and shifted.matched == 6
     assert 300 < shifted.as_given < 700 and shifted.if_converted < 1.0
     assert not gcj02_offset_check(ref_lon, ref_lat, ref_lon, ref_lat).looks_gcj02
+
+
+def test_class_access_gives_the_same_numbers_as_before():
+    # computed before the decays moved to gis.decay and the distances to gis.distance
+    g = Grid.from_bounds((0, 0, 5000, 3000), cell_size=1000, crs=32650)
+    spec = {
+        "a": AccessClass(1.0, 1500.0, "exponential"),
+        "b": AccessClass(0.5, 2000.0, "power", {"exponent": 3}),
+    }
+    r = class_access(g, [500, 3500], [500, 1500], ["a", "b"], spec=spec)
+    want = [
+        [0.2850088, 0.2659835, 0.2369902, 0.2251409, 0.1461279],
+        [0.5289878, 0.4276863, 0.3399956, 0.5607291, 0.202674],
+        [1.0, 0.5390223, 0.3376094, 0.2634337, 0.1630051],
+    ]
+    np.testing.assert_allclose(r.access, want, rtol=1e-6, atol=1e-7)

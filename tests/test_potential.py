@@ -7,17 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from gis.convolve import Convolver, Window, grid_window
+from gis.convolve import Convolver
+from gis.decay import DECAYS, decay, decay_kernel, reach
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.potential import (
-    DECAYS,
-    decay,
-    decay_kernel,
-    market_potential,
-    raster_potential,
-    reach,
-)
+from gis.potential import market_potential, raster_potential
+from gis.windows import Window
 
 
 def direct_potential(grid, x, y, pop, function, scale, limit, **params):
@@ -90,9 +85,9 @@ def test_tiles_and_windows_give_the_same_result(grid):
     whole = market_potential(grid, x, y, pop, scale=400.0)
     tiled = market_potential(grid, x, y, pop, scale=400.0, tile=7)
     np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-4)
-    win = Window(5, 9, 11, 13)
-    sub = market_potential(grid_window(grid, win), x, y, pop, scale=400.0)
-    np.testing.assert_allclose(sub, whole[win.slices], rtol=1e-5, atol=1e-4)
+    win = Window(grid, 5, 9, 11, 13)
+    sub = market_potential(win.grid, x, y, pop, scale=400.0)
+    np.testing.assert_allclose(sub, whole[win.core], rtol=1e-5, atol=1e-4)
 
 
 def test_raster_potential_equals_point_potential(grid):
@@ -185,3 +180,34 @@ def test_custom_decay_with_max_distance(grid):
     d = np.hypot(xc[None, :] - 1550.0, yc[:, None] - 950.0)
     want = np.where(d <= 500.0, 100.0 * 100.0 / np.maximum(d, 100.0), 0.0)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+# market potential on a small grid, computed before the decays moved to gis.decay
+BEFORE = {
+    "exponential": ({}, [538.211304, 435.368408, 302.224854, 240.934845, 126.611015]),
+    "power": ({"exponent": 1.5}, [496.722961, 415.799744, 324.112366, 300.954254, 196.97142]),
+    "gaussian": ({}, [830.730591, 714.350586, 449.303589, 240.427048, 119.406822]),
+    "linear": ({}, [333.333344, 60.050503, 50.0, 102.85955, 33.33334]),
+    "step": ({}, [1000.0, 1050.0, 150.000031, 150.0, 100.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE))
+def test_market_potential_gives_the_same_numbers_as_before(name):
+    g = Grid.from_bounds((0, 0, 5000, 3000), cell_size=1000, crs=32650)
+    params, want = BEFORE[name]
+    v = market_potential(g, [500, 3500, 2200], [500, 1500, 2700], [1000, 100, 50], decay=name,
+                         scale=1500, **params)  # fmt: skip
+    np.testing.assert_allclose(v[1], want, rtol=1e-5, atol=1e-3)
+
+
+def test_raster_potential_gives_the_same_numbers_as_before():
+    pop = np.zeros((5, 7))
+    pop[1, 1], pop[3, 5] = 1000.0, 100.0
+    want = [
+        [1001.142212, 370.596649, 141.24588, 60.474846, 31.849174],
+        [369.49884, 247.349701, 117.565712, 66.6409, 52.982098],
+        [137.16684, 111.856621, 72.639275, 63.9604, 111.42289],
+    ]
+    got = raster_potential(pop, cell_size=1000, scale=1000, halo=1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)

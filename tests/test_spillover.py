@@ -6,17 +6,14 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
+from gis.decay import decay, half_distance_scale
 from gis.errors import InputError
 from gis.spillover import (
-    DECAY_FUNCTIONS,
     EARTH_RADIUS_KM,
-    decay,
-    exponential_decay,
-    get_decay_function,
+    LINK_DECAYS,
     gravity,
     gravity_mass,
     haversine_matrix,
-    power_decay,
     spillover_links,
 )
 
@@ -44,18 +41,64 @@ def test_haversine_rectangular_and_errors():
 
 def test_decay_half_distance_and_shapes():
     h = 350.0
-    assert power_decay([h], half_distance=h)[0] == pytest.approx(0.5)
-    assert exponential_decay([h], half_distance=h)[0] == pytest.approx(0.5)
-    assert exponential_decay([2 * h], half_distance=h)[0] == pytest.approx(0.25)
+    # the link decays are gis.decay functions: "power" with a half distance is the
+    # log-logistic decay of scale h, "exponential" 2**(-d/h) has the scale h / ln 2
+    exp_scale = half_distance_scale("exponential", h)
+    assert decay([h], "log_logistic", scale=h)[0] == pytest.approx(0.5)
+    assert decay([h], "exponential", scale=exp_scale)[0] == pytest.approx(0.5)
+    assert decay([2 * h], "exponential", scale=exp_scale)[0] == pytest.approx(0.25)
     # far away the half-distance power kernel behaves like (h/d)^b
-    assert power_decay([100 * h], half_distance=h, exponent=2)[0] == pytest.approx(1e-4, rel=1e-3)
-    assert power_decay([2.0], exponent=3)[0] == 0.125
-    assert decay([0.0], method="power", half_distance=h)[0] == 1.0
-    assert set(DECAY_FUNCTIONS) == {"power", "exponential"}
+    assert decay([100 * h], "log_logistic", scale=h, exponent=2)[0] == pytest.approx(1e-4, rel=1e-3)
+    assert decay([2.0], "inverse_power", scale=1.0, exponent=3)[0] == 0.125
+    assert decay([0.0], "log_logistic", scale=h)[0] == 1.0
+    assert set(LINK_DECAYS) == {"power", "exponential"}
     with pytest.raises(InputError, match="needs a half_distance"):
-        exponential_decay([1.0])
+        spillover_links(LON, LAT, np.ones(5), decay="exponential")
     with pytest.raises(InputError, match="unknown distance decay"):
-        get_decay_function("gaussian")
+        spillover_links(LON, LAT, np.ones(5), decay="gaussian", half_distance=h)
+
+
+# strengths of the links among the five cities, computed before the decays moved to gis.decay
+BEFORE = {
+    "classic": (
+        [1, 0, 0, 0, 2, 3, 2, 0, 1, 1],
+        [2, 1, 2, 4, 4, 4, 3, 3, 4, 3],
+        [8.40959800580033e-07, 7.01030320036349e-07, 4.49565773578156e-07,
+         3.60434688457549e-07, 3.5902732423102e-07, 3.26633718547045e-07,
+         2.10085503636959e-07, 1.73915101664343e-07, 1.61622889864062e-07,
+         1.16403284840405e-07],
+    ),
+    "power": (
+        [0, 1, 0, 0, 0, 2, 2, 1, 3, 1],
+        [1, 2, 2, 4, 3, 4, 3, 4, 4, 3],
+        [0.236989260544948, 0.179182774737703, 0.150138108981182, 0.104348945289589,
+         0.079704918630261, 0.0708168695868954, 0.0650678931674933, 0.0616273886342504,
+         0.0595431784124784, 0.0572073178391029],
+    ),
+    "exponential": (
+        [0, 1, 0, 0, 1, 2, 2, 0, 3, 1],
+        [1, 2, 2, 3, 3, 3, 4, 4, 4, 4],
+        [0.587623482758558, 0.349852315077437, 0.271903272813834, 0.166577656854595,
+         0.122805934573201, 0.113832731491982, 0.104777978083074, 0.104567075789435,
+         0.0891557816785157, 0.0587258290264162],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "kwargs"),
+    [
+        ("classic", {"decay": "power"}),
+        ("power", {"decay": "power", "half_distance": 600, "exponent": 1.5}),
+        ("exponential", {"decay": "exponential", "half_distance": 600, "tiers": [0, 0, 1, 1, 2],
+                         "neighbour_distance": 800, "neighbour_half_distance": 300}),
+    ],
+)  # fmt: skip
+def test_links_give_the_same_numbers_as_before(case, kwargs):
+    links = spillover_links(LON, LAT, [1.0, 0.8, 0.5, 0.4, 0.3], **kwargs)
+    i, j, strength = BEFORE[case]
+    assert links.i.tolist() == i and links.j.tolist() == j
+    np.testing.assert_allclose(links.strength, strength, rtol=1e-12)
 
 
 def test_gravity_classic_and_modified_mass():

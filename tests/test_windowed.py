@@ -11,10 +11,11 @@ import pytest
 import rasterio
 import shapely
 
+from gis.distance import euclidean_distance
 from gis.errors import GridSizeError, InputError, OutputExistsError
 from gis.grid import Grid
 from gis.io import read_geotiff, write_geotiff
-from gis.measures import euclidean_distance, kernel_density
+from gis.measures import kernel_density
 from gis.overlay import weighted_linear_combination
 from gis.transforms import rescale
 from gis.windowed import (

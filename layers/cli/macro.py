@@ -72,7 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from gis.classify import BREAK_METHODS
     from gis.composite import COMPOSITE_METHODS
     from gis.normalize import NORMALIZERS
-    from gis.spillover import DECAY_FUNCTIONS
+    from gis.spillover import LINK_DECAYS
     from gis.weights import WEIGHT_METHODS
 
     data = p.add_argument_group("units and indicators (default: the paper's Table 1)")
@@ -204,7 +204,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     links = p.add_argument_group("spillover links")
     links.add_argument(
         "--decay",
-        choices=list(DECAY_FUNCTIONS),
+        choices=list(LINK_DECAYS),
         default="power",
         help="distance decay of the gravity model",
     )

@@ -29,7 +29,7 @@ def _region_list() -> str:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite meso``."""
-    from gis.potential import DECAYS
+    from gis.decay import KERNEL_DECAYS
     from layers.china.regions import METRO_REGIONS
     from layers.cli.main import _bbox, _weight
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
@@ -154,7 +154,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     model.add_argument(
         "--market-decay",
-        choices=list(DECAYS),
+        choices=list(KERNEL_DECAYS),
         default="exponential",
         help="distance decay of the market potential",
     )

@@ -37,8 +37,8 @@ def memory_size(text: str) -> int:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite national``."""
+    from gis.decay import KERNEL_DECAYS
     from gis.engine import ENGINES
-    from gis.potential import DECAYS
     from layers.cli.main import _weight
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
     from layers.national.run import NATIONAL_FACTORS
@@ -99,7 +99,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     model.add_argument(
         "--market-decay",
-        choices=list(DECAYS),
+        choices=list(KERNEL_DECAYS),
         default="exponential",
         help="distance decay of the market potential",
     )

@@ -41,7 +41,9 @@ from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from gis.access import AccessClass, class_access, nearest_point
+from gis.access import AccessClass, class_access
+from gis.decay import KERNEL_DECAYS, reach
+from gis.distance import nearest_point
 from gis.diversity import category_diversity, point_diversity
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
@@ -54,7 +56,7 @@ from gis.overlay import (
     weighted_linear_combination,
 )
 from gis.population import PopulationRaster, PopulationWarning, counts_to_grid
-from gis.potential import DECAYS, market_potential, raster_potential, reach
+from gis.potential import market_potential, raster_potential
 from gis.progress import Laps
 from gis.regions import candidate_regions
 from gis.sources import TagFilter, match_tags
@@ -496,9 +498,10 @@ class MesoConfig:
             )
         if self.hub_combine not in ("union", "max"):
             raise InputError(f"hub combine must be 'union' or 'max', got {self.hub_combine!r}")
-        if self.market_decay not in DECAYS:
+        if self.market_decay not in KERNEL_DECAYS:
             raise InputError(
-                f"unknown market decay {self.market_decay!r}; choose one of {', '.join(DECAYS)}"
+                f"unknown market decay {self.market_decay!r}; "
+                f"choose one of {', '.join(KERNEL_DECAYS)}"
             )
         if not (math.isfinite(self.market_scale_km) and 0 < self.market_scale_km <= 1000):
             raise InputError(f"market scale must be in (0, 1000] km, got {self.market_scale_km!r}")
@@ -1054,7 +1057,7 @@ def _measure_city(ctx: _Context, crit: MesoCriterion) -> Measured:
     A bigger city counts as nearer: a cell 10 km from a megacity and 2 km from a
     small town is served by the megacity. ``w_j exp(-d / s) = exp(-(d + a_j) / s)``
     with ``a_j = -s ln w_j``, so the best city is the additively weighted nearest
-    one (:func:`gis.access.nearest_point` with offsets ``a_j``), found in one pass.
+    one (:func:`gis.distance.nearest_point` with offsets ``a_j``), found in one pass.
     """
     cities = ctx.data.cities
     if cities.empty:

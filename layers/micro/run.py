@@ -26,11 +26,12 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from gis import progress, settings
+from gis.distance import euclidean_distance
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, grid_for_area
 from gis.maps import MAP_ASSETS
-from gis.measures import coverage, euclidean_distance, kernel_density
+from gis.measures import coverage, kernel_density
 from gis.network import Network, network_distance
 from gis.overlay import (
     AGGREGATIONS,

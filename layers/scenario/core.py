@@ -1230,12 +1230,12 @@ def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
 
 def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
     """Check one meso setting; ``(ok, value)``."""
-    from gis.potential import DECAYS
+    from gis.decay import KERNEL_DECAYS
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
     from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
 
     choices = {
-        "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(DECAYS),
+        "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(KERNEL_DECAYS),
     }  # fmt: skip
     if isinstance(kind, tuple):
         v = c.string(value, path, choices=list(kind))
@@ -1496,12 +1496,12 @@ def _macro_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool,
     from gis.classify import BREAK_METHODS
     from gis.composite import COMPOSITE_METHODS
     from gis.normalize import NORMALIZERS
-    from gis.spillover import DECAY_FUNCTIONS
+    from gis.spillover import LINK_DECAYS
     from gis.weights import WEIGHT_METHODS
 
     choices = {
         "normalization": NORMALIZERS, "weighting": WEIGHT_METHODS,
-        "composite": COMPOSITE_METHODS, "breaks": BREAK_METHODS, "decay": DECAY_FUNCTIONS,
+        "composite": COMPOSITE_METHODS, "breaks": BREAK_METHODS, "decay": LINK_DECAYS,
     }  # fmt: skip
     v: Any
     if isinstance(kind, tuple):

@@ -49,8 +49,9 @@ def _setup(case: str, size: int, rng: np.random.Generator):
     import rasterio.features  # noqa: F401  (imported here so its import time is not timed)
     import shapely
 
+    from gis.distance import euclidean_distance
     from gis.grid import Grid
-    from gis.measures import coverage, euclidean_distance, kernel_density
+    from gis.measures import coverage, kernel_density
     from gis.network import Network, network_distance
 
     extent = size * CELL

@@ -60,7 +60,7 @@ WLC_LAYERS = {
 # ---------------------------------------------------------------------- innosite stages
 def _stage_distance(src: str, out: str, budget: int) -> None:
     """Distance to the source cells' centres, window by window (run in a child process)."""
-    from gis.access import nearest_point
+    from gis.distance import nearest_point
     from gis.engine import Engine, compute_blocks, plan
     from gis.windowed import _grid_of
     from gis.windows import RasterOutput, gdal_env, open_raster, read_window

@@ -44,9 +44,10 @@ def run_size(n: int) -> dict:
     """All stages on an n × n grid of 10 m cells; returns seconds per stage."""
     import shapely
 
+    from gis.distance import euclidean_distance
     from gis.grid import Grid
     from gis.io import write_geotiff
-    from gis.measures import coverage, euclidean_distance, kernel_density
+    from gis.measures import coverage, kernel_density
     from gis.network import network_distance
     from gis.overlay import apply_constraints, weighted_linear_combination
     from gis.regions import candidate_regions

@@ -1,0 +1,80 @@
+"""gis.distance: exact distance to points, distance to lines and polygons, their minimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from scipy import ndimage
+from shapely import LineString, box
+
+from gis import distance
+from gis.distance import euclidean_distance, nearest_point, shape_distance
+from gis.grid import Grid
+
+CRS = "EPSG:32650"
+
+
+def snapped_points(grid: Grid, n: int, rng: np.random.Generator):
+    """``n`` distinct cells, their centres as points, and the boolean mask of those cells."""
+    flat = rng.choice(grid.height * grid.width, size=n, replace=False)
+    rows, cols = np.divmod(flat, grid.width)
+    xs, ys = grid.centers()
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[rows, cols] = True
+    return xs[cols], ys[rows], mask
+
+
+@pytest.mark.parametrize(("n", "cell"), [(1, 10.0), (7, 25.0), (300, 100.0), (3000, 30.0)])
+def test_points_equal_scipy_edt_on_snapped_points(n, cell):
+    grid = Grid.from_bounds((500_000, 4_000_000, 500_000 + 150 * cell, 4_000_000 + 110 * cell),
+                            cell_size=cell, crs=CRS)  # fmt: skip
+    x, y, mask = snapped_points(grid, n, np.random.default_rng(n))
+    want = ndimage.distance_transform_edt(~mask, sampling=cell)
+    got = nearest_point(grid, x, y, return_index=False).distance
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(euclidean_distance(grid, shapely.points(x, y)), want, rtol=1e-6,
+                               atol=1e-3)  # fmt: skip
+
+
+def test_dense_tiles_agree_with_the_vectorised_tiles_bit_for_bit(monkeypatch):
+    grid = Grid.from_bounds((0, 0, 3000, 2000), cell_size=10, crs=CRS)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(1500, 400, 4000), rng.normal(1000, 300, 4000)
+    with_index = nearest_point(grid, x, y).distance  # never takes the per-cell lookup
+    lookup = nearest_point(grid, x, y, return_index=False).distance
+    np.testing.assert_array_equal(lookup, with_index)
+    monkeypatch.setattr(distance, "DENSE", 0)  # every tile looked up cell by cell
+    np.testing.assert_array_equal(nearest_point(grid, x, y, return_index=False).distance,
+                                  with_index)  # fmt: skip
+    capped = nearest_point(grid, x, y, return_index=False, max_distance=15.0).distance
+    np.testing.assert_array_equal(capped, np.minimum(with_index, np.float32(15.0)))
+
+
+def test_mixed_points_and_lines_is_the_minimum_of_the_two_paths():
+    grid = Grid.from_bounds((0, 0, 2000, 1500), cell_size=20, crs=CRS)
+    rng = np.random.default_rng(8)
+    px, py = rng.uniform(-300, 2300, 40), rng.uniform(-300, 1800, 40)
+    lines = [LineString(rng.uniform(-500, 2500, (3, 2))) for _ in range(6)]
+    polys = [box(100, 100, 260, 180), box(1900, 1400, 2300, 1700)]
+    mixed = euclidean_distance(grid, list(shapely.points(px, py)) + lines + polys)
+    points_only = nearest_point(grid, px, py, return_index=False).distance
+    shapes_only = shape_distance(grid, lines + polys)
+    np.testing.assert_array_equal(mixed, np.minimum(points_only, shapes_only))
+    # and the lines path is the distance transform of the rasterised lines inside the grid,
+    # lowered only by the parts outside it
+    inside = shapely.intersection(np.array(lines + polys, dtype=object), shapely.box(*grid.bounds))
+    raster = grid.rasterize(inside[~shapely.is_empty(inside)], all_touched=True)
+    edt = ndimage.distance_transform_edt(~raster, sampling=20.0)
+    assert (shapes_only <= edt + 1e-3).all()
+    assert (shapes_only[raster] == 0).all()
+
+
+def test_shape_distance_parts_outside_the_grid_count_where_nearer():
+    grid = Grid.from_bounds((0, 0, 100, 10), cell_size=10, crs=CRS)
+    # a line running outside along the whole top edge, 5 m above it, touching the grid
+    # only at its left end through a short spur
+    line = LineString([(5, 5), (5, 15), (95, 15)])
+    got = shape_distance(grid, [line])
+    np.testing.assert_allclose(got[0, 1:], 10.0, atol=1e-5)  # 10 m to the outer part
+    assert got[0, 0] == 0.0
