@@ -137,7 +137,7 @@ def test_failed_geotiff_write_leaves_nothing(tmp_path, monkeypatch):
         Path(target).write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(io, "_write_cog", broken)
+    monkeypatch.setattr(io.raster, "_write_cog", broken)
     with pytest.raises(OSError, match="disk full"):
         io.write_geotiff(tmp_path / "a.tif", np.zeros(grid.shape), grid, description="a")
     assert list(tmp_path.iterdir()) == []
@@ -340,7 +340,7 @@ def test_file_checksum_streams_and_matches_hashlib(tmp_path):
 
 
 def test_package_versions(monkeypatch):
-    monkeypatch.setattr(io, "_PACKAGES", (*io._PACKAGES, "surely-not-a-package-xyz"))
+    monkeypatch.setattr(io.raster, "_PACKAGES", (*io.raster._PACKAGES, "surely-not-a-package-xyz"))
     v = io.package_versions()
     expected = {"innosite", "python", "numpy", "scipy", "pandas", "geopandas", "shapely",
                 "pyproj", "rasterio", "GDAL", "pyogrio", "osmnx", "osmium", "folium"}  # fmt: skip
