@@ -22,7 +22,7 @@ import numpy as np
 
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.io import _atomic_file, _check_output_file
+from gis.io import atomic_file, check_output_file
 
 __all__ = [
     "COLORMAPS",
@@ -441,7 +441,7 @@ def suitability_map(
     if len(set(names)) != len(names):
         raise InputError(f"layer names must be unique and not 'Composite suitability': {names}")
     colour_table(cmap)
-    target = _check_output_file(path, overwrite)
+    target = check_output_file(path, overwrite=overwrite)
 
     fmap = folium.Map(tiles=tiles, attr=tiles_attribution, control_scale=True)
     fmap.get_root().title = html.escape(title)
@@ -475,7 +475,7 @@ def suitability_map(
         from gis.assets import inline_assets
 
         page = inline_assets(page)
-    with _atomic_file(target) as tmp:
+    with atomic_file(target) as tmp:
         tmp.write_bytes(page.encode("utf-8"))
     return target
 

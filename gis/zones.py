@@ -43,7 +43,7 @@ import numpy as np
 from scipy import ndimage
 
 from gis.errors import DataSourceError, InputError
-from gis.io import _check_output_file
+from gis.io import check_output_file
 from gis.overlay import _is_real_number
 from gis.regions import (
     _STRUCTURES,
@@ -454,7 +454,7 @@ def windowed_candidate_regions(
     if not _is_real_number(min_area) or not math.isfinite(min_area) or min_area < 0:
         raise InputError(f"min_area must be a finite area >= 0 in square metres, got {min_area!r}")
     factor_paths = _check_factors(factors)
-    target = None if labels_path is None else _check_output_file(labels_path, overwrite)
+    target = None if labels_path is None else check_output_file(labels_path, overwrite=overwrite)
     grid = _grid_of(path)
     columns = [*REGION_COLUMNS, *factor_paths]
     windows = plan_windows(

@@ -2368,7 +2368,7 @@ def write_preset(
     OutputExistsError
         If ``path`` exists and ``force`` is false.
     """
-    from gis.io import _atomic_file, _check_output_file
+    from gis.io import atomic_file, check_output_file
 
     target = Path(path)
     if target.suffix.lower() != ".toml":
@@ -2384,8 +2384,8 @@ def write_preset(
         text = head + scenario_toml(doc)
     else:
         text = preset_text(scale, file=target.name)
-    target = _check_output_file(target, overwrite=True)
-    with _atomic_file(target) as tmp:
+    target = check_output_file(target, overwrite=True)
+    with atomic_file(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target
 
