@@ -41,15 +41,8 @@ import numpy as np
 from gis import settings
 from gis.errors import ClusterError, InputError
 from gis.grid import Grid
-from gis.windows import (
-    RasterOutput,
-    Window,
-    WindowWriter,
-    gdal_env,
-    open_raster,
-    plan_windows,
-    read_window,
-)
+from gis.io import RasterOutput, WindowWriter, gdal_env
+from gis.windows import Window, open_raster, plan_windows, read_window
 
 __all__ = [
     "ENGINES",

@@ -34,6 +34,7 @@ __all__ = [
     "RasterOutput",
     "WindowWriter",
     "gdal_env",
+    "raster_grid",
     "read_geotiff",
     "write_geotiff",
     "write_geotiff_bands",
@@ -664,22 +665,64 @@ def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray,
     InputError
         If the band does not exist or the raster is not north-up with square cells.
     """
-    import rasterio
-    from pyproj import CRS
-    from rasterio.errors import RasterioIOError
-
-    try:
-        src = rasterio.open(path)
-    except RasterioIOError as exc:
-        raise DataSourceError(f"cannot read raster {path}: {exc}") from None
-    with src:
+    with _open(path) as src:
         if not 1 <= band <= src.count:
             raise InputError(f"{path} has {src.count} band(s); band {band} does not exist")
-        if src.crs is None:
-            raise InputError(f"{path} has no CRS; assign one in your GIS software")
-        grid = Grid(CRS.from_user_input(src.crs.to_wkt()), src.transform, src.width, src.height)
+        grid = _dataset_grid(src, path)
         array = src.read(band).astype("float32")
         nodata = src.nodatavals[band - 1]
     if nodata is not None and not math.isnan(nodata):
         array[array == np.float32(nodata)] = np.nan
     return array, grid
+
+
+def raster_grid(path: str | os.PathLike) -> Grid:
+    """The grid (CRS, transform, shape) of a raster file, without reading its values.
+
+    Parameters
+    ----------
+    path
+        A north-up raster with square cells in a projected CRS.
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing or not a readable raster.
+    InputError
+        If the raster has no CRS or is not north-up with square cells.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> g = Grid.from_bounds((0, 0, 40, 20), cell_size=10, crs="EPSG:32635")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     raster_grid(write_geotiff(Path(tmp) / "a.tif", np.ones(g.shape), g,
+    ...                               description="a")) == g
+    True
+    """
+    with _open(path) as src:
+        return _dataset_grid(src, path)
+
+
+def _open(path: str | os.PathLike) -> Any:
+    """Open a raster for reading, or DataSourceError."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        return rasterio.open(path)
+    except RasterioIOError as exc:
+        raise DataSourceError(f"cannot read raster {path}: {exc}") from None
+
+
+def _dataset_grid(src: Any, path: str | os.PathLike) -> Grid:
+    """The :class:`~gis.grid.Grid` of an open rasterio dataset."""
+    from pyproj import CRS
+
+    if src.crs is None:
+        raise InputError(f"{path} has no CRS; assign one in your GIS software")
+    return Grid(CRS.from_user_input(src.crs.to_wkt()), src.transform, src.width, src.height)
