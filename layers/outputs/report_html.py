@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from gis.io import atomic_file, check_output_file
-from gis.maps import _hex_colours, raster_png
+from gis.maps import hex_colours, raster_png
 
 __all__ = ["micro_report_html", "write_micro_report"]
 
@@ -125,7 +125,7 @@ def _map_svg(
 
 
 def _legend() -> str:
-    stops = ",".join(_hex_colours("viridis"))
+    stops = ",".join(hex_colours("viridis"))
     return (
         f'<div class="legend" style="background:linear-gradient(to right,{stops})"></div>'
         '<div class="legend-labels"><span>0 least suitable</span><span>1 most</span></div>'
