@@ -59,16 +59,17 @@ def selection_mask(
         if not is_real_number(threshold) or math.isnan(threshold):
             raise InputError(f"threshold must be a real number, got {threshold!r}")
         return score >= threshold  # NaN compares False: nodata never passes
-    if not is_real_number(top_percent) or not (0 < top_percent <= 100):
+    if not is_real_number(top_percent) or not (0 < top_percent <= 100):  # type: ignore[operator]
         raise InputError(
             f"top_percent must be a number with 0 < top_percent <= 100, got {top_percent!r}"
         )
+    percent = float(top_percent)  # type: ignore[arg-type]  # checked above
     valid = ~np.isnan(score)
     n_valid = int(np.count_nonzero(valid))
     if n_valid == 0:
         return valid
     # Number of cells wanted; the small tolerance keeps e.g. 10 % of 30 cells at 3.
-    k = min(n_valid, max(1, math.ceil(top_percent * n_valid / 100.0 - 1e-9)))
+    k = min(n_valid, max(1, math.ceil(percent * n_valid / 100.0 - 1e-9)))
     values = score[valid]
     del valid
     values.partition(n_valid - k)

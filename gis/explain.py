@@ -237,7 +237,7 @@ def explain_cells(
     records = []
     for i in range(rows.size):  # the requested cells
         for k in w:  # factors
-            rec = {"cell": i, "row": int(rows[i]), "col": int(cols[i])}
+            rec: dict[str, Any] = {"cell": i, "row": int(rows[i]), "col": int(cols[i])}
             if grid is not None:
                 rec["x"] = grid.transform.c + (cols[i] + 0.5) * grid.cell_size
                 rec["y"] = grid.transform.f - (rows[i] + 0.5) * grid.cell_size
@@ -378,8 +378,8 @@ def explain_regions(
             where = np.flatnonzero(flat == region)
             if where.size > max_cells:
                 where = np.sort(rng.choice(where, size=max_cells, replace=False))
-            r, c = np.divmod(where, shape[1])
-            vals = {k: scores[k][r, c].astype(np.float64) for k in w}
+            at_row, at_col = np.divmod(where, shape[1])
+            vals = {k: scores[k][at_row, at_col].astype(np.float64) for k in w}
             parts = factor_contributions(vals, weights, method=method, options=opts)
             good = ~np.isnan(parts[active[0]]) if active else np.zeros(0, dtype=bool)
             if good.any():

@@ -162,11 +162,10 @@ def shape_gauge(
     if sides == -1:
         root = math.sqrt(aspect)
         return np.hypot(xr / root, yr * root)
-    out = None
-    for i in range(sides):  # a handful of edges
-        phi = -math.pi / 2 + 2 * math.pi * i / sides
-        proj = xr * math.cos(phi) + yr * math.sin(phi)
-        out = proj if out is None else np.maximum(out, proj)
+    edges = [-math.pi / 2 + 2 * math.pi * i / sides for i in range(sides)]  # a handful
+    out = xr * math.cos(edges[0]) + yr * math.sin(edges[0])
+    for phi in edges[1:]:
+        out = np.maximum(out, xr * math.cos(phi) + yr * math.sin(phi))
     return out
 
 
@@ -683,9 +682,10 @@ def _grow_candidates(
             region = _grow_from(seed_mask, k, rank, allowed, structure)
             # the result is exact unless the region (or, when it is too small, the
             # seed's whole component) reaches a window edge that is not the grid's
-            reach_mask = region
             if region is None:
                 reach_mask, _ = _component(seed_mask, allowed, structure)
+            else:
+                reach_mask = region
             edge = (
                 (reach_mask[0].any() and r0 > 0) or (reach_mask[-1].any() and r1 < h)
                 or (reach_mask[:, 0].any() and c0 > 0) or (reach_mask[:, -1].any() and c1 < w)
@@ -701,9 +701,10 @@ def _grow_candidates(
         mask = region[rows_i[0] : rows_i[-1] + 1, cols_i[0] : cols_i[-1] + 1]
         if no_islands:
             sub_allowed = valid[cr0 : cr0 + mask.shape[0], cc0 : cc0 + mask.shape[1]]
-            mask = _fill_islands(mask, sub_allowed, connectivity)
-            if mask is None:
+            filled = _fill_islands(mask, sub_allowed, connectivity)
+            if filled is None:
                 continue
+            mask = filled
             if max_cells is not None and np.count_nonzero(mask) > max_cells * (1 + 1e-9):
                 continue
         key = (int(cr0), int(cc0), mask.shape, np.packbits(mask).tobytes())

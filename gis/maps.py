@@ -460,7 +460,7 @@ def suitability_map(
     target = check_output_file(path, overwrite=overwrite)
 
     fmap = folium.Map(tiles=tiles, attr=tiles_attribution, control_scale=True)
-    fmap.get_root().title = html.escape(title)
+    fmap.get_root().title = html.escape(title)  # type: ignore[attr-defined]  # a folium Figure
     composite_layer = _image_layer(
         composite, grid, name=names[0], cmap=cmap, opacity=opacity, show=True
     )

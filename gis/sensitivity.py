@@ -49,6 +49,14 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------- weight draws
+#: Label raster, bounding box and count when no regions are given.
+_NO_REGIONS: tuple[np.ndarray, tuple[slice, slice], int] = (
+    np.zeros((0, 0), dtype=np.int32),
+    (slice(0, 0), slice(0, 0)),
+    0,
+)
+
+
 def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -343,7 +351,7 @@ def monte_carlo(
             raise InputError("min_area needs the grid (for the cell area)")
         min_cells = max(1, math.ceil(min_area / grid.cell_area - 1e-9))
     labels, box, n_regions = (
-        region_labels(regions, grid, shape) if regions is not None else (None, None, 0)
+        region_labels(regions, grid, shape) if regions is not None else _NO_REGIONS
     )
     if n_regions:
         base = _masked_score(scores, weights, method, opts, mask)
@@ -503,9 +511,9 @@ def weight_sweep(
     base_sel = _selected(base, threshold=threshold, top_percent=top_percent, min_cells=1,
                          connectivity=8)  # fmt: skip
     labels, box, n_regions = (
-        region_labels(regions, grid, shape) if regions is not None else (None, None, 0)
+        region_labels(regions, grid, shape) if regions is not None else _NO_REGIONS
     )
-    base_means = _region_means(base, labels, box, n_regions) if n_regions else None
+    base_means = _region_means(base, labels, box, n_regions) if n_regions else np.zeros(0)
     rows = []
     for k in todo:  # factors
         others = {f: w for f, w in w0.items() if f != k}

@@ -229,10 +229,10 @@ def match_tags(features: pd.DataFrame, tags: TagFilter) -> np.ndarray:
             continue
         col = features[key]
         values = _as_values(spec)
-        if values is True:
-            mask |= col.notna().to_numpy() & (col.astype("string") != "no").fillna(False).to_numpy()
-        else:
+        if isinstance(values, list):
             mask |= col.isin(values).to_numpy()
+        else:
+            mask |= col.notna().to_numpy() & (col.astype("string") != "no").fillna(False).to_numpy()
     return mask
 
 
@@ -477,6 +477,7 @@ def read_osm_features(
         .with_areas()
         .with_filter(osmium.filter.KeyFilter(*keys))
     )
+    obj: Any  # a node, way or area: osmium's union type has no common attributes
     for obj in fp:
         try:
             if obj.is_node():
@@ -529,6 +530,7 @@ def _read_osm_walk_network(path: Path) -> tuple[np.ndarray, np.ndarray, datetime
         .with_filter(osmium.filter.KeyFilter("highway"))
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
     )
+    way: Any  # ways only (EntityFilter above)
     for way in fp:
         if not _walkable(way.tags):
             continue

@@ -670,7 +670,9 @@ RANK_METHODS: dict[str, Callable[[Any], np.ndarray]] = {
 }
 
 
-def rank_weights(ranks: Any, *, method: str = "rank_order_centroid") -> np.ndarray:
+def rank_weights(
+    ranks: Any, *, method: str = "rank_order_centroid"
+) -> np.ndarray | dict[str, float]:
     """Weights from a ranking of the criteria with a formula of :data:`RANK_METHODS`.
 
     Parameters

@@ -476,7 +476,7 @@ def windowed_candidate_regions(
             if cut is None:  # no valid cell anywhere
                 mask = np.zeros(window.shape, dtype=bool)
             else:
-                mask = selection_mask(score, cut, None)
+                mask = selection_mask(score, float(cut), None)
             labels = np.empty(window.shape, dtype=np.int32)
             n = ndimage.label(mask, structure=structure, output=labels)
             return score, mask, labels, int(n)
