@@ -41,15 +41,8 @@ import numpy as np
 from gis import settings
 from gis.errors import ClusterError, InputError
 from gis.grid import Grid
-from gis.windows import (
-    RasterOutput,
-    Window,
-    WindowWriter,
-    gdal_env,
-    open_raster,
-    plan_windows,
-    read_window,
-)
+from gis.io import RasterOutput, WindowWriter, gdal_env
+from gis.windows import Window, open_raster, plan_windows, read_window
 
 __all__ = [
     "ENGINES",
@@ -298,7 +291,7 @@ def _read_lazily(path: str | os.PathLike, grid: Grid, chunks: tuple[tuple[int, .
 
     da_ = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunks[0], "x": chunks[1]},
                                   masked=True, lock=False, parse_coordinates=False)  # fmt: skip
-    return da_.data[0].astype("float32")
+    return da_.data[0].astype("float32")  # type: ignore[union-attr]  # one file: a DataArray
 
 
 # ---------------------------------------------------------------------- running

@@ -25,16 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gis._regions import region_labels
+from gis._validate import as_numeric_array, chunk_rows_for
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.overlay import (
-    AGGREGATIONS,
-    _as_numeric_array,
-    _chunk_rows,
-    aggregate,
-    normalize_weights,
-    topsis_ideals,
-)
+from gis.overlay import AGGREGATIONS, aggregate, normalize_weights, topsis_ideals
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -116,7 +111,7 @@ def factor_contributions(
     """
     _check_method(method)
     w = normalize_weights(weights)
-    arrays = {k: np.asarray(_as_numeric_array(values[k], f"values of {k!r}"), dtype=np.float64)
+    arrays = {k: np.asarray(as_numeric_array(values[k], f"values of {k!r}"), dtype=np.float64)
               for k in w if k in values}  # fmt: skip
     missing = [k for k in w if k not in values]
     if missing:
@@ -242,7 +237,7 @@ def explain_cells(
     records = []
     for i in range(rows.size):  # the requested cells
         for k in w:  # factors
-            rec = {"cell": i, "row": int(rows[i]), "col": int(cols[i])}
+            rec: dict[str, Any] = {"cell": i, "row": int(rows[i]), "col": int(cols[i])}
             if grid is not None:
                 rec["x"] = grid.transform.c + (cols[i] + 0.5) * grid.cell_size
                 rec["y"] = grid.transform.f - (rows[i] + 0.5) * grid.cell_size
@@ -260,59 +255,6 @@ def explain_cells(
             )
             records.append(rec)
     return pd.DataFrame.from_records(records)
-
-
-def _region_labels(
-    regions: Any, grid: Grid | None, shape: tuple[int, int]
-) -> tuple[np.ndarray, tuple[slice, slice], int]:
-    """Label raster of regions cropped to their bounding box, the box, and the region count.
-
-    ``regions`` is an integer label raster (0 = none) or polygons (region ``i`` is
-    the ``i``-th, rasterised by cell centre on ``grid`` inside their bounds only).
-    """
-    empty = (np.zeros((0, 0), dtype=np.int32), (slice(0, 0), slice(0, 0)))
-    if isinstance(regions, np.ndarray):
-        if regions.shape != shape or regions.dtype.kind not in "iu":
-            raise InputError(
-                f"a label raster must be an integer array of shape {shape}, got "
-                f"{regions.dtype} {regions.shape}"
-            )
-        n = int(regions.max(initial=0))
-        if n == 0:
-            return (*empty, 0)
-        rows = np.flatnonzero(regions.any(axis=1))
-        cols = np.flatnonzero(regions.any(axis=0))
-        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        return np.ascontiguousarray(regions[box]), box, n
-    if grid is None:
-        raise InputError("regions given as polygons need the grid they are rasterised on")
-    import shapely
-    from rasterio import features
-
-    geoms = np.asarray(list(getattr(regions, "geometry", regions)), dtype=object)
-    n = geoms.size
-    present = shapely.is_geometry(geoms)
-    present[present] &= ~shapely.is_empty(geoms[present])
-    if not present.any():
-        return (*empty, n)
-    left, bottom, right, top = shapely.total_bounds(geoms[present])
-    r0, c0 = (int(v) for v in np.floor(((grid.transform.f - top) / grid.cell_size,
-                                        (left - grid.transform.c) / grid.cell_size)))  # fmt: skip
-    r1, c1 = (int(v) for v in np.ceil(((grid.transform.f - bottom) / grid.cell_size,
-                                       (right - grid.transform.c) / grid.cell_size)))  # fmt: skip
-    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, shape[0]), min(c1, shape[1])
-    if r0 >= r1 or c0 >= c1:
-        return (*empty, n)
-    from affine import Affine
-
-    labels = features.rasterize(
-        ((g, i) for i, g in enumerate(geoms, start=1) if present[i - 1]),
-        out_shape=(r1 - r0, c1 - c0),
-        transform=grid.transform @ Affine.translation(c0, r0),
-        fill=0,
-        dtype="int32",
-    )
-    return labels, (slice(r0, r1), slice(c0, c1)), n
 
 
 def explain_regions(
@@ -372,7 +314,7 @@ def explain_regions(
     _check_method(method)
     w = normalize_weights(weights)
     shape = np.shape(next(iter(scores.values())))
-    labels, box, n = _region_labels(regions, grid, shape)
+    labels, box, n = region_labels(regions, grid, shape)
     opts = _method_options(scores, weights, method, options)
     scores = {k: np.asarray(scores[k])[box] for k in w}  # views of the regions' window
     raw = {k: {c: np.asarray(a)[box] for c, a in d.items()} for k, d in (raw or {}).items()}
@@ -386,7 +328,7 @@ def explain_regions(
     raw_counts = {(k, c): np.zeros(n + 1) for k in w for c in criteria[k]}
     cells = np.zeros(n + 1)
     valid_cells = np.zeros(n + 1)
-    rows = _chunk_rows(shape, None)
+    rows = chunk_rows_for(shape, None)
     for start in range(0, shape[0], rows):
         lab = labels[start : start + rows]
         inside = lab > 0
@@ -436,8 +378,8 @@ def explain_regions(
             where = np.flatnonzero(flat == region)
             if where.size > max_cells:
                 where = np.sort(rng.choice(where, size=max_cells, replace=False))
-            r, c = np.divmod(where, shape[1])
-            vals = {k: scores[k][r, c].astype(np.float64) for k in w}
+            at_row, at_col = np.divmod(where, shape[1])
+            vals = {k: scores[k][at_row, at_col].astype(np.float64) for k in w}
             parts = factor_contributions(vals, weights, method=method, options=opts)
             good = ~np.isnan(parts[active[0]]) if active else np.zeros(0, dtype=bool)
             if good.any():

@@ -50,10 +50,10 @@ import numpy as np
 from affine import Affine
 from scipy import ndimage
 
+from gis._regions import STRUCTURES, check_connectivity
+from gis._validate import as_numeric_array, chunk_rows_for, is_real_number
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.overlay import _as_numeric_array, _chunk_rows, _is_real_number
-from gis.regions import _check_connectivity
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -88,11 +88,6 @@ LOCATE_COLUMNS: tuple[str, ...] = (
     "median_score", "min_score", "max_score", "core_area_ha", "core_sum", "perimeter_m",
     "edge_ratio", "seed_x", "seed_y",
 )  # fmt: skip
-
-_STRUCTURES = {
-    4: ndimage.generate_binary_structure(2, 1),
-    8: ndimage.generate_binary_structure(2, 2),
-}
 
 
 # ---------------------------------------------------------------------- evaluation
@@ -167,11 +162,10 @@ def shape_gauge(
     if sides == -1:
         root = math.sqrt(aspect)
         return np.hypot(xr / root, yr * root)
-    out = None
-    for i in range(sides):  # a handful of edges
-        phi = -math.pi / 2 + 2 * math.pi * i / sides
-        proj = xr * math.cos(phi) + yr * math.sin(phi)
-        out = proj if out is None else np.maximum(out, proj)
+    edges = [-math.pi / 2 + 2 * math.pi * i / sides for i in range(sides)]  # a handful
+    out = xr * math.cos(edges[0]) + yr * math.sin(edges[0])
+    for phi in edges[1:]:
+        out = np.maximum(out, xr * math.cos(phi) + yr * math.sin(phi))
     return out
 
 
@@ -350,7 +344,7 @@ def _stats(
     vals = values[mask].astype(np.float64)
     padded = np.pad(mask, 1)
     core = ndimage.binary_erosion(padded, structure=structure)[1:-1, 1:-1]
-    cross = _STRUCTURES[4]
+    cross = STRUCTURES[4]
     inner4 = ndimage.binary_erosion(padded, structure=cross)[1:-1, 1:-1]
     edges = int(np.count_nonzero(padded[1:, :] != padded[:-1, :])) + int(
         np.count_nonzero(padded[:, 1:] != padded[:, :-1])
@@ -375,7 +369,7 @@ def _stats(
 
 def _fill_islands(mask: np.ndarray, allowed: np.ndarray, connectivity: int) -> np.ndarray | None:
     """Fill the holes of a region; None if a hole holds a cell that may not join."""
-    background = _STRUCTURES[12 - connectivity]  # 8-connected regions have 4-connected holes
+    background = STRUCTURES[12 - connectivity]  # 8-connected regions have 4-connected holes
     filled = ndimage.binary_fill_holes(mask, structure=background)
     holes = filled & ~mask
     if holes.any() and not allowed[holes].all():
@@ -390,7 +384,7 @@ def _block_mean(utility: np.ndarray, valid: np.ndarray, f: int) -> np.ndarray:
     hb, wb = -(-h // f), -(-w // f)
     total = np.zeros((hb, wb))
     count = np.zeros((hb, wb))
-    rows = max(f, (_chunk_rows(utility.shape, None) // f) * f)
+    rows = max(f, (chunk_rows_for(utility.shape, None) // f) * f)
     for start in range(0, h, rows):
         u = utility[start : start + rows]
         v = valid[start : start + rows]
@@ -445,7 +439,7 @@ def _seed_cells(
     peaks = focal == ndimage.maximum_filter(focal, size=size, mode="constant", cval=-np.inf)
     peaks &= ok
     # one peak per plateau of equal values: its most interior cell
-    plateaus, n_plateaus = ndimage.label(peaks, structure=_STRUCTURES[8])
+    plateaus, n_plateaus = ndimage.label(peaks, structure=STRUCTURES[8])
     if n_plateaus:
         depth = ndimage.distance_transform_cdt(np.pad(peaks, 1))[1:-1, 1:-1]
         where = ndimage.maximum_position(depth, plateaus, np.arange(1, n_plateaus + 1))
@@ -669,7 +663,7 @@ def _grow_candidates(
     candidates: list[_Candidate] = []
     seen: set[tuple] = set()
     h, w = utility.shape
-    structure = _STRUCTURES[connectivity]
+    structure = STRUCTURES[connectivity]
     for sr, sc in seed_list:  # seeds, a bounded number of them
         half = math.ceil(2 * reach) + 2
         while True:
@@ -688,9 +682,10 @@ def _grow_candidates(
             region = _grow_from(seed_mask, k, rank, allowed, structure)
             # the result is exact unless the region (or, when it is too small, the
             # seed's whole component) reaches a window edge that is not the grid's
-            reach_mask = region
             if region is None:
                 reach_mask, _ = _component(seed_mask, allowed, structure)
+            else:
+                reach_mask = region
             edge = (
                 (reach_mask[0].any() and r0 > 0) or (reach_mask[-1].any() and r1 < h)
                 or (reach_mask[:, 0].any() and c0 > 0) or (reach_mask[:, -1].any() and c1 < w)
@@ -706,9 +701,10 @@ def _grow_candidates(
         mask = region[rows_i[0] : rows_i[-1] + 1, cols_i[0] : cols_i[-1] + 1]
         if no_islands:
             sub_allowed = valid[cr0 : cr0 + mask.shape[0], cc0 : cc0 + mask.shape[1]]
-            mask = _fill_islands(mask, sub_allowed, connectivity)
-            if mask is None:
+            filled = _fill_islands(mask, sub_allowed, connectivity)
+            if filled is None:
                 continue
+            mask = filled
             if max_cells is not None and np.count_nonzero(mask) > max_cells * (1 + 1e-9):
                 continue
         key = (int(cr0), int(cc0), mask.shape, np.packbits(mask).tobytes())
@@ -730,7 +726,7 @@ def _number(value: Any, name: str, *, low: float | None = None, high: float | No
             low_open: bool = False, allow_none: bool = False) -> float | None:  # fmt: skip
     if value is None and allow_none:
         return None
-    if not _is_real_number(value) or not math.isfinite(value):
+    if not is_real_number(value) or not math.isfinite(value):
         raise InputError(f"{name} must be a finite number, got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):
         op = ">" if low_open else ">="
@@ -759,7 +755,7 @@ def _existing_regions(
             mask = exclusion_mask(grid, existing, all_touched=False)
         except InputError as exc:
             raise InputError(f"existing regions: {exc}") from None
-    structure = _STRUCTURES[connectivity]
+    structure = STRUCTURES[connectivity]
     labels, _ = ndimage.label(mask, structure=structure)
     out = []
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):  # a few regions
@@ -895,10 +891,10 @@ def locate_regions(
     # ------------------------------------------------------------------ checks
     if not isinstance(grid, Grid):
         raise InputError(f"grid must be a gis.grid.Grid, got {type(grid).__name__}")
-    utility = _as_numeric_array(utility, "utility")
+    utility = as_numeric_array(utility, "utility")
     if utility.shape != grid.shape:
         raise InputError(f"utility has shape {utility.shape} but the grid has shape {grid.shape}")
-    connectivity = _check_connectivity(connectivity)
+    connectivity = check_connectivity(connectivity)
     if isinstance(n_regions, bool) or not isinstance(n_regions, numbers.Integral) or n_regions < 1:
         raise InputError(f"n_regions must be a positive integer, got {n_regions!r}")
     n_regions = int(n_regions)
@@ -931,7 +927,7 @@ def locate_regions(
     for key, arr in (factors or {}).items():
         if not isinstance(key, str) or key in (*LOCATE_COLUMNS, "geometry"):
             raise InputError(f"factor name {key!r} is not allowed (it clashes with a column)")
-        a = _as_numeric_array(arr, f"factor {key!r}")
+        a = as_numeric_array(arr, f"factor {key!r}")
         if a.shape != grid.shape:
             raise InputError(f"factor {key!r} has shape {a.shape} but the grid has {grid.shape}")
         checked_factors[key] = a
@@ -943,7 +939,7 @@ def locate_regions(
     # valid cells and the utility range, in row chunks
     valid = np.empty(grid.shape, dtype=bool)
     lo, hi = np.inf, -np.inf
-    rows = _chunk_rows(grid.shape, None)
+    rows = chunk_rows_for(grid.shape, None)
     for start in range(0, grid.shape[0], rows):
         block = utility[start : start + rows]
         ok = np.isfinite(block)

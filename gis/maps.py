@@ -22,12 +22,14 @@ import numpy as np
 
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.io import _atomic_file, _check_output_file
+from gis.io import atomic_file, check_output_file
 
 __all__ = [
     "COLORMAPS",
+    "COLORMAP_ANCHORS",
     "MAP_ASSETS",
     "colour_table",
+    "hex_colours",
     "raster_overlay_png",
     "raster_png",
     "suitability_map",
@@ -39,7 +41,7 @@ __all__ = [
 MAP_ASSETS: tuple[str, ...] = ("cdn", "inline")
 
 #: Anchor colours of the perceptually uniform colour scales, evenly spaced from 0 to 1.
-_ANCHORS: dict[str, tuple[str, ...]] = {
+COLORMAP_ANCHORS: dict[str, tuple[str, ...]] = {
     "viridis": (
         "#440154", "#472d7b", "#3b528b", "#2c728e", "#21908c",
         "#27ad81", "#5dc863", "#aadc32", "#fde725",
@@ -65,7 +67,9 @@ def _table_from_anchors(anchors: Sequence[str]) -> np.ndarray:
 
 
 #: Colour tables by name: read-only ``(256, 4)`` RGBA ``uint8`` arrays.
-COLORMAPS: dict[str, np.ndarray] = {name: _table_from_anchors(a) for name, a in _ANCHORS.items()}
+COLORMAPS: dict[str, np.ndarray] = {
+    name: _table_from_anchors(a) for name, a in COLORMAP_ANCHORS.items()
+}
 
 
 def colour_table(name: str) -> np.ndarray:
@@ -84,7 +88,19 @@ def colour_table(name: str) -> np.ndarray:
         ) from None
 
 
-def _hex_colours(name: str, n: int = 9) -> list[str]:
+def hex_colours(name: str, n: int = 9) -> list[str]:
+    """``n`` evenly spaced colours of a colour map as ``#rrggbb`` strings, low to high.
+
+    Raises
+    ------
+    InputError
+        For an unknown colour map.
+
+    Examples
+    --------
+    >>> hex_colours("viridis", 3)
+    ['#440154', '#21908c', '#fde725']
+    """
     table = colour_table(name)
     idx = np.linspace(0, 255, n).round().astype(int)
     return ["#{:02x}{:02x}{:02x}".format(*table[i, :3]) for i in idx]
@@ -441,10 +457,10 @@ def suitability_map(
     if len(set(names)) != len(names):
         raise InputError(f"layer names must be unique and not 'Composite suitability': {names}")
     colour_table(cmap)
-    target = _check_output_file(path, overwrite)
+    target = check_output_file(path, overwrite=overwrite)
 
     fmap = folium.Map(tiles=tiles, attr=tiles_attribution, control_scale=True)
-    fmap.get_root().title = html.escape(title)
+    fmap.get_root().title = html.escape(title)  # type: ignore[attr-defined]  # a folium Figure
     composite_layer = _image_layer(
         composite, grid, name=names[0], cmap=cmap, opacity=opacity, show=True
     )
@@ -455,7 +471,7 @@ def suitability_map(
     if candidates is not None:
         _candidate_layer(candidates, candidate_fields).add_to(fmap)
     legend = branca.colormap.LinearColormap(
-        _hex_colours(cmap), vmin=0.0, vmax=1.0, caption="Suitability (0 = least, 1 = most)"
+        hex_colours(cmap), vmin=0.0, vmax=1.0, caption="Suitability (0 = least, 1 = most)"
     )
     legend.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -475,7 +491,7 @@ def suitability_map(
         from gis.assets import inline_assets
 
         page = inline_assets(page)
-    with _atomic_file(target) as tmp:
+    with atomic_file(target) as tmp:
         tmp.write_bytes(page.encode("utf-8"))
     return target
 

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from gis._validate import as_numeric_array, check_mask, chunk_rows_for, is_real_number
 from gis.errors import InputError
 from gis.grid import Grid
 
@@ -74,50 +75,6 @@ __all__ = [
     "weighted_linear_combination",
     "weighted_product",
 ]
-
-#: Cells per row chunk when ``chunk_rows`` is not given: small enough that the
-#: float64 temporaries of one chunk stay in the CPU cache.
-CHUNK_CELLS: int = 2**16
-
-
-# ---------------------------------------------------------------------- helpers
-def _is_real_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
-def _as_numeric_array(value: object, name: str) -> np.ndarray:
-    """View ``value`` as a real-valued ndarray without copying it when possible."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise InputError(
-            f"{name} must be a numeric array, got dtype {arr.dtype}; "
-            "pass a float (or integer) numpy array"
-        )
-    return arr
-
-
-def _chunk_rows(shape: tuple[int, ...], chunk_rows: int | None, name: str = "chunk_rows") -> int:
-    """Rows per chunk: ``chunk_rows`` if given (validated), else about CHUNK_CELLS cells."""
-    if chunk_rows is None:
-        row_cells = math.prod(shape[1:]) if len(shape) > 1 else 1
-        return max(1, CHUNK_CELLS // max(row_cells, 1))
-    if not isinstance(chunk_rows, numbers.Integral) or isinstance(chunk_rows, bool | np.bool_):
-        raise InputError(f"{name} must be a positive integer or None, got {chunk_rows!r}")
-    if chunk_rows < 1:
-        raise InputError(f"{name} must be a positive integer or None, got {chunk_rows}")
-    return int(chunk_rows)
-
-
-def _check_mask(mask: object, shape: tuple[int, ...], name: str) -> np.ndarray:
-    arr = np.asarray(mask)
-    if arr.dtype != np.bool_:
-        raise InputError(
-            f"{name} must be a boolean array, got dtype {arr.dtype}; "
-            f"build it with a comparison, e.g. `{name} = layer > 0`"
-        )
-    if arr.shape != shape:
-        raise InputError(f"{name} has shape {arr.shape} but the score has shape {shape}")
-    return arr
 
 
 # ---------------------------------------------------------------------- weights
@@ -157,7 +114,7 @@ def normalize_weights(weights: Mapping[str, float]) -> dict[str, float]:
     if not weights:
         raise InputError("weights is empty; give at least one factor with a positive weight")
     for key, value in weights.items():
-        if not _is_real_number(value):
+        if not is_real_number(value):
             raise InputError(
                 f"weight of {key!r} must be a real number, got {value!r} ({type(value).__name__})"
             )
@@ -195,7 +152,7 @@ def _check_layers(
             + "; ".join(parts)
             + " (give a weight of 0 to keep a layer without using it)"
         )
-    arrays = {k: _as_numeric_array(scores[k], f"score layer {k!r}") for k in weights}
+    arrays = {k: as_numeric_array(scores[k], f"score layer {k!r}") for k in weights}
     first, ref = next(iter(arrays.items()))
     if ref.ndim < 1:
         raise InputError(f"score layer {first!r} is a scalar; give arrays (rows x columns)")
@@ -260,7 +217,7 @@ def weighted_linear_combination(
     # "Positive" refers to the weights as given: a tiny weight may underflow to 0
     # when normalised, but its layer still takes part (and propagates NaN).
     active = [(arrays[k], w[k]) for k in w if weights[k] > 0]
-    rows = _chunk_rows(shape, chunk_rows)
+    rows = chunk_rows_for(shape, chunk_rows)
 
     out = np.empty(shape, dtype=np.float32)
     buf_shape = (min(rows, shape[0]), *shape[1:])
@@ -330,7 +287,7 @@ def _cellwise(
     names, arrays, w, shape = _active_layers(scores, weights)
     if prepare is not None:
         prepare(names, w)
-    rows = _chunk_rows(shape, chunk_rows)
+    rows = chunk_rows_for(shape, chunk_rows)
     out = np.empty(shape, dtype=np.float32)
     buf = np.empty((len(arrays), min(rows, shape[0]), *shape[1:]), dtype=np.float64)
     for start in range(0, shape[0], rows):
@@ -517,7 +474,7 @@ def fuzzy_gamma(
     >>> fuzzy_gamma(s, {"a": 1, "b": 1}, gamma=0.5)  # sqrt(0.75 * 0.25)
     array([0.4330127], dtype=float32)
     """
-    if not _is_real_number(gamma) or not 0.0 <= gamma <= 1.0:
+    if not is_real_number(gamma) or not 0.0 <= gamma <= 1.0:
         raise InputError(f"gamma must be a number in [0, 1], got {gamma!r}")
     g = float(gamma)
 
@@ -637,10 +594,10 @@ def owa_weights(n: int, *, orness: float | None = None, alpha: float | None = No
     if (orness is None) == (alpha is None):
         raise InputError("give exactly one of orness (0 = AND ... 1 = OR) and alpha (> 0)")
     if alpha is not None:
-        if not _is_real_number(alpha) or not math.isfinite(alpha) or alpha <= 0:
+        if not is_real_number(alpha) or not math.isfinite(alpha) or alpha <= 0:
             raise InputError(f"alpha must be a finite number > 0, got {alpha!r}")
         return _rim_weights(int(n), float(alpha))
-    if not _is_real_number(orness) or not 0.0 <= orness <= 1.0:
+    if not is_real_number(orness) or not 0.0 <= orness <= 1.0:
         raise InputError(f"orness must be a number in [0, 1] (0 = AND, 1 = OR), got {orness!r}")
     n = int(n)
     v = np.zeros(n)
@@ -771,7 +728,7 @@ def topsis_ideals(
     """
     names, arrays, _, shape = _active_layers(scores, weights)
     best, worst = np.full(len(names), -np.inf), np.full(len(names), np.inf)
-    rows = _chunk_rows(shape, chunk_rows)
+    rows = chunk_rows_for(shape, chunk_rows)
     for start in range(0, shape[0], rows):
         stack = np.stack([a[start : start + rows] for a in arrays]).reshape(len(names), -1)
         ok = ~np.isnan(stack).any(axis=0)
@@ -973,7 +930,7 @@ def exclusion_mask(
            [1, 1, 1, 1, 1],
            [0, 0, 0, 0, 0]])
     """
-    if not _is_real_number(buffer) or not math.isfinite(buffer) or buffer < 0:
+    if not is_real_number(buffer) or not math.isfinite(buffer) or buffer < 0:
         raise InputError(f"buffer must be a finite distance >= 0 in metres, got {buffer!r}")
     geom_crs = getattr(geometries, "crs", None)
     if geom_crs is not None and not grid.crs.equals(geom_crs):
@@ -1042,18 +999,18 @@ def apply_constraints(
     array([[0.2, nan],
            [nan, 0.8]], dtype=float32)
     """
-    src = _as_numeric_array(score, "score")
+    src = as_numeric_array(score, "score")
     if src.ndim == 0:
         raise InputError("score is a scalar; give an array (rows x columns)")
     shape = src.shape
-    exc = None if excluded is None else _check_mask(excluded, shape, "excluded")
-    inside = None if area_mask is None else _check_mask(area_mask, shape, "area_mask")
+    exc = None if excluded is None else check_mask(excluded, shape, "excluded")
+    inside = None if area_mask is None else check_mask(area_mask, shape, "area_mask")
     out = src.astype(np.float32, copy=True)
     nan = np.float32(np.nan)
     if exc is not None:
         np.copyto(out, nan, where=exc)
     if inside is not None:
-        rows = _chunk_rows(shape, None)
+        rows = chunk_rows_for(shape, None)
         for start in range(0, shape[0], rows):
             stop = start + rows
             np.copyto(out[start:stop], nan, where=~inside[start:stop])

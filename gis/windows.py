@@ -6,10 +6,12 @@ every side that an operation reads to compute the core exactly: a kernel radius,
 a distance cap; zero for cell-wise work). :func:`plan_windows` chooses the window
 size from a memory budget and a per-cell working-set estimate, so peak memory
 follows the budget, not the grid size. :func:`run_windows` calls a function per
-window and writes each core into a tiled GeoTIFF as soon as it is computed.
+window and writes each core as soon as it is computed through
+:class:`gis.io.raster.WindowWriter`, the GeoTIFF writer (Cloud-Optimised GeoTIFFs,
+renamed into place only when every window succeeded).
 
-Output files are written to a hidden sibling in the same folder and renamed into
-place only when every window succeeded, so a failure leaves no partial file.
+``BLOCK``, ``RasterOutput``, ``WindowWriter`` and ``gdal_env`` live in
+:mod:`gis.io.raster`; they are importable from here for existing callers.
 
 Window transforms are computed here as ``grid.transform @ Affine.translation(col, row)``.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ import numpy as np
 from affine import Affine
 
 from gis import settings
-from gis.errors import DataSourceError, GridSizeError, InputError, OutputExistsError
+from gis.errors import DataSourceError, GridSizeError, InputError
 from gis.grid import Grid
-from gis.io import _check_output_file
+from gis.io.raster import BLOCK, RasterOutput, WindowWriter, gdal_env
 
 __all__ = [
     "BLOCK",
@@ -44,10 +45,6 @@ __all__ = [
     "read_window",
     "run_windows",
 ]
-
-#: Internal tile side of the GeoTIFFs written here; windows larger than this are
-#: rounded down to a multiple of it so each tile is written once.
-BLOCK: int = 256
 
 
 @dataclass(frozen=True)
@@ -251,21 +248,6 @@ def plan_windows(
 
 
 # ---------------------------------------------------------------------- reading
-def gdal_env(memory_budget: int | None = None) -> Any:
-    """A ``rasterio.Env`` whose GDAL block cache is an eighth of the memory budget.
-
-    GDAL's default cache is a share of the machine's RAM; windowed runs bound it
-    so the cache does not outgrow the windows. Between 16 and 256 MiB. Overviews
-    and compression use every core (``GDAL_NUM_THREADS``).
-    """
-    import rasterio
-
-    budget = settings.memory_budget if memory_budget is None else int(memory_budget)
-    return rasterio.Env(
-        GDAL_CACHEMAX=max(16, min(256, budget // 8 // 2**20)), GDAL_NUM_THREADS="ALL_CPUS"
-    )
-
-
 @contextmanager
 def open_raster(path: str | os.PathLike, *, grid: Grid | None = None) -> Iterator[Any]:
     """Open a single-band raster for windowed reads; check it lies on ``grid`` if given.
@@ -305,278 +287,7 @@ def read_window(src: Any, window: Window, *, with_halo: bool = False, band: int 
     return arr
 
 
-# ---------------------------------------------------------------------- writing
-def _temporary_sibling(target: Path) -> Path:
-    for _ in range(100):
-        candidate = target.with_name(
-            f".{target.stem}.partial-{secrets.token_hex(4)}{target.suffix}"
-        )
-        if not candidate.exists():
-            return candidate
-    raise OutputExistsError(f"cannot find a temporary name next to {target}")  # pragma: no cover
-
-
-class _Stats:
-    """Running count, min, max, mean and M2 (Chan et al.) of the finite values written."""
-
-    def __init__(self) -> None:
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
-        self.lo, self.hi = math.inf, -math.inf
-
-    def add(self, values: np.ndarray) -> None:
-        v = values[np.isfinite(values)]
-        if v.size == 0:
-            return
-        n_b = v.size
-        mean_b = float(v.mean(dtype=np.float64))
-        dev = v - v.dtype.type(mean_b)
-        m2_b = float(np.dot(dev.ravel(), dev.ravel()))  # float32 products, fast
-        n = self.n + n_b
-        delta = mean_b - self.mean
-        self.mean += delta * n_b / n
-        self.m2 += m2_b + delta * delta * self.n * n_b / n
-        self.n = n
-        self.lo, self.hi = min(self.lo, float(v.min())), max(self.hi, float(v.max()))
-
-    def tags(self, total: int) -> dict[str, str]:
-        if self.n == 0:
-            return {}
-        return {
-            "STATISTICS_MINIMUM": repr(self.lo),
-            "STATISTICS_MAXIMUM": repr(self.hi),
-            "STATISTICS_MEAN": repr(self.mean),
-            "STATISTICS_STDDEV": repr(math.sqrt(self.m2 / self.n)),
-            "STATISTICS_VALID_PERCENT": repr(100.0 * self.n / total),
-        }
-
-
-@dataclass(frozen=True)
-class RasterOutput:
-    """One GeoTIFF written window by window.
-
-    Parameters
-    ----------
-    path
-        Output ``.tif``.
-    description, units
-        Band description and unit.
-    nodata
-        Value written for NaN (NaN by default: the float32 nodata); for an integer
-        ``dtype`` the value that marks no data (e.g. 0 for region ranks).
-    tags
-        Extra text metadata.
-    dtype
-        ``"float32"`` (scores, measures: statistics, averaged overviews) or an
-        integer type such as ``"int32"`` (labels, ranks: nearest-neighbour overviews).
-    """
-
-    path: str | os.PathLike
-    description: str
-    units: str | None = None
-    nodata: float = math.nan
-    tags: Mapping[str, Any] | None = None
-    dtype: str = "float32"
-
-    @property
-    def is_float(self) -> bool:
-        """Whether the band holds floating-point values."""
-        return np.dtype(self.dtype).kind == "f"
-
-
-class WindowWriter:
-    """Write several GeoTIFFs of one grid window by window, committed together.
-
-    Every file is a GeoTIFF (float32 unless its :class:`RasterOutput` says
-    otherwise) tiled :data:`BLOCK` × :data:`BLOCK`, DEFLATE with the
-    floating-point (or integer) predictor, BigTIFF when needed, with band
-    statistics and (by default) overviews — averaged, nearest for integers.
-    Each file is written under a hidden temporary name in its folder; when the
-    ``with`` block ends without an error, statistics and overviews are added
-    and every file is renamed into place. On any error all temporary files are
-    removed and existing files are left as
-    they were, so a failed run leaves no partial output.
-
-    Parameters
-    ----------
-    grid
-        The whole grid.
-    outputs
-        Name to :class:`RasterOutput`.
-    overwrite
-        Replace existing files (else :class:`~gis.errors.OutputExistsError`
-        before anything is written).
-    overviews
-        Build averaged internal overviews at the end.
-    compress
-        DEFLATE with the floating-point predictor (on all cores); ``False`` writes
-        uncompressed files, several times faster, for scratch rasters read back soon.
-    memory_budget
-        Bytes, to size GDAL's block cache (:func:`gdal_env`).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> g = Grid.from_bounds((0, 0, 40, 20), cell_size=10, crs=32650)
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> outs = {"a": RasterOutput(folder / "a.tif", "a"), "b": RasterOutput(folder / "b.tif", "b")}
-    >>> with WindowWriter(g, outs) as writer:
-    ...     for w in plan_windows(g, halo_cells=0, bytes_per_cell=4, memory_budget=16):
-    ...         writer.write(w, {"a": np.ones(w.shape), "b": np.zeros(w.shape)})
-    >>> sorted(p.name for p in folder.iterdir())
-    ['a.tif', 'b.tif']
-    """
-
-    def __init__(
-        self,
-        grid: Grid,
-        outputs: Mapping[str, RasterOutput],
-        *,
-        overwrite: bool = False,
-        overviews: bool = True,
-        compress: bool = True,
-        memory_budget: int | None = None,
-    ) -> None:
-        if not outputs:
-            raise InputError("no outputs to write")
-        self.grid = grid
-        self.outputs = dict(outputs)
-        self.overwrite = overwrite
-        self.overviews = overviews
-        self.compress = compress
-        self.memory_budget = memory_budget
-        self.targets: dict[str, Path] = {}
-        for name, out in self.outputs.items():
-            target = _check_output_file(out.path, overwrite)
-            if target in self.targets.values():
-                raise InputError(f"two outputs are written to {target}")
-            self.targets[name] = target
-        self._tmp: dict[str, Path] = {}
-        self._dst: dict[str, Any] = {}
-        self._stats: dict[str, _Stats] = {}
-        self._env: Any = None
-
-    def _profile(self, out: RasterOutput) -> dict[str, Any]:
-        g = self.grid
-        profile: dict[str, Any] = {
-            "driver": "GTiff",
-            "width": g.width,
-            "height": g.height,
-            "count": 1,
-            "dtype": out.dtype,
-            "crs": g.crs.to_wkt(),
-            "transform": g.transform,
-            "nodata": out.nodata,
-            "BIGTIFF": "IF_SAFER",
-        }
-        if self.compress:
-            predictor = 3 if out.is_float else 2
-            profile.update(compress="deflate", predictor=predictor, zlevel=1,
-                           num_threads="ALL_CPUS")  # fmt: skip
-        if self.tiled:
-            profile.update(tiled=True, blockxsize=BLOCK, blockysize=BLOCK)
-        return profile
-
-    @property
-    def tiled(self) -> bool:
-        """Whether the files are tiled (grids of at least one block each way)."""
-        return self.grid.width >= BLOCK and self.grid.height >= BLOCK
-
-    def __enter__(self) -> WindowWriter:
-        import rasterio
-
-        self._env = gdal_env(self.memory_budget)
-        self._env.__enter__()
-        try:
-            for name, out in self.outputs.items():
-                target = self.targets[name]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._tmp[name] = tmp = _temporary_sibling(target)
-                self._dst[name] = rasterio.open(tmp, "w", **self._profile(out))
-                self._stats[name] = _Stats()
-        except BaseException:
-            self._abort()
-            raise
-        return self
-
-    def write(self, window: Window, values: Mapping[str, np.ndarray]) -> None:
-        """Write each output's core values for ``window`` (arrays of the core or read shape)."""
-        missing = set(self.outputs) - set(values)
-        if missing:
-            raise InputError(f"window values lack outputs {sorted(missing)}")
-        for name, out in self.outputs.items():
-            arr = np.asarray(values[name])
-            if arr.shape != window.shape:
-                r0, c0, r1, c1 = window.read_bounds
-                if arr.shape != (r1 - r0, c1 - c0):
-                    raise InputError(
-                        f"output {name!r}: got shape {arr.shape} for a window of core "
-                        f"{window.shape} and read shape {(r1 - r0, c1 - c0)}"
-                    )
-                arr = arr[window.inner]
-            if not out.is_float:
-                self._dst[name].write(np.asarray(arr, dtype=out.dtype), 1,
-                                      window=window.rasterio_window())  # fmt: skip
-                continue
-            block = np.asarray(arr, dtype=np.float32)
-            self._stats[name].add(block)
-            if not math.isnan(out.nodata):
-                block = np.where(np.isnan(block), np.float32(out.nodata), block)
-            self._dst[name].write(block, 1, window=window.rasterio_window())
-
-    def _abort(self) -> None:
-        for dst in self._dst.values():
-            try:
-                dst.close()
-            except Exception:  # pragma: no cover - closing a failed file
-                pass
-        for tmp in self._tmp.values():
-            tmp.unlink(missing_ok=True)
-        self._dst.clear()
-        self._tmp.clear()
-        if self._env is not None:
-            self._env.__exit__(None, None, None)
-            self._env = None
-
-    def _finish(self) -> None:
-        import rasterio
-        from rasterio.enums import Resampling
-
-        for name, out in self.outputs.items():
-            dst = self._dst[name]
-            dst.set_band_description(1, out.description)
-            if out.units:
-                dst.set_band_unit(1, out.units)
-            dst.update_tags(**{k: str(v) for k, v in (out.tags or {}).items()})
-            dst.update_tags(1, **self._stats[name].tags(self.grid.size))
-            dst.close()
-        if self.overviews and self.tiled:
-            factors, size = [], max(self.grid.shape)
-            while size > BLOCK:
-                factors.append(2 ** (len(factors) + 1))
-                size //= 2
-            if factors:
-                for name, tmp in self._tmp.items():
-                    how = Resampling.average if self.outputs[name].is_float else Resampling.nearest
-                    with rasterio.open(tmp, "r+") as dst:
-                        dst.build_overviews(factors, how)
-        for name, tmp in self._tmp.items():
-            os.replace(tmp, self.targets[name])
-        self._tmp.clear()
-        self._dst.clear()
-        self._env.__exit__(None, None, None)
-        self._env = None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self._abort()
-            return
-        try:
-            self._finish()
-        except BaseException:
-            self._abort()
-            raise
-
-
+# ---------------------------------------------------------------------- running
 def run_windows(
     windows: Sequence[Window],
     function: Callable[[Window], np.ndarray],

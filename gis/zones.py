@@ -42,27 +42,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import ndimage
 
+from gis._regions import (
+    STRUCTURES,
+    check_connectivity,
+    empty_frame,
+    region_frame,
+    selection_mask,
+)
+from gis._validate import is_real_number
 from gis.errors import DataSourceError, InputError
-from gis.io import _check_output_file
-from gis.overlay import _is_real_number
-from gis.regions import (
-    _STRUCTURES,
-    REGION_COLUMNS,
-    _check_connectivity,
-    _empty_frame,
-    _region_frame,
-    _selection_mask,
-)
-from gis.windowed import _grid_of
-from gis.windows import (
-    RasterOutput,
-    Window,
-    WindowWriter,
-    gdal_env,
-    open_raster,
-    plan_windows,
-    read_window,
-)
+from gis.io import RasterOutput, WindowWriter, check_output_file, gdal_env, raster_grid
+from gis.regions import REGION_COLUMNS
+from gis.windows import Window, open_raster, plan_windows, read_window
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -118,7 +109,7 @@ def _cutoff(
     top_percent: float,
     tick: Callable[[], None],
 ) -> np.float32 | None:
-    """The value ``_selection_mask`` keeps ``score >= ...`` for with ``top_percent``."""
+    """The value ``selection_mask`` keeps ``score >= ...`` for with ``top_percent``."""
     high = np.zeros(_BINS, dtype=np.int64)
     for window in windows:
         high += np.bincount(_window_keys(src, window) >> 16, minlength=_BINS)
@@ -143,7 +134,7 @@ def _cutoff(
 
 
 def _check_top_percent(top_percent: object) -> None:
-    _selection_mask(np.empty(0, dtype=np.float32), None, top_percent)  # type: ignore[arg-type]
+    selection_mask(np.empty(0, dtype=np.float32), None, top_percent)  # type: ignore[arg-type]
 
 
 def raster_quantile_cutoff(
@@ -197,7 +188,7 @@ def raster_quantile_cutoff(
     1.125
     """
     _check_top_percent(top_percent)
-    grid = _grid_of(path)
+    grid = raster_grid(path)
     windows = plan_windows(
         grid, halo_cells=0, bytes_per_cell=CUTOFF_BYTES_PER_CELL, memory_budget=memory_budget
     )
@@ -449,18 +440,18 @@ def windowed_candidate_regions(
     1     2        2     0.02      0.7500      0.750
     """
 
-    connectivity = _check_connectivity(connectivity)
-    _selection_mask(np.empty(0, dtype=np.float32), threshold, top_percent)  # validates
-    if not _is_real_number(min_area) or not math.isfinite(min_area) or min_area < 0:
+    connectivity = check_connectivity(connectivity)
+    selection_mask(np.empty(0, dtype=np.float32), threshold, top_percent)  # validates
+    if not is_real_number(min_area) or not math.isfinite(min_area) or min_area < 0:
         raise InputError(f"min_area must be a finite area >= 0 in square metres, got {min_area!r}")
     factor_paths = _check_factors(factors)
-    target = None if labels_path is None else _check_output_file(labels_path, overwrite)
-    grid = _grid_of(path)
+    target = None if labels_path is None else check_output_file(labels_path, overwrite=overwrite)
+    grid = raster_grid(path)
     columns = [*REGION_COLUMNS, *factor_paths]
     windows = plan_windows(
         grid, halo_cells=0, bytes_per_cell=ZONE_BYTES_PER_CELL, memory_budget=memory_budget
     )
-    structure = _STRUCTURES[connectivity]
+    structure = STRUCTURES[connectivity]
     total = len(windows) * (4 if top_percent is not None else 2)
     done = 0
 
@@ -485,7 +476,7 @@ def windowed_candidate_regions(
             if cut is None:  # no valid cell anywhere
                 mask = np.zeros(window.shape, dtype=bool)
             else:
-                mask = _selection_mask(score, cut, None)
+                mask = selection_mask(score, float(cut), None)
             labels = np.empty(window.shape, dtype=np.int32)
             n = ndimage.label(mask, structure=structure, output=labels)
             return score, mask, labels, int(n)
@@ -603,10 +594,10 @@ def windowed_candidate_regions(
             tick()
 
     if n_ranks == 0:
-        return _empty_frame(columns, grid.crs)
+        return empty_frame(columns, grid.crs)
     polys = np.empty(len(pieces), dtype=object)
     polys[:] = pieces
     del pieces
     geometry = _merge_pieces(polys, np.asarray(values, dtype=np.int64), n_ranks)
-    return _region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
+    return region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
                          geometry)  # fmt: skip

@@ -510,7 +510,7 @@ def write_decision_outputs(stage: Path, result: Any, grid: Grid) -> dict[str, st
         Role → path relative to ``stage``.
     """
     from gis.io import write_geotiff
-    from gis.maps import _ANCHORS
+    from gis.maps import COLORMAP_ANCHORS
     from gis.styles import raster_qml
 
     decision = getattr(result, "decision", None)
@@ -530,7 +530,7 @@ def write_decision_outputs(stage: Path, result: Any, grid: Grid) -> dict[str, st
     ):  # fmt: skip
         write_geotiff(folder / name, array, grid, description=desc, units=units, tags=tags)
         top = _stretch(array)[1] if role == "sensitivity:std" else 1.0
-        qml = raster_qml(list(_ANCHORS["viridis"]), vmin=0.0, vmax=top)
+        qml = raster_qml(list(COLORMAP_ANCHORS["viridis"]), vmin=0.0, vmax=top)
         (folder / name).with_suffix(".qml").write_text(qml, encoding="utf-8")
         rel[role] = f"sensitivity/{name}"
     if sens.regions is not None:

@@ -23,8 +23,7 @@ from scipy import ndimage
 from gis.engine import Engine, compute_blocks, plan
 from gis.errors import ClusterError, GridSizeError, InputError, OutputExistsError
 from gis.grid import Grid
-from gis.io import read_geotiff, write_geotiff
-from gis.windows import RasterOutput
+from gis.io import RasterOutput, read_geotiff, write_geotiff
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers import no test module
 

@@ -20,6 +20,7 @@ from shapely import box
 from gis import io
 from gis.errors import DataSourceError, InputError, OutputExistsError
 from gis.grid import Grid
+from gis.io import manifest, raster
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +134,11 @@ def test_write_geotiff_never_overwrites_unless_asked(tmp_path):
 def test_failed_geotiff_write_leaves_nothing(tmp_path, monkeypatch):
     grid = Grid.from_bounds((0, 0, 20, 20), cell_size=10, crs=32635)
 
-    def broken(target, *args):
+    def broken(source, target, *args, **kwargs):
         Path(target).write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(io, "_write_cog", broken)
+    monkeypatch.setattr(raster, "_cog_copy", broken)
     with pytest.raises(OSError, match="disk full"):
         io.write_geotiff(tmp_path / "a.tif", np.zeros(grid.shape), grid, description="a")
     assert list(tmp_path.iterdir()) == []
@@ -161,6 +162,144 @@ def test_write_geotiff_bands(tmp_path):
         io.write_geotiff_bands(tmp_path / "b.tif", arrays, grid, units={"parks": "m"})
     with pytest.raises(InputError, match="at least one band"):
         io.write_geotiff_bands(tmp_path / "b.tif", {}, grid)
+
+
+def _ifd_sizes(path: Path) -> list[tuple[int, int]]:
+    """(width, height) of every image file directory of a (Big)TIFF, in file order."""
+    import struct
+
+    data = path.read_bytes()
+    end = "<" if data[:2] == b"II" else ">"
+    big = struct.unpack(end + "H", data[2:4])[0] == 43
+    # classic TIFF: 2-byte entry count, 12-byte entries (tag, type, 4-byte count, 4-byte value);
+    # BigTIFF: 8-byte entry count, 20-byte entries (tag, type, 8-byte count, 8-byte value)
+    word = "Q" if big else "I"
+    count_fmt, entry_size = ("Q", 20) if big else ("H", 12)
+    (offset,) = struct.unpack_from(end + word, data, 8 if big else 4)
+    start = struct.calcsize(count_fmt)
+    sizes = []
+    while offset:
+        (n,) = struct.unpack_from(end + count_fmt, data, offset)
+        tags = {}
+        for i in range(n):
+            at = offset + start + i * entry_size
+            tag, kind = struct.unpack_from(end + "HH", data, at)
+            value_at = at + 4 + struct.calcsize(word)
+            if kind in (3, 4, 16):  # SHORT, LONG, LONG8
+                fmt = {3: "H", 4: "I", 16: "Q"}[kind]
+                tags[tag] = struct.unpack_from(end + fmt, data, value_at)[0]
+        sizes.append((tags[256], tags[257]))  # ImageWidth, ImageLength
+        (offset,) = struct.unpack_from(end + word, data, offset + start + n * entry_size)
+    return sizes
+
+
+def _assert_cog(path: Path, shape: tuple[int, int], *, overviews: bool = True) -> None:
+    """A valid Cloud-Optimised GeoTIFF: GDAL's layout check, tiles, overviews, IFD order."""
+    import shutil
+    import subprocess
+
+    with rasterio.open(path) as src:
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.profile["tiled"]
+        assert set(src.block_shapes) == {(256, 256)}
+        levels = src.overviews(1)
+        if overviews and max(shape) > 256:
+            assert levels and levels[0] == 2
+        else:
+            assert levels == []
+    sizes = _ifd_sizes(path)
+    # full resolution first, then each overview, halving
+    assert sizes[0] == (shape[1], shape[0])
+    assert len(sizes) >= 1 + len(levels)
+    assert [w for w, _ in sizes] == sorted((w for w, _ in sizes), reverse=True)
+    gdalinfo = shutil.which("gdalinfo") or (
+        "/usr/bin/gdalinfo" if Path("/usr/bin/gdalinfo").exists() else None
+    )
+    if gdalinfo:
+        info = subprocess.run([gdalinfo, str(path)], capture_output=True, text=True, check=True)
+        assert "LAYOUT=COG" in info.stdout
+
+
+def test_every_geotiff_written_is_a_cog(tmp_path, grid600, layer600):
+    from gis.windows import plan_windows
+
+    small = Grid.from_bounds((0, 0, 40, 30), cell_size=10, crs=32635)
+    _assert_cog(
+        io.write_geotiff(tmp_path / "a.tif", layer600, grid600, description="a"), (600, 600)
+    )
+    _assert_cog(io.write_geotiff(tmp_path / "s.tif", np.ones(small.shape), small, description="s"),
+                small.shape)  # fmt: skip
+    bands = io.write_geotiff_bands(tmp_path / "b.tif", {"x": layer600, "y": 1 - layer600}, grid600)
+    _assert_cog(bands, (600, 600))
+    outputs = {
+        "f": io.RasterOutput(tmp_path / "f.tif", "f", units="m", tags={"k": 1}),
+        "i": io.RasterOutput(tmp_path / "i.tif", "i", nodata=0, dtype="int32"),
+        "raw": io.RasterOutput(tmp_path / "raw.tif", "raw"),
+    }
+    windows = plan_windows(grid600, halo_cells=3, bytes_per_cell=4, memory_budget=4 * 200 * 200)
+    assert len(windows) > 4
+    labels = (np.arange(grid600.size) % 7).reshape(grid600.shape).astype("int32")
+    with io.WindowWriter(grid600, outputs) as writer:
+        for w in windows:
+            writer.write(w, {"f": layer600[w.read], "i": labels[w.core], "raw": layer600[w.core]})
+    for name in outputs:
+        _assert_cog(tmp_path / f"{name}.tif", (600, 600))
+    with rasterio.open(tmp_path / "f.tif") as src:
+        np.testing.assert_array_equal(src.read(1), layer600)
+        assert src.units == ("m",) and src.tags()["k"] == "1"
+        assert float(src.tags(1)["STATISTICS_MAXIMUM"]) == pytest.approx(float(np.nanmax(layer600)))
+    with rasterio.open(tmp_path / "i.tif") as src:
+        assert src.dtypes == ("int32",) and src.nodata == 0
+        np.testing.assert_array_equal(src.read(1), labels)
+        # nearest-neighbour overviews keep label values
+        assert set(np.unique(src.read(1, out_shape=(300, 300)))) <= set(range(7))
+    scratch = {"u": io.RasterOutput(tmp_path / "u.tif", "u")}
+    with io.WindowWriter(grid600, scratch, compress=False, overviews=False) as writer:
+        writer.write(windows[0], {"u": layer600[windows[0].read]})
+    _assert_cog(tmp_path / "u.tif", (600, 600), overviews=False)
+    with rasterio.open(tmp_path / "u.tif") as src:
+        assert src.compression is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.tif", "s.tif", "b.tif", "f.tif", "i.tif", "raw.tif", "u.tif"]
+    )
+
+
+def test_window_writer_failure_leaves_no_file(tmp_path, grid600, layer600, monkeypatch):
+    outputs = {k: io.RasterOutput(tmp_path / f"{k}.tif", k) for k in ("a", "b")}
+    calls = []
+    real = raster._cog_copy
+
+    def second_fails(source, target, *args, **kwargs):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(raster, "_cog_copy", second_fails)
+    from gis.windows import Window
+
+    with pytest.raises(OSError, match="disk full"), io.WindowWriter(grid600, outputs) as writer:
+        w = Window(grid600, 0, 0, 600, 600)
+        writer.write(w, {"a": layer600, "b": layer600})
+    assert len(calls) == 2
+    assert list(tmp_path.iterdir()) == []  # the first COG was not moved into place either
+
+
+def test_window_writer_refuses_bad_values(tmp_path, grid600):
+    from gis.windows import Window
+
+    out = {"a": io.RasterOutput(tmp_path / "a.tif", "a")}
+    w = Window(grid600, 0, 0, 10, 10)
+    with (
+        pytest.raises(InputError, match=r"got shape \(9, 10\)"),
+        io.WindowWriter(grid600, out) as wr,
+    ):
+        wr.write(w, {"a": np.zeros((9, 10))})
+    with pytest.raises(InputError, match="non-numeric"), io.WindowWriter(grid600, out) as wr:
+        wr.write(w, {"a": np.full((10, 10), "x")})
+    with pytest.raises(InputError, match="float32"):
+        io.WindowWriter(grid600, {"a": io.RasterOutput(tmp_path / "a.tif", "a", nodata=0.1)})
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_geotiff_missing_file(tmp_path):
@@ -340,7 +479,7 @@ def test_file_checksum_streams_and_matches_hashlib(tmp_path):
 
 
 def test_package_versions(monkeypatch):
-    monkeypatch.setattr(io, "_PACKAGES", (*io._PACKAGES, "surely-not-a-package-xyz"))
+    monkeypatch.setattr(manifest, "_PACKAGES", (*manifest._PACKAGES, "surely-not-a-package-xyz"))
     v = io.package_versions()
     expected = {"innosite", "python", "numpy", "scipy", "pandas", "geopandas", "shapely",
                 "pyproj", "rasterio", "GDAL", "pyogrio", "osmnx", "osmium", "folium"}  # fmt: skip

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import shapely
 
+from gis._regions import STRUCTURES
 from gis.errors import InputError
 from gis.grid import Grid
 from gis.locate import (
-    _STRUCTURES,
     EVALUATIONS,
     LOCATE_COLUMNS,
     _gauge_radius,
@@ -178,7 +178,7 @@ def test_vectorised_growth_equals_cell_by_cell_growth(connectivity):
                         connectivity)  # fmt: skip
         start = np.zeros((h, w), dtype=bool)
         start[seed] = True
-        out = _grow_from(start, k, _ranks(p, allowed, tie), allowed, _STRUCTURES[connectivity])
+        out = _grow_from(start, k, _ranks(p, allowed, tie), allowed, STRUCTURES[connectivity])
         if ref is None:
             assert out is None
         else:

@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio import features
 
+from gis._regions import selection_mask
 from gis.errors import DataSourceError, InputError, OutputExistsError
 from gis.grid import Grid
 from gis.io import read_geotiff, write_geotiff
-from gis.regions import REGION_COLUMNS, _selection_mask, candidate_regions
+from gis.regions import REGION_COLUMNS, candidate_regions
 from gis.windows import plan_windows
 from gis.zones import (
     CUTOFF_BYTES_PER_CELL,
@@ -338,7 +339,7 @@ def test_quantile_cutoff_equals_in_memory(
     want = _in_memory_cutoff(score, top_percent)
     assert isinstance(got, float)
     assert np.float32(got).view(np.uint32) == want.view(np.uint32)
-    np.testing.assert_array_equal(score >= got, _selection_mask(score, None, top_percent))
+    np.testing.assert_array_equal(score >= got, selection_mask(score, None, top_percent))
 
 
 def test_quantile_cutoff_all_nan_is_none(tmp_path):

@@ -424,12 +424,12 @@ def load_osm_features(
     """
     import osmium
 
-    from gis.sources import _check_osm_file, _read_osm_features, build_features
+    from gis.sources import build_features, check_osm_file, read_osm_features
 
-    path = _check_osm_file(path)
+    path = check_osm_file(path)
     try:
         header_box = osmium.FileProcessor(str(path)).header.box()
-        records, wkbs, stamp = _read_osm_features(path, [k for k in keys if k != "highway"])
+        records, wkbs, stamp = read_osm_features(path, [k for k in keys if k != "highway"])
         junctions = _read_junctions(path)
     except RuntimeError as exc:
         raise DataSourceError(f"cannot read OSM file {path}: {exc}") from exc
@@ -493,17 +493,17 @@ def load_osm_online(
 
     import osmnx as ox
 
-    from gis.sources import _configure_osmnx, _online_message, _records_from_osmnx, build_features
+    from gis.sources import build_features, configure_osmnx, online_error_message, osmnx_records
 
-    _configure_osmnx()
+    configure_osmnx()
     keys = sorted(tags)
     try:
         raw = ox.features_from_polygon(area, tags=tags)
     except ox._errors.InsufficientResponseError:
         raw = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
     except Exception as exc:
-        raise DataSourceError(_online_message("download OSM features", exc)) from exc
-    records, geoms = _records_from_osmnx(raw, keys)
+        raise DataSourceError(online_error_message("download OSM features", exc)) from exc
+    records, geoms = osmnx_records(raw, keys)
     features = build_features(records, geoms, keys=keys, area=area)
     source = {
         "kind": "online",

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
-from gis.maps import _ANCHORS, suitability_map
+from gis.maps import COLORMAP_ANCHORS, suitability_map
 from gis.styles import polygon_qml, raster_qml
 from layers.decision import decision_map_layers, write_decision_outputs
 
@@ -22,13 +22,13 @@ def _masked(array: np.ndarray, inside: np.ndarray) -> np.ndarray:
 def _raster_style(tif: Path, array: np.ndarray, *, score: bool) -> None:
     """A ``.qml`` side-car next to ``tif``: viridis 0-1 for scores, magma over the data range."""
     if score:
-        qml = raster_qml(list(_ANCHORS["viridis"]), vmin=0.0, vmax=1.0)
+        qml = raster_qml(list(COLORMAP_ANCHORS["viridis"]), vmin=0.0, vmax=1.0)
     else:
         finite = array[np.isfinite(array)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if not lo < hi:
             hi = lo + 1.0
-        qml = raster_qml(list(_ANCHORS["magma"]), vmin=lo, vmax=hi)
+        qml = raster_qml(list(COLORMAP_ANCHORS["magma"]), vmin=lo, vmax=hi)
     tif.with_suffix(".qml").write_text(qml, encoding="utf-8")
 
 

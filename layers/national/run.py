@@ -45,10 +45,11 @@ from pyproj import CRS
 from gis.engine import Engine, compute_blocks, plan
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid
+from gis.io import RasterOutput
 from gis.overlay import apply_constraints, normalize_weights, weighted_linear_combination
 from gis.progress import Laps
 from gis.transforms import rescale
-from gis.windows import RasterOutput, Window
+from gis.windows import Window
 from layers.decision import DecisionOptions
 from layers.meso import run as meso
 from layers.meso.run import MesoConfig, MesoData, MesoFactor

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from gis.io import _atomic_file, _check_output_file
-from gis.maps import _hex_colours, raster_png
+from gis.io import atomic_file, check_output_file
+from gis.maps import hex_colours, raster_png
 
 __all__ = ["micro_report_html", "write_micro_report"]
 
@@ -125,7 +125,7 @@ def _map_svg(
 
 
 def _legend() -> str:
-    stops = ",".join(_hex_colours("viridis"))
+    stops = ",".join(hex_colours("viridis"))
     return (
         f'<div class="legend" style="background:linear-gradient(to right,{stops})"></div>'
         '<div class="legend-labels"><span>0 least suitable</span><span>1 most</span></div>'
@@ -386,8 +386,8 @@ def write_micro_report(
     pathlib.Path
         The written report.
     """
-    target = _check_output_file(path, overwrite)
+    target = check_output_file(path, overwrite=overwrite)
     text = micro_report_html(result, config, files=files, command=command)
-    with _atomic_file(target) as tmp:
+    with atomic_file(target) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
     return target

@@ -989,10 +989,10 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     if "osm_file" in data:
         osm = c.file(data["osm_file"], ("data", "osm_file"), what="OSM file")
         if osm is not None:
-            from gis.sources import _check_osm_file
+            from gis.sources import check_osm_file
 
             try:
-                _check_osm_file(osm)
+                check_osm_file(osm)
             except (DataSourceError, InputError) as exc:
                 c.error(("data", "osm_file"), str(exc))
             kw["osm_file"] = osm
@@ -1218,10 +1218,10 @@ def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
     osm = c.file(value, path, what="OSM file")
     if osm is None:
         return None
-    from gis.sources import _check_osm_file
+    from gis.sources import check_osm_file
 
     try:
-        _check_osm_file(osm)
+        check_osm_file(osm)
     except (DataSourceError, InputError) as exc:
         c.error(path, str(exc))
         return None
@@ -2368,7 +2368,7 @@ def write_preset(
     OutputExistsError
         If ``path`` exists and ``force`` is false.
     """
-    from gis.io import _atomic_file, _check_output_file
+    from gis.io import atomic_file, check_output_file
 
     target = Path(path)
     if target.suffix.lower() != ".toml":
@@ -2384,8 +2384,8 @@ def write_preset(
         text = head + scenario_toml(doc)
     else:
         text = preset_text(scale, file=target.name)
-    target = _check_output_file(target, overwrite=True)
-    with _atomic_file(target) as tmp:
+    target = check_output_file(target, overwrite=True)
+    with atomic_file(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target
 

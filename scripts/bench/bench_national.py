@@ -62,10 +62,10 @@ def _stage_distance(src: str, out: str, budget: int) -> None:
     """Distance to the source cells' centres, window by window (run in a child process)."""
     from gis.distance import nearest_point
     from gis.engine import Engine, compute_blocks, plan
-    from gis.windowed import _grid_of
-    from gis.windows import RasterOutput, gdal_env, open_raster, read_window
+    from gis.io import RasterOutput, gdal_env, raster_grid
+    from gis.windows import open_raster, read_window
 
-    grid = _grid_of(src)
+    grid = raster_grid(src)
     engine = Engine("windows", memory_budget=budget)
     xs, ys = [], []
     with gdal_env(budget), open_raster(src) as f:

@@ -1,0 +1,163 @@
+"""Candidate-region helpers shared by the in-memory and windowed finders (private).
+
+:func:`gis.regions.candidate_regions` (whole grid in memory),
+:func:`gis.zones.windowed_candidate_regions` (window by window),
+:mod:`gis.sensitivity` and :mod:`gis.explain` select cells, label them and build the
+ranked regions table with these functions, so every path selects, counts and
+reports regions the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import ndimage
+
+from gis._validate import is_real_number
+from gis.errors import InputError
+from gis.grid import Grid
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+
+#: Neighbourhood structures of :func:`scipy.ndimage.label` by connectivity (4 or 8).
+STRUCTURES = {
+    4: ndimage.generate_binary_structure(2, 1),
+    8: ndimage.generate_binary_structure(2, 2),
+}
+
+
+def check_connectivity(connectivity: object) -> int:
+    """``connectivity`` as 4 or 8, or InputError."""
+    if (
+        isinstance(connectivity, bool | np.bool_)
+        or not isinstance(connectivity, numbers.Integral)
+        or connectivity not in STRUCTURES
+    ):
+        raise InputError(
+            f"connectivity must be 4 (edge neighbours) or 8 (edge and corner neighbours), "
+            f"got {connectivity!r}"
+        )
+    return int(connectivity)
+
+
+def selection_mask(
+    score: np.ndarray, threshold: float | None, top_percent: float | None
+) -> np.ndarray:
+    """Cells selected by a threshold or by the top percent of valid cells."""
+    if (threshold is None) == (top_percent is None):
+        raise InputError(
+            "give exactly one of threshold (keep cells with score >= threshold) or "
+            "top_percent (keep the best p % of cells)"
+        )
+    if threshold is not None:
+        if not is_real_number(threshold) or math.isnan(threshold):
+            raise InputError(f"threshold must be a real number, got {threshold!r}")
+        return score >= threshold  # NaN compares False: nodata never passes
+    if not is_real_number(top_percent) or not (0 < top_percent <= 100):  # type: ignore[operator]
+        raise InputError(
+            f"top_percent must be a number with 0 < top_percent <= 100, got {top_percent!r}"
+        )
+    percent = float(top_percent)  # type: ignore[arg-type]  # checked above
+    valid = ~np.isnan(score)
+    n_valid = int(np.count_nonzero(valid))
+    if n_valid == 0:
+        return valid
+    # Number of cells wanted; the small tolerance keeps e.g. 10 % of 30 cells at 3.
+    k = min(n_valid, max(1, math.ceil(percent * n_valid / 100.0 - 1e-9)))
+    values = score[valid]
+    del valid
+    values.partition(n_valid - k)
+    cutoff = values[n_valid - k]
+    del values
+    return score >= cutoff  # ties with the k-th best value are kept
+
+
+def empty_frame(columns: list[str], crs: object) -> gpd.GeoDataFrame:
+    """A regions table with ``columns`` and no rows (integer rank and cell count)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    dtypes = {"rank": "int64", "n_cells": "int64"}
+    data = {c: pd.Series([], dtype=dtypes.get(c, "float64")) for c in columns}
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def region_frame(
+    grid: Grid,
+    counts: np.ndarray,
+    means: np.ndarray,
+    maxes: np.ndarray,
+    factor_means: Mapping[str, np.ndarray],
+    geometry: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """The ranked regions table: one row per region, already in rank order."""
+    import geopandas as gpd
+
+    data = {
+        "rank": np.arange(1, counts.size + 1, dtype=np.int64),
+        "area_ha": counts * (grid.cell_area / 10_000.0),
+        "n_cells": counts.astype(np.int64),
+        "mean_score": means,
+        "max_score": maxes,
+        **factor_means,
+    }
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs=grid.crs), crs=grid.crs)
+
+
+def region_labels(
+    regions: Any, grid: Grid | None, shape: tuple[int, int]
+) -> tuple[np.ndarray, tuple[slice, slice], int]:
+    """Label raster of regions cropped to their bounding box, the box, and the region count.
+
+    ``regions`` is an integer label raster (0 = none) or polygons (region ``i`` is
+    the ``i``-th, rasterised by cell centre on ``grid`` inside their bounds only).
+    """
+    empty = (np.zeros((0, 0), dtype=np.int32), (slice(0, 0), slice(0, 0)))
+    if isinstance(regions, np.ndarray):
+        if regions.shape != shape or regions.dtype.kind not in "iu":
+            raise InputError(
+                f"a label raster must be an integer array of shape {shape}, got "
+                f"{regions.dtype} {regions.shape}"
+            )
+        n = int(regions.max(initial=0))
+        if n == 0:
+            return (*empty, 0)
+        rows = np.flatnonzero(regions.any(axis=1))
+        cols = np.flatnonzero(regions.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        return np.ascontiguousarray(regions[box]), box, n
+    if grid is None:
+        raise InputError("regions given as polygons need the grid they are rasterised on")
+    import shapely
+    from rasterio import features
+
+    geoms = np.asarray(list(getattr(regions, "geometry", regions)), dtype=object)
+    n = geoms.size
+    present = shapely.is_geometry(geoms)
+    present[present] &= ~shapely.is_empty(geoms[present])
+    if not present.any():
+        return (*empty, n)
+    left, bottom, right, top = shapely.total_bounds(geoms[present])
+    r0, c0 = (int(v) for v in np.floor(((grid.transform.f - top) / grid.cell_size,
+                                        (left - grid.transform.c) / grid.cell_size)))  # fmt: skip
+    r1, c1 = (int(v) for v in np.ceil(((grid.transform.f - bottom) / grid.cell_size,
+                                       (right - grid.transform.c) / grid.cell_size)))  # fmt: skip
+    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, shape[0]), min(c1, shape[1])
+    if r0 >= r1 or c0 >= c1:
+        return (*empty, n)
+    from affine import Affine
+
+    labels = features.rasterize(
+        ((g, i) for i, g in enumerate(geoms, start=1) if present[i - 1]),
+        out_shape=(r1 - r0, c1 - c0),
+        transform=grid.transform @ Affine.translation(c0, r0),
+        fill=0,
+        dtype="int32",
+    )
+    return labels, (slice(r0, r1), slice(c0, c1)), n
