@@ -188,3 +188,24 @@ def test_the_scenario_package_does_not_import_the_cli():
     root = Path(__file__).resolve().parents[1] / "layers" / "scenario"
     for path in root.glob("*.py"):
         assert "layers.cli" not in path.read_text(encoding="utf-8"), path
+
+
+def test_meso_and_micro_scenarios_take_decision_engine_and_offline_map():
+    text = (
+        '[model]\naggregation = "owa"\n[decision]\nregions = 2\n'
+        '[engine]\nkind = "windows"\nmemory_budget = "64MiB"\n[output]\noffline_map = true\n'
+    )
+    for scale in ("micro", "meso"):
+        config = parse_scenario(f'scale = "{scale}"\n' + text, name="s.toml").config
+        assert config.aggregation == "owa"
+        assert config.decision == DecisionOptions(regions=2)
+        assert config.engine == Engine("windows", memory_budget=64 * 2**20)
+        assert config.map_assets == "inline"
+
+
+def test_engine_keys_are_checked_with_the_flags_checks():
+    with pytest.raises(ScenarioError) as bad:
+        parse_scenario('scale = "meso"\n[engine]\nworkers = 0\n', name="s.toml")
+    spec = ENGINE_OPTIONS["n_workers"]
+    assert bad.value.problems[0].message == check_value(spec, 0)
+    assert bad.value.problems[0].key == "engine.workers"

@@ -465,7 +465,7 @@ class Scenario:
 
 _TOP = (
     "scale", "title", "description", "area", "data", "grid", "model", "weights", "ahp",
-    "factors", "constraints", "sites", "decision", "output",
+    "factors", "constraints", "sites", "decision", "engine", "output",
 )  # fmt: skip
 
 #: Keys of the ``[decision]`` table: the :class:`layers.decision.DecisionOptions`
@@ -577,6 +577,45 @@ def _check_decision(c: _Checker, value: Any) -> Any:
         c.error(path, str(exc))
         return None
     return options
+
+
+def _check_engine(c: _Checker, value: Any, default: Any) -> Any:
+    """The ``[engine]`` table as a :class:`gis.engine.Engine` (None if invalid).
+
+    Keys, kinds and ranges are those of :data:`layers.options.ENGINE_OPTIONS`.
+    """
+    from dataclasses import replace
+
+    from layers.options import ENGINE_OPTIONS, check_value, memory_size
+
+    path: Path_ = ("engine",)
+    keys = {spec.leaf: spec for spec in ENGINE_OPTIONS.values() if spec.leaf is not None}
+    t = c.table(value, path, list(keys))
+    if not isinstance(value, dict) or len(t) != len(value):
+        return None
+    kw: dict[str, Any] = {}
+    for key, got in t.items():
+        spec = keys[key]
+        if spec.kind == "memory" and isinstance(got, str):
+            try:
+                got = memory_size(got)
+            except InputError as exc:
+                c.error((*path, key), str(exc))
+                continue
+        problem = check_value(spec, got)
+        if problem is not None:
+            c.error((*path, key), problem)
+            continue
+        kw[spec.name] = got
+    if len(kw) != len(t):
+        return None
+    if kw.get("scheduler") is not None and "kind" not in kw:
+        kw["kind"] = "dask"
+    try:
+        return replace(default, **kw)
+    except InputError as exc:
+        c.error(path, str(exc))
+        return None
 
 
 def _check_tags(c: _Checker, value: Any, path: Path_) -> dict[str, Any] | None:
@@ -1127,6 +1166,10 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
         decision = DecisionOptions(ahp_file=c.ahp_file[0], allow_inconsistent=c.ahp_file[1])
     if decision is not None:
         kw["decision"] = decision
+    if "engine" in doc:
+        engine = _check_engine(c, doc["engine"], MicroConfig().engine)
+        if engine is not None:
+            kw["engine"] = engine
 
     output = c.table(
         doc.get("output", {}), ("output",), ("folder", "overwrite", "tiles", "offline_map")
@@ -1154,7 +1197,7 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
 # ---------------------------------------------------------------------------- meso
 _MESO_TOP = (
     "scale", "description", "area", "data", "grid", "model", "weights", "constraints", "sites",
-    "output",
+    "decision", "engine", "output",
 )  # fmt: skip
 
 #: ``(section, key) -> (MesoConfig field, kind)`` of the meso tables; kinds are
@@ -1182,6 +1225,7 @@ _MESO_FIELDS: dict[tuple[str, str], tuple[str, Any]] = {
     ("model", "empty"): ("empty_rule", ("drop", "zero")),
     ("model", "market_decay"): ("market_decay", "decay"),
     ("model", "market_scale_km"): ("market_scale_km", "market_scale"),
+    ("model", "aggregation"): ("aggregation", "aggregation"),
     ("constraints", "water"): ("constraints", "bool"),
     ("constraints", "exclude_file"): ("exclude_file", "file"),
 }
@@ -1231,12 +1275,14 @@ def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
 
 def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
     """Check one meso setting; ``(ok, value)``."""
+    from gis.overlay import AGGREGATIONS
     from gis.potential import DECAYS
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
     from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
 
     choices = {
         "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(DECAYS),
+        "aggregation": sorted(AGGREGATIONS),
     }  # fmt: skip
     if isinstance(kind, tuple):
         v = c.string(value, path, choices=list(kind))
@@ -1300,7 +1346,7 @@ def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     for section, key in _MESO_FIELDS:
         sections.setdefault(section, []).append(key)
     sections["sites"] = ["top_percent", "threshold", "min_area_ha", "connectivity"]
-    sections["output"] = ["folder", "overwrite", "tiles"]
+    sections["output"] = ["folder", "overwrite", "tiles", "offline_map"]
     tables = {name: c.table(doc.get(name, {}), (name,), keys) for name, keys in sections.items()}
     for (section, key), (name, kind) in _MESO_FIELDS.items():
         if key in tables[section]:
@@ -1337,9 +1383,20 @@ def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     kw["weights"] = weights
 
     kw.update(_check_sites(c, tables["sites"]))
+    if "decision" in doc:
+        decision = _check_decision(c, doc["decision"])
+        if decision is not None:
+            kw["decision"] = decision
+    if "engine" in doc:
+        engine = _check_engine(c, doc["engine"], MesoConfig().engine)
+        if engine is not None:
+            kw["engine"] = engine
     out, overwrite, tiles = _check_output(c, tables["output"])
     if tiles is not _UNSET:
         kw["tiles"] = tiles
+    if "offline_map" in tables["output"]:
+        offline = c.boolean(tables["output"]["offline_map"], ("output", "offline_map"))
+        kw["map_assets"] = "inline" if offline else "cdn"
     if c.problems:
         return None, out, overwrite
     config = MesoConfig(**kw)
