@@ -14,8 +14,8 @@ scores and weights. This module adds, all optional and all through
   and spread of the score and of the probability of being selected, and a table
   of each site's rank stability (:func:`gis.sensitivity.monte_carlo`).
 
-Command-line options are declared here too (:func:`add_decision_arguments`), so
-each command adds them with one call.
+Each option is declared once on :class:`DecisionOptions` (:func:`layers.options.option`):
+its flag, scenario key, check and help.
 
 Examples
 --------
@@ -23,14 +23,12 @@ Examples
 >>> DecisionOptions(shape_tradeoff=120).validate()
 Traceback (most recent call last):
 ...
-gis.errors.InputError: shape trade-off must be a percentage in 0..100, got 120
+gis.errors.InputError: shape trade-off must be >= 0 and <= 100 (percent); got 120
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -42,16 +40,17 @@ import numpy as np
 from gis.errors import DataSourceError, InputError
 from gis.grid import Grid
 from gis.locate import EVALUATIONS, SELECTIONS, SHAPES
+from layers.options import between, one_of, option, validate_options
+
+_HA = " hectares"
+_M = " metres"
 
 __all__ = [
     "DecisionOptions",
     "DecisionResult",
-    "add_decision_arguments",
     "ahp_weights_from_file",
     "apply_decision",
     "check_aggregation",
-    "configure_decision",
-    "decision_from_args",
     "decision_map_layers",
     "read_pairwise",
     "write_decision_outputs",
@@ -97,28 +96,168 @@ class DecisionOptions:
         (used when ``ahp_file`` is given), and the random seed.
     """
 
-    ahp_file: str | None = None
-    allow_inconsistent: bool = False
-    regions: int = 0
-    total_area_ha: float | None = None
-    region_min_ha: float = 0.0
-    region_max_ha: float | None = None
-    shape: str = "circle"
-    orientation: float = 0.0
-    aspect: float = 2.0
-    shape_tradeoff: float = 50.0
-    min_distance_m: float = 0.0
-    max_distance_m: float | None = None
-    existing_file: str | None = None
-    evaluation: str = "highest_average"
-    selection: str = "combinatorial"
-    no_islands: bool = False
-    seeds: int = 100
-    allow_fewer: bool = False
-    sensitivity: int = 0
-    concentration: float = 100.0
-    spread: float = 0.2
-    seed: int = 0
+    ahp_file: str | None = option(
+        None,
+        flag="--ahp",
+        key="ahp.file",
+        kind="file",
+        metavar="FILE",
+        label="AHP matrix file",
+        help="factor weights from an AHP pairwise matrix (CSV, header of factor names)",
+    )
+    allow_inconsistent: bool = option(
+        False,
+        flag="--allow-inconsistent",
+        key="ahp.allow_inconsistent",
+        help="use an AHP matrix even when its consistency ratio is >= 0.10",
+    )
+    regions: int = option(
+        0,
+        flag="--regions",
+        key="decision.regions",
+        check=between(0),
+        metavar="N",
+        help="number of sites located by Locate Regions (0: the top-percent candidates)",
+    )
+    total_area_ha: float | None = option(
+        None,
+        flag="--total-area",
+        key="decision.total_area_ha",
+        kind="number",
+        check=between(0, low_open=True, unit=_HA),
+        metavar="HA",
+        label="total area",
+        help="total area of the sites",
+    )
+    region_min_ha: float = option(
+        0.0,
+        flag="--region-min-area",
+        key="decision.region_min_ha",
+        check=between(0, unit=_HA),
+        metavar="HA",
+        label="region minimum area",
+        help="smallest site",
+    )
+    region_max_ha: float | None = option(
+        None,
+        flag="--region-max-area",
+        key="decision.region_max_ha",
+        kind="number",
+        check=between(0, low_open=True, unit=_HA),
+        metavar="HA",
+        label="region maximum area",
+        help="largest site",
+    )
+    shape: str = option(
+        "circle", flag="--shape", key="decision.shape", check=one_of(SHAPES), help="site shape"
+    )
+    orientation: float = option(
+        0.0,
+        flag="--orientation",
+        key="decision.orientation",
+        check=between(unit=" degrees"),
+        help="shape rotation, degrees counter-clockwise from east",
+    )
+    aspect: float = option(
+        2.0,
+        flag="--aspect",
+        key="decision.aspect",
+        check=between(1),
+        label="ellipse aspect",
+        help="ellipse axis ratio",
+    )
+    shape_tradeoff: float = option(
+        50.0,
+        flag="--shape-tradeoff",
+        key="decision.shape_tradeoff",
+        check=between(0, 100, unit=" (percent)"),
+        metavar="PCT",
+        label="shape trade-off",
+        help="0 = grow by utility only .. 100 = keep the shape only",
+    )
+    min_distance_m: float = option(
+        0.0,
+        flag="--min-distance",
+        key="decision.min_distance_m",
+        check=between(0, unit=_M),
+        metavar="M",
+        label="minimum distance between regions",
+        help="least gap between sites",
+    )
+    max_distance_m: float | None = option(
+        None,
+        flag="--max-distance",
+        key="decision.max_distance_m",
+        kind="number",
+        check=between(0, unit=_M),
+        metavar="M",
+        label="maximum distance between regions",
+        help="greatest gap between any two sites",
+    )
+    existing_file: str | None = option(
+        None,
+        flag="--existing",
+        key="decision.existing_file",
+        kind="file",
+        metavar="FILE",
+        label="file of existing sites",
+        help="sites already in place (polygons)",
+    )
+    evaluation: str = option(
+        "highest_average",
+        flag="--evaluation",
+        key="decision.evaluation",
+        check=one_of(EVALUATIONS),
+        help="how candidate sites are compared",
+    )
+    selection: str = option(
+        "combinatorial",
+        flag="--selection",
+        key="decision.selection",
+        check=one_of(SELECTIONS),
+        help="best set of sites, or the best one after another",
+    )
+    no_islands: bool = option(
+        False, flag="--no-islands", key="decision.no_islands", help="fill holes inside sites"
+    )
+    seeds: int = option(
+        100,
+        flag="--seeds",
+        key="decision.seeds",
+        check=between(1),
+        help="seed cells grown into sites",
+    )
+    allow_fewer: bool = option(
+        False,
+        flag="--allow-fewer",
+        key="decision.allow_fewer",
+        help="keep the sites that fit when fewer than N satisfy the distances",
+    )
+    sensitivity: int = option(
+        0,
+        flag="--sensitivity",
+        key="decision.sensitivity",
+        check=between(0),
+        metavar="N",
+        help="Monte Carlo weight draws: rasters of score spread and selection probability, "
+        "and each site's rank stability",
+    )
+    concentration: float = option(
+        100.0,
+        flag="--concentration",
+        key="decision.concentration",
+        check=between(0, low_open=True),
+        help="Dirichlet concentration of the weight draws",
+    )
+    spread: float = option(
+        0.2,
+        flag="--spread",
+        key="decision.spread",
+        check=between(0),
+        label="judgement spread",
+        help="log-scale spread of perturbed AHP judgements (with --ahp)",
+    )
+    seed: int = option(0, flag="--seed", key="decision.seed", check=between(0), help="random seed")
 
     def validate(self) -> None:
         """Check the options before any data is read.
@@ -130,43 +269,7 @@ class DecisionOptions:
         DataSourceError
             A file that does not exist.
         """
-
-        def number(value: Any, name: str, *, low: float = 0.0, strict: bool = False) -> None:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not ok or not math.isfinite(value) or value < low or (strict and value == low):
-                op = ">" if strict else ">="
-                raise InputError(f"{name} must be a number {op} {low:g}, got {value!r}")
-
-        for name in ("regions", "seeds", "sensitivity", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"{name} must be a whole number >= 0, got {value!r}")
-        if self.seeds < 1:
-            raise InputError(f"seeds must be at least 1, got {self.seeds}")
-        if self.total_area_ha is not None:
-            number(self.total_area_ha, "total area (ha)", strict=True)
-        number(self.region_min_ha, "region minimum area (ha)")
-        if self.region_max_ha is not None:
-            number(self.region_max_ha, "region maximum area (ha)", strict=True)
-        number(self.min_distance_m, "minimum distance between regions (m)")
-        if self.max_distance_m is not None:
-            number(self.max_distance_m, "maximum distance between regions (m)")
-        if not (isinstance(self.shape_tradeoff, int | float) and 0 <= self.shape_tradeoff <= 100):
-            raise InputError(
-                f"shape trade-off must be a percentage in 0..100, got {self.shape_tradeoff!r}"
-            )
-        number(self.aspect, "ellipse aspect", low=1.0)
-        number(self.orientation, "orientation", low=-math.inf)
-        if self.shape not in SHAPES:
-            raise InputError(f"shape must be one of {list(SHAPES)}, got {self.shape!r}")
-        if self.evaluation not in EVALUATIONS:
-            raise InputError(
-                f"evaluation must be one of {list(EVALUATIONS)}, got {self.evaluation!r}"
-            )
-        if self.selection not in SELECTIONS:
-            raise InputError(f"selection must be one of {list(SELECTIONS)}, got {self.selection!r}")
-        number(self.concentration, "concentration", strict=True)
-        number(self.spread, "judgement spread")
+        validate_options(self)
         for path in (self.ahp_file, self.existing_file):
             if path is not None and not Path(path).exists():
                 raise DataSourceError(f"file not found: {path}")
@@ -542,102 +645,6 @@ def write_decision_outputs(stage: Path, result: Any, grid: Grid) -> dict[str, st
     return rel
 
 
-# ---------------------------------------------------------------------- command line
-def _order_weights(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"order weights are numbers separated by commas, e.g. 0.4,0.3,0.2,0.1; got {text!r}"
-        ) from None
-
-
-def add_decision_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the aggregation, AHP, Locate Regions and sensitivity options to a command."""
-    from gis.overlay import AGGREGATIONS
-
-    agg = parser.add_argument_group("aggregation and weights")
-    agg.add_argument(
-        "--aggregation",
-        choices=sorted(AGGREGATIONS),
-        default="wlc",
-        help="how factor scores combine: wlc (weighted sum), weighted_product, owa, fuzzy_and/"
-        "or/product/sum/gamma, minimum, maximum, topsis",
-    )
-    agg.add_argument(
-        "--orness",
-        type=float,
-        help="OWA risk level 0 (AND, worst factor decides) .. 1 (OR, best factor decides); "
-        "order weights from Yager's quantifier r**alpha",
-    )
-    agg.add_argument(
-        "--order-weights",
-        type=_order_weights,
-        metavar="V1,V2,...",
-        help="OWA order weights, one per factor, first for the highest score",
-    )
-    agg.add_argument("--gamma", type=float, help="gamma of fuzzy_gamma, 0..1 (none: 0.9)")
-    agg.add_argument(
-        "--ahp",
-        metavar="FILE",
-        help="factor weights from an AHP pairwise matrix (CSV, header of factor names)",
-    )
-    agg.add_argument(
-        "--allow-inconsistent",
-        action="store_true",
-        help="use an AHP matrix even when its consistency ratio is >= 0.10",
-    )
-    loc = parser.add_argument_group(
-        "Locate Regions (sites of a given number, size and shape instead of the top percent)"
-    )
-    loc.add_argument("--regions", type=int, default=0, metavar="N", help="number of sites")
-    loc.add_argument("--total-area", type=float, metavar="HA", help="total area of the sites")
-    loc.add_argument("--region-min-area", type=float, default=0.0, metavar="HA",
-                     help="smallest site")  # fmt: skip
-    loc.add_argument("--region-max-area", type=float, metavar="HA", help="largest site")
-    loc.add_argument("--shape", choices=list(SHAPES), default="circle", help="site shape")
-    loc.add_argument("--orientation", type=float, default=0.0,
-                     help="shape rotation, degrees counter-clockwise from east")  # fmt: skip
-    loc.add_argument("--aspect", type=float, default=2.0, help="ellipse axis ratio")
-    loc.add_argument(
-        "--shape-tradeoff",
-        type=float,
-        default=50.0,
-        metavar="PCT",
-        help="0 = grow by utility only .. 100 = keep the shape only",
-    )
-    loc.add_argument("--min-distance", type=float, default=0.0, metavar="M",
-                     help="least gap between sites")  # fmt: skip
-    loc.add_argument("--max-distance", type=float, metavar="M",
-                     help="greatest gap between any two sites")  # fmt: skip
-    loc.add_argument("--existing", metavar="FILE", help="sites already in place (polygons)")
-    loc.add_argument("--evaluation", choices=list(EVALUATIONS), default="highest_average",
-                     help="how candidate sites are compared")  # fmt: skip
-    loc.add_argument("--selection", choices=list(SELECTIONS), default="combinatorial",
-                     help="best set of sites, or the best one after another")  # fmt: skip
-    loc.add_argument("--no-islands", action="store_true", help="fill holes inside sites")
-    loc.add_argument("--seeds", type=int, default=100, help="seed cells grown into sites")
-    loc.add_argument(
-        "--allow-fewer",
-        action="store_true",
-        help="keep the sites that fit when fewer than N satisfy the distances",
-    )
-    sens = parser.add_argument_group("sensitivity")
-    sens.add_argument(
-        "--sensitivity",
-        type=int,
-        default=0,
-        metavar="N",
-        help="Monte Carlo weight draws: rasters of score spread and selection probability, "
-        "and each site's rank stability",
-    )
-    sens.add_argument("--concentration", type=float, default=100.0,
-                      help="Dirichlet concentration of the weight draws")  # fmt: skip
-    sens.add_argument("--spread", type=float, default=0.2,
-                      help="log-scale spread of perturbed AHP judgements (with --ahp)")  # fmt: skip
-    sens.add_argument("--seed", type=int, default=0, help="random seed")
-
-
 def check_aggregation(method: str, options: Mapping[str, Any], n_factors: int) -> None:
     """Refuse aggregation options that do not fit the method, before any data is read.
 
@@ -671,76 +678,3 @@ def check_aggregation(method: str, options: Mapping[str, Any], n_factors: int) -
         )
     layers = {f"f{i}": np.full(2, 0.5) for i in range(max(1, n_factors))}
     aggregate(layers, dict.fromkeys(layers, 1.0), method=method, **options)
-
-
-def decision_from_args(args: argparse.Namespace) -> tuple[DecisionOptions, dict[str, Any]]:
-    """Decision options and aggregation options from parsed arguments."""
-    agg_options: dict[str, Any] = {}
-    if args.orness is not None:
-        agg_options["orness"] = args.orness
-    if args.order_weights is not None:
-        agg_options["order_weights"] = args.order_weights
-    if args.gamma is not None:
-        agg_options["gamma"] = args.gamma
-    options = DecisionOptions(
-        ahp_file=args.ahp,
-        allow_inconsistent=args.allow_inconsistent,
-        regions=args.regions,
-        total_area_ha=args.total_area,
-        region_min_ha=args.region_min_area,
-        region_max_ha=args.region_max_area,
-        shape=args.shape,
-        orientation=args.orientation,
-        aspect=args.aspect,
-        shape_tradeoff=args.shape_tradeoff,
-        min_distance_m=args.min_distance,
-        max_distance_m=args.max_distance,
-        existing_file=args.existing,
-        evaluation=args.evaluation,
-        selection=args.selection,
-        no_islands=args.no_islands,
-        seeds=args.seeds,
-        allow_fewer=args.allow_fewer,
-        sensitivity=args.sensitivity,
-        concentration=args.concentration,
-        spread=args.spread,
-        seed=args.seed,
-    )
-    return options, agg_options
-
-
-def configure_decision(config: Any, args: argparse.Namespace) -> Any:
-    """A copy of a run configuration with the decision options of the command line.
-
-    Sets the aggregation and its options, the :class:`DecisionOptions`, and the
-    factor weights from ``--ahp`` (refused together with ``--weight``). Every
-    option is checked here, before any data is read.
-
-    Parameters
-    ----------
-    config
-        A configuration with ``weights``, ``preset``, ``aggregation``,
-        ``aggregation_options`` and ``decision`` (e.g. :class:`layers.micro.run.MicroConfig`).
-    args
-        Parsed arguments of a command that called :func:`add_decision_arguments`.
-    """
-    from dataclasses import replace
-
-    options, agg_options = decision_from_args(args)
-    options.validate()
-    names = [f.name for f in config.preset]
-    weights = dict(config.weights)
-    if options.ahp_file is not None:
-        if weights:
-            raise InputError("give factor weights either with --weight or with --ahp, not both")
-        weights, _ = ahp_weights_from_file(
-            options.ahp_file, names, allow_inconsistent=options.allow_inconsistent
-        )
-    check_aggregation(args.aggregation, agg_options, len(names))
-    return replace(
-        config,
-        weights=weights,
-        aggregation=args.aggregation,
-        aggregation_options=agg_options,
-        decision=options,
-    )

@@ -177,7 +177,7 @@ def test_cli_refuses_a_non_empty_output(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--cell-size", "20"], "outside 50..5000 m"),
+        (["--cell-size", "20"], "cell size must be >= 50 and <= 5000 metres"),
         (["--region", "atlantis"], "unknown region"),
         (["--region", "wuhan", "--bbox", "114,30,115,31"], "give one study region"),
         (["--weight", "rivers=1"], "unknown factor"),

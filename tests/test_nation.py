@@ -189,7 +189,7 @@ def test_engine_and_scheduler_that_contradict_are_refused(area_file, tmp_path, c
 
 
 def test_memory_size_parser():
-    from layers.cli.national import memory_size
+    from layers.options import memory_size
 
     assert memory_size("1.5GiB") == int(1.5 * 2**30)
     with pytest.raises(Exception, match="memory size"):

@@ -8,17 +8,25 @@ This module only parses arguments; the work is :func:`layers.macro.run.run_macro
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from gis.errors import DataSourceError, InputError, NoDataError, OutputExistsError
+from gis.errors import InputError
+from layers.cli.options import (
+    add_output_options,
+    command_line,
+    names,
+    numbers,
+    run_command,
+    verbosity_level,
+    weight,
+)
+from layers.options import MAP_OPTIONS
 
-__all__ = ["add_arguments", "add_parser", "build_parser", "main", "run"]
-
-_EXPECTED_ERRORS = (InputError, DataSourceError, NoDataError, OutputExistsError)
+__all__ = ["add_arguments", "add_parser", "build_parser", "macro_settings", "main", "run"]
 
 _DESCRIPTION = (
     "Tier regions or cities into international, national, regional (and local) science-and-"
@@ -36,35 +44,11 @@ _EPILOG = (
 )
 
 
-def _names(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("give one or more comma-separated names")
-    return items
-
-
-def _numbers(text: str) -> list[float]:
-    try:
-        return [float(t) for t in _names(text)]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"give comma-separated numbers, got {text!r}") from exc
-
-
-def _weight(text: str) -> tuple[str, float]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"weights are NAME=VALUE, got {text!r}")
-    try:
-        return name.strip(), float(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"weight of {name!r} must be a number") from exc
-
-
 def _tiers(text: str) -> int | list[str]:
     text = text.strip()
     if text.isdigit():
         return int(text)
-    return _names(text)
+    return names(text)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -104,18 +88,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     data.add_argument(
         "--indicators",
-        type=_names,
+        type=names,
         help="comma-separated indicator columns of --table (required with --table)",
     )
     data.add_argument(
         "--cost",
-        type=_names,
+        type=names,
         default=[],
         help="comma-separated indicators where lower is better (all others are benefits)",
     )
     data.add_argument(
         "--units",
-        type=_names,
+        type=names,
         help="comma-separated subset of the paper's regions (English, Chinese or short names "
         "such as BTH, YRD, GBA); overlapping choices are warned about",
     )
@@ -144,7 +128,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     method.add_argument(
         "--weight",
-        type=_weight,
+        type=weight,
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -181,7 +165,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     method.add_argument(
         "--thresholds",
-        type=_numbers,
+        type=numbers,
         help="comma-separated index thresholds, lowest first (with --breaks user)",
     )
     method.add_argument(
@@ -265,17 +249,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         help="strength from which a link is strong (default: natural break of log strength)",
     )
-    outp = p.add_argument_group("output")
-    outp.add_argument(
-        "--out", default="innosite-macro", help="output folder (must be new or empty)"
-    )
-    outp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
-    outp.add_argument(
-        "--no-tiles",
-        action="store_true",
-        help="map without a web base layer (for use without internet)",
-    )
-    outp.add_argument("-q", "--quiet", action="store_true", help="print only the output folder")
+    add_output_options(p, out="innosite-macro", specs=MAP_OPTIONS)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -304,10 +278,43 @@ def build_parser(prog: str = "center_hierarchy.py") -> argparse.ArgumentParser:
     return p
 
 
+def macro_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of an ``innosite macro`` command line, named as in scenario files.
+
+    Keys are :func:`layers.macro.run.run_macro` arguments (``weighting`` for the
+    weight method, ``pairwise`` for the AHP file, ``half_distance`` False for the
+    classic gravity model); see :func:`layers.scenario.core.macro_document`.
+    """
+    return {
+        "table": args.table, "national": args.national,
+        "national_top": args.national_top if args.national else None,
+        "layer": args.layer, "unit_column": args.unit_column, "code_column": args.code_column,
+        "indicators": args.indicators, "cost": args.cost or None, "units": args.units,
+        "population_column": args.population_column, "geometry": args.geometry,
+        "geometry_key": args.geometry_key, "boundaries": args.boundaries,
+        "normalization": args.normalization, "weighting": args.weights,
+        "composite": args.composite, "breaks": args.breaks, "tiers": args.tiers,
+        "thresholds": args.thresholds, "head_share": args.head_share, "pairwise": args.ahp,
+        "allow_inconsistent": args.allow_inconsistent if args.ahp else None,
+        "draws": args.draws, "concentration": args.concentration, "seed": args.seed,
+        "decay": args.decay,
+        "half_distance": False if args.classic_gravity else args.half_distance,
+        "exponent": args.exponent, "tier_factor": args.tier_factor,
+        "neighbour_distance": args.neighbour_distance,
+        "neighbour_half_distance": args.neighbour_half_distance,
+        "travel_time": args.travel_time, "population_mass": args.population_mass,
+        "link_top": args.link_top, "strong_threshold": args.strong_threshold,
+        "weights": dict(args.weight) if args.weight else None,
+        "tiles": getattr(args, "tiles", MAP_OPTIONS["tiles"].default),
+        "map_assets": getattr(args, "map_assets", MAP_OPTIONS["map_assets"].default),
+    }  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``innosite macro`` from parsed arguments and print a report."""
+    from gis import progress
     from layers.macro.run import Method, format_report, run_macro
-    from layers.scenario.core import macro_args_document
+    from layers.scenario.core import macro_document
 
     method = Method(args.normalization, args.weights, args.composite, args.breaks)
     table, indicators, unit_column = args.table, args.indicators, args.unit_column
@@ -321,9 +328,8 @@ def run(args: argparse.Namespace) -> int:
         indicators = indicators or list(NATIONAL_INDICATORS)
         unit_column = unit_column or "name"
         population_column = population_column or "population"
-    argv = getattr(args, "argv", None)
-    command = "innosite " + shlex.join(argv) if argv is not None else None
-    with warnings.catch_warnings(record=True) as caught:
+    settings = macro_settings(args)
+    with progress.verbosity(verbosity_level(args)), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_macro(
             args.out,
@@ -339,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
             boundaries=args.boundaries,
             method=method,
             tiers=args.tiers,
-            weights=dict(args.weight) if args.weight else None,
+            weights=settings["weights"],
             pairwise=args.ahp,
             allow_inconsistent=args.allow_inconsistent,
             thresholds=args.thresholds,
@@ -358,10 +364,11 @@ def run(args: argparse.Namespace) -> int:
             population_column=population_column,
             link_top=args.link_top,
             strong_threshold=args.strong_threshold,
-            tiles=None if args.no_tiles else "OpenStreetMap",
+            tiles=settings["tiles"],
+            map_assets=settings["map_assets"],
             overwrite=args.overwrite,
-            command=command,
-            scenario=macro_args_document(args),
+            command=command_line(args),
+            scenario=macro_document(settings),
         )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -377,8 +384,4 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "center_hierarchy.py"
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
     args.argv = ["macro", *argv]
-    try:
-        return run(args)
-    except _EXPECTED_ERRORS as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(run, args, prog=prog)

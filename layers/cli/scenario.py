@@ -9,29 +9,9 @@ import argparse
 import shlex
 from pathlib import Path
 
-__all__ = ["add_parser", "init_cli", "run_cli", "verbosity_level"]
+from layers.cli.options import add_verbosity_options, command_line, verbosity_level
 
-
-def verbosity_level(args: argparse.Namespace) -> int:
-    """Progress verbosity from ``--quiet``/``--verbose``."""
-    from gis import progress
-
-    if getattr(args, "quiet", False):
-        return progress.QUIET
-    if getattr(args, "verbose", False):
-        return progress.VERBOSE
-    return progress.NORMAL
-
-
-def add_verbosity_options(p: argparse.ArgumentParser) -> None:
-    """``-q/--quiet`` and ``-v/--verbose`` (mutually exclusive)."""
-    group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress; print only the output folder"
-    )
-    group.add_argument(
-        "-v", "--verbose", action="store_true", help="print every step with its duration"
-    )
+__all__ = ["add_parser", "init_cli", "run_cli"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -104,7 +84,7 @@ def run_cli(args: argparse.Namespace) -> int:
             f"output folder {out if out is not None else '(none: pass --out)'}"
         )
         return 0
-    command = "innosite " + shlex.join(getattr(args, "argv", ["run", args.scenario]))
+    command = command_line(args) or "innosite " + shlex.join(["run", args.scenario])
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings():
         if scenario.scale == "meso":
             warnings.simplefilter("ignore", UserWarning)  # listed in the summary instead

@@ -1372,6 +1372,7 @@ def run_macro(
     link_top: int | None = 300,
     strong_threshold: float | None = None,
     tiles: str | None = "OpenStreetMap",
+    map_assets: str = "cdn",
     overwrite: bool = False,
     command: str | None = None,
     scenario: Mapping[str, Any] | None = None,
@@ -1438,6 +1439,9 @@ def run_macro(
         Strength above which a link is strong (default: natural break).
     tiles
         folium base map; ``None`` for a map without a web base layer.
+    map_assets
+        One of :data:`gis.maps.MAP_ASSETS`: ``"inline"`` embeds Leaflet in
+        ``map.html`` so it opens without internet (with ``tiles=None``).
     overwrite
         Replace a non-empty output folder.
     command
@@ -1460,7 +1464,10 @@ def run_macro(
         If ``out`` is a non-empty folder and ``overwrite`` is false.
     """
     from gis.io import check_output_folder
+    from gis.maps import MAP_ASSETS
 
+    if map_assets not in MAP_ASSETS:
+        raise InputError(f"map assets must be one of {list(MAP_ASSETS)}, got {map_assets!r}")
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
     names = tier_names(tiers)
@@ -1699,7 +1706,14 @@ def run_macro(
             ].itertuples(index=False)
         ]
     _write_outputs(
-        outcome, out, overwrite=overwrite, command=command, inputs=inputs, extra=extra, tiles=tiles
+        outcome,
+        out,
+        overwrite=overwrite,
+        command=command,
+        inputs=inputs,
+        extra=extra,
+        tiles=tiles,
+        map_assets=map_assets,
     )
     return outcome
 
@@ -1885,7 +1899,13 @@ def _popup_html(
 
 
 def _write_map(
-    path: Path, outcome: MacroResult, columns: Sequence[str], *, tiles: str | None, notes: str
+    path: Path,
+    outcome: MacroResult,
+    columns: Sequence[str],
+    *,
+    tiles: str | None,
+    notes: str,
+    map_assets: str = "cdn",
 ) -> None:
     import folium
     from shapely.geometry import mapping
@@ -1971,7 +1991,12 @@ def _write_map(
     )
     bounds = units.total_bounds
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    fmap.save(str(path))
+    page = fmap.get_root().render()
+    if map_assets == "inline":
+        from gis.assets import inline_assets
+
+        page = inline_assets(page)
+    path.write_text(page, encoding="utf-8")
 
 
 def _write_chart(path: Path, outcome: MacroResult) -> None:
@@ -2015,6 +2040,7 @@ def _write_outputs(
     inputs: list[dict[str, Any]],
     extra: dict[str, Any],
     tiles: str | None,
+    map_assets: str = "cdn",
 ) -> None:
     from gis.io import output_folder, write_geopackage, write_manifest
 
@@ -2034,7 +2060,9 @@ def _write_outputs(
         write_geopackage(stage / "tiers.gpkg", outcome.units, layer="tiers")
         write_geopackage(stage / "links.gpkg", outcome.links, layer="links")
         outcome.methods.to_csv(stage / "methods.csv", index=False)
-        _write_map(stage / "map.html", outcome, columns, tiles=tiles, notes=note)
+        _write_map(
+            stage / "map.html", outcome, columns, tiles=tiles, notes=note, map_assets=map_assets
+        )
         _write_chart(stage / "index_chart.png", outcome)
         write_manifest(
             stage / "manifest.json",

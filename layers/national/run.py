@@ -53,6 +53,7 @@ from gis.windows import Window
 from layers.decision import DecisionOptions
 from layers.meso import run as meso
 from layers.meso.run import MesoConfig, MesoData, MesoFactor
+from layers.options import between, like, option, validate_options
 
 __all__ = [
     "CHINA_ALBERS",
@@ -116,26 +117,41 @@ class NationalConfig:
         How to run (:class:`gis.engine.Engine`): window by window by default.
     """
 
-    cell_size: float = 1000.0
-    area_file: str | None = None
-    crs: str | None = None
-    min_population: int = 15000
-    market_decay: str = "exponential"
-    market_scale_km: float = 25.0
-    macro_tier: str = "national"
-    macro_tiers: str | None = None
+    cell_size: float = option(
+        1000.0,
+        flag="--cell-size",
+        key="grid.cell_size",
+        check=between(250, 5000, unit=" metres"),
+        help="cell size in metres",
+    )
+    area_file: str | None = like(
+        MesoConfig, "area_file", help="vector file whose polygons are the area (default: China)"
+    )
+    crs: str | None = like(
+        MesoConfig, "crs", help="projected CRS (default: Albers equal-area for China)"
+    )
+    min_population: int = like(MesoConfig, "min_population")
+    market_decay: str = like(MesoConfig, "market_decay")
+    market_scale_km: float = like(MesoConfig, "market_scale_km")
+    macro_tier: str = like(MesoConfig, "macro_tier")
+    macro_tiers: str | None = like(MesoConfig, "macro_tiers")
     weights: dict[str, float] = field(default_factory=dict)
-    threshold: float | None = None
-    top_percent: float | None = 0.5
-    min_area_ha: float = 10_000.0
-    connectivity: int = 8
-    exclude_file: str | None = None
-    keep_raw: bool = False
-    map_assets: str = "cdn"
-    engine: Engine = field(default_factory=Engine)
-    aggregation: str = "wlc"
+    threshold: float | None = like(MesoConfig, "threshold")
+    top_percent: float | None = like(MesoConfig, "top_percent", 0.5)
+    min_area_ha: float = like(MesoConfig, "min_area_ha", 10_000.0)
+    connectivity: int = like(MesoConfig, "connectivity")
+    exclude_file: str | None = like(MesoConfig, "exclude_file")
+    keep_raw: bool = option(
+        False,
+        flag="--keep-raw",
+        key="output.keep_raw",
+        help="also write the raw measures (raw/<measure>.tif: market potential, access, distances)",
+    )
+    map_assets: str = like(MesoConfig, "map_assets")
+    engine: Engine = field(default_factory=lambda: Engine("windows", memory_budget=2**30))
+    aggregation: str = like(MesoConfig, "aggregation")
     aggregation_options: dict[str, Any] = field(default_factory=dict)
-    tiles: str | None = "OpenStreetMap"
+    tiles: str | None = like(MesoConfig, "tiles")
     decision: DecisionOptions = field(default_factory=DecisionOptions)
 
     def meso_config(self) -> MesoConfig:
@@ -153,15 +169,7 @@ class NationalConfig:
 
     def validate(self) -> None:
         """Check the parameters before any data is read (see :meth:`MesoConfig.validate`)."""
-        if not (isinstance(self.cell_size, int | float) and math.isfinite(self.cell_size)):
-            raise InputError(f"cell size must be a number of metres, got {self.cell_size!r}")
-        if not 250.0 <= self.cell_size <= 5000.0:
-            raise InputError(
-                f"cell size {self.cell_size:g} m is outside 250..5000 m; a country is run at "
-                "250 m to 5 km (a metropolitan region: innosite meso)"
-            )
-        if self.map_assets not in ("cdn", "inline"):
-            raise InputError(f"map assets must be 'cdn' or 'inline', got {self.map_assets!r}")
+        validate_options(self)
         if not isinstance(self.engine, Engine):
             raise InputError(f"engine must be a gis.engine.Engine, got {self.engine!r}")
         self.meso_config().validate()

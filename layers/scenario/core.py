@@ -57,7 +57,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "load_scenario",
-    "macro_args_document",
+    "macro_defaults",
+    "macro_document",
     "manifest_document",
     "meso_document",
     "micro_document",
@@ -464,7 +465,7 @@ class Scenario:
 
 _TOP = (
     "scale", "title", "description", "area", "data", "grid", "model", "weights", "ahp",
-    "factors", "constraints", "sites", "decision", "output",
+    "factors", "constraints", "sites", "decision", "engine", "output",
 )  # fmt: skip
 
 #: Keys of the ``[decision]`` table: the :class:`layers.decision.DecisionOptions`
@@ -576,6 +577,45 @@ def _check_decision(c: _Checker, value: Any) -> Any:
         c.error(path, str(exc))
         return None
     return options
+
+
+def _check_engine(c: _Checker, value: Any, default: Any) -> Any:
+    """The ``[engine]`` table as a :class:`gis.engine.Engine` (None if invalid).
+
+    Keys, kinds and ranges are those of :data:`layers.options.ENGINE_OPTIONS`.
+    """
+    from dataclasses import replace
+
+    from layers.options import ENGINE_OPTIONS, check_value, memory_size
+
+    path: Path_ = ("engine",)
+    keys = {spec.leaf: spec for spec in ENGINE_OPTIONS.values() if spec.leaf is not None}
+    t = c.table(value, path, list(keys))
+    if not isinstance(value, dict) or len(t) != len(value):
+        return None
+    kw: dict[str, Any] = {}
+    for key, got in t.items():
+        spec = keys[key]
+        if spec.kind == "memory" and isinstance(got, str):
+            try:
+                got = memory_size(got)
+            except InputError as exc:
+                c.error((*path, key), str(exc))
+                continue
+        problem = check_value(spec, got)
+        if problem is not None:
+            c.error((*path, key), problem)
+            continue
+        kw[spec.name] = got
+    if len(kw) != len(t):
+        return None
+    if kw.get("scheduler") is not None and "kind" not in kw:
+        kw["kind"] = "dask"
+    try:
+        return replace(default, **kw)
+    except InputError as exc:
+        c.error(path, str(exc))
+        return None
 
 
 def _check_tags(c: _Checker, value: Any, path: Path_) -> dict[str, Any] | None:
@@ -1126,6 +1166,10 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
         decision = DecisionOptions(ahp_file=c.ahp_file[0], allow_inconsistent=c.ahp_file[1])
     if decision is not None:
         kw["decision"] = decision
+    if "engine" in doc:
+        engine = _check_engine(c, doc["engine"], MicroConfig().engine)
+        if engine is not None:
+            kw["engine"] = engine
 
     output = c.table(
         doc.get("output", {}), ("output",), ("folder", "overwrite", "tiles", "offline_map")
@@ -1153,7 +1197,7 @@ def _micro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
 # ---------------------------------------------------------------------------- meso
 _MESO_TOP = (
     "scale", "description", "area", "data", "grid", "model", "weights", "constraints", "sites",
-    "output",
+    "decision", "engine", "output",
 )  # fmt: skip
 
 #: ``(section, key) -> (MesoConfig field, kind)`` of the meso tables; kinds are
@@ -1181,6 +1225,7 @@ _MESO_FIELDS: dict[tuple[str, str], tuple[str, Any]] = {
     ("model", "empty"): ("empty_rule", ("drop", "zero")),
     ("model", "market_decay"): ("market_decay", "decay"),
     ("model", "market_scale_km"): ("market_scale_km", "market_scale"),
+    ("model", "aggregation"): ("aggregation", "aggregation"),
     ("constraints", "water"): ("constraints", "bool"),
     ("constraints", "exclude_file"): ("exclude_file", "file"),
 }
@@ -1231,11 +1276,13 @@ def _check_osm(c: _Checker, value: Any, path: Path_) -> str | None:
 def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, Any]:
     """Check one meso setting; ``(ok, value)``."""
     from gis.decay import KERNEL_DECAYS
+    from gis.overlay import AGGREGATIONS
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
     from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
 
     choices = {
         "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(KERNEL_DECAYS),
+        "aggregation": sorted(AGGREGATIONS),
     }  # fmt: skip
     if isinstance(kind, tuple):
         v = c.string(value, path, choices=list(kind))
@@ -1299,7 +1346,7 @@ def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     for section, key in _MESO_FIELDS:
         sections.setdefault(section, []).append(key)
     sections["sites"] = ["top_percent", "threshold", "min_area_ha", "connectivity"]
-    sections["output"] = ["folder", "overwrite", "tiles"]
+    sections["output"] = ["folder", "overwrite", "tiles", "offline_map"]
     tables = {name: c.table(doc.get(name, {}), (name,), keys) for name, keys in sections.items()}
     for (section, key), (name, kind) in _MESO_FIELDS.items():
         if key in tables[section]:
@@ -1336,9 +1383,20 @@ def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     kw["weights"] = weights
 
     kw.update(_check_sites(c, tables["sites"]))
+    if "decision" in doc:
+        decision = _check_decision(c, doc["decision"])
+        if decision is not None:
+            kw["decision"] = decision
+    if "engine" in doc:
+        engine = _check_engine(c, doc["engine"], MesoConfig().engine)
+        if engine is not None:
+            kw["engine"] = engine
     out, overwrite, tiles = _check_output(c, tables["output"])
     if tiles is not _UNSET:
         kw["tiles"] = tiles
+    if "offline_map" in tables["output"]:
+        offline = c.boolean(tables["output"]["offline_map"], ("output", "offline_map"))
+        kw["map_assets"] = "inline" if offline else "cdn"
     if c.problems:
         return None, out, overwrite
     config = MesoConfig(**kw)
@@ -1574,9 +1632,13 @@ def _macro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     sections: dict[str, list[str]] = {}
     for section, key in _MACRO_FIELDS:
         sections.setdefault(section, []).append(key)
-    sections["output"] = ["folder", "overwrite", "tiles"]
+    sections["output"] = ["folder", "overwrite", "tiles", "offline_map"]
     tables = {name: c.table(doc.get(name, {}), (name,), keys) for name, keys in sections.items()}
     kw: dict[str, Any] = {}
+    if "offline_map" in tables["output"]:
+        offline = c.boolean(tables["output"]["offline_map"], ("output", "offline_map"))
+        if offline is not None:
+            kw["map_assets"] = "inline" if offline else "cdn"
     for (section, key), (name, kind) in _MACRO_FIELDS.items():
         if key in tables[section]:
             ok, v = _macro_value(c, kind, tables[section][key], (section, key))
@@ -1639,45 +1701,50 @@ def _macro(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     return MacroRun(kw, national, national_top), out, overwrite
 
 
-def macro_args_document(args: Any) -> dict[str, Any]:
-    """The scenario document of an ``innosite macro`` command line (parsed ``args``).
+def macro_document(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The scenario document of a macro run's ``settings``.
 
-    The manifest records it, so the run can be replayed with ``innosite run``.
+    ``settings`` maps the names of :data:`_MACRO_FIELDS` (``run_macro`` arguments,
+    ``weighting``, ``pairwise``, ``national``, ``national_top``; ``half_distance``
+    False for the classic gravity model) to values, plus ``weights``, ``tiles``
+    and ``map_assets``; None means "not set". The manifest records the document,
+    so the run can be replayed with ``innosite run``.
     """
     sections: dict[str, dict[str, Any]] = {}
-    given = {
-        "table": args.table, "national": args.national,
-        "national_top": args.national_top if args.national else None,
-        "layer": args.layer, "unit_column": args.unit_column, "code_column": args.code_column,
-        "indicators": args.indicators, "cost": args.cost or None, "units": args.units,
-        "population_column": args.population_column, "geometry": args.geometry,
-        "geometry_key": args.geometry_key, "boundaries": args.boundaries,
-        "normalization": args.normalization, "weighting": args.weights,
-        "composite": args.composite, "breaks": args.breaks, "tiers": args.tiers,
-        "thresholds": args.thresholds, "head_share": args.head_share, "pairwise": args.ahp,
-        "allow_inconsistent": args.allow_inconsistent if args.ahp else None,
-        "draws": args.draws, "concentration": args.concentration, "seed": args.seed,
-        "decay": args.decay,
-        "half_distance": False if args.classic_gravity else args.half_distance,
-        "exponent": args.exponent, "tier_factor": args.tier_factor,
-        "neighbour_distance": args.neighbour_distance,
-        "neighbour_half_distance": args.neighbour_half_distance,
-        "travel_time": args.travel_time, "population_mass": args.population_mass,
-        "link_top": args.link_top, "strong_threshold": args.strong_threshold,
-    }  # fmt: skip
     files = {"table", "geometry", "pairwise", "travel_time"}
     for (section, key), (name, _kind) in _MACRO_FIELDS.items():
-        value = given.get(name)
+        value = settings.get(name)
         if value is None:
             continue
         if name in files:
             value = str(Path(value).expanduser().resolve())
         sections.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
     doc: dict[str, Any] = {"scale": "macro", **sections}
-    if args.weight:
-        doc["weights"] = dict(args.weight)
-    doc["output"] = {"tiles": False if args.no_tiles else "OpenStreetMap"}
+    if settings.get("weights"):
+        doc["weights"] = dict(settings["weights"])
+    tiles = settings.get("tiles", "OpenStreetMap")
+    doc["output"] = {"tiles": tiles if tiles else False}
+    if settings.get("map_assets", "cdn") != "cdn":
+        doc["output"]["offline_map"] = True
     return doc
+
+
+def macro_defaults() -> dict[str, Any]:
+    """The settings of a macro run with every default (:func:`layers.macro.run.run_macro`)."""
+    import inspect
+
+    from layers.macro.run import DEFAULT_METHOD, run_macro
+
+    params = inspect.signature(run_macro).parameters
+    settings = {
+        name: p.default for name, p in params.items() if p.default is not inspect.Parameter.empty
+    }
+    settings.update(
+        normalization=DEFAULT_METHOD.normalization, weighting=DEFAULT_METHOD.weighting,
+        composite=DEFAULT_METHOD.composite, breaks=DEFAULT_METHOD.breaks,
+        cost=None, allow_inconsistent=None,
+    )  # fmt: skip
+    return settings
 
 
 def _macro_manifest_document(manifest: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -2324,9 +2391,7 @@ def preset_text(scale: str, *, file: str = "scenario.toml") -> str:
             f"run `innosite {scale} --help` for its options"
         )
     if scale == "macro":
-        from layers.cli.macro import build_parser
-
-        doc = macro_args_document(build_parser().parse_args([]))
+        doc = macro_document(macro_defaults())
     elif scale == "meso":
         from layers.meso.run import MesoConfig
         from layers.meso.run import config_dict as meso_dict

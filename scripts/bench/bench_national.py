@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _stage_zones(a.args[0], a.args[1], float(a.args[2]), int(a.args[3]))
         return 0
-    from layers.cli.national import memory_size
+    from layers.options import memory_size
     from layers.outputs.text import table
 
     sizes = [float(s) for s in a.sizes.split(",")]

@@ -1,0 +1,370 @@
+"""Options shared by the ``innosite`` commands, derived from the option schema.
+
+Every flag of a run option comes from its declaration (:mod:`layers.options`):
+:func:`add_options` turns declarations into arguments, :func:`config_from_args`
+turns parsed arguments back into a configuration. Arguments are added with
+``argparse.SUPPRESS`` as default, so an option not given on the command line
+keeps the configuration's default: the default is written once, on the field.
+
+Shared groups: area, grid, weights, sites (:func:`add_options` with the field
+names of each group), decision analysis (:func:`add_decision_options`), engine
+(:func:`add_engine_options`) and outputs (:func:`add_output_options`:
+``--out``, ``--overwrite``, ``--offline-map``, ``--no-tiles``, ``-q``/``-v``).
+:data:`EXPECTED_ERRORS` and :func:`report_error` are the one set of expected
+errors and their printer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from gis.errors import (
+    ClusterError,
+    DataSourceError,
+    GridSizeError,
+    InputError,
+    NoDataError,
+    OutputExistsError,
+)
+from layers.options import (
+    AGGREGATION_OPTIONS,
+    ENGINE_OPTIONS,
+    Option,
+    memory_size,
+    merge_defaults,
+    options_of,
+)
+
+__all__ = [
+    "EXPECTED_ERRORS",
+    "add_decision_options",
+    "add_engine_options",
+    "add_options",
+    "add_output_options",
+    "add_verbosity_options",
+    "add_weight_option",
+    "bbox",
+    "command_line",
+    "config_from_args",
+    "given",
+    "lonlat",
+    "memory",
+    "names",
+    "numbers",
+    "pair",
+    "report_error",
+    "run_command",
+    "verbosity_level",
+    "weight",
+]
+
+#: Errors a command reports as one line (exit status 2) instead of a traceback.
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    InputError,
+    DataSourceError,
+    NoDataError,
+    GridSizeError,
+    OutputExistsError,
+    ClusterError,
+)
+
+
+# ---------------------------------------------------------------------------- value parsers
+def bbox(text: str) -> tuple[float, float, float, float]:
+    """``WEST,SOUTH,EAST,NORTH`` in degrees."""
+    parts = text.replace(",", " ").split()
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError(
+            "bbox is WEST,SOUTH,EAST,NORTH in degrees, e.g. 24.93,60.16,24.95,60.18"
+        )
+    try:
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bbox values must be numbers: {text!r}") from exc
+    return (w, s, e, n)
+
+
+def lonlat(text: str) -> tuple[float, float]:
+    """``LON,LAT`` in degrees."""
+    parts = text.replace(",", " ").split()
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"give LON,LAT in degrees, got {text!r}") from exc
+    return (lon, lat)
+
+
+def weight(text: str) -> tuple[str, float]:
+    """``NAME=VALUE``."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(
+            f"weights are NAME=VALUE, e.g. university=0.3; got {text!r}"
+        )
+    try:
+        return name.strip(), float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"weight of {name!r} must be a number, got {value!r}"
+        ) from exc
+
+
+def names(text: str) -> list[str]:
+    """Comma-separated names."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("give one or more comma-separated names")
+    return items
+
+
+def numbers(text: str) -> list[float]:
+    """Numbers separated by commas or spaces."""
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"give numbers separated by commas, e.g. 0.4,0.3,0.2,0.1; got {text!r}"
+        )
+    return values
+
+
+def pair(text: str) -> tuple[str, str]:
+    """Two comma-separated names, e.g. ``LON,LAT`` column names."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"give the longitude and latitude column names as LON,LAT, got {text!r}"
+        )
+    return parts[0], parts[1]
+
+
+def memory(text: str) -> int:
+    """Bytes from a memory size such as ``512MiB`` (:func:`layers.options.memory_size`)."""
+    try:
+        return memory_size(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "number": float,
+    "integer": int,
+    "bbox": bbox,
+    "lonlat": lonlat,
+    "pair": pair,
+    "numbers": numbers,
+    "memory": memory,
+}
+
+
+# ---------------------------------------------------------------------------- schema -> argparse
+def _add(group: Any, spec: Option, dest: str) -> None:
+    kw: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": spec.help}
+    if spec.const:
+        kw.update(action="store_const", const=spec.const[0])
+    elif spec.kind == "bool":
+        kw.update(action="store_const", const=True)
+    else:
+        choices = spec.choices()
+        if choices is not None:
+            kw["choices"] = choices
+            kw["type"] = type(choices[0]) if choices else str
+        elif spec.kind in _PARSERS:
+            kw["type"] = _PARSERS[spec.kind]
+        if spec.metavar is not None:
+            kw["metavar"] = spec.metavar
+        if spec.default is not None:
+            kw["help"] = f"{spec.help} (default: {spec.default})"
+    group.add_argument(*spec.flags, **kw)
+
+
+def add_options(
+    parser: Any,
+    specs: Mapping[str, Option],
+    fields: Iterable[str],
+    *,
+    title: str | None = None,
+    prefix: str = "",
+) -> Any:
+    """Add the flags of the options ``fields`` of ``specs`` (in a new group ``title``)."""
+    group = parser.add_argument_group(title) if title is not None else parser
+    for name in fields:
+        spec = specs[name]
+        if spec.flags:
+            _add(group, spec, prefix + name)
+    return group
+
+
+def given(args: argparse.Namespace, fields: Iterable[str], *, prefix: str = "") -> dict[str, Any]:
+    """The options among ``fields`` that the command line set, by field name."""
+    return {n: getattr(args, prefix + n) for n in fields if hasattr(args, prefix + n)}
+
+
+def add_weight_option(group: Any, *, what: str = "factor") -> None:
+    """``--weight NAME=VALUE`` (repeatable)."""
+    group.add_argument(
+        "--weight",
+        type=weight,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"set a {what} weight (repeatable); weights are normalised to sum 1",
+    )
+
+
+def add_decision_options(parser: argparse.ArgumentParser, config: type) -> None:
+    """Aggregation, AHP, Locate Regions and sensitivity options of a raster command."""
+    from layers.decision import DecisionOptions
+
+    specs = options_of(config)
+    decision = options_of(DecisionOptions)
+    agg = add_options(parser, specs, ["aggregation"], title="aggregation and weights")
+    add_options(agg, AGGREGATION_OPTIONS, AGGREGATION_OPTIONS, prefix="aggregation.")
+    add_options(agg, decision, ["ahp_file", "allow_inconsistent"], prefix="decision.")
+    located = [n for n in decision if decision[n].section == "decision"]
+    sensitivity = ["sensitivity", "concentration", "spread", "seed"]
+    add_options(
+        parser,
+        decision,
+        [n for n in located if n not in sensitivity],
+        title="Locate Regions (sites of a given number, size and shape instead of the top percent)",
+        prefix="decision.",
+    )
+    add_options(parser, decision, sensitivity, title="sensitivity", prefix="decision.")
+
+
+def add_engine_options(parser: argparse.ArgumentParser, config: type) -> None:
+    """``--engine``, ``--memory-budget``, ``--dask-scheduler``, ``--workers``, ``--timeout``."""
+    default = config().engine
+    specs = merge_defaults(ENGINE_OPTIONS, default)
+    add_options(parser, specs, specs, title="engine", prefix="engine.")
+
+
+def add_verbosity_options(parser: Any) -> None:
+    """``-q/--quiet`` and ``-v/--verbose`` (mutually exclusive)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress; print only the output folder"
+    )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="print every step with its duration"
+    )
+
+
+def add_output_options(
+    parser: argparse.ArgumentParser,
+    *,
+    out: str,
+    specs: Mapping[str, Option] | None = None,
+    fields: Sequence[str] = ("tiles", "map_assets"),
+) -> Any:
+    """``--out``, ``--overwrite``, the map options ``fields`` of ``specs`` and ``-q``/``-v``."""
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--out", default=out, help="output folder (must be new or empty; default: %(default)s)"
+    )
+    group.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    if specs is not None:
+        add_options(group, specs, fields)
+    add_verbosity_options(group)
+    return group
+
+
+# ---------------------------------------------------------------------------- args -> config
+def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> Any:
+    """A configuration of class ``config`` from parsed arguments.
+
+    Options the command line did not set keep the field defaults. With a
+    ``--threshold`` and no ``--top-percent``, the top percent is off. The
+    decision options, the aggregation options, the engine, the AHP weights
+    (refused together with ``--weight``) and the aggregation are checked here,
+    before any data is read.
+
+    Parameters
+    ----------
+    config
+        A configuration class (e.g. :class:`layers.micro.run.MicroConfig`).
+    args
+        Parsed arguments of a command built with this module's groups.
+    fixed
+        Further fields, set by the command itself.
+    """
+    from gis.engine import Engine
+    from layers.decision import DecisionOptions, ahp_weights_from_file, check_aggregation
+
+    specs = options_of(config)
+    kw = given(args, specs)
+    if "threshold" in kw and "top_percent" not in kw and "top_percent" in specs:
+        kw["top_percent"] = None
+    if getattr(args, "weight", None):
+        kw["weights"] = dict(args.weight)
+    kw.update(fixed)
+    base = config(**kw)
+    names = [f.name for f in base.preset] if hasattr(base, "preset") else []
+    changes: dict[str, Any] = {}
+    decision_kw = given(args, options_of(DecisionOptions), prefix="decision.")
+    if decision_kw:
+        decision = DecisionOptions(**decision_kw)
+        decision.validate()
+        changes["decision"] = decision
+        if decision.ahp_file is not None:
+            if base.weights:
+                raise InputError("give factor weights either with --weight or with --ahp, not both")
+            weights, _ = ahp_weights_from_file(
+                decision.ahp_file, names, allow_inconsistent=decision.allow_inconsistent
+            )
+            changes["weights"] = weights
+    agg = given(args, AGGREGATION_OPTIONS, prefix="aggregation.")
+    if agg or "aggregation" in kw:
+        check_aggregation(base.aggregation, agg, len(names))
+        changes["aggregation_options"] = agg
+    engine_kw = given(args, ENGINE_OPTIONS, prefix="engine.")
+    if engine_kw:
+        if engine_kw.get("scheduler") is not None and "kind" not in engine_kw:
+            engine_kw["kind"] = "dask"
+        changes["engine"] = replace(base.engine, **engine_kw)
+        if not isinstance(changes["engine"], Engine):  # pragma: no cover - defensive
+            raise InputError("engine must be a gis.engine.Engine")
+    return replace(base, **changes) if changes else base
+
+
+# ---------------------------------------------------------------------------- running
+def verbosity_level(args: argparse.Namespace) -> int:
+    """Progress verbosity from ``--quiet``/``--verbose``."""
+    from gis import progress
+
+    if getattr(args, "quiet", False):
+        return progress.QUIET
+    if getattr(args, "verbose", False):
+        return progress.VERBOSE
+    return progress.NORMAL
+
+
+def command_line(args: argparse.Namespace) -> str | None:
+    """The command as typed (``innosite ...``), for the manifest."""
+    argv = getattr(args, "argv", None)
+    return None if argv is None else "innosite " + shlex.join(argv)
+
+
+def report_error(prog: str, exc: BaseException) -> int:
+    """Print ``prog: error: message`` to standard error; the exit status 2."""
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return 2
+
+
+def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: str) -> int:
+    """Run a command; expected errors print one line and return 2."""
+    try:
+        return int(func(args) or 0)
+    except EXPECTED_ERRORS as exc:
+        return report_error(prog, exc)
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130

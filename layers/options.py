@@ -1,0 +1,504 @@
+"""One declaration per run option: config field, command-line flag, scenario key and check.
+
+A run configuration (:class:`layers.micro.run.MicroConfig`,
+:class:`layers.meso.run.MesoConfig`, :class:`layers.national.run.NationalConfig`,
+:class:`layers.decision.DecisionOptions`) declares each option once with
+:func:`option`: the field's default, its flag(s), its scenario key
+(``"table.key"``), its kind, its range check and its help text. Everything else
+is derived from these declarations:
+
+* the command-line arguments (:mod:`layers.cli.options` builds them; this module
+  does not know argparse);
+* the scenario-file checks of those keys (:mod:`layers.scenario`), with the same
+  messages as the configuration's own validation (:func:`validate_options`);
+* the run parameters recorded in a manifest (:func:`parameters`).
+
+Options that are not fields of a configuration (the block engine's settings and
+the aggregation options) are declared here as :data:`ENGINE_OPTIONS` and
+:data:`AGGREGATION_OPTIONS`.
+
+Examples
+--------
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Demo:
+...     size: float = option(25.0, flag="--size", key="grid.size",
+...                          check=between(1, 100, unit=" metres"), help="cell size")
+>>> spec = options_of(Demo)["size"]
+>>> spec.flags, spec.key, spec.default
+(('--size',), 'grid.size', 25.0)
+>>> check_value(spec, 500)
+'must be >= 1 and <= 100 metres; got 500'
+>>> validate_options(Demo(size=500))
+Traceback (most recent call last):
+...
+gis.errors.InputError: size must be >= 1 and <= 100 metres; got 500
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gis.errors import InputError
+
+__all__ = [
+    "AGGREGATION_OPTIONS",
+    "ENGINE_OPTIONS",
+    "KINDS",
+    "MAP_OPTIONS",
+    "Check",
+    "Option",
+    "between",
+    "check_value",
+    "kind_of",
+    "like",
+    "memory_size",
+    "merge_defaults",
+    "one_of",
+    "option",
+    "options_of",
+    "parameters",
+    "validate_options",
+]
+
+#: Kinds of values an option holds; they decide how text and scenario values are read.
+KINDS: tuple[str, ...] = (
+    "number", "integer", "text", "bool", "choice", "file", "path", "crs", "bbox", "lonlat",
+    "pair", "numbers", "memory",
+)  # fmt: skip
+
+_Bound = float | Callable[[], float] | None
+
+
+def _bound(value: _Bound) -> float | None:
+    return value() if callable(value) else value
+
+
+@dataclass(frozen=True)
+class Check:
+    """A range or a set of choices that a value must satisfy.
+
+    ``low``/``high`` may be callables, read when the check runs (e.g. a cell-size
+    limit of :mod:`gis.settings` that a user may change at run time).
+    """
+
+    low: _Bound = None
+    high: _Bound = None
+    low_open: bool = False
+    unit: str = ""
+    choices: Collection[Any] | Callable[[], Collection[Any]] | None = None
+
+    def allowed(self) -> list[Any] | None:
+        """The accepted values, or None for a range check."""
+        if self.choices is None:
+            return None
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+    def message(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (``"must be ...; got ..."``), or None if it passes."""
+        allowed = self.allowed()
+        if allowed is not None:
+            if value in allowed and not isinstance(value, bool):
+                return None
+            import difflib
+
+            text = [a for a in allowed if isinstance(a, str)]
+            close = difflib.get_close_matches(str(value), text, n=1, cutoff=0.6) if text else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"must be one of {', '.join(map(repr, allowed))}; got {value!r}{hint}"
+        low, high = _bound(self.low), _bound(self.high)
+        v = float(value)
+        if not math.isfinite(v):
+            return f"must be finite; got {value!r}"
+        too_low = low is not None and (v <= low if self.low_open else v < low)
+        if too_low or (high is not None and v > high):
+            lo = "" if low is None else (f"> {low:g}" if self.low_open else f">= {low:g}")
+            hi = "" if high is None else f"<= {high:g}"
+            rng = " and ".join(x for x in (lo, hi) if x)
+            return f"must be {rng}{self.unit}; got {value!r}"
+        return None
+
+
+def between(
+    low: _Bound = None, high: _Bound = None, *, low_open: bool = False, unit: str = ""
+) -> Check:
+    """A numeric range ``low <= v <= high`` (``low < v`` with ``low_open``)."""
+    return Check(low=low, high=high, low_open=low_open, unit=unit)
+
+
+def one_of(choices: Collection[Any] | Callable[[], Collection[Any]]) -> Check:
+    """One of ``choices`` (a sequence, or a callable giving it, read when checked)."""
+    return Check(choices=choices)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One run option, declared once.
+
+    Attributes
+    ----------
+    name
+        The configuration field (filled in by :func:`options_of`).
+    default
+        The field's default (``None`` for fields with a default factory).
+    flags
+        Command-line flags, e.g. ``("--cell-size",)``; empty for no flag.
+    key
+        Scenario key ``"table.key"``; None when scenario files do not set it.
+    kind
+        One of :data:`KINDS`.
+    check
+        Range or choices (:class:`Check`), or None.
+    help
+        Help text of the flag and comment of the scenario key.
+    label
+        Name used in messages of the configuration's validation.
+    metavar
+        Placeholder of the flag's value in ``--help``.
+    const
+        ``(value,)`` when the flag takes no argument and sets ``value``
+        (``--no-constraints`` sets False, ``--offline-map`` sets ``"inline"``);
+        empty for a flag with a value (or a ``bool`` flag that sets True).
+    nullable
+        Whether None is a valid value (checks are skipped for None).
+    """
+
+    name: str = ""
+    default: Any = None
+    flags: tuple[str, ...] = ()
+    key: str | None = None
+    kind: str = "text"
+    check: Check | None = None
+    help: str = ""
+    label: str = ""
+    metavar: str | None = None
+    const: tuple[Any, ...] = ()
+    nullable: bool = True
+
+    @property
+    def section(self) -> str | None:
+        """The scenario table of :attr:`key`."""
+        return None if self.key is None else self.key.rsplit(".", 1)[0]
+
+    @property
+    def leaf(self) -> str | None:
+        """The key inside its scenario table."""
+        return None if self.key is None else self.key.rsplit(".", 1)[1]
+
+    def choices(self) -> list[Any] | None:
+        """The accepted values of a ``choice`` option."""
+        return None if self.check is None else self.check.allowed()
+
+
+def option(
+    default: Any = None,
+    *,
+    factory: Callable[[], Any] | None = None,
+    flag: str | Sequence[str] = (),
+    key: str | None = None,
+    kind: str | None = None,
+    check: Check | None = None,
+    help: str = "",
+    label: str | None = None,
+    metavar: str | None = None,
+    const: tuple[Any, ...] = (),
+) -> Any:
+    """A dataclass field declaring a run option (see :class:`Option`).
+
+    Returns
+    -------
+    dataclasses.Field
+        ``field(default=default, metadata={"option": Option(...)})``, or with
+        ``default_factory=factory``.
+    """
+    flags = (flag,) if isinstance(flag, str) else tuple(flag)
+    if kind is None:
+        kind = _guess_kind(default, check)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    spec = Option(
+        default=default,
+        flags=flags,
+        key=key,
+        kind=kind,
+        check=check,
+        help=help,
+        label=label or "",
+        metavar=metavar,
+        const=const,
+    )
+    meta = {"option": spec}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def like(source: Any, name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:
+    """A field declaring the same option as ``source``'s field ``name``.
+
+    ``source`` is a configuration class or a mapping of options such as
+    :data:`MAP_OPTIONS`. ``default`` replaces the default; ``changes`` replace
+    other :class:`Option` attributes (e.g. ``help``).
+    """
+    spec = source[name] if isinstance(source, Mapping) else options_of(source)[name]
+    spec = dataclasses.replace(spec, name="", label="", **changes)
+    value = spec.default if default is dataclasses.MISSING else default
+    spec = dataclasses.replace(spec, default=value)
+    return field(default=value, metadata={"option": spec})
+
+
+def _guess_kind(default: Any, check: Check | None) -> str:
+    if check is not None and check.choices is not None:
+        return "choice"
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "integer"
+    if isinstance(default, float):
+        return "number"
+    return "text"
+
+
+def options_of(cls: Any) -> dict[str, Option]:
+    """The declared options of a configuration class or instance, by field name."""
+    out: dict[str, Option] = {}
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get("option")
+        if spec is None:
+            continue
+        default = spec.default
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        label = spec.label or f.name.replace("_", " ")
+        out[f.name] = dataclasses.replace(spec, name=f.name, default=default, label=label)
+    return out
+
+
+def kind_of(value: Any, spec: Option) -> str | None:
+    """What is wrong with the type of ``value`` for ``spec``, or None if the type fits."""
+    if value is None:
+        return None if spec.nullable else "must be given"
+
+    def is_number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    kind = spec.kind
+    if kind in ("number", "memory"):
+        ok = is_number(value)
+        return None if ok else f"must be a number{_unit(spec)}; got {_what(value)} {value!r}"
+    if kind == "integer":
+        ok = is_number(value) and float(value).is_integer()
+        return None if ok else f"must be a whole number; got {_what(value)} {value!r}"
+    if kind == "bool":
+        ok = isinstance(value, bool)
+        return None if ok else f"must be true or false; got {_what(value)} {value!r}"
+    if kind in ("text", "file", "path", "crs", "choice"):
+        if spec.choices() is not None and not isinstance(value, str):
+            return None  # numeric choices (connectivity 4 or 8) are checked as choices
+        ok = isinstance(value, str)
+        return None if ok else f"must be text in quotes; got {_what(value)} {value!r}"
+    if kind in ("bbox", "lonlat", "numbers"):
+        ok = isinstance(value, list | tuple) and all(is_number(v) for v in value)
+        return None if ok else f"must be a list of numbers; got {value!r}"
+    if kind == "pair":
+        ok = isinstance(value, list | tuple) and len(value) == 2
+        ok = ok and all(isinstance(v, str) and v.strip() for v in value)
+        return None if ok else f"must be two names; got {value!r}"
+    return None
+
+
+def _unit(spec: Option) -> str:
+    return spec.check.unit if spec.check is not None else ""
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def check_value(spec: Option, value: Any) -> str | None:
+    """What is wrong with ``value`` for the option ``spec`` (type, then range), or None."""
+    wrong = kind_of(value, spec)
+    if wrong is not None or value is None or spec.check is None:
+        return wrong
+    return spec.check.message(value)
+
+
+def validate_options(config: Any, names: Iterable[str] | None = None) -> None:
+    """Check every declared option of ``config`` (or only ``names``).
+
+    Raises
+    ------
+    InputError
+        ``"<label> <what is wrong>"`` for the first option that fails.
+    """
+    specs = options_of(config)
+    for name in specs if names is None else names:
+        spec = specs[name]
+        problem = check_value(spec, getattr(config, name))
+        if problem is not None:
+            raise InputError(f"{spec.label} {problem}")
+
+
+def parameters(config: Any) -> dict[str, Any]:
+    """The declared options of ``config`` as JSON-ready values (a manifest's parameters)."""
+    out: dict[str, Any] = {}
+    for name in options_of(config):
+        value = getattr(config, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Path):
+            value = str(value)
+        out[name] = value
+    return out
+
+
+# ---------------------------------------------------------------------------- engine
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6,
+          "mib": 2**20, "g": 2**30, "gb": 10**9, "gib": 2**30}  # fmt: skip
+
+
+def memory_size(text: str | int) -> int:
+    """Bytes from ``"512MiB"``, ``"2GB"``, ``"1.5G"`` or a plain number of bytes.
+
+    Raises
+    ------
+    InputError
+        Text that is not a positive memory size.
+
+    Examples
+    --------
+    >>> memory_size("512MiB"), memory_size("2GB"), memory_size("1000")
+    (536870912, 2000000000, 1000)
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
+        unit = m.group(2).lower() if m else None
+        if m is None or unit not in _UNITS:
+            raise InputError(f"give a memory size such as 512MiB, 2GB or 4G, got {text!r}")
+        value = int(float(m.group(1)) * _UNITS[unit])
+    if value <= 0:
+        raise InputError(f"memory size must be positive, got {text!r}")
+    return value
+
+
+def _engines() -> tuple[str, ...]:
+    from gis.engine import ENGINES
+
+    return ENGINES
+
+
+#: Options of the block engine (:class:`gis.engine.Engine` fields), shared by every
+#: raster scale; a configuration holds them as its ``engine`` field.
+ENGINE_OPTIONS: dict[str, Option] = {
+    spec.name: spec
+    for spec in (
+        Option(
+            name="kind", flags=("--engine",), key="engine.kind", kind="choice",
+            check=one_of(_engines), label="engine",
+            help="memory: the whole grid at once; windows: window by window in this process "
+            "(memory follows --memory-budget); dask: the windows as Dask chunks",
+        ),
+        Option(
+            name="memory_budget", flags=("--memory-budget",), key="engine.memory_budget",
+            kind="memory", check=between(0, low_open=True, unit=" bytes"), metavar="SIZE",
+            label="memory budget",
+            help="memory one window may use, e.g. 512MiB or 2GB (default: "
+            "INNOSITE_MEMORY_BUDGET or 12 GiB); on Dask: per worker thread",
+        ),
+        Option(
+            name="scheduler", flags=("--dask-scheduler",), key="engine.scheduler",
+            metavar="ADDRESS", label="dask scheduler",
+            help="'local' for a local cluster of worker processes, or the address of a "
+            "running scheduler (tcp://HOST:8786); implies --engine dask",
+        ),
+        Option(
+            name="n_workers", default=2, flags=("--workers",), key="engine.workers",
+            kind="integer", check=between(1), label="workers",
+            help="worker processes of a local cluster (threads without a scheduler)",
+        ),
+        Option(
+            name="timeout", default=10.0, flags=("--timeout",), key="engine.timeout",
+            kind="number", check=between(0, low_open=True, unit=" seconds"), label="timeout",
+            help="seconds to wait for the scheduler to answer",
+        ),
+    )
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- map
+def _map_assets() -> tuple[str, ...]:
+    from gis.maps import MAP_ASSETS
+
+    return MAP_ASSETS
+
+
+#: Options of the folium map every command writes (``map.html``).
+MAP_OPTIONS: dict[str, Option] = {
+    spec.name: spec
+    for spec in (
+        Option(
+            name="tiles", default="OpenStreetMap", flags=("--no-tiles",), key="output.tiles",
+            const=(None,), label="tiles",
+            help="map without a web base layer (for use without internet)",
+        ),
+        Option(
+            name="map_assets", default="cdn", flags=("--offline-map",),
+            key="output.offline_map", kind="choice", check=one_of(_map_assets),
+            const=("inline",), label="map assets",
+            help="embed Leaflet and its helpers in map.html so it works without internet",
+        ),
+    )
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- aggregation
+#: Options of the aggregation methods (entries of a configuration's
+#: ``aggregation_options``); which method takes which is checked by
+#: :func:`layers.decision.check_aggregation`.
+AGGREGATION_OPTIONS: dict[str, Option] = {
+    spec.name: spec
+    for spec in (
+        Option(
+            name="orness", flags=("--orness",), key="model.aggregation_options.orness",
+            kind="number", label="orness",
+            help="OWA risk level 0 (AND, worst factor decides) .. 1 (OR, best factor decides); "
+            "order weights from Yager's quantifier r**alpha",
+        ),
+        Option(
+            name="order_weights", flags=("--order-weights",),
+            key="model.aggregation_options.order_weights", kind="numbers",
+            metavar="V1,V2,...", label="order weights",
+            help="OWA order weights, one per factor, first for the highest score",
+        ),
+        Option(
+            name="gamma", flags=("--gamma",), key="model.aggregation_options.gamma",
+            kind="number", label="gamma", help="gamma of fuzzy_gamma, 0..1 (none: 0.9)",
+        ),
+    )
+}  # fmt: skip
+
+
+def merge_defaults(specs: Mapping[str, Option], obj: Any) -> dict[str, Option]:
+    """``specs`` with their defaults read from the attributes of ``obj``."""
+    return {
+        name: dataclasses.replace(spec, default=getattr(obj, name, spec.default))
+        for name, spec in specs.items()
+    }
