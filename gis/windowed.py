@@ -44,18 +44,11 @@ from gis.distance import nearest_point
 from gis.engine import Engine, compute_blocks
 from gis.errors import InputError
 from gis.grid import Grid
+from gis.io import RasterOutput, gdal_env, raster_grid
 from gis.measures import KERNELS, Kernel, kernel_density
 from gis.overlay import aggregate, normalize_weights
 from gis.transforms import TRANSFORMS, rescale
-from gis.windows import (
-    RasterOutput,
-    Window,
-    gdal_env,
-    open_raster,
-    plan_windows,
-    read_window,
-    run_windows,
-)
+from gis.windows import Window, open_raster, plan_windows, read_window, run_windows
 
 __all__ = [
     "DENSITY_BYTES_PER_CELL",
@@ -95,16 +88,6 @@ def overlay_bytes_per_cell(n_layers: int) -> int:
     return 4 * int(n_layers) + 4 + _RESCALE_BYTES + 8
 
 
-def _grid_of(path: str | os.PathLike) -> Grid:
-    from pyproj import CRS
-
-    with open_raster(path) as src:
-        if src.crs is None:
-            raise InputError(f"{path} has no CRS; assign one in your GIS software")
-        return Grid(CRS.from_user_input(src.crs.to_wkt()), src.transform, src.width, src.height)
-
-
-# ---------------------------------------------------------------------- statistics pass
 def raster_statistics(
     path: str | os.PathLike,
     *,
@@ -122,7 +105,7 @@ def raster_statistics(
         ``{"count", "min", "max", "mean", "std"}``; with no finite cell the count
         is 0 and the others NaN.
     """
-    grid = _grid_of(path)
+    grid = raster_grid(path)
     windows = plan_windows(
         grid, halo_cells=0, bytes_per_cell=_STATS_BYTES, memory_budget=memory_budget
     )
@@ -294,9 +277,9 @@ def windowed_overlay(
     engine = engine or Engine("windows", memory_budget=memory_budget)
     names = list(weights)
     active = [k for k in names if weights[k] > 0]
-    grid = _grid_of(inputs[names[0]])
+    grid = raster_grid(inputs[names[0]])
     for k in names[1:]:
-        other = _grid_of(inputs[k])
+        other = raster_grid(inputs[k])
         if other.shape != grid.shape or not other.transform.almost_equals(grid.transform):
             raise InputError(
                 f"layer {k!r} ({inputs[k]}) is not on the grid of layer {names[0]!r}; "

@@ -10,8 +10,7 @@ window and writes each core as soon as it is computed through
 :class:`gis.io.raster.WindowWriter`, the GeoTIFF writer (Cloud-Optimised GeoTIFFs,
 renamed into place only when every window succeeded).
 
-``BLOCK``, ``RasterOutput``, ``WindowWriter`` and ``gdal_env`` live in
-:mod:`gis.io.raster`; they are importable from here for existing callers.
+``BLOCK``, ``RasterOutput``, ``WindowWriter`` and ``gdal_env`` live in :mod:`gis.io.raster`.
 
 Window transforms are computed here as ``grid.transform @ Affine.translation(col, row)``.
 """
@@ -32,14 +31,10 @@ from affine import Affine
 from gis import settings
 from gis.errors import DataSourceError, GridSizeError, InputError
 from gis.grid import Grid
-from gis.io.raster import BLOCK, RasterOutput, WindowWriter, gdal_env
+from gis.io.raster import BLOCK, RasterOutput, WindowWriter
 
 __all__ = [
-    "BLOCK",
-    "RasterOutput",
     "Window",
-    "WindowWriter",
-    "gdal_env",
     "open_raster",
     "plan_windows",
     "read_window",
