@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from layers.china.regions import METRO_REGIONS
     from layers.cli.main import _bbox, _weight
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
-    from layers.meso.run import DEFAULT_REGION, HUB_CLASSES, MESO_FACTORS
+    from layers.meso.factors import HUB_CLASSES, MESO_FACTORS
+    from layers.meso.run import DEFAULT_REGION
 
     names = ", ".join(f"{f.name} ({f.weight:g})" for f in MESO_FACTORS)
     p = subparsers.add_parser(

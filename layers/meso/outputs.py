@@ -9,6 +9,7 @@ import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.maps import suitability_map
+from layers.measures import MEASURES
 from layers.outputs.text import table as _table
 
 __all__ = ["candidates_text", "crs_label", "layers_text", "meso_summary", "write_meso_outputs"]
@@ -80,7 +81,7 @@ def write_meso_outputs(
                 if cr.raw is not None:
                     layers[cr.criterion.name] = (
                         cr.raw,
-                        cr.criterion.units,
+                        MEASURES[cr.criterion.measure].units,
                         cr.criterion.description or cr.criterion.name,
                     )
                 layers.update(cr.extra)

@@ -11,6 +11,7 @@ from gis.io import output_folder, write_geopackage, write_geotiff, write_manifes
 from gis.maps import _ANCHORS, suitability_map
 from gis.styles import polygon_qml, raster_qml
 from layers.decision import decision_map_layers, write_decision_outputs
+from layers.measures import MEASURES
 
 __all__ = ["candidates_qml", "write_micro_outputs"]
 
@@ -111,7 +112,7 @@ def write_micro_outputs(
                     _masked(cr.raw, inside),
                     grid,
                     description=cr.criterion.description or cr.criterion.name,
-                    units=cr.criterion.units,
+                    units=MEASURES[cr.criterion.measure].units,
                     tags={"criterion": cr.criterion.name, "features": str(cr.count)},
                 )
                 _raster_style(stage / name, _masked(cr.raw, inside), score=False)

@@ -20,6 +20,7 @@ import numpy as np
 
 from gis.io import _atomic_file, _check_output_file
 from gis.maps import _hex_colours, raster_png
+from layers.measures import MEASURES
 
 __all__ = ["micro_report_html", "write_micro_report"]
 
@@ -181,7 +182,7 @@ def _coverage_section(result: Any) -> str:
                     f"<code>{_e(fr.factor.name)}</code>",
                     f"<code>{_e(cr.criterion.name)}</code>",
                     _e(cr.criterion.description or cr.criterion.measure),
-                    _e(cr.criterion.units),
+                    _e(MEASURES[cr.criterion.measure].units),
                     _e(cr.count),
                     _e(status) if cr.status == "ok" else f'<span class="warn">{_e(status)}</span>',
                     _e(cr.note),

@@ -651,7 +651,8 @@ def _check_transform(
 
 def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> Any:
     from gis.transforms import TRANSFORMS
-    from layers.micro.factors import EMPTY_RULES, MEASURES, Criterion
+    from layers.micro.factors import MICRO_MEASURES as MEASURES
+    from layers.spec import EMPTY_RULES, Criterion
 
     keys = (
         "name", "description", "tags", "measure", "measure_params", "transform",
@@ -734,10 +735,11 @@ def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> An
     if not ok:
         return None
     return Criterion(
-        name,
-        tags or {},
-        measure,
-        transform,
+        name=name,
+        source="centre" if measure == "center_distance" else "osm",
+        tags=tags or None,
+        measure=measure,
+        transform=transform,
         transform_params=tparams or {},
         measure_params=mparams,
         weight=weight,
@@ -747,7 +749,8 @@ def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> An
 
 
 def _check_factors(c: _Checker, value: Any, path: Path_) -> tuple[Any, ...] | None:
-    from layers.micro.factors import MICRO_FACTORS, Factor
+    from layers.micro.factors import MICRO_FACTORS
+    from layers.spec import Factor
 
     preset = {f.name: f for f in MICRO_FACTORS}
     if not isinstance(value, list) or not value:
@@ -839,7 +842,10 @@ def _check_factors(c: _Checker, value: Any, path: Path_) -> tuple[Any, ...] | No
         ):
             ok = False
             continue
-        factors.append(Factor(name, title, float(weight), criteria, rationale))
+        factors.append(
+            Factor(name=name, title=title, weight=float(weight), criteria=criteria,
+                   rationale=rationale)
+        )  # fmt: skip
     return tuple(factors) if ok else None
 
 
@@ -1232,7 +1238,8 @@ def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, 
     """Check one meso setting; ``(ok, value)``."""
     from gis.potential import DECAYS
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
-    from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
+    from layers.meso.factors import HUB_CLASSES
+    from layers.meso.run import MAX_CELL_SIZE, MIN_CELL_SIZE
 
     choices = {
         "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(DECAYS),
@@ -1290,7 +1297,8 @@ def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, 
 
 def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     """Check a meso scenario document and build its MesoConfig (None if invalid)."""
-    from layers.meso.run import MESO_FACTORS, MesoConfig
+    from layers.meso.factors import MESO_FACTORS
+    from layers.meso.run import MesoConfig
 
     if "description" in doc:
         c.string(doc["description"], ("description",))
