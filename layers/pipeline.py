@@ -113,14 +113,19 @@ def _sample(raw: np.ndarray, inside: np.ndarray, step: int) -> np.ndarray:
 class Sampler:
     """Collects the percentile sample of named raw layers inside the area, window by window."""
 
-    def __init__(self, names: Sequence[str], step: int) -> None:
+    def __init__(self, names: Sequence[str], step: int, ranges: Sequence[str] = ()) -> None:
         self.names, self.step = tuple(names), step
         self.parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
         self.cells = 0
+        self.ranges: dict[str, tuple[float, float]] = {n: (math.inf, -math.inf) for n in ranges}
 
     def __call__(self, window: Window, cores: Mapping[str, np.ndarray]) -> None:
-        """Add the sampled cells of one finished window."""
+        """Add the sampled cells of one finished window (and the range of every cell)."""
         self.cells += int(np.count_nonzero(cores["inside"] > 0.5))
+        for n, (lo, hi) in self.ranges.items():
+            v = cores[n][np.isfinite(cores[n])]
+            if v.size:
+                self.ranges[n] = (min(lo, float(v.min())), max(hi, float(v.max())))
         inside = sample_window(window, cores["inside"], self.step) > 0.5
         for n in self.names:
             v = sample_window(window, cores[n], self.step)[inside]
@@ -329,6 +334,7 @@ class RasterResult:
     candidates: gpd.GeoDataFrame
     decision: Any = None
     timings: dict[str, float] = field(default_factory=dict)
+    windows: dict[str, int] = field(default_factory=dict)
 
 
 def active_weights(factor_results: Sequence[FactorResult], *, what: str = "factor") -> dict:
@@ -361,12 +367,20 @@ def _refuse_flat(values: np.ndarray, weights: Mapping[str, float]) -> None:
         )
 
 
-def compute_raster(run: RasterRun) -> RasterResult:
-    """Run the pipeline in memory on the whole grid of ``run.context`` (no I/O)."""
+def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterResult:
+    """Run the pipeline on the whole grid of ``run.context`` and return its rasters.
+
+    With the ``memory`` engine (the default) everything happens in memory. With
+    ``windows`` or ``dask`` the measures and scores run window by window
+    (:func:`compute_windowed`) into a scratch folder, and the factor scores, raw measures
+    and suitability are read back for the decision steps and the outputs.
+    """
     from gis.progress import Laps
     from layers.decision import apply_decision
 
     check_factors(run.factors)
+    if engine is not None and engine.kind != "memory":
+        return _compute_by_windows(run, engine)
     lap = Laps()
     ctx = run.context
     grid, inside = ctx.grid, ctx.inside
@@ -414,6 +428,55 @@ def compute_raster(run: RasterRun) -> RasterResult:
                         decision=decision, timings=lap.seconds)  # fmt: skip
 
 
+def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
+    """:func:`compute_windowed` into a scratch folder, rasters read back (see compute_raster)."""
+    import tempfile
+
+    from gis.io import read_geotiff
+    from layers.decision import apply_decision
+
+    ctx = run.context
+    grid, inside = ctx.grid, ctx.inside
+    with tempfile.TemporaryDirectory(prefix="innosite-") as tmp:
+        res = compute_windowed(run, engine=engine, folder=Path(tmp), keep_raw=True)
+        scores = {f: read_geotiff(res.paths[f"factor:{f}"])[0] for f in res.weights}
+        suitability = read_geotiff(res.paths["suitability"])[0]
+        raws = {k.removeprefix("raw:"): read_geotiff(p)[0] for k, p in res.paths.items()
+                if k.startswith("raw:") and not k.endswith(":score")}  # fmt: skip
+    rows = {row["layer"]: row for row in res.layers}
+    factor_results = []
+    for f in run.factors:
+        row = rows[f.name]
+        crit_results = []
+        for k, c in enumerate(f.criteria):
+            status = row["criteria"].get(c.name, row["status"])
+            crit_results.append(CriterionResult(c, row["features"] if k == 0 else 0,
+                                                raws.get(c.name), None, status))  # fmt: skip
+        score = scores.get(f.name)
+        status = row["status"] if score is None else "ok"
+        factor_results.append(FactorResult(f, crit_results, score, status, row["note"]))
+    excluded = np.zeros(grid.shape, dtype=bool) if run.constraints is None else (
+        run.constraints(grid))  # fmt: skip
+    candidates = candidate_regions(
+        suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
+        min_area=run.min_area, connectivity=run.connectivity, factors=scores,
+    )  # fmt: skip
+    decision = None
+    if run.decision is not None:
+        candidates, decision = apply_decision(
+            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
+            weights=res.weights, candidates=candidates, method=run.aggregation,
+            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
+            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
+                                  if c.raw is not None} for fr in factor_results},
+        )  # fmt: skip
+    return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=res.weights,
+                        suitability=suitability, excluded=excluded, candidates=candidates,
+                        decision=decision, timings=res.timings,
+                        windows=res.windows)  # fmt: skip
+
+
 # ---------------------------------------------------------------------- window by window
 def _inside_of(grid: Grid, area: Any) -> np.ndarray:
     """Cells of ``grid`` whose centre lies in ``area`` (clipped to the grid first)."""
@@ -429,17 +492,28 @@ class MeasureBlock:
     """Raw measures of the windowed criteria on one window (picklable for Dask)."""
 
     context: MeasureContext
-    area: Any  # the study area in the grid CRS
+    area: Any  # the study area in the grid CRS (None: cut windows out of ``inside``)
     criteria: tuple[Criterion, ...]
+    inside: np.ndarray | None = None  # the whole grid's area mask, when there is one
 
     def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        inside = _inside_of(grid, self.area)
+        if self.inside is None:
+            inside = _inside_of(grid, self.area)
+        else:
+            inside = _cut(self.context.grid, self.inside, grid)
         ctx = self.context.with_grid(grid, inside)
         out: dict[str, np.ndarray] = {"inside": inside.astype("float32")}
         for crit in self.criteria:
             m = MEASURES[crit.measure].function(ctx, crit)
             out.update(_measured_arrays(crit, m))
         return out
+
+
+def _cut(whole: Grid, values: np.ndarray, part: Grid) -> np.ndarray:
+    """The cells of ``part`` (a window of ``whole``) in a whole-grid array."""
+    r0 = round((whole.transform.f - part.transform.f) / whole.cell_size)
+    c0 = round((part.transform.c - whole.transform.c) / whole.cell_size)
+    return values[r0 : r0 + part.height, c0 : c0 + part.width]
 
 
 def _measured_arrays(crit: Criterion, m: Measured) -> dict[str, np.ndarray]:
@@ -568,7 +642,7 @@ def probe(
 def compute_windowed(
     run: RasterRun,
     *,
-    area: Any,
+    area: Any = None,
     engine: Engine,
     folder: Path,
     keep_raw: bool = False,
@@ -581,7 +655,9 @@ def compute_windowed(
     """Run the pipeline window by window (or on Dask) into ``folder``.
 
     Writes ``raw/<measure>.tif`` (or a scratch folder), ``<factor>.tif`` and
-    ``suitability.tif`` into ``folder`` (which must exist). Measures computed from
+    ``suitability.tif`` into ``folder`` (which must exist). The area is ``area`` (a
+    polygon in the grid CRS, rasterised window by window) or, when ``area`` is None,
+    the mask ``run.context.inside`` of the whole grid. Measures computed from
     point lists need no halo; the others read the halo their registration declares.
     Empty rules apply as in :func:`compute_raster`.
 
@@ -624,10 +700,17 @@ def compute_windowed(
 
     # whole-area measures: computed once on the whole grid, then inputs of the blocks
     whole_paths: dict[str, Path] = {}
+    whole_arrays_range: dict[str, tuple[float, float]] = {}
     if whole:
-        full = ctx.with_grid(grid, _inside_of(grid, area))
+        full = ctx.with_grid(grid, ctx.inside if area is None else _inside_of(grid, area))
         for crit in whole:
             arrays = _measured_arrays(crit, MEASURES[crit.measure].function(full, crit))
+            if crit.transform is not None and not {"lower_threshold", "upper_threshold"} <= set(
+                crit.transform_params
+            ):
+                v = arrays[crit.name][np.isfinite(arrays[crit.name])]
+                if v.size:
+                    whole_arrays_range[crit.name] = (float(v.min()), float(v.max()))
             outs = {n: raster_output(n) for n in arrays}
             whole_paths.update(compute_blocks(
                 grid, _Given(arrays), outs, engine=Engine("memory"),
@@ -636,7 +719,6 @@ def compute_windowed(
             del arrays
     sampled = tuple(c.name for c in criteria if c.name in ok and needs_sample(c))
     step = sample_step(grid)
-    sampler = Sampler(sampled, step)
     halo_m = max([halo_metres(c) for c in windowed] or [0.0])
     halo = math.ceil(halo_m / grid.cell_size) + (1 if halo_m > 0 else 0)
     names = {n for c in windowed for n in made if n == c.name or n.startswith(f"{c.name}:")}
@@ -645,6 +727,13 @@ def compute_windowed(
     names |= {n for c in windowed for n in made if n == "city_size_class"
               and c.measure == "nearest_city"}  # fmt: skip
     raw_outputs = {n: raster_output(n) for n in sorted(names)}
+    open_range = [
+        c.name
+        for c in windowed
+        if c.transform is not None
+        and not {"lower_threshold", "upper_threshold"} <= set(c.transform_params)
+    ]
+    sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names])
     raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
                                          "0/1")  # fmt: skip
 
@@ -656,7 +745,8 @@ def compute_windowed(
     sampler.parts = {n: [] for n in sampler_names}
     raw_windows = plan(grid, engine, halo=halo, bytes_per_cell=RAW_BYTES_PER_CELL)
     raw_paths = compute_blocks(
-        grid, MeasureBlock(ctx, area, windowed), raw_outputs, engine=engine,
+        grid, MeasureBlock(ctx, area, windowed, ctx.inside if area is None else None),
+        raw_outputs, engine=engine,
         halo=halo, bytes_per_cell=RAW_BYTES_PER_CELL, collect=collect,
         overviews=keep_raw, compress=keep_raw,
         progress=None if progress_cb is None else (lambda d, t: progress_cb("measures", d, t)),
@@ -687,7 +777,14 @@ def compute_windowed(
                 values = (whole_samples[c.name] if c.name in whole_samples
                           else sampler.values(c.name) if c.name in sampler_names
                           else np.empty(0))  # fmt: skip
-                params[c.name] = {"function": c.transform, **explicit_params(c, values)}
+                p = explicit_params(c, values)
+                if c.name in sampler.ranges:  # rescale's defaults: the raster's finite range
+                    lo, hi = sampler.ranges[c.name]
+                    p = {"lower_threshold": lo, "upper_threshold": hi, **p}
+                elif c.transform is not None and c.name in whole_arrays_range:
+                    lo, hi = whole_arrays_range[c.name]
+                    p = {"lower_threshold": lo, "upper_threshold": hi, **p}
+                params[c.name] = {"function": c.transform, **p}
                 source = c.name
             parts.append((source, c.weight))
         layers[f.name] = tuple(parts)

@@ -592,6 +592,7 @@ class MesoResult:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     decision: Any = None  # layers.decision.DecisionResult
+    windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
 
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: status, features used, weight, note."""
@@ -672,13 +673,14 @@ def compute_meso(
         )  # fmt: skip
     run = raster_run(config, ctx, exclude=exclude)
     run.report = _warn_empty
-    res = compute_raster(run)
+    res = compute_raster(run, engine=config.engine)
     candidates = describe_candidates(res.candidates, data, config, macro=not macro_outside)
     lap("candidates")
     return MesoResult(grid=grid, inside=inside, factors=res.factors, weights=res.weights,
                       suitability=res.suitability, excluded=res.excluded, candidates=candidates,
                       data=data, population_info=ctx.population_info,
-                      timings={**lap.seconds, **res.timings}, decision=res.decision)  # fmt: skip
+                      timings={**lap.seconds, **res.timings}, decision=res.decision,
+                      windows=res.windows)  # fmt: skip
 
 
 def _warn_empty(factor_results: list[FactorResult]) -> None:

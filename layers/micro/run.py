@@ -186,6 +186,7 @@ class MicroResult:
     network: dict[str, Any]
     osm: OSMData
     decision: Any = None  # layers.decision.DecisionResult
+    windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
 
     def coverage_table(self) -> list[dict[str, Any]]:
         """One row per criterion: features found, status, weight used."""
@@ -302,7 +303,7 @@ def compute_micro(
 
     ctx = MeasureContext(grid=grid, inside=inside, config=config, features=features,
                          geoms=geoms, network=network, center=center_xy)  # fmt: skip
-    res = compute_raster(raster_run(config, ctx, exclude=exclude))
+    res = compute_raster(raster_run(config, ctx, exclude=exclude), engine=config.engine)
     factor_results, weights, suitability = res.factors, res.weights, res.suitability
     excluded, candidates, decision = res.excluded, res.candidates, res.decision
     return MicroResult(
@@ -317,6 +318,7 @@ def compute_micro(
         network=net_info,
         osm=osm,
         decision=decision,
+        windows=res.windows,
     )
 
 
