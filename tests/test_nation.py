@@ -130,8 +130,9 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Engine: windows" in text and "Candidate zones:" in text
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["candidates.gpkg", "city_size.tif", "hubs.tif", "macro.tif", "manifest.json",
-                     "map.html", "market.tif", "suitability.tif"]  # fmt: skip
+    tifs = ["city_size", "hubs", "macro", "market", "suitability"]
+    assert names == sorted(["candidates.gpkg", "manifest.json", "map.html", "report.html",
+                            *(f"{t}.tif" for t in tifs), *(f"{t}.qml" for t in tifs)])  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
     extra = manifest["extra"]
     assert extra["windows"]["measures"] > 1 and extra["engine"] == "windows"
@@ -140,7 +141,7 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     page = (out / "map.html").read_text(encoding="utf-8")  # opens without internet
     assert '<script src="http' not in page and 'rel="stylesheet" href="http' not in page
     assert "Leaflet 1.9.3" in page and "Innovation-centre suitability (national)" in page
-    zones = gpd.read_file(out / "candidates.gpkg")
+    zones = gpd.read_file(out / "candidates.gpkg", layer="candidates")
     assert len(zones) == extra["candidates"] > 0
     assert zones.crs.to_wkt() == read_geotiff(out / "suitability.tif")[1].crs.to_wkt()
 

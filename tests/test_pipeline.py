@@ -36,7 +36,7 @@ def test_explicit_params_percentiles_and_degenerate_range():
     # a density that is 0 almost everywhere: p50 == lower threshold, widened by a hair
     got = pipeline.explicit_params(c, np.zeros(10, dtype="float32"))
     assert got["upper_threshold"] == pytest.approx(1e-6) and got["upper_threshold"] > 0
-    with pytest.raises(InputError, match="percentiles are written p0..p100"):
+    with pytest.raises(InputError, match=r"percentiles are written p0\.\.p100"):
         pipeline.explicit_params(replace(c, transform_params={"upper_threshold": "pX"}),
                                  np.ones(3))  # fmt: skip
 
@@ -174,3 +174,43 @@ def test_a_new_measure_by_registration_alone_runs_at_two_scales(first_distance, 
     mfr = next(f for f in mres.factors if f.factor.name == "first")
     assert mfr.status == "ok" and "first" in mres.weights
     assert np.nanmax(mfr.score[mres.inside]) == pytest.approx(1.0, abs=0.02)
+
+
+# ---------------------------------------------------------------------- outputs
+def _offline(page: str) -> bool:
+    return '<script src="http' not in page and 'rel="stylesheet" href="http' not in page
+
+
+def test_meso_run_writes_styles_report_and_an_offline_map(tmp_path):
+    from layers.meso.run import run_meso
+
+    out = tmp_path / "meso"
+    _, paths = run_meso(MesoConfig(cell_size=5000, map_assets="inline", tiles=None), out=out)
+    tifs = sorted(out.glob("*.tif")) + sorted((out / "raw").glob("*.tif"))
+    assert tifs and all(t.with_suffix(".qml").exists() for t in tifs)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "meso run" in report and "Candidate districts" in report and "hubs" in report
+    assert paths["report"] == out / "report.html"
+    assert _offline((out / "map.html").read_text(encoding="utf-8"))
+    import sqlite3
+
+    with sqlite3.connect(out / "candidates.gpkg") as db:
+        assert db.execute("select count(*) from layer_styles").fetchone()[0] == 1
+
+
+def test_national_run_writes_styles_report_and_an_offline_map(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from layers.national.run import NationalConfig, run_national
+
+    area = tmp_path / "area.gpkg"
+    gpd.GeoSeries([box(113.5, 29.8, 115.5, 31.3)], crs=4326).to_file(area)
+    out = tmp_path / "nat"
+    res = run_national(NationalConfig(cell_size=5000, area_file=str(area), map_assets="inline",
+                                      engine=Engine("windows", memory_budget=2**20)),
+                       out=out)  # fmt: skip
+    assert all(t.with_suffix(".qml").exists() for t in out.glob("*.tif"))
+    assert "national run" in (out / "report.html").read_text(encoding="utf-8")
+    assert res.paths["report"] == out / "report.html"
+    assert _offline((out / "map.html").read_text(encoding="utf-8"))

@@ -309,9 +309,9 @@ def run_national(
                         warnings_seen=[str(w.message) for w in caught])  # fmt: skip
     final = Path(out)
     result.paths = {k: final / Path(v).relative_to(stage) for k, v in result.paths.items()}
-    for role in ("candidates", "map", "manifest"):
-        result.paths[role] = final / {"candidates": "candidates.gpkg", "map": "map.html",
-                                      "manifest": "manifest.json"}[role]  # fmt: skip
+    for role, name in (("candidates", "candidates.gpkg"), ("map", "map.html"),
+                       ("report", "report.html"), ("manifest", "manifest.json")):  # fmt: skip
+        result.paths[role] = final / name
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
@@ -349,18 +349,39 @@ def _write_rest(
     command: str | None,
     warnings_seen: list[str],
 ) -> None:
+    from types import SimpleNamespace
+
     from gis.io import write_geopackage, write_manifest
     from gis.maps import suitability_map
+    from gis.windowed import raster_statistics
     from layers.meso.outputs import POPUP_FIELDS
     from layers.meso.run import config_dict
+    from layers.outputs.report_html import write_report
+    from layers.outputs.styles import candidates_qml, raster_style
+    from layers.spec import FactorResult
 
-    write_geopackage(stage / "candidates.gpkg", result.candidates, layer="candidates")
+    titles = {row["layer"]: row["title"] for row in result.layers}
+    write_geopackage(
+        stage / "candidates.gpkg", result.candidates, layer="candidates",
+        style_qml=candidates_qml({k: v for k, v in titles.items()
+                                  if k in result.candidates.columns}),
+        style_name="innosite candidates",
+    )  # fmt: skip
+    styles = []
+    for role, path in result.paths.items():
+        if role.startswith("raw:"):
+            st = raster_statistics(path, memory_budget=config.engine.budget)
+            span = np.array([st["min"], st["max"]], dtype="float64")
+            styles.append(raster_style(Path(path), span, score=False))
+        else:
+            styles.append(raster_style(Path(path), np.empty(0), score=True))
     composite, small = _overview(result.paths["suitability"], result.grid)
-    maps = {}
+    maps, overviews = {}, {}
     for row in result.layers:
         key = f"factor:{row['layer']}"
         if key in result.paths:
-            maps[row["title"]] = _overview(result.paths[key], result.grid)[0]
+            overviews[row["layer"]] = _overview(result.paths[key], result.grid)[0]
+            maps[row["title"]] = overviews[row["layer"]]
     notes = [
         f"Area: {result.data.region.get('name')} ({result.data.region.get('geometry_source')})",
         f"Grid: {result.grid.width} x {result.grid.height} cells of {result.grid.cell_size:g} m "
@@ -373,12 +394,24 @@ def _write_rest(
                     title="Innovation-centre suitability (national)",
                     tiles=None if config.map_assets == "inline" else "OpenStreetMap",
                     notes=notes, assets=config.map_assets)  # fmt: skip
+    # the report shows the overviews the map shows
+    factors = {f.name: f for f in config.meso_config().factors}
+    view = SimpleNamespace(
+        grid=small, inside=np.isfinite(composite), suitability=composite,
+        candidates=result.candidates, weights=result.weights, data=result.data,
+        factors=[FactorResult(factors[name], [], score, "ok") for name, score in overviews.items()],
+    )  # fmt: skip
+    rel = {"map": "map.html", "suitability": "suitability.tif",
+           "candidates": "candidates.gpkg", "manifest": "manifest.json"}  # fmt: skip
+    write_report(stage / "report.html", view, config.meso_config(), scale="national",
+                 files=rel, command=command)  # fmt: skip
     params = config_dict(config.meso_config())
     params.update({"scale": "national", "engine": config.engine.kind,
                    "memory_budget": config.engine.budget,
                    "scheduler": config.engine.scheduler})  # fmt: skip
     outputs = sorted(str(Path(p).relative_to(stage)) for p in result.paths.values())
-    outputs += ["candidates.gpkg", "map.html"]
+    outputs += ["candidates.gpkg", "map.html", "report.html"]
+    outputs += [str(p.relative_to(stage)) for p in styles]
     write_manifest(
         stage / "manifest.json", command=command, inputs=result.data.sources,
         parameters=params, outputs=sorted(outputs),
