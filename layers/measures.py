@@ -27,8 +27,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -69,12 +68,13 @@ class EmptyMeasure(Exception):
     """A measure found no features in the area; the criterion's empty rule applies."""
 
 
-class Measured(NamedTuple):
+@dataclass(frozen=True)
+class Measured:
     """What a measure returns: the raw raster, features used, extra raw layers, a note."""
 
     raw: np.ndarray
     count: int
-    extra: Mapping[str, tuple[np.ndarray, str, str]] = MappingProxyType({})
+    extra: Mapping[str, tuple[np.ndarray, str, str]] = field(default_factory=dict)
     note: str = ""
     score: np.ndarray | None = None  # set by measures that score themselves
 
@@ -135,6 +135,7 @@ class MeasureContext:
     def select(self, tags: TagFilter) -> gpd.GeoSeries:
         """OSM features matching ``tags``, in the grid CRS."""
         geoms = self.projected()
+        assert self.features is not None  # projected() raised otherwise
         return geoms[match_tags(self.features, tags)]
 
     def with_grid(self, grid: Grid, inside: np.ndarray) -> MeasureContext:
@@ -387,6 +388,7 @@ def nearest_city(ctx: MeasureContext, crit: Criterion) -> Measured:
     value, index = nearest_point(ctx.grid, x, y, offset=offset, mask=ctx.inside)
     score = np.exp(-value / np.float32(scale)).astype("float32")
     best_dist = (value - offset.astype("float32")[index]).astype("float32")
+    assert index is not None  # return_index is on
     best_cls = np.where(index >= 0, classes.astype("float32")[index], np.float32(np.nan))
     counts = dict(zip(*np.unique(classes, return_counts=True), strict=True))
     present = ", ".join(

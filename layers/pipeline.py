@@ -225,8 +225,8 @@ def _combine(factor: Factor, results: list[CriterionResult], empty_rule: str,
     if len(used) == 1:
         return FactorResult(factor, results, used[0].score, "ok")
     weights = normalize_weights({r.criterion.name: r.criterion.weight for r in used})
-    score = weighted_linear_combination({r.criterion.name: r.score for r in used}, weights)
-    return FactorResult(factor, results, score, "ok")
+    scores = {r.criterion.name: r.score for r in used if r.score is not None}
+    return FactorResult(factor, results, weighted_linear_combination(scores, weights), "ok")
 
 
 def compute_factor(
@@ -252,7 +252,7 @@ def compute_factor(
             else:
                 values = _sample(m.raw, ctx.inside, step) if needs_sample(crit) else np.empty(0)
                 score = score_criterion(crit.transform, m.raw, explicit_params(crit, values))
-        results.append(CriterionResult(crit, m.count, m.raw, score, "ok", m.note, m.extra))
+        results.append(CriterionResult(crit, m.count, m.raw, score, "ok", m.note, dict(m.extra)))
     return _combine(factor, results, empty_rule, ctx.grid.shape)
 
 
@@ -609,9 +609,13 @@ def probe(
     left, top = ctx.grid.bounds[0], ctx.grid.bounds[3]
     one = Grid.from_bounds((left, top - cs, left + cs, top), cell_size=cs, crs=ctx.grid.crs)
     small = ctx.with_grid(one, np.ones((1, 1), dtype=bool))
-    rows, ok, outputs = [], set(), {}
+    rows: list[dict[str, Any]] = []
+    ok: set[str] = set()
+    outputs: dict[str, tuple[str | None, str]] = {}
     for factor in factors:
-        statuses, notes, count = {}, [], 0
+        statuses: dict[str, str] = {}
+        notes: list[str] = []
+        count = 0
         missing = _unavailable(factor, ctx)
         if missing is not None:
             rows.append({"layer": factor.name, "title": factor.title, "status": "unavailable",

@@ -28,8 +28,8 @@ def _same(a: np.ndarray, b: np.ndarray, *, atol: float = 1e-5) -> None:
 
 # ---------------------------------------------------------------------- unit level
 def test_explicit_params_percentiles_and_degenerate_range():
-    c = Criterion(name="c", measure="density", transform_params={"lower_threshold": 0,
-                                                                 "upper_threshold": "p50"})  # fmt: skip
+    params = {"lower_threshold": 0, "upper_threshold": "p50"}
+    c = Criterion(name="c", measure="density", transform_params=params)
     assert pipeline.explicit_params(c, np.arange(11, dtype="float32")) == {
         "lower_threshold": 0, "upper_threshold": 5.0,
     }  # fmt: skip

@@ -343,6 +343,7 @@ def constraints(
     layers = []
     if enabled:
         features, geoms = ctx.features, ctx.projected()
+        assert features is not None  # projected() raised otherwise
         water = polygons(geoms[match_tags(features, CONSTRAINT_TAGS["water"])])
         layers.append((water.to_numpy(), {"buffer": 0.0, "all_touched": False}))
         rail = match_tags(features, CONSTRAINT_TAGS["railway"])

@@ -307,8 +307,9 @@ def report_html(
     rows = []
     if getattr(result, "osm", None) is not None:
         src = result.osm.source
-        rows.append(("data", f"{src.get('kind', '')} {src.get('path', src.get('service', ''))} "
-                             f"(OSM data date {src.get('osm_data_date') or 'unknown'})"))  # fmt: skip
+        where = src.get("path", src.get("service", ""))
+        date = src.get("osm_data_date") or "unknown"
+        rows.append(("data", f"{src.get('kind', '')} {where} (OSM data date {date})"))
     if getattr(result, "data", None) is not None:
         region = result.data.region
         rows.append(("region", f"{region.get('name')} ({region.get('geometry_source')})"))
