@@ -341,9 +341,10 @@ def report_html(
     params = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _parameters(config))
     n_inside = int(result.inside.sum())
     n_valid = int(np.isfinite(result.suitability).sum())
+    stamp = created.isoformat(timespec="seconds")
     body = f"""
 <h1>{_e(title)}</h1>
-<p class="sub">innosite {_e(__version__)} {_e(scale)} run, {_e(created.isoformat(timespec="seconds"))}</p>
+<p class="sub">innosite {_e(__version__)} {_e(scale)} run, {_e(stamp)}</p>
 <table>
 {head}
 <tr><th>grid</th><td>{grid.height} × {grid.width} cells of {grid.cell_size:g} m in
