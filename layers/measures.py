@@ -37,17 +37,11 @@ from affine import Affine
 from pyproj import Transformer
 
 from gis import settings
-from gis.access import class_access, nearest_point
-from gis.diversity import category_diversity, point_diversity
 from gis.errors import InputError
 from gis.grid import Grid
 from gis.measures import coverage, euclidean_distance, kernel_density
 from gis.network import Network, network_distance
-from gis.population import PopulationWarning, counts_to_grid
-from gis.potential import market_potential, raster_potential, reach
 from gis.sources import TagFilter, match_tags
-from layers.meso.data import TIER_ORDER
-from layers.meso.factors import CITY_SIZE_CLASSES, HUB_CLASSES, size_class
 
 if TYPE_CHECKING:
     from layers.spec import Criterion
@@ -325,6 +319,9 @@ def center_distance(ctx: MeasureContext, crit: Criterion) -> Measured:
 # ---------------------------------------------------------------------- meso measures
 def hub_access(ctx: MeasureContext, crit: Criterion) -> Measured:
     """Access to hubs by class: weight x decay(distance), classes combined."""
+    from gis.access import class_access
+    from layers.meso.factors import HUB_CLASSES
+
     hubs = ctx.data.hubs
     if hubs.empty:
         raise EmptyMeasure("no hub (airport, station, port, junction) within reach of the region")
@@ -339,6 +336,9 @@ def hub_access(ctx: MeasureContext, crit: Criterion) -> Measured:
 
 def market(ctx: MeasureContext, crit: Criterion) -> Measured:
     """Harris market potential of places, or of a population raster."""
+    from gis.population import PopulationWarning, counts_to_grid
+    from gis.potential import market_potential, raster_potential, reach
+
     cfg = ctx.config
     if ctx.data.population is not None:
         halo = math.ceil(reach(cfg.market_decay, scale=cfg.market_scale) / ctx.grid.cell_size)
@@ -377,6 +377,9 @@ def nearest_city(ctx: MeasureContext, crit: Criterion) -> Measured:
     with ``a_j = -s ln w_j``, so the best city is the additively weighted nearest
     one (:func:`gis.access.nearest_point` with offsets ``a_j``), found in one pass.
     """
+    from gis.access import nearest_point
+    from layers.meso.factors import CITY_SIZE_CLASSES, size_class
+
     cities = ctx.data.cities
     if cities.empty:
         raise EmptyMeasure("no GeoNames place within reach of the region")
@@ -406,6 +409,8 @@ def nearest_city(ctx: MeasureContext, crit: Criterion) -> Measured:
 
 def poi_diversity(ctx: MeasureContext, crit: Criterion) -> Measured:
     """Shannon entropy of the categories of points within a radius."""
+    from gis.diversity import point_diversity
+
     geoms = ctx.projected()
     labels = categorise(ctx.features, crit.categories or {})
     sel = labels != ""
@@ -421,6 +426,8 @@ def poi_diversity(ctx: MeasureContext, crit: Criterion) -> Measured:
 def landuse_diversity(ctx: MeasureContext, crit: Criterion) -> Measured:
     """Shannon entropy of land-use classes (by area) within a radius."""
     from rasterio import features as rfeatures
+
+    from gis.diversity import category_diversity
 
     geoms_all = ctx.projected()
     categories = crit.categories or {}
@@ -465,6 +472,9 @@ def amenity_density(ctx: MeasureContext, crit: Criterion) -> Measured:
 
 def centre_distance(ctx: MeasureContext, crit: Criterion) -> Measured:
     """Distance to the nearest macro centre of the run's tier or above."""
+    from gis.access import nearest_point
+    from layers.meso.data import TIER_ORDER
+
     centres = ctx.data.centres
     top = TIER_ORDER.index(ctx.config.macro_tier) + 1
     sel = centres[centres["tier_rank"] <= top]
