@@ -21,8 +21,8 @@ from gis.population import PopulationWarning
 from gis.potential import market_potential
 from layers.cli.main import build_parser, main
 from layers.cli.meso import meso_config_from_args
+from layers.meso.factors import MESO_FACTORS
 from layers.meso.run import (
-    MESO_FACTORS,
     MesoConfig,
     MesoWarning,
     compute_meso,

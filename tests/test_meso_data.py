@@ -31,7 +31,7 @@ from layers.meso.data import (
     load_macro_centres,
     table2_centres,
 )
-from layers.meso.run import HUB_CLASSES, size_class
+from layers.meso.factors import HUB_CLASSES, size_class
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

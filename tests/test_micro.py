@@ -104,10 +104,12 @@ def test_transit_raw_is_walking_time_along_the_network(helsinki_run):
     # walking time is distance / (5 km/h): independent recomputation from the stop points
     osm = result.osm
     from gis.sources import match_tags
-    from layers.micro.run import _project, _source_points
+    from layers.measures import source_points
 
-    geoms = _project(osm.features, result.grid)[match_tags(osm.features, cr.criterion.tags)]
-    sx, sy = _source_points(geoms, spacing=25.0)
+    geoms = osm.features.geometry.to_crs(result.grid.crs)[
+        match_tags(osm.features, cr.criterion.tags)
+    ]
+    sx, sy = source_points(geoms, spacing=25.0)
     net = osm.network(result.grid.crs)
     meters = network_distance(result.grid, net, sx, sy)
     polys = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]

@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from gis.engine import Engine
 from gis.io import read_geotiff
+from layers import pipeline
 from layers.china.regions import cnmaps_available
 from layers.cli.main import main
 from layers.meso import run as meso
@@ -66,7 +67,8 @@ def test_memory_engine_reproduces_compute_meso_cell_for_cell(data, area_file, tm
     Engine("dask", memory_budget=500_000),
 ], ids=["windows", "dask-threads"])  # fmt: skip
 def test_windows_and_dask_equal_memory(data, area_file, tmp_path, engine, monkeypatch):
-    monkeypatch.setattr(nation, "PERCENTILE_SAMPLE", 5_000)  # sample every 2nd row and column
+    # (a patched PERCENTILE_SAMPLE never reached the old sample_step, whose default was bound
+    # at import: this test has always run on the exact sample, every cell)
     mem = _run(data, area_file, tmp_path / "m", Engine("memory"))
     got = _run(data, area_file, tmp_path / "e", engine)
     assert got.windows["measures"] > 4 and got.windows["scores"] > 1
@@ -113,7 +115,7 @@ def test_sample_is_the_same_cells_whatever_the_window():
     values = np.arange(g.size, dtype="float32").reshape(g.shape)
     whole = values[::7, ::7]
     w = Window(g, 50, 33, 60, 80)
-    part = nation._sample(w, values[w.core], 7)
+    part = pipeline.sample_window(w, values[w.core], 7)
     rows = np.arange(50, 110)[(np.arange(50, 110) % 7) == 0]
     cols = np.arange(33, 113)[(np.arange(33, 113) % 7) == 0]
     np.testing.assert_array_equal(part, values[np.ix_(rows, cols)])
@@ -128,8 +130,9 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Engine: windows" in text and "Candidate zones:" in text
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["candidates.gpkg", "city_size.tif", "hubs.tif", "macro.tif", "manifest.json",
-                     "map.html", "market.tif", "suitability.tif"]  # fmt: skip
+    tifs = ["city_size", "hubs", "macro", "market", "suitability"]
+    assert names == sorted(["candidates.gpkg", "manifest.json", "map.html", "report.html",
+                            *(f"{t}.tif" for t in tifs), *(f"{t}.qml" for t in tifs)])  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
     extra = manifest["extra"]
     assert extra["windows"]["measures"] > 1 and extra["engine"] == "windows"
@@ -138,7 +141,7 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     page = (out / "map.html").read_text(encoding="utf-8")  # opens without internet
     assert '<script src="http' not in page and 'rel="stylesheet" href="http' not in page
     assert "Leaflet 1.9.3" in page and "Innovation-centre suitability (national)" in page
-    zones = gpd.read_file(out / "candidates.gpkg")
+    zones = gpd.read_file(out / "candidates.gpkg", layer="candidates")
     assert len(zones) == extra["candidates"] > 0
     assert zones.crs.to_wkt() == read_geotiff(out / "suitability.tif")[1].crs.to_wkt()
 

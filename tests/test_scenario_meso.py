@@ -12,7 +12,8 @@ import pytest
 import rasterio
 
 from layers.cli.main import main
-from layers.meso.run import MESO_FACTORS, MesoConfig
+from layers.meso.factors import MESO_FACTORS
+from layers.meso.run import MesoConfig
 from layers.scenario.core import ScenarioError, load_scenario, parse_scenario, preset_text
 
 HEAD = 'scale = "meso"\n'

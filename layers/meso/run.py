@@ -25,67 +25,67 @@ Examples
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from affine import Affine
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from gis.access import AccessClass, class_access
 from gis.decay import KERNEL_DECAYS, reach
-from gis.distance import nearest_point
-from gis.diversity import category_diversity, point_diversity
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
 from gis.grid import Grid, utm_crs
-from gis.measures import coverage, kernel_density
 from gis.overlay import (
     AGGREGATIONS,
-    apply_constraints,
-    exclusion_mask,
     normalize_weights,
-    weighted_linear_combination,
 )
-from gis.population import PopulationRaster, PopulationWarning, counts_to_grid
-from gis.potential import market_potential, raster_potential
+from gis.population import PopulationRaster
 from gis.progress import Laps
-from gis.regions import candidate_regions
-from gis.sources import TagFilter, match_tags
-from gis.transforms import rescale
+from gis.sources import match_tags
 from layers.decision import DecisionOptions
+from layers.measures import MEASURES, MeasureContext, polygons
 from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER, MesoWarning
-from layers.micro.factors import with_weights
+from layers.meso.factors import (
+    AMENITY_TAGS,
+    CITY_SIZE_CLASSES,
+    CONSTRAINT_TAGS,
+    GREEN_TAGS,
+    HSR_STATION_DISTANCE,
+    HUB_CLASSES,
+    HUB_TAGS,
+    LANDUSE_CATEGORIES,
+    MESO_FACTORS,
+    POI_CATEGORIES,
+    size_class,
+)
 from layers.options import MAP_OPTIONS, between, like, one_of, option, validate_options
+from layers.pipeline import Exclusions, RasterRun, compute_raster
+from layers.spec import Factor, FactorResult, with_weights
 
 __all__ = [
-    "CITY_SIZE_CLASSES",
-    "CONSTRAINT_TAGS",
     "DEFAULT_REGION",
-    "HUB_CLASSES",
-    "LANDUSE_CATEGORIES",
-    "MEASURES",
-    "MESO_FACTORS",
-    "POI_CATEGORIES",
+    "MAX_CELL_SIZE",
+    "MIN_CELL_SIZE",
     "MesoConfig",
-    "MesoCriterion",
     "MesoData",
-    "MesoFactor",
     "MesoResult",
     "MesoWarning",
     "compute_meso",
+    "constraints",
+    "describe_candidates",
     "load_meso_data",
+    "measure_context",
     "meso_grid",
-    "resolve_percentiles",
+    "osm_hubs",
+    "raster_run",
     "run_meso",
 ]
 
@@ -99,319 +99,6 @@ MAX_CELL_SIZE: float = 5000.0
 #: Working-set estimate per cell of a meso run (bytes): about two dozen float32
 #: rasters (raw measures, scores, per-class hub distances) plus temporaries.
 BYTES_PER_CELL: int = 160
-
-# ---------------------------------------------------------------------------- specs
-#: Classes of hubs with the weight and distance decay of their access (sec. 2.2: "aviation
-#: and shipping hubs, high-speed-rail and motorway hubs"). Scales are e-folding distances:
-#: an international airport serves a whole region, a metro station its neighbourhood.
-HUB_CLASSES: dict[str, AccessClass] = {
-    "airport_international": AccessClass(1.0, 30_000.0),
-    "airport_domestic": AccessClass(0.6, 20_000.0),
-    "hsr_station": AccessClass(0.8, 10_000.0),
-    "port": AccessClass(0.6, 15_000.0),
-    "rail_station": AccessClass(0.5, 5_000.0),
-    "motorway_junction": AccessClass(0.3, 3_000.0),
-    "metro_station": AccessClass(0.4, 1_500.0),
-}
-
-#: City size classes of China's 2014 standard (urban population), with the score of a
-#: city of that class: larger cities offer a larger market, more services and talent.
-CITY_SIZE_CLASSES: tuple[tuple[str, float, float], ...] = (
-    # (name, lower bound of population, score)
-    ("super-large", 10_000_000, 1.0),
-    ("mega", 5_000_000, 0.9),
-    ("large I", 3_000_000, 0.8),
-    ("large II", 1_000_000, 0.65),
-    ("medium", 500_000, 0.5),
-    ("small", 0, 0.3),
-)
-
-#: OSM tags of each kind of hub (a station near a high-speed line becomes ``hsr_station``).
-HUB_TAGS: dict[str, TagFilter] = {
-    "station": {"railway": ["station", "halt"]},
-    "metro": {"station": ["subway", "light_rail", "monorail"], "subway": ["yes"]},
-    "highspeed_line": {"highspeed": ["yes"]},
-    "port": {"landuse": ["port"], "industrial": ["port"], "harbour": ["yes"]},
-    "motorway_junction": {"highway": ["motorway_junction"]},
-}
-
-#: A station this close (m) to a ``highspeed=yes`` railway line is a high-speed-rail station.
-HSR_STATION_DISTANCE: float = 500.0
-
-#: Categories of economic activity (points and building/site polygons, first match wins),
-#: for the diversity of the industrial system (sec. 2.2: "a diversified industrial system").
-POI_CATEGORIES: dict[str, TagFilter] = {
-    "research": {"amenity": ["university", "college", "research_institute"],
-                 "office": ["research", "educational_institution"]},
-    "ict": {"office": ["it", "telecommunication"]},
-    "finance": {"office": ["financial", "financial_advisor", "insurance", "venture_capital"],
-                "amenity": ["bank"]},
-    "professional": {"office": ["lawyer", "consulting", "accountant", "tax_advisor", "architect",
-                                "engineering", "patent_attorney", "notary", "advertising_agency"]},
-    "corporate": {"office": ["company", "coworking", "association", "logistics"]},
-    "manufacturing": {"man_made": ["works"], "industrial": True},
-    "crafts": {"craft": True},
-    "retail": {"shop": True},
-    "hospitality": {"tourism": ["hotel", "hostel", "guest_house", "motel"],
-                    "amenity": ["restaurant", "cafe", "bar", "pub", "fast_food", "food_court"]},
-    "health": {"amenity": ["hospital", "clinic", "doctors", "dentist", "pharmacy"],
-               "healthcare": True},
-}  # fmt: skip
-
-#: Land-use classes whose mix (by area) is the second half of industrial diversity.
-LANDUSE_CATEGORIES: dict[str, TagFilter] = {
-    "residential": {"landuse": ["residential"]},
-    "commercial": {"landuse": ["commercial"]},
-    "retail": {"landuse": ["retail"]},
-    "industrial": {"landuse": ["industrial"]},
-    "education": {"landuse": ["education"], "amenity": ["university", "college"]},
-    "institutional": {"landuse": ["institutional", "religious"]},
-    "port_logistics": {"landuse": ["port", "railway"]},
-    "agriculture": {"landuse": ["farmland", "farmyard", "orchard", "vineyard",
-                                "greenhouse_horticulture", "aquaculture"]},
-}  # fmt: skip
-
-#: Green and blue space for liveability (sec. 2.2: "a comfortable, liveable environment").
-GREEN_TAGS: TagFilter = {
-    "leisure": ["park", "garden", "nature_reserve", "common"],
-    "landuse": ["forest", "grass", "meadow", "recreation_ground", "village_green"],
-    "natural": ["wood", "water", "scrub", "heath", "grassland", "wetland", "beach"],
-    "water": True,
-}
-
-#: Everyday services and amenities that make a place liveable.
-AMENITY_TAGS: TagFilter = {
-    "amenity": ["restaurant", "cafe", "school", "kindergarten", "hospital", "clinic",
-                "pharmacy", "library", "cinema", "theatre", "arts_centre",
-                "community_centre", "marketplace"],
-    "shop": ["supermarket", "convenience", "mall", "department_store"],
-    "leisure": ["sports_centre", "fitness_centre", "stadium"],
-}  # fmt: skip
-
-#: Constraint layer: cells on water bodies cannot host a centre.
-CONSTRAINT_TAGS: dict[str, TagFilter] = {
-    "water": {"natural": ["water"], "water": True, "waterway": ["riverbank"],
-              "landuse": ["reservoir", "basin"]},
-}  # fmt: skip
-
-#: Raw measures a meso criterion can use, with their units.
-MEASURES: dict[str, str] = {
-    "hub_access": "index 0-1",
-    "market_potential": "persons (distance-weighted)",
-    "nearest_city": "m",
-    "poi_diversity": "nats",
-    "landuse_diversity": "nats",
-    "green_share": "share",
-    "amenity_density": "features/km2",
-    "centre_distance": "m",
-}
-
-
-@dataclass(frozen=True)
-class MesoCriterion:
-    """One raw measure of the meso scale and its transform to a 0–1 score.
-
-    Parameters
-    ----------
-    name
-        Identifier, used in output file names (``raw/<name>.tif``).
-    measure
-        One of :data:`MEASURES`.
-    transform
-        A :data:`gis.transforms.TRANSFORMS` name, or None when the measure is
-        already a 0–1 score (hub access) or scores itself (city size).
-    transform_params
-        Keyword arguments of :func:`gis.transforms.rescale`; ``"pNN"`` strings are
-        percentiles of the raw measure over the region.
-    measure_params
-        Keyword arguments of the measure (radius, bandwidth, decay ...).
-    weight
-        Weight inside the factor.
-    when_empty
-        ``None`` (the run's rule), ``"drop"``, ``"zero"`` or ``"one"``.
-    description
-        What the criterion measures.
-    """
-
-    name: str
-    measure: str
-    transform: str | None = "linear"
-    transform_params: Mapping[str, Any] = field(default_factory=dict)
-    measure_params: Mapping[str, Any] = field(default_factory=dict)
-    weight: float = 1.0
-    when_empty: str | None = None
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if self.measure not in MEASURES:
-            raise InputError(
-                f"criterion {self.name!r}: unknown measure {self.measure!r}; "
-                f"choose one of {', '.join(MEASURES)}"
-            )
-
-    @property
-    def units(self) -> str:
-        """Units of the raw measure."""
-        return MEASURES[self.measure]
-
-
-@dataclass(frozen=True)
-class MesoFactor:
-    """A meso layer: weighted criteria, the overlay weight and the source it needs."""
-
-    name: str
-    title: str
-    weight: float
-    criteria: tuple[MesoCriterion, ...]
-    source: str  # "hubs", "population", "cities", "osm", "macro"
-    rationale: str = ""
-
-
-#: The six meso layers. The paper lists four conditions without ranking them (flows and
-#: hubs, a diversified industrial system, a large market, a liveable environment): each
-#: gets 0.2. City size (part of the market and of agglomeration) and the tie to the macro
-#: hierarchy of centres get 0.1 each.
-MESO_FACTORS: tuple[MesoFactor, ...] = (
-    MesoFactor(
-        "hubs",
-        "Transport hubs",
-        0.2,
-        (
-            MesoCriterion(
-                "hub_access",
-                "hub_access",
-                None,
-                description="access to airports, high-speed-rail and railway stations, "
-                "ports, motorway junctions and metro stations, decaying with distance "
-                "at a rate set by the hub class",
-            ),
-        ),
-        "hubs",
-        "'The formation and development of innovation centres rest on large flows of "
-        "technology, information, goods and people ... aviation and shipping hubs, "
-        "high-speed-rail and motorway hubs or comprehensive gateways promote them' (sec. 2.2). "
-        "Per class of hub: weight x exp(-distance / scale) (HUB_CLASSES); classes combine "
-        "as 1 - prod(1 - a), so several kinds of hubs together form a gateway.",
-    ),
-    MesoFactor(
-        "market",
-        "Market potential",
-        0.2,
-        (
-            MesoCriterion(
-                "market_potential",
-                "market_potential",
-                "linear",
-                {"lower_threshold": "p2", "upper_threshold": "p98"},
-                description="population within reach: sum of P_j exp(-d_j / 25 km)",
-            ),
-        ),
-        "population",
-        "Innovation needs 'a stable market with great potential, that appreciates and adopts "
-        "new technology' (sec. 2.2). Harris market potential of GeoNames places (or a "
-        "population raster), scored linearly from the region's 2nd to its 98th percentile.",
-    ),
-    MesoFactor(
-        "city_size",
-        "City size",
-        0.1,
-        (
-            MesoCriterion(
-                "nearest_city",
-                "nearest_city",
-                None,
-                measure_params={"scale": 20_000.0},
-                description="distance to the city that serves the cell best: the "
-                "nearest city, a bigger one counting as nearer",
-            ),
-        ),
-        "cities",
-        "Larger cities carry a larger market, more services and more talent (sec. 2.1-2.2): "
-        "max over cities of the size-class score (CITY_SIZE_CLASSES, China's 2014 standard) "
-        "times exp(-distance / 20 km), so a town next to a megacity does not hide it.",
-    ),
-    MesoFactor(
-        "diversity",
-        "Industrial diversity",
-        0.2,
-        (
-            MesoCriterion(
-                "poi_diversity",
-                "poi_diversity",
-                "linear",
-                {"lower_threshold": 0.0, "upper_threshold": math.log(len(POI_CATEGORIES))},
-                {"radius": 2000.0},
-                weight=0.6,
-                description="Shannon entropy of kinds of firms and services within 2 km",
-            ),
-            MesoCriterion(
-                "landuse_diversity",
-                "landuse_diversity",
-                "linear",
-                {"lower_threshold": 0.0, "upper_threshold": math.log(len(LANDUSE_CATEGORIES))},
-                {"radius": 2000.0},
-                weight=0.4,
-                description="Shannon entropy of land-use classes (by area) within 2 km",
-            ),
-        ),
-        "osm",
-        "'Innovation centres need to be built on a diversified industrial system ... a "
-        "complete industrial and supply chain' (sec. 2.2). Entropy of OSM categories in a "
-        "2 km window, scored as evenness (entropy / ln of the number of categories).",
-    ),
-    MesoFactor(
-        "liveability",
-        "Liveability",
-        0.2,
-        (
-            MesoCriterion(
-                "green_share",
-                "green_share",
-                "linear",
-                {"lower_threshold": 0.0, "upper_threshold": 0.3},
-                {"radius": 1000.0},
-                weight=0.6,
-                description="share of green and water within 1 km",
-            ),
-            MesoCriterion(
-                "amenity_density",
-                "amenity_density",
-                "linear",
-                {"lower_threshold": 0.0, "upper_threshold": "p95"},
-                {"bandwidth": 1000.0},
-                weight=0.4,
-                description="kernel density (1 km) of everyday services",
-            ),
-        ),
-        "osm",
-        "'A comfortable, liveable urban environment attracts innovative talent and high-tech "
-        "firms' (sec. 2.2): green and blue space (full score at 30 % within 1 km) and "
-        "everyday services (full score at the region's 95th percentile of density).",
-    ),
-    MesoFactor(
-        "macro",
-        "Macro hierarchy",
-        0.1,
-        (
-            MesoCriterion(
-                "centre_distance",
-                "centre_distance",
-                "linear",
-                {
-                    "lower_threshold": 0.0,
-                    "upper_threshold": 150_000.0,
-                    "from_scale": 1.0,
-                    "to_scale": 0.0,
-                },
-                description="distance to the nearest centre of the chosen tier or above",
-            ),
-        ),
-        "macro",
-        "Centres form a hierarchy linked by spillovers that decay with distance (sec. 1.2): "
-        "a site gains from a centre of the chosen tier or above nearby. Full score at the "
-        "centre, none beyond 150 km.",
-    ),
-)
 
 
 # ---------------------------------------------------------------------------- config
@@ -645,7 +332,7 @@ class MesoConfig:
         help="do not exclude OSM water bodies",
     )
     tiles: str | None = like(MAP_OPTIONS, "tiles")
-    preset: tuple[MesoFactor, ...] = MESO_FACTORS
+    preset: tuple[Factor, ...] = MESO_FACTORS
     aggregation: str = option(
         "wlc",
         flag="--aggregation",
@@ -691,9 +378,9 @@ class MesoConfig:
                 raise DataSourceError(f"file not found: {path}")
 
     @property
-    def factors(self) -> tuple[MesoFactor, ...]:
+    def factors(self) -> tuple[Factor, ...]:
         """The layers of ``preset`` with this run's weights."""
-        return with_weights(self.preset, self.weights)  # type: ignore[arg-type]
+        return with_weights(self.preset, self.weights)
 
     @property
     def market_scale(self) -> float:
@@ -1051,35 +738,6 @@ def meso_grid(area: BaseGeometry, *, cell_size: float, crs: Any = None) -> tuple
 
 # ---------------------------------------------------------------------------- results
 @dataclass
-class CriterionResult:
-    """Raw measure and score of one criterion, and extra raw layers it produced."""
-
-    criterion: MesoCriterion
-    count: int
-    raw: np.ndarray | None
-    score: np.ndarray | None
-    status: str  # "ok", or the empty rule applied: "drop", "zero", "one"
-    note: str = ""
-    extra: dict[str, tuple[np.ndarray, str, str]] = field(default_factory=dict)
-
-
-@dataclass
-class FactorResult:
-    """Score of one meso layer and how it was obtained."""
-
-    factor: MesoFactor
-    criteria: list[CriterionResult]
-    score: np.ndarray | None
-    status: str  # "ok", "drop", "zero" or "unavailable"
-    note: str = ""
-
-    @property
-    def count(self) -> int:
-        """Features (places, hubs, POIs) used over all criteria."""
-        return sum(c.count for c in self.criteria)
-
-
-@dataclass
 class MesoResult:
     """Everything a meso run computed."""
 
@@ -1094,6 +752,8 @@ class MesoResult:
     population_info: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    decision: Any = None  # layers.decision.DecisionResult
+    windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
 
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: status, features used, weight, note."""
@@ -1112,341 +772,6 @@ class MesoResult:
                 }
             )
         return rows
-
-
-# ---------------------------------------------------------------------------- measures
-class _Context:
-    """Grid, mask and projected sources shared by the measures of one run."""
-
-    def __init__(self, grid: Grid, inside: np.ndarray, data: MesoData, config: MesoConfig):
-        self.grid, self.inside, self.data, self.config = grid, inside, data, config
-        self._to_grid = Transformer.from_crs(4326, grid.crs, always_xy=True)
-        self._osm_geoms: gpd.GeoSeries | None = None
-        self.population_info: dict[str, Any] | None = None
-        self.macro_outside = False
-
-    def xy(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self._to_grid.transform(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
-        return np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
-
-    @property
-    def osm_geoms(self) -> gpd.GeoSeries:
-        if self._osm_geoms is None:
-            self._osm_geoms = self.data.osm.geometry.to_crs(self.grid.crs)
-        return self._osm_geoms
-
-    def osm_select(self, tags: TagFilter) -> gpd.GeoSeries:
-        return self.osm_geoms[match_tags(self.data.osm, tags)]
-
-
-class _Empty(Exception):
-    """A measure found no features; the empty rule applies."""
-
-
-class Measured(NamedTuple):
-    """What a measure returns: the raw raster, features used, extra raw layers, a note."""
-
-    raw: np.ndarray
-    count: int
-    extra: dict[str, tuple[np.ndarray, str, str]]
-    note: str
-    score: np.ndarray | None = None  # set by measures that score themselves
-
-
-def _measure_hubs(ctx: _Context, crit: MesoCriterion) -> Measured:
-    hubs = ctx.data.hubs
-    if hubs.empty:
-        raise _Empty("no hub (airport, station, port, junction) within reach of the region")
-    x, y = ctx.xy(hubs)
-    res = class_access(ctx.grid, x, y, hubs["hub_class"].to_numpy(), spec=HUB_CLASSES,
-                       combine=ctx.config.hub_combine, mask=ctx.inside)  # fmt: skip
-    extra = {f"hub_distance_{name}": (d, "m", f"distance to the nearest {name.replace('_', ' ')}")
-             for name, d in res.distances.items()}  # fmt: skip
-    counts = ", ".join(f"{n} {c}" for n, c in res.counts.items())
-    return Measured(res.access, len(hubs), extra, f"hubs by class: {counts}")
-
-
-def _measure_market(ctx: _Context, crit: MesoCriterion) -> Measured:
-    cfg = ctx.config
-    if ctx.data.population is not None:
-        halo = math.ceil(reach(cfg.market_decay, scale=cfg.market_scale) / ctx.grid.cell_size)
-        padded = Grid(ctx.grid.crs,
-                      ctx.grid.transform @ Affine.translation(-halo, -halo),
-                      ctx.grid.width + 2 * halo, ctx.grid.height + 2 * halo)  # fmt: skip
-        counts, info = counts_to_grid(ctx.data.population, padded)
-        region_holes = info["hole_share"]
-        if region_holes > 0:
-            msg = (f"{region_holes:.1%} of the cells within reach fall in nodata holes of the "
-                   "population raster; they count as 0 inhabitants")  # fmt: skip
-            warnings.warn(msg, PopulationWarning, stacklevel=2)
-        ctx.population_info = info
-        raw = raster_potential(counts, cell_size=ctx.grid.cell_size, decay=cfg.market_decay,
-                               scale=cfg.market_scale, halo=halo)  # fmt: skip
-        note = f"population raster ({info['source_crs']}"
-        note += ", reprojected)" if info["reprojected"] else ")"
-        return Measured(raw, round(info["total"]), {}, note)
-    cities = ctx.data.cities
-    if cities.empty:
-        raise _Empty(
-            f"no GeoNames place of >= {cfg.min_population:,} inhabitants within "
-            f"{cfg.margin() / 1000:.0f} km of the region"
-        )
-    x, y = ctx.xy(cities)
-    raw = market_potential(ctx.grid, x, y, cities["population"].to_numpy(float),
-                           decay=cfg.market_decay, scale=cfg.market_scale)  # fmt: skip
-    return Measured(raw, len(cities), {}, f"{len(cities)} GeoNames places")
-
-
-def size_class(population: Any) -> np.ndarray:
-    """Size class code (1 = super-large ... 6 = small) of populations (:data:`CITY_SIZE_CLASSES`).
-
-    Examples
-    --------
-    >>> size_class([12_000_000, 4_000_000, 200_000]).tolist()
-    [1, 3, 6]
-    """
-    p = np.asarray(population, dtype="float64")
-    bounds = np.array([c[1] for c in CITY_SIZE_CLASSES])  # descending
-    return (np.searchsorted(-bounds, -p, side="left") + 1).astype("int16")
-
-
-def _measure_city(ctx: _Context, crit: MesoCriterion) -> Measured:
-    """The city that serves a cell best: max over cities of score(size class) x decay(distance).
-
-    A bigger city counts as nearer: a cell 10 km from a megacity and 2 km from a
-    small town is served by the megacity. ``w_j exp(-d / s) = exp(-(d + a_j) / s)``
-    with ``a_j = -s ln w_j``, so the best city is the additively weighted nearest
-    one (:func:`gis.distance.nearest_point` with offsets ``a_j``), found in one pass.
-    """
-    cities = ctx.data.cities
-    if cities.empty:
-        raise _Empty("no GeoNames place within reach of the region")
-    x, y = ctx.xy(cities)
-    classes = size_class(cities["population"].to_numpy(float))
-    scale = float(crit.measure_params.get("scale", 20_000.0))
-    weight = np.array([c[2] for c in CITY_SIZE_CLASSES])[classes - 1]
-    offset = -scale * np.log(weight)
-    value, index = nearest_point(ctx.grid, x, y, offset=offset, mask=ctx.inside)
-    score = np.exp(-value / np.float32(scale)).astype("float32")
-    best_dist = (value - offset.astype("float32")[index]).astype("float32")
-    best_cls = np.where(index >= 0, classes.astype("float32")[index], np.float32(np.nan))
-    counts = dict(zip(*np.unique(classes, return_counts=True), strict=True))
-    present = ", ".join(
-        f"{CITY_SIZE_CLASSES[int(c) - 1][0]} {n}" for c, n in sorted(counts.items())
-    )
-    extra = {
-        "city_size_class": (
-            best_cls,
-            "class 1-6",
-            "size class of the serving city (1 super-large ... 6 small)",
-        )
-    }
-    return Measured(best_dist, len(cities), extra, f"cities by class: {present}", score)
-
-
-def _categorise(features: gpd.GeoDataFrame, categories: Mapping[str, TagFilter]) -> np.ndarray:
-    """Category label of each feature (first matching category), '' for none."""
-    labels = np.full(len(features), "", dtype=object)
-    for name, tags in categories.items():  # a dozen categories, vectorised over features
-        hit = match_tags(features, tags) & (labels == "")
-        labels[hit] = name
-    return labels
-
-
-def _need_osm(ctx: _Context) -> gpd.GeoDataFrame:
-    if ctx.data.osm is None:  # pragma: no cover - guarded by the factor's source
-        raise _Empty("no OpenStreetMap data")
-    return ctx.data.osm
-
-
-def _measure_poi_diversity(ctx: _Context, crit: MesoCriterion) -> Measured:
-    osm = _need_osm(ctx)
-    labels = _categorise(osm, POI_CATEGORIES)
-    sel = labels != ""
-    if not sel.any():
-        raise _Empty("no firm or service POI in the OSM data")
-    pts = shapely.get_coordinates(shapely.centroid(ctx.osm_geoms[sel].to_numpy()))
-    radius = float(crit.measure_params.get("radius", 2000.0))
-    raw = point_diversity(ctx.grid, pts[:, 0], pts[:, 1], labels[sel], radius=radius)
-    n_cat = len(set(labels[sel]))
-    return Measured(raw, int(sel.sum()), {}, f"{int(sel.sum())} POIs in {n_cat} categories")
-
-
-def _measure_landuse_diversity(ctx: _Context, crit: MesoCriterion) -> Measured:
-    from rasterio import features as rfeatures
-
-    osm = _need_osm(ctx)
-    labels = _categorise(osm, LANDUSE_CATEGORIES)
-    polys = ctx.osm_geoms.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-    sel = (labels != "") & polys
-    if not sel.any():
-        raise _Empty("no land-use polygon in the OSM data")
-    names = list(LANDUSE_CATEGORIES)
-    codes = np.array([names.index(v) + 1 for v in labels[sel]], dtype="int16")
-    geoms = ctx.osm_geoms[sel].to_numpy()
-    order = np.argsort(-shapely.area(geoms))  # small polygons drawn last win overlaps
-    raster = rfeatures.rasterize(
-        zip(geoms[order], codes[order], strict=True), out_shape=ctx.grid.shape,
-        transform=ctx.grid.transform, fill=0, dtype="int16",
-    )  # fmt: skip
-    radius = float(crit.measure_params.get("radius", 2000.0)) / ctx.grid.cell_size
-    raw = category_diversity(raster, radius_cells=radius, nodata=0)
-    return Measured(raw, int(sel.sum()), {}, f"{int(sel.sum())} land-use polygons")
-
-
-def _measure_green(ctx: _Context, crit: MesoCriterion) -> Measured:
-    _need_osm(ctx)
-    geoms = ctx.osm_select(GREEN_TAGS)
-    geoms = geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if len(geoms) == 0:
-        raise _Empty("no park, wood or water polygon in the OSM data")
-    radius = float(crit.measure_params.get("radius", 1000.0))
-    raw = coverage(ctx.grid, geoms.to_numpy(), radius=radius, supersample=1)
-    return Measured(raw, len(geoms), {}, f"{len(geoms)} green/blue polygons")
-
-
-def _measure_amenity(ctx: _Context, crit: MesoCriterion) -> Measured:
-    _need_osm(ctx)
-    geoms = ctx.osm_select(AMENITY_TAGS)
-    if len(geoms) == 0:
-        raise _Empty("no everyday amenity in the OSM data")
-    pts = shapely.get_coordinates(shapely.centroid(geoms.to_numpy()))
-    bw = max(float(crit.measure_params.get("bandwidth", 1000.0)), ctx.grid.cell_size)
-    raw = kernel_density(ctx.grid, pts[:, 0], pts[:, 1], bandwidth=bw)
-    return Measured(raw, len(geoms), {}, f"{len(geoms)} amenities")
-
-
-def _measure_centres(ctx: _Context, crit: MesoCriterion) -> Measured:
-    centres = ctx.data.centres
-    top = TIER_ORDER.index(ctx.config.macro_tier) + 1
-    sel = centres[centres["tier_rank"] <= top]
-    if sel.empty:
-        raise _Empty(f"no macro centre of tier {ctx.config.macro_tier} or above")
-    x, y = ctx.xy(sel)
-    dist = nearest_point(ctx.grid, x, y, return_index=False, mask=ctx.inside).distance
-    c = ctx.data.area.representative_point()
-    cx, cy = ctx._to_grid.transform(c.x, c.y)
-    nearest = sel["unit"].to_numpy()[int(np.argmin(np.hypot(x - cx, y - cy)))]
-    note = (f"{len(sel)} centres of tier {ctx.config.macro_tier} or above; nearest to the "
-            f"region: {nearest}")  # fmt: skip
-    return Measured(dist, len(sel), {}, note)
-
-
-_MEASURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "hub_access": _measure_hubs,
-    "market_potential": _measure_market,
-    "nearest_city": _measure_city,
-    "poi_diversity": _measure_poi_diversity,
-    "landuse_diversity": _measure_landuse_diversity,
-    "green_share": _measure_green,
-    "amenity_density": _measure_amenity,
-    "centre_distance": _measure_centres,
-}
-
-
-def _source_missing(factor: MesoFactor, ctx: _Context) -> str | None:
-    """Why a layer cannot be computed at all (its source was not given), or None."""
-    data = ctx.data
-    if factor.source == "osm" and data.osm is None:
-        return "needs OpenStreetMap: give --osm-file FILE (.osm/.pbf) or --online"
-    if factor.source == "macro" and ctx.macro_outside:
-        return ("the paper's centres cover China and the region is outside it; give "
-                "--macro-tiers from a macro run of this country")  # fmt: skip
-    return None
-
-
-#: Percentile thresholds ("p95") are taken from a regular sample of at most this many
-#: cells of the region (exact below it); the sample's percentiles differ from the full
-#: ones by far less than the spread of any real layer.
-PERCENTILE_SAMPLE: int = 4_000_000
-
-
-def resolve_percentiles(
-    params: Mapping[str, Any], raw: np.ndarray, inside: np.ndarray
-) -> dict[str, Any]:
-    """Replace ``"pNN"`` strings with percentiles of ``raw`` over the region's finite cells.
-
-    Examples
-    --------
-    >>> raw = np.arange(10, dtype="float32").reshape(2, 5)
-    >>> resolve_percentiles({"upper_threshold": "p50", "lower_threshold": 0}, raw, raw >= 0)
-    {'upper_threshold': 4.5, 'lower_threshold': 0}
-    """
-    wanted = {k: v for k, v in params.items() if isinstance(v, str)}
-    out = dict(params)
-    if not wanted:
-        return out
-    qs = []
-    for key, val in wanted.items():
-        try:
-            qs.append(float(val.removeprefix("p")))
-        except ValueError:
-            raise InputError(f"parameter {key}={val!r}: percentiles are written p0..p100") from None
-    values = raw[inside]
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        raise NoDataError(f"parameters {wanted}: the measure has no finite value in the region")
-    if values.size > PERCENTILE_SAMPLE:
-        values = values[:: math.ceil(values.size / PERCENTILE_SAMPLE)]
-    for key, q in zip(wanted, np.percentile(values, qs), strict=True):
-        out[key] = float(q)
-    return out
-
-
-def _score(crit: MesoCriterion, raw: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """The criterion's transform of ``raw``, in row chunks (thresholds are explicit by then)."""
-    params = resolve_percentiles(crit.transform_params, raw, inside)
-    lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
-    if lo is not None and hi is not None and not lo < hi:
-        params["upper_threshold"] = lo + max(abs(lo), 1.0) * 1e-6
-    function = crit.transform or "linear"
-    if lo is None or hi is None or function in ("ms_large", "ms_small"):
-        return rescale(raw, function, **params)  # data-dependent defaults: whole raster
-    # with explicit thresholds the transform is pointwise: chunks keep temporaries small
-    out = np.empty(raw.shape, dtype="float32")
-    step = max(1, (1 << 20) // max(raw.shape[1], 1))
-    for r0 in range(0, raw.shape[0], step):
-        out[r0 : r0 + step] = rescale(raw[r0 : r0 + step], function, **params)
-    return out
-
-
-def _empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
-    if rule == "zero":
-        return np.zeros(shape, dtype="float32")
-    if rule == "one":
-        return np.ones(shape, dtype="float32")
-    return None
-
-
-def compute_factor(factor: MesoFactor, ctx: _Context) -> FactorResult:
-    """Raw measures, criterion scores and the layer score (weighted mean of its criteria)."""
-    missing = _source_missing(factor, ctx)
-    if missing is not None:
-        return FactorResult(factor, [], None, "unavailable", missing)
-    results: list[CriterionResult] = []
-    for crit in factor.criteria:
-        func = _MEASURE_FUNCTIONS[crit.measure]
-        try:
-            out = func(ctx, crit)
-        except _Empty as exc:
-            rule = crit.when_empty or ctx.config.empty_rule
-            results.append(CriterionResult(crit, 0, None, _empty_score(rule, ctx.grid.shape), rule,
-                                           f"{exc}; rule '{rule}' applied"))  # fmt: skip
-            continue
-        score = out.score
-        if score is None:
-            score = out.raw if crit.transform is None else _score(crit, out.raw, ctx.inside)
-        results.append(CriterionResult(crit, out.count, out.raw, score, "ok", out.note, out.extra))
-    used = [r for r in results if r.score is not None]
-    if not used or all(r.status != "ok" for r in results):
-        status = "zero" if ctx.config.empty_rule == "zero" else "drop"
-        score = np.zeros(ctx.grid.shape, dtype="float32") if status == "zero" else None
-        return FactorResult(factor, results, score, status)
-    if len(used) == 1:
-        return FactorResult(factor, results, used[0].score, "ok")
-    weights = normalize_weights({r.criterion.name: r.criterion.weight for r in used})
-    score = weighted_linear_combination({r.criterion.name: r.score for r in used}, weights)
-    return FactorResult(factor, results, score, "ok")
 
 
 # ---------------------------------------------------------------------------- compute
@@ -1498,74 +823,77 @@ def compute_meso(
     lap = Laps()
 
     grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
-    ctx = _Context(grid, inside, data, config)
+    ctx = measure_context(grid, inside, data, config)
     lap("grid")
-    ctx.macro_outside = config.macro_tiers is None and not _china_overlap(data.area)
-    if ctx.macro_outside:
+    macro_outside = "macro" in ctx.unavailable
+    if macro_outside:
         warnings.warn(
             "the region lies outside China, which the paper's Table 2 centres cover; the macro "
             "layer is left out (give --macro-tiers from a macro run of this country)",
             MesoWarning, stacklevel=2,
         )  # fmt: skip
-    factor_results = []
-    for f in config.factors:
-        factor_results.append(compute_factor(f, ctx))
-        lap(f"layer:{f.name}")
+    run = raster_run(config, ctx, exclude=exclude)
+    run.report = _warn_empty
+    res = compute_raster(run, engine=config.engine)
+    candidates = describe_candidates(res.candidates, data, config, macro=not macro_outside)
+    lap("candidates")
+    return MesoResult(grid=grid, inside=inside, factors=res.factors, weights=res.weights,
+                      suitability=res.suitability, excluded=res.excluded, candidates=candidates,
+                      data=data, population_info=ctx.population_info,
+                      timings={**lap.seconds, **res.timings}, decision=res.decision,
+                      windows=res.windows)  # fmt: skip
+
+
+def _warn_empty(factor_results: list[FactorResult]) -> None:
     for fr in factor_results:
         if fr.status in ("drop", "zero"):
             reason = "; ".join(c.note for c in fr.criteria if c.status != "ok")
             warnings.warn(f"layer {fr.factor.name} has no data in the region ({reason})",
-                          MesoWarning, stacklevel=2)  # fmt: skip
-    active = {fr.factor.name: fr.factor.weight for fr in factor_results if fr.score is not None}
-    if not active or sum(active.values()) <= 0:
-        reasons = "; ".join(
-            f"{fr.factor.name}: {fr.note or '; '.join(c.note for c in fr.criteria)}"
-            for fr in factor_results
+                          MesoWarning, stacklevel=3)  # fmt: skip
+
+
+def measure_context(
+    grid: Grid, inside: np.ndarray, data: MesoData, config: MesoConfig
+) -> MeasureContext:
+    """The sources of a meso run for the measures, and the ones it lacks."""
+    unavailable = {}
+    if data.osm is None:
+        unavailable["osm"] = "needs OpenStreetMap: give --osm-file FILE (.osm/.pbf) or --online"
+    if config.macro_tiers is None and not _china_overlap(data.area):
+        unavailable["macro"] = (
+            "the paper's centres cover China and the region is outside it; give "
+            "--macro-tiers from a macro run of this country"
         )
-        raise NoDataError(
-            f"no layer has data in the region, so nothing can be scored ({reasons}); "
-            "check that the region is where the data are"
-        )
-    weights = normalize_weights(active)
-    scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
-    composite = weighted_linear_combination(scores, weights)
-    values = composite[inside]
-    if values.size > 1 and float(np.nanmax(values) - np.nanmin(values)) < 1e-6:
-        raise NoDataError(
-            f"the layers with data ({', '.join(weights)}) score every cell of the region "
-            f"the same ({float(np.nanmax(values)):.3g}), so no site stands out; the region "
-            "is outside what the data cover (e.g. far from every place, hub and centre)"
-        )
-    del values
-    excluded = _constraints(ctx, exclude, enabled=config.constraints)
-    suitability = apply_constraints(composite, excluded, area_mask=inside)
-    del composite
-    lap("overlay")
-    candidates = candidate_regions(
-        suitability, grid,
+    return MeasureContext(grid=grid, inside=inside, config=config, data=data,
+                          features=data.osm, unavailable=unavailable)  # fmt: skip
+
+
+def raster_run(
+    config: MesoConfig, ctx: MeasureContext, *, exclude: gpd.GeoDataFrame | None = None
+) -> RasterRun:
+    """The pipeline run of a meso configuration on the sources of ``ctx``."""
+    return RasterRun(
+        factors=config.factors, context=ctx, empty_rule=config.empty_rule,
+        constraints=constraints(ctx, exclude, enabled=config.constraints),
+        aggregation=config.aggregation, aggregation_options=config.aggregation_options,
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
-        factors=scores,  # only selected cells are read: they are inside and not excluded
+        decision=None, refuse_flat=True, describe="layer",
     )  # fmt: skip
-    candidates = describe_candidates(candidates, data, config, macro=not ctx.macro_outside)
-    lap("candidates")
-    return MesoResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
-                      suitability=suitability, excluded=excluded, candidates=candidates,
-                      data=data, population_info=ctx.population_info,
-                      timings=lap.seconds)  # fmt: skip
 
 
-def _constraints(ctx: _Context, exclude: gpd.GeoDataFrame | None, *, enabled: bool) -> np.ndarray:
-    grid = ctx.grid
-    excluded = np.zeros(grid.shape, dtype=bool)
-    if enabled and ctx.data.osm is not None and len(ctx.data.osm):
-        water = ctx.osm_select(CONSTRAINT_TAGS["water"])
-        water = water[water.geom_type.isin(["Polygon", "MultiPolygon"])]
-        excluded |= exclusion_mask(grid, water.to_numpy(), buffer=0.0, all_touched=False)
+def constraints(
+    ctx: MeasureContext, exclude: gpd.GeoDataFrame | None, *, enabled: bool
+) -> Exclusions:
+    """Excluded cells of a meso run: water bodies (with OSM data) and user polygons."""
+    layers = []
+    if enabled and ctx.features is not None and len(ctx.features):
+        water = polygons(ctx.select(CONSTRAINT_TAGS["water"]))
+        layers.append((water.to_numpy(), {"buffer": 0.0, "all_touched": False}))
     if exclude is not None and len(exclude):
-        polys = exclude.to_crs(grid.crs).geometry.to_numpy()
-        excluded |= exclusion_mask(grid, polys, buffer=0.0, all_touched=False)
-    return excluded
+        polys = exclude.to_crs(ctx.grid.crs).geometry.to_numpy()
+        layers.append((polys, {"buffer": 0.0, "all_touched": False}))
+    return Exclusions(tuple(layers))
 
 
 def describe_candidates(
@@ -1697,9 +1025,9 @@ def config_dict(config: MesoConfig) -> dict[str, Any]:
         {
             "name": f.name,
             "weight": f.weight,
-            "source": f.source,
+            "source": ",".join(f.sources),
             "criteria": [
-                {"name": c.name, "measure": c.measure, "units": c.units,
+                {"name": c.name, "measure": c.measure, "units": MEASURES[c.measure].units,
                  "transform": c.transform, "transform_params": dict(c.transform_params),
                  "measure_params": dict(c.measure_params), "weight": c.weight}
                 for c in f.criteria

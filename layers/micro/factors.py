@@ -1,11 +1,11 @@
 """Factor layers of Zhang (2022), declared as small specs that compose ``gis`` functions.
 
-A :class:`Factor` is one location factor of the paper (e.g. *university districts*).
-It is made of one or more :class:`Criterion` objects, each a raw measure computed
-from OpenStreetMap features (a distance, a walking time, a kernel density, a share
-of built-up area) and a transform (:func:`gis.transforms.rescale`) that turns the
-raw measure into a 0–1 score. The factor score is the weighted mean of its
-criterion scores; the factor weight enters the overlay.
+A :class:`layers.spec.Factor` is one location factor of the paper (e.g. *university
+districts*). It is made of one or more :class:`layers.spec.Criterion` objects, each a raw
+measure (:data:`layers.measures.MEASURES`) computed from OpenStreetMap features (a
+distance, a walking time, a kernel density, a share of built-up area) and a transform
+(:func:`gis.transforms.rescale`) that turns the raw measure into a 0–1 score. The
+factor score is the weighted mean of its criterion scores; the factor weight enters the overlay.
 
 The micro preset (:data:`MICRO_FACTORS`) follows section 2.3 of the paper, which
 says innovation centres inside a city gather "at the edge of the central city: in
@@ -24,101 +24,14 @@ density preference adapts to the city at hand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from layers.spec import Criterion, Factor
 
-from gis.errors import InputError
+__all__ = ["MICRO_FACTORS", "MICRO_MEASURES"]
 
-__all__ = [
-    "EMPTY_RULES",
-    "MEASURES",
-    "MICRO_FACTORS",
-    "Criterion",
-    "Factor",
-    "with_weights",
-]
-
-#: Raw measures a criterion can use, with their units.
-MEASURES: dict[str, str] = {
-    "walk_distance": "m",  # along the walking network; straight line where there is none
-    "walk_time": "min",  # walk_distance at gis.settings.walking_speed
-    "distance": "m",  # straight-line (Euclidean) distance
-    "density": "features/km2",  # quartic kernel density of feature centroids
-    "coverage": "share",  # share of a circular neighbourhood covered by the features
-    "center_distance": "m",  # straight-line distance from the city centre
-}
-
-#: What to do with a criterion or factor whose features are absent from the area.
-EMPTY_RULES: tuple[str, ...] = ("drop", "zero", "one")
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One raw measure of OSM features and its transform to a 0–1 score.
-
-    Parameters
-    ----------
-    name
-        Identifier, used in output file names (``raw/<name>.tif``).
-    tags
-        OSM tag filter: key → ``True`` (any value) or a list of values.
-    measure
-        One of :data:`MEASURES`.
-    transform
-        A :data:`gis.transforms.TRANSFORMS` name.
-    transform_params
-        Keyword arguments of :func:`gis.transforms.rescale`; strings ``"pNN"`` are
-        percentiles of the raw measure over the study area.
-    measure_params
-        Keyword arguments of the measure (``bandwidth``, ``radius`` in metres).
-    weight
-        Weight of this criterion inside its factor.
-    when_empty
-        Rule when no feature matches: ``None`` (the run's rule), ``"drop"``,
-        ``"zero"`` or ``"one"`` (the absence of a nuisance, e.g. no major road, is good).
-    description
-        What the criterion measures, in words.
-    """
-
-    name: str
-    tags: Mapping[str, Any]
-    measure: str
-    transform: str
-    transform_params: Mapping[str, Any] = field(default_factory=dict)
-    measure_params: Mapping[str, Any] = field(default_factory=dict)
-    weight: float = 1.0
-    when_empty: str | None = None
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if self.measure not in MEASURES:
-            raise InputError(
-                f"criterion {self.name!r}: unknown measure {self.measure!r}; "
-                f"choose one of {', '.join(MEASURES)}"
-            )
-        if self.when_empty is not None and self.when_empty not in EMPTY_RULES:
-            raise InputError(
-                f"criterion {self.name!r}: when_empty must be one of {EMPTY_RULES}, "
-                f"got {self.when_empty!r}"
-            )
-
-    @property
-    def units(self) -> str:
-        """Units of the raw measure."""
-        return MEASURES[self.measure]
-
-
-@dataclass(frozen=True)
-class Factor:
-    """A location factor: weighted criteria and the factor's overlay weight."""
-
-    name: str
-    title: str
-    weight: float
-    criteria: tuple[Criterion, ...]
-    rationale: str = ""
-
+#: The measures micro criteria use (see :data:`layers.measures.MEASURES`).
+MICRO_MEASURES: tuple[str, ...] = (
+    "walk_distance", "walk_time", "distance", "density", "coverage", "center_distance",
+)  # fmt: skip
 
 _UNIVERSITY = {
     "amenity": ["university", "college", "research_institute"],
@@ -168,194 +81,203 @@ _BUSINESS_LAND = {
 #: Default micro-scale factors (inside a city), weights summing to 1.
 MICRO_FACTORS: tuple[Factor, ...] = (
     Factor(
-        "university",
-        "University districts",
-        0.18,
-        (
+        name="university",
+        title="University districts",
+        weight=0.18,
+        criteria=(
             Criterion(
-                "university_walk",
-                _UNIVERSITY,
-                "walk_distance",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": 2000, "from_scale": 1, "to_scale": 0},
+                name="university_walk",
+                tags=_UNIVERSITY,
+                measure="walk_distance",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 0,
+                    "upper_threshold": 2000,
+                    "from_scale": 1,
+                    "to_scale": 0,
+                },
                 description="walking distance to the nearest university, college or institute",
             ),
         ),
-        "Universities and research institutes are the source of talent and new knowledge; "
-        "innovation districts grow in university districts (Zhongguancun, sec. 2.3). "
+        rationale="Universities and research institutes are the source of talent and new "
+        "knowledge; innovation districts grow in university districts (Zhongguancun, sec. 2.3). "
         "Full score on campus, none beyond a 2 km walk (about 25 min).",
     ),
     Factor(
-        "amenity",
-        "Face-to-face exchange",
-        0.14,
-        (
+        name="amenity",
+        title="Face-to-face exchange",
+        weight=0.14,
+        criteria=(
             Criterion(
-                "amenity_density",
-                _AMENITY,
-                "density",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": "p95"},
-                {"bandwidth": 400.0},
+                name="amenity_density",
+                tags=_AMENITY,
+                measure="density",
+                transform="linear",
+                transform_params={"lower_threshold": 0, "upper_threshold": "p95"},
+                measure_params={"bandwidth": 400.0},
                 description="kernel density of cafés, restaurants, bars, libraries, coworking",
             ),
         ),
-        "Innovation needs places 'easy for face-to-face exchange' (sec. 2.3): cafés, "
+        rationale="Innovation needs places 'easy for face-to-face exchange' (sec. 2.3): cafés, "
         "restaurants, bars, libraries and coworking within a 400 m walk. The score grows "
         "linearly to the area's 95th percentile of density.",
     ),
     Factor(
-        "transit",
-        "Transit access",
-        0.14,
-        (
+        name="transit",
+        title="Transit access",
+        weight=0.14,
+        criteria=(
             Criterion(
-                "transit_walk",
-                _TRANSIT,
-                "walk_time",
-                "linear",
-                {"lower_threshold": 5, "upper_threshold": 20, "from_scale": 1, "to_scale": 0},
+                name="transit_walk",
+                tags=_TRANSIT,
+                measure="walk_time",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 5,
+                    "upper_threshold": 20,
+                    "from_scale": 1,
+                    "to_scale": 0,
+                },
                 description="walking time to the nearest rail, metro or tram station or stop",
             ),
         ),
-        "Sites at the city edge must still be 'convenient for transport' (sec. 2.3). "
+        rationale="Sites at the city edge must still be 'convenient for transport' (sec. 2.3). "
         "Full score within a 5-minute walk of a rail, metro or tram stop, none beyond 20.",
     ),
     Factor(
-        "green_quiet",
-        "Green and quiet",
-        0.12,
-        (
+        name="green_quiet",
+        title="Green and quiet",
+        weight=0.12,
+        criteria=(
             Criterion(
-                "green_walk",
-                _GREEN,
-                "distance",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": 800, "from_scale": 1, "to_scale": 0},
+                name="green_walk",
+                tags=_GREEN,
+                measure="distance",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 0,
+                    "upper_threshold": 800,
+                    "from_scale": 1,
+                    "to_scale": 0,
+                },
                 weight=0.6,
                 description="distance to parks, woods and water",
             ),
             Criterion(
-                "major_road_distance",
-                _MAJOR_ROADS,
-                "distance",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": 200, "from_scale": 0, "to_scale": 1},
+                name="major_road_distance",
+                tags=_MAJOR_ROADS,
+                measure="distance",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 0,
+                    "upper_threshold": 200,
+                    "from_scale": 0,
+                    "to_scale": 1,
+                },
                 weight=0.4,
                 when_empty="one",
                 description="distance from motorways, trunk and primary roads",
             ),
         ),
-        "High-tech workers prefer 'a comfortable, pleasant and quiet working environment' "
-        "(sec. 2.3): near parks and water (full score inside, none beyond 800 m) and away "
-        "from major roads (none on them, full from 200 m).",
+        rationale="High-tech workers prefer 'a comfortable, pleasant and quiet working "
+        "environment' (sec. 2.3): near parks and water (full score inside, none beyond 800 m) "
+        "and away from major roads (none on them, full from 200 m).",
     ),
     Factor(
-        "edge",
-        "Edge of the central city",
-        0.08,
-        (
+        name="edge",
+        title="Edge of the central city",
+        weight=0.08,
+        criteria=(
             Criterion(
-                "center_distance",
-                {},
-                "center_distance",
-                "band",
-                {"a": "p10", "b": "p30", "c": "p70", "d": "p98"},
+                name="center_distance",
+                source="centre",
+                measure="center_distance",
+                transform="band",
+                transform_params={"a": "p10", "b": "p30", "c": "p70", "d": "p98"},
                 description="distance from the city centre (given, or the peak of POI density)",
             ),
         ),
-        "Innovation centres 'mostly lie at the edge of the central city' (sec. 2.3): "
+        rationale="Innovation centres 'mostly lie at the edge of the central city' (sec. 2.3): "
         "neither the core nor the far periphery. A band on distance from the centre: 0 "
         "in the innermost 10 % of the area, full between the 30th and 70th percentiles.",
     ),
     Factor(
-        "low_density",
-        "Low building density",
-        0.08,
-        (
+        name="low_density",
+        title="Low building density",
+        weight=0.08,
+        criteria=(
             Criterion(
-                "building_coverage",
-                _BUILDINGS,
-                "coverage",
-                "linear",
-                {"lower_threshold": 0.15, "upper_threshold": 0.6, "from_scale": 1, "to_scale": 0},
-                {"radius": 200.0},
+                name="building_coverage",
+                tags=_BUILDINGS,
+                measure="coverage",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 0.15,
+                    "upper_threshold": 0.6,
+                    "from_scale": 1,
+                    "to_scale": 0,
+                },
+                measure_params={"radius": 200.0},
                 description="share of ground covered by buildings within 200 m",
             ),
         ),
-        "High-tech workers prefer 'low-density buildings' (sec. 2.3): full score at up to "
-        "15 % building coverage within 200 m, none at 60 % or more.",
+        rationale="High-tech workers prefer 'low-density buildings' (sec. 2.3): full score at "
+        "up to 15 % building coverage within 200 m, none at 60 % or more.",
     ),
     Factor(
-        "culture",
-        "Culture and heritage",
-        0.08,
-        (
+        name="culture",
+        title="Culture and heritage",
+        weight=0.08,
+        criteria=(
             Criterion(
-                "culture_distance",
-                _CULTURE,
-                "distance",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": 1500, "from_scale": 1, "to_scale": 0},
+                name="culture_distance",
+                tags=_CULTURE,
+                measure="distance",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 0,
+                    "upper_threshold": 1500,
+                    "from_scale": 1,
+                    "to_scale": 0,
+                },
                 description="distance to museums, theatres, arts centres and historic sites",
             ),
         ),
-        "Innovation gathers in 'cultural and artistic clusters' and 'historic districts' "
+        rationale="Innovation gathers in 'cultural and artistic clusters' and 'historic districts' "
         "and values an identity of place (sec. 2.3). Full score at the site, none beyond 1.5 km.",
     ),
     Factor(
-        "ecosystem",
-        "Innovation ecosystem",
-        0.18,
-        (
+        name="ecosystem",
+        title="Innovation ecosystem",
+        weight=0.18,
+        criteria=(
             Criterion(
-                "office_density",
-                _OFFICES,
-                "density",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": "p95"},
-                {"bandwidth": 500.0},
+                name="office_density",
+                tags=_OFFICES,
+                measure="density",
+                transform="linear",
+                transform_params={"lower_threshold": 0, "upper_threshold": "p95"},
+                measure_params={"bandwidth": 500.0},
                 weight=0.7,
                 description="kernel density of IT, research, finance, venture-capital, law "
                 "and consulting offices and coworking",
             ),
             Criterion(
-                "business_land_distance",
-                _BUSINESS_LAND,
-                "distance",
-                "linear",
-                {"lower_threshold": 0, "upper_threshold": 1000, "from_scale": 1, "to_scale": 0},
+                name="business_land_distance",
+                tags=_BUSINESS_LAND,
+                measure="distance",
+                transform="linear",
+                transform_params={
+                    "lower_threshold": 0,
+                    "upper_threshold": 1000,
+                    "from_scale": 1,
+                    "to_scale": 0,
+                },
                 weight=0.3,
                 description="distance to commercial, office and high-tech land use",
             ),
         ),
-        "Sites should be 'close to research institutes and related firms' and 'to venture "
-        "capital, law and consulting firms' near 'parks of high-tech firms' (sec. 2.3).",
+        rationale="Sites should be 'close to research institutes and related firms' and 'to "
+        "venture capital, law and consulting firms' near 'parks of high-tech firms' (sec. 2.3).",
     ),
 )
-
-
-def with_weights(factors: tuple[Factor, ...], weights: Mapping[str, float]) -> tuple[Factor, ...]:
-    """Copy of ``factors`` with some overlay weights replaced.
-
-    Raises
-    ------
-    InputError
-        If a name is not a factor (the message lists the factor names).
-
-    Examples
-    --------
-    >>> fs = with_weights(MICRO_FACTORS, {"edge": 0.3})
-    >>> [f.weight for f in fs if f.name == "edge"]
-    [0.3]
-    """
-    names = {f.name for f in factors}
-    unknown = sorted(set(weights) - names)
-    if unknown:
-        raise InputError(
-            f"unknown factor(s) {', '.join(unknown)} in weights; "
-            f"factors are {', '.join(sorted(names))}"
-        )
-    return tuple(
-        replace(f, weight=float(weights[f.name])) if f.name in weights else f for f in factors
-    )

@@ -8,44 +8,16 @@ from typing import Any
 import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
-from gis.maps import COLORMAP_ANCHORS, suitability_map
-from gis.styles import polygon_qml, raster_qml
+from gis.maps import suitability_map
 from layers.decision import decision_map_layers, write_decision_outputs
+from layers.measures import MEASURES
+from layers.outputs.styles import candidates_qml, raster_style
 
-__all__ = ["candidates_qml", "write_micro_outputs"]
+__all__ = ["write_micro_outputs"]
 
 
 def _masked(array: np.ndarray, inside: np.ndarray) -> np.ndarray:
     return np.where(inside, array, np.float32(np.nan)).astype("float32", copy=False)
-
-
-def _raster_style(tif: Path, array: np.ndarray, *, score: bool) -> None:
-    """A ``.qml`` side-car next to ``tif``: viridis 0-1 for scores, magma over the data range."""
-    if score:
-        qml = raster_qml(list(COLORMAP_ANCHORS["viridis"]), vmin=0.0, vmax=1.0)
-    else:
-        finite = array[np.isfinite(array)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if not lo < hi:
-            hi = lo + 1.0
-        qml = raster_qml(list(COLORMAP_ANCHORS["magma"]), vmin=lo, vmax=hi)
-    tif.with_suffix(".qml").write_text(qml, encoding="utf-8")
-
-
-def candidates_qml(titles: dict[str, str]) -> str:
-    """QGIS style of the candidate districts: red outlines labelled with the rank.
-
-    ``titles`` maps factor names (columns) to the aliases shown in QGIS.
-    """
-    aliases = {
-        "rank": "Rank",
-        "area_ha": "Area (ha)",
-        "n_cells": "Cells",
-        "mean_score": "Mean suitability",
-        "max_score": "Max suitability",
-        **{name: f"{title} (mean score)" for name, title in titles.items()},
-    }
-    return polygon_qml(label_field="rank", aliases=aliases)
 
 
 def write_micro_outputs(
@@ -69,7 +41,7 @@ def write_micro_outputs(
         ``manifest``, ``factor:<name>``, ``raw:<criterion>``).
     """
     from layers.micro.run import config_dict
-    from layers.outputs.report_html import write_micro_report
+    from layers.outputs.report_html import write_report
 
     grid, inside = result.grid, result.inside
     rel: dict[str, str] = {}
@@ -83,7 +55,7 @@ def write_micro_outputs(
             units="score",
             tags={"weights": str(result.weights)},
         )
-        _raster_style(stage / "suitability.tif", result.suitability, score=True)
+        raster_style(stage / "suitability.tif", result.suitability, score=True)
         rel["suitability"] = "suitability.tif"
         for fr in result.factors:
             if fr.score is not None:
@@ -100,7 +72,7 @@ def write_micro_outputs(
                         "status": fr.status,
                     },
                 )
-                _raster_style(stage / name, fr.score, score=True)
+                raster_style(stage / name, fr.score, score=True)
                 rel[f"factor:{fr.factor.name}"] = name
             for cr in fr.criteria:
                 if cr.raw is None:
@@ -111,10 +83,10 @@ def write_micro_outputs(
                     _masked(cr.raw, inside),
                     grid,
                     description=cr.criterion.description or cr.criterion.name,
-                    units=cr.criterion.units,
+                    units=MEASURES[cr.criterion.measure].units,
                     tags={"criterion": cr.criterion.name, "features": str(cr.count)},
                 )
-                _raster_style(stage / name, _masked(cr.raw, inside), score=False)
+                raster_style(stage / name, _masked(cr.raw, inside), score=False)
                 rel[f"raw:{cr.criterion.name}"] = name
         titles = {fr.factor.name: fr.factor.title for fr in result.factors}
         write_geopackage(
@@ -145,7 +117,7 @@ def write_micro_outputs(
             assets=config.map_assets,
         )
         rel["map"] = "map.html"
-        write_micro_report(
+        write_report(
             stage / "report.html",
             result,
             config,

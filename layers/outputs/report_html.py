@@ -20,8 +20,9 @@ import numpy as np
 
 from gis.io import atomic_file, check_output_file
 from gis.maps import hex_colours, raster_png
+from layers.measures import MEASURES
 
-__all__ = ["micro_report_html", "write_micro_report"]
+__all__ = ["report_html", "write_report"]
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:0;
@@ -181,7 +182,7 @@ def _coverage_section(result: Any) -> str:
                     f"<code>{_e(fr.factor.name)}</code>",
                     f"<code>{_e(cr.criterion.name)}</code>",
                     _e(cr.criterion.description or cr.criterion.measure),
-                    _e(cr.criterion.units),
+                    _e(MEASURES[cr.criterion.measure].units),
                     _e(cr.count),
                     _e(status) if cr.status == "ok" else f'<span class="warn">{_e(status)}</span>',
                     _e(cr.note),
@@ -269,23 +270,26 @@ def _parameters(config: Any) -> list[tuple[str, str]]:
     ]
 
 
-def micro_report_html(
+def report_html(
     result: Any,
     config: Any,
     *,
+    scale: str = "micro",
     files: Mapping[str, str] | None = None,
     command: str | None = None,
     top: int = 10,
     created: _dt.datetime | None = None,
 ) -> str:
-    """The HTML text of a micro run's report.
+    """The HTML text of the report of a raster run (micro or meso).
 
     Parameters
     ----------
     result
-        A :class:`layers.micro.run.MicroResult`.
+        A :class:`layers.micro.run.MicroResult` or :class:`layers.meso.run.MesoResult`.
     config
-        The :class:`layers.micro.run.MicroConfig` of the run.
+        The configuration of the run.
+    scale
+        ``"micro"`` or ``"meso"``: names the run and its sites in the text.
     files
         Output role → path relative to the report, linked in the "Open" list.
     command
@@ -299,11 +303,22 @@ def micro_report_html(
 
     created = created or _dt.datetime.now(_dt.UTC)
     grid = result.grid
-    src = result.osm.source
-    data_line = (
-        f"{src.get('kind', '')} {src.get('path', src.get('service', ''))} "
-        f"(OSM data date {src.get('osm_data_date') or 'unknown'})"
-    )
+    title = getattr(config, "title", f"Innovation-centre suitability ({scale})")
+    rows = []
+    if getattr(result, "osm", None) is not None:
+        src = result.osm.source
+        where = src.get("path", src.get("service", ""))
+        date = src.get("osm_data_date") or "unknown"
+        rows.append(("data", f"{src.get('kind', '')} {where} (OSM data date {date})"))
+    if getattr(result, "data", None) is not None:
+        region = result.data.region
+        rows.append(("region", f"{region.get('name')} ({region.get('geometry_source')})"))
+        rows.append(("data", ", ".join(str(s.get("source", s.get("path", s.get("role", ""))))
+                                       for s in result.data.sources)))  # fmt: skip
+    if getattr(result, "center", None):
+        c = result.center
+        rows.append(("city centre", f"{c.get('lon')}, {c.get('lat')} ({c.get('method')})"))
+    head = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     open_items = []
     labels = {
         "map": "interactive map (browser)",
@@ -326,16 +341,15 @@ def micro_report_html(
     params = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _parameters(config))
     n_inside = int(result.inside.sum())
     n_valid = int(np.isfinite(result.suitability).sum())
+    stamp = created.isoformat(timespec="seconds")
     body = f"""
-<h1>{_e(config.title)}</h1>
-<p class="sub">innosite {_e(__version__)} micro run, {_e(created.isoformat(timespec="seconds"))}</p>
+<h1>{_e(title)}</h1>
+<p class="sub">innosite {_e(__version__)} {_e(scale)} run, {_e(stamp)}</p>
 <table>
-<tr><th>data</th><td>{_e(data_line)}</td></tr>
+{head}
 <tr><th>grid</th><td>{grid.height} × {grid.width} cells of {grid.cell_size:g} m in
 {_e(grid.crs.to_string())}; {n_inside:,} cells in the area, {n_valid:,} scored
 ({n_inside - n_valid:,} excluded by constraints)</td></tr>
-<tr><th>city centre</th><td>{_e(result.center.get("lon"))}, {_e(result.center.get("lat"))}
-({_e(result.center.get("method"))})</td></tr>
 <tr><th>command</th><td><code>{_e(command or "")}</code></td></tr>
 </table>
 <h2>What to open</h2>
@@ -364,22 +378,23 @@ Bulletin of Chinese Academy of Sciences 37(12): 1745–1756.</p>
 """
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(config.title)} — report</title>"
+        f"<title>{_e(title)} — report</title>"
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<style>{_CSS}</style></head><body><main>{body}</main></body></html>\n"
     )
 
 
-def write_micro_report(
+def write_report(
     path: str | Path,
     result: Any,
     config: Any,
     *,
+    scale: str = "micro",
     files: Mapping[str, str] | None = None,
     command: str | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write :func:`micro_report_html` to ``path`` (atomically).
+    """Write :func:`report_html` to ``path`` (atomically).
 
     Returns
     -------
@@ -387,7 +402,7 @@ def write_micro_report(
         The written report.
     """
     target = check_output_file(path, overwrite=overwrite)
-    text = micro_report_html(result, config, files=files, command=command)
+    text = report_html(result, config, scale=scale, files=files, command=command)
     with atomic_file(target) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
     return target

@@ -691,7 +691,8 @@ def _check_transform(
 
 def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> Any:
     from gis.transforms import TRANSFORMS
-    from layers.micro.factors import EMPTY_RULES, MEASURES, Criterion
+    from layers.micro.factors import MICRO_MEASURES as MEASURES
+    from layers.spec import EMPTY_RULES, Criterion
 
     keys = (
         "name", "description", "tags", "measure", "measure_params", "transform",
@@ -774,10 +775,11 @@ def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> An
     if not ok:
         return None
     return Criterion(
-        name,
-        tags or {},
-        measure,
-        transform,
+        name=name,
+        source="centre" if measure == "center_distance" else "osm",
+        tags=tags or None,
+        measure=measure,
+        transform=transform,
         transform_params=tparams or {},
         measure_params=mparams,
         weight=weight,
@@ -787,7 +789,8 @@ def _check_criterion(c: _Checker, value: Any, path: Path_, seen: set[str]) -> An
 
 
 def _check_factors(c: _Checker, value: Any, path: Path_) -> tuple[Any, ...] | None:
-    from layers.micro.factors import MICRO_FACTORS, Factor
+    from layers.micro.factors import MICRO_FACTORS
+    from layers.spec import Factor
 
     preset = {f.name: f for f in MICRO_FACTORS}
     if not isinstance(value, list) or not value:
@@ -879,7 +882,10 @@ def _check_factors(c: _Checker, value: Any, path: Path_) -> tuple[Any, ...] | No
         ):
             ok = False
             continue
-        factors.append(Factor(name, title, float(weight), criteria, rationale))
+        factors.append(
+            Factor(name=name, title=title, weight=float(weight), criteria=criteria,
+                   rationale=rationale)
+        )  # fmt: skip
     return tuple(factors) if ok else None
 
 
@@ -1278,7 +1284,8 @@ def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, 
     from gis.decay import KERNEL_DECAYS
     from gis.overlay import AGGREGATIONS
     from layers.meso.data import GEONAMES_THRESHOLDS, TIER_ORDER
-    from layers.meso.run import HUB_CLASSES, MAX_CELL_SIZE, MIN_CELL_SIZE
+    from layers.meso.factors import HUB_CLASSES
+    from layers.meso.run import MAX_CELL_SIZE, MIN_CELL_SIZE
 
     choices = {
         "hub_class": list(HUB_CLASSES), "tier": list(TIER_ORDER), "decay": list(KERNEL_DECAYS),
@@ -1337,7 +1344,8 @@ def _meso_value(c: _Checker, kind: Any, value: Any, path: Path_) -> tuple[bool, 
 
 def _meso(c: _Checker, doc: dict[str, Any]) -> tuple[Any, Path | None, bool]:
     """Check a meso scenario document and build its MesoConfig (None if invalid)."""
-    from layers.meso.run import MESO_FACTORS, MesoConfig
+    from layers.meso.factors import MESO_FACTORS
+    from layers.meso.run import MesoConfig
 
     if "description" in doc:
         c.string(doc["description"], ("description",))

@@ -1,0 +1,881 @@
+"""One raster pipeline for every raster scale: measures -> scores -> overlay -> sites.
+
+A scale (micro, meso, national) is a preset of this pipeline: its factors
+(:mod:`layers.spec`), its data sources (a :class:`layers.measures.MeasureContext`),
+its grid and its constraints. The pipeline
+
+1. computes the raw measure of every criterion (:data:`layers.measures.MEASURES`);
+2. takes percentile parameters (``"p95"``) from ONE regular sample of the area's
+   cells, every ``s``-th row and column (:func:`sample_step`, the same cells whatever
+   the windows; every cell below :data:`PERCENTILE_SAMPLE` cells, so exact there);
+3. scores each criterion with its transform, with the empty rules and one fix for a
+   degenerate data-driven range (:func:`explicit_params`), and combines criteria
+   into factor scores (:func:`compute_factor`);
+4. aggregates the factors (:func:`gis.overlay.aggregate`), applies the constraints,
+   finds the candidate regions and runs the decision steps
+   (:func:`layers.decision.apply_decision`).
+
+:func:`compute_raster` runs it in memory on the whole grid. The block functions
+:class:`MeasureBlock` and :class:`ScoreBlock` run the same steps window by window on
+:func:`gis.engine.compute_blocks` (:func:`compute_windowed`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from gis import progress
+from gis.engine import Engine, compute_blocks, plan
+from gis.errors import InputError, NoDataError
+from gis.grid import Grid
+from gis.io import RasterOutput
+from gis.overlay import aggregate, apply_constraints, normalize_weights
+from gis.regions import candidate_regions
+from gis.transforms import rescale
+from gis.windows import Window
+from layers.measures import MEASURES, EmptyMeasure, MeasureContext, Measured, halo_metres
+from layers.spec import Criterion, CriterionResult, Factor, FactorResult
+
+__all__ = [
+    "PERCENTILE_SAMPLE",
+    "Exclusions",
+    "MeasureBlock",
+    "RasterResult",
+    "RasterRun",
+    "Sampler",
+    "ScoreBlock",
+    "WindowedResult",
+    "check_factors",
+    "compute_factor",
+    "compute_raster",
+    "compute_windowed",
+    "empty_score",
+    "explicit_params",
+    "sample_step",
+    "sample_window",
+    "score_criterion",
+]
+
+#: Percentile parameters (``"p98"``) are taken from every s-th row and column of the
+#: grid, with s chosen so the sample has at most this many cells (exact below it).
+PERCENTILE_SAMPLE: int = 4_000_000
+
+
+# ---------------------------------------------------------------------- checks
+def check_factors(factors: Sequence[Factor]) -> None:
+    """Check that every criterion names a registered measure.
+
+    Raises
+    ------
+    InputError
+        Naming the criterion and the registered measures.
+    """
+    for f in factors:
+        for c in f.criteria:
+            if c.measure not in MEASURES:
+                raise InputError(
+                    f"criterion {c.name!r}: unknown measure {c.measure!r}; "
+                    f"choose one of {', '.join(MEASURES)}"
+                )
+
+
+# ---------------------------------------------------------------------- percentiles
+def sample_step(grid: Grid, limit: int | None = None) -> int:
+    """Row and column step of the percentile sample: every s-th cell each way.
+
+    Examples
+    --------
+    >>> sample_step(Grid.from_bounds((0, 0, 4000e3, 5000e3), cell_size=1000, crs=3857))
+    3
+    """
+    limit = PERCENTILE_SAMPLE if limit is None else limit
+    return max(1, math.ceil(math.sqrt(grid.size / limit)))
+
+
+def sample_window(window: Window, values: np.ndarray, step: int) -> np.ndarray:
+    """Values of the window core at global rows and columns that are multiples of ``step``."""
+    r0 = (-window.row) % step
+    c0 = (-window.col) % step
+    return values[r0::step, c0::step]
+
+
+def _sample(raw: np.ndarray, inside: np.ndarray, step: int) -> np.ndarray:
+    values = raw[::step, ::step][inside[::step, ::step]]
+    return values[np.isfinite(values)]
+
+
+class Sampler:
+    """Collects the percentile sample of named raw layers inside the area, window by window."""
+
+    def __init__(self, names: Sequence[str], step: int, ranges: Sequence[str] = ()) -> None:
+        self.names, self.step = tuple(names), step
+        self.parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+        self.cells = 0
+        self.ranges: dict[str, tuple[float, float]] = {n: (math.inf, -math.inf) for n in ranges}
+
+    def __call__(self, window: Window, cores: Mapping[str, np.ndarray]) -> None:
+        """Add the sampled cells of one finished window (and the range of every cell)."""
+        self.cells += int(np.count_nonzero(cores["inside"] > 0.5))
+        for n, (lo, hi) in self.ranges.items():
+            v = cores[n][np.isfinite(cores[n])]
+            if v.size:
+                self.ranges[n] = (min(lo, float(v.min())), max(hi, float(v.max())))
+        inside = sample_window(window, cores["inside"], self.step) > 0.5
+        for n in self.names:
+            v = sample_window(window, cores[n], self.step)[inside]
+            self.parts[n].append(v[np.isfinite(v)])
+
+    def values(self, name: str) -> np.ndarray:
+        """The sampled finite values of ``name`` inside the area."""
+        parts = self.parts[name]
+        return np.concatenate(parts) if parts else np.empty(0, dtype="float32")
+
+
+def needs_sample(criterion: Criterion) -> bool:
+    """Whether the criterion's transform has percentile parameters."""
+    return criterion.transform is not None and any(
+        isinstance(v, str) for v in criterion.transform_params.values()
+    )
+
+
+def explicit_params(criterion: Criterion, values: np.ndarray) -> dict[str, Any]:
+    """The transform parameters of ``criterion`` with ``"pNN"`` replaced by percentiles.
+
+    ``values`` is the percentile sample of the raw measure (finite, inside the area). A
+    degenerate data-driven range (``lower_threshold >= upper_threshold``, e.g. the 95th
+    percentile of a density that is 0 almost everywhere) is widened by a hair.
+
+    Examples
+    --------
+    >>> c = Criterion(name="c", measure="density", transform_params={"upper_threshold": "p50",
+    ...               "lower_threshold": 0})
+    >>> explicit_params(c, np.arange(10, dtype="float32"))
+    {'upper_threshold': 4.5, 'lower_threshold': 0}
+    """
+    params = criterion.transform_params
+    wanted = {k: v for k, v in params.items() if isinstance(v, str)}
+    out = dict(params)
+    if wanted:
+        qs = []
+        for key, val in wanted.items():
+            try:
+                qs.append(float(val.removeprefix("p")))
+            except ValueError:
+                raise InputError(
+                    f"parameter {key}={val!r}: percentiles are written p0..p100"
+                ) from None
+        if values.size == 0:
+            raise NoDataError(
+                f"criterion {criterion.name}: parameters {wanted}: the measure has no finite "
+                "value in the area"
+            )
+        for key, q in zip(wanted, np.percentile(values, qs), strict=True):
+            out[key] = float(q)
+    lo, hi = out.get("lower_threshold"), out.get("upper_threshold")
+    if lo is not None and hi is not None and not lo < hi:
+        out["upper_threshold"] = lo + max(abs(lo), 1.0) * 1e-6
+    return out
+
+
+# ---------------------------------------------------------------------- scores
+def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    """The transform of ``raw`` with explicit parameters, in row chunks when pointwise."""
+    lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
+    if lo is None or hi is None or function in ("ms_large", "ms_small"):
+        return rescale(raw, function, **params)  # data-dependent defaults: whole raster
+    out = np.empty(raw.shape, dtype="float32")
+    step = max(1, (1 << 20) // max(raw.shape[1], 1))
+    for r0 in range(0, raw.shape[0], step):
+        out[r0 : r0 + step] = rescale(raw[r0 : r0 + step], function, **params)
+    return out
+
+
+def empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The score of an empty criterion under ``rule`` (None: dropped)."""
+    if rule == "zero":
+        return np.zeros(shape, dtype="float32")
+    if rule == "one":
+        return np.ones(shape, dtype="float32")
+    return None
+
+
+def _unavailable(factor: Factor, ctx: MeasureContext) -> str | None:
+    """Why a factor cannot be computed at all (none of its sources is there), or None."""
+    reasons = [ctx.unavailable.get(s) for s in factor.sources]
+    if reasons and all(reasons):
+        return "; ".join(dict.fromkeys(r for r in reasons if r))
+    return None
+
+
+def _combine(factor: Factor, results: list[CriterionResult], empty_rule: str,
+             shape: tuple[int, int]) -> FactorResult:  # fmt: skip
+    from gis.overlay import weighted_linear_combination
+
+    used = [r for r in results if r.score is not None]
+    if not used or all(r.status != "ok" for r in results):
+        status = "zero" if empty_rule == "zero" else "drop"
+        score = np.zeros(shape, dtype="float32") if status == "zero" else None
+        return FactorResult(factor, results, score, status)
+    if len(used) == 1:
+        return FactorResult(factor, results, used[0].score, "ok")
+    weights = normalize_weights({r.criterion.name: r.criterion.weight for r in used})
+    scores = {r.criterion.name: r.score for r in used if r.score is not None}
+    return FactorResult(factor, results, weighted_linear_combination(scores, weights), "ok")
+
+
+def compute_factor(
+    factor: Factor, ctx: MeasureContext, *, empty_rule: str, step: int = 1
+) -> FactorResult:
+    """Raw measures, criterion scores and the factor score (weighted mean of criteria)."""
+    missing = _unavailable(factor, ctx)
+    if missing is not None:
+        return FactorResult(factor, [], None, "unavailable", missing)
+    results: list[CriterionResult] = []
+    for crit in factor.criteria:
+        try:
+            m = MEASURES[crit.measure].function(ctx, crit)
+        except EmptyMeasure as exc:
+            rule = crit.when_empty or empty_rule
+            results.append(CriterionResult(crit, 0, None, empty_score(rule, ctx.grid.shape), rule,
+                                           f"{exc}; rule '{rule}' applied"))  # fmt: skip
+            continue
+        score = m.score
+        if score is None:
+            if crit.transform is None:
+                score = m.raw
+            else:
+                values = _sample(m.raw, ctx.inside, step) if needs_sample(crit) else np.empty(0)
+                score = score_criterion(crit.transform, m.raw, explicit_params(crit, values))
+        results.append(CriterionResult(crit, m.count, m.raw, score, "ok", m.note, dict(m.extra)))
+    return _combine(factor, results, empty_rule, ctx.grid.shape)
+
+
+# ---------------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class Exclusions:
+    """Constraint layers as geometries in the grid CRS: excluded cells of any window.
+
+    ``layers`` holds ``(geometries, options of gis.overlay.exclusion_mask)`` pairs.
+    """
+
+    layers: tuple[tuple[np.ndarray, dict[str, Any]], ...] = ()
+
+    def __call__(self, grid: Grid) -> np.ndarray:
+        """The excluded cells of ``grid``."""
+        from gis.overlay import exclusion_mask
+
+        excluded = np.zeros(grid.shape, dtype=bool)
+        for geoms, options in self.layers:
+            excluded |= exclusion_mask(grid, geoms, **options)
+        return excluded
+
+
+@dataclass(kw_only=True)
+class RasterRun:
+    """What a scale preset hands to the pipeline.
+
+    Parameters
+    ----------
+    factors
+        The factors with this run's weights.
+    context
+        The grid, area mask and data sources of the measures.
+    empty_rule
+        ``"drop"`` or ``"zero"``: what an empty criterion or factor becomes.
+    constraints
+        ``constraints(grid) -> bool array`` of excluded cells (any window of the grid).
+    aggregation, aggregation_options
+        :func:`gis.overlay.aggregate` method and its options.
+    threshold, top_percent, min_area, connectivity
+        Candidate regions (:func:`gis.regions.candidate_regions`); ``min_area`` in m².
+    decision
+        :class:`layers.decision.DecisionOptions`, or None for none.
+    refuse_flat
+        Refuse a suitability that is the same in every cell (a region outside the data).
+    describe, candidates_step
+        What a factor is called in messages, and the progress label of the candidates.
+    report
+        Called with the factor results once they are computed (e.g. to warn of empty ones).
+    """
+
+    factors: tuple[Factor, ...]
+    context: MeasureContext
+    empty_rule: str = "drop"
+    constraints: Callable[[Grid], np.ndarray] | None = None
+    aggregation: str = "wlc"
+    aggregation_options: Mapping[str, Any] = field(default_factory=dict)
+    threshold: float | None = None
+    top_percent: float | None = 10.0
+    min_area: float = 0.0
+    connectivity: int = 8
+    decision: Any = None
+    refuse_flat: bool = False
+    describe: str = "factor"
+    candidates_step: str = "candidates"
+    report: Callable[[list[FactorResult]], None] | None = None
+
+
+@dataclass
+class RasterResult:
+    """What an in-memory run of the pipeline computed."""
+
+    grid: Grid
+    inside: np.ndarray
+    factors: list[FactorResult]
+    weights: dict[str, float]
+    suitability: np.ndarray
+    excluded: np.ndarray
+    candidates: gpd.GeoDataFrame
+    decision: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+    windows: dict[str, int] = field(default_factory=dict)
+
+
+def active_weights(factor_results: Sequence[FactorResult], *, what: str = "factor") -> dict:
+    """Normalised weights of the factors that have a score.
+
+    Raises
+    ------
+    NoDataError
+        If no factor has a score (the message gives each factor's reason).
+    """
+    active = {fr.factor.name: fr.factor.weight for fr in factor_results if fr.score is not None}
+    if not active or sum(active.values()) <= 0:
+        reasons = "; ".join(
+            f"{fr.factor.name}: {fr.note or '; '.join(c.note for c in fr.criteria)}"
+            for fr in factor_results
+        )
+        raise NoDataError(
+            f"no {what} has data in the region, so nothing can be scored ({reasons}); "
+            "check that the region is where the data are"
+        )
+    return normalize_weights(active)
+
+
+def _refuse_flat(values: np.ndarray, weights: Mapping[str, float]) -> None:
+    if values.size > 1 and float(np.nanmax(values) - np.nanmin(values)) < 1e-6:
+        raise NoDataError(
+            f"the layers with data ({', '.join(weights)}) score every cell of the region "
+            f"the same ({float(np.nanmax(values)):.3g}), so no site stands out; the region "
+            "is outside what the data cover (e.g. far from every place, hub and centre)"
+        )
+
+
+def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterResult:
+    """Run the pipeline on the whole grid of ``run.context`` and return its rasters.
+
+    With the ``memory`` engine (the default) everything happens in memory. With
+    ``windows`` or ``dask`` the measures and scores run window by window
+    (:func:`compute_windowed`) into a scratch folder, and the factor scores, raw measures
+    and suitability are read back for the decision steps and the outputs.
+    """
+    from gis.progress import Laps
+    from layers.decision import apply_decision
+
+    check_factors(run.factors)
+    if engine is not None and engine.kind != "memory":
+        return _compute_by_windows(run, engine)
+    lap = Laps()
+    ctx = run.context
+    grid, inside = ctx.grid, ctx.inside
+    step = sample_step(grid)
+    factor_results = []
+    for f in progress.track(run.factors, desc=run.describe, label=lambda f: f.name):
+        factor_results.append(compute_factor(f, ctx, empty_rule=run.empty_rule, step=step))
+        lap(f"layer:{f.name}")
+    if run.report is not None:
+        run.report(factor_results)
+    weights = active_weights(factor_results, what=run.describe)
+    scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
+    with progress.step("overlay and constraints"):
+        composite = aggregate(
+            scores, weights, method=run.aggregation, **dict(run.aggregation_options)
+        )
+        if run.refuse_flat:
+            _refuse_flat(composite[inside], weights)
+        excluded = (
+            np.zeros(grid.shape, dtype=bool) if run.constraints is None else run.constraints(grid)
+        )
+        suitability = apply_constraints(composite, excluded, area_mask=inside)
+        del composite
+    lap("overlay")
+    with progress.step(run.candidates_step):
+        candidates = candidate_regions(
+            suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
+            min_area=run.min_area, connectivity=run.connectivity,
+            factors=scores,  # only selected cells are read: they are inside and not excluded
+        )  # fmt: skip
+    progress.note(f"{len(candidates)} candidate region(s)")
+    decision = None
+    if run.decision is not None:
+        candidates, decision = apply_decision(
+            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
+            weights=weights, candidates=candidates, method=run.aggregation,
+            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
+            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
+                                  if c.raw is not None} for fr in factor_results},
+        )  # fmt: skip
+    lap("candidates")
+    return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
+                        suitability=suitability, excluded=excluded, candidates=candidates,
+                        decision=decision, timings=lap.seconds)  # fmt: skip
+
+
+def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
+    """:func:`compute_windowed` into a scratch folder, rasters read back (see compute_raster)."""
+    import tempfile
+
+    from gis.io import read_geotiff
+    from layers.decision import apply_decision
+
+    ctx = run.context
+    grid, inside = ctx.grid, ctx.inside
+    with tempfile.TemporaryDirectory(prefix="innosite-") as tmp:
+        res = compute_windowed(run, engine=engine, folder=Path(tmp), keep_raw=True)
+        scores = {f: read_geotiff(res.paths[f"factor:{f}"])[0] for f in res.weights}
+        suitability = read_geotiff(res.paths["suitability"])[0]
+        raws = {k.removeprefix("raw:"): read_geotiff(p)[0] for k, p in res.paths.items()
+                if k.startswith("raw:") and not k.endswith(":score")}  # fmt: skip
+    rows = {row["layer"]: row for row in res.layers}
+    factor_results = []
+    for f in run.factors:
+        row = rows[f.name]
+        crit_results = []
+        for k, c in enumerate(f.criteria):
+            status = row["criteria"].get(c.name, row["status"])
+            crit_results.append(CriterionResult(c, row["features"] if k == 0 else 0,
+                                                raws.get(c.name), None, status))  # fmt: skip
+        score = scores.get(f.name)
+        status = row["status"] if score is None else "ok"
+        factor_results.append(FactorResult(f, crit_results, score, status, row["note"]))
+    excluded = np.zeros(grid.shape, dtype=bool) if run.constraints is None else (
+        run.constraints(grid))  # fmt: skip
+    candidates = candidate_regions(
+        suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
+        min_area=run.min_area, connectivity=run.connectivity, factors=scores,
+    )  # fmt: skip
+    decision = None
+    if run.decision is not None:
+        candidates, decision = apply_decision(
+            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
+            weights=res.weights, candidates=candidates, method=run.aggregation,
+            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
+            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
+                                  if c.raw is not None} for fr in factor_results},
+        )  # fmt: skip
+    return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=res.weights,
+                        suitability=suitability, excluded=excluded, candidates=candidates,
+                        decision=decision, timings=res.timings,
+                        windows=res.windows)  # fmt: skip
+
+
+# ---------------------------------------------------------------------- window by window
+def _inside_of(grid: Grid, area: Any) -> np.ndarray:
+    """Cells of ``grid`` whose centre lies in ``area`` (clipped to the grid first)."""
+    import shapely
+
+    left, bottom, right, top = grid.bounds
+    part = shapely.clip_by_rect(area, left, bottom, right, top)
+    return grid.rasterize([part])
+
+
+@dataclass
+class MeasureBlock:
+    """Raw measures of the windowed criteria on one window (picklable for Dask)."""
+
+    context: MeasureContext
+    area: Any  # the study area in the grid CRS (None: cut windows out of ``inside``)
+    criteria: tuple[Criterion, ...]
+    inside: np.ndarray | None = None  # the whole grid's area mask, when there is one
+
+    def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.inside is None:
+            inside = _inside_of(grid, self.area)
+        else:
+            inside = _cut(self.context.grid, self.inside, grid)
+        ctx = self.context.with_grid(grid, inside)
+        out: dict[str, np.ndarray] = {"inside": inside.astype("float32")}
+        for crit in self.criteria:
+            m = MEASURES[crit.measure].function(ctx, crit)
+            out.update(_measured_arrays(crit, m))
+        return out
+
+
+def _cut(whole: Grid, values: np.ndarray, part: Grid) -> np.ndarray:
+    """The cells of ``part`` (a window of ``whole``) in a whole-grid array."""
+    r0 = round((whole.transform.f - part.transform.f) / whole.cell_size)
+    c0 = round((part.transform.c - whole.transform.c) / whole.cell_size)
+    return values[r0 : r0 + part.height, c0 : c0 + part.width]
+
+
+def _measured_arrays(crit: Criterion, m: Measured) -> dict[str, np.ndarray]:
+    out = {crit.name: m.raw}
+    if m.score is not None:
+        out[f"{crit.name}:score"] = m.score
+    for extra, (array, _, _) in m.extra.items():
+        out[extra] = array
+    return out
+
+
+@dataclass
+class ScoreBlock:
+    """Criterion scores, factor scores and the masked suitability on one window."""
+
+    params: dict[str, dict[str, Any]]  # criterion -> transform function and explicit params
+    layers: dict[str, tuple[tuple[str, float], ...]]  # factor -> ((score input, weight), ...)
+    weights: dict[str, float]  # factor -> normalised weight
+    aggregation: str = "wlc"
+    aggregation_options: dict[str, Any] = field(default_factory=dict)
+    constraints: Callable[[Grid], np.ndarray] | None = None
+
+    def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from gis.overlay import weighted_linear_combination
+
+        out: dict[str, np.ndarray] = {}
+        for factor, parts in self.layers.items():
+            scores: dict[str, np.ndarray] = {}
+            for source, _ in parts:
+                if source.startswith("="):  # the score of an empty rule
+                    value = float(source[1:].split(":")[0])
+                    scores[source] = np.full(grid.shape, value, dtype="float32")
+                elif source in self.params:
+                    p = dict(self.params[source])
+                    function = p.pop("function")
+                    scores[source] = score_criterion(function, arrays[source], p)
+                else:  # a score already (hub access, city size, an empty rule)
+                    scores[source] = arrays[source]
+            w = normalize_weights({s: wt for s, wt in parts})
+            out[factor] = (
+                next(iter(scores.values()))
+                if len(scores) == 1
+                else weighted_linear_combination(scores, w)
+            )
+        composite = aggregate(out, self.weights, method=self.aggregation,
+                              **self.aggregation_options)  # fmt: skip
+        inside = arrays["inside"] > 0.5
+        if self.constraints is None:
+            excluded = np.zeros(grid.shape, dtype=bool)
+        else:
+            excluded = self.constraints(grid)
+        out["suitability"] = apply_constraints(composite, excluded, area_mask=inside)
+        out["excluded"] = excluded.astype("float32")
+        for factor in self.layers:
+            out[factor] = np.where(inside, out[factor], np.float32(np.nan)).astype("float32")
+        return out
+
+
+@dataclass
+class WindowedResult:
+    """What a window-by-window run of the pipeline wrote and found."""
+
+    grid: Grid
+    cells_in_region: int
+    paths: dict[str, Path]
+    layers: list[dict[str, Any]]
+    weights: dict[str, float]
+    thresholds: dict[str, dict[str, Any]]
+    candidates: gpd.GeoDataFrame
+    windows: dict[str, int]
+    timings: dict[str, float]
+    engine: str
+    made: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+
+
+#: Working set per cell of a measure-pass window (float32 and float64 temporaries).
+RAW_BYTES_PER_CELL: int = 160
+
+#: Working set per cell of a score-pass window: the raw inputs, scores and outputs.
+SCORE_BYTES_PER_CELL: int = 96
+
+
+def probe(
+    factors: Sequence[Factor], ctx: MeasureContext
+) -> tuple[list[dict[str, Any]], set[str], dict[str, tuple[str | None, str]]]:
+    """Run every measure on a one-cell grid (cheap): which criteria have data, what they make.
+
+    Returns the factor rows, the names of the criteria with data, and the raw outputs of
+    those: name to ``(units, description)``; a measure that scores itself adds
+    ``"<criterion>:score"``.
+    """
+    cs = ctx.grid.cell_size
+    left, top = ctx.grid.bounds[0], ctx.grid.bounds[3]
+    one = Grid.from_bounds((left, top - cs, left + cs, top), cell_size=cs, crs=ctx.grid.crs)
+    small = ctx.with_grid(one, np.ones((1, 1), dtype=bool))
+    rows: list[dict[str, Any]] = []
+    ok: set[str] = set()
+    outputs: dict[str, tuple[str | None, str]] = {}
+    for factor in factors:
+        statuses: dict[str, str] = {}
+        notes: list[str] = []
+        count = 0
+        missing = _unavailable(factor, ctx)
+        if missing is not None:
+            rows.append({"layer": factor.name, "title": factor.title, "status": "unavailable",
+                         "features": 0, "criteria": {}, "note": missing})  # fmt: skip
+            continue
+        for crit in factor.criteria:
+            try:
+                m = MEASURES[crit.measure].function(small, crit)
+            except EmptyMeasure as exc:
+                statuses[crit.name] = "drop"
+                notes.append(str(exc))
+                continue
+            statuses[crit.name] = "ok"
+            count += m.count
+            ok.add(crit.name)
+            notes.append(m.note)
+            outputs[crit.name] = (MEASURES[crit.measure].units, crit.description or crit.name)
+            if m.score is not None:
+                outputs[f"{crit.name}:score"] = ("score", f"{crit.name} score (0-1)")
+            outputs.update({k: (u, d) for k, (_, u, d) in m.extra.items()})
+        status = "ok" if "ok" in statuses.values() else "drop"
+        rows.append({"layer": factor.name, "title": factor.title, "status": status,
+                     "features": count, "criteria": statuses,
+                     "note": "; ".join(n for n in notes if n)})  # fmt: skip
+    return rows, ok, outputs
+
+
+def compute_windowed(
+    run: RasterRun,
+    *,
+    area: Any = None,
+    engine: Engine,
+    folder: Path,
+    keep_raw: bool = False,
+    describe_candidates: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
+    titles: Mapping[str, str] | None = None,
+    suitability_tags: Mapping[str, str] | None = None,
+    suitability_description: str = "suitability (0-1)",
+    progress_cb: Callable[[str, int, int], None] | None = None,
+) -> WindowedResult:
+    """Run the pipeline window by window (or on Dask) into ``folder``.
+
+    Writes ``raw/<measure>.tif`` (or a scratch folder), ``<factor>.tif`` and
+    ``suitability.tif`` into ``folder`` (which must exist). The area is ``area`` (a
+    polygon in the grid CRS, rasterised window by window) or, when ``area`` is None,
+    the mask ``run.context.inside`` of the whole grid. Measures computed from
+    point lists need no halo; the others read the halo their registration declares.
+    Empty rules apply as in :func:`compute_raster`.
+
+    Raises
+    ------
+    NoDataError
+        If no factor has data, or the factors score every cell of the area the same.
+    GridSizeError, ClusterError
+        From the engine (a budget too small for one window, a lost cluster).
+    """
+    from gis.progress import Laps
+    from gis.windowed import raster_statistics
+    from gis.zones import windowed_candidate_regions
+
+    check_factors(run.factors)
+    ctx = run.context
+    grid = ctx.grid
+    lap = Laps()
+    layer_rows, ok, made = probe(run.factors, ctx)
+    if not ok:
+        raise NoDataError(
+            "no layer has data in the area (no feature within reach); check that the area "
+            "is where the data are"
+        )
+    factors = [f for f in run.factors if any(c.name in ok for c in f.criteria)
+               or (run.empty_rule == "zero" and _unavailable(f, ctx) is None)]  # fmt: skip
+    weights = normalize_weights({f.name: f.weight for f in factors if f.weight > 0})
+    factors = [f for f in factors if f.name in weights]
+    criteria = tuple(c for f in factors for c in f.criteria if c.name in ok)
+    whole = tuple(c for c in criteria if MEASURES[c.measure].whole_area)
+    windowed = tuple(c for c in criteria if not MEASURES[c.measure].whole_area)
+
+    raw_folder = folder / ("raw" if keep_raw else ".scratch")
+    raw_folder.mkdir(exist_ok=True)
+
+    def raster_output(n: str) -> RasterOutput:
+        units, description = made[n]
+        return RasterOutput(raw_folder / f"{n.replace(':', '_')}.tif", description,
+                            units or None, tags={"measure": n})  # fmt: skip
+
+    # whole-area measures: computed once on the whole grid, then inputs of the blocks
+    whole_paths: dict[str, Path] = {}
+    whole_arrays_range: dict[str, tuple[float, float]] = {}
+    if whole:
+        full = ctx.with_grid(grid, ctx.inside if area is None else _inside_of(grid, area))
+        for crit in whole:
+            arrays = _measured_arrays(crit, MEASURES[crit.measure].function(full, crit))
+            if crit.transform is not None and not {"lower_threshold", "upper_threshold"} <= set(
+                crit.transform_params
+            ):
+                v = arrays[crit.name][np.isfinite(arrays[crit.name])]
+                if v.size:
+                    whole_arrays_range[crit.name] = (float(v.min()), float(v.max()))
+            outs = {n: raster_output(n) for n in arrays}
+            whole_paths.update(compute_blocks(
+                grid, _Given(arrays), outs, engine=Engine("memory"),
+                overviews=keep_raw, compress=keep_raw,
+            ))  # fmt: skip
+            del arrays
+    sampled = tuple(c.name for c in criteria if c.name in ok and needs_sample(c))
+    step = sample_step(grid)
+    halo_m = max([halo_metres(c) for c in windowed] or [0.0])
+    halo = math.ceil(halo_m / grid.cell_size) + (1 if halo_m > 0 else 0)
+    names = {n for c in windowed for n in made if n == c.name or n.startswith(f"{c.name}:")}
+    names |= {n for c in windowed for n in made if n.startswith("hub_distance_")
+              and c.measure == "hub_access"}  # fmt: skip
+    names |= {n for c in windowed for n in made if n == "city_size_class"
+              and c.measure == "nearest_city"}  # fmt: skip
+    raw_outputs = {n: raster_output(n) for n in sorted(names)}
+    open_range = [
+        c.name
+        for c in windowed
+        if c.transform is not None
+        and not {"lower_threshold", "upper_threshold"} <= set(c.transform_params)
+    ]
+    sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names])
+    raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
+                                         "0/1")  # fmt: skip
+
+    def collect(window: Window, cores: Mapping[str, np.ndarray]) -> None:
+        sampler(window, cores)
+
+    sampler_names = tuple(n for n in sampled if n in raw_outputs)
+    sampler.names = sampler_names
+    sampler.parts = {n: [] for n in sampler_names}
+    raw_windows = plan(grid, engine, halo=halo, bytes_per_cell=RAW_BYTES_PER_CELL)
+    raw_paths = compute_blocks(
+        grid, MeasureBlock(ctx, area, windowed, ctx.inside if area is None else None),
+        raw_outputs, engine=engine,
+        halo=halo, bytes_per_cell=RAW_BYTES_PER_CELL, collect=collect,
+        overviews=keep_raw, compress=keep_raw,
+        progress=None if progress_cb is None else (lambda d, t: progress_cb("measures", d, t)),
+    )  # fmt: skip
+    raw_paths.update(whole_paths)
+    lap("measures")
+    if sampler.cells == 0:
+        raise NoDataError("no cell centre of the grid lies in the area; use smaller cells")
+    whole_samples = {c.name: _file_sample(raw_paths[c.name], raw_paths["inside"], step, engine)
+                     for c in whole if needs_sample(c)}  # fmt: skip
+
+    params: dict[str, dict[str, Any]] = {}
+    layers: dict[str, tuple[tuple[str, float], ...]] = {}
+    for f in factors:
+        parts: list[tuple[str, float]] = []
+        if not any(c.name in ok for c in f.criteria):  # every criterion empty: rule "zero"
+            layers[f.name] = (("=0", 1.0),)
+            continue
+        for c in f.criteria:
+            if c.name not in ok:
+                rule = c.when_empty or run.empty_rule
+                if rule in ("zero", "one"):
+                    parts.append((f"={0 if rule == 'zero' else 1}:{c.name}", c.weight))
+                continue
+            if c.transform is None:
+                source = f"{c.name}:score" if f"{c.name}:score" in raw_paths else c.name
+            else:
+                values = (whole_samples[c.name] if c.name in whole_samples
+                          else sampler.values(c.name) if c.name in sampler_names
+                          else np.empty(0))  # fmt: skip
+                p = explicit_params(c, values)
+                if c.name in sampler.ranges:  # rescale's defaults: the raster's finite range
+                    lo, hi = sampler.ranges[c.name]
+                    p = {"lower_threshold": lo, "upper_threshold": hi, **p}
+                elif c.transform is not None and c.name in whole_arrays_range:
+                    lo, hi = whole_arrays_range[c.name]
+                    p = {"lower_threshold": lo, "upper_threshold": hi, **p}
+                params[c.name] = {"function": c.transform, **p}
+                source = c.name
+            parts.append((source, c.weight))
+        layers[f.name] = tuple(parts)
+    inputs = {s: raw_paths[s] for parts in layers.values() for s, _ in parts
+              if not s.startswith("=")}  # fmt: skip
+    inputs["inside"] = raw_paths["inside"]
+    score_block = ScoreBlock(params, layers, weights, run.aggregation,
+                             dict(run.aggregation_options), run.constraints)  # fmt: skip
+    titles = dict(titles or {f.name: f.title for f in factors})
+    score_outputs = {
+        f: RasterOutput(folder / f"{f}.tif", f"{titles.get(f, f)} score (0-1)", "score",
+                        tags={"layer": f, "weight": f"{weights[f]:.6f}"})
+        for f in layers
+    }  # fmt: skip
+    score_outputs["suitability"] = RasterOutput(
+        folder / "suitability.tif",
+        suitability_description,
+        "score",
+        tags={"weights": str(weights), **(suitability_tags or {})},
+    )
+    score_outputs["excluded"] = RasterOutput(raw_folder / "excluded.tif", "excluded", "0/1")
+    score_windows = plan(grid, engine, halo=0, bytes_per_cell=SCORE_BYTES_PER_CELL)
+    score_paths = compute_blocks(
+        grid, score_block, score_outputs, engine=engine, inputs=inputs,
+        bytes_per_cell=SCORE_BYTES_PER_CELL,
+        progress=None if progress_cb is None else (lambda d, t: progress_cb("scores", d, t)),
+    )  # fmt: skip
+    lap("scores")
+    if run.refuse_flat:
+        stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
+        if stats["count"] > 1 and stats["max"] - stats["min"] < 1e-6:
+            raise NoDataError(
+                f"the layers with data ({', '.join(weights)}) score every cell of the region "
+                f"the same ({stats['max']:.3g}), so no site stands out; the area is outside "
+                "what the data cover"
+            )
+    candidates = windowed_candidate_regions(
+        score_paths["suitability"], threshold=run.threshold, top_percent=run.top_percent,
+        min_area=run.min_area, connectivity=run.connectivity,
+        factors={f: score_paths[f] for f in layers}, memory_budget=engine.budget,
+    )  # fmt: skip
+    if describe_candidates is not None:
+        candidates = describe_candidates(candidates)
+    excluded_path = score_paths.pop("excluded")
+    if not keep_raw:
+        import shutil
+
+        shutil.rmtree(raw_folder)
+        raw_paths = {}
+    else:
+        excluded_path.unlink(missing_ok=True)
+    lap("zones")
+    for row in layer_rows:
+        row["weight"] = weights.get(row["layer"], 0.0)
+    paths = {f"raw:{k}": v for k, v in raw_paths.items()}
+    paths.update({("suitability" if k == "suitability" else f"factor:{k}"): v
+                  for k, v in score_paths.items()})  # fmt: skip
+    return WindowedResult(
+        grid=grid, cells_in_region=sampler.cells, paths=paths, layers=layer_rows,
+        weights=weights, thresholds=params, candidates=candidates,
+        windows={"measures": len(raw_windows), "scores": len(score_windows)},
+        timings=lap.seconds, engine=engine.describe(), made=made,
+    )  # fmt: skip
+
+
+@dataclass
+class _Given:
+    """A block function that hands out arrays computed on the whole grid (memory engine)."""
+
+    arrays: Mapping[str, np.ndarray]
+
+    def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        return self.arrays
+
+
+def _file_sample(path: Path, inside_path: Path, step: int, engine: Engine) -> np.ndarray:
+    """The percentile sample of a raster file inside the area (every s-th row and column)."""
+    from gis.windows import open_raster, read_window
+
+    grid = None
+    parts = []
+    with open_raster(path) as src, open_raster(inside_path) as ins:
+        grid = Grid(src.crs, src.transform, src.width, src.height)
+        for w in plan(grid, engine, halo=0, bytes_per_cell=16):
+            v = sample_window(w, read_window(src, w), step)
+            m = sample_window(w, read_window(ins, w), step) > 0.5
+            v = v[m]
+            parts.append(v[np.isfinite(v)])
+    return np.concatenate(parts) if parts else np.empty(0, dtype="float32")
