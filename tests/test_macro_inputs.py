@@ -187,7 +187,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("layers.macro.run._write_chart", broken)
+    monkeypatch.setattr("layers.macro.outputs._write_chart", broken)
     with pytest.raises(OSError, match="disk full"):
         _run(tmp_path)
     _nothing_written(tmp_path)
