@@ -293,14 +293,14 @@ def compare_methods(
         row.update(
             gvf=round(r.gvf, 4),
             matches_chosen=bool(diff.size == 0),
-            differs_from_chosen="; ".join(f"{units[i]}: {got[i]}" for i in diff),
+            differs_from_chosen="; ".join(f"{units[i]}: {got[i]}" for i in diff.tolist()),
         )
         if target_arr is not None:
             known = np.array([t is not None for t in target_arr])
             miss = np.flatnonzero(known & (got != target_arr))
             row.update(
                 reproduces_paper=bool(miss.size == 0),
-                differs_from_paper="; ".join(f"{units[i]}: {got[i]}" for i in miss),
+                differs_from_paper="; ".join(f"{units[i]}: {got[i]}" for i in miss.tolist()),
             )
         rows.append(row)
     table = pd.DataFrame(rows)

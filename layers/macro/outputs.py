@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -140,13 +140,15 @@ def _write_map(
     map_assets: str = "cdn",
 ) -> None:
     import folium
+    from branca.element import Figure
     from shapely.geometry import mapping
 
     units = outcome.units
     names = outcome.result.names
     labels = {i.column: f"{i.label} ({i.unit})" for i in INDICATORS}
     fmap = folium.Map(tiles=tiles, control_scale=True)
-    fmap.get_root().title = "innosite macro: innovation centre tiers"
+    page_root = cast(Figure, fmap.get_root())  # a map's root is its page
+    page_root.title = "innosite macro: innovation centre tiers"
     areas = folium.FeatureGroup(name="Units by tier", show=True)
     markers = folium.FeatureGroup(name="Index (circle size)", show=True)
     links = outcome.links
@@ -164,7 +166,7 @@ def _write_map(
         popup = _popup_html(row, columns, labels, names)
         tooltip = _esc(f"{row['unit']}: {row['tier']}")
         if row.geometry.geom_type != "Point":
-            folium.GeoJson(
+            area = folium.GeoJson(
                 mapping(row.geometry),
                 style_function=lambda _f, c=colour: {
                     "color": c,
@@ -173,8 +175,9 @@ def _write_map(
                     "fillOpacity": 0.35,
                 },
                 tooltip=tooltip,
-                popup=folium.Popup(popup, max_width=420),
-            ).add_to(areas)
+            )
+            folium.Popup(popup, max_width=420).add_to(area)
+            area.add_to(areas)
         folium.CircleMarker(
             location=(float(row["lat"]), float(row["lon"])),
             radius=5 + 20 * (float(row["index"]) - imin) / span,
@@ -215,7 +218,7 @@ def _write_map(
         "position:absolute;bottom:28px;right:10px;z-index:1000;padding:6px 8px;"
         "background:rgba(255,255,255,0.9);border-radius:4px;font:12px sans-serif;"
     )
-    fmap.get_root().html.add_child(
+    page_root.html.add_child(
         folium.Element(
             f"<div style='{box}'><b>Tier</b>{legend}<div style='margin-top:4px;max-width:260px'>"
             f"{_esc(notes)}</div></div>"
@@ -223,7 +226,7 @@ def _write_map(
     )
     bounds = units.total_bounds
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    page = fmap.get_root().render()
+    page = page_root.render()
     if map_assets == "inline":
         from gis.assets import inline_assets
 
@@ -387,8 +390,7 @@ def format_report(outcome: MacroResult, *, max_rows: int = 40) -> str:
         f"{100 * outcome.reproduce_share:.0f}% of draws give exactly these tiers",
     ]
     p_own = np.array([u.loc[i, probability_column(u.loc[i, "tier"])] for i in u.index])
-    shaky = np.argsort(p_own, kind="stable")[:5]
-    shaky = [i for i in shaky if p_own[i] < 0.95]
+    shaky = [int(i) for i in np.argsort(p_own, kind="stable")[:5] if p_own[i] < 0.95]
     if shaky:
         lines.append(
             "Least stable: "

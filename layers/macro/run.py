@@ -267,7 +267,7 @@ def run_macro(
 
     # ---- units and indicators
     paper = table is None
-    if paper:
+    if table is None:
         if indicators is not None or cost:
             raise InputError(
                 "indicators are fixed for the paper's table; give a table to change them"
@@ -489,12 +489,13 @@ def run_macro(
     if scenario is not None:
         extra["scenario"] = dict(scenario)
     if paper:
+        flags = methods.get("reproduces_paper", pd.Series(False, index=methods.index))
+        reproducing = flags.eq(True).to_numpy()
         extra["reproduces_table2"] = bool((units_frame["tier"] == units_frame["paper_tier"]).all())
         extra["combinations_reproducing_table2"] = [
             "/".join(r[:4])
             for r in methods.loc[
-                methods.get("reproduces_paper", False) == True,  # noqa: E712
-                ["normalization", "weighting", "composite", "breaks"],
+                reproducing, ["normalization", "weighting", "composite", "breaks"]
             ].itertuples(index=False)
         ]
     write_outputs(

@@ -334,9 +334,10 @@ def paper_tiers() -> dict[str, str]:
     for tier, cities in zip(table2["tier"], table2["core_cities_en"], strict=True):
         for city in filter(None, (c.strip() for c in cities.split(";"))):
             city_tier[unit_key(city)] = tier
-    out = {}
+    out: dict[str, str] = {}
     for region in REGIONS.values():
-        tiers = {city_tier.get(unit_key(city)) for city, _ in region.centres} - {None}
+        keys = (unit_key(city) for city, _ in region.centres)
+        tiers = {city_tier[k] for k in keys if k in city_tier}
         if len(tiers) == 1:
             out[region.name] = tiers.pop()
     return out
@@ -352,9 +353,9 @@ def tier_names(tiers: int | Sequence[str]) -> tuple[str, ...]:
     >>> tier_names(["core", "rest"])
     ('core', 'rest')
     """
-    if isinstance(tiers, str):
+    if isinstance(tiers, str | bool):
         raise InputError("give the number of tiers or a list of tier names")
-    if isinstance(tiers, int | np.integer) and not isinstance(tiers, bool):
+    if isinstance(tiers, int | np.integer):
         k = int(tiers)
         if k < 2:
             raise InputError(f"need at least 2 tiers, got {k}")
@@ -439,7 +440,7 @@ def indicator_matrix(table: pd.DataFrame, units: pd.Series, columns: Sequence[st
                 "every indicator needs a number for every unit"
             )
         out[:, j] = values.to_numpy(dtype=float)
-    constant = np.flatnonzero(np.ptp(out, axis=0) == 0) if len(out) else []
+    constant = np.flatnonzero(np.ptp(out, axis=0) == 0) if len(out) else np.empty(0, int)
     if len(constant):
         col = columns[int(constant[0])]
         raise InputError(
