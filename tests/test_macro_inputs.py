@@ -187,7 +187,16 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("layers.macro.run._write_chart", broken)
+    monkeypatch.setattr("layers.macro.outputs._write_chart", broken)
     with pytest.raises(OSError, match="disk full"):
         _run(tmp_path)
     _nothing_written(tmp_path)
+
+
+def test_tier_names_refuse_text_and_booleans():
+    from layers.macro.tables import tier_names
+
+    assert tier_names(5)[-1] == "tier 5"
+    for bad in ("three", True):
+        with pytest.raises(InputError, match="give the number of tiers or a list"):
+            tier_names(bad)

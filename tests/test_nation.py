@@ -13,7 +13,7 @@ from shapely.geometry import box
 from gis.engine import Engine
 from gis.io import read_geotiff
 from layers import pipeline
-from layers.china.regions import cnmaps_available
+from layers.china.boundaries import cnmaps_available
 from layers.cli.main import main
 from layers.meso import run as meso
 from layers.national import run as nation

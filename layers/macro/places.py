@@ -126,7 +126,9 @@ def cities(country: str = "CN", *, merge_km: float = 25.0) -> gpd.GeoDataFrame:
     df = _geonames(country.upper())
     if df.empty:
         raise NoDataError(f"GeoNames has no places of 15,000+ inhabitants for country {country!r}")
-    parent = _absorbing_parent(unit_vectors(df["longitude"], df["latitude"]), merge_km)
+    parent = _absorbing_parent(
+        unit_vectors(df["longitude"].to_numpy(), df["latitude"].to_numpy()), merge_km
+    )
     count = np.bincount(parent, minlength=len(df))
     roots = np.flatnonzero(parent == np.arange(len(df)))
     names = df["name"].groupby(parent).agg(lambda s: "; ".join(s.head(5)))

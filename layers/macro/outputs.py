@@ -1,0 +1,415 @@
+"""What a macro run computed (:class:`MacroResult`), its files and its plain-text report.
+
+:func:`write_outputs` writes ``tiers.csv``, ``tiers.gpkg``, ``links.gpkg``,
+``methods.csv``, ``map.html`` (folium), ``index_chart.png`` and ``manifest.json``
+into a staged folder; :func:`format_report` summarises a run for the terminal.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from layers.macro.methods import TierResult
+from layers.macro.tables import INDICATORS
+
+__all__ = ["MacroResult", "format_report", "probability_column", "write_outputs"]
+
+
+def probability_column(tier: str) -> str:
+    """Column of the tier probabilities of ``tier`` in :attr:`MacroResult.units`.
+
+    Examples
+    --------
+    >>> probability_column("international"), probability_column("Tier 1!")
+    ('p_international', 'p_tier_1')
+    """
+    return "p_" + (re.sub(r"\W+", "_", tier.strip().lower()).strip("_") or "tier")
+
+
+@dataclass
+class MacroResult:
+    """Everything a macro run computed and where it wrote it.
+
+    Attributes
+    ----------
+    units
+        GeoDataFrame, one row per unit: indicators, normalised scores, weights,
+        index, rank, tier, agreement and tier probabilities.
+    links
+        GeoDataFrame of spillover links (lines).
+    methods
+        The method comparison table.
+    result
+        The chosen :class:`TierResult`.
+    reproduce_share
+        Share of weight draws whose tiers all equal the chosen run's.
+    paper
+        Whether the units are the paper's (then ``units`` has ``paper_tier``).
+    folder
+        Output folder, or None when nothing was written.
+    files
+        Names of the written files.
+    settings
+        The parameters of the run.
+    """
+
+    units: Any
+    links: Any
+    methods: pd.DataFrame
+    result: TierResult
+    reproduce_share: float
+    paper: bool
+    folder: Path | None = None
+    files: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ outputs
+#: Most links drawn on the map (the strongest); links.gpkg holds them all.
+_MAP_LINKS = 500
+
+_TIER_COLOURS = ("#b2182b", "#ef8a62", "#67a9cf", "#2166ac", "#5aae61", "#762a83", "#999999")
+
+
+def _tier_colour(rank: int) -> str:
+    return _TIER_COLOURS[min(rank, len(_TIER_COLOURS) - 1)]
+
+
+def _esc(value: Any) -> str:
+    """HTML-escape text for the map, also neutralising ``$``, backtick and backslash.
+
+    folium places popup and tooltip HTML inside JavaScript template literals, where
+    ``${...}`` would run as code and a backslash or backtick would break the page;
+    as character references they display unchanged.
+    """
+    return (
+        html.escape(str(value), quote=True)
+        .replace("$", "&#36;")
+        .replace("`", "&#96;")
+        .replace("\\", "&#92;")
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _popup_html(
+    row: pd.Series, columns: Sequence[str], labels: Mapping[str, str], names: Sequence[str]
+) -> str:
+    esc = _esc
+    head = [
+        ("Tier", row["tier"]),
+        ("Rank", row["rank"]),
+        ("Index", row["index"]),
+        ("Method agreement", f"{100 * row['agreement']:.0f}%"),
+    ]
+    head += [(f"P({t})", f"{100 * row[probability_column(t)]:.0f}%") for t in names]
+    if "paper_tier" in row.index and row["paper_tier"]:
+        head.append(("Zhang (2022) tier", row["paper_tier"]))
+    cells = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(_fmt(v))}</td></tr>" for k, v in head)
+    profile = "".join(
+        f"<tr><td>{esc(labels.get(c, c))}</td><td>{esc(_fmt(row[c]))}</td>"
+        f"<td>{esc(_fmt(row[f'n_{c}']))}</td></tr>"
+        for c in columns
+    )
+    return (
+        f"<div style='font:12px sans-serif'><b>{esc(str(row['unit']))}</b>"
+        f"<table>{cells}</table><table><tr><th>Indicator</th><th>value</th>"
+        f"<th>score</th></tr>{profile}</table></div>"
+    )
+
+
+def _write_map(
+    path: Path,
+    outcome: MacroResult,
+    columns: Sequence[str],
+    *,
+    tiles: str | None,
+    notes: str,
+    map_assets: str = "cdn",
+) -> None:
+    import folium
+    from branca.element import Figure
+    from shapely.geometry import mapping
+
+    units = outcome.units
+    names = outcome.result.names
+    labels = {i.column: f"{i.label} ({i.unit})" for i in INDICATORS}
+    fmap = folium.Map(tiles=tiles, control_scale=True)
+    page_root = cast(Figure, fmap.get_root())  # a map's root is its page
+    page_root.title = "innosite macro: innovation centre tiers"
+    areas = folium.FeatureGroup(name="Units by tier", show=True)
+    markers = folium.FeatureGroup(name="Index (circle size)", show=True)
+    links = outcome.links
+    shown = links.head(_MAP_LINKS)  # links are sorted strongest first
+    label = (
+        "Spillover links"
+        if len(shown) == len(links)
+        else (f"Spillover links (strongest {len(shown)} of {len(links)})")
+    )
+    lines = folium.FeatureGroup(name=label, show=True)
+    imin, imax = float(units["index"].min()), float(units["index"].max())
+    span = imax - imin if imax > imin else 1.0
+    for _, row in units.iterrows():
+        colour = _tier_colour(int(row["tier_rank"]) - 1)
+        popup = _popup_html(row, columns, labels, names)
+        tooltip = _esc(f"{row['unit']}: {row['tier']}")
+        if row.geometry.geom_type != "Point":
+            area = folium.GeoJson(
+                mapping(row.geometry),
+                style_function=lambda _f, c=colour: {
+                    "color": c,
+                    "weight": 1,
+                    "fillColor": c,
+                    "fillOpacity": 0.35,
+                },
+                tooltip=tooltip,
+            )
+            folium.Popup(popup, max_width=420).add_to(area)
+            area.add_to(areas)
+        folium.CircleMarker(
+            location=(float(row["lat"]), float(row["lon"])),
+            radius=5 + 20 * (float(row["index"]) - imin) / span,
+            color=colour,
+            weight=2,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.8,
+            tooltip=tooltip,
+            popup=folium.Popup(popup, max_width=420),
+        ).add_to(markers)
+    if len(shown):
+        smax = float(shown["strength"].max())
+        for _, row in shown.iterrows():
+            strong = row["class"] == "strong"
+            coords = [(lat, lon) for lon, lat in row.geometry.coords]
+            folium.PolyLine(
+                coords,
+                weight=1 + 7 * float(row["strength"]) / smax,
+                color="#333333" if strong else "#999999",
+                opacity=0.8 if strong else 0.5,
+                dash_array=None if strong else "4 6",
+                tooltip=_esc(
+                    f"{row['source']} - {row['target']}: {row['class']} {row['type']} link, "
+                    f"strength {row['strength']:.3g}"
+                ),
+            ).add_to(lines)
+    areas.add_to(fmap)
+    lines.add_to(fmap)
+    markers.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    legend = "".join(
+        f"<div><span style='display:inline-block;width:12px;height:12px;"
+        f"background:{_tier_colour(i)};margin-right:6px'></span>{_esc(t)}</div>"
+        for i, t in enumerate(names)
+    )
+    box = (
+        "position:absolute;bottom:28px;right:10px;z-index:1000;padding:6px 8px;"
+        "background:rgba(255,255,255,0.9);border-radius:4px;font:12px sans-serif;"
+    )
+    page_root.html.add_child(
+        folium.Element(
+            f"<div style='{box}'><b>Tier</b>{legend}<div style='margin-top:4px;max-width:260px'>"
+            f"{_esc(notes)}</div></div>"
+        )
+    )
+    bounds = units.total_bounds
+    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    page = page_root.render()
+    if map_assets == "inline":
+        from gis.assets import inline_assets
+
+        page = inline_assets(page)
+    path.write_text(page, encoding="utf-8")
+
+
+def _write_chart(path: Path, outcome: MacroResult) -> None:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    units = outcome.units.sort_values("index", ascending=True)
+    res = outcome.result
+    n = len(units)
+    values = units["index"].to_numpy(dtype=float)
+    fig = Figure(figsize=(8, max(3.0, 0.28 * min(n, 60) + 1.8)), dpi=120)
+    ax = fig.add_subplot()
+    colours = [_tier_colour(int(r) - 1) for r in units["tier_rank"]]
+    if n <= 60:
+        ax.barh(np.arange(n), values, color=colours)
+        ax.set_yticks(np.arange(n), [str(u) for u in units["unit"]], fontsize=8)
+    else:
+        ax.scatter(values, np.arange(n), c=colours, s=6)
+        ax.set_ylabel("units, ranked by index")
+    for b in res.breaks[:-1]:
+        above = values[values > b]
+        at = (b + above.min()) / 2 if above.size else b
+        ax.axvline(at, color="0.3", linestyle="--", linewidth=0.8)
+    handles = [Patch(color=_tier_colour(i), label=t) for i, t in enumerate(res.names)]
+    ax.legend(handles=handles, loc="lower right", fontsize=8, title="tier")
+    ax.set_xlabel("composite index (dashed lines: tier breaks, drawn midway between tiers)")
+    ax.set_title(
+        f"Innovation centre tiers (GVF {res.gvf:.3f})\n{res.method.label.replace('/', ' / ')}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def write_outputs(
+    outcome: MacroResult,
+    out: str | Path,
+    *,
+    overwrite: bool,
+    command: str | None,
+    inputs: list[dict[str, Any]],
+    extra: dict[str, Any],
+    tiles: str | None,
+    map_assets: str = "cdn",
+) -> None:
+    """Write a run's files into ``out`` (all or nothing) and record them in ``outcome``.
+
+    Parameters
+    ----------
+    outcome
+        The run; its ``folder`` and ``files`` are set.
+    out
+        Output folder (new or empty unless ``overwrite``).
+    overwrite
+        Replace a non-empty folder.
+    command, inputs, extra
+        Recorded in ``manifest.json``.
+    tiles, map_assets
+        Base map and Leaflet assets of ``map.html`` (see :func:`layers.macro.run.run_macro`).
+    """
+    from gis.io import output_folder, write_geopackage, write_manifest
+
+    columns = list(outcome.settings["indicators"])
+    note = "Data: Zhang (2022) Table 1. " if outcome.paper else ""
+    note += f"Geometry: {extra['geometry']}."
+    files_out = [
+        "tiers.csv",
+        "tiers.gpkg",
+        "links.gpkg",
+        "methods.csv",
+        "map.html",
+        "index_chart.png",
+    ]
+    with output_folder(out, overwrite=overwrite) as stage:
+        outcome.units.drop(columns="geometry").to_csv(stage / "tiers.csv", index=False)
+        write_geopackage(stage / "tiers.gpkg", outcome.units, layer="tiers")
+        write_geopackage(stage / "links.gpkg", outcome.links, layer="links")
+        outcome.methods.to_csv(stage / "methods.csv", index=False)
+        _write_map(
+            stage / "map.html", outcome, columns, tiles=tiles, notes=note, map_assets=map_assets
+        )
+        _write_chart(stage / "index_chart.png", outcome)
+        write_manifest(
+            stage / "manifest.json",
+            command=command,
+            inputs=inputs,
+            parameters=outcome.settings,
+            outputs=files_out,
+            extra=extra,
+        )
+    outcome.folder = Path(out).resolve()
+    outcome.files = [*files_out, "manifest.json"]
+
+
+# ------------------------------------------------------------------------------ report
+def format_report(outcome: MacroResult, *, max_rows: int = 40) -> str:
+    """Plain-text summary: tiers, method agreement, perturbation stability, outputs."""
+    res = outcome.result
+    u = outcome.units.sort_values(["rank", "unit"])
+    names = res.names
+    lines = [
+        f"Tiers of {len(u)} units by {res.method.label} (GVF {res.gvf:.3f}); "
+        f"index breaks {', '.join(f'{b:.4g}' for b in res.breaks[:-1])}",
+    ]
+    width = min(max(len(str(x)) for x in u["unit"]), 44)
+    head = f"{'rank':>4}  {'unit':<{width}}  {'index':>8}  {'tier':<13}"
+    if outcome.paper:
+        head += f"  {'paper':<13}"
+    head += "  agree  " + "  ".join(f"P({t[:3]})" for t in names)
+    lines += ["", head]
+    for _, r in u.head(max_rows).iterrows():
+        line = (
+            f"{int(r['rank']):>4}  {str(r['unit'])[:width]:<{width}}  {r['index']:>8.4f}  "
+            f"{r['tier']:<13}"
+        )
+        if outcome.paper:
+            line += f"  {r['paper_tier']:<13}"
+        line += f"  {100 * r['agreement']:>4.0f}%  " + "  ".join(
+            f"{100 * r[probability_column(t)]:>5.0f}%" for t in names
+        )
+        lines.append(line)
+    if len(u) > max_rows:
+        lines.append(f"  … {len(u) - max_rows} more units in tiers.csv")
+    m = outcome.methods
+    ran = m[m["error"] == ""]
+    if outcome.paper:
+        ok = bool((u["tier"] == u["paper_tier"]).all())
+        lines += [
+            "",
+            f"Table 2 of Zhang (2022) reproduced by the chosen method: {'yes' if ok else 'NO'}",
+        ]
+        rep = ran[ran["reproduces_paper"] == True]  # noqa: E712
+        lines.append(f"Method combinations reproducing Table 2: {len(rep)} of {len(ran)}")
+        for _, r in rep.iterrows():
+            lines.append(
+                f"  yes  {r['normalization']}/{r['weighting']}/{r['composite']}/{r['breaks']}"
+            )
+        lines.append(
+            f"Not reproducing: {len(ran) - len(rep)} (by breaks: "
+            + ", ".join(
+                f"{b} {int((g['reproduces_paper'] == False).sum())}/{len(g)}"  # noqa: E712
+                for b, g in ran.groupby("breaks", sort=False)
+            )
+            + "); every combination and its differing units are in methods.csv"
+        )
+    else:
+        same = int(ran["matches_chosen"].sum())
+        lines += ["", f"Method combinations giving the same tiers: {same} of {len(ran)}"]
+    if len(m) > len(ran):
+        lines.append(f"Combinations that could not run: {len(m) - len(ran)} (see methods.csv)")
+    pert = outcome.settings["perturbation"]
+    lines += [
+        "",
+        f"Weight perturbation (Dirichlet, {pert['draws']} draws, concentration "
+        f"{pert['concentration']:g}, seed {pert['seed']}): "
+        f"{100 * outcome.reproduce_share:.0f}% of draws give exactly these tiers",
+    ]
+    p_own = np.array([u.loc[i, probability_column(u.loc[i, "tier"])] for i in u.index])
+    shaky = [int(i) for i in np.argsort(p_own, kind="stable")[:5] if p_own[i] < 0.95]
+    if shaky:
+        lines.append(
+            "Least stable: "
+            + "; ".join(
+                f"{u['unit'].iloc[i]} {100 * p_own[i]:.0f}% {u['tier'].iloc[i]}" for i in shaky
+            )
+        )
+    else:
+        lines.append("Every unit keeps its tier in at least 95% of draws.")
+    if res.method.composite == "pca":
+        lines.append(
+            "(the first principal component does not use the weights, so perturbing "
+            "them cannot change the tiers)"
+        )
+    links = outcome.links
+    if len(links):
+        lines.append(
+            f"\nSpillover links: {len(links)} ({int((links['class'] == 'strong').sum())} strong)"
+        )
+    if outcome.folder is not None:
+        lines += ["", f"Outputs in {outcome.folder}: {', '.join(outcome.files)}"]
+    return "\n".join(lines)
