@@ -1,6 +1,6 @@
 """The ``innosite run`` and ``innosite init`` commands: scenario files.
 
-This module only parses arguments; the work is in :mod:`layers.scenario.core`.
+This module only parses arguments; the work is in :mod:`layers.scenario`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["add_parser", "init_cli", "run_cli"]
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite run`` and ``innosite init``."""
-    from layers.scenario.core import KNOWN_SCALES
+    from layers.scenario import KNOWN_SCALES
 
     run = subparsers.add_parser(
         "run",
@@ -72,7 +72,7 @@ def run_cli(args: argparse.Namespace) -> int:
     import warnings
 
     from gis import progress
-    from layers.scenario.core import load_scenario, run_scenario
+    from layers.scenario import load_scenario, run_scenario
 
     scenario = load_scenario(args.scenario)
     if args.check:
@@ -110,7 +110,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def init_cli(args: argparse.Namespace) -> int:
     """``innosite init``: write a preset (or a manifest's scenario)."""
-    from layers.scenario.core import write_preset
+    from layers.scenario import write_preset
 
     path = write_preset(args.file, args.scale, from_manifest=args.from_manifest, force=args.force)
     print(f"wrote {path}; edit it, then: innosite run {args.file}")
