@@ -64,7 +64,7 @@ def _comment(text: str, indent: str = "", width: int = 92) -> str:
 
 
 #: Notes on the ``[output]`` keys, the same at every scale.
-_OUTPUT_NOTES = {
+_OUTPUT_NOTES: dict[tuple[str, str | None], str] = {
     ("output", "folder"): "relative to this file; must be new or empty",
     ("output", "overwrite"): "replace a non-empty output folder",
     ("output", "tiles"): "web base map name or tile URL; false for none",
@@ -165,7 +165,7 @@ _FACTORS_NOTE = (
 )
 
 
-_MESO_NOTES = {
+_MESO_NOTES: dict[tuple[str, str | None], str] = {
     ("area", None): (
         "Study region: at most one of region, place, bbox and file. With none, the extent of "
         "the OSM file; with no OSM file either, the Wuhan metropolitan area, offline. Named "
@@ -247,7 +247,7 @@ _NATIONAL_EXAMPLES = {
 }
 
 
-_MACRO_NOTES = {
+_MACRO_NOTES: dict[tuple[str, str | None], str] = {
     ("data", None): (
         "Units and indicators. Without a table: the 14 regions of Zhang (2022) Table 1 (or "
         "the units listed), compared with Table 2. Your own table (CSV, GeoPackage, "

@@ -139,7 +139,7 @@ def check_transform(c: Checker, name: str, params: Any, params_path: KeyPath) ->
             return None
     if not percentile:
         sample = np.linspace(0.0, 1.0, 11)
-        if is_number(lo) and is_number(hi) and lo < hi:
+        if isinstance(lo, int | float) and isinstance(hi, int | float) and lo < hi:
             sample = np.linspace(float(lo), float(hi), 11)
         try:
             rescale(sample, name, **out)
@@ -250,7 +250,7 @@ def check_criterion(c: Checker, value: Any, path: KeyPath, seen: set[str]) -> An
     description = t.get("description", "")
     if c.string(description, (*path, "description")) is None:
         ok = False
-    if not ok:
+    if not ok or not isinstance(name, str) or not isinstance(measure, str):
         return None
     return Criterion(
         name=name,

@@ -150,13 +150,13 @@ def macro_value(c: Checker, kind: Any, value: Any, path: KeyPath) -> tuple[bool,
                 c.key(path), c.problems[-1].message + " (or false: classic gravity)", c.line(path)
             )
     elif kind == "names":
-        ok = isinstance(value, list) and value
+        ok = isinstance(value, list) and bool(value)
         ok = ok and all(isinstance(x, str) and x.strip() for x in value)
         v = list(value) if ok else None
         if v is None:
             c.error(path, f"must be a list of names in quotes; got {value!r}")
     elif kind == "numbers":
-        ok = isinstance(value, list) and value and all(is_number(x) for x in value)
+        ok = isinstance(value, list) and bool(value) and all(is_number(x) for x in value)
         v = [float(x) for x in value] if ok else None
         if v is None:
             c.error(path, f"must be a list of numbers, lowest first; got {value!r}")

@@ -110,9 +110,9 @@ def toml_lines(text: str) -> dict[KeyPath, int]:
                 table = tuple(path)
                 lines.setdefault(table, number)
                 continue
-            key = _KEY.match(code)
-            if key:
-                lines.setdefault((*table, *_key_parts(key.group(1))), number)
+            match = _KEY.match(code)
+            if match:
+                lines.setdefault((*table, *_key_parts(match.group(1))), number)
         depth += code.count("[") + code.count("{") - code.count("]") - code.count("}")
         depth = max(depth, 0)
     return lines
