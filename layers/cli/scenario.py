@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run a scenario file (.toml/.yaml) or replay a run's manifest.json",
         description=(
-            "Run the analysis a scenario file describes (micro or meso scale): area, data, "
+            "Run the analysis a scenario file describes (micro, meso, national or macro scale): area, data, "
             "grid, factors with their tags, measures, transforms and weights (or an AHP "
             "matrix), constraints, candidate-district rules, decision analysis (Locate "
             "Regions, sensitivity) and outputs. The scenario is checked completely before "
@@ -77,8 +77,9 @@ def run_cli(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.check:
         out = args.out or scenario.out
-        names = ", ".join(f.name for f in scenario.config.factors)
-        what = f"; {'layers' if scenario.scale == 'meso' else 'factors'} {names}" if names else ""
+        names = ", ".join(f.name for f in scenario.factors)
+        noun = "factors" if scenario.scale == "micro" else "layers"
+        what = f"; {noun} {names}" if names else ""
         print(
             f"{args.scenario}: valid {scenario.scale} scenario{what}; "
             f"output folder {out if out is not None else '(none: pass --out)'}"
@@ -86,7 +87,7 @@ def run_cli(args: argparse.Namespace) -> int:
         return 0
     command = command_line(args) or "innosite " + shlex.join(["run", args.scenario])
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings():
-        if scenario.scale == "meso":
+        if scenario.scale in ("meso", "national"):
             warnings.simplefilter("ignore", UserWarning)  # listed in the summary instead
         result, paths = run_scenario(
             scenario, out=args.out, overwrite=args.overwrite, command=command
@@ -97,6 +98,10 @@ def run_cli(args: argparse.Namespace) -> int:
         from layers.macro.run import format_report
 
         print(format_report(result))
+    elif scenario.scale == "national":
+        from layers.national.run import summary
+
+        print(summary(result))
     elif scenario.scale == "meso":
         from layers.meso.outputs import meso_summary
 
