@@ -22,13 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run a scenario file (.toml/.yaml) or replay a run's manifest.json",
         description=(
-            "Run the analysis a scenario file describes (micro, meso, national or macro scale): area, data, "
-            "grid, factors with their tags, measures, transforms and weights (or an AHP "
-            "matrix), constraints, candidate-district rules, decision analysis (Locate "
-            "Regions, sensitivity) and outputs. The scenario is checked completely before "
-            "anything is read or written; every problem is reported with its line. Given a "
-            "manifest.json of an earlier micro or meso run, the run is reproduced (its input "
-            "files must be unchanged)."
+            "Run the analysis a scenario file describes (micro, meso, national or macro "
+            "scale): area, data, grid, factors with their tags, measures, transforms and "
+            "weights (or an AHP matrix), constraints, candidate-district rules, decision "
+            "analysis (Locate Regions, sensitivity), engine and outputs. The scenario is "
+            "checked completely before anything is read or written; every problem is "
+            "reported with its line. Given a manifest.json of an earlier micro, meso or "
+            "macro run, the run is reproduced (its input files must be unchanged)."
         ),
         epilog="Start from a preset: innosite init micro scenario.toml",
     )
