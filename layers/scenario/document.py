@@ -152,10 +152,9 @@ _SECTIONS = (
 _FACTORS_NOTE = (
     "Factors of section 2.3 of Zhang (2022). Each factor is the weighted mean of its "
     "criteria; each criterion measures OpenStreetMap features selected by tags (key = true "
-    "for any value, or a list of values) and rescales the measure to a 0-1 score. Measures: "
-    "walk_distance (m), walk_time (min), distance (m), density (features/km2, "
-    "measure_params bandwidth), coverage (share, measure_params radius), center_distance "
-    "(m). Transforms: those of ArcGIS Rescale by Function (linear, band, gaussian, small, "
+    "for any value, or a list of values) and rescales the measure to a 0-1 score. Measures "
+    "(any of layers.measures.MEASURES; those of the factors below): {measures}. "
+    "Transforms: those of ArcGIS Rescale by Function (linear, band, gaussian, small, "
     "large, ...), with lower_threshold/upper_threshold/from_scale/to_scale and the "
     "function's own parameters; 'pNN' is the NN-th percentile of the measure in the area. "
     "Factor weights are normalised to sum 1. Override weights in a [weights] table "
@@ -163,6 +162,22 @@ _FACTORS_NOTE = (
     '[[1, 3, "1/2", ...], ...], allow_inconsistent = false. A factor with only a name '
     "and weight takes the preset's criteria."
 )
+
+
+def _measures_note(factors: Any) -> str:
+    """The measures ``factors`` use, with units and parameter defaults from the registry."""
+    from layers.measures import MEASURES
+
+    used = dict.fromkeys(c.get("measure") for f in factors for c in f.get("criteria", []))
+    parts = []
+    for name in used:
+        if name not in MEASURES:
+            continue
+        m = MEASURES[name]
+        params = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                           for k, v in m.params.items())  # fmt: skip
+        parts.append(f"{name} ({m.units}{'; measure_params ' + params if params else ''})")
+    return ", ".join(parts)
 
 
 _MESO_NOTES: dict[tuple[str, str | None], str] = {
@@ -345,7 +360,7 @@ def scenario_toml(doc: Mapping[str, Any], *, comments: bool = False, file: str =
     factors = doc.get("factors") or []
     if factors and comments:
         out.append("\n")
-        out.append(_comment(_FACTORS_NOTE))
+        out.append(_comment(_FACTORS_NOTE.format(measures=_measures_note(factors))))
     for factor in factors:
         out.append("\n")
         if comments and factor.get("rationale"):
