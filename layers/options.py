@@ -64,6 +64,7 @@ __all__ = [
     "option",
     "options_of",
     "parameters",
+    "type_name",
     "validate_options",
 ]
 
@@ -291,18 +292,18 @@ def kind_of(value: Any, spec: Option) -> str | None:
     kind = spec.kind
     if kind in ("number", "memory"):
         ok = is_number(value)
-        return None if ok else f"must be a number{_unit(spec)}; got {_what(value)} {value!r}"
+        return None if ok else f"must be a number{_unit(spec)}; got {type_name(value)} {value!r}"
     if kind == "integer":
         ok = is_number(value) and float(value).is_integer()
-        return None if ok else f"must be a whole number; got {_what(value)} {value!r}"
+        return None if ok else f"must be a whole number; got {type_name(value)} {value!r}"
     if kind == "bool":
         ok = isinstance(value, bool)
-        return None if ok else f"must be true or false; got {_what(value)} {value!r}"
+        return None if ok else f"must be true or false; got {type_name(value)} {value!r}"
     if kind in ("text", "file", "path", "crs", "choice"):
         if spec.choices() is not None and not isinstance(value, str):
             return None  # numeric choices (connectivity 4 or 8) are checked as choices
         ok = isinstance(value, str)
-        return None if ok else f"must be text in quotes; got {_what(value)} {value!r}"
+        return None if ok else f"must be text in quotes; got {type_name(value)} {value!r}"
     if kind in ("bbox", "lonlat", "numbers"):
         ok = isinstance(value, list | tuple) and all(is_number(v) for v in value)
         return None if ok else f"must be a list of numbers; got {value!r}"
@@ -317,7 +318,8 @@ def _unit(spec: Option) -> str:
     return spec.check.unit if spec.check is not None else ""
 
 
-def _what(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a value of a scenario file is described in messages (``"a number"``, ``"text"`` ...)."""
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):

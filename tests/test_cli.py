@@ -21,7 +21,7 @@ from layers.options import (
     memory_size,
     options_of,
 )
-from layers.scenario.core import ScenarioError, parse_scenario
+from layers.scenario import ScenarioError, parse_scenario
 
 CONFIGS = {"micro": MicroConfig, "meso": MesoConfig, "national": NationalConfig}
 

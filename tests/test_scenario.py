@@ -21,7 +21,7 @@ from layers.cli.main import main
 from layers.decision import DecisionOptions
 from layers.micro.factors import MICRO_FACTORS
 from layers.micro.run import MicroConfig, config_dict
-from layers.scenario.core import (
+from layers.scenario import (
     ScenarioError,
     load_scenario,
     micro_document,
@@ -211,7 +211,12 @@ BAD = {
         "not both",
     ),
     "threshold out of range": (HEAD + "[sites]\nthreshold = 1.5\n", 3, "sites.threshold", "<= 1"),
-    "connectivity": (HEAD + "[sites]\nconnectivity = 6\n", 3, "sites.connectivity", "4 or 8"),
+    "connectivity": (
+        HEAD + "[sites]\nconnectivity = 6\n",
+        3,
+        "sites.connectivity",
+        "must be one of 4, 8; got 6",
+    ),
     "tiles": (HEAD + "[output]\ntiles = 3\n", 3, "output.tiles", "base-map name"),
     "offline flag": (HEAD + '[output]\noffline_map = "yes"\n', 3, "output.offline_map", "true or"),
     "missing source tags": (

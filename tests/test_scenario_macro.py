@@ -11,7 +11,7 @@ import pytest
 
 from layers.cli.main import main
 from layers.macro.run import Method
-from layers.scenario.core import MacroRun, ScenarioError, load_scenario, parse_scenario, preset_text
+from layers.scenario import MacroRun, ScenarioError, load_scenario, parse_scenario, preset_text
 
 HEAD = 'scale = "macro"\n'
 #: Few weight draws keep the runs short.

@@ -14,7 +14,7 @@ import rasterio
 from layers.cli.main import main
 from layers.meso.factors import MESO_FACTORS
 from layers.meso.run import MesoConfig
-from layers.scenario.core import ScenarioError, load_scenario, parse_scenario, preset_text
+from layers.scenario import ScenarioError, load_scenario, parse_scenario, preset_text
 
 HEAD = 'scale = "meso"\n'
 #: A coarse grid keeps the offline Wuhan run to a few seconds.
@@ -99,7 +99,7 @@ BAD = {
         HEAD + "[data]\nhub_columns = ['lon']\n",
         3,
         "data.hub_columns",
-        "two column names",
+        "must be two names; got ['lon']",
     ),
     "hub class": (HEAD + "[data]\nhub_class = 'metro'\n", 3, "data.hub_class", "must be one of"),
     "market decay": (

@@ -283,7 +283,7 @@ def macro_settings(args: argparse.Namespace) -> dict[str, Any]:
 
     Keys are :func:`layers.macro.run.run_macro` arguments (``weighting`` for the
     weight method, ``pairwise`` for the AHP file, ``half_distance`` False for the
-    classic gravity model); see :func:`layers.scenario.core.macro_document`.
+    classic gravity model); see :func:`layers.scenario.macro_document`.
     """
     return {
         "table": args.table, "national": args.national,
@@ -314,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``innosite macro`` from parsed arguments and print a report."""
     from gis import progress
     from layers.macro.run import Method, format_report, run_macro
-    from layers.scenario.core import macro_document
+    from layers.scenario import macro_document
 
     method = Method(args.normalization, args.weights, args.composite, args.breaks)
     table, indicators, unit_column = args.table, args.indicators, args.unit_column

@@ -1,6 +1,6 @@
 """The ``innosite run`` and ``innosite init`` commands: scenario files.
 
-This module only parses arguments; the work is in :mod:`layers.scenario.core`.
+This module only parses arguments; the work is in :mod:`layers.scenario`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ __all__ = ["add_parser", "init_cli", "run_cli"]
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``innosite run`` and ``innosite init``."""
-    from layers.scenario.core import KNOWN_SCALES
+    from layers.scenario import KNOWN_SCALES
 
     run = subparsers.add_parser(
         "run",
         help="run a scenario file (.toml/.yaml) or replay a run's manifest.json",
         description=(
-            "Run the analysis a scenario file describes (micro or meso scale): area, data, "
-            "grid, factors with their tags, measures, transforms and weights (or an AHP "
-            "matrix), constraints, candidate-district rules, decision analysis (Locate "
-            "Regions, sensitivity) and outputs. The scenario is checked completely before "
-            "anything is read or written; every problem is reported with its line. Given a "
-            "manifest.json of an earlier micro or meso run, the run is reproduced (its input "
-            "files must be unchanged)."
+            "Run the analysis a scenario file describes (micro, meso, national or macro "
+            "scale): area, data, grid, factors with their tags, measures, transforms and "
+            "weights (or an AHP matrix), constraints, candidate-district rules, decision "
+            "analysis (Locate Regions, sensitivity), engine and outputs. The scenario is "
+            "checked completely before anything is read or written; every problem is "
+            "reported with its line. Given a manifest.json of an earlier micro, meso or "
+            "macro run, the run is reproduced (its input files must be unchanged)."
         ),
         epilog="Start from a preset: innosite init micro scenario.toml",
     )
@@ -72,13 +72,14 @@ def run_cli(args: argparse.Namespace) -> int:
     import warnings
 
     from gis import progress
-    from layers.scenario.core import load_scenario, run_scenario
+    from layers.scenario import load_scenario, run_scenario
 
     scenario = load_scenario(args.scenario)
     if args.check:
         out = args.out or scenario.out
-        names = ", ".join(f.name for f in scenario.config.factors)
-        what = f"; {'layers' if scenario.scale == 'meso' else 'factors'} {names}" if names else ""
+        names = ", ".join(f.name for f in scenario.factors)
+        noun = "factors" if scenario.scale == "micro" else "layers"
+        what = f"; {noun} {names}" if names else ""
         print(
             f"{args.scenario}: valid {scenario.scale} scenario{what}; "
             f"output folder {out if out is not None else '(none: pass --out)'}"
@@ -86,7 +87,7 @@ def run_cli(args: argparse.Namespace) -> int:
         return 0
     command = command_line(args) or "innosite " + shlex.join(["run", args.scenario])
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings():
-        if scenario.scale == "meso":
+        if scenario.scale in ("meso", "national"):
             warnings.simplefilter("ignore", UserWarning)  # listed in the summary instead
         result, paths = run_scenario(
             scenario, out=args.out, overwrite=args.overwrite, command=command
@@ -97,6 +98,10 @@ def run_cli(args: argparse.Namespace) -> int:
         from layers.macro.run import format_report
 
         print(format_report(result))
+    elif scenario.scale == "national":
+        from layers.national.run import summary
+
+        print(summary(result))
     elif scenario.scale == "meso":
         from layers.meso.outputs import meso_summary
 
@@ -110,7 +115,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def init_cli(args: argparse.Namespace) -> int:
     """``innosite init``: write a preset (or a manifest's scenario)."""
-    from layers.scenario.core import write_preset
+    from layers.scenario import write_preset
 
     path = write_preset(args.file, args.scale, from_manifest=args.from_manifest, force=args.force)
     print(f"wrote {path}; edit it, then: innosite run {args.file}")

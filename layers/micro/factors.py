@@ -26,12 +26,7 @@ from __future__ import annotations
 
 from layers.spec import Criterion, Factor
 
-__all__ = ["MICRO_FACTORS", "MICRO_MEASURES"]
-
-#: The measures micro criteria use (see :data:`layers.measures.MEASURES`).
-MICRO_MEASURES: tuple[str, ...] = (
-    "walk_distance", "walk_time", "distance", "density", "coverage", "center_distance",
-)  # fmt: skip
+__all__ = ["MICRO_FACTORS"]
 
 _UNIVERSITY = {
     "amenity": ["university", "college", "research_institute"],
