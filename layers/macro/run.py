@@ -239,7 +239,7 @@ def run_macro(
     command
         Command line recorded in the manifest.
     scenario
-        The run's settings as a scenario document (:mod:`layers.scenario.core`),
+        The run's settings as a scenario document (:mod:`layers.scenario`),
         recorded in the manifest so ``innosite run manifest.json`` replays it.
 
     Returns
