@@ -247,8 +247,13 @@ def like(source: Any, name: str, default: Any = dataclasses.MISSING, **changes: 
     :data:`MAP_OPTIONS`. ``default`` replaces the default; ``changes`` replace
     other :class:`Option` attributes (e.g. ``help``).
     """
-    spec = source[name] if isinstance(source, Mapping) else options_of(source)[name]
-    spec = dataclasses.replace(spec, name="", label="", **changes)
+    if isinstance(source, Mapping):  # a table of declarations keeps its labels
+        spec = source[name]
+        fields = {"name": "", **changes}
+    else:  # a configuration's label may be its field name: derive it again
+        spec = options_of(source)[name]
+        fields = {"name": "", "label": "", **changes}
+    spec = dataclasses.replace(spec, **fields)
     value = spec.default if default is dataclasses.MISSING else default
     spec = dataclasses.replace(spec, default=value)
     return field(default=value, metadata={"option": spec})
@@ -466,6 +471,61 @@ MAP_OPTIONS: dict[str, Option] = {
             key="output.offline_map", kind="choice", check=one_of(_map_assets),
             const=("inline",), label="map assets",
             help="embed Leaflet and its helpers in map.html so it works without internet",
+        ),
+    )
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- raster runs
+def _aggregations() -> list[str]:
+    from gis.overlay import AGGREGATIONS
+
+    return sorted(AGGREGATIONS)
+
+
+#: Options every raster scale (micro, meso, national) shares: the empty rule, candidate
+#: sites, exclusions and the aggregation. A scale's configuration declares each with
+#: :func:`like`, changing only its default or wording.
+SITE_OPTIONS: dict[str, Option] = {
+    spec.name: spec
+    for spec in (
+        Option(
+            name="empty_rule", default="drop", flags=("--empty",), key="model.empty",
+            kind="choice", check=one_of(("drop", "zero")), label="empty-factor rule",
+            help="factor with no features in the area: drop it and renormalise the other "
+            "weights, or keep it with score 0",
+        ),
+        Option(
+            name="threshold", flags=("--threshold",), key="sites.threshold", kind="number",
+            check=between(0, 1), label="threshold",
+            help="keep cells scoring at least this (0-1) instead of the top percent",
+        ),
+        Option(
+            name="top_percent", default=10.0, flags=("--top-percent",), key="sites.top_percent",
+            kind="number", check=between(0, 100, low_open=True, unit=" (percent of cells)"),
+            label="top percent", help="keep the best P%% of cells",
+        ),
+        Option(
+            name="min_area_ha", default=2.0, flags=("--min-area",), key="sites.min_area_ha",
+            kind="number", check=between(0), metavar="HA", label="minimum area",
+            help="smallest district in hectares",
+        ),
+        Option(
+            name="connectivity", default=8, flags=("--connectivity",),
+            key="sites.connectivity", kind="choice", check=one_of((4, 8)),
+            label="connectivity", help="cell neighbourhood",
+        ),
+        Option(
+            name="exclude_file", flags=("--exclude",), key="constraints.exclude_file",
+            kind="file", label="exclusion file",
+            help="vector file of polygons to exclude (any CRS)",
+        ),
+        Option(
+            name="aggregation", default="wlc", flags=("--aggregation",),
+            key="model.aggregation", kind="choice", check=one_of(_aggregations),
+            label="aggregation",
+            help="how factor scores combine: wlc (weighted sum), weighted_product, owa, "
+            "fuzzy_and/or/product/sum/gamma, minimum, maximum, topsis",
         ),
     )
 }  # fmt: skip

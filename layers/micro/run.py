@@ -47,7 +47,14 @@ from gis.sources import (
 from layers.decision import DecisionOptions
 from layers.measures import MeasureContext, polygons
 from layers.micro.factors import MICRO_FACTORS
-from layers.options import MAP_OPTIONS, between, like, one_of, option, validate_options
+from layers.options import (
+    MAP_OPTIONS,
+    SITE_OPTIONS,
+    between,
+    like,
+    option,
+    validate_options,
+)
 from layers.pipeline import Exclusions, RasterRun, compute_raster
 from layers.spec import Factor, FactorResult, with_weights
 
@@ -150,54 +157,12 @@ class MicroConfig:
         help="city centre as LON,LAT (default: the peak of amenity/shop/office density)",
     )
     weights: dict[str, float] = field(default_factory=dict)
-    empty_rule: str = option(
-        "drop",
-        flag="--empty",
-        key="model.empty",
-        check=one_of(("drop", "zero")),
-        label="empty-factor rule",
-        help="factor with no features in the area: drop it and renormalise the other "
-        "weights, or keep it with score 0",
-    )
-    threshold: float | None = option(
-        flag="--threshold",
-        key="sites.threshold",
-        kind="number",
-        check=between(0, 1),
-        help="keep cells scoring at least this (0-1) instead of the top percent",
-    )
-    top_percent: float | None = option(
-        10.0,
-        flag="--top-percent",
-        key="sites.top_percent",
-        check=between(0, 100, low_open=True, unit=" (percent of cells)"),
-        label="top percent",
-        help="keep the best P%% of cells",
-    )
-    min_area_ha: float = option(
-        2.0,
-        flag="--min-area",
-        key="sites.min_area_ha",
-        check=between(0),
-        metavar="HA",
-        label="minimum area",
-        help="smallest district in hectares",
-    )
-    connectivity: int = option(
-        8,
-        flag="--connectivity",
-        key="sites.connectivity",
-        check=one_of((4, 8)),
-        kind="choice",
-        help="cell neighbourhood",
-    )
-    exclude_file: str | None = option(
-        flag="--exclude",
-        key="constraints.exclude_file",
-        kind="file",
-        label="exclusion file",
-        help="vector file of polygons to exclude (any CRS)",
-    )
+    empty_rule: str = like(SITE_OPTIONS, "empty_rule")
+    threshold: float | None = like(SITE_OPTIONS, "threshold")
+    top_percent: float | None = like(SITE_OPTIONS, "top_percent")
+    min_area_ha: float = like(SITE_OPTIONS, "min_area_ha")
+    connectivity: int = like(SITE_OPTIONS, "connectivity")
+    exclude_file: str | None = like(SITE_OPTIONS, "exclude_file")
     constraints: bool = option(
         True,
         flag="--no-constraints",
@@ -205,14 +170,7 @@ class MicroConfig:
         const=(False,),
         help="do not exclude water bodies and railway lines",
     )
-    aggregation: str = option(
-        "wlc",
-        flag="--aggregation",
-        key="model.aggregation",
-        check=one_of(_aggregations),
-        help="how factor scores combine: wlc (weighted sum), weighted_product, owa, fuzzy_and/"
-        "or/product/sum/gamma, minimum, maximum, topsis",
-    )
+    aggregation: str = like(SITE_OPTIONS, "aggregation")
     aggregation_options: dict[str, Any] = field(default_factory=dict)
     tiles: str | None = like(MAP_OPTIONS, "tiles")
     map_assets: str = like(MAP_OPTIONS, "map_assets")
