@@ -41,6 +41,7 @@ def write_meso_outputs(
     config: Any,
     *,
     out: Path,
+    parameters: dict[str, Any],
     overwrite: bool = False,
     command: str | None = None,
 ) -> dict[str, Path]:
@@ -54,7 +55,6 @@ def write_meso_outputs(
         Role -> final path (``suitability``, ``candidates``, ``map``, ``manifest``,
         ``factor:<layer>``, ``raw:<measure>``).
     """
-    from layers.meso.run import config_dict
     from layers.outputs.report_html import write_report
 
     grid, inside = result.grid, result.inside
@@ -136,7 +136,7 @@ def write_meso_outputs(
             stage / "manifest.json",
             command=command,
             inputs=inputs,
-            parameters=config_dict(config),
+            parameters=parameters,
             outputs=sorted(
                 [
                     *rel.values(),

@@ -545,8 +545,8 @@ def load_meso_data(config: MesoConfig) -> MesoData:
             config.hubs_file, columns=config.hub_columns, gcj02=config.gcj02,
             hub_class=config.hub_class, known_classes=list(HUB_CLASSES),
         )  # fmt: skip
-        near = md._in_box(user_hubs["lon"].to_numpy(), user_hubs["lat"].to_numpy(),
-                          md._margin_box(area, margin))  # fmt: skip
+        near = md.in_box(user_hubs["lon"].to_numpy(), user_hubs["lat"].to_numpy(),
+                          md.margin_box(area, margin))  # fmt: skip
         if not near.any():
             raise NoDataError(
                 f"none of the {len(user_hubs)} hubs of {config.hubs_file} lies within "
@@ -1010,8 +1010,8 @@ def run_meso(
         data = load_meso_data(config)
         result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
     result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
-    paths = write_meso_outputs(result, config, out=Path(out), overwrite=overwrite,
-                               command=command)  # fmt: skip
+    paths = write_meso_outputs(result, config, out=Path(out), parameters=config_dict(config),
+                               overwrite=overwrite, command=command)  # fmt: skip
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result, paths

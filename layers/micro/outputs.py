@@ -25,6 +25,7 @@ def write_micro_outputs(
     config: Any,
     *,
     out: Path,
+    parameters: dict[str, Any],
     overwrite: bool = False,
     command: str | None = None,
 ) -> dict[str, Path]:
@@ -40,7 +41,6 @@ def write_micro_outputs(
         Role → final path (``suitability``, ``candidates``, ``map``, ``report``,
         ``manifest``, ``factor:<name>``, ``raw:<criterion>``).
     """
-    from layers.micro.run import config_dict
     from layers.outputs.report_html import write_report
 
     grid, inside = result.grid, result.inside
@@ -138,7 +138,7 @@ def write_micro_outputs(
             stage / "manifest.json",
             command=command,
             inputs=inputs,
-            parameters=config_dict(config),
+            parameters=parameters,
             outputs=sorted(
                 [*rel.values(), *(Path(n).with_suffix(".qml").as_posix() for n in _tifs(rel))]
             ),

@@ -486,7 +486,12 @@ def run_micro(
         result = compute_micro(osm, config, exclude=exclude)
         with progress.step("write outputs"):
             paths = write_micro_outputs(
-                result, config, out=Path(out), overwrite=overwrite, command=command
+                result,
+                config,
+                out=Path(out),
+                parameters=config_dict(config),
+                overwrite=overwrite,
+                command=command,
             )
     return result, paths
 

@@ -132,7 +132,7 @@ def run(km: float, cell: float, write: bool) -> dict:
 
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            write_meso_outputs(result, config, out=Path(tmp) / "out")
+            write_meso_outputs(result, config, out=Path(tmp) / "out", parameters={})
             times["write outputs"] = round(time.perf_counter() - t, 2)
     # market potential alone, and the direct sum it replaces (timed on a sample of cells)
     from pyproj import Transformer
