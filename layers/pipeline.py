@@ -33,7 +33,7 @@ import numpy as np
 
 from gis import progress
 from gis.engine import Engine, compute_blocks, plan
-from gis.errors import InputError, NoDataError
+from gis.errors import GridSizeError, InputError, NoDataError
 from gis.grid import Grid
 from gis.io import RasterOutput
 from gis.overlay import aggregate, apply_constraints, normalize_weights
@@ -52,6 +52,7 @@ __all__ = [
     "Sampler",
     "ScoreBlock",
     "WindowedResult",
+    "check_decision_memory",
     "check_factors",
     "compute_factor",
     "compute_raster",
@@ -84,6 +85,45 @@ def check_factors(factors: Sequence[Factor]) -> None:
                     f"criterion {c.name!r}: unknown measure {c.measure!r}; "
                     f"choose one of {', '.join(MEASURES)}"
                 )
+
+
+#: Working set per cell of the decision steps, beyond the score grids read back (bytes):
+#: Locate Regions' and the sensitivity's temporaries (float64 draws, labels, masks).
+DECISION_BYTES_PER_CELL: int = 48
+
+
+def check_decision_memory(grid: Grid, n_layers: int, budget: int) -> None:
+    """Refuse decision steps whose whole grids would not fit the memory budget.
+
+    Locate Regions, the sensitivity analysis and the explanations read the suitability
+    and every factor score of the whole grid; a windowed run checks this before it
+    computes anything.
+
+    Raises
+    ------
+    GridSizeError
+        With the cells, the bytes needed and the budget, and what to change.
+
+    Examples
+    --------
+    >>> g = Grid.from_bounds((0, 0, 100e3, 100e3), cell_size=100, crs=3857)
+    >>> check_decision_memory(g, 4, 2**30)
+    >>> check_decision_memory(g, 4, 2**20)
+    Traceback (most recent call last):
+    ...
+    gis.errors.GridSizeError: the decision steps (Locate Regions, sensitivity, explanations) \
+need the whole suitability and 4 factor grids: 1,000,000 cells x 68 bytes = 64.8 MiB, over \
+the memory budget of 1.0 MiB; use coarser cells (--cell-size) or a larger --memory-budget
+    """
+    per = 4 * (n_layers + 1) + DECISION_BYTES_PER_CELL
+    need = grid.size * per
+    if need > budget:
+        raise GridSizeError(
+            "the decision steps (Locate Regions, sensitivity, explanations) need the whole "
+            f"suitability and {n_layers} factor grids: {grid.size:,} cells x {per} bytes = "
+            f"{need / 2**20:.1f} MiB, over the memory budget of {budget / 2**20:.1f} MiB; "
+            "use coarser cells (--cell-size) or a larger --memory-budget"
+        )
 
 
 # ---------------------------------------------------------------------- percentiles
@@ -377,10 +417,11 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
     and suitability are read back for the decision steps and the outputs.
     """
     from gis.progress import Laps
-    from layers.decision import apply_decision
 
     check_factors(run.factors)
     if engine is not None and engine.kind != "memory":
+        if run.decision is not None and run.decision.active:
+            check_decision_memory(run.context.grid, len(run.factors), engine.budget)
         return _compute_by_windows(run, engine)
     lap = Laps()
     ctx = run.context
@@ -413,16 +454,8 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
             factors=scores,  # only selected cells are read: they are inside and not excluded
         )  # fmt: skip
     progress.note(f"{len(candidates)} candidate region(s)")
-    decision = None
-    if run.decision is not None:
-        candidates, decision = apply_decision(
-            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
-            weights=weights, candidates=candidates, method=run.aggregation,
-            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
-            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
-            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
-                                  if c.raw is not None} for fr in factor_results},
-        )  # fmt: skip
+    candidates, decision = _decide(run, grid, inside, suitability, scores, weights, candidates,
+                                   _raw_of(factor_results))  # fmt: skip
     lap("candidates")
     return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
                         suitability=suitability, excluded=excluded, candidates=candidates,
@@ -432,14 +465,15 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
 def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
     """:func:`compute_windowed` into a scratch folder, rasters read back (see compute_raster)."""
     import tempfile
+    from dataclasses import replace
 
     from gis.io import read_geotiff
-    from layers.decision import apply_decision
 
     ctx = run.context
     grid, inside = ctx.grid, ctx.inside
     with tempfile.TemporaryDirectory(prefix="innosite-") as tmp:
-        res = compute_windowed(run, engine=engine, folder=Path(tmp), keep_raw=True)
+        res = compute_windowed(replace(run, decision=None), engine=engine, folder=Path(tmp),
+                               keep_raw=True)  # fmt: skip
         scores = {f: read_geotiff(res.paths[f"factor:{f}"])[0] for f in res.weights}
         suitability = read_geotiff(res.paths["suitability"])[0]
         raws = {k.removeprefix("raw:"): read_geotiff(p)[0] for k, p in res.paths.items()
@@ -462,20 +496,41 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
         suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
         min_area=run.min_area, connectivity=run.connectivity, factors=scores,
     )  # fmt: skip
-    decision = None
-    if run.decision is not None:
-        candidates, decision = apply_decision(
-            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
-            weights=res.weights, candidates=candidates, method=run.aggregation,
-            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
-            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
-            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
-                                  if c.raw is not None} for fr in factor_results},
-        )  # fmt: skip
+    candidates, decision = _decide(run, grid, inside, suitability, scores, res.weights,
+                                   candidates, _raw_of(factor_results))  # fmt: skip
     return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=res.weights,
                         suitability=suitability, excluded=excluded, candidates=candidates,
                         decision=decision, timings=res.timings,
                         windows=res.windows)  # fmt: skip
+
+
+def _raw_of(factor_results: Sequence[FactorResult]) -> dict[str, dict[str, np.ndarray]]:
+    """Factor -> criterion -> raw measure, for the mean raw values of the explanations."""
+    return {fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria if c.raw is not None}
+            for fr in factor_results}  # fmt: skip
+
+
+def _decide(
+    run: RasterRun,
+    grid: Grid,
+    inside: np.ndarray,
+    suitability: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    candidates: gpd.GeoDataFrame,
+    raw: Mapping[str, Mapping[str, np.ndarray]] | None,
+) -> tuple[gpd.GeoDataFrame, Any]:
+    """The decision steps of a run on its whole grids (the candidates unchanged without)."""
+    from layers.decision import apply_decision
+
+    if run.decision is None:
+        return candidates, None
+    return apply_decision(
+        run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
+        weights=weights, candidates=candidates, method=run.aggregation,
+        method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+        threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area, raw=raw,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- window by window
@@ -588,6 +643,7 @@ class WindowedResult:
     timings: dict[str, float]
     engine: str
     made: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    decision: Any = None  # layers.decision.DecisionResult of the decision steps, if any
 
 
 #: Working set per cell of a measure-pass window (float32 and float64 temporaries).
@@ -691,6 +747,9 @@ def compute_windowed(
                or (run.empty_rule == "zero" and _unavailable(f, ctx) is None)]  # fmt: skip
     weights = normalize_weights({f.name: f.weight for f in factors if f.weight > 0})
     factors = [f for f in factors if f.name in weights]
+    decide = run.decision is not None and run.decision.active
+    if decide:  # before any measure: the decision steps read the whole grids
+        check_decision_memory(grid, len(factors), engine.budget)
     criteria = tuple(c for f in factors for c in f.criteria if c.name in ok)
     whole = tuple(c for c in criteria if MEASURES[c.measure].whole_area)
     windowed = tuple(c for c in criteria if not MEASURES[c.measure].whole_area)
@@ -831,6 +890,17 @@ def compute_windowed(
         min_area=run.min_area, connectivity=run.connectivity,
         factors={f: score_paths[f] for f in layers}, memory_budget=engine.budget,
     )  # fmt: skip
+    decision = None
+    if decide:
+        from gis.io import read_geotiff
+
+        suitability = read_geotiff(score_paths["suitability"])[0]
+        scores = {f: read_geotiff(score_paths[f])[0] for f in layers}
+        inside = read_geotiff(raw_paths["inside"])[0] > 0.5
+        candidates, decision = _decide(run, grid, inside, suitability, scores, weights,
+                                       candidates, None)  # fmt: skip
+        del suitability, scores, inside
+        lap("decision")
     if describe_candidates is not None:
         candidates = describe_candidates(candidates)
     excluded_path = score_paths.pop("excluded")
@@ -851,7 +921,7 @@ def compute_windowed(
         grid=grid, cells_in_region=sampler.cells, paths=paths, layers=layer_rows,
         weights=weights, thresholds=params, candidates=candidates,
         windows={"measures": len(raw_windows), "scores": len(score_windows)},
-        timings=lap.seconds, engine=engine.describe(), made=made,
+        timings=lap.seconds, engine=engine.describe(), made=made, decision=decision,
     )  # fmt: skip
 
 

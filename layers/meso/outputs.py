@@ -9,17 +9,33 @@ import numpy as np
 
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.maps import suitability_map
+from layers.decision import decision_map_layers, write_decision_outputs
 from layers.measures import MEASURES
 from layers.outputs.styles import candidates_qml, raster_style
 from layers.outputs.text import table as _table
 
-__all__ = ["candidates_text", "crs_label", "layers_text", "meso_summary", "write_meso_outputs"]
+__all__ = [
+    "candidates_text",
+    "crs_label",
+    "layers_text",
+    "meso_summary",
+    "popup_fields",
+    "write_meso_outputs",
+]
 
 #: Candidate columns shown in the map popups.
 POPUP_FIELDS: tuple[str, ...] = (
     "rank", "area_ha", "mean_score", "nearest_city", "nearest_city_km", "macro_unit",
     "macro_tier", "macro_km",
 )  # fmt: skip
+
+
+def popup_fields(candidates: Any) -> list[str]:
+    """Popup columns of the candidate zones: :data:`POPUP_FIELDS` and the explanations."""
+    explained = ("contrib_", "weight_", "raw_", "mc_")
+    return [f for f in POPUP_FIELDS if f in candidates.columns] + [
+        c for c in candidates.columns if c.startswith(explained)
+    ]
 
 
 def _masked(array: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -108,8 +124,10 @@ def write_meso_outputs(
             style_name="innosite candidates",
         )  # fmt: skip
         rel["candidates"] = "candidates.gpkg"
+        rel.update(write_decision_outputs(stage, result, grid))
         maps = {fr.factor.title: _masked(fr.score, inside)
                 for fr in result.factors if fr.score is not None}  # fmt: skip
+        maps.update(decision_map_layers(result))
         notes = [
             f"Region: {data.region.get('name')} ({data.region.get('geometry_source')})",
             *_availability_notes(result),
@@ -120,7 +138,7 @@ def write_meso_outputs(
         suitability_map(
             stage / "map.html", grid, composite=result.suitability, layers=maps,
             candidates=result.candidates,
-            candidate_fields=[f for f in POPUP_FIELDS if f in result.candidates.columns],
+            candidate_fields=popup_fields(result.candidates),
             title="Innovation-centre suitability (meso)", tiles=config.tiles, notes=notes,
             assets=config.map_assets,
         )  # fmt: skip
@@ -164,6 +182,7 @@ def write_meso_outputs(
                 "notes": data.notes,
                 "candidates": len(result.candidates),
                 "seconds": result.timings,
+                "decision": result.decision.info if result.decision is not None else None,
             },
         )
         rel["manifest"] = "manifest.json"

@@ -371,6 +371,7 @@ class MesoConfig:
             raise InputError("give a score threshold or a top percent for candidates")
         if self.osm_file is not None and self.online:
             raise InputError("give an OSM file or --online, not both")
+        self.decision.validate()
         normalize_weights({f.name: f.weight for f in self.factors})
         for path in (self.osm_file, self.area_file, self.exclude_file, self.population_file,
                      self.hubs_file, self.macro_tiers):  # fmt: skip
@@ -878,7 +879,7 @@ def raster_run(
         aggregation=config.aggregation, aggregation_options=config.aggregation_options,
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
-        decision=None, refuse_flat=True, describe="layer",
+        decision=config.decision, refuse_flat=True, describe="layer",
     )  # fmt: skip
 
 

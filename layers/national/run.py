@@ -145,7 +145,9 @@ class NationalConfig:
             threshold=self.threshold, top_percent=self.top_percent,
             min_area_ha=self.min_area_ha, connectivity=self.connectivity,
             exclude_file=self.exclude_file, constraints=False, preset=NATIONAL_FACTORS,
-            tiles=None,
+            tiles=self.tiles, map_assets=self.map_assets, aggregation=self.aggregation,
+            aggregation_options=dict(self.aggregation_options), decision=self.decision,
+            engine=self.engine,
         )  # fmt: skip
 
     def validate(self) -> None:
@@ -245,6 +247,7 @@ class NationalResult:
     windows: dict[str, int]
     timings: dict[str, float]
     engine: str
+    decision: Any = None  # layers.decision.DecisionResult when a decision step ran
 
 
 def compute_national(
@@ -283,7 +286,7 @@ def compute_national(
     return NationalResult(
         grid=res.grid, cells_in_region=res.cells_in_region, paths=res.paths, layers=res.layers,
         weights=res.weights, thresholds=res.thresholds, candidates=res.candidates, data=data,
-        windows=res.windows, timings=res.timings, engine=res.engine,
+        windows=res.windows, timings=res.timings, engine=res.engine, decision=res.decision,
     )  # fmt: skip
 
 
@@ -362,7 +365,8 @@ def _write_rest(
     from gis.io import write_geopackage, write_manifest
     from gis.maps import suitability_map
     from gis.windowed import raster_statistics
-    from layers.meso.outputs import POPUP_FIELDS
+    from layers.decision import decision_map_files, write_decision_outputs
+    from layers.meso.outputs import popup_fields
     from layers.meso.run import config_dict
     from layers.outputs.report_html import write_report
     from layers.outputs.styles import candidates_qml, raster_style
@@ -375,6 +379,7 @@ def _write_rest(
                                   if k in result.candidates.columns}),
         style_name="innosite candidates",
     )  # fmt: skip
+    decision_files = write_decision_outputs(stage, result, result.grid)
     styles = []
     for role, path in result.paths.items():
         if role.startswith("raw:"):
@@ -390,13 +395,15 @@ def _write_rest(
         if key in result.paths:
             overviews[row["layer"]] = _overview(result.paths[key], result.grid)[0]
             maps[row["title"]] = overviews[row["layer"]]
+    for title, name in decision_map_files(result).items():
+        maps[title] = _overview(stage / name, result.grid)[0]
     notes = [
         f"Area: {result.data.region.get('name')} ({result.data.region.get('geometry_source')})",
         f"Grid: {result.grid.width} x {result.grid.height} cells of {result.grid.cell_size:g} m "
         f"(map shown at {small.cell_size / 1000:.1f} km)",
         "Data: GeoNames (CC BY 4.0), airportsdata (MIT); centres after Zhang (2022)",
     ]
-    fields = [f for f in POPUP_FIELDS if f in result.candidates.columns]
+    fields = popup_fields(result.candidates)
     suitability_map(stage / "map.html", small, composite=composite, layers=maps,
                     candidates=result.candidates, candidate_fields=fields,
                     title="Innovation-centre suitability (national)",
@@ -420,6 +427,9 @@ def _write_rest(
     outputs = sorted(str(Path(p).relative_to(stage)) for p in result.paths.values())
     outputs += ["candidates.gpkg", "map.html", "report.html"]
     outputs += [str(p.relative_to(stage)) for p in styles]
+    outputs += [*decision_files.values()]
+    outputs += [Path(n).with_suffix(".qml").as_posix() for n in decision_files.values()
+                if n.endswith(".tif")]  # fmt: skip
     write_manifest(
         stage / "manifest.json", command=command, inputs=result.data.sources,
         parameters=params, outputs=sorted(outputs),
@@ -437,6 +447,7 @@ def _write_rest(
             "warnings": warnings_seen,
             "candidates": len(result.candidates),
             "seconds": result.timings,
+            "decision": result.decision.info if result.decision is not None else None,
         },
     )  # fmt: skip
 
