@@ -225,7 +225,7 @@ def test_region_outside_china_drops_the_paper_centres(tmp_path):
 
 
 def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
-    import layers.meso.outputs as mo
+    import layers.outputs.write as mo
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
