@@ -44,6 +44,7 @@ from layers.measures import MEASURES, EmptyMeasure, MeasureContext, Measured, ha
 from layers.spec import Criterion, CriterionResult, Factor, FactorResult
 
 __all__ = [
+    "MOMENT_TRANSFORMS",
     "PERCENTILE_SAMPLE",
     "Exclusions",
     "MeasureBlock",
@@ -63,6 +64,9 @@ __all__ = [
     "sample_window",
     "score_criterion",
 ]
+
+#: Transforms whose omitted ``mean`` and ``std`` default to the raster's own.
+MOMENT_TRANSFORMS: tuple[str, ...] = ("ms_large", "ms_small")
 
 #: Percentile parameters (``"p98"``) are taken from every s-th row and column of the
 #: grid, with s chosen so the sample has at most this many cells (exact below it).
@@ -152,13 +156,22 @@ def _sample(raw: np.ndarray, inside: np.ndarray, step: int) -> np.ndarray:
 
 
 class Sampler:
-    """Collects the percentile sample of named raw layers inside the area, window by window."""
+    """Collects the percentile sample of named raw layers inside the area, window by window.
 
-    def __init__(self, names: Sequence[str], step: int, ranges: Sequence[str] = ()) -> None:
+    Also the finite range (``ranges``) and the mean and standard deviation
+    (``moments``) of every cell of named layers: the whole-raster statistics that a
+    transform's data-driven defaults take (``rescale``'s thresholds, ``ms_large``'s
+    mean and std), so every window scores with the same parameters.
+    """
+
+    def __init__(self, names: Sequence[str], step: int, ranges: Sequence[str] = (),
+                 moments: Sequence[str] = ()) -> None:  # fmt: skip
         self.names, self.step = tuple(names), step
         self.parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
         self.cells = 0
         self.ranges: dict[str, tuple[float, float]] = {n: (math.inf, -math.inf) for n in ranges}
+        # count, shift, sum and sum of squares of (x - shift), in float64
+        self.sums: dict[str, list[float]] = {n: [0.0, math.nan, 0.0, 0.0] for n in moments}
 
     def __call__(self, window: Window, cores: Mapping[str, np.ndarray]) -> None:
         """Add the sampled cells of one finished window (and the range of every cell)."""
@@ -167,10 +180,27 @@ class Sampler:
             v = cores[n][np.isfinite(cores[n])]
             if v.size:
                 self.ranges[n] = (min(lo, float(v.min())), max(hi, float(v.max())))
+        for n, acc in self.sums.items():
+            v = cores[n][np.isfinite(cores[n])].astype("float64")
+            if v.size:
+                if math.isnan(acc[1]):
+                    acc[1] = float(v[0])
+                d = v - acc[1]
+                acc[0] += v.size
+                acc[2] += float(d.sum())
+                acc[3] += float(np.dot(d, d))
         inside = sample_window(window, cores["inside"], self.step) > 0.5
         for n in self.names:
             v = sample_window(window, cores[n], self.step)[inside]
             self.parts[n].append(v[np.isfinite(v)])
+
+    def moments(self, name: str) -> dict[str, float]:
+        """``{"mean", "std"}`` of every finite cell of ``name`` (empty without any)."""
+        n, shift, s1, s2 = self.sums[name]
+        if n == 0:
+            return {}
+        mean = s1 / n
+        return {"mean": shift + mean, "std": math.sqrt(max(s2 / n - mean * mean, 0.0))}
 
     def values(self, name: str) -> np.ndarray:
         """The sampled finite values of ``name`` inside the area."""
@@ -183,6 +213,19 @@ def needs_sample(criterion: Criterion) -> bool:
     return criterion.transform is not None and any(
         isinstance(v, str) for v in criterion.transform_params.values()
     )
+
+
+def needs_moments(criterion: Criterion) -> bool:
+    """Whether the criterion's transform takes the raster's mean and std by default."""
+    p = criterion.transform_params
+    return criterion.transform in MOMENT_TRANSFORMS and (
+        p.get("mean") is None or p.get("std") is None
+    )
+
+
+def _moments(values: np.ndarray) -> dict[str, float]:
+    v = values[np.isfinite(values)].astype("float64")
+    return {"mean": float(v.mean()), "std": float(v.std())} if v.size else {}
 
 
 def explicit_params(criterion: Criterion, values: np.ndarray) -> dict[str, Any]:
@@ -228,7 +271,8 @@ def explicit_params(criterion: Criterion, values: np.ndarray) -> dict[str, Any]:
 def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
     """The transform of ``raw`` with explicit parameters, in row chunks when pointwise."""
     lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
-    if lo is None or hi is None or function in ("ms_large", "ms_small"):
+    data_defaults = function in MOMENT_TRANSFORMS and not {"mean", "std"} <= set(params)
+    if lo is None or hi is None or data_defaults:
         return rescale(raw, function, **params)  # data-dependent defaults: whole raster
     out = np.empty(raw.shape, dtype="float32")
     step = max(1, (1 << 20) // max(raw.shape[1], 1))
@@ -765,6 +809,7 @@ def compute_windowed(
     # whole-area measures: computed once on the whole grid, then inputs of the blocks
     whole_paths: dict[str, Path] = {}
     whole_arrays_range: dict[str, tuple[float, float]] = {}
+    whole_moments: dict[str, dict[str, float]] = {}
     if whole:
         full = ctx.with_grid(grid, ctx.inside if area is None else _inside_of(grid, area))
         for crit in whole:
@@ -775,6 +820,8 @@ def compute_windowed(
                 v = arrays[crit.name][np.isfinite(arrays[crit.name])]
                 if v.size:
                     whole_arrays_range[crit.name] = (float(v.min()), float(v.max()))
+            if needs_moments(crit):
+                whole_moments[crit.name] = _moments(arrays[crit.name])
             outs = {n: raster_output(n) for n in arrays}
             whole_paths.update(compute_blocks(
                 grid, _Given(arrays), outs, engine=Engine("memory"),
@@ -797,7 +844,9 @@ def compute_windowed(
         if c.transform is not None
         and not {"lower_threshold", "upper_threshold"} <= set(c.transform_params)
     ]
-    sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names])
+    open_moments = [c.name for c in windowed if needs_moments(c) and c.name in names]
+    sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names],
+                      moments=open_moments)  # fmt: skip
     raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
                                          "0/1")  # fmt: skip
 
@@ -848,6 +897,10 @@ def compute_windowed(
                 elif c.transform is not None and c.name in whole_arrays_range:
                     lo, hi = whole_arrays_range[c.name]
                     p = {"lower_threshold": lo, "upper_threshold": hi, **p}
+                if needs_moments(c):  # ms_large/ms_small: the whole raster's moments
+                    given = {k: v for k, v in p.items() if v is not None}
+                    p = {**(sampler.moments(c.name) if c.name in sampler.sums
+                            else whole_moments.get(c.name, {})), **given}  # fmt: skip
                 params[c.name] = {"function": c.transform, **p}
                 source = c.name
             parts.append((source, c.weight))
