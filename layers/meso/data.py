@@ -469,7 +469,9 @@ def _read_junctions(path: Path) -> gpd.GeoDataFrame:
         osmium.filter.TagFilter(("highway", "motorway_junction"))
     )
     for node in fp:  # only the tagged junction nodes pass the filter
-        rows.append((node.id, node.tags.get("name", ""), node.location.lon, node.location.lat))
+        assert isinstance(node, osmium.osm.Node)
+        name = node.tags.get("name", "") or ""
+        rows.append((node.id, name, float(node.location.lon), float(node.location.lat)))
     if not rows:
         return gpd.GeoDataFrame(
             {"osm_type": [], "osm_id": [], "name": [], "highway": []},
@@ -571,7 +573,7 @@ def table2_centres() -> pd.DataFrame:
     places = _places_by_name()
     rows = []
     for rec in table.itertuples(index=False):  # 17 rows of a published table
-        for city in filter(None, (c.strip() for c in rec.core_cities_en.split(";"))):
+        for city in filter(None, (c.strip() for c in str(rec.core_cities_en).split(";"))):
             key = _name_key(city)
             place = places.get(key) or places.get(_name_key(city.replace("Macao", "Macau")))
             if place is None:
