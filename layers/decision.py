@@ -51,6 +51,7 @@ __all__ = [
     "ahp_weights_from_file",
     "apply_decision",
     "check_aggregation",
+    "decision_map_files",
     "decision_map_layers",
     "read_pairwise",
     "write_decision_outputs",
@@ -258,6 +259,11 @@ class DecisionOptions:
         help="log-scale spread of perturbed AHP judgements (with --ahp)",
     )
     seed: int = option(0, flag="--seed", key="decision.seed", check=between(0), help="random seed")
+
+    @property
+    def active(self) -> bool:
+        """Whether a step needs the whole grids: AHP file, Locate Regions or sensitivity."""
+        return self.ahp_file is not None or self.regions > 0 or self.sensitivity > 0
 
     def validate(self) -> None:
         """Check the options before any data is read.
@@ -484,9 +490,9 @@ def apply_decision(
     if options.ahp_file is not None:  # the matrix's consistency, for the manifest
         labels = read_pairwise(options.ahp_file)[1]
         info["ahp"] = ahp_weights_from_file(options.ahp_file, labels, allow_inconsistent=True)[1]
-    factor_means = {k: np.where(inside, s, np.nan) for k, s in scores.items()}
     located = options.regions > 0
     if located:
+        factor_means = {k: np.where(inside, s, np.nan) for k, s in scores.items()}
         with progress.step("locate regions"):
             sites = locate_regions(
                 suitability,
@@ -596,6 +602,23 @@ def decision_map_layers(result: Any) -> dict[str, np.ndarray]:
     return {
         f"Probability of selection ({sens.draws} weight draws)": sens.probability,
         f"Score spread (std, 0–{top:.3f} stretched)": stretched,
+    }
+
+
+def decision_map_files(result: Any) -> dict[str, str]:
+    """Map layers of a run's sensitivity analysis as title -> file (under the output folder).
+
+    The windowed form of :func:`decision_map_layers`: the map reads the rasters that
+    :func:`write_decision_outputs` wrote (from their overviews). The spread is drawn as
+    written, not stretched.
+    """
+    decision = getattr(result, "decision", None)
+    if decision is None or decision.sensitivity is None:
+        return {}
+    draws = decision.sensitivity.draws
+    return {
+        f"Probability of selection ({draws} weight draws)": "sensitivity/selection_probability.tif",
+        "Score spread (std)": "sensitivity/std.tif",
     }
 
 

@@ -391,9 +391,9 @@ def nearest_city(ctx: MeasureContext, crit: Criterion) -> Measured:
     weight = np.array([c[2] for c in CITY_SIZE_CLASSES])[classes - 1]
     offset = -scale * np.log(weight)
     value, index = nearest_point(ctx.grid, x, y, offset=offset, mask=ctx.inside)
+    assert value is not None and index is not None  # return_index is on
     score = np.exp(-value / np.float32(scale)).astype("float32")
     best_dist = (value - offset.astype("float32")[index]).astype("float32")
-    assert index is not None  # return_index is on
     best_cls = np.where(index >= 0, classes.astype("float32")[index], np.float32(np.nan))
     counts = dict(zip(*np.unique(classes, return_counts=True), strict=True))
     present = ", ".join(

@@ -33,7 +33,7 @@ import numpy as np
 
 from gis import progress
 from gis.engine import Engine, compute_blocks, plan
-from gis.errors import InputError, NoDataError
+from gis.errors import GridSizeError, InputError, NoDataError
 from gis.grid import Grid
 from gis.io import RasterOutput
 from gis.overlay import aggregate, apply_constraints, normalize_weights
@@ -44,6 +44,7 @@ from layers.measures import MEASURES, EmptyMeasure, MeasureContext, Measured, ha
 from layers.spec import Criterion, CriterionResult, Factor, FactorResult
 
 __all__ = [
+    "MOMENT_TRANSFORMS",
     "PERCENTILE_SAMPLE",
     "Exclusions",
     "MeasureBlock",
@@ -52,6 +53,7 @@ __all__ = [
     "Sampler",
     "ScoreBlock",
     "WindowedResult",
+    "check_decision_memory",
     "check_factors",
     "compute_factor",
     "compute_raster",
@@ -62,6 +64,9 @@ __all__ = [
     "sample_window",
     "score_criterion",
 ]
+
+#: Transforms whose omitted ``mean`` and ``std`` default to the raster's own.
+MOMENT_TRANSFORMS: tuple[str, ...] = ("ms_large", "ms_small")
 
 #: Percentile parameters (``"p98"``) are taken from every s-th row and column of the
 #: grid, with s chosen so the sample has at most this many cells (exact below it).
@@ -84,6 +89,45 @@ def check_factors(factors: Sequence[Factor]) -> None:
                     f"criterion {c.name!r}: unknown measure {c.measure!r}; "
                     f"choose one of {', '.join(MEASURES)}"
                 )
+
+
+#: Working set per cell of the decision steps, beyond the score grids read back (bytes):
+#: Locate Regions' and the sensitivity's temporaries (float64 draws, labels, masks).
+DECISION_BYTES_PER_CELL: int = 48
+
+
+def check_decision_memory(grid: Grid, n_layers: int, budget: int) -> None:
+    """Refuse decision steps whose whole grids would not fit the memory budget.
+
+    Locate Regions, the sensitivity analysis and the explanations read the suitability
+    and every factor score of the whole grid; a windowed run checks this before it
+    computes anything.
+
+    Raises
+    ------
+    GridSizeError
+        With the cells, the bytes needed and the budget, and what to change.
+
+    Examples
+    --------
+    >>> g = Grid.from_bounds((0, 0, 100e3, 100e3), cell_size=100, crs=3857)
+    >>> check_decision_memory(g, 4, 2**30)
+    >>> check_decision_memory(g, 4, 2**20)
+    Traceback (most recent call last):
+    ...
+    gis.errors.GridSizeError: the decision steps (Locate Regions, sensitivity, explanations) \
+need the whole suitability and 4 factor grids: 1,000,000 cells x 68 bytes = 64.8 MiB, over \
+the memory budget of 1.0 MiB; use coarser cells (--cell-size) or a larger --memory-budget
+    """
+    per = 4 * (n_layers + 1) + DECISION_BYTES_PER_CELL
+    need = grid.size * per
+    if need > budget:
+        raise GridSizeError(
+            "the decision steps (Locate Regions, sensitivity, explanations) need the whole "
+            f"suitability and {n_layers} factor grids: {grid.size:,} cells x {per} bytes = "
+            f"{need / 2**20:.1f} MiB, over the memory budget of {budget / 2**20:.1f} MiB; "
+            "use coarser cells (--cell-size) or a larger --memory-budget"
+        )
 
 
 # ---------------------------------------------------------------------- percentiles
@@ -112,13 +156,22 @@ def _sample(raw: np.ndarray, inside: np.ndarray, step: int) -> np.ndarray:
 
 
 class Sampler:
-    """Collects the percentile sample of named raw layers inside the area, window by window."""
+    """Collects the percentile sample of named raw layers inside the area, window by window.
 
-    def __init__(self, names: Sequence[str], step: int, ranges: Sequence[str] = ()) -> None:
+    Also the finite range (``ranges``) and the mean and standard deviation
+    (``moments``) of every cell of named layers: the whole-raster statistics that a
+    transform's data-driven defaults take (``rescale``'s thresholds, ``ms_large``'s
+    mean and std), so every window scores with the same parameters.
+    """
+
+    def __init__(self, names: Sequence[str], step: int, ranges: Sequence[str] = (),
+                 moments: Sequence[str] = ()) -> None:  # fmt: skip
         self.names, self.step = tuple(names), step
         self.parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
         self.cells = 0
         self.ranges: dict[str, tuple[float, float]] = {n: (math.inf, -math.inf) for n in ranges}
+        # count, shift, sum and sum of squares of (x - shift), in float64
+        self.sums: dict[str, list[float]] = {n: [0.0, math.nan, 0.0, 0.0] for n in moments}
 
     def __call__(self, window: Window, cores: Mapping[str, np.ndarray]) -> None:
         """Add the sampled cells of one finished window (and the range of every cell)."""
@@ -127,10 +180,27 @@ class Sampler:
             v = cores[n][np.isfinite(cores[n])]
             if v.size:
                 self.ranges[n] = (min(lo, float(v.min())), max(hi, float(v.max())))
+        for n, acc in self.sums.items():
+            v = cores[n][np.isfinite(cores[n])].astype("float64")
+            if v.size:
+                if math.isnan(acc[1]):
+                    acc[1] = float(v[0])
+                d = v - acc[1]
+                acc[0] += v.size
+                acc[2] += float(d.sum())
+                acc[3] += float(np.dot(d, d))
         inside = sample_window(window, cores["inside"], self.step) > 0.5
         for n in self.names:
             v = sample_window(window, cores[n], self.step)[inside]
             self.parts[n].append(v[np.isfinite(v)])
+
+    def moments(self, name: str) -> dict[str, float]:
+        """``{"mean", "std"}`` of every finite cell of ``name`` (empty without any)."""
+        n, shift, s1, s2 = self.sums[name]
+        if n == 0:
+            return {}
+        mean = s1 / n
+        return {"mean": shift + mean, "std": math.sqrt(max(s2 / n - mean * mean, 0.0))}
 
     def values(self, name: str) -> np.ndarray:
         """The sampled finite values of ``name`` inside the area."""
@@ -143,6 +213,19 @@ def needs_sample(criterion: Criterion) -> bool:
     return criterion.transform is not None and any(
         isinstance(v, str) for v in criterion.transform_params.values()
     )
+
+
+def needs_moments(criterion: Criterion) -> bool:
+    """Whether the criterion's transform takes the raster's mean and std by default."""
+    p = criterion.transform_params
+    return criterion.transform in MOMENT_TRANSFORMS and (
+        p.get("mean") is None or p.get("std") is None
+    )
+
+
+def _moments(values: np.ndarray) -> dict[str, float]:
+    v = values[np.isfinite(values)].astype("float64")
+    return {"mean": float(v.mean()), "std": float(v.std())} if v.size else {}
 
 
 def explicit_params(criterion: Criterion, values: np.ndarray) -> dict[str, Any]:
@@ -188,7 +271,8 @@ def explicit_params(criterion: Criterion, values: np.ndarray) -> dict[str, Any]:
 def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
     """The transform of ``raw`` with explicit parameters, in row chunks when pointwise."""
     lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
-    if lo is None or hi is None or function in ("ms_large", "ms_small"):
+    data_defaults = function in MOMENT_TRANSFORMS and not {"mean", "std"} <= set(params)
+    if lo is None or hi is None or data_defaults:
         return rescale(raw, function, **params)  # data-dependent defaults: whole raster
     out = np.empty(raw.shape, dtype="float32")
     step = max(1, (1 << 20) // max(raw.shape[1], 1))
@@ -377,10 +461,11 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
     and suitability are read back for the decision steps and the outputs.
     """
     from gis.progress import Laps
-    from layers.decision import apply_decision
 
     check_factors(run.factors)
     if engine is not None and engine.kind != "memory":
+        if run.decision is not None and run.decision.active:
+            check_decision_memory(run.context.grid, len(run.factors), engine.budget)
         return _compute_by_windows(run, engine)
     lap = Laps()
     ctx = run.context
@@ -413,16 +498,8 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
             factors=scores,  # only selected cells are read: they are inside and not excluded
         )  # fmt: skip
     progress.note(f"{len(candidates)} candidate region(s)")
-    decision = None
-    if run.decision is not None:
-        candidates, decision = apply_decision(
-            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
-            weights=weights, candidates=candidates, method=run.aggregation,
-            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
-            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
-            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
-                                  if c.raw is not None} for fr in factor_results},
-        )  # fmt: skip
+    candidates, decision = _decide(run, grid, inside, suitability, scores, weights, candidates,
+                                   _raw_of(factor_results))  # fmt: skip
     lap("candidates")
     return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
                         suitability=suitability, excluded=excluded, candidates=candidates,
@@ -432,14 +509,15 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
 def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
     """:func:`compute_windowed` into a scratch folder, rasters read back (see compute_raster)."""
     import tempfile
+    from dataclasses import replace
 
     from gis.io import read_geotiff
-    from layers.decision import apply_decision
 
     ctx = run.context
     grid, inside = ctx.grid, ctx.inside
     with tempfile.TemporaryDirectory(prefix="innosite-") as tmp:
-        res = compute_windowed(run, engine=engine, folder=Path(tmp), keep_raw=True)
+        res = compute_windowed(replace(run, decision=None), engine=engine, folder=Path(tmp),
+                               keep_raw=True)  # fmt: skip
         scores = {f: read_geotiff(res.paths[f"factor:{f}"])[0] for f in res.weights}
         suitability = read_geotiff(res.paths["suitability"])[0]
         raws = {k.removeprefix("raw:"): read_geotiff(p)[0] for k, p in res.paths.items()
@@ -462,20 +540,41 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
         suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
         min_area=run.min_area, connectivity=run.connectivity, factors=scores,
     )  # fmt: skip
-    decision = None
-    if run.decision is not None:
-        candidates, decision = apply_decision(
-            run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
-            weights=res.weights, candidates=candidates, method=run.aggregation,
-            method_options=dict(run.aggregation_options), connectivity=run.connectivity,
-            threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area,
-            raw={fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria
-                                  if c.raw is not None} for fr in factor_results},
-        )  # fmt: skip
+    candidates, decision = _decide(run, grid, inside, suitability, scores, res.weights,
+                                   candidates, _raw_of(factor_results))  # fmt: skip
     return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=res.weights,
                         suitability=suitability, excluded=excluded, candidates=candidates,
                         decision=decision, timings=res.timings,
                         windows=res.windows)  # fmt: skip
+
+
+def _raw_of(factor_results: Sequence[FactorResult]) -> dict[str, dict[str, np.ndarray]]:
+    """Factor -> criterion -> raw measure, for the mean raw values of the explanations."""
+    return {fr.factor.name: {c.criterion.name: c.raw for c in fr.criteria if c.raw is not None}
+            for fr in factor_results}  # fmt: skip
+
+
+def _decide(
+    run: RasterRun,
+    grid: Grid,
+    inside: np.ndarray,
+    suitability: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    candidates: gpd.GeoDataFrame,
+    raw: Mapping[str, Mapping[str, np.ndarray]] | None,
+) -> tuple[gpd.GeoDataFrame, Any]:
+    """The decision steps of a run on its whole grids (the candidates unchanged without)."""
+    from layers.decision import apply_decision
+
+    if run.decision is None:
+        return candidates, None
+    return apply_decision(
+        run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
+        weights=weights, candidates=candidates, method=run.aggregation,
+        method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+        threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area, raw=raw,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- window by window
@@ -588,6 +687,7 @@ class WindowedResult:
     timings: dict[str, float]
     engine: str
     made: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    decision: Any = None  # layers.decision.DecisionResult of the decision steps, if any
 
 
 #: Working set per cell of a measure-pass window (float32 and float64 temporaries).
@@ -691,6 +791,9 @@ def compute_windowed(
                or (run.empty_rule == "zero" and _unavailable(f, ctx) is None)]  # fmt: skip
     weights = normalize_weights({f.name: f.weight for f in factors if f.weight > 0})
     factors = [f for f in factors if f.name in weights]
+    decide = run.decision is not None and run.decision.active
+    if decide:  # before any measure: the decision steps read the whole grids
+        check_decision_memory(grid, len(factors), engine.budget)
     criteria = tuple(c for f in factors for c in f.criteria if c.name in ok)
     whole = tuple(c for c in criteria if MEASURES[c.measure].whole_area)
     windowed = tuple(c for c in criteria if not MEASURES[c.measure].whole_area)
@@ -706,6 +809,7 @@ def compute_windowed(
     # whole-area measures: computed once on the whole grid, then inputs of the blocks
     whole_paths: dict[str, Path] = {}
     whole_arrays_range: dict[str, tuple[float, float]] = {}
+    whole_moments: dict[str, dict[str, float]] = {}
     if whole:
         full = ctx.with_grid(grid, ctx.inside if area is None else _inside_of(grid, area))
         for crit in whole:
@@ -716,6 +820,8 @@ def compute_windowed(
                 v = arrays[crit.name][np.isfinite(arrays[crit.name])]
                 if v.size:
                     whole_arrays_range[crit.name] = (float(v.min()), float(v.max()))
+            if needs_moments(crit):
+                whole_moments[crit.name] = _moments(arrays[crit.name])
             outs = {n: raster_output(n) for n in arrays}
             whole_paths.update(compute_blocks(
                 grid, _Given(arrays), outs, engine=Engine("memory"),
@@ -738,7 +844,9 @@ def compute_windowed(
         if c.transform is not None
         and not {"lower_threshold", "upper_threshold"} <= set(c.transform_params)
     ]
-    sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names])
+    open_moments = [c.name for c in windowed if needs_moments(c) and c.name in names]
+    sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names],
+                      moments=open_moments)  # fmt: skip
     raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
                                          "0/1")  # fmt: skip
 
@@ -789,6 +897,10 @@ def compute_windowed(
                 elif c.transform is not None and c.name in whole_arrays_range:
                     lo, hi = whole_arrays_range[c.name]
                     p = {"lower_threshold": lo, "upper_threshold": hi, **p}
+                if needs_moments(c):  # ms_large/ms_small: the whole raster's moments
+                    given = {k: v for k, v in p.items() if v is not None}
+                    p = {**(sampler.moments(c.name) if c.name in sampler.sums
+                            else whole_moments.get(c.name, {})), **given}  # fmt: skip
                 params[c.name] = {"function": c.transform, **p}
                 source = c.name
             parts.append((source, c.weight))
@@ -831,6 +943,17 @@ def compute_windowed(
         min_area=run.min_area, connectivity=run.connectivity,
         factors={f: score_paths[f] for f in layers}, memory_budget=engine.budget,
     )  # fmt: skip
+    decision = None
+    if decide:
+        from gis.io import read_geotiff
+
+        suitability = read_geotiff(score_paths["suitability"])[0]
+        scores = {f: read_geotiff(score_paths[f])[0] for f in layers}
+        inside = read_geotiff(raw_paths["inside"])[0] > 0.5
+        candidates, decision = _decide(run, grid, inside, suitability, scores, weights,
+                                       candidates, None)  # fmt: skip
+        del suitability, scores, inside
+        lap("decision")
     if describe_candidates is not None:
         candidates = describe_candidates(candidates)
     excluded_path = score_paths.pop("excluded")
@@ -851,7 +974,7 @@ def compute_windowed(
         grid=grid, cells_in_region=sampler.cells, paths=paths, layers=layer_rows,
         weights=weights, thresholds=params, candidates=candidates,
         windows={"measures": len(raw_windows), "scores": len(score_windows)},
-        timings=lap.seconds, engine=engine.describe(), made=made,
+        timings=lap.seconds, engine=engine.describe(), made=made, decision=decision,
     )  # fmt: skip
 
 

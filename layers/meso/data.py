@@ -38,12 +38,14 @@ __all__ = [
     "GEONAMES_THRESHOLDS",
     "TIER_ORDER",
     "MesoWarning",
+    "in_box",
     "load_airports",
     "load_geonames",
     "load_hub_csv",
     "load_macro_centres",
     "load_osm_features",
     "load_osm_online",
+    "margin_box",
     "table2_centres",
 ]
 
@@ -58,7 +60,7 @@ class MesoWarning(UserWarning):
     """A meso layer could not use all of its data (partial coverage, dropped rows)."""
 
 
-def _margin_box(area: BaseGeometry, margin_m: float) -> tuple[float, float, float, float]:
+def margin_box(area: BaseGeometry, margin_m: float) -> tuple[float, float, float, float]:
     """WGS84 bounds of ``area`` widened by ``margin_m`` metres (clamped to valid degrees)."""
     w, s, e, n = area.bounds
     dlat = margin_m / 111_000.0
@@ -67,7 +69,8 @@ def _margin_box(area: BaseGeometry, margin_m: float) -> tuple[float, float, floa
     return (max(w - dlon, -180.0), max(s - dlat, -90.0), min(e + dlon, 180.0), min(n + dlat, 90.0))
 
 
-def _in_box(lon: np.ndarray, lat: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
+def in_box(lon: np.ndarray, lat: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
+    """Whether each point (WGS84 degrees) lies in ``bounds`` (west, south, east, north)."""
     w, s, e, n = bounds
     return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
 
@@ -127,8 +130,8 @@ def load_geonames(
             f"got {min_population!r}"
         )
     df = _geonames_table(int(min_population))
-    bounds = _margin_box(area, margin_m)
-    sel = df[_in_box(df["lon"].to_numpy(), df["lat"].to_numpy(), bounds) & (df["population"] > 0)]
+    bounds = margin_box(area, margin_m)
+    sel = df[in_box(df["lon"].to_numpy(), df["lat"].to_numpy(), bounds) & (df["population"] > 0)]
     sel = sel.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
     pts = gpd.points_from_xy(sel["lon"], sel["lat"], crs=4326)
     sel = sel.assign(in_area=np.asarray(pts.intersects(area)))
@@ -157,8 +160,8 @@ def load_airports(area: BaseGeometry, *, margin_m: float) -> pd.DataFrame:
         list(table.values()), columns=["icao", "iata", "name", "country", "lat", "lon"]
     )
     df = df[df["iata"].fillna("").str.len() == 3]
-    bounds = _margin_box(area, margin_m)
-    df = df[_in_box(df["lon"].to_numpy(float), df["lat"].to_numpy(float), bounds)]
+    bounds = margin_box(area, margin_m)
+    df = df[in_box(df["lon"].to_numpy(float), df["lat"].to_numpy(float), bounds)]
     intl = df["name"].str.contains("International", case=False, na=False)
     out = pd.DataFrame(
         {
@@ -466,7 +469,9 @@ def _read_junctions(path: Path) -> gpd.GeoDataFrame:
         osmium.filter.TagFilter(("highway", "motorway_junction"))
     )
     for node in fp:  # only the tagged junction nodes pass the filter
-        rows.append((node.id, node.tags.get("name", ""), node.location.lon, node.location.lat))
+        assert isinstance(node, osmium.osm.Node)
+        name = node.tags.get("name", "") or ""
+        rows.append((node.id, name, float(node.location.lon), float(node.location.lat)))
     if not rows:
         return gpd.GeoDataFrame(
             {"osm_type": [], "osm_id": [], "name": [], "highway": []},
@@ -568,7 +573,7 @@ def table2_centres() -> pd.DataFrame:
     places = _places_by_name()
     rows = []
     for rec in table.itertuples(index=False):  # 17 rows of a published table
-        for city in filter(None, (c.strip() for c in rec.core_cities_en.split(";"))):
+        for city in filter(None, (c.strip() for c in str(rec.core_cities_en).split(";"))):
             key = _name_key(city)
             place = places.get(key) or places.get(_name_key(city.replace("Macao", "Macau")))
             if place is None:

@@ -1,19 +1,20 @@
-"""Writing a meso run (GeoTIFFs, GeoPackage, map, manifest; all or nothing) and its summary."""
+"""What a meso or national run prints: its layers, candidate zones and outputs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
-from gis.maps import suitability_map
-from layers.measures import MEASURES
-from layers.outputs.styles import candidates_qml, raster_style
 from layers.outputs.text import table as _table
 
-__all__ = ["candidates_text", "crs_label", "layers_text", "meso_summary", "write_meso_outputs"]
+__all__ = [
+    "POPUP_FIELDS",
+    "availability_notes",
+    "candidates_text",
+    "crs_label",
+    "layers_text",
+    "meso_summary",
+]
 
 #: Candidate columns shown in the map popups.
 POPUP_FIELDS: tuple[str, ...] = (
@@ -22,11 +23,8 @@ POPUP_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _masked(array: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    return np.where(inside, array, np.float32(np.nan)).astype("float32", copy=False)
-
-
-def _availability_notes(result: Any) -> list[str]:
+def availability_notes(result: Any) -> list[str]:
+    """One line per layer: used with its weight, or why not."""
     lines = []
     for row in result.layer_table():
         if row["status"] == "ok":
@@ -34,140 +32,6 @@ def _availability_notes(result: Any) -> list[str]:
         else:
             lines.append(f"{row['title']}: {row['status']} - {row['note']}")
     return lines
-
-
-def write_meso_outputs(
-    result: Any,
-    config: Any,
-    *,
-    out: Path,
-    overwrite: bool = False,
-    command: str | None = None,
-) -> dict[str, Path]:
-    """Write every output of a :class:`layers.meso.run.MesoResult` into ``out``.
-
-    Files go to a staging folder that replaces ``out`` only when all are written.
-
-    Returns
-    -------
-    dict
-        Role -> final path (``suitability``, ``candidates``, ``map``, ``manifest``,
-        ``factor:<layer>``, ``raw:<measure>``).
-    """
-    from layers.meso.run import config_dict
-    from layers.outputs.report_html import write_report
-
-    grid, inside = result.grid, result.inside
-    data = result.data
-    rel: dict[str, str] = {}
-    with output_folder(out, overwrite=overwrite) as stage:
-        (stage / "raw").mkdir()
-        write_geotiff(
-            stage / "suitability.tif", result.suitability, grid,
-            description="innovation-centre suitability, meso scale (0-1)", units="score",
-            tags={"weights": str(result.weights), "region": str(data.region.get("name"))},
-        )  # fmt: skip
-        raster_style(stage / "suitability.tif", result.suitability, score=True)
-        rel["suitability"] = "suitability.tif"
-        for fr in result.factors:
-            if fr.score is not None:
-                name = f"{fr.factor.name}.tif"
-                write_geotiff(
-                    stage / name, _masked(fr.score, inside), grid,
-                    description=f"{fr.factor.title} score (0-1)", units="score",
-                    tags={"layer": fr.factor.name, "status": fr.status,
-                          "weight": f"{result.weights.get(fr.factor.name, 0.0):.6f}"},
-                )  # fmt: skip
-                raster_style(stage / name, fr.score, score=True)
-                rel[f"factor:{fr.factor.name}"] = name
-            for cr in fr.criteria:
-                layers = {}
-                if cr.raw is not None:
-                    layers[cr.criterion.name] = (
-                        cr.raw,
-                        MEASURES[cr.criterion.measure].units,
-                        cr.criterion.description or cr.criterion.name,
-                    )
-                layers.update(cr.extra)
-                for raw_name, (array, units, description) in layers.items():
-                    name = f"raw/{raw_name}.tif"
-                    masked = _masked(array, inside)
-                    write_geotiff(
-                        stage / name, masked, grid,
-                        description=description, units=units,
-                        tags={"measure": raw_name, "features": str(cr.count)},
-                    )  # fmt: skip
-                    raster_style(stage / name, masked, score=False)
-                    del masked
-                    rel[f"raw:{raw_name}"] = name
-        titles = {fr.factor.name: fr.factor.title for fr in result.factors}
-        write_geopackage(
-            stage / "candidates.gpkg", result.candidates, layer="candidates",
-            style_qml=candidates_qml({k: v for k, v in titles.items()
-                                      if k in result.candidates.columns}),
-            style_name="innosite candidates",
-        )  # fmt: skip
-        rel["candidates"] = "candidates.gpkg"
-        maps = {fr.factor.title: _masked(fr.score, inside)
-                for fr in result.factors if fr.score is not None}  # fmt: skip
-        notes = [
-            f"Region: {data.region.get('name')} ({data.region.get('geometry_source')})",
-            *_availability_notes(result),
-            "Data: GeoNames (CC BY 4.0), airportsdata (MIT)"
-            + (", OpenStreetMap (ODbL)" if data.osm is not None else "")
-            + "; centres after Zhang (2022)",
-        ]
-        suitability_map(
-            stage / "map.html", grid, composite=result.suitability, layers=maps,
-            candidates=result.candidates,
-            candidate_fields=[f for f in POPUP_FIELDS if f in result.candidates.columns],
-            title="Innovation-centre suitability (meso)", tiles=config.tiles, notes=notes,
-            assets=config.map_assets,
-        )  # fmt: skip
-        rel["map"] = "map.html"
-        write_report(stage / "report.html", result, config, scale="meso",
-                     files={**rel, "manifest": "manifest.json"}, command=command)  # fmt: skip
-        rel["report"] = "report.html"
-        inputs = list(data.sources)
-        for role, path in (("area", config.area_file), ("exclude", config.exclude_file)):
-            if path is not None:
-                inputs.append({"role": role, "path": str(path)})
-        write_manifest(
-            stage / "manifest.json",
-            command=command,
-            inputs=inputs,
-            parameters=config_dict(config),
-            outputs=sorted(
-                [
-                    *rel.values(),
-                    *(
-                        Path(n).with_suffix(".qml").as_posix()
-                        for n in rel.values()
-                        if n.endswith(".tif")
-                    ),
-                ]
-            ),
-            extra={
-                "scale": "meso",
-                "region": data.region,
-                "grid": {
-                    "crs": grid.crs.to_string(),
-                    "cell_size_m": grid.cell_size,
-                    "shape": list(grid.shape),
-                    "bounds": list(grid.bounds),
-                    "cells_in_region": int(inside.sum()),
-                },
-                "weights_used": result.weights,
-                "layers": result.layer_table(),
-                "population": result.population_info,
-                "warnings": result.warnings,
-                "notes": data.notes,
-                "candidates": len(result.candidates),
-                "seconds": result.timings,
-            },
-        )
-        rel["manifest"] = "manifest.json"
-    return {role: Path(out) / name for role, name in rel.items()}
 
 
 def crs_label(crs: Any) -> str:

@@ -93,6 +93,7 @@ __all__ = [
     "measure_context",
     "meso_grid",
     "osm_hubs",
+    "output_spec",
     "raster_run",
     "run_meso",
 ]
@@ -341,6 +342,7 @@ class MesoConfig:
             raise InputError("give a score threshold or a top percent for candidates")
         if self.osm_file is not None and self.online:
             raise InputError("give an OSM file or --online, not both")
+        self.decision.validate()
         normalize_weights({f.name: f.weight for f in self.factors})
         for path in (self.osm_file, self.area_file, self.exclude_file, self.population_file,
                      self.hubs_file, self.macro_tiers):  # fmt: skip
@@ -515,8 +517,8 @@ def load_meso_data(config: MesoConfig) -> MesoData:
             config.hubs_file, columns=config.hub_columns, gcj02=config.gcj02,
             hub_class=config.hub_class, known_classes=list(HUB_CLASSES),
         )  # fmt: skip
-        near = md._in_box(user_hubs["lon"].to_numpy(), user_hubs["lat"].to_numpy(),
-                          md._margin_box(area, margin))  # fmt: skip
+        near = md.in_box(user_hubs["lon"].to_numpy(), user_hubs["lat"].to_numpy(),
+                          md.margin_box(area, margin))  # fmt: skip
         if not near.any():
             raise NoDataError(
                 f"none of the {len(user_hubs)} hubs of {config.hubs_file} lies within "
@@ -848,7 +850,7 @@ def raster_run(
         aggregation=config.aggregation, aggregation_options=config.aggregation_options,
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
-        decision=None, refuse_flat=True, describe="layer",
+        decision=config.decision, refuse_flat=True, describe="layer",
     )  # fmt: skip
 
 
@@ -971,7 +973,7 @@ def run_meso(
         The computed result and the written files by role.
     """
     from gis.io import check_output_folder
-    from layers.meso.outputs import write_meso_outputs
+    from layers.outputs.write import write_run
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
@@ -980,11 +982,44 @@ def run_meso(
         data = load_meso_data(config)
         result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
     result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
-    paths = write_meso_outputs(result, config, out=Path(out), overwrite=overwrite,
-                               command=command)  # fmt: skip
+    paths = write_run(result, output_spec(result, config, command=command), out=Path(out),
+                      overwrite=overwrite)  # fmt: skip
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result, paths
+
+
+def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None = None) -> Any:
+    """What a meso run adds to the outputs (:class:`layers.outputs.write.OutputSpec`)."""
+    from layers.meso.outputs import POPUP_FIELDS, availability_notes
+    from layers.outputs.write import OutputSpec
+
+    data = result.data
+    inputs = list(data.sources)
+    for role, path in (("area", config.area_file), ("exclude", config.exclude_file),
+                       ("ahp", config.decision.ahp_file),
+                       ("existing", config.decision.existing_file)):  # fmt: skip
+        if path is not None:
+            inputs.append({"role": role, "path": str(path)})
+    notes = [
+        f"Region: {data.region.get('name')} ({data.region.get('geometry_source')})",
+        *availability_notes(result),
+        "Data: GeoNames (CC BY 4.0), airportsdata (MIT)"
+        + (", OpenStreetMap (ODbL)" if data.osm is not None else "")
+        + "; centres after Zhang (2022)",
+    ]
+    return OutputSpec(
+        scale="meso", config=config, parameters=config_dict(config), inputs=inputs,
+        grid_extra={"cells_in_region": int(result.inside.sum())},
+        extra={"region": data.region, "layers": result.layer_table(),
+               "population": result.population_info, "warnings": result.warnings,
+               "notes": data.notes, "seconds": result.timings},
+        title="Innovation-centre suitability (meso)",
+        suitability_description="innovation-centre suitability, meso scale (0-1)",
+        suitability_tags={"region": str(data.region.get("name"))},
+        factor_tag="layer", raw_tag="measure", popup_fields=POPUP_FIELDS, notes=notes,
+        tiles=config.tiles, map_assets=config.map_assets, command=command,
+    )  # fmt: skip
 
 
 def config_dict(config: MesoConfig) -> dict[str, Any]:

@@ -66,6 +66,7 @@ __all__ = [
     "compute_micro",
     "constraints",
     "load_micro_data",
+    "output_spec",
     "raster_run",
     "run_micro",
 ]
@@ -431,7 +432,7 @@ def run_micro(
         The computed result and the written files by role.
     """
     from gis.io import check_output_folder
-    from layers.micro.outputs import write_micro_outputs
+    from layers.outputs.write import write_run
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
@@ -443,10 +444,33 @@ def run_micro(
         progress.note(f"{len(osm.features):,} OSM features read ({osm.source.get('kind')})")
         result = compute_micro(osm, config, exclude=exclude)
         with progress.step("write outputs"):
-            paths = write_micro_outputs(
-                result, config, out=Path(out), overwrite=overwrite, command=command
-            )
+            spec = output_spec(result, config, command=command)
+            paths = write_run(result, spec, out=Path(out), overwrite=overwrite)
     return result, paths
+
+
+def output_spec(result: MicroResult, config: MicroConfig, *, command: str | None = None) -> Any:
+    """What a micro run adds to the outputs (:class:`layers.outputs.write.OutputSpec`)."""
+    from layers.outputs.write import OutputSpec
+
+    inputs = [{"role": "osm", **result.osm.source}]
+    for role, path in (
+        ("area", config.area_file),
+        ("exclude", config.exclude_file),
+        ("ahp", config.decision.ahp_file),
+        ("existing", config.decision.existing_file),
+    ):
+        if path is not None:
+            inputs.append({"role": role, "path": str(path)})
+    return OutputSpec(
+        scale="micro", config=config, parameters=config_dict(config), inputs=inputs,
+        extra={"coverage": result.coverage_table(), "center": result.center,
+               "network": result.network,
+               "osm_data_date": result.osm.source.get("osm_data_date")},
+        title=config.title, suitability_description="innovation-district suitability (0-1)",
+        factor_tag="factor", raw_tag="criterion", tiles=config.tiles,
+        map_assets=config.map_assets, command=command,
+    )  # fmt: skip
 
 
 def config_dict(config: MicroConfig) -> dict[str, Any]:

@@ -29,9 +29,8 @@ airports (``airportsdata``), Table 2 centres, and the country outline from
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from affine import Affine
 from pyproj import CRS
 
 from gis.engine import Engine
@@ -60,6 +58,7 @@ __all__ = [
     "country_area",
     "national_data",
     "national_grid",
+    "output_spec",
     "run_national",
 ]
 
@@ -145,7 +144,9 @@ class NationalConfig:
             threshold=self.threshold, top_percent=self.top_percent,
             min_area_ha=self.min_area_ha, connectivity=self.connectivity,
             exclude_file=self.exclude_file, constraints=False, preset=NATIONAL_FACTORS,
-            tiles=None,
+            tiles=self.tiles, map_assets=self.map_assets, aggregation=self.aggregation,
+            aggregation_options=dict(self.aggregation_options), decision=self.decision,
+            engine=self.engine,
         )  # fmt: skip
 
     def validate(self) -> None:
@@ -245,6 +246,7 @@ class NationalResult:
     windows: dict[str, int]
     timings: dict[str, float]
     engine: str
+    decision: Any = None  # layers.decision.DecisionResult when a decision step ran
 
 
 def compute_national(
@@ -283,7 +285,7 @@ def compute_national(
     return NationalResult(
         grid=res.grid, cells_in_region=res.cells_in_region, paths=res.paths, layers=res.layers,
         weights=res.weights, thresholds=res.thresholds, candidates=res.candidates, data=data,
-        windows=res.windows, timings=res.timings, engine=res.engine,
+        windows=res.windows, timings=res.timings, engine=res.engine, decision=res.decision,
     )  # fmt: skip
 
 
@@ -305,6 +307,7 @@ def run_national(
     only replaced with ``overwrite``.
     """
     from gis.io import check_output_folder, output_folder
+    from layers.outputs.write import write_outputs
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
@@ -313,131 +316,48 @@ def run_national(
         data = national_data(config)
         with output_folder(out, overwrite=overwrite) as stage:
             result = compute_national(data, config, stage, progress=progress)
-            _write_rest(result, config, stage, command=command,
-                        warnings_seen=[str(w.message) for w in caught])  # fmt: skip
-    final = Path(out)
-    result.paths = {k: final / Path(v).relative_to(stage) for k, v in result.paths.items()}
-    for role, name in (("candidates", "candidates.gpkg"), ("map", "map.html"),
-                       ("report", "report.html"), ("manifest", "manifest.json")):  # fmt: skip
-        result.paths[role] = final / name
+            spec = output_spec(result, config, command=command,
+                               warnings_seen=[str(w.message) for w in caught])  # fmt: skip
+            rel = write_outputs(result, spec, stage=stage, written=result.paths)
+    result.paths = {role: Path(out) / name for role, name in rel.items()}
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
 
 
-def _overview(path: Path, grid: Grid, max_side: int = 1600) -> tuple[np.ndarray, Grid]:
-    """A raster averaged by an integer factor (from its overviews) and the matching grid.
-
-    The last rows and columns that do not fill a whole coarse cell are left out.
-    """
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.windows import Window as RioWindow
-
-    f = max(1, math.ceil(max(grid.shape) / max_side))
-    h, w = max(1, grid.height // f), max(1, grid.width // f)
-    with rasterio.open(path) as src:
-        arr = src.read(
-            1,
-            window=RioWindow(0, 0, w * f, h * f),
-            out_shape=(h, w),
-            resampling=Resampling.average,
-            out_dtype="float32",
-            masked=True,
-        )
-    t = grid.transform @ Affine.scale(f, f)
-    return arr.filled(np.nan), Grid(grid.crs, t, w, h)
-
-
-def _write_rest(
+def output_spec(
     result: NationalResult,
     config: NationalConfig,
-    stage: Path,
     *,
-    command: str | None,
-    warnings_seen: list[str],
-) -> None:
-    from types import SimpleNamespace
-
-    from gis.io import write_geopackage, write_manifest
-    from gis.maps import suitability_map
-    from gis.windowed import raster_statistics
+    command: str | None = None,
+    warnings_seen: Sequence[str] = (),
+) -> Any:
+    """What a national run adds to the outputs (:class:`layers.outputs.write.OutputSpec`)."""
     from layers.meso.outputs import POPUP_FIELDS
     from layers.meso.run import config_dict
-    from layers.outputs.report_html import write_report
-    from layers.outputs.styles import candidates_qml, raster_style
-    from layers.spec import FactorResult
+    from layers.outputs.write import OutputSpec
 
-    titles = {row["layer"]: row["title"] for row in result.layers}
-    write_geopackage(
-        stage / "candidates.gpkg", result.candidates, layer="candidates",
-        style_qml=candidates_qml({k: v for k, v in titles.items()
-                                  if k in result.candidates.columns}),
-        style_name="innosite candidates",
-    )  # fmt: skip
-    styles = []
-    for role, path in result.paths.items():
-        if role.startswith("raw:"):
-            st = raster_statistics(path, memory_budget=config.engine.budget)
-            span = np.array([st["min"], st["max"]], dtype="float64")
-            styles.append(raster_style(Path(path), span, score=False))
-        else:
-            styles.append(raster_style(Path(path), np.empty(0), score=True))
-    composite, small = _overview(result.paths["suitability"], result.grid)
-    maps, overviews = {}, {}
-    for row in result.layers:
-        key = f"factor:{row['layer']}"
-        if key in result.paths:
-            overviews[row["layer"]] = _overview(result.paths[key], result.grid)[0]
-            maps[row["title"]] = overviews[row["layer"]]
-    notes = [
-        f"Area: {result.data.region.get('name')} ({result.data.region.get('geometry_source')})",
-        f"Grid: {result.grid.width} x {result.grid.height} cells of {result.grid.cell_size:g} m "
-        f"(map shown at {small.cell_size / 1000:.1f} km)",
-        "Data: GeoNames (CC BY 4.0), airportsdata (MIT); centres after Zhang (2022)",
-    ]
-    fields = [f for f in POPUP_FIELDS if f in result.candidates.columns]
-    suitability_map(stage / "map.html", small, composite=composite, layers=maps,
-                    candidates=result.candidates, candidate_fields=fields,
-                    title="Innovation-centre suitability (national)",
-                    tiles=None if config.map_assets == "inline" else "OpenStreetMap",
-                    notes=notes, assets=config.map_assets)  # fmt: skip
-    # the report shows the overviews the map shows
-    factors = {f.name: f for f in config.meso_config().factors}
-    view = SimpleNamespace(
-        grid=small, inside=np.isfinite(composite), suitability=composite,
-        candidates=result.candidates, weights=result.weights, data=result.data,
-        factors=[FactorResult(factors[name], [], score, "ok") for name, score in overviews.items()],
-    )  # fmt: skip
-    rel = {"map": "map.html", "suitability": "suitability.tif",
-           "candidates": "candidates.gpkg", "manifest": "manifest.json"}  # fmt: skip
-    write_report(stage / "report.html", view, config.meso_config(), scale="national",
-                 files=rel, command=command)  # fmt: skip
-    params = config_dict(config.meso_config())
+    mc = config.meso_config()
+    params = config_dict(mc)
     params.update({"scale": "national", "engine": config.engine.kind,
                    "memory_budget": config.engine.budget,
                    "scheduler": config.engine.scheduler})  # fmt: skip
-    outputs = sorted(str(Path(p).relative_to(stage)) for p in result.paths.values())
-    outputs += ["candidates.gpkg", "map.html", "report.html"]
-    outputs += [str(p.relative_to(stage)) for p in styles]
-    write_manifest(
-        stage / "manifest.json", command=command, inputs=result.data.sources,
-        parameters=params, outputs=sorted(outputs),
-        extra={
-            "scale": "national",
-            "region": result.data.region,
-            "grid": {"crs": result.grid.crs.to_string(), "cell_size_m": result.grid.cell_size,
-                     "shape": list(result.grid.shape), "bounds": list(result.grid.bounds),
-                     "cells": result.grid.size, "cells_in_region": result.cells_in_region},
-            "engine": result.engine,
-            "windows": result.windows,
-            "weights_used": result.weights,
-            "thresholds": result.thresholds,
-            "layers": result.layers,
-            "warnings": warnings_seen,
-            "candidates": len(result.candidates),
-            "seconds": result.timings,
-        },
+    g, region = result.grid, result.data.region
+    notes = [
+        f"Area: {region.get('name')} ({region.get('geometry_source')})",
+        f"Grid: {g.width} x {g.height} cells of {g.cell_size:g} m",
+        "Data: GeoNames (CC BY 4.0), airportsdata (MIT); centres after Zhang (2022)",
+    ]
+    return OutputSpec(
+        scale="national", config=mc, parameters=params, inputs=result.data.sources,
+        grid_extra={"cells": g.size, "cells_in_region": result.cells_in_region},
+        extra={"region": region, "engine": result.engine, "windows": result.windows,
+               "thresholds": result.thresholds, "layers": result.layers,
+               "warnings": list(warnings_seen), "seconds": result.timings},
+        title="Innovation-centre suitability (national)",
+        factor_tag="layer", raw_tag="measure", popup_fields=POPUP_FIELDS, notes=notes,
+        tiles=None if config.map_assets == "inline" else config.tiles,
+        map_assets=config.map_assets, command=command, memory_budget=config.engine.budget,
     )  # fmt: skip
 
 

@@ -128,11 +128,12 @@ def run(km: float, cell: float, write: bool) -> dict:
     times.update({k: round(v, 2) for k, v in result.timings.items()})
     grid = result.grid
     if write:
-        from layers.meso.outputs import write_meso_outputs
+        from layers.meso.run import output_spec
+        from layers.outputs.write import write_run
 
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            write_meso_outputs(result, config, out=Path(tmp) / "out")
+            write_run(result, output_spec(result, config), out=Path(tmp) / "out")
             times["write outputs"] = round(time.perf_counter() - t, 2)
     # market potential alone, and the direct sum it replaces (timed on a sample of cells)
     from pyproj import Transformer
