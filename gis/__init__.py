@@ -14,7 +14,9 @@ follow the data path of a suitability analysis::
     outputs          gis.io (folders, rasters, vectors, manifests), gis.maps, gis.styles
 
 The names below are the curated public API, importable from ``gis`` directly; each is
-loaded on first use, so ``import gis`` stays cheap.
+loaded on first use, so ``import gis`` stays cheap. A function that shares its module's name
+(``gis.convolve.convolve``, ``gis.decay.decay``, ``gis.normalize.normalize``,
+``gis.classify.classify``) is imported from its module, so ``gis.convolve`` stays the module.
 
 Examples
 --------
@@ -52,8 +54,7 @@ _API: dict[str, str] = {
     **dict.fromkeys(["euclidean_distance", "nearest_point", "shape_distance"], "gis.distance"),
     **dict.fromkeys(["Network", "network_distance"], "gis.network"),
     **dict.fromkeys(["count_within", "coverage", "focal_mean", "kernel_density"], "gis.measures"),
-    "convolve": "gis.convolve",
-    **dict.fromkeys(["DECAYS", "decay", "reach"], "gis.decay"),
+    **dict.fromkeys(["DECAYS", "reach"], "gis.decay"),
     **dict.fromkeys(["market_potential", "raster_potential"], "gis.potential"),
     **dict.fromkeys(["category_diversity", "point_diversity"], "gis.diversity"),
     "class_access": "gis.access",
@@ -70,9 +71,7 @@ _API: dict[str, str] = {
         "gis.overlay",
     ),
     **dict.fromkeys(["WEIGHT_METHODS", "ahp", "compute_weights"], "gis.weights"),
-    **dict.fromkeys(["normalize"], "gis.normalize"),
     **dict.fromkeys(["composite_index"], "gis.composite"),
-    **dict.fromkeys(["classify"], "gis.classify"),
     **dict.fromkeys(["candidate_regions", "label_regions"], "gis.regions"),
     "windowed_candidate_regions": "gis.zones",
     "locate_regions": "gis.locate",

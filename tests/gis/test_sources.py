@@ -119,6 +119,7 @@ def test_bbox_and_area_file_errors(tmp_path):
         area_from_file(tmp_path / "nope.gpkg")
 
 
+@pytest.mark.slow
 def test_online_path_agrees_with_file_reader(monkeypatch):
     """osmnx's parser (the online path, fed the same data) and pyosmium agree."""
     import osmnx as ox

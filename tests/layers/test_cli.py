@@ -149,6 +149,7 @@ def test_one_range_check_for_config_flag_and_scenario_key(scale, spec, value):
     assert bad.value.problems[0].key == spec.key
 
 
+@pytest.mark.slow
 def test_macro_accepts_verbosity_and_offline_map(tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["macro", "-v", "--offline-map", "--no-tiles", "--draws", "20",
@@ -165,7 +166,7 @@ def test_no_library_module_outside_the_cli_imports_argparse():
     import ast
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     offenders = []
     for path in [*root.joinpath("layers").rglob("*.py"), *root.joinpath("gis").rglob("*.py")]:
         if "cli" in path.relative_to(root).parts:
@@ -185,7 +186,7 @@ def test_no_library_module_outside_the_cli_imports_argparse():
 def test_the_scenario_package_does_not_import_the_cli():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / "layers" / "scenario"
+    root = Path(__file__).resolve().parents[2] / "layers" / "scenario"
     for path in root.glob("*.py"):
         assert "layers.cli" not in path.read_text(encoding="utf-8"), path
 

@@ -164,6 +164,7 @@ def _compare_runs(a: Path, b: Path) -> None:
     assert ga.geometry.to_wkb().tolist() == gb.geometry.to_wkb().tolist()
 
 
+@pytest.mark.slow
 def test_meso_scenario_runs_and_its_manifest_replays_exactly(tmp_path, capsys):
     path = write(tmp_path, COARSE + "[weights]\nhubs = 0.4\n")
     first = tmp_path / "first"

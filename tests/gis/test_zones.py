@@ -156,6 +156,7 @@ def _random_case(seed: int, height: int, width: int, kind: str) -> tuple[np.ndar
     connectivity=st.sampled_from([4, 8]),
     min_cells=st.integers(0, 3),
 )
+@pytest.mark.slow
 def test_random_rasters_equal_in_memory(
     tmp_path_factory, seed, height, width, cells, kind, rule, level, connectivity, min_cells
 ):

@@ -18,7 +18,7 @@ from gis.errors import InputError, OutputExistsError
 from gis.grid import Grid
 from gis.io import read_geotiff, write_geotiff
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "bench"))
 
 import peers
 from peers import (

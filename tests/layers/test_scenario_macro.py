@@ -152,6 +152,7 @@ def _same_outputs(a: Path, b: Path) -> None:
     assert ma["extra"]["scenario"] == mb["extra"]["scenario"]
 
 
+@pytest.mark.slow
 def test_macro_scenario_runs_and_replays(tmp_path, capsys):
     path = write(tmp_path, QUICK + '[method]\ntiers = 4\nweighting = "entropy"\n')
     first = tmp_path / "first"

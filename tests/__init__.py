@@ -1,0 +1,1 @@
+"""innosite's tests (a package, so that tests.conftest and the helpers import)."""

@@ -1,0 +1,1 @@
+"""Tests of the domain: scales, pipeline, options, commands, scenario files."""

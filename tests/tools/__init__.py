@@ -1,0 +1,1 @@
+"""Tests against real external programs: QGIS, Chromium, GDAL and GRASS."""
