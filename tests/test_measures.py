@@ -553,3 +553,32 @@ def test_density_picks_splat_for_few_points(monkeypatch):
         bandwidth=50,
     )
     assert not calls  # 400 occupied cells x 81 stencil cells: the FFT of 30 x 30 is cheaper
+
+
+@pytest.mark.parametrize("band_cells", [29, 29 * 5, 29 * 16])
+@pytest.mark.parametrize("density", [0.002, 0.02, 0.3])
+def test_edt_bands_match_scipy_exactly(monkeypatch, band_cells, density):
+    """Row bands (with features beyond each band, and bands without any) give the
+    values of one whole-grid transform, bit for bit."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(int(density * 1000) + band_cells)
+    mask = rng.random((61, 29)) < density
+    mask[20:40] = False  # several empty bands
+    mask[rng.integers(0, 61), rng.integers(0, 29)] = True
+    out = np.empty(mask.shape, dtype="float32")
+    monkeypatch.setattr(distance, "_EDT_BAND_CELLS", band_cells)
+    distance._edt_into(mask, 2.5, out)
+    dr, dc = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    rows, cols = np.indices(mask.shape)
+    want = (np.sqrt((dr - rows) ** 2.0 + (dc - cols) ** 2.0) * 2.5).astype("float32")
+    np.testing.assert_array_equal(out, want)
+
+
+def test_line_distance_in_bands_matches_one_band(monkeypatch):
+    grid = Grid.from_bounds((0, 0, 900, 700), cell_size=10, crs=32650)
+    lines = [LineString([(-50, 120), (400, 300), (950, 280)]), LineString([(700, 10), (720, 90)])]
+    polys = [box(100, 500, 180, 560)]
+    whole = euclidean_distance(grid, lines + polys)
+    monkeypatch.setattr(distance, "_EDT_BAND_CELLS", 90 * 7)  # bands of 7 rows
+    np.testing.assert_array_equal(euclidean_distance(grid, lines + polys), whole)
