@@ -21,6 +21,7 @@ and polygons to :func:`shape_distance` and takes the smaller of the two.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -303,23 +304,100 @@ def _lookup_tiles(
             at += n
 
 
+#: Cells per row band of the distance transform: its feature transform takes 8 bytes
+#: a cell, so a band (with its halo) holds at most 256 MiB of it whatever the grid.
+_EDT_BAND_CELLS = 1 << 25
+
+
+def _beyond(mask: np.ndarray, edges: list[int]) -> tuple[dict[int, np.ndarray], ...]:
+    """For each row ``e`` of ``edges``, per column: the last ``True`` row above ``e``
+    (-1 if none) and the first ``True`` row at or below ``e`` (``height`` if none)."""
+    height, width = mask.shape
+    cuts = sorted(set(edges) | {0, height})
+    above, below = {}, {}
+    last = np.full(width, -1, dtype="int64")
+    for a, b in itertools.pairwise(cuts):
+        above[a] = last.copy()
+        blk = mask[a:b]
+        last = np.where(blk.any(axis=0), b - 1 - np.argmax(blk[::-1], axis=0), last)
+    above[height] = last
+    first = np.full(width, height, dtype="int64")
+    below[height] = first.copy()
+    for a, b in reversed(list(itertools.pairwise(cuts))):
+        blk = mask[a:b]
+        first = np.where(blk.any(axis=0), a + np.argmax(blk, axis=0), first)
+        below[a] = first.copy()
+    return above, below
+
+
 def _edt_into(mask: np.ndarray, cell_size: float, out: np.ndarray) -> None:
     """Distance (metres) from every cell centre to the nearest ``True`` cell centre, into ``out``.
 
-    Uses the feature transform only (8 bytes per cell) and turns it into
-    distances in row chunks, instead of the float64 temporaries of
-    ``distance_transform_edt``'s own distance output.
+    Exact, in row bands: each band is transformed with a halo of a quarter band on
+    both sides, in at most :data:`_EDT_BAND_CELLS` cells (its feature transform
+    only, turned into distances in row chunks). Beyond that window, the nearest
+    ``True`` cell of column ``c`` is the last one above it or the first one below
+    it, the same for every row of the band; the few cells that may be nearer to
+    one of those (at most two per column) than to any cell of the window are
+    measured to them with a k-d tree. Both distances are ``sqrt(dr² + dc²)`` on
+    whole cell offsets, so the result does not depend on the banding.
     """
+    height, width = mask.shape
+    band = max(1, (_EDT_BAND_CELLS // max(width, 1)) * 2 // 3)
+    if band >= height:
+        _band_edt(mask, cell_size, out, 0, height)
+        return
+    halo = band // 4
+    starts = list(range(0, height, band))
+    windows = {r0: (max(0, r0 - halo), min(height, r0 + band + halo)) for r0 in starts}
+    above, below = _beyond(mask, [e for w in windows.values() for e in w])
+    cols = np.arange(width, dtype="int64")
+    for r0 in starts:
+        r1 = min(height, r0 + band)
+        w0, w1 = windows[r0]
+        part = out[r0:r1]
+        if mask[w0:w1].any():
+            _band_edt(mask[w0:w1], cell_size, part, r0 - w0, r1 - w0)
+        else:
+            part.fill(np.inf)
+        up, down = above[w0] >= 0, below[w1] < height
+        if not (up.any() or down.any()):
+            continue
+        rows = np.arange(r0, r1, dtype="float64")
+        gap = np.full(r1 - r0, np.inf)  # rows to the nearest row beyond the window
+        if up.any():
+            gap = np.minimum(gap, rows - w0 + 1)
+        if down.any():
+            gap = np.minimum(gap, w1 - rows)
+        # a cell can only gain where its in-window distance is above that gap (with margin)
+        rr, cc = np.nonzero(part >= (gap * cell_size * (1.0 - 1e-6))[:, None])
+        if rr.size == 0:
+            continue
+        pts = np.concatenate(
+            [
+                np.column_stack([above[w0][up], cols[up]]),
+                np.column_stack([below[w1][down], cols[down]]),
+            ]
+        ).astype("float64")
+        tree = cKDTree(pts)
+        for i in range(0, rr.size, _CHUNK_CELLS):
+            r, c = rr[i : i + _CHUNK_CELLS], cc[i : i + _CHUNK_CELLS]
+            d, _ = tree.query(np.column_stack([r + r0, c]).astype("float64"), workers=cpu_count())
+            part[r, c] = np.minimum(part[r, c], d * cell_size)
+
+
+def _band_edt(mask: np.ndarray, cell_size: float, out: np.ndarray, top: int, stop: int) -> None:
+    """Distance to the nearest ``True`` cell of ``mask`` for its rows ``top:stop``, into ``out``."""
     ft = np.empty((2, *mask.shape), dtype="int32")
     ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True, indices=ft)
-    height, width = mask.shape
+    width = mask.shape[1]
     cols = np.arange(width, dtype="float64")
     step = max(1, _CHUNK_CELLS // width)
-    for r0 in range(0, height, step):
-        r1 = min(height, r0 + step)
+    for r0 in range(top, stop, step):
+        r1 = min(stop, r0 + step)
         dr = ft[0, r0:r1] - np.arange(r0, r1, dtype="float64")[:, None]
         dc = ft[1, r0:r1] - cols
-        out[r0:r1] = np.sqrt(dr * dr + dc * dc) * cell_size
+        out[r0 - top : r1 - top] = np.sqrt(dr * dr + dc * dc) * cell_size
 
 
 def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:

@@ -966,29 +966,35 @@ def apply_constraints(
     excluded: np.ndarray | None,
     *,
     area_mask: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blank excluded cells and cells outside the study area.
 
     Parameters
     ----------
     score
-        Suitability score (any real dtype); not modified.
+        Suitability score (any real dtype); not modified unless it is ``out``.
     excluded
         Boolean array of the score's shape, True where a constraint forbids a
         site (see :func:`exclusion_mask`), or None for no constraints.
     area_mask
         Boolean array, True inside the study area, or None for no area limit.
+    out
+        Float32 array of the score's shape to write the result into (it is
+        returned); it may be ``score`` itself to blank the cells in place.
+        Default: a new array.
 
     Returns
     -------
     numpy.ndarray
-        New float32 array equal to ``score`` except NaN where excluded or
-        outside the study area.
+        Float32 array equal to ``score`` except NaN where excluded or outside the
+        study area (``out`` when given).
 
     Raises
     ------
     InputError
-        A mask that is not boolean or whose shape differs from the score's.
+        A mask that is not boolean or whose shape differs from the score's, or an
+        ``out`` that is not a float32 array of the score's shape.
 
     Examples
     --------
@@ -1005,13 +1011,24 @@ def apply_constraints(
     shape = src.shape
     exc = None if excluded is None else check_mask(excluded, shape, "excluded")
     inside = None if area_mask is None else check_mask(area_mask, shape, "area_mask")
-    out = src.astype(np.float32, copy=True)
+    if out is None:
+        res = np.empty(shape, dtype=np.float32)
+    elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
+        raise InputError(
+            f"out must be a float32 array of the score's shape {shape}; "
+            "pass np.empty(score.shape, dtype=np.float32) or the score itself"
+        )
+    else:
+        res = out
     nan = np.float32(np.nan)
-    if exc is not None:
-        np.copyto(out, nan, where=exc)
-    if inside is not None:
-        rows = chunk_rows_for(shape, None)
-        for start in range(0, shape[0], rows):
-            stop = start + rows
-            np.copyto(out[start:stop], nan, where=~inside[start:stop])
-    return out
+    rows = chunk_rows_for(shape, None)
+    for start in range(0, shape[0], rows):  # copy and blank one row band at a time
+        band = slice(start, start + rows)
+        keep = None if exc is None else ~exc[band]
+        if inside is not None:
+            keep = inside[band] if keep is None else np.logical_and(keep, inside[band], out=keep)
+        if keep is not None:
+            res[band] = np.where(keep, src[band], nan)
+        elif res is not src:
+            res[band] = src[band]
+    return res

@@ -985,6 +985,7 @@ def rescale(
     value_above: float | None = None,
     from_scale: float = 0.0,
     to_scale: float = 1.0,
+    out: np.ndarray | None = None,
     **params: Any,
 ) -> np.ndarray:
     """Rescale continuous values to a suitability scale, as ArcGIS Rescale by Function.
@@ -1013,6 +1014,10 @@ def rescale(
         callable, the score of the lowest / highest cell between the thresholds).
     from_scale, to_scale : float, default 0 and 1
         Evaluation scale. ``from_scale > to_scale`` inverts it.
+    out : numpy.ndarray, optional
+        C-contiguous float32 array of the shape of ``values`` to write the scores
+        into (it is returned). A built-in function is evaluated chunk by chunk, so
+        ``out`` may be ``values`` itself when that is float32.
     **params
         Shape parameters of the function, named as in ArcGIS in snake_case
         (``midpoint``, ``spread``, ``minimum``, ``maximum``,
@@ -1074,6 +1079,16 @@ def rescale(
             f"rescale: function must be a name from TRANSFORMS or a callable, got "
             f"{type(function).__name__}"
         )
+    if out is not None and (
+        not isinstance(out, np.ndarray)
+        or out.dtype != np.float32
+        or out.shape != arr.shape
+        or not out.flags.c_contiguous
+    ):
+        raise InputError(
+            f"rescale: out must be a C-contiguous float32 array of shape {arr.shape}; "
+            "pass np.empty(values.shape, dtype=np.float32)"
+        )
 
     # -- scale, outside values, thresholds ---------------------------------
     f0 = _number("rescale", "from_scale", from_scale)
@@ -1091,40 +1106,32 @@ def rescale(
     hi_given = (
         None if upper_threshold is None else _number("rescale", "upper_threshold", upper_threshold)
     )
+    if name is None:
+        return _rescale_callable(arr, fn, params, lo_given, hi_given, below, above, f0, f1, out)
 
-    # linear with explicit thresholds needs no float64 copy nor the finite values
-    fast = (name == "linear" and below is None and above is None
-            and lo_given is not None and hi_given is not None)  # fmt: skip
-    x: Any  # float64 values; None on the fast path, which never reads them
-    finite: Any
-    y_in: Any
-    if fast:
-        x = finite = None
-        if not np.isfinite(arr).any():  # all NaN (or infinite): nothing to scale
-            return np.full(arr.shape, np.nan, dtype=np.float32)
+    # the data range is read only when a threshold defaults to it
+    if lo_given is None or hi_given is None:
+        rng = _finite_range(arr)
+        if rng is None:  # all NaN (or infinite): nothing to fit or scale
+            return _all_nan(arr.shape, out)
     else:
-        x = arr.astype(np.float64, copy=False)
-        finite = _finite(x)
-        if finite.size == 0:  # all NaN (or infinite): nothing to fit or scale
-            return np.full(x.shape, np.nan, dtype=np.float32)
-    lo = float(finite.min()) if lo_given is None else lo_given
-    hi = float(finite.max()) if hi_given is None else hi_given
-    if lo > hi or (lo == hi and (lo_given is not None or hi_given is not None)):
-        lo_src = "" if lo_given is not None else ", the data minimum"
-        hi_src = "" if hi_given is not None else ", the data maximum"
-        raise InputError(
-            f"rescale: lower_threshold ({lo}{lo_src}) must be below upper_threshold "
-            f"({hi}{hi_src}); pass thresholds with lower_threshold < upper_threshold"
-        )
+        if not _any_finite(arr):  # all NaN (or infinite): nothing to scale
+            return _all_nan(arr.shape, out)
+        rng = (lo_given, hi_given)
+    lo = rng[0] if lo_given is None else lo_given
+    hi = rng[1] if hi_given is None else hi_given
+    _check_thresholds(lo, hi, lo_given, hi_given)
 
-    inside = None if fast else (x >= lo) & (x <= hi)
-
-    # -- function values inside and their extremes over [lo, hi] -----------
+    # -- the function's extremes over [lo, hi] -----------------------------
+    p: dict[str, Any] = {}
     if lo == hi:  # constant input with data thresholds: nothing to scale
-        flat = True
-        y_in = y_lo = y_hi = ymin = ymax = 0.0
-    elif name is not None:
-        p = _fill(name, lo, hi, finite, _signature_params(fn, params))
+        flat, y_lo, y_hi, ymin, ymax = True, 0.0, 0.0, 0.0, 0.0
+    else:
+        given = _signature_params(fn, params)
+        needs_cells = name in ("ms_large", "ms_small") and None in given.values()
+        finite = _finite(arr.astype(np.float64, copy=False)) if needs_cells else _NO_CELLS
+        p = _fill(name, lo, hi, finite, given)
+        del finite
         if name == "linear":  # ArcGIS holds minimum/maximum within the thresholds
             p["minimum"] = min(max(_number(name, "minimum", p["minimum"]), lo), hi)
             p["maximum"] = min(max(_number(name, "maximum", p["maximum"]), lo), hi)
@@ -1146,14 +1153,134 @@ def rescale(
             # from the threshold where F peaks so nothing overflows.
             _number(name, "shift", p["shift"])
             p["shift"] = hi if _number(name, "base_factor", p["base_factor"]) > 0 else lo
-        if fast:
-            return _linear_scores(arr, p["minimum"], p["maximum"], f0, f1)
-        y_in = fn(x[inside], **p)  # also validates the parameters
+        fn(np.asarray([lo, hi]), **p)  # validates the parameters
         pts = [lo, hi] + [float(v) for v in _critical_points(name, p) if lo < v < hi]
         y_pts = fn(np.asarray(pts), **p)
         y_lo, y_hi = float(y_pts[0]), float(y_pts[1])
         ymin, ymax = float(np.min(y_pts)), float(np.max(y_pts))
         flat = not ymax > ymin
+
+    res = np.empty(arr.shape, dtype=np.float32) if out is None else out
+    # Cells beyond a threshold score a constant; for linear with the default outside
+    # values that constant is what the held-flat curve gives there, so no test is needed.
+    plain = name == "linear" and below is None and above is None
+    v_below = _scale_value(y_lo, flat, ymin, ymax, f0, f1) if below is None else below
+    v_above = _scale_value(y_hi, flat, ymin, ymax, f0, f1) if above is None else above
+    src = np.ascontiguousarray(arr).reshape(-1)
+    dst = res.reshape(-1)
+    with np.errstate(all="ignore"):
+        for i in range(0, src.size, _CHUNK):
+            v = src[i : i + _CHUNK].astype(np.float64)
+            y = np.zeros_like(v) if lo == hi else fn(v, **p)
+            s = _scale_into(y, flat, ymin, ymax, f0, f1)
+            if lo == hi:
+                s[np.isnan(v)] = np.nan
+            if not plain:
+                np.copyto(s, v_below, where=v < lo)
+                np.copyto(s, v_above, where=v > hi)
+            dst[i : i + _CHUNK] = s
+    return res
+
+
+#: Elements per chunk of :func:`rescale` (the float64 temporaries stay in cache).
+_CHUNK = 1 << 16
+#: Stand-in for the finite cells when no default needs them.
+_NO_CELLS = np.empty(0)
+
+
+def _all_nan(shape: tuple[int, ...], out: np.ndarray | None) -> np.ndarray:
+    if out is None:
+        return np.full(shape, np.nan, dtype=np.float32)
+    out.fill(np.nan)
+    return out
+
+
+def _finite_range(arr: np.ndarray) -> tuple[float, float] | None:
+    """Minimum and maximum of the finite cells of ``arr`` (chunk by chunk, no copy of
+    the whole array); None when there is none."""
+    if arr.size == 0:
+        return None
+    if np.issubdtype(arr.dtype, np.integer):
+        return float(arr.min()), float(arr.max())
+    src = np.ascontiguousarray(arr).reshape(-1)
+    lo, hi = math.inf, -math.inf
+    for i in range(0, src.size, _CHUNK):
+        c = src[i : i + _CHUNK]
+        ok = np.isfinite(c)
+        if not ok.all():
+            c = c[ok]
+        if c.size:
+            lo, hi = min(lo, float(c.min())), max(hi, float(c.max()))
+    return None if lo > hi else (lo, hi)
+
+
+def _any_finite(arr: np.ndarray) -> bool:
+    """Whether ``arr`` has a finite cell (chunk by chunk, stops at the first)."""
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.size > 0
+    src = np.ascontiguousarray(arr).reshape(-1)
+    return any(np.isfinite(src[i : i + _CHUNK]).any() for i in range(0, src.size, _CHUNK))
+
+
+def _check_thresholds(lo: float, hi: float, lo_given: float | None, hi_given: float | None):
+    if lo > hi or (lo == hi and (lo_given is not None or hi_given is not None)):
+        lo_src = "" if lo_given is not None else ", the data minimum"
+        hi_src = "" if hi_given is not None else ", the data maximum"
+        raise InputError(
+            f"rescale: lower_threshold ({lo}{lo_src}) must be below upper_threshold "
+            f"({hi}{hi_src}); pass thresholds with lower_threshold < upper_threshold"
+        )
+
+
+def _scale_into(
+    y: np.ndarray, flat: bool, ymin: float, ymax: float, f0: float, f1: float
+) -> np.ndarray:
+    """Map function values ``y`` (float64, overwritten) linearly from ``[ymin, ymax]``
+    onto ``[f0, f1]``; both ends of the scale exact, NaN stays NaN."""
+    if flat:
+        np.copyto(y, f1, where=~np.isnan(y))
+        return y
+    y -= ymin
+    y /= ymax - ymin
+    top = y >= 1
+    y *= f1 - f0
+    y += f0
+    np.copyto(y, f1, where=top)
+    return np.clip(y, min(f0, f1), max(f0, f1), out=y)
+
+
+def _scale_value(y: float, flat: bool, ymin: float, ymax: float, f0: float, f1: float) -> float:
+    return float(_scale_into(np.array([y], dtype=np.float64), flat, ymin, ymax, f0, f1)[0])
+
+
+def _rescale_callable(
+    arr: np.ndarray,
+    fn: Callable[..., np.ndarray],
+    params: dict[str, Any],
+    lo_given: float | None,
+    hi_given: float | None,
+    below: float | None,
+    above: float | None,
+    f0: float,
+    f1: float,
+    out: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`rescale` of a callable: applied as-is to the whole array, scaled by its
+    own extremes over the cells between the thresholds."""
+    x = arr.astype(np.float64, copy=False)
+    finite = _finite(x)
+    if finite.size == 0:  # all NaN (or infinite): nothing to fit or scale
+        return _all_nan(x.shape, out)
+    lo = float(finite.min()) if lo_given is None else lo_given
+    hi = float(finite.max()) if hi_given is None else hi_given
+    del finite
+    _check_thresholds(lo, hi, lo_given, hi_given)
+    inside = (x >= lo) & (x <= hi)
+    y_in: Any
+    if lo == hi:  # constant input with data thresholds: nothing to scale
+        flat = True
+        y_in = np.zeros(int(inside.sum()))
+        y_lo = y_hi = ymin = ymax = 0.0
     else:
         y_all = np.asarray(fn(x, **params), dtype=np.float64)
         if y_all.shape != x.shape:
@@ -1171,42 +1298,16 @@ def rescale(
         y_lo = float(y_in[np.argmin(xs)]) if xs.size else np.nan
         y_hi = float(y_in[np.argmax(xs)]) if xs.size else np.nan
         flat = not ymax > ymin
-
-    def scale(y: Any) -> Any:
-        if flat:
-            return np.where(np.isnan(y), np.nan, f1)
-        t = (np.asarray(y, dtype=np.float64) - ymin) / (ymax - ymin)
-        s = np.where(t >= 1, f1, f0 + t * (f1 - f0))  # both ends of the scale exact
-        return np.clip(s, min(f0, f1), max(f0, f1))
-
-    out = np.full(x.shape, np.nan)
-    out[inside] = scale(y_in)
-    out[x < lo] = float(scale(y_lo)) if below is None else below
-    out[x > hi] = float(scale(y_hi)) if above is None else above
-    return out.astype(np.float32)
-
-
-#: Elements per chunk of :func:`_linear_scores` (float64 temporaries stay in cache).
-_LINEAR_CHUNK = 1 << 16
-
-
-def _linear_scores(x: np.ndarray, mn: float, mx: float, f0: float, f1: float) -> np.ndarray:
-    """:func:`rescale` of the linear function, chunk by chunk, bit for bit as the general path.
-
-    With ``minimum``/``maximum`` held within the thresholds, the function is 0 and
-    1 at its ends over ``[lower, upper]`` and constant beyond them, so every cell
-    (inside, below, above, NaN) gets ``scale(clip((x - mn) / (mx - mn), 0, 1))``.
-    """
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty(flat.size, dtype=np.float32)
-    lo_s, hi_s = min(f0, f1), max(f0, f1)
+        y_in = np.array(y_in, dtype=np.float64)
+    res = np.full(x.shape, np.nan)
     with np.errstate(invalid="ignore"):
-        for i in range(0, flat.size, _LINEAR_CHUNK):
-            v = flat[i : i + _LINEAR_CHUNK].astype(np.float64)
-            y = np.clip((v - mn) / (mx - mn), 0.0, 1.0) + 0.0
-            s = np.where(y >= 1, f1, f0 + y * (f1 - f0))
-            out[i : i + _LINEAR_CHUNK] = np.clip(s, lo_s, hi_s)
-    return out.reshape(x.shape)
+        res[inside] = _scale_into(y_in, flat, ymin, ymax, f0, f1)
+    res[x < lo] = _scale_value(y_lo, flat, ymin, ymax, f0, f1) if below is None else below
+    res[x > hi] = _scale_value(y_hi, flat, ymin, ymax, f0, f1) if above is None else above
+    if out is None:
+        return res.astype(np.float32)
+    out[...] = res
+    return out
 
 
 def _signature_params(fn: Callable[..., np.ndarray], params: dict[str, Any]) -> dict[str, Any]:

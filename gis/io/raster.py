@@ -643,6 +643,10 @@ def write_geotiff_bands(
     return writer.targets["out"]
 
 
+#: Cells per row band when nodata cells are set to NaN after reading.
+_MASK_CHUNK_CELLS = 1 << 20
+
+
 def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray, Grid]:
     """Read one band of a GeoTIFF as float32 with NaN for nodata, and its grid.
 
@@ -669,10 +673,19 @@ def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray,
         if not 1 <= band <= src.count:
             raise InputError(f"{path} has {src.count} band(s); band {band} does not exist")
         grid = _dataset_grid(src, path)
-        array = src.read(band).astype("float32")
+        native = np.dtype(src.dtypes[band - 1])
+        if native == np.float32 or native.kind in "iub":
+            # read once, straight into float32 (integers convert exactly as numpy does)
+            array = src.read(band, out_dtype="float32")
+        else:
+            array = src.read(band).astype("float32")
         nodata = src.nodatavals[band - 1]
     if nodata is not None and not math.isnan(nodata):
-        array[array == np.float32(nodata)] = np.nan
+        fill, nan = np.float32(nodata), np.float32(np.nan)
+        rows = max(1, _MASK_CHUNK_CELLS // max(array.shape[1], 1))
+        for start in range(0, array.shape[0], rows):  # no full-raster boolean mask
+            part = array[start : start + rows]
+            np.copyto(part, nan, where=part == fill)
     return array, grid
 
 

@@ -557,3 +557,31 @@ def test_write_manifest_refuses_bad_input(tmp_path):
     io.write_manifest(tmp_path / "m.json", command=None, inputs=[], parameters={})
     with pytest.raises(OutputExistsError):
         io.write_manifest(tmp_path / "m.json", command=None, inputs=[], parameters={})
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "int32", "float32", "float64"])
+def test_read_geotiff_matches_numpy_conversion(tmp_path, dtype):
+    """Each dtype reads to what rasterio's native read converted by numpy gives."""
+    g = Grid.from_bounds((0, 0, 300, 200), cell_size=10, crs="EPSG:32650")
+    rng = np.random.default_rng(4)
+    values = (rng.random(g.shape) * 250).astype(dtype)
+    values[3, 4] = 7  # the nodata value
+    path = tmp_path / f"{dtype}.tif"
+    prof = dict(
+        driver="GTiff",
+        height=g.height,
+        width=g.width,
+        count=1,
+        dtype=dtype,
+        crs=g.crs,
+        transform=g.transform,
+        nodata=7,
+    )
+    with rasterio.open(path, "w", **prof) as dst:
+        dst.write(values, 1)
+    array, grid = io.read_geotiff(path)
+    want = values.astype(np.float32)
+    want[want == np.float32(7)] = np.nan
+    assert grid == g and array.dtype == np.float32
+    np.testing.assert_array_equal(array, want)
+    assert np.isnan(array[3, 4])

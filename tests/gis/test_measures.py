@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import LineString, MultiPoint, Point, Polygon, box
 
-from gis import _validate, convolve, distance, measures
+import gis.convolve as convolve
+from gis import _validate, distance, measures
 from gis.distance import euclidean_distance
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
@@ -503,3 +504,81 @@ def test_convolve_matches_scipy_signal(mode, tile):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     with pytest.raises(InputError, match="mode"):
         convolve.convolve(a, k, mode="full")
+
+
+@pytest.mark.parametrize("kernel", ["quartic", "gaussian", "uniform"])
+def test_density_splat_and_fft_agree(kernel, monkeypatch):
+    """Both exact methods give the same density to float32 round-off, band by band."""
+    monkeypatch.setattr(measures, "_CHUNK_CELLS", 400)  # many row bands
+    monkeypatch.setattr(measures, "_SPLAT_CHUNK", 500)  # many point chunks
+    grid = Grid.from_bounds((0, 0, 600, 450), cell_size=10, crs=32650)
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(-60, 660, 300), rng.uniform(-60, 510, 300)
+    w = rng.uniform(0, 3, 300)
+    h = 45.0
+    k = KERNELS[kernel]
+    p = math.floor(k.support * h / 10 + 1e-9)
+    off = np.arange(-p, p + 1) * 10.0
+    d = np.hypot(off[:, None], off[None, :])
+    stencil = np.where(d <= k.support * h, k.function(d, h) * 1e6, 0.0)
+    splat = measures._point_convolution(grid, x, y, w, stencil, method="splat")
+    fft = measures._point_convolution(grid, x, y, w, stencil, method="fft")
+    assert splat.dtype == fft.dtype == np.float32
+    np.testing.assert_allclose(splat, fft, rtol=0, atol=2e-6 * float(fft.max()))
+    auto = kernel_density(grid, x, y, bandwidth=h, weights=w, kernel=kernel)
+    np.testing.assert_allclose(auto, fft, rtol=0, atol=2e-6 * float(fft.max()))
+    # against a direct sum over the points, snapped to their cell centres
+    cx = (np.floor(x / 10) + 0.5) * 10
+    cy = (np.floor(y / 10) + 0.5) * 10
+    gx, gy = grid.centers()
+    dist = np.hypot(gx[None, :, None] - cx, gy[:, None, None] - cy)
+    direct = (np.where(dist <= k.support * h, k.function(dist, h), 0.0) * w).sum(-1) * 1e6
+    direct[direct < 1e-6 * direct.max()] = 0.0
+    np.testing.assert_allclose(splat, direct, rtol=1e-6, atol=1e-6 * direct.max())
+
+
+def test_density_picks_splat_for_few_points(monkeypatch):
+    calls = []
+    real = measures._splat
+    monkeypatch.setattr(measures, "_splat", lambda *a: calls.append(1) or real(*a))
+    grid = Grid.from_bounds((0, 0, 5000, 5000), cell_size=10, crs=32650)
+    few = kernel_density(grid, [2505.0], [2505.0], bandwidth=50)
+    assert calls and few.max() == pytest.approx(3 / (math.pi * 2500) * 1e6, rel=1e-6)
+    calls.clear()
+    small = Grid.from_bounds((0, 0, 200, 200), cell_size=10, crs=32650)
+    kernel_density(
+        small,
+        np.arange(5, 200, 10.0).repeat(20),
+        np.tile(np.arange(5, 200, 10.0), 20),
+        bandwidth=50,
+    )
+    assert not calls  # 400 occupied cells x 81 stencil cells: the FFT of 30 x 30 is cheaper
+
+
+@pytest.mark.parametrize("band_cells", [29, 29 * 5, 29 * 16])
+@pytest.mark.parametrize("density", [0.002, 0.02, 0.3])
+def test_edt_bands_match_scipy_exactly(monkeypatch, band_cells, density):
+    """Row bands (with features beyond each band, and bands without any) give the
+    values of one whole-grid transform, bit for bit."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(int(density * 1000) + band_cells)
+    mask = rng.random((61, 29)) < density
+    mask[20:40] = False  # several empty bands
+    mask[rng.integers(0, 61), rng.integers(0, 29)] = True
+    out = np.empty(mask.shape, dtype="float32")
+    monkeypatch.setattr(distance, "_EDT_BAND_CELLS", band_cells)
+    distance._edt_into(mask, 2.5, out)
+    dr, dc = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    rows, cols = np.indices(mask.shape)
+    want = (np.sqrt((dr - rows) ** 2.0 + (dc - cols) ** 2.0) * 2.5).astype("float32")
+    np.testing.assert_array_equal(out, want)
+
+
+def test_line_distance_in_bands_matches_one_band(monkeypatch):
+    grid = Grid.from_bounds((0, 0, 900, 700), cell_size=10, crs=32650)
+    lines = [LineString([(-50, 120), (400, 300), (950, 280)]), LineString([(700, 10), (720, 90)])]
+    polys = [box(100, 500, 180, 560)]
+    whole = euclidean_distance(grid, lines + polys)
+    monkeypatch.setattr(distance, "_EDT_BAND_CELLS", 90 * 7)  # bands of 7 rows
+    np.testing.assert_array_equal(euclidean_distance(grid, lines + polys), whole)

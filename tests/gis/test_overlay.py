@@ -360,3 +360,19 @@ def test_apply_constraints_area_mask_over_many_chunks():
 def test_apply_constraints_rejects_bad_masks(excluded, area, match):
     with pytest.raises(InputError, match=match):
         apply_constraints(SCORE, excluded, area_mask=area)
+
+
+def test_apply_constraints_into_out_and_in_place():
+    rng = np.random.default_rng(2)
+    score = rng.random((250, 300), dtype=np.float32)
+    excluded = rng.random(score.shape) < 0.2
+    area = rng.random(score.shape) < 0.7
+    want = np.where(area & ~excluded, score, np.float32(np.nan))
+    out = np.empty_like(score)
+    assert apply_constraints(score, excluded, area_mask=area, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    same = score.copy()
+    assert apply_constraints(same, excluded, area_mask=area, out=same) is same
+    np.testing.assert_array_equal(same, want)
+    with pytest.raises(InputError, match="out must be a float32 array"):
+        apply_constraints(score, None, out=np.empty(score.shape))

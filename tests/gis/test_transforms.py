@@ -577,3 +577,147 @@ def test_linear_fast_path_equals_the_general_rule(values, lo, width, f0, f1):
         value_above=f1,
     )
     np.testing.assert_array_equal(fast, general)
+
+
+# --------------------------------------------------------------------------
+# rescale against a whole-array float64 reference (the rule written out once more)
+# --------------------------------------------------------------------------
+
+
+def _reference_rescale(x32, name, lo_t, hi_t, below, above, f0, f1, p):
+    """Rescale by the module's rule on whole float64 arrays with masks."""
+    x = x32.astype(np.float64)
+    finite = x[np.isfinite(x)]
+    lo = finite.min() if lo_t is None else lo_t
+    hi = finite.max() if hi_t is None else hi_t
+    fn = TRANSFORMS[name]
+    p = dict(p)
+    if name == "linear":
+        p["minimum"] = min(max(p["minimum"], lo), hi)
+        p["maximum"] = min(max(p["maximum"], lo), hi)
+    if name == "exponential":
+        p["shift"] = hi if p["base_factor"] > 0 else lo
+    crit = {
+        "gaussian": lambda: [p["midpoint"]],
+        "near": lambda: [p["midpoint"]],
+        "symmetric_linear": lambda: [(p["minimum"] + p["maximum"]) / 2],
+        "band": lambda: [p["a"], p["b"], p["c"], p["d"]],
+        "linear": lambda: [p["minimum"], p["maximum"]],
+    }.get(name, list)()
+    pts = np.array([lo, hi] + [v for v in crit if lo < v < hi])
+    y_pts = fn(pts, **p)
+    ymin, ymax = y_pts.min(), y_pts.max()
+
+    def scale(y):
+        if not ymax > ymin:
+            return np.where(np.isnan(y), np.nan, f1)
+        t = (np.asarray(y, dtype=np.float64) - ymin) / (ymax - ymin)
+        return np.clip(np.where(t >= 1, f1, f0 + t * (f1 - f0)), min(f0, f1), max(f0, f1))
+
+    inside = (x >= lo) & (x <= hi)
+    out = np.full(x.shape, np.nan)
+    with np.errstate(all="ignore"):
+        out[inside] = scale(fn(x[inside], **p))
+        out[x < lo] = scale(y_pts[0]) if below is None else below
+        out[x > hi] = scale(y_pts[1]) if above is None else above
+    return out.astype(np.float32)
+
+
+def _draw_params(draw, name, lo, hi):
+    num = st.floats(-150, 150, allow_nan=False, width=32)
+    pos = st.floats(0.001, 20)
+    if name in ("linear", "symmetric_linear"):
+        a, b = sorted(draw(st.lists(num, min_size=2, max_size=2, unique=True)))
+        if name == "linear" and draw(st.booleans()):
+            a, b = b, a
+        return {"minimum": a, "maximum": b}
+    if name in ("gaussian", "near"):
+        return {"midpoint": draw(num), "spread": draw(st.floats(1e-5, 1.0))}
+    if name in ("large", "small"):
+        return {"midpoint": draw(st.floats(0.5, 150)), "spread": draw(pos)}
+    if name in ("ms_large", "ms_small"):
+        return {
+            "mean_multiplier": draw(st.floats(0.1, 3)),
+            "std_multiplier": draw(st.floats(0.1, 3)),
+            "mean": draw(num),
+            "std": draw(st.floats(0, 80)),
+        }
+    if name in ("logistic_growth", "logistic_decay"):
+        a, b = sorted(draw(st.lists(num, min_size=2, max_size=2, unique=True)))
+        y = draw(st.floats(0.5, 49.5))
+        return {
+            "minimum": a,
+            "maximum": b,
+            "y_intercept_percent": y if "growth" in name else 100 - y,
+        }
+    if name == "exponential":
+        bf = draw(st.floats(-0.2, 0.2).filter(lambda v: abs(v) > 1e-4))
+        return {"shift": draw(num), "base_factor": bf}
+    if name == "power":
+        return {"shift": draw(num), "exponent": draw(st.floats(0.2, 4))}
+    if name == "logarithm":
+        return {"shift": lo - draw(st.floats(0.01, 50)), "factor": draw(pos)}
+    a, b, c, d = sorted(draw(st.lists(num, min_size=4, max_size=4)))
+    if a == d:
+        d = a + 1.0
+    return {"a": a, "b": b, "c": c, "d": d}
+
+
+@given(data=st.data(), name=st.sampled_from(sorted(TRANSFORMS)))
+@settings(max_examples=300, deadline=None)
+def test_rescale_matches_whole_array_reference(data, name):
+    n = data.draw(st.integers(2, 300))
+    seed = data.draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-100, 100, n).astype(np.float32)
+    x[rng.random(n) < 0.1] = np.nan
+    x[:2] = [-100.0, 100.0]
+    if data.draw(st.booleans()):
+        lo_t = hi_t = None
+        lo, hi = -100.0, 100.0
+    else:
+        lo_t, hi_t = sorted(data.draw(st.lists(st.floats(-120, 120), min_size=2, max_size=2)))
+        if hi_t - lo_t < 1.0:
+            hi_t = lo_t + 1.0
+        lo, hi = lo_t, hi_t
+    outside = st.none() | st.just(math.nan) | st.floats(-2, 2)
+    below, above = data.draw(outside), data.draw(outside)
+    f0, f1 = data.draw(st.sampled_from([(0.0, 1.0), (1.0, 10.0), (1.0, 0.0), (-3.0, 5.0)]))
+    p = _draw_params(data.draw, name, lo, hi)
+    if name == "linear":
+        held = [min(max(v, lo), hi) for v in (p["minimum"], p["maximum"])]
+        if held[0] == held[1]:
+            return
+    kw = {"lower_threshold": lo_t, "upper_threshold": hi_t, "value_below": below}
+    kw |= {"value_above": above, "from_scale": f0, "to_scale": f1}
+    want = _reference_rescale(x, name, lo_t, hi_t, below, above, f0, f1, p)
+    got = rescale(x, name, **kw, **p)
+    assert got.dtype == np.float32
+    tol = 2e-7 * max(abs(f0), abs(f1))
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+    in_place = x.copy()  # out= may be the input itself, and 2-D works the same
+    rescale(in_place, name, out=in_place, **kw, **p)
+    np.testing.assert_array_equal(in_place, got)
+    np.testing.assert_array_equal(rescale(x.reshape(1, n), name, **kw, **p)[0], got)
+
+
+def test_rescale_chunks_agree_with_one_chunk():
+    """Cells beyond the first chunk (65,536 cells) score as they do alone."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1000, (300, 500)).astype(np.float32)
+    x[5, 7] = np.nan
+    kw = {"lower_threshold": 100.0, "upper_threshold": 900.0, "midpoint": 400.0, "spread": 1e-5}
+    whole = rescale(x, "gaussian", **kw)
+    for r in (0, 150, 299):
+        np.testing.assert_array_equal(rescale(x[r], "gaussian", **kw), whole[r])
+    assert np.isnan(whole[5, 7])
+    assert rescale(x, "ms_large").dtype == np.float32
+
+
+def test_rescale_out_checked():
+    x = np.arange(6.0)
+    with pytest.raises(InputError, match="out must be"):
+        rescale(x, "linear", out=np.empty(6))
+    out = np.empty(6, dtype=np.float32)
+    assert rescale(x, "linear", out=out) is out
+    close(out, np.arange(6.0) / 5)
