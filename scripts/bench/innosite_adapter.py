@@ -46,6 +46,7 @@ Semantics (see README_innosite.md next to this file for the full notes):
   its lattice cell, because the jitter is at most 0.3 x 75 m), and recovers the
   node value as cell value minus the straight access leg.
 """
+
 import math
 import os
 import time
@@ -74,8 +75,9 @@ def _grid(spec):
     from gis.grid import Grid
 
     g = spec["grid"]
-    return Grid.from_bounds((g["west"], g["south"], g["east"], g["north"]),
-                            cell_size=g["cell"], crs=g["crs"])
+    return Grid.from_bounds(
+        (g["west"], g["south"], g["east"], g["north"]), cell_size=g["cell"], crs=g["crs"]
+    )
 
 
 def _write_plain(path, arr, spec, nodata=None):
@@ -84,10 +86,18 @@ def _write_plain(path, arr, spec, nodata=None):
     from rasterio.transform import from_origin
 
     g = spec["grid"]
-    prof = dict(driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1,
-                dtype="float32", crs=g["crs"],
-                transform=from_origin(g["west"], g["north"], g["cell"], g["cell"]),
-                tiled=True, blockxsize=512, blockysize=512)
+    prof = dict(
+        driver="GTiff",
+        height=arr.shape[0],
+        width=arr.shape[1],
+        count=1,
+        dtype="float32",
+        crs=g["crs"],
+        transform=from_origin(g["west"], g["north"], g["cell"], g["cell"]),
+        tiled=True,
+        blockxsize=512,
+        blockysize=512,
+    )
     if nodata is not None:
         prof["nodata"] = nodata
     with rasterio.open(path, "w", **prof) as dst:
@@ -118,8 +128,9 @@ def _w1(spec, points_method):
     if points_method == "nearest_point":
         from gis.distance import nearest_point
 
-        d = nearest_point(grid, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(),
-                          return_index=False).distance
+        d = nearest_point(
+            grid, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), return_index=False
+        ).distance
     else:
         d = euclidean_distance(grid, pts.geometry)
     ck.step(f"points: {points_method}", t)
@@ -178,9 +189,15 @@ def w2_windowed(spec):
     x, y = _points_xy(spec["inputs"]["cafes"])
     ck.step("read points", t, compute=False)
     t = time.perf_counter()
-    windowed_kernel_density(grid, x, y, spec["outputs"]["kde"],
-                            bandwidth=spec["params"]["kde_bandwidth"], kernel="quartic",
-                            overwrite=True)
+    windowed_kernel_density(
+        grid,
+        x,
+        y,
+        spec["outputs"]["kde"],
+        bandwidth=spec["params"]["kde_bandwidth"],
+        kernel="quartic",
+        overwrite=True,
+    )
     ck.step("windowed_kernel_density (compute + write)", t)
     return ck.core
 
@@ -193,20 +210,34 @@ def innosite_transform(fn, p):
     """rescale() keyword arguments that reproduce the workload's fuzzy function (see module doc)."""
     if fn == "linear":
         a, b = float(p["a"]), float(p["b"])
-        return {"function": "linear", "minimum": a, "maximum": b,
-                "lower_threshold": min(a, b), "upper_threshold": max(a, b)}
+        return {
+            "function": "linear",
+            "minimum": a,
+            "maximum": b,
+            "lower_threshold": min(a, b),
+            "upper_threshold": max(a, b),
+        }
     if fn == "gaussian":
         s = float(p["s"])
-        return {"function": "gaussian", "midpoint": float(p["m"]), "spread": 1.0 / (2.0 * s * s),
-                "lower_threshold": -_BIG, "upper_threshold": _BIG}
+        return {
+            "function": "gaussian",
+            "midpoint": float(p["m"]),
+            "spread": 1.0 / (2.0 * s * s),
+            "lower_threshold": -_BIG,
+            "upper_threshold": _BIG,
+        }
     if fn == "sigmoid":
         k, m = float(p["k"]), float(p["m"])
         d = math.log(99.0) / abs(k)
         growth = k > 0
-        return {"function": "logistic_growth" if growth else "logistic_decay",
-                "minimum": m - d, "maximum": m + d,
-                "y_intercept_percent": 1.0 if growth else 99.0,
-                "lower_threshold": -_BIG, "upper_threshold": _BIG}
+        return {
+            "function": "logistic_growth" if growth else "logistic_decay",
+            "minimum": m - d,
+            "maximum": m + d,
+            "y_intercept_percent": 1.0 if growth else 99.0,
+            "lower_threshold": -_BIG,
+            "upper_threshold": _BIG,
+        }
     raise ValueError(fn)
 
 
@@ -251,8 +282,15 @@ def _w3_memory(spec, writer):
     if writer == "cog":
         from gis.io import write_geotiff
 
-        write_geotiff(spec["outputs"]["suitability"], suit, grid, description="suitability",
-                      units="score", nodata=nodata, overwrite=True)
+        write_geotiff(
+            spec["outputs"]["suitability"],
+            suit,
+            grid,
+            description="suitability",
+            units="score",
+            nodata=nodata,
+            overwrite=True,
+        )
     else:
         np.copyto(suit, np.float32(nodata), where=np.isnan(suit))
         _write_plain(spec["outputs"]["suitability"], suit, spec, nodata=nodata)
@@ -291,23 +329,38 @@ class _W3Block:
 
 def _w3_engine(spec, kind, budget, compress, overviews):
     from gis.engine import Engine, compute_blocks
-    from gis.windowed import overlay_bytes_per_cell
     from gis.io import RasterOutput
+    from gis.windowed import overlay_bytes_per_cell
 
     ck = _Clock()
     specs, weights = _w3_specs(spec)
     grid = _grid(spec)
     inputs = dict(spec["inputs"]["layers"])
     inputs["mask"] = spec["inputs"]["mask"]
-    out = RasterOutput(spec["outputs"]["suitability"], "suitability", "score",
-                       nodata=float(spec["params"]["nodata"]))
+    out = RasterOutput(
+        spec["outputs"]["suitability"],
+        "suitability",
+        "score",
+        nodata=float(spec["params"]["nodata"]),
+    )
     engine = Engine(kind, memory_budget=budget, n_workers=2)
     t = time.perf_counter()
-    compute_blocks(grid, _W3Block(specs, weights), {"suitability": out}, engine=engine,
-                   inputs=inputs, bytes_per_cell=overlay_bytes_per_cell(len(inputs)),
-                   overwrite=True, overviews=overviews, compress=compress)
-    ck.step(f"compute_blocks engine={engine.describe()} budget={budget} "
-            f"compress={compress} overviews={overviews} (read + compute + write)", t)
+    compute_blocks(
+        grid,
+        _W3Block(specs, weights),
+        {"suitability": out},
+        engine=engine,
+        inputs=inputs,
+        bytes_per_cell=overlay_bytes_per_cell(len(inputs)),
+        overwrite=True,
+        overviews=overviews,
+        compress=compress,
+    )
+    ck.step(
+        f"compute_blocks engine={engine.describe()} budget={budget} "
+        f"compress={compress} overviews={overviews} (read + compute + write)",
+        t,
+    )
     return ck.core
 
 
@@ -348,8 +401,9 @@ def w4(spec):
     score, grid = read_geotiff(spec["inputs"]["suitability"])
     ck.step("read_geotiff", t, compute=False)
     t = time.perf_counter()
-    regions = candidate_regions(score, grid, threshold=p["w4_threshold"],
-                                min_area=p["w4_min_area_m2"], connectivity=8)
+    regions = candidate_regions(
+        score, grid, threshold=p["w4_threshold"], min_area=p["w4_min_area_m2"], connectivity=8
+    )
     ck.step(f"candidate_regions ({len(regions)} regions)", t)
     del score
     t = time.perf_counter()
@@ -364,10 +418,13 @@ def _w4_zones(spec, budget):
     ck = _Clock()
     p = spec["params"]
     t = time.perf_counter()
-    regions = windowed_candidate_regions(spec["inputs"]["suitability"],
-                                         threshold=p["w4_threshold"],
-                                         min_area=p["w4_min_area_m2"], connectivity=8,
-                                         memory_budget=budget)
+    regions = windowed_candidate_regions(
+        spec["inputs"]["suitability"],
+        threshold=p["w4_threshold"],
+        min_area=p["w4_min_area_m2"],
+        connectivity=8,
+        memory_budget=budget,
+    )
     ck.step(f"windowed_candidate_regions budget={budget} ({len(regions)} regions; incl. read)", t)
     t = time.perf_counter()
     _w4_write(spec, regions, spec["grid"]["cell"] ** 2)
@@ -389,10 +446,12 @@ def w4_zones_default(spec):
 def _read_net(spec):
     import pyogrio
 
-    e = pyogrio.read_dataframe(spec["inputs"]["net_edges"], read_geometry=False,
-                               columns=["u", "v", "length"])
-    nd = pyogrio.read_dataframe(spec["inputs"]["net_nodes"], read_geometry=False,
-                                columns=["node_id", "x", "y", "is_poi"])
+    e = pyogrio.read_dataframe(
+        spec["inputs"]["net_edges"], read_geometry=False, columns=["u", "v", "length"]
+    )
+    nd = pyogrio.read_dataframe(
+        spec["inputs"]["net_nodes"], read_geometry=False, columns=["node_id", "x", "y", "is_poi"]
+    )
     return e, nd
 
 
@@ -400,7 +459,8 @@ def _write_node_dist(spec, node_id, dist):
     import pandas as pd
 
     pd.DataFrame({"node_id": node_id, "dist": dist}).to_csv(
-        spec["outputs"]["node_dist"], index=False, float_format="%.4f")
+        spec["outputs"]["node_dist"], index=False, float_format="%.4f"
+    )
 
 
 def w5_net(spec):
@@ -415,8 +475,14 @@ def w5_net(spec):
     e, nd = _read_net(spec)
     ck.step("read gpkg", t, compute=False)
     t = time.perf_counter()
-    net = Network(nd["x"].to_numpy(), nd["y"].to_numpy(), e["u"].to_numpy(), e["v"].to_numpy(),
-                  e["length"].to_numpy(), spec["grid"]["crs"])
+    net = Network(
+        nd["x"].to_numpy(),
+        nd["y"].to_numpy(),
+        e["u"].to_numpy(),
+        e["v"].to_numpy(),
+        e["length"].to_numpy(),
+        spec["grid"]["crs"],
+    )
     graph = net.to_csgraph()
     src = nd["node_id"].to_numpy()[nd["is_poi"].to_numpy() == 1]
     dist = dijkstra(graph, directed=False, indices=src, min_only=True)
@@ -430,10 +496,10 @@ def w5_net(spec):
 def w5_grid(spec):
     """gis.network.network_distance on a 75 m grid centred on the street-lattice points;
     node distance = cell value - straight access leg (see module doc)."""
+    import bench_common as bc
     from affine import Affine
     from pyproj import CRS
 
-    import bench_common as bc
     from gis.grid import Grid
     from gis.network import Network, network_distance
 
@@ -443,13 +509,18 @@ def w5_grid(spec):
     ck.step("read gpkg", t, compute=False)
     t = time.perf_counter()
     x, y = nd["x"].to_numpy(), nd["y"].to_numpy()
-    net = Network(x, y, e["u"].to_numpy(), e["v"].to_numpy(), e["length"].to_numpy(),
-                  spec["grid"]["crs"])
+    net = Network(
+        x, y, e["u"].to_numpy(), e["v"].to_numpy(), e["length"].to_numpy(), spec["grid"]["crs"]
+    )
     poi = nd["is_poi"].to_numpy() == 1
     sp = bc.W5_SPACING
     m = bc.W5_NODES_PER_SIDE[spec["n"]]
-    grid = Grid(CRS.from_user_input(spec["grid"]["crs"]),
-                Affine(sp, 0.0, bc.WEST0 - sp / 2, 0.0, -sp, bc.NORTH0 + sp / 2), m, m)
+    grid = Grid(
+        CRS.from_user_input(spec["grid"]["crs"]),
+        Affine(sp, 0.0, bc.WEST0 - sp / 2, 0.0, -sp, bc.NORTH0 + sp / 2),
+        m,
+        m,
+    )
     ck.step("Network + Grid", t)
     t = time.perf_counter()
     cells = network_distance(grid, net, x[poi], y[poi])
