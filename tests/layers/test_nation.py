@@ -145,6 +145,12 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     zones = gpd.read_file(out / "candidates.gpkg", layer="candidates")
     assert len(zones) == extra["candidates"] > 0
     assert zones.crs.to_wkt() == read_geotiff(out / "suitability.tif")[1].crs.to_wkt()
+    import rasterio
+
+    for name in tifs:  # every national GeoTIFF is a Cloud-Optimised GeoTIFF
+        with rasterio.open(out / f"{name}.tif") as src:
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG", name
+            assert src.profile["tiled"] and src.block_shapes[0] == (256, 256)
 
 
 def test_budget_too_small_fails_clearly_and_leaves_nothing(area_file, tmp_path, capsys):

