@@ -185,7 +185,7 @@ class Option:
     metavar: str | None = None
     const: tuple[Any, ...] = ()
     nullable: bool = True
-    none_flag: tuple[str, str] = ()
+    none_flag: tuple[str, ...] = ()
 
     @property
     def section(self) -> str | None:
@@ -214,7 +214,7 @@ def option(
     label: str | None = None,
     metavar: str | None = None,
     const: tuple[Any, ...] = (),
-    none_flag: tuple[str, str] = (),
+    none_flag: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field declaring a run option (see :class:`Option`).
 

@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     from layers.macro.run import Method, format_report, run_macro
 
     options = asdict(macro_options(args))
-    method = Method(*(options.pop(k) for k in ("normalization", "weighting", "composite", "breaks")))
+    method = Method(
+        *(options.pop(k) for k in ("normalization", "weighting", "composite", "breaks"))
+    )
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_macro(

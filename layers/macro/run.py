@@ -50,7 +50,6 @@ from gis.errors import InputError
 from gis.spillover import spillover_links
 from gis.weights import ahp
 from layers.macro.geometry import join_geometry, region_geometry
-from layers.macro.options import MacroOptions, macro_document, recorded_options
 from layers.macro.methods import (
     DEFAULT_METHOD,
     Method,
@@ -60,6 +59,7 @@ from layers.macro.methods import (
     method_grid,
     perturb_weights,
 )
+from layers.macro.options import MacroOptions, macro_document, recorded_options
 from layers.macro.outputs import MacroResult, format_report, probability_column, write_outputs
 from layers.macro.tables import (
     CITATION,
@@ -271,7 +271,7 @@ def run_macro(
 
     files = {"table": table, "geometry": geometry, "pairwise": pairwise,
              "travel_time": travel_time}  # fmt: skip
-    resolved = {
+    resolved: dict[str, Any] = {
         k: str(Path(v).expanduser().resolve()) if isinstance(v, str | Path) else v
         for k, v in files.items()
     }
@@ -281,8 +281,6 @@ def run_macro(
         indicators=list(indicators) if isinstance(indicators, tuple) else indicators,
         cost=list(cost) if cost else None, units=list(units) if units is not None else None,
         geometry_key=geometry_key, boundaries=boundaries,
-        normalization=method.normalization, weighting=method.weighting,
-        composite=method.composite, breaks=method.breaks,
         tiers=tiers if isinstance(tiers, int) else list(tiers),
         thresholds=list(thresholds) if thresholds is not None else None,
         head_share=head_share, allow_inconsistent=allow_inconsistent, draws=draws,
@@ -291,7 +289,7 @@ def run_macro(
         neighbour_half_distance=neighbour_half_distance, population_mass=population_mass,
         population_column=population_column, link_top=link_top,
         strong_threshold=strong_threshold, tiles=tiles, map_assets=map_assets,
-        weights=dict(weights) if weights is not None else None, **resolved,
+        weights=dict(weights) if weights is not None else None, **resolved, **vars(method),
     )  # fmt: skip
     options.validate()
     if out is not None:

@@ -35,6 +35,7 @@ criteria, weights, AHP), :mod:`~layers.scenario.build` (document -> configuratio
 :mod:`~layers.scenario.run`.
 """
 
+from layers.macro.options import macro_document
 from layers.scenario.build import (
     KNOWN_SCALES,
     SCALES,
@@ -45,7 +46,6 @@ from layers.scenario.build import (
 )
 from layers.scenario.check import Problem, ScenarioError
 from layers.scenario.document import preset_text, scenario_toml, write_preset
-from layers.macro.options import macro_document
 from layers.scenario.macro import MacroRun
 from layers.scenario.manifest import (
     manifest_document,

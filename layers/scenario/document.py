@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gis.errors import InputError, OutputExistsError
-from layers.scenario.check import SCALES
 from layers.macro.options import MacroOptions, macro_document
+from layers.scenario.check import SCALES
 from layers.scenario.manifest import (
     manifest_document,
     meso_document,
