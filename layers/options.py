@@ -64,6 +64,7 @@ __all__ = [
     "option",
     "options_of",
     "parameters",
+    "scenario_tables",
     "type_name",
     "validate_options",
 ]
@@ -71,7 +72,7 @@ __all__ = [
 #: Kinds of values an option holds; they decide how text and scenario values are read.
 KINDS: tuple[str, ...] = (
     "number", "integer", "text", "bool", "choice", "file", "path", "crs", "bbox", "lonlat",
-    "pair", "numbers", "memory",
+    "pair", "numbers", "memory", "names", "count_or_names",
 )  # fmt: skip
 
 _Bound = float | Callable[[], float] | None
@@ -168,6 +169,9 @@ class Option:
         empty for a flag with a value (or a ``bool`` flag that sets True).
     nullable
         Whether None is a valid value (checks are skipped for None).
+    none_flag
+        ``(flag, help)`` of a second flag that sets the option to None (``--classic-gravity``
+        sets no half distance); a scenario file writes that None as ``false``.
     """
 
     name: str = ""
@@ -181,6 +185,7 @@ class Option:
     metavar: str | None = None
     const: tuple[Any, ...] = ()
     nullable: bool = True
+    none_flag: tuple[str, ...] = ()
 
     @property
     def section(self) -> str | None:
@@ -209,6 +214,7 @@ def option(
     label: str | None = None,
     metavar: str | None = None,
     const: tuple[Any, ...] = (),
+    none_flag: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field declaring a run option (see :class:`Option`).
 
@@ -233,6 +239,7 @@ def option(
         label=label or "",
         metavar=metavar,
         const=const,
+        none_flag=none_flag,
     )
     meta = {"option": spec}
     if factory is not None:
@@ -312,11 +319,22 @@ def kind_of(value: Any, spec: Option) -> str | None:
     if kind in ("bbox", "lonlat", "numbers"):
         ok = isinstance(value, list | tuple) and all(is_number(v) for v in value)
         return None if ok else f"must be a list of numbers; got {value!r}"
+    if kind == "names":
+        ok = _names(value)
+        return None if ok else f"must be a list of names in quotes; got {value!r}"
+    if kind == "count_or_names":
+        ok = (isinstance(value, int) and not isinstance(value, bool)) or _names(value)
+        return None if ok else f"must be a whole number or a list of names; got {value!r}"
     if kind == "pair":
         ok = isinstance(value, list | tuple) and len(value) == 2
         ok = ok and all(isinstance(v, str) and v.strip() for v in value)
         return None if ok else f"must be two names; got {value!r}"
     return None
+
+
+def _names(value: Any) -> bool:
+    ok = isinstance(value, list | tuple) and bool(value)
+    return ok and all(isinstance(v, str) and v.strip() for v in value)
 
 
 def _unit(spec: Option) -> str:
@@ -343,6 +361,8 @@ def check_value(spec: Option, value: Any) -> str | None:
     wrong = kind_of(value, spec)
     if wrong is not None or value is None or spec.check is None:
         return wrong
+    if spec.kind == "count_or_names" and not isinstance(value, int):
+        return None  # the range applies to the count
     return spec.check.message(value)
 
 
@@ -372,6 +392,40 @@ def parameters(config: Any) -> dict[str, Any]:
         elif isinstance(value, Path):
             value = str(value)
         out[name] = value
+    return out
+
+
+def scenario_tables(config: Any, *, skip: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """The declared options of ``config`` that have a scenario key, as scenario tables.
+
+    Values that are None or empty lists are left out, except that an option with a
+    :attr:`Option.none_flag` writes None as ``false``; tuples become lists.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Demo:
+    ...     size: float = option(25.0, key="grid.size")
+    ...     names: tuple[str, ...] = option((), kind="names", key="data.names")
+    >>> scenario_tables(Demo(), skip=())
+    {'grid': {'size': 25.0}}
+    """
+    skipped = set(skip)
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in options_of(config).items():
+        if spec.section is None or spec.leaf is None or name in skipped:
+            continue
+        value = getattr(config, name)
+        if value is None and spec.none_flag:
+            value = False
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Path):
+            value = str(value)
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        out.setdefault(spec.section, {})[spec.leaf] = value
     return out
 
 

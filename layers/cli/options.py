@@ -51,6 +51,7 @@ __all__ = [
     "bbox",
     "command_line",
     "config_from_args",
+    "count_or_names",
     "given",
     "lonlat",
     "memory",
@@ -145,6 +146,12 @@ def pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def count_or_names(text: str) -> int | list[str]:
+    """A whole number, or comma-separated names."""
+    text = text.strip()
+    return int(text) if text.isdigit() else names(text)
+
+
 def memory(text: str) -> int:
     """Bytes from a memory size such as ``512MiB`` (:func:`layers.options.memory_size`)."""
     try:
@@ -161,6 +168,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "pair": pair,
     "numbers": numbers,
     "memory": memory,
+    "names": names,
+    "count_or_names": count_or_names,
 }
 
 
@@ -183,6 +192,11 @@ def _add(group: Any, spec: Option, dest: str) -> None:
         if spec.default is not None:
             kw["help"] = f"{spec.help} (default: {spec.default})"
     group.add_argument(*spec.flags, **kw)
+    if spec.none_flag:
+        flag, text = spec.none_flag
+        group.add_argument(
+            flag, dest=dest, action="store_const", const=None, default=argparse.SUPPRESS, help=text
+        )
 
 
 def add_options(

@@ -21,6 +21,7 @@ from gis.composite import composite_index
 from gis.errors import InputError
 from gis.normalize import normalize
 from gis.weights import compute_weights
+from layers.macro.options import MacroOptions
 from layers.macro.tables import tier_names
 
 __all__ = [
@@ -35,6 +36,9 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------ methods
+_DEFAULTS = MacroOptions()
+
+
 @dataclass(frozen=True)
 class Method:
     """A method combination: normalisation, weighting, composite and class breaks.
@@ -43,10 +47,10 @@ class Method:
     :mod:`gis.composite`, :mod:`gis.classify`) or a callable.
     """
 
-    normalization: str | Callable = "minmax"
-    weighting: str | Callable = "equal"
-    composite: str | Callable = "weighted_sum"
-    breaks: str | Callable = "nested_jenks"
+    normalization: str | Callable = _DEFAULTS.normalization
+    weighting: str | Callable = _DEFAULTS.weighting
+    composite: str | Callable = _DEFAULTS.composite
+    breaks: str | Callable = _DEFAULTS.breaks
 
     @property
     def label(self) -> str:
@@ -58,7 +62,7 @@ class Method:
 
 
 #: The documented default: reproduces the paper's Table 2 on its 14 regions.
-DEFAULT_METHOD = Method("minmax", "equal", "weighted_sum", "nested_jenks")
+DEFAULT_METHOD = Method()
 
 
 @dataclass(frozen=True)

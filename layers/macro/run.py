@@ -59,6 +59,7 @@ from layers.macro.methods import (
     method_grid,
     perturb_weights,
 )
+from layers.macro.options import MacroOptions, macro_document, recorded_options
 from layers.macro.outputs import MacroResult, format_report, probability_column, write_outputs
 from layers.macro.tables import (
     CITATION,
@@ -119,6 +120,10 @@ __all__ = [
 ]
 
 
+#: Defaults of every option (:class:`layers.macro.options.MacroOptions`).
+_D = MacroOptions()
+
+
 def _parse_weights(weights: Mapping[str, float], columns: Sequence[str]) -> list[float]:
     unknown = [k for k in weights if k not in columns]
     missing = [c for c in columns if c not in weights]
@@ -132,42 +137,43 @@ def _parse_weights(weights: Mapping[str, float], columns: Sequence[str]) -> list
 def run_macro(
     out: str | Path | None = "innosite-macro",
     *,
-    table: str | Path | pd.DataFrame | None = None,
-    layer: str | None = None,
-    unit_column: str | None = None,
-    code_column: str | None = None,
-    indicators: Mapping[str, str] | Sequence[str] | None = None,
-    cost: Sequence[str] = (),
-    units: Sequence[str] | None = None,
-    geometry: str | Path | pd.DataFrame | None = None,
-    geometry_key: str | None = None,
-    boundaries: str = "auto",
+    table: str | Path | pd.DataFrame | None = _D.table,
+    national: str | None = _D.national,
+    national_top: int = _D.national_top,
+    layer: str | None = _D.layer,
+    unit_column: str | None = _D.unit_column,
+    code_column: str | None = _D.code_column,
+    indicators: Mapping[str, str] | Sequence[str] | None = _D.indicators,
+    cost: Sequence[str] | None = _D.cost,
+    units: Sequence[str] | None = _D.units,
+    geometry: str | Path | pd.DataFrame | None = _D.geometry,
+    geometry_key: str | None = _D.geometry_key,
+    boundaries: str = _D.boundaries,
     method: Method = DEFAULT_METHOD,
-    tiers: int | Sequence[str] = 3,
-    weights: Mapping[str, float] | None = None,
-    pairwise: str | Path | pd.DataFrame | None = None,
-    allow_inconsistent: bool = False,
-    thresholds: Sequence[float] | None = None,
-    head_share: float = 0.4,
-    draws: int = 1000,
-    concentration: float = 100.0,
-    seed: int = 0,
-    decay: str = "power",
-    half_distance: float | None = 800.0,
-    exponent: float = 2.0,
-    tier_factor: float = 2.0,
-    neighbour_distance: float | None = 600.0,
-    neighbour_half_distance: float | None = 300.0,
-    travel_time: str | Path | pd.DataFrame | None = None,
-    population_mass: bool = False,
-    population_column: str | None = None,
-    link_top: int | None = 300,
-    strong_threshold: float | None = None,
-    tiles: str | None = "OpenStreetMap",
-    map_assets: str = "cdn",
+    tiers: int | Sequence[str] = _D.tiers,
+    weights: Mapping[str, float] | None = _D.weights,
+    pairwise: str | Path | pd.DataFrame | None = _D.pairwise,
+    allow_inconsistent: bool = _D.allow_inconsistent,
+    thresholds: Sequence[float] | None = _D.thresholds,
+    head_share: float = _D.head_share,
+    draws: int = _D.draws,
+    concentration: float = _D.concentration,
+    seed: int = _D.seed,
+    decay: str = _D.decay,
+    half_distance: float | None = _D.half_distance,
+    exponent: float = _D.exponent,
+    tier_factor: float = _D.tier_factor,
+    neighbour_distance: float | None = _D.neighbour_distance,
+    neighbour_half_distance: float = _D.neighbour_half_distance,
+    travel_time: str | Path | pd.DataFrame | None = _D.travel_time,
+    population_mass: bool = _D.population_mass,
+    population_column: str | None = _D.population_column,
+    link_top: int | None = _D.link_top,
+    strong_threshold: float | None = _D.strong_threshold,
+    tiles: str | None = _D.tiles,
+    map_assets: str = _D.map_assets,
     overwrite: bool = False,
     command: str | None = None,
-    scenario: Mapping[str, Any] | None = None,
 ) -> MacroResult:
     """Tier units into innovation centres, test robustness, link them, write the outputs.
 
@@ -181,6 +187,9 @@ def run_macro(
         writing. It is checked before any work and written only if the run succeeds.
     table
         A CSV, GeoPackage or shapefile of units × indicators, or a DataFrame.
+    national, national_top
+        Instead of a table: the ``national_top`` most populous cities of the country
+        ``national`` (ISO code), from :func:`layers.macro.places.city_indicators`.
     layer
         Layer of a multi-layer vector file.
     unit_column, code_column
@@ -225,6 +234,8 @@ def run_macro(
         Use the modified gravity mass ``sqrt(population * index)``; population from
         ``population_column`` or, for the paper's regions and GeoNames cities, the
         population of their centre cities.
+    neighbour_distance
+        0 or None: no neighbourhood diffusion.
     link_top
         Link only the ``link_top`` units with the highest index (``None``: all).
     strong_threshold
@@ -237,10 +248,11 @@ def run_macro(
     overwrite
         Replace a non-empty output folder.
     command
-        Command line recorded in the manifest.
-    scenario
-        The run's settings as a scenario document (:mod:`layers.scenario`),
-        recorded in the manifest so ``innosite run manifest.json`` replays it.
+        Command line recorded in the manifest. The manifest also records the options
+        (:func:`layers.options.parameters` of :class:`layers.macro.options.MacroOptions`,
+        files as absolute paths) and their scenario document, so ``innosite run
+        manifest.json`` replays the run; not for tables, files or methods given as
+        DataFrames or callables.
 
     Returns
     -------
@@ -256,13 +268,44 @@ def run_macro(
         If ``out`` is a non-empty folder and ``overwrite`` is false.
     """
     from gis.io import check_output_folder
-    from gis.maps import MAP_ASSETS
 
-    if map_assets not in MAP_ASSETS:
-        raise InputError(f"map assets must be one of {list(MAP_ASSETS)}, got {map_assets!r}")
+    files = {"table": table, "geometry": geometry, "pairwise": pairwise,
+             "travel_time": travel_time}  # fmt: skip
+    resolved: dict[str, Any] = {
+        k: str(Path(v).expanduser().resolve()) if isinstance(v, str | Path) else v
+        for k, v in files.items()
+    }
+    options = MacroOptions(
+        national=national, national_top=national_top, layer=layer, unit_column=unit_column,
+        code_column=code_column,
+        indicators=list(indicators) if isinstance(indicators, tuple) else indicators,
+        cost=list(cost) if cost else None, units=list(units) if units is not None else None,
+        geometry_key=geometry_key, boundaries=boundaries,
+        tiers=tiers if isinstance(tiers, int) else list(tiers),
+        thresholds=list(thresholds) if thresholds is not None else None,
+        head_share=head_share, allow_inconsistent=allow_inconsistent, draws=draws,
+        concentration=concentration, seed=seed, decay=decay, half_distance=half_distance,
+        exponent=exponent, tier_factor=tier_factor, neighbour_distance=neighbour_distance or 0.0,
+        neighbour_half_distance=neighbour_half_distance, population_mass=population_mass,
+        population_column=population_column, link_top=link_top,
+        strong_threshold=strong_threshold, tiles=tiles, map_assets=map_assets,
+        weights=dict(weights) if weights is not None else None, **resolved, **vars(method),
+    )  # fmt: skip
+    options.validate()
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
     names = tier_names(tiers)
+    cost = cost or ()
+    neighbour_distance = neighbour_distance or None
+    if national is not None:
+        if table is not None:
+            raise InputError("give either a table or national, not both")
+        from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+
+        table = city_indicators(national, top=national_top)
+        indicators = indicators or list(NATIONAL_INDICATORS)
+        unit_column = unit_column or "name"
+        population_column = population_column or "population"
     inputs: list[dict[str, Any]] = []
 
     # ---- units and indicators
@@ -486,8 +529,10 @@ def run_macro(
         "citation": CITATION,
         "scale": "macro",
     }
-    if scenario is not None:
-        extra["scenario"] = dict(scenario)
+    in_memory = [*files.values(), indicators, *vars(method).values()]
+    if not any(isinstance(v, pd.DataFrame | Mapping) or callable(v) for v in in_memory):
+        extra["options"] = recorded_options(options)
+        extra["scenario"] = macro_document(options)
     if paper:
         flags = methods.get("reproduces_paper", pd.Series(False, index=methods.index))
         reproducing = flags.eq(True).to_numpy()
@@ -569,8 +614,6 @@ def _links_frame(
 
     order = np.argsort(-result.index, kind="stable")
     if link_top is not None:
-        if link_top < 2:
-            raise InputError(f"link_top must be at least 2, got {link_top}")
         order = order[:link_top]
     idx = result.index[order]
     span = idx.max() - idx.min()

@@ -18,7 +18,8 @@ and their parameters come from the registry :data:`layers.measures.MEASURES`.
 Scales: ``"micro"`` (:class:`layers.micro.run.MicroConfig`), ``"meso"``
 (:class:`layers.meso.run.MesoConfig`), ``"national"``
 (:class:`layers.national.run.NationalConfig`) and ``"macro"`` (the arguments of
-:func:`layers.macro.run.run_macro`, as a :class:`MacroRun`).
+:func:`layers.macro.run.run_macro`, as a :class:`MacroRun`; their options are
+:class:`layers.macro.options.MacroOptions`).
 
 The ``manifest.json`` of a micro, meso or macro run is itself a scenario:
 :func:`load_scenario` reads its parameters, checks that the input files still have
@@ -34,6 +35,7 @@ criteria, weights, AHP), :mod:`~layers.scenario.build` (document -> configuratio
 :mod:`~layers.scenario.run`.
 """
 
+from layers.macro.options import macro_document
 from layers.scenario.build import (
     KNOWN_SCALES,
     SCALES,
@@ -44,7 +46,7 @@ from layers.scenario.build import (
 )
 from layers.scenario.check import Problem, ScenarioError
 from layers.scenario.document import preset_text, scenario_toml, write_preset
-from layers.scenario.macro import MacroRun, macro_defaults, macro_document
+from layers.scenario.macro import MacroRun
 from layers.scenario.manifest import (
     manifest_document,
     meso_document,
@@ -62,7 +64,6 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "load_scenario",
-    "macro_defaults",
     "macro_document",
     "manifest_document",
     "meso_document",

@@ -288,6 +288,8 @@ def check_option(c: Checker, spec: Option, value: Any, path: KeyPath) -> tuple[b
             c.error(path, f"must be lon in -180..180, lat in -90..90; got {point}")
             return False, None
         return True, (point[0], point[1])
+    if value is False and spec.none_flag:
+        return True, None  # false: what the option's none flag sets
     if kind == "memory" and isinstance(value, str):
         try:
             value = memory_size(value)
@@ -322,6 +324,10 @@ def check_option(c: Checker, spec: Option, value: Any, path: KeyPath) -> tuple[b
         return True, tuple(value)
     if kind == "numbers":
         return True, [float(v) for v in value]
+    if kind == "names" or (kind == "count_or_names" and isinstance(value, list)):
+        return True, [str(v) for v in value]
+    if kind == "count_or_names":
+        return True, int(value)
     return True, value
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gis.errors import InputError, OutputExistsError
+from layers.macro.options import MacroOptions, macro_document
 from layers.scenario.check import SCALES
-from layers.scenario.macro import macro_defaults, macro_document
 from layers.scenario.manifest import (
     manifest_document,
     meso_document,
@@ -391,7 +391,7 @@ def preset_text(scale: str, *, file: str = "scenario.toml") -> str:
             f"no scenario preset for the {scale!r} scale (available: {', '.join(SCALES)})"
         )
     if scale == "macro":
-        doc = macro_document(macro_defaults())
+        doc = macro_document(MacroOptions())
     elif scale == "meso":
         from layers.meso.run import MesoConfig
         from layers.meso.run import config_dict as meso_dict

@@ -150,6 +150,7 @@ def _same_outputs(a: Path, b: Path) -> None:
     assert ma["parameters"] == mb["parameters"]
     assert ma["extra"]["weights"] == mb["extra"]["weights"]
     assert ma["extra"]["scenario"] == mb["extra"]["scenario"]
+    assert ma["extra"]["options"] == mb["extra"]["options"]
 
 
 @pytest.mark.slow
@@ -191,3 +192,133 @@ def test_macro_command_with_a_table_replays_and_refuses_changed_tables(tmp_path,
     assert main(["run", str(first / "manifest.json"), "--out", str(tmp_path / "third")]) == 2
     assert "has changed since the run" in capsys.readouterr().err
     assert not (tmp_path / "third").exists()
+
+
+# ---------------------------------------------------------------------------- one option schema
+def _macro_parser():
+    import argparse
+
+    from layers.cli import macro as macro_cli
+
+    parser = argparse.ArgumentParser()
+    macro_cli.add_arguments(parser)
+    return parser
+
+
+def test_every_macro_option_has_one_default_on_cli_scenario_and_run():
+    import inspect
+
+    from layers.cli.macro import macro_options
+    from layers.macro.options import MacroOptions
+    from layers.macro.run import run_macro
+    from layers.options import options_of
+
+    specs = options_of(MacroOptions)
+    defaults = MacroOptions()
+    # the command line: nothing given -> every field at the dataclass default
+    args = _macro_parser().parse_args([])
+    assert macro_options(args) == defaults
+    # the run: its keyword defaults are the dataclass defaults
+    params = inspect.signature(run_macro).parameters
+    method = params["method"].default
+    for name, spec in specs.items():
+        expected = spec.default
+        got = getattr(method, name) if name in vars(method) else params[name].default
+        assert got == expected == getattr(defaults, name), name
+    # the scenario: the preset writes every set default and reads it back unchanged
+    kw = parse_scenario(preset_text("macro")).config.kwargs
+    kw.update(vars(kw.pop("method")))
+    written = {n for n, s in specs.items() if s.key is not None and getattr(defaults, n)}
+    written -= {"national_top", "allow_inconsistent", "tiles", "map_assets"}
+    assert written <= set(kw), written - set(kw)
+    for name in written:
+        assert kw[name] == getattr(defaults, name), name
+    assert type(kw["draws"]) is int and type(kw["concentration"]) is float
+    # an empty macro scenario leaves every option to the run's defaults
+    assert parse_scenario(HEAD).config.kwargs == {"method": Method()}
+
+
+def _out_of_range(spec):
+    check = spec.check
+    if check.low is not None:
+        value = check.low if check.low_open else check.low - 1
+    else:
+        value = check.high + 1
+    return int(value) if spec.kind == "integer" else float(value)
+
+
+def _range_options():
+    from layers.macro.options import MacroOptions
+    from layers.options import options_of
+
+    return [
+        s
+        for s in options_of(MacroOptions).values()
+        if s.check is not None and s.check.choices is None and s.flags and s.key
+    ]
+
+
+def test_macro_range_options_are_declared():
+    names = {s.name for s in _range_options()}
+    assert {"draws", "concentration", "seed", "head_share", "half_distance", "exponent",
+            "tier_factor", "neighbour_distance", "neighbour_half_distance", "link_top",
+            "strong_threshold", "national_top"} == names  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [s.name for s in _range_options()])
+def test_out_of_range_macro_value_fails_alike_on_cli_and_in_scenario(name, tmp_path, capsys):
+    spec = next(s for s in _range_options() if s.name == name)
+    value = _out_of_range(spec)
+    # the scenario file
+    section, key = spec.key.rsplit(".", 1)
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(f"{HEAD}[{section}]\n{key} = {value!r}\n", name="s.toml")
+    [problem] = info.value.problems
+    assert problem.key == spec.key and problem.line == 3
+    assert problem.message == f"must be {_range_text(spec)}; got {value!r}"
+    # the command line: the same message after the option's label, nothing written
+    out = tmp_path / "out"
+    assert main(["macro", spec.flags[0], str(value), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"innosite macro: error: {spec.label} {problem.message}"
+    assert not out.exists()
+
+
+def _range_text(spec):
+    c = spec.check
+    low = "" if c.low is None else (f"> {c.low:g}" if c.low_open else f">= {c.low:g}")
+    high = "" if c.high is None else f"<= {c.high:g}"
+    return " and ".join(x for x in (low, high) if x) + c.unit
+
+
+def test_classic_gravity_is_none_on_cli_false_in_scenario_and_replays(tmp_path):
+    from layers.cli.macro import macro_options
+    from layers.macro.options import MacroOptions, macro_document
+
+    args = _macro_parser().parse_args(["--classic-gravity", "--cost", "a,b", "--tiers", "x,y"])
+    options = macro_options(args)
+    assert options.half_distance is None
+    assert options.cost == ["a", "b"] and options.tiers == ["x", "y"]
+    assert macro_options(_macro_parser().parse_args(["--half-distance", "50"])).half_distance == 50
+    doc = macro_document(MacroOptions(half_distance=None, neighbour_distance=0.0))
+    assert doc["links"]["half_distance"] is False and doc["links"]["neighbour_distance"] == 0
+    kw = parse_scenario(HEAD + "[links]\nhalf_distance = false\n").config.kwargs
+    assert kw == {"half_distance": None, "method": Method()}
+
+
+def test_macro_manifest_records_the_options_and_replays_them(tmp_path, capsys):
+    from layers.macro.options import MacroOptions
+    from layers.options import parameters
+
+    first = tmp_path / "first"
+    args = ["macro", "--draws", "25", "--seed", "7", "--tiers", "4", "--boundaries", "points"]
+    args += ["--classic-gravity", "--neighbour-distance", "0", "--no-tiles", "-q"]
+    assert main([*args, "--out", str(first)]) == 0
+    recorded = json.loads((first / "manifest.json").read_text())["extra"]["options"]
+    expected = MacroOptions(draws=25, seed=7, tiers=4, boundaries="points", half_distance=None,
+                            neighbour_distance=0.0, tiles=None)  # fmt: skip
+    assert recorded == {**parameters(expected), "weights": None}
+    replay = tmp_path / "replay"
+    assert main(["run", str(first / "manifest.json"), "--out", str(replay), "-q"]) == 0
+    _same_outputs(first, replay)
+    capsys.readouterr()
