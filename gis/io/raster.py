@@ -290,6 +290,10 @@ class WindowWriter:
     compress
         DEFLATE with the predictor (on all cores); ``False`` writes uncompressed
         files, faster, for scratch rasters read back soon.
+
+        With neither ``overviews`` nor ``compress`` the files are scratch rasters: plain
+        tiled, uncompressed GeoTIFFs written once, straight into their temporaries (no
+        COG rewrite), with the same statistics, descriptions, units and tags.
     memory_budget
         Bytes, to size GDAL's block cache (:func:`gdal_env`).
 
@@ -365,8 +369,14 @@ class WindowWriter:
             "blockysize": BLOCK,
             "interleave": "band",
         }
-        profile.update(_SCRATCH)
+        if self.cloud_optimised:
+            profile.update(_SCRATCH)
         return profile
+
+    @property
+    def cloud_optimised(self) -> bool:
+        """Whether the outputs are rewritten as COG on commit (not for scratch rasters)."""
+        return self.overviews or self.compress
 
     def __enter__(self) -> WindowWriter:
         import rasterio
@@ -474,6 +484,9 @@ class WindowWriter:
             dst.close()
         self._dst.clear()
         for name, tmp in self._tmp.items():
+            if not self.cloud_optimised:  # a scratch raster: the temporary is the result
+                self._cog[name] = tmp
+                continue
             self._cog[name] = cog = temporary_sibling(self.targets[name], "cog")
             _cog_copy(tmp, cog, self.outputs[name], overviews=self.overviews,
                       compress=self.compress)  # fmt: skip

@@ -51,8 +51,11 @@ def main() -> None:
     """Run each named command ``--repeat`` times and print one row per command."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("names", nargs="*", default=list(COMMANDS), choices=list(COMMANDS))
+    parser.add_argument("names", nargs="*", default=list(COMMANDS), help=", ".join(COMMANDS))
     args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(COMMANDS))
+    if unknown:
+        parser.error(f"unknown command {unknown}; choose from {', '.join(COMMANDS)}")
     print(f"{'command':14} {'median s':>9} {'min s':>7} {'peak MiB':>9}")
     for name in args.names:
         walls, peaks = [], []

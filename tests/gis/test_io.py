@@ -256,9 +256,14 @@ def test_every_geotiff_written_is_a_cog(tmp_path, grid600, layer600):
     scratch = {"u": io.RasterOutput(tmp_path / "u.tif", "u")}
     with io.WindowWriter(grid600, scratch, compress=False, overviews=False) as writer:
         writer.write(windows[0], {"u": layer600[windows[0].read]})
-    _assert_cog(tmp_path / "u.tif", (600, 600), overviews=False)
+    # a scratch raster (neither compressed nor with overviews) is written once, not as COG
     with rasterio.open(tmp_path / "u.tif") as src:
-        assert src.compression is None
+        assert src.compression is None and src.overviews(1) == []
+        assert src.profile["tiled"] and src.block_shapes[0] == (256, 256)
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") is None
+        w = windows[0]
+        np.testing.assert_array_equal(src.read(1)[w.core], layer600[w.core])
+        assert "STATISTICS_MEAN" in src.tags(1)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["a.tif", "s.tif", "b.tif", "f.tif", "i.tif", "raw.tif", "u.tif"]
     )
