@@ -128,12 +128,19 @@ def _encode_png(rgba: np.ndarray) -> bytes:
 
 
 def _colourise(values: np.ndarray, table: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """RGBA image of ``values`` scaled from ``vmin``..``vmax``; NaN becomes transparent."""
+    """RGBA image of ``values`` scaled from ``vmin``..``vmax``; NaN becomes transparent.
+
+    Each pixel is one gather of a packed 32-bit colour (entry 256 is transparent).
+    """
     valid = np.isfinite(values)
-    scaled = np.clip((np.where(valid, values, vmin) - vmin) / (vmax - vmin), 0.0, 1.0)
-    rgba = table[np.round(scaled * 255).astype("intp")]
-    rgba[~valid] = 0
-    return rgba
+    scaled = (np.where(valid, values, vmin) - vmin) / (vmax - vmin)
+    np.clip(scaled, 0.0, 1.0, out=scaled)
+    scaled *= 255
+    index = np.rint(scaled).astype(np.uint16)
+    index[~valid] = 256
+    packed = np.zeros(257, dtype=np.uint32)
+    packed[:256] = np.ascontiguousarray(table[:, :4], dtype=np.uint8).view(np.uint32).ravel()
+    return packed[index].view(np.uint8).reshape(*values.shape, 4)
 
 
 def raster_png(
