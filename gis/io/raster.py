@@ -369,8 +369,8 @@ class WindowWriter:
             "blockysize": BLOCK,
             "interleave": "band",
         }
-        if self.cloud_optimised and g.size * np.dtype(out.dtype).itemsize > SCRATCH_PLAIN_BYTES:
-            profile.update(_SCRATCH)  # large: compress the temporary to bound scratch disk use
+        if self.cloud_optimised:
+            profile.update(_SCRATCH)
         return profile
 
     @property
@@ -509,12 +509,7 @@ class WindowWriter:
             raise
 
 
-#: Bytes of one band up to which the temporary that windows are written into stays
-#: uncompressed: the COG rewrite then reads it without decompressing (faster); larger
-#: temporaries are compressed with :data:`_SCRATCH` so that scratch disk use stays bounded.
-SCRATCH_PLAIN_BYTES: int = 256 * 2**20
-
-#: Creation options of a large tiled temporary that windows are written into: ZSTD level 1 is
+#: Creation options of the tiled temporary that windows are written into: ZSTD level 1 is
 #: the fastest compression that still bounds the scratch disk use (a 5000 x 5000 float32
 #: write takes 0.9 s against 1.5 s with DEFLATE level 1).
 _SCRATCH: dict[str, Any] = {"compress": "zstd", "zstd_level": 1, "num_threads": "ALL_CPUS"}
