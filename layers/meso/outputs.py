@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from layers.outputs.text import outputs_text
 from layers.outputs.text import table as _table
 
 __all__ = [
@@ -104,14 +105,5 @@ def meso_summary(result: Any, paths: dict[str, Path]) -> str:
     for w in result.warnings:
         lines.append(f"warning: {w}")
     lines += ["", candidates_text(result.candidates, head=5)]
-    lines += ["", "Outputs:"]
-    for role in ("map", "suitability", "candidates", "manifest"):
-        if role in paths:
-            lines.append(f"  {role:12s} {paths[role]}")
-    n_factor = sum(1 for k in paths if k.startswith("factor:"))
-    n_raw = sum(1 for k in paths if k.startswith("raw:"))
-    if paths:
-        folder = Path(paths["manifest"]).parent
-        lines.append(f"  {n_factor} layer score GeoTIFFs and {n_raw} raw measures in {folder}")
-        lines.append(f"Open {paths.get('map')} in a browser; load the .tif/.gpkg files in QGIS.")
+    lines += ["", *outputs_text(paths, noun="layer")]
     return "\n".join(lines)

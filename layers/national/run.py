@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from layers.meso import run as meso
 from layers.meso.factors import NATIONAL_FACTORS
 from layers.meso.run import MesoConfig, MesoData
 from layers.options import between, like, option, validate_options
-from layers.pipeline import compute_windowed
+from layers.pipeline import WindowedResult, compute_windowed
 
 __all__ = [
     "CHINA_ALBERS",
@@ -232,21 +232,10 @@ def national_grid(area: Any, *, cell_size: float, crs: Any = None) -> tuple[Grid
 
 # ---------------------------------------------------------------------- result
 @dataclass
-class NationalResult:
-    """What a national run computed: the files, the grid and the candidate zones."""
+class NationalResult(WindowedResult):
+    """What a national run computed: the pipeline's windowed result and the run's sources."""
 
-    grid: Grid
-    cells_in_region: int
-    paths: dict[str, Path]
-    layers: list[dict[str, Any]]
-    weights: dict[str, float]
-    thresholds: dict[str, dict[str, Any]]
-    candidates: gpd.GeoDataFrame
-    data: MesoData
-    windows: dict[str, int]
-    timings: dict[str, float]
-    engine: str
-    decision: Any = None  # layers.decision.DecisionResult when a decision step ran
+    data: MesoData = field(kw_only=True)
 
 
 def compute_national(
@@ -282,11 +271,7 @@ def compute_national(
         suitability_description="innovation-centre suitability, national scale (0-1)",
         progress_cb=progress,
     )  # fmt: skip
-    return NationalResult(
-        grid=res.grid, cells_in_region=res.cells_in_region, paths=res.paths, layers=res.layers,
-        weights=res.weights, thresholds=res.thresholds, candidates=res.candidates, data=data,
-        windows=res.windows, timings=res.timings, engine=res.engine, decision=res.decision,
-    )  # fmt: skip
+    return NationalResult(**{f.name: getattr(res, f.name) for f in fields(res)}, data=data)
 
 
 def run_national(

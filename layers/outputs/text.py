@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,23 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
             for _, r in top.iterrows()
         ]
         lines.append(table(crow, ["rank", "ha", "score", *factor_cols]))
-    lines += ["", "Outputs:"]
+    lines += ["", *outputs_text(paths, noun="factor")]
+    return "\n".join(lines)
+
+
+def outputs_text(paths: Mapping[str, Path], *, noun: str) -> list[str]:
+    """The closing "Outputs:" lines of a run summary: main files, counts of GeoTIFFs.
+
+    ``noun`` names the score layers (``"factor"`` at micro scale, ``"layer"`` above).
+    """
+    lines = ["Outputs:"]
     for role in ("map", "report", "suitability", "candidates", "manifest"):
         if role in paths:
             lines.append(f"  {role:12s} {paths[role]}")
-    n_factor = sum(1 for k in paths if k.startswith("factor:"))
-    n_raw = sum(1 for k in paths if k.startswith("raw:"))
     if paths:
+        n_score = sum(1 for k in paths if k.startswith("factor:"))
+        n_raw = sum(1 for k in paths if k.startswith("raw:"))
         folder = Path(paths["manifest"]).parent
-        lines.append(f"  {n_factor} factor score GeoTIFFs and {n_raw} raw measures in {folder}")
+        lines.append(f"  {n_score} {noun} score GeoTIFFs and {n_raw} raw measures in {folder}")
         lines.append(f"Open {paths.get('map')} in a browser; load the .tif/.gpkg files in QGIS.")
-    return "\n".join(lines)
+    return lines
