@@ -31,7 +31,7 @@ import pandas as pd
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from gis.coords import DatumWarning, gcj02_offset_check, gcj02_to_wgs84
+from gis.coords import DatumWarning, datum_check, gcj02_to_wgs84
 from gis.errors import DataSourceError, InputError, NoDataError
 
 __all__ = [
@@ -394,16 +394,17 @@ def check_hub_datum(hubs: pd.DataFrame, stations: pd.DataFrame, *, converted: bo
     """Warn when user hubs look like GCJ-02 against OSM stations (WGS84); return the note."""
     if converted or hubs.empty or stations.empty:
         return None
-    check = gcj02_offset_check(
+    check = datum_check(
         hubs["lon"].to_numpy(), hubs["lat"].to_numpy(),
         stations["lon"].to_numpy(), stations["lat"].to_numpy(),
     )  # fmt: skip
-    if not check.looks_gcj02:
+    if not check.looks_wrong or check.likely != "gcj02":
         return None
     note = (
         f"user hubs look like GCJ-02 coordinates: their median distance to the nearest OSM "
-        f"station is {check.as_given:.0f} m as given but {check.if_converted:.0f} m after "
-        f"GCJ-02 -> WGS84 conversion ({check.matched} matched); rerun with --gcj02"
+        f"station is {check.distances['wgs84']:.0f} m as given but "
+        f"{check.distances['gcj02']:.0f} m after GCJ-02 -> WGS84 conversion "
+        f"({check.matched} matched); rerun with --gcj02"
     )
     warnings.warn(note, DatumWarning, stacklevel=2)
     return note
