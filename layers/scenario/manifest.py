@@ -144,11 +144,19 @@ def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
     def some(**items: Any) -> dict[str, Any]:
         return {k: v for k, v in items.items() if v is not None}
 
+    def source(cr: Mapping[str, Any]) -> dict[str, Any] | None:
+        data = cr.get("data")
+        if not data:
+            return None
+        named = {"name": cr["source"]} if cr.get("source") not in (None, cr.get("name")) else {}
+        return {**named, **data}
+
     factors = []
     for f in params.get("factors", []):
         criteria = [
             some(
                 name=cr.get("name"),
+                source=source(cr),
                 description=cr.get("description") or None,
                 measure=cr.get("measure"),
                 measure_params=dict(cr.get("measure_params") or {}) or None,
