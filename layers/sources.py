@@ -570,6 +570,9 @@ def _raster(
                       dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=0,
                       resampling=Resampling.nearest)  # fmt: skip
         info: dict[str, Any] = {"source_crs": str(src.crs), "resampling": spec.resampling}
+    if inside.shape != grid.shape:  # no area mask (a window-by-window national run)
+        info["cells"] = int(np.isfinite(out).sum())
+        return out, info
     n_inside = int(inside.sum())
     cover = float((footprint[inside] > 0).sum()) / max(n_inside, 1)
     if cover < MIN_RASTER_COVER:
