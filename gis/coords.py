@@ -289,6 +289,7 @@ def datum_check(
     declared: str = "wgs84",
     radius: float = 2000.0,
     min_matches: int = 5,
+    min_offset: float = 100.0,
 ) -> DatumCheck:
     """Tell whether points are in another datum than declared, by matching reference points.
 
@@ -296,7 +297,7 @@ def datum_check(
     its nearest reference point (e.g. OpenStreetMap railway stations, which are WGS84)
     within ``radius`` metres. The points look like they are in another datum when at
     least ``min_matches`` points match, the declared datum's median distance exceeds
-    100 m, and another datum's median distance is under half of it.
+    ``min_offset`` metres, and another datum's median distance is under half of it.
 
     Parameters
     ----------
@@ -310,6 +311,10 @@ def datum_check(
         Largest matching distance in metres.
     min_matches
         Fewest matched points needed for a verdict.
+    min_offset
+        Smallest median distance (m) in the declared datum that can be a wrong datum
+        (the datums differ by 100-1000 m; references denser than that, e.g. the very
+        POIs the points came from, allow a smaller value).
 
     Returns
     -------
@@ -352,7 +357,7 @@ def datum_check(
     wrong = (
         likely != declared
         and matched >= min_matches
-        and med[declared] > 100.0
+        and med[declared] > min_offset
         and med[likely] < 0.5 * med[declared]
     )
     return DatumCheck(declared, likely if wrong else declared, med, matched, bool(wrong))
