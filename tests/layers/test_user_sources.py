@@ -292,3 +292,30 @@ def test_scenario_source_errors_name_file_line_and_key(data, tmp_path):
     line_datum = text.splitlines().index('datum = "gcj2"') + 1
     assert f"bad.toml:{line_datum}: factors[incubators].criteria[incubators].source.datum" in msg
     assert "nope.tif" in msg and "source file not found" in msg
+
+
+def test_init_writes_a_commented_example_that_validates(data):
+    import re
+
+    from layers.scenario import parse_scenario
+    from layers.scenario.document import USER_SOURCE_EXAMPLE, preset_text
+
+    assert USER_SOURCE_EXAMPLE in preset_text("micro") and USER_SOURCE_EXAMPLE in preset_text(
+        "meso"
+    )
+    body = (
+        "\n".join(
+            line[2:]
+            for line in USER_SOURCE_EXAMPLE.splitlines()
+            if re.match(r"# (\[|  |\w+ =)", line)
+        )
+        .replace("pois.csv", "pois.csv")
+        .replace('"lng"', '"lng_gcj"')
+        .replace('"lat"', '"lat_gcj"')
+    )
+    body = body.replace("population.tif", "pop.tif").replace("'incubator', 'lab'", "'incubator'")
+    text = f'scale = "micro"\n[data]\nosm_file = "{data["osm"]}"\n{body}\n'
+    scenario = parse_scenario(text, base=data["folder"])
+    assert [f.name for f in scenario.factors] == ["incubators", "population"]
+    crit = scenario.factors[0].criteria[0]
+    assert crit.data.datum == "gcj02" and crit.data.weight == "staff"
