@@ -319,3 +319,22 @@ def test_init_writes_a_commented_example_that_validates(data):
     assert [f.name for f in scenario.factors] == ["incubators", "population"]
     crit = scenario.factors[0].criteria[0]
     assert crit.data.datum == "gcj02" and crit.data.weight == "staff"
+
+
+def test_vector_source_layer_filter_and_weights(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {"use": ["lab", "park", "lab"], "floor": [100.0, 0.0, 300.0]},
+        geometry=[shapely.box(118.77, 32.04, 118.771, 32.041), shapely.Point(118.78, 32.04),
+                  shapely.Point(118.79, 32.045)], crs=4326,
+    )  # fmt: skip
+    frame.to_crs(32650).to_file(tmp_path / "v.gpkg", layer="sites")
+    spec = SourceSpec(kind="vector", path=str(tmp_path / "v.gpkg"), layer="sites",
+                      filter="use == 'lab' and floor > 50", weight="floor")  # fmt: skip
+    src = load_source("v", spec, grid=Grid.from_bounds((0, 0, 1, 1), cell_size=1, crs=3857),
+                      inside=np.ones((1, 1), bool))  # fmt: skip
+    assert src.count == 2 and src.features["weight"].tolist() == [100.0, 300.0]
+    assert src.features.crs.to_epsg() == 4326
+    assert abs(src.features.geometry.iloc[1].x - 118.79) < 1e-9
