@@ -1,4 +1,4 @@
-"""Chinese coordinate datums: GCJ-02 to WGS84 and back, and a check for unconverted data.
+"""Chinese coordinate datums: WGS84, GCJ-02 and BD-09, and a check for unconverted data.
 
 Web maps in mainland China (AMap/Gaode, Tencent, Google Maps China) publish
 coordinates in GCJ-02, an obfuscated datum offset from WGS84 by a smooth,
@@ -9,8 +9,11 @@ never converts implicitly: the caller chooses with an explicit option.
 :func:`wgs84_to_gcj02` is the published forward transform (Krasovsky ellipsoid
 constants, applied inside a rough bounding box of China and unchanged outside).
 :func:`gcj02_to_wgs84` inverts it by fixed-point iteration to below 1e-9 degrees.
-:func:`gcj02_offset_check` compares user points with reference WGS84 points
-(e.g. OpenStreetMap stations) and tells whether the user points look like GCJ-02.
+:func:`gcj02_to_bd09` is Baidu's published closed form on top of GCJ-02 (BD-09);
+:func:`bd09_to_gcj02` starts from the published closed-form inverse and refines it to
+below 1e-10 degrees. :func:`to_wgs84` and :func:`from_wgs84` convert between WGS84 and
+any datum of :data:`DATUMS`. :func:`datum_check` compares user points with reference
+WGS84 points (e.g. OpenStreetMap stations) and tells which datum they look like.
 
 Examples
 --------
@@ -32,13 +35,22 @@ from gis.errors import InputError
 
 __all__ = [
     "CHINA_BOUNDS",
+    "DATUMS",
+    "DatumCheck",
     "DatumWarning",
-    "OffsetCheck",
-    "gcj02_offset_check",
+    "bd09_to_gcj02",
+    "check_datum",
+    "datum_check",
+    "from_wgs84",
+    "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "in_china",
+    "to_wgs84",
     "wgs84_to_gcj02",
 ]
+
+#: The datums :func:`to_wgs84` and :func:`from_wgs84` convert.
+DATUMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
 
 #: ``(west, south, east, north)`` box inside which GCJ-02 applies (the published rule).
 CHINA_BOUNDS: tuple[float, float, float, float] = (72.004, 0.8293, 137.8347, 55.8271)
@@ -162,63 +174,172 @@ def gcj02_to_wgs84(
     return wlon, wlat
 
 
-class OffsetCheck(NamedTuple):
-    """Result of :func:`gcj02_offset_check` (distances in metres)."""
+_X_PI = np.pi * 3000.0 / 180.0  # Baidu's rotation constant
 
-    as_given: float  # median distance from each point to its nearest reference point
-    if_converted: float  # the same after converting the points from GCJ-02 to WGS84
+
+def gcj02_to_bd09(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Convert GCJ-02 longitude/latitude to BD-09 (Baidu), the published closed form.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_bd09(116.404, 39.915)
+    >>> round(float(lon), 6), round(float(lat), 6)
+    (116.410369, 39.921337)
+    """
+    x, y = _lonlat(lon, lat)
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(
+    lon: Any, lat: Any, *, tolerance: float = 1e-10, max_iterations: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convert BD-09 longitude/latitude to GCJ-02, the exact inverse of :func:`gcj02_to_bd09`.
+
+    Baidu's published closed-form inverse is off by up to about 1e-6 degrees; it is the
+    start of a fixed-point iteration ``g <- g - (gcj02_to_bd09(g) - b)`` that brings the
+    round trip below ``tolerance`` degrees (two or three steps).
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_gcj02(*gcj02_to_bd09(116.404, 39.915))
+    >>> round(float(lon), 9), round(float(lat), 9)
+    (116.404, 39.915)
+    """
+    blon, blat = _lonlat(lon, lat)
+    x, y = blon - 0.0065, blat - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(int(max_iterations)):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        elon, elat = flon - blon, flat - blat
+        glon -= elon
+        glat -= elat
+        if not (
+            np.nanmax(np.abs(elon), initial=0.0) > tolerance
+            or np.nanmax(np.abs(elat), initial=0.0) > tolerance
+        ):
+            break
+    return glon, glat
+
+
+def check_datum(datum: Any) -> str:
+    """``datum`` as one of :data:`DATUMS` (case and ``-``/``_`` ignored).
+
+    Raises
+    ------
+    InputError
+        For any other value (the message lists the datums).
+
+    Examples
+    --------
+    >>> check_datum("GCJ-02"), check_datum("bd09")
+    ('gcj02', 'bd09')
+    """
+    key = str(datum).lower().replace("-", "").replace("_", "")
+    if key not in DATUMS:
+        raise InputError(f"unknown datum {datum!r}; choose one of {', '.join(DATUMS)}")
+    return key
+
+
+def to_wgs84(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert points in ``datum`` (one of :data:`DATUMS`) to WGS84 (new float64 arrays).
+
+    Examples
+    --------
+    >>> lon, lat = to_wgs84(*from_wgs84(118.78, 32.04, "bd09"), "bd09")
+    >>> round(float(lon), 8), round(float(lat), 8)
+    (118.78, 32.04)
+    """
+    d = check_datum(datum)
+    if d == "bd09":
+        lon, lat = bd09_to_gcj02(lon, lat)
+    if d in ("gcj02", "bd09"):
+        return gcj02_to_wgs84(lon, lat)
+    return _lonlat(lon, lat)
+
+
+def from_wgs84(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert WGS84 points to ``datum`` (one of :data:`DATUMS`; new float64 arrays)."""
+    d = check_datum(datum)
+    if d == "wgs84":
+        return _lonlat(lon, lat)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    return gcj02_to_bd09(glon, glat) if d == "bd09" else (glon, glat)
+
+
+class DatumCheck(NamedTuple):
+    """Result of :func:`datum_check` (distances in metres)."""
+
+    declared: str  # the datum the points were declared in
+    likely: str  # the datum whose conversion brings the points nearest the reference
+    distances: dict[str, float]  # datum -> median distance to the nearest reference point
     matched: int  # points that had a reference point within the search radius
-    looks_gcj02: bool
+    looks_wrong: bool  # the points look like they are in ``likely``, not ``declared``
 
 
-def gcj02_offset_check(
+def datum_check(
     lon: Any,
     lat: Any,
     ref_lon: Any,
     ref_lat: Any,
     *,
+    declared: str = "wgs84",
     radius: float = 2000.0,
     min_matches: int = 5,
-) -> OffsetCheck:
-    """Tell whether points declared WGS84 are really GCJ-02, by matching reference points.
+    min_offset: float = 100.0,
+) -> DatumCheck:
+    """Tell whether points are in another datum than declared, by matching reference points.
 
-    Each point is matched to its nearest reference point (e.g. OpenStreetMap
-    railway stations, which are WGS84) within ``radius`` metres, once as given
-    and once after :func:`gcj02_to_wgs84`. Points look like GCJ-02 when at least
-    ``min_matches`` points match, the converted median distance is under half
-    the unconverted one, and the unconverted median exceeds 100 m.
+    Each point is converted to WGS84 from every datum of :data:`DATUMS` and matched to
+    its nearest reference point (e.g. OpenStreetMap railway stations, which are WGS84)
+    within ``radius`` metres. The points look like they are in another datum when at
+    least ``min_matches`` points match, the declared datum's median distance exceeds
+    ``min_offset`` metres, and another datum's median distance is under half of it.
 
     Parameters
     ----------
     lon, lat
-        The points to check, in degrees.
+        The points to check, in degrees of the datum ``declared``.
     ref_lon, ref_lat
         Reference points known to be WGS84.
+    declared
+        The datum the points are said to be in (one of :data:`DATUMS`).
     radius
         Largest matching distance in metres.
     min_matches
         Fewest matched points needed for a verdict.
+    min_offset
+        Smallest median distance (m) in the declared datum that can be a wrong datum
+        (the datums differ by 100-1000 m; references denser than that, e.g. the very
+        POIs the points came from, allow a smaller value).
 
     Returns
     -------
-    OffsetCheck
+    DatumCheck
 
     Examples
     --------
     >>> ref_lon, ref_lat = np.array([114.30, 114.35, 114.40]), np.array([30.55, 30.60, 30.52])
     >>> glon, glat = wgs84_to_gcj02(ref_lon, ref_lat)
-    >>> gcj02_offset_check(glon, glat, ref_lon, ref_lat, min_matches=3).looks_gcj02
-    True
-    >>> gcj02_offset_check(ref_lon, ref_lat, ref_lon, ref_lat, min_matches=3).looks_gcj02
+    >>> c = datum_check(glon, glat, ref_lon, ref_lat, min_matches=3)
+    >>> c.looks_wrong, c.likely
+    (True, 'gcj02')
+    >>> datum_check(glon, glat, ref_lon, ref_lat, declared="gcj02", min_matches=3).looks_wrong
     False
     """
     from scipy.spatial import cKDTree
 
+    declared = check_datum(declared)
     lo, la = _lonlat(lon, lat)
     rlo, rla = _lonlat(ref_lon, ref_lat)
     lo, la, rlo, rla = lo.ravel(), la.ravel(), rlo.ravel(), rla.ravel()
+    nan = {d: float("nan") for d in DATUMS}
     if rlo.size == 0 or lo.size == 0:
-        return OffsetCheck(float("nan"), float("nan"), 0, False)
+        return DatumCheck(declared, declared, nan, 0, False)
+    as_wgs = {d: to_wgs84(lo, la, d) for d in DATUMS}  # where the points are if really in d
     lat0 = float(np.radians(np.nanmean(rla)))
     metres = 111_320.0
 
@@ -226,12 +347,17 @@ def gcj02_offset_check(
         return np.column_stack([a * metres * np.cos(lat0), b * metres])
 
     tree = cKDTree(xy(rlo, rla))
-    d_given, _ = tree.query(xy(lo, la), distance_upper_bound=radius)
-    d_conv, _ = tree.query(xy(*gcj02_to_wgs84(lo, la)), distance_upper_bound=radius)
-    ok = np.isfinite(d_given) & np.isfinite(d_conv)
+    dists = {d: tree.query(xy(*as_wgs[d]), distance_upper_bound=radius)[0] for d in DATUMS}
+    ok = np.logical_and.reduce([np.isfinite(v) for v in dists.values()])
     matched = int(ok.sum())
     if matched == 0:
-        return OffsetCheck(float("nan"), float("nan"), 0, False)
-    given, conv = float(np.median(d_given[ok])), float(np.median(d_conv[ok]))
-    verdict = matched >= min_matches and given > 100.0 and conv < 0.5 * given
-    return OffsetCheck(given, conv, matched, bool(verdict))
+        return DatumCheck(declared, declared, nan, 0, False)
+    med = {d: float(np.median(v[ok])) for d, v in dists.items()}
+    likely = min(DATUMS, key=lambda d: (med[d], d != declared))
+    wrong = (
+        likely != declared
+        and matched >= min_matches
+        and med[declared] > min_offset
+        and med[likely] < 0.5 * med[declared]
+    )
+    return DatumCheck(declared, likely if wrong else declared, med, matched, bool(wrong))

@@ -40,9 +40,10 @@ from gis import settings
 from gis.distance import euclidean_distance
 from gis.errors import InputError
 from gis.grid import Grid
-from gis.measures import coverage, kernel_density
+from gis.measures import coverage, focal_mean, kernel_density
 from gis.network import Network, network_distance
 from gis.sources import TagFilter, match_tags
+from layers.sources import LoadedSource, cut_window
 
 if TYPE_CHECKING:
     from layers.spec import Criterion
@@ -98,6 +99,8 @@ class MeasureContext:
         The city centre in grid coordinates, or None.
     unavailable
         Data source name -> why the run does not have it.
+    sources
+        The user sources of the run's criteria by name (:func:`layers.sources.load_sources`).
     """
 
     grid: Grid
@@ -110,6 +113,7 @@ class MeasureContext:
     center: tuple[float, float] | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
     population_info: dict[str, Any] | None = None
+    sources: dict[str, LoadedSource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.to_grid = Transformer.from_crs(4326, self.grid.crs, always_xy=True)
@@ -140,7 +144,26 @@ class MeasureContext:
             grid=grid, inside=inside, config=self.config, data=self.data,
             features=self.features, geoms=self.geoms if same else None,
             network=self.network, center=self.center, unavailable=self.unavailable,
+            sources=self.sources,
         )  # fmt: skip
+
+    def user_source(self, criterion: Criterion) -> LoadedSource | None:
+        """The loaded user source of ``criterion``, or None for the run's own sources.
+
+        Raises
+        ------
+        InputError
+            If the criterion describes a user source the run has not loaded.
+        """
+        if criterion.data is None:
+            return None
+        src = self.sources.get(criterion.source)
+        if src is None:
+            raise InputError(
+                f"criterion {criterion.name!r}: source {criterion.source!r} was not loaded "
+                "(layers.sources.load_sources)"
+            )
+        return src
 
 
 MeasureFunction = Callable[[MeasureContext, "Criterion"], Measured]
@@ -238,12 +261,28 @@ def source_points(geoms: gpd.GeoSeries, spacing: float) -> tuple[np.ndarray, np.
 
 
 def _tagged(ctx: MeasureContext, crit: Criterion, *, only_polygons: bool = False) -> Any:
+    src = ctx.user_source(crit)
+    if src is not None:
+        sel = src.geoms(ctx.grid.crs)
+        if only_polygons:
+            sel = polygons(sel)
+            if len(sel) == 0:
+                raise EmptyMeasure(f"source {src.name!r} has no polygon")
+        return sel
     sel = ctx.select(crit.tags or {})
     if only_polygons:
         sel = polygons(sel)
     if len(sel) == 0:
         raise EmptyMeasure(f"no features matched {dict(crit.tags or {})} in the area")
     return sel
+
+
+def feature_weights(ctx: MeasureContext, crit: Criterion, sel: gpd.GeoSeries) -> np.ndarray | None:
+    """Weights of the selected features (a user source's weight attribute), None for 1 each."""
+    src = ctx.user_source(crit)
+    if src is None or src.features is None or src.spec.weight is None:
+        return None
+    return src.features["weight"].to_numpy(float)[sel.index.to_numpy()]
 
 
 def categorise(features: gpd.GeoDataFrame, categories: Mapping[str, TagFilter]) -> np.ndarray:
@@ -293,11 +332,41 @@ def distance(ctx: MeasureContext, crit: Criterion) -> Measured:
 
 
 def density(ctx: MeasureContext, crit: Criterion) -> Measured:
-    """Quartic kernel density of feature centroids."""
+    """Quartic kernel density of feature centroids (weighted by a user source's weights)."""
     sel = _tagged(ctx, crit)
     xy = shapely.get_coordinates(shapely.centroid(sel.to_numpy()))
     bw = float(measure_params(crit)["bandwidth"])
-    return Measured(kernel_density(ctx.grid, xy[:, 0], xy[:, 1], bandwidth=bw), len(sel))
+    w = feature_weights(ctx, crit, sel)
+    raw = kernel_density(ctx.grid, xy[:, 0], xy[:, 1], bandwidth=bw, weights=w)
+    return Measured(raw, len(sel))
+
+
+def potential(ctx: MeasureContext, crit: Criterion) -> Measured:
+    """Potential ``sum_j w_j exp(-d_j / scale)`` of the features (weights from a user source)."""
+    from gis.potential import market_potential
+
+    sel = _tagged(ctx, crit)
+    xy = shapely.get_coordinates(shapely.centroid(sel.to_numpy()))
+    w = feature_weights(ctx, crit, sel)
+    p = measure_params(crit)
+    raw = market_potential(ctx.grid, xy[:, 0], xy[:, 1], np.ones(len(xy)) if w is None else w,
+                           decay="exponential", scale=float(p["scale"]))  # fmt: skip
+    return Measured(raw, len(sel))
+
+
+def raster_value(ctx: MeasureContext, crit: Criterion) -> Measured:
+    """Value of a raster source on the grid, or its mean within ``radius`` (focal)."""
+    src = ctx.user_source(crit)
+    if src is None or src.raster is None or src.grid is None:
+        raise InputError(
+            f"criterion {crit.name!r}: raster_value measures a raster source; give a source "
+            'with kind = "raster"'
+        )
+    values = cut_window(src.grid, src.raster, ctx.grid)
+    radius = float(measure_params(crit)["radius"]) / ctx.grid.cell_size
+    raw = values if radius <= 0 else focal_mean(values, radius_cells=radius)
+    note = f"raster {src.spec.path} ({src.info.get('resampling')} resampling)"
+    return Measured(raw.astype("float32", copy=False), src.count, {}, note)
 
 
 def coverage_share(ctx: MeasureContext, crit: Criterion) -> Measured:
@@ -413,8 +482,19 @@ def poi_diversity(ctx: MeasureContext, crit: Criterion) -> Measured:
     """Shannon entropy of the categories of points within a radius."""
     from gis.diversity import point_diversity
 
-    geoms = ctx.projected()
-    labels = categorise(ctx.features, crit.categories or {})
+    src = ctx.user_source(crit)
+    if src is not None:
+        geoms = src.geoms(ctx.grid.crs)
+        assert src.features is not None  # geoms() raised otherwise
+        if src.spec.category is None:
+            raise InputError(
+                f"criterion {crit.name!r}: diversity needs the source's category attribute; "
+                f'give category = "ATTRIBUTE" in source {src.name!r}'
+            )
+        labels = src.features["category"].to_numpy(dtype=object)
+    else:
+        geoms = ctx.projected()
+        labels = categorise(ctx.features, crit.categories or {})
     sel = labels != ""
     if not sel.any():
         raise EmptyMeasure("no firm or service POI in the OSM data")
@@ -502,6 +582,12 @@ for _m in (
     Measure(name="density", units="features/km2", function=density,
             params={"bandwidth": 400.0}, halo="bandwidth",
             description="quartic kernel density of feature centroids"),
+    Measure(name="potential", units="weighted features (distance-weighted)", function=potential,
+            params={"scale": 1000.0},
+            description="potential of the features: sum of weight x exp(-distance / scale)"),
+    Measure(name="raster_value", units="raster units", function=raster_value,
+            params={"radius": 0.0}, halo="radius",
+            description="value of a raster source (its mean within radius when radius > 0)"),
     Measure(name="coverage", units="share", function=coverage_share,
             params={"radius": 200.0}, halo="radius",
             description="share of a circular neighbourhood covered by the features"),

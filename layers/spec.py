@@ -10,7 +10,9 @@ criterion scores; the factor weight enters the overlay.
 Where a criterion's features come from is its ``source``: a name of a data source of the
 run (``"osm"`` for OpenStreetMap features selected with ``tags`` or grouped by
 ``categories``; ``"centre"`` for the city centre of a micro run; ``"hubs"``,
-``"population"``, ``"cities"``, ``"macro"`` for the meso sources). A scale preset
+``"population"``, ``"cities"``, ``"macro"`` for the meso sources), or the name of a user
+source described by ``data`` (a :class:`layers.sources.SourceSpec`: a vector file, a CSV
+of points or a raster the run reads). A scale preset
 (:data:`layers.micro.factors.MICRO_FACTORS`, :data:`layers.meso.factors.MESO_FACTORS`)
 is a tuple of factors.
 
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from gis.errors import InputError
+from layers.sources import SourceSpec
 
 __all__ = [
     "EMPTY_RULES",
@@ -54,7 +57,11 @@ class Criterion:
         measure may be registered after the criterion is made).
     source
         The data source of the run the features come from (``"osm"``, ``"centre"``,
-        ``"hubs"``, ``"population"``, ``"cities"``, ``"macro"``).
+        ``"hubs"``, ``"population"``, ``"cities"``, ``"macro"``), or the name of the
+        user source ``data``.
+    data
+        A user source (:class:`layers.sources.SourceSpec`), read once per run under the
+        name ``source`` (the criterion's name when ``source`` is left ``"osm"``).
     tags
         OSM tag filter (key -> ``True`` or a list of values) selecting the features.
     categories
@@ -80,6 +87,7 @@ class Criterion:
     name: str
     measure: str
     source: str = "osm"
+    data: SourceSpec | None = None
     tags: Mapping[str, Any] | None = None
     categories: Mapping[str, Mapping[str, Any]] | None = None
     transform: str | None = "linear"
@@ -90,6 +98,8 @@ class Criterion:
     description: str = ""
 
     def __post_init__(self) -> None:
+        if self.data is not None and self.source == "osm":
+            object.__setattr__(self, "source", self.name)
         if not isinstance(self.measure, str) or not self.measure:
             raise InputError(f"criterion {self.name!r}: measure must be a measure name")
         if self.when_empty is not None and self.when_empty not in EMPTY_RULES:
@@ -104,6 +114,7 @@ class Criterion:
             "name": self.name,
             "description": self.description,
             "source": self.source,
+            "data": None if self.data is None else self.data.as_dict(),
             "tags": None if self.tags is None else {k: v for k, v in self.tags.items()},
             "categories": None if self.categories is None else dict(self.categories),
             "measure": self.measure,

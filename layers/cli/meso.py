@@ -9,6 +9,7 @@ from pathlib import Path
 from layers.cli.options import (
     add_decision_options,
     add_engine_options,
+    add_layer_option,
     add_options,
     add_output_options,
     add_weight_option,
@@ -57,12 +58,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         title="region (at most one; default: the Wuhan metropolitan area)",
     )  # fmt: skip
     area.add_argument("--list-regions", action="store_true", help="list the named regions and exit")
-    add_options(
+    data = add_options(
         p, specs,
         ["osm_file", "online", "population_file", "min_population", "airports", "hubs_file",
          "hub_columns", "hub_class", "gcj02", "macro_tiers", "macro_tier"],
         title="data",
     )  # fmt: skip
+    add_layer_option(data)
     add_options(p, specs, ["cell_size", "crs"], title="grid")
     model = p.add_argument_group("model")
     add_weight_option(model, what="layer")

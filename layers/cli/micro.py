@@ -8,6 +8,7 @@ from pathlib import Path
 from layers.cli.options import (
     add_decision_options,
     add_engine_options,
+    add_layer_option,
     add_options,
     add_output_options,
     add_weight_option,
@@ -43,7 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p, specs, ["place", "bbox", "area_file"],
         title="study area (at most one; default: the OSM file's extent)",
     )  # fmt: skip
-    add_options(p, specs, ["osm_file"], title="data")
+    data = add_options(p, specs, ["osm_file"], title="data")
+    add_layer_option(data)
     add_options(p, specs, ["cell_size", "crs"], title="grid")
     model = add_options(p, specs, ["center"], title="model")
     add_weight_option(model, what="factor")

@@ -10,6 +10,7 @@ from pathlib import Path
 from layers.cli.options import (
     add_decision_options,
     add_engine_options,
+    add_layer_option,
     add_options,
     add_output_options,
     add_weight_option,
@@ -45,7 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=f"Layers and default weights: {names}.",
     )
     add_options(p, specs, ["area_file"], title="area")
-    add_options(p, specs, ["min_population", "macro_tiers", "macro_tier"], title="data")
+    data = add_options(p, specs, ["min_population", "macro_tiers", "macro_tier"], title="data")
+    add_layer_option(data)
     add_options(p, specs, ["cell_size", "crs"], title="grid")
     model = p.add_argument_group("model")
     add_weight_option(model, what="layer")

@@ -17,10 +17,12 @@ errors and their printer.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from gis.errors import (
@@ -44,6 +46,7 @@ __all__ = [
     "EXPECTED_ERRORS",
     "add_decision_options",
     "add_engine_options",
+    "add_layer_option",
     "add_options",
     "add_output_options",
     "add_verbosity_options",
@@ -53,6 +56,7 @@ __all__ = [
     "config_from_args",
     "count_or_names",
     "given",
+    "layer",
     "lonlat",
     "memory",
     "names",
@@ -60,6 +64,7 @@ __all__ = [
     "pair",
     "report_error",
     "run_command",
+    "user_factor",
     "verbosity_level",
     "weight",
 ]
@@ -144,6 +149,44 @@ def pair(text: str) -> tuple[str, str]:
             f"give the longitude and latitude column names as LON,LAT, got {text!r}"
         )
     return parts[0], parts[1]
+
+
+_LAYER = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<path>.+?)(?::(?P<opts>\w+=.*))?$")
+
+
+def layer(text: str) -> tuple[str, str, dict[str, str]]:
+    """``NAME=FILE[:key=value,...]`` (a value may hold commas: ``filter=kind in ('a','b')``).
+
+    Examples
+    --------
+    >>> name, path, opts = layer("labs=labs.csv:datum=gcj02,filter=kind in ('a','b'),weight=w")
+    >>> name, path.endswith("labs.csv"), opts
+    ('labs', True, {'datum': 'gcj02', 'filter': "kind in ('a','b')", 'weight': 'w'})
+    """
+    m = _LAYER.match(text.strip())
+    if m is None:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=FILE[:key=value,...] (NAME letters, digits and _), got {text!r}"
+        )
+    opts: dict[str, str] = {}
+    for part in re.split(r",(?=\s*\w+\s*=(?!=))", m.group("opts") or ""):
+        if not part.strip():
+            continue
+        key, _, value = part.partition("=")
+        opts[key.strip()] = value.strip()
+    return m.group("name"), str(Path(m.group("path")).expanduser().resolve()), opts
+
+
+def add_layer_option(group: Any) -> None:
+    """``--layer NAME=FILE[:key=value,...]``: a factor measuring a user file (repeatable)."""
+    group.add_argument(
+        "--layer", action="append", type=layer, metavar="NAME=FILE[:key=value,...]",
+        help="add a factor NAME measuring a user file: a vector file, a CSV of points or a "
+        "raster. Options: kind, layer, filter (e.g. \"type == 'incubator'\"), lon, lat, "
+        "datum (wgs84|gcj02|bd09), weight and category (attributes), resampling "
+        "(average|sum|mode|...), measure (default density; raster_value for rasters), "
+        "transform, lower, upper, factor_weight (default 0.1) and the measure's parameters",
+    )  # fmt: skip
 
 
 def count_or_names(text: str) -> int | list[str]:
@@ -319,6 +362,12 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         kw["top_percent"] = None
     if getattr(args, "weight", None):
         kw["weights"] = dict(args.weight)
+    if getattr(args, "layer", None):
+        from dataclasses import fields
+
+        extra = tuple(user_factor(n, p, o) for n, p, o in args.layer)
+        target = "preset" if any(f.name == "preset" for f in fields(config)) else "extra_factors"
+        kw[target] = (*getattr(config(), target), *extra)
     kw.update(fixed)
     base = config(**kw)
     names = [f.name for f in base.preset] if hasattr(base, "preset") else []
@@ -382,3 +431,83 @@ def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: s
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("interrupted; no output was written", file=sys.stderr)
         return 130
+
+
+#: Default overlay weight of a factor added with :func:`user_factor`.
+USER_FACTOR_WEIGHT: float = 0.1
+
+
+def user_factor(name: str, path: str, options: Mapping[str, str]) -> Any:  # layers.spec.Factor
+    """A factor of one criterion measuring a user file (``--layer NAME=FILE:key=value,...``).
+
+    ``options`` are text values: the keys of :class:`layers.sources.SourceSpec` (``kind``
+    guessed from the file name when absent), ``measure`` (default ``raster_value`` for a
+    raster, else ``density``), ``transform`` (default ``linear``), ``lower``/``upper``
+    (its thresholds: numbers or ``pNN``), ``factor_weight`` (default
+    :data:`USER_FACTOR_WEIGHT`) and the measure's parameters (``bandwidth``, ``radius``...).
+
+    Raises
+    ------
+    InputError
+        An unknown key, measure or value (the message lists the accepted ones).
+
+    Examples
+    --------
+    >>> f = user_factor("labs", "labs.csv", {"datum": "gcj02", "measure": "distance",
+    ...                                      "transform": "small"})
+    >>> f.criteria[0].data.kind, f.criteria[0].measure, f.weight
+    ('csv', 'distance', 0.1)
+    """
+    from dataclasses import fields as dc_fields
+
+    from gis.transforms import TRANSFORMS
+    from layers.measures import MEASURES
+    from layers.sources import SOURCE_KEYS, SourceSpec, guess_kind
+    from layers.spec import Criterion, Factor
+
+    opts = dict(options)
+    source_keys = [f.name for f in dc_fields(SourceSpec)]
+    src: dict[str, Any] = {k: opts.pop(k) for k in list(opts) if k in source_keys}
+    src.setdefault("kind", guess_kind(path))
+    if "band" in src:
+        src["band"] = _whole(src["band"], "band")
+    data = SourceSpec(path=path, **src)
+    measure = opts.pop("measure", "raster_value" if data.kind == "raster" else "density")
+    if measure not in MEASURES:
+        raise InputError(f"layer {name!r}: unknown measure {measure!r}; choose one of "
+                         f"{', '.join(MEASURES)}")  # fmt: skip
+    transform = opts.pop("transform", "linear")
+    if transform not in TRANSFORMS:
+        raise InputError(f"layer {name!r}: unknown transform {transform!r}; choose one of "
+                         f"{', '.join(sorted(TRANSFORMS))}")  # fmt: skip
+    tparams: dict[str, Any] = {}
+    for key, param in (("lower", "lower_threshold"), ("upper", "upper_threshold")):
+        if key in opts:
+            v = opts.pop(key)
+            tparams[param] = v if v.startswith("p") else _number(v, key)
+    weight = _number(opts.pop("factor_weight", str(USER_FACTOR_WEIGHT)), "factor_weight")
+    params = MEASURES[measure].params
+    mparams = {k: _number(opts.pop(k), k) for k in list(opts) if k in params}
+    if opts:
+        accepted = [k for k in SOURCE_KEYS if k not in ("name", "path")]
+        accepted += ["measure", "transform", "lower", "upper", "factor_weight", *params]
+        raise InputError(f"layer {name!r}: unknown option(s) {', '.join(opts)}; options are "
+                         f"{', '.join(accepted)}")  # fmt: skip
+    crit = Criterion(name=name, measure=measure, data=data, transform=transform,
+                     transform_params=tparams, measure_params=mparams,
+                     description=f"{measure} of {path}")  # fmt: skip
+    return Factor(name=name, title=name.replace("_", " "), weight=weight, criteria=(crit,))
+
+
+def _number(text: str, key: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{key} must be a number, got {text!r}") from None
+
+
+def _whole(text: Any, key: str) -> int:
+    v = _number(str(text), key)
+    if v != int(v):
+        raise InputError(f"{key} must be a whole number, got {text!r}")
+    return int(v)

@@ -31,8 +31,9 @@ import pandas as pd
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from gis.coords import DatumWarning, gcj02_offset_check, gcj02_to_wgs84
+from gis.coords import DatumWarning, datum_check, gcj02_to_wgs84
 from gis.errors import DataSourceError, InputError, NoDataError
+from layers.sources import bad_lines, lonlat_values
 
 __all__ = [
     "GEONAMES_THRESHOLDS",
@@ -239,13 +240,6 @@ def _find_columns(columns: Sequence[str]) -> tuple[str, str]:
     return pairs[0]
 
 
-def _bad_lines(mask: np.ndarray) -> str:
-    lines = np.flatnonzero(mask) + 2  # header is line 1
-    shown = ", ".join(str(v) for v in lines[:10])
-    more = f" and {lines.size - 10} more" if lines.size > 10 else ""
-    return f"line{'s' if lines.size > 1 else ''} {shown}{more}"
-
-
 def load_hub_csv(
     path: str | Path,
     *,
@@ -334,30 +328,7 @@ def load_hub_csv(
             f"--gcj02 was given but columns {lon_col}/{lat_col} of {path} are named as WGS84; "
             "drop --gcj02 or choose the GCJ-02 columns with --hub-columns"
         )
-    raw_lon = df[lon_col].str.strip()
-    raw_lat = df[lat_col].str.strip()
-    blank = (raw_lon == "") | (raw_lat == "")
-    if blank.any():
-        raise InputError(
-            f"hub file {path}: missing coordinates on {_bad_lines(blank.to_numpy())} "
-            f"(columns {lon_col}/{lat_col}); fill or delete those rows"
-        )
-    lon = pd.to_numeric(raw_lon, errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(raw_lat, errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat))
-    if bad.any():
-        raise InputError(
-            f"hub file {path}: coordinates that are not numbers on {_bad_lines(bad)} "
-            f"(columns {lon_col}/{lat_col})"
-        )
-    out_of_range = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    if out_of_range.any():
-        swapped = (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
-        hint = " (longitude and latitude swapped?)" if swapped[out_of_range].all() else ""
-        raise InputError(
-            f"hub file {path}: coordinates outside -180..180 / -90..90 degrees on "
-            f"{_bad_lines(out_of_range)}{hint}"
-        )
+    lon, lat = lonlat_values(df, lon_col, lat_col, what=f"hub file {path}")
     if gcj02:
         lon, lat = gcj02_to_wgs84(lon, lat)
     cls_col = next((c for c in df.columns if _norm(c) in ("class", "hub_class")), None)
@@ -367,7 +338,7 @@ def load_hub_csv(
         if known_classes and unknown:
             bad_cls = np.isin(classes, unknown)
             raise InputError(
-                f"hub file {path}: unknown class(es) {unknown} on {_bad_lines(bad_cls)}; "
+                f"hub file {path}: unknown class(es) {unknown} on {bad_lines(bad_cls)}; "
                 f"classes are {sorted(known_classes)}"
             )
     else:
@@ -394,16 +365,17 @@ def check_hub_datum(hubs: pd.DataFrame, stations: pd.DataFrame, *, converted: bo
     """Warn when user hubs look like GCJ-02 against OSM stations (WGS84); return the note."""
     if converted or hubs.empty or stations.empty:
         return None
-    check = gcj02_offset_check(
+    check = datum_check(
         hubs["lon"].to_numpy(), hubs["lat"].to_numpy(),
         stations["lon"].to_numpy(), stations["lat"].to_numpy(),
     )  # fmt: skip
-    if not check.looks_gcj02:
+    if not check.looks_wrong or check.likely != "gcj02":
         return None
     note = (
         f"user hubs look like GCJ-02 coordinates: their median distance to the nearest OSM "
-        f"station is {check.as_given:.0f} m as given but {check.if_converted:.0f} m after "
-        f"GCJ-02 -> WGS84 conversion ({check.matched} matched); rerun with --gcj02"
+        f"station is {check.distances['wgs84']:.0f} m as given but "
+        f"{check.distances['gcj02']:.0f} m after GCJ-02 -> WGS84 conversion "
+        f"({check.matched} matched); rerun with --gcj02"
     )
     warnings.warn(note, DatumWarning, stacklevel=2)
     return note

@@ -76,6 +76,7 @@ from layers.options import (
     validate_options,
 )
 from layers.pipeline import Exclusions, RasterRun, compute_raster
+from layers.sources import LoadedSource, load_sources, user_sources
 from layers.spec import Factor, FactorResult, with_weights
 
 __all__ = [
@@ -348,6 +349,9 @@ class MesoConfig:
                      self.hubs_file, self.macro_tiers):  # fmt: skip
             if path is not None and not Path(path).exists():
                 raise DataSourceError(f"file not found: {path}")
+        for name, spec in user_sources(self.factors).items():
+            if not Path(spec.path).is_file():
+                raise DataSourceError(f"{spec.kind} source {name!r}: file not found: {spec.path}")
 
     @property
     def factors(self) -> tuple[Factor, ...]:
@@ -726,6 +730,7 @@ class MesoResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     decision: Any = None  # layers.decision.DecisionResult
     windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
+    sources: dict[str, LoadedSource] = field(default_factory=dict)  # user sources read
 
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: status, features used, weight, note."""
@@ -813,7 +818,7 @@ def compute_meso(
                       suitability=res.suitability, excluded=res.excluded, candidates=candidates,
                       data=data, population_info=ctx.population_info,
                       timings={**lap.seconds, **res.timings}, decision=res.decision,
-                      windows=res.windows)  # fmt: skip
+                      windows=res.windows, sources=ctx.sources)  # fmt: skip
 
 
 def _warn_empty(factor_results: list[FactorResult]) -> None:
@@ -836,8 +841,15 @@ def measure_context(
             "the paper's centres cover China and the region is outside it; give "
             "--macro-tiers from a macro run of this country"
         )
+    reference = None
+    if data.osm is not None and len(data.osm):
+        xy = shapely.get_coordinates(shapely.centroid(data.osm.geometry.to_numpy()))
+        reference = (xy[:, 0], xy[:, 1])
+    sources = load_sources(config.factors, grid=grid, inside=inside,
+                           area_bounds=tuple(data.area.bounds), reference=reference)  # fmt: skip
     return MeasureContext(grid=grid, inside=inside, config=config, data=data,
-                          features=data.osm, unavailable=unavailable)  # fmt: skip
+                          features=data.osm, unavailable=unavailable,
+                          sources=sources)  # fmt: skip
 
 
 def raster_run(
@@ -996,6 +1008,7 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
 
     data = result.data
     inputs = list(data.sources)
+    inputs += [{"role": f"source:{name}", **src.describe()} for name, src in result.sources.items()]
     for role, path in (("area", config.area_file), ("exclude", config.exclude_file),
                        ("ahp", config.decision.ahp_file),
                        ("existing", config.decision.existing_file)):  # fmt: skip
@@ -1013,7 +1026,8 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
         grid_extra={"cells_in_region": int(result.inside.sum())},
         extra={"region": data.region, "layers": result.layer_table(),
                "population": result.population_info, "warnings": result.warnings,
-               "notes": data.notes, "seconds": result.timings},
+               "notes": data.notes, "seconds": result.timings,
+               "sources": [src.describe() for src in result.sources.values()]},
         title="Innovation-centre suitability (meso)",
         suitability_description="innovation-centre suitability, meso scale (0-1)",
         suitability_tags={"region": str(data.region.get("name"))},
@@ -1040,6 +1054,12 @@ def config_dict(config: MesoConfig) -> dict[str, Any]:
         }
         for f in config.factors
     ]  # fmt: skip
+    if config.preset != MESO_FACTORS:  # own factors: recorded whole, so a replay has them
+        d["factors"] = [
+            {"name": f.name, "title": f.title, "weight": f.weight, "rationale": f.rationale,
+             "criteria": [c.as_dict() for c in f.criteria]}
+            for f in config.factors
+        ]  # fmt: skip
     d["hub_classes"] = {
         k: {"weight": v.weight, "decay": v.decay, "scale_m": v.scale}
         for k, v in HUB_CLASSES.items()

@@ -56,6 +56,7 @@ from layers.options import (
     validate_options,
 )
 from layers.pipeline import Exclusions, RasterRun, compute_raster
+from layers.sources import LoadedSource, load_sources, user_sources
 from layers.spec import Factor, FactorResult, with_weights
 
 __all__ = [
@@ -205,6 +206,9 @@ class MicroConfig:
         for path in (self.osm_file, self.area_file, self.exclude_file):
             if path is not None and not Path(path).exists():
                 raise DataSourceError(f"file not found: {path}")
+        for name, spec in user_sources(self.factors).items():
+            if not Path(spec.path).is_file():
+                raise DataSourceError(f"{spec.kind} source {name!r}: file not found: {spec.path}")
 
     @property
     def factors(self) -> tuple[Factor, ...]:
@@ -228,9 +232,10 @@ class MicroResult:
     osm: OSMData
     decision: Any = None  # layers.decision.DecisionResult
     windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
+    sources: dict[str, LoadedSource] = field(default_factory=dict)  # user sources read
 
     def coverage_table(self) -> list[dict[str, Any]]:
-        """One row per criterion: features found, status, weight used."""
+        """One row per criterion: source, features found, status, weight used."""
         rows = []
         for fr in self.factors:
             for cr in fr.criteria:
@@ -238,6 +243,7 @@ class MicroResult:
                     {
                         "factor": fr.factor.name,
                         "criterion": cr.criterion.name,
+                        "source": cr.criterion.source,
                         "features": cr.count,
                         "status": cr.status,
                         "factor_status": fr.status,
@@ -342,8 +348,12 @@ def compute_micro(
     lon, lat = back.transform(*center_xy)
     center = {"lon": round(lon, 6), "lat": round(lat, 6), "method": how}
 
+    sources = load_sources(config.factors, grid=grid, inside=inside,
+                           area_bounds=tuple(osm.area.bounds),
+                           reference=reference_points(features))  # fmt: skip
     ctx = MeasureContext(grid=grid, inside=inside, config=config, features=features,
-                         geoms=geoms, network=network, center=center_xy)  # fmt: skip
+                         geoms=geoms, network=network, center=center_xy,
+                         sources=sources)  # fmt: skip
     res = compute_raster(raster_run(config, ctx, exclude=exclude), engine=config.engine)
     factor_results, weights, suitability = res.factors, res.weights, res.suitability
     excluded, candidates, decision = res.excluded, res.candidates, res.decision
@@ -360,7 +370,16 @@ def compute_micro(
         osm=osm,
         decision=decision,
         windows=res.windows,
+        sources=sources,
     )
+
+
+def reference_points(features: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """WGS84 centroids of OSM features: where user points in the right datum fall."""
+    if features is None or len(features) == 0:
+        return None
+    xy = shapely.get_coordinates(shapely.centroid(features.geometry.to_numpy()))
+    return xy[:, 0], xy[:, 1]
 
 
 def raster_run(
@@ -454,6 +473,7 @@ def output_spec(result: MicroResult, config: MicroConfig, *, command: str | None
     from layers.outputs.write import OutputSpec
 
     inputs = [{"role": "osm", **result.osm.source}]
+    inputs += [{"role": f"source:{name}", **src.describe()} for name, src in result.sources.items()]
     for role, path in (
         ("area", config.area_file),
         ("exclude", config.exclude_file),
@@ -466,6 +486,7 @@ def output_spec(result: MicroResult, config: MicroConfig, *, command: str | None
         scale="micro", config=config, parameters=config_dict(config), inputs=inputs,
         extra={"coverage": result.coverage_table(), "center": result.center,
                "network": result.network,
+               "sources": [src.describe() for src in result.sources.values()],
                "osm_data_date": result.osm.source.get("osm_data_date")},
         title=config.title, suitability_description="innovation-district suitability (0-1)",
         factor_tag="factor", raw_tag="criterion", tiles=config.tiles,
@@ -487,6 +508,8 @@ def config_dict(config: MicroConfig) -> dict[str, Any]:
                 {
                     "name": c.name,
                     "description": c.description,
+                    "source": c.source,
+                    "data": None if c.data is None else c.data.as_dict(),
                     "tags": dict(c.tags or {}),
                     "measure": c.measure,
                     "measure_params": dict(c.measure_params),

@@ -49,6 +49,7 @@ from layers.meso.factors import NATIONAL_FACTORS
 from layers.meso.run import MesoConfig, MesoData
 from layers.options import between, like, option, validate_options
 from layers.pipeline import WindowedResult, compute_windowed
+from layers.spec import Factor
 
 __all__ = [
     "CHINA_ALBERS",
@@ -133,6 +134,7 @@ class NationalConfig:
     aggregation_options: dict[str, Any] = field(default_factory=dict)
     tiles: str | None = like(MesoConfig, "tiles")
     decision: DecisionOptions = field(default_factory=DecisionOptions)
+    extra_factors: tuple[Factor, ...] = ()  # factors of user sources (--layer)
 
     def meso_config(self) -> MesoConfig:
         """The :class:`layers.meso.run.MesoConfig` of the same measures and scoring."""
@@ -143,7 +145,8 @@ class NationalConfig:
             cell_size=self.cell_size, crs=self.crs or CHINA_ALBERS, weights=dict(self.weights),
             threshold=self.threshold, top_percent=self.top_percent,
             min_area_ha=self.min_area_ha, connectivity=self.connectivity,
-            exclude_file=self.exclude_file, constraints=False, preset=NATIONAL_FACTORS,
+            exclude_file=self.exclude_file, constraints=False,
+            preset=NATIONAL_FACTORS + self.extra_factors,
             tiles=self.tiles, map_assets=self.map_assets, aggregation=self.aggregation,
             aggregation_options=dict(self.aggregation_options), decision=self.decision,
             engine=self.engine,

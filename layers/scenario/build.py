@@ -124,9 +124,9 @@ _RASTER = {
         area_keys=("place", "bbox", "file"), what="factor", custom_factors=True,
     ),
     "meso": _Raster(
-        top=("scale", "description", "area", "data", "grid", "model", "weights", "ahp",
-             "constraints", "sites", "decision", "engine", "output"),
-        area_keys=("region", "place", "bbox", "file"), what="layer", custom_factors=False,
+        top=("scale", "title", "description", "area", "data", "grid", "model", "weights", "ahp",
+             "factors", "constraints", "sites", "decision", "engine", "output"),
+        area_keys=("region", "place", "bbox", "file"), what="layer", custom_factors=True,
     ),
     "national": _Raster(
         top=("scale", "description", "area", "data", "grid", "model", "weights", "ahp",
@@ -195,7 +195,7 @@ def check_raster(c: Checker, doc: dict[str, Any], scale: str) -> tuple[Any, Path
     spec = _RASTER[scale]
     cls, preset = _config_class(scale)
     kw: dict[str, Any] = {}
-    if "title" in doc and c.string(doc["title"], ("title",)) is not None:
+    if "title" in doc and c.string(doc["title"], ("title",)) is not None and scale == "micro":
         kw["title"] = doc["title"]
     if "description" in doc:
         c.string(doc["description"], ("description",))

@@ -374,9 +374,13 @@ def scenario_toml(doc: Mapping[str, Any], *, comments: bool = False, file: str =
         for crit in factor.get("criteria", []):
             out.append("\n  [[factors.criteria]]\n")
             for key, value in crit.items():
-                if key == "tags":
+                if key in ("tags", "source"):
                     continue
                 out.append(f"  {_toml_key(key)} = {_toml_value(value, indent='  ')}\n")
+            if crit.get("source"):
+                out.append("  [factors.criteria.source]\n")
+                for key, value in crit["source"].items():
+                    out.append(f"  {_toml_key(key)} = {_toml_value(value, indent='  ')}\n")
             if crit.get("tags"):
                 out.append("  [factors.criteria.tags]\n")
                 for key, value in crit["tags"].items():
@@ -409,7 +413,46 @@ def preset_text(scale: str, *, file: str = "scenario.toml") -> str:
         doc = micro_document(config_dict(MicroConfig()))
     folder = f"innosite-{scale}"
     doc["output"] = {"folder": folder, "overwrite": False, **doc["output"]}
-    return scenario_toml(doc, comments=True, file=file)
+    text = scenario_toml(doc, comments=True, file=file)
+    return text + USER_SOURCE_EXAMPLE if scale in ("micro", "meso") else text
+
+
+#: The commented example of a criterion on the user's own data that ``innosite init`` adds.
+USER_SOURCE_EXAMPLE = """
+# Your own data as a criterion: a vector file (any format GDAL reads), a CSV of points or a
+# raster. Uncomment and adapt; each user source is read once per run and recorded in the
+# manifest with its SHA-256. On the command line: --layer NAME=FILE[:key=value,...].
+#
+# [[factors]]
+# name = "incubators"
+# weight = 0.1
+#   [[factors.criteria]]
+#   name = "incubators"
+#   measure = "density"                # distance, walk_distance, density, coverage,
+#   measure_params = { bandwidth = 500 }   # potential, poi_diversity, raster_value ...
+#   transform = "linear"
+#   transform_params = { lower_threshold = 0, upper_threshold = "p95" }
+#   [factors.criteria.source]
+#   path = "pois.csv"                  # kind = "csv" | "vector" | "raster" (from the name)
+#   lon = "lng"                        # coordinate columns (default lon/lng/longitude, lat)
+#   lat = "lat"
+#   datum = "gcj02"                    # wgs84 | gcj02 (AMap, Tencent) | bd09 (Baidu)
+#   filter = "type in ('incubator', 'lab')"   # ==, !=, <, <=, >, >=, in, not in, and, or
+#   weight = "staff"                   # feature weights for density and potential
+#   # category = "type"                # kinds for poi_diversity
+#
+# [[factors]]
+# name = "population"
+# weight = 0.1
+#   [[factors.criteria]]
+#   name = "population"
+#   measure = "raster_value"           # the raster on the grid; radius > 0: focal mean
+#   measure_params = { radius = 200 }
+#   transform = "linear"
+#   [factors.criteria.source]
+#   path = "population.tif"            # any CRS
+#   resampling = "average"             # sum for counts, mode for classes, nearest, bilinear
+"""
 
 
 def write_preset(

@@ -27,6 +27,7 @@ __all__ = [
     "check_ahp",
     "check_criterion",
     "check_factors",
+    "check_source",
     "check_tags",
     "check_transform",
     "check_weights",
@@ -46,7 +47,7 @@ _RESCALE_ARGS = (
 )
 #: Keys of a ``[[factors.criteria]]`` table.
 CRITERION_KEYS = (
-    "name", "description", "tags", "measure", "measure_params", "transform",
+    "name", "description", "source", "tags", "measure", "measure_params", "transform",
     "transform_params", "weight", "when_empty",
 )  # fmt: skip
 #: Measures whose features are not selected by OSM tags, and their data source.
@@ -164,7 +165,7 @@ def _measure_params(c: Checker, measure: str, given: Any, where: KeyPath) -> dic
         if isinstance(default, bool):
             got = c.boolean(v, (*where, key))
         elif is_number(default):
-            got = c.number(v, (*where, key), low=0, low_open=True)
+            got = c.number(v, (*where, key), low=0, low_open=default > 0)
             got = None if got is None else v
         elif isinstance(default, str):
             got = c.string(v, (*where, key))
@@ -175,6 +176,68 @@ def _measure_params(c: Checker, measure: str, given: Any, where: KeyPath) -> dic
         else:
             out[key] = got
     return out if ok else None
+
+
+def check_source(c: Checker, value: Any, path: KeyPath) -> tuple[str | None, Any]:
+    """A ``[factors.criteria.source]`` table: the source's name and its
+    :class:`layers.sources.SourceSpec` (None if invalid)."""
+    from gis.coords import DATUMS
+    from layers.sources import (
+        RESAMPLING,
+        SOURCE_KEYS,
+        SOURCE_KINDS,
+        SourceSpec,
+        guess_kind,
+        parse_filter,
+    )
+
+    t = c.table(value, path, SOURCE_KEYS, what="a source")
+    if not isinstance(value, dict):
+        return None, None
+    ok = len(t) == len(value)
+    name = t.get("name")
+    if name is not None and (c.string(name, (*path, "name")) is None or not _NAME.match(name)):
+        if isinstance(name, str):
+            c.error((*path, "name"), f"must be letters, digits and _; got {name!r}")
+        ok, name = False, None
+    if "path" not in t:
+        c.error(path, "missing key 'path' (the vector, CSV or raster file)")
+        return name, None
+    file = c.file(t["path"], (*path, "path"), what="source file")
+    kw: dict[str, Any] = {"path": file}
+    kind = t.get("kind", guess_kind(file) if file else None)
+    if c.string(kind, (*path, "kind"), choices=list(SOURCE_KINDS)) is None:
+        ok = False
+    kw["kind"] = kind
+    datum = t.get("datum", "wgs84")
+    if c.string(datum, (*path, "datum"), choices=list(DATUMS)) is None:
+        ok = False
+    resampling = t.get("resampling", "average")
+    if c.string(resampling, (*path, "resampling"), choices=list(RESAMPLING)) is None:
+        ok = False
+    for key in ("layer", "filter", "lon", "lat", "weight", "category"):
+        if key in t:
+            if c.string(t[key], (*path, key)) is None:
+                ok = False
+            else:
+                kw[key] = t[key]
+    if "filter" in kw:
+        try:
+            parse_filter(kw["filter"])
+        except InputError as exc:
+            c.error((*path, "filter"), str(exc))
+            ok = False
+    if "band" in t:
+        band = c.number(t["band"], (*path, "band"), low=1)
+        if band is None or int(band) != band:
+            if band is not None:
+                c.error((*path, "band"), f"must be a whole number >= 1; got {t['band']!r}")
+            ok = False
+        else:
+            kw["band"] = int(band)
+    if not ok or file is None:
+        return name, None
+    return name, SourceSpec(datum=datum, resampling=resampling, **kw)
 
 
 def check_criterion(c: Checker, value: Any, path: KeyPath, seen: set[str]) -> Any:
@@ -219,7 +282,19 @@ def check_criterion(c: Checker, value: Any, path: KeyPath, seen: set[str]) -> An
         tags = check_tags(c, t["tags"], (*path, "tags"))
         ok = ok and tags is not None
     source = _SOURCES.get(measure, "osm") if isinstance(measure, str) else "osm"
-    if ok and source == "osm" and not tags:
+    data = None
+    if "source" in t:
+        source_name, data = check_source(c, t["source"], (*path, "source"))
+        ok = ok and data is not None
+        if data is not None:
+            source = source_name or (name if isinstance(name, str) else "osm")
+        if data is not None and tags:
+            c.error((*path, "tags"), "give OSM tags or a source, not both")
+            ok = False
+    elif measure == "raster_value":
+        c.error(path, "measure 'raster_value' needs a [source] table with a raster file")
+        ok = False
+    if ok and source == "osm" and not tags and data is None:
         c.error(
             path,
             f"no data source: measure {measure!r} needs 'tags', the OSM features it measures "
@@ -255,6 +330,7 @@ def check_criterion(c: Checker, value: Any, path: KeyPath, seen: set[str]) -> An
     return Criterion(
         name=name,
         source=source,
+        data=data,
         tags=tags or None,
         measure=measure,
         transform=transform,

@@ -25,6 +25,7 @@ __all__ = [
     "REPLAY_SCALES",
     "decision_document",
     "engine_document",
+    "factors_document",
     "input_problems",
     "manifest_document",
     "manifest_scenario",
@@ -133,22 +134,25 @@ def raster_document(params: Mapping[str, Any], scale: str) -> dict[str, Any]:
     return doc
 
 
-def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A scenario document from the parameters of a micro run.
-
-    ``params`` is :func:`layers.micro.run.config_dict` of a run's configuration, as
-    every ``manifest.json`` records it under ``"parameters"``. Values that are
-    absent or null are left out, so defaults apply.
-    """
+def factors_document(records: Any) -> list[dict[str, Any]]:
+    """``[[factors]]`` tables from the factor records of a manifest's parameters."""
 
     def some(**items: Any) -> dict[str, Any]:
         return {k: v for k, v in items.items() if v is not None}
 
+    def source(cr: Mapping[str, Any]) -> dict[str, Any] | None:
+        data = cr.get("data")
+        if not data:
+            return None
+        named = {"name": cr["source"]} if cr.get("source") not in (None, cr.get("name")) else {}
+        return {**named, **data}
+
     factors = []
-    for f in params.get("factors", []):
+    for f in records:
         criteria = [
             some(
                 name=cr.get("name"),
+                source=source(cr),
                 description=cr.get("description") or None,
                 measure=cr.get("measure"),
                 measure_params=dict(cr.get("measure_params") or {}) or None,
@@ -169,6 +173,17 @@ def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
                 criteria=criteria,
             )
         )
+    return factors
+
+
+def micro_document(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario document from the parameters of a micro run.
+
+    ``params`` is :func:`layers.micro.run.config_dict` of a run's configuration, as
+    every ``manifest.json`` records it under ``"parameters"``. Values that are
+    absent or null are left out, so defaults apply.
+    """
+    factors = factors_document(params.get("factors", []))
     doc = raster_document(params, "micro")
     title = params.get("title") or _config_class("micro")().title
     doc = {"scale": "micro", "title": title, **doc}
@@ -184,6 +199,8 @@ def meso_document(params: Mapping[str, Any]) -> dict[str, Any]:
     doc = raster_document(params, "meso")
     if params.get("weights"):
         doc["weights"] = dict(params["weights"])
+    if params.get("factors"):  # the run's own factors (user sources)
+        doc["factors"] = factors_document(params["factors"])
     return doc
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from gis import distance
 from gis.access import AccessClass, class_access
-from gis.coords import gcj02_offset_check, gcj02_to_wgs84, in_china, wgs84_to_gcj02
+from gis.coords import datum_check, gcj02_to_wgs84, in_china, wgs84_to_gcj02
 from gis.distance import nearest_point
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
@@ -162,10 +162,10 @@ def test_outside_china_unchanged_and_offset_check():
     ref_lon = np.array([114.30, 114.31, 114.32, 114.33, 114.34, 114.35])
     ref_lat = np.array([30.55, 30.56, 30.57, 30.58, 30.59, 30.60])
     glon, glat = wgs84_to_gcj02(ref_lon, ref_lat)
-    shifted = gcj02_offset_check(glon, glat, ref_lon, ref_lat)
-    assert shifted.looks_gcj02 and shifted.matched == 6
-    assert 300 < shifted.as_given < 700 and shifted.if_converted < 1.0
-    assert not gcj02_offset_check(ref_lon, ref_lat, ref_lon, ref_lat).looks_gcj02
+    shifted = datum_check(glon, glat, ref_lon, ref_lat)
+    assert shifted.looks_wrong and shifted.likely == "gcj02" and shifted.matched == 6
+    assert 300 < shifted.distances["wgs84"] < 700 and shifted.distances["gcj02"] < 1.0
+    assert not datum_check(ref_lon, ref_lat, ref_lon, ref_lat).looks_wrong
 
 
 def test_class_access_gives_the_same_numbers_as_before():

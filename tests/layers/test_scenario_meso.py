@@ -74,11 +74,11 @@ def test_meso_settings_reach_the_config(tmp_path):
 BAD = {
     # name: (scenario text, line, key, message)
     "unknown key": (HEAD + "[data]\nhub_clas = 'airport'\n", 3, "data.hub_clas", "'hub_class'"),
-    "micro section": (
+    "micro factor": (  # meso takes [[factors]] (user sources), but not micro's presets
         HEAD + "[[factors]]\nname = 'transit'\n",
         2,
-        "factors",
-        "a meso scenario takes",
+        "factors[transit]",
+        "is not a preset factor (hubs, market",
     ),
     "unknown region": (HEAD + "[area]\nregion = 'wuhna'\n", 3, "area.region", "unknown region"),
     "two regions": (
