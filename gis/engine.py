@@ -17,7 +17,7 @@ input rasters over that rectangle, it returns every output over the rectangle
   (``scheduler="tcp://host:8786"``). Finished blocks come back to this process
   and are written as they arrive, a bounded number in flight at a time.
 
-All three write through one :class:`gis.windows.WindowWriter`, so the files are
+All three write through one :class:`gis.io.WindowWriter`, so the files are
 the same whichever runs them, and a failure — a bad block, a lost worker, a
 scheduler that goes away — removes every temporary file and leaves existing
 outputs untouched; the same call can simply be run again.
@@ -425,7 +425,7 @@ def compute_blocks(
         the read rectangle alone (``halo`` cells are enough); on Dask it must be
         picklable (a module-level function or a dataclass instance).
     outputs
-        Output name to :class:`gis.windows.RasterOutput`.
+        Output name to :class:`gis.io.RasterOutput`.
     engine
         How to run (default: window by window, :class:`Engine`).
     inputs
@@ -435,7 +435,7 @@ def compute_blocks(
     bytes_per_cell
         Working set of ``function`` per cell of the read rectangle, to size windows.
     overwrite, overviews, compress
-        As :class:`gis.windows.WindowWriter`.
+        As :class:`gis.io.WindowWriter`.
     collect
         Called in this process as ``collect(window, cores)`` for every finished
         window (e.g. to sample values); windows arrive in any order on Dask.

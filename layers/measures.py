@@ -446,7 +446,7 @@ def nearest_city(ctx: MeasureContext, crit: Criterion) -> Measured:
     A bigger city counts as nearer: a cell 10 km from a megacity and 2 km from a
     small town is served by the megacity. ``w_j exp(-d / s) = exp(-(d + a_j) / s)``
     with ``a_j = -s ln w_j``, so the best city is the additively weighted nearest
-    one (:func:`gis.access.nearest_point` with offsets ``a_j``), found in one pass.
+    one (:func:`gis.distance.nearest_point` with offsets ``a_j``), found in one pass.
     """
     from gis.distance import nearest_point
     from layers.meso.factors import CITY_SIZE_CLASSES, size_class

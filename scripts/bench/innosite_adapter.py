@@ -310,7 +310,7 @@ def w3_cog(spec):
 
 
 class _W3Block:
-    """Block function for gis.engine.compute_blocks: what layers.nation._ScoreBlock does."""
+    """Block function for gis.engine.compute_blocks: what the score pass of layers.pipeline does."""
 
     def __init__(self, specs, weights):
         self.specs, self.weights = specs, weights
@@ -542,6 +542,11 @@ if __name__ == "__main__":  # python innosite_adapter.py <function> <spec.json> 
     import json
     import sys
 
+    if len(sys.argv) < 3 or sys.argv[1] in ("-h", "--help"):
+        sys.exit(
+            "usage: innosite_adapter.py FUNCTION SPEC.json [BENCH_DIR]: run one workload of the "
+            "peer benchmark harness (scripts/bench/peers_harness.py calls it)"
+        )
     if len(sys.argv) > 3:
         sys.path.insert(0, sys.argv[3])  # bench_common
     with open(sys.argv[2]) as fh:
