@@ -202,10 +202,12 @@ def test_only_the_command_line_imports_argparse(name):
     assert not SCANS[name].argparse, f"{name} imports argparse"
 
 
-def test_the_curated_api_shadows_no_module():
-    import gis
+@pytest.mark.parametrize("package", PACKAGES)
+def test_the_curated_api_shadows_no_module(package):
+    import importlib
 
-    modules = {name.split(".")[1] for name in MODULES if name.startswith("gis.")}
-    assert modules.isdisjoint(gis.__all__), sorted(modules & set(gis.__all__))
-    for name in gis.__all__:
-        assert getattr(gis, name) is not None
+    api = importlib.import_module(package)
+    modules = {name.split(".")[1] for name in MODULES if name.startswith(f"{package}.")}
+    assert modules.isdisjoint(api.__all__), sorted(modules & set(api.__all__))
+    for name in api.__all__:
+        assert getattr(api, name) is not None
