@@ -137,7 +137,7 @@ def _write_map(
     *,
     tiles: str | None,
     notes: str,
-    map_assets: str = "cdn",
+    map_assets: str = "inline",
 ) -> None:
     import folium
     from branca.element import Figure
@@ -275,7 +275,7 @@ def write_outputs(
     inputs: list[dict[str, Any]],
     extra: dict[str, Any],
     tiles: str | None,
-    map_assets: str = "cdn",
+    map_assets: str = "inline",
 ) -> None:
     """Write a run's files into ``out`` (all or nothing) and record them in ``outcome``.
 

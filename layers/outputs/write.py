@@ -86,7 +86,7 @@ class OutputSpec:
     popup_fields: Sequence[str] | None = None
     notes: Sequence[str] = ()
     tiles: str | None = None
-    map_assets: str = "cdn"
+    map_assets: str = "inline"
     command: str | None = None
     memory_budget: int | None = None
 
