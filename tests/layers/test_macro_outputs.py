@@ -20,6 +20,7 @@ FILES = {
     "links.gpkg",
     "methods.csv",
     "map.html",
+    "project.qgz",
     "index_chart.png",
     "manifest.json",
 }
