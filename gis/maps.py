@@ -395,7 +395,7 @@ def suitability_map(
     notes: str | Sequence[str] | None = None,
     cmap: str = "viridis",
     opacity: float = 0.7,
-    assets: str = "cdn",
+    assets: str = "inline",
     overwrite: bool = False,
 ) -> Path:
     """Save an interactive HTML map of a suitability analysis.
@@ -433,9 +433,9 @@ def suitability_map(
     opacity
         Opacity of the raster overlays, 0–1.
     assets
-        One of :data:`MAP_ASSETS`: ``"cdn"`` links Leaflet and its helpers from
-        public CDNs; ``"inline"`` embeds them from installed packages so the map
-        works without internet (use ``tiles=None`` too for no request at all).
+        One of :data:`MAP_ASSETS`: ``"inline"`` (default) embeds Leaflet and its
+        helpers from installed packages so the map works without internet (use
+        ``tiles=None`` too for no request at all); ``"cdn"`` links them from public CDNs.
     overwrite
         Replace an existing file.
 

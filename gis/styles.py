@@ -1,4 +1,4 @@
-"""QGIS layer styles (``.qml`` documents) for rasters and polygon layers.
+"""QGIS layer styles (``.qml`` documents) for rasters, points, lines and polygons.
 
 QGIS opens a raster styled when a ``.qml`` file with the raster's base name sits
 next to it (``suitability.tif`` + ``suitability.qml``), and a GeoPackage layer
@@ -22,7 +22,7 @@ from xml.sax.saxutils import quoteattr
 
 from gis.errors import InputError
 
-__all__ = ["polygon_qml", "raster_qml"]
+__all__ = ["GEOMETRIES", "polygon_qml", "raster_qml", "vector_qml"]
 
 _HEADER = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -224,5 +224,145 @@ def polygon_qml(
         "  <featureBlendMode>0</featureBlendMode>\n"
         "  <layerOpacity>1</layerOpacity>\n"
         "  <layerGeometryType>2</layerGeometryType>\n"
+        "</qgis>\n"
+    )
+
+
+#: Geometry kinds of :func:`vector_qml`: QGIS's geometry type number, symbol type and
+#: symbol-layer class.
+GEOMETRIES: dict[str, tuple[int, str, str]] = {
+    "point": (0, "marker", "SimpleMarker"),
+    "line": (1, "line", "SimpleLine"),
+    "polygon": (2, "fill", "SimpleFill"),
+}
+
+
+def _symbol(geometry: str, name: str, colour: str, *, width_mm: float, opacity: float) -> str:
+    r, g, b = _rgb(colour)
+    _, kind, cls = GEOMETRIES[geometry]
+    if geometry == "polygon":
+        props = {
+            "color": f"{r},{g},{b},{round(255 * opacity)}", "joinstyle": "miter",
+            "outline_color": f"{r},{g},{b},255", "outline_style": "solid",
+            "outline_width": _num(width_mm), "outline_width_unit": "MM", "style": "solid",
+        }  # fmt: skip
+    elif geometry == "line":
+        props = {
+            "line_color": f"{r},{g},{b},{round(255 * opacity)}", "line_style": "solid",
+            "line_width": _num(width_mm), "line_width_unit": "MM", "capstyle": "round",
+            "joinstyle": "round",
+        }  # fmt: skip
+    else:
+        props = {
+            "color": f"{r},{g},{b},{round(255 * opacity)}", "name": "circle",
+            "outline_color": "50,50,50,255", "outline_style": "solid",
+            "outline_width": "0.2", "outline_width_unit": "MM", "size": _num(width_mm),
+            "size_unit": "MM",
+        }  # fmt: skip
+    return (
+        f'      <symbol type="{kind}" name={quoteattr(name)} alpha="1" clip_to_extent="1" '
+        'force_rhr="0">\n'
+        f'        <layer class="{cls}" enabled="1" locked="0" pass="0">\n'
+        + _props(props, "          ")
+        + "        </layer>\n"
+        "      </symbol>\n"
+    )
+
+
+def vector_qml(
+    geometry: str,
+    *,
+    colour: str = "#333333",
+    field: str | None = None,
+    categories: Mapping[str, str] | None = None,
+    width_mm: float = 0.5,
+    opacity: float = 1.0,
+    aliases: Mapping[str, str] | None = None,
+) -> str:
+    """A style for points, lines or polygons: one symbol, or one colour per category.
+
+    Parameters
+    ----------
+    geometry
+        ``"point"``, ``"line"`` or ``"polygon"`` (:data:`GEOMETRIES`).
+    colour
+        Colour ``"#rrggbb"`` of the single symbol (and of values outside ``categories``).
+    field, categories
+        With both: a categorised style, one symbol per value of ``field``
+        (value -> colour, in legend order).
+    width_mm
+        Line or outline width, or marker size, in millimetres.
+    opacity
+        Fill opacity of polygons and markers, or line opacity, 0–1.
+    aliases
+        Field name → display name in the attribute table and identify results.
+
+    Returns
+    -------
+    str
+        The ``.qml`` document.
+
+    Raises
+    ------
+    InputError
+        An unknown geometry, a bad colour, a negative width, an opacity outside 0..1,
+        or categories without a field.
+
+    Examples
+    --------
+    >>> qml = vector_qml("polygon", field="tier", categories={"a": "#ff0000", "b": "#0000ff"})
+    >>> 'type="categorizedSymbol"' in qml, 'attr="tier"' in qml, qml.count("<category ")
+    (True, True, 2)
+    >>> 'type="singleSymbol"' in vector_qml("line", colour="#999999")
+    True
+    """
+    if geometry not in GEOMETRIES:
+        raise InputError(f"geometry must be one of {list(GEOMETRIES)}, got {geometry!r}")
+    if not (math.isfinite(width_mm) and width_mm >= 0):
+        raise InputError(f"width must be >= 0 mm, got {width_mm!r}")
+    if not 0.0 <= opacity <= 1.0:
+        raise InputError(f"opacity must be in 0..1, got {opacity!r}")
+    if categories and field is None:
+        raise InputError("categories need the field they colour")
+    kw = {"width_mm": width_mm, "opacity": opacity}
+    head = 'symbollevels="0" forceraster="0" enableorderby="0" referencescale="-1"'
+    if field is not None and categories:
+        rows = "".join(
+            f'      <category render="true" symbol="{i}" value={quoteattr(str(v))} '
+            f"label={quoteattr(str(v))}/>\n"
+            for i, v in enumerate(categories)
+        )
+        symbols = "".join(
+            _symbol(geometry, str(i), c, **kw) for i, c in enumerate(categories.values())
+        )
+        renderer = (
+            f'  <renderer-v2 type="categorizedSymbol" attr={quoteattr(field)} {head}>\n'
+            f"    <categories>\n{rows}    </categories>\n"
+            f"    <symbols>\n{symbols}    </symbols>\n"
+            "    <source-symbol>\n"
+            + _symbol(geometry, "0", colour, **kw)
+            + "    </source-symbol>\n"
+        )
+    else:
+        renderer = (
+            f'  <renderer-v2 type="singleSymbol" {head}>\n'
+            "    <symbols>\n" + _symbol(geometry, "0", colour, **kw) + "    </symbols>\n"
+        )
+    alias_xml = ""
+    if aliases:
+        rows = "\n".join(
+            f'    <alias index="{i}" field={quoteattr(str(k))} name={quoteattr(str(v))}/>'
+            for i, (k, v) in enumerate(aliases.items())
+        )
+        alias_xml = f"  <aliases>\n{rows}\n  </aliases>\n"
+    return (
+        _HEADER + '<qgis version="3.22.0" styleCategories="AllStyleCategories" labelsEnabled="0" '
+        'hasScaleBasedVisibilityFlag="0" minScale="100000000" maxScale="0">\n'
+        + renderer
+        + "    <rotation/>\n    <sizescale/>\n  </renderer-v2>\n"
+        + alias_xml
+        + "  <blendMode>0</blendMode>\n  <featureBlendMode>0</featureBlendMode>\n"
+        "  <layerOpacity>1</layerOpacity>\n"
+        f"  <layerGeometryType>{GEOMETRIES[geometry][0]}</layerGeometryType>\n"
         "</qgis>\n"
     )

@@ -49,6 +49,7 @@ from gis.errors import InputError
 
 __all__ = [
     "AGGREGATION_OPTIONS",
+    "COMPAT_MAP_FLAGS",
     "ENGINE_OPTIONS",
     "KINDS",
     "MAP_OPTIONS",
@@ -165,7 +166,7 @@ class Option:
         Placeholder of the flag's value in ``--help``.
     const
         ``(value,)`` when the flag takes no argument and sets ``value``
-        (``--no-constraints`` sets False, ``--offline-map`` sets ``"inline"``);
+        (``--no-constraints`` sets False, ``--cdn-map`` sets ``"cdn"``);
         empty for a flag with a value (or a ``bool`` flag that sets True).
     nullable
         Whether None is a valid value (checks are skipped for None).
@@ -511,23 +512,38 @@ def _map_assets() -> tuple[str, ...]:
     return MAP_ASSETS
 
 
-#: Options of the folium map every command writes (``map.html``).
+#: Options of the folium map every command writes (``map.html``). The map works
+#: without internet by default: Leaflet and its helpers are embedded in the page
+#: (``map_assets="inline"``); ``--cdn-map`` links them from CDNs instead (a smaller
+#: file that needs internet). Base tiles are optional: the default OpenStreetMap
+#: tiles need internet, the overlays do not; ``--no-tiles`` leaves them out.
+#: ``--offline-map`` (the former way to embed the libraries) is still accepted and
+#: changes nothing (:data:`COMPAT_MAP_FLAGS`).
 MAP_OPTIONS: dict[str, Option] = {
     spec.name: spec
     for spec in (
         Option(
             name="tiles", default="OpenStreetMap", flags=("--no-tiles",), key="output.tiles",
             const=(None,), label="tiles",
-            help="map without a web base layer (for use without internet)",
+            help="map without a web base layer (the default OpenStreetMap tiles need "
+            "internet; the overlays work without it)",
         ),
         Option(
-            name="map_assets", default="cdn", flags=("--offline-map",),
-            key="output.offline_map", kind="choice", check=one_of(_map_assets),
-            const=("inline",), label="map assets",
-            help="embed Leaflet and its helpers in map.html so it works without internet",
+            name="map_assets", default="inline", flags=("--cdn-map",),
+            key="output.map_assets", kind="choice", check=one_of(_map_assets),
+            const=("cdn",), label="map assets",
+            help="link Leaflet and its helpers from CDNs instead of embedding them in "
+            "map.html (smaller file; the map then needs internet)",
         ),
     )
 }  # fmt: skip
+
+#: Flags of former map options still accepted, with their help: ``--offline-map``
+#: asked for the embedded libraries that are now the default.
+COMPAT_MAP_FLAGS: dict[str, str] = {
+    "--offline-map": "accepted for compatibility and changes nothing: maps embed their "
+    "libraries and work without internet by default (see --cdn-map)",
+}
 
 
 # ---------------------------------------------------------------------------- raster runs

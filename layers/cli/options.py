@@ -9,7 +9,8 @@ keeps the configuration's default: the default is written once, on the field.
 Shared groups: area, grid, weights, sites (:func:`add_options` with the field
 names of each group), decision analysis (:func:`add_decision_options`), engine
 (:func:`add_engine_options`) and outputs (:func:`add_output_options`:
-``--out``, ``--overwrite``, ``--offline-map``, ``--no-tiles``, ``-q``/``-v``).
+``--out``, ``--overwrite``, ``--cdn-map``, ``--no-tiles``, ``-q``/``-v``; the former
+``--offline-map`` is accepted and changes nothing).
 :data:`EXPECTED_ERRORS` and :func:`report_error` are the one set of expected
 errors and their printer.
 """
@@ -35,6 +36,7 @@ from gis.errors import (
 )
 from layers.options import (
     AGGREGATION_OPTIONS,
+    COMPAT_MAP_FLAGS,
     ENGINE_OPTIONS,
     Option,
     memory_size,
@@ -322,7 +324,11 @@ def add_output_options(
     specs: Mapping[str, Option] | None = None,
     fields: Sequence[str] = ("tiles", "map_assets"),
 ) -> Any:
-    """``--out``, ``--overwrite``, the map options ``fields`` of ``specs`` and ``-q``/``-v``."""
+    """``--out``, ``--overwrite``, the map options ``fields`` of ``specs`` and ``-q``/``-v``.
+
+    With the map options come the former map flags of :data:`layers.options.COMPAT_MAP_FLAGS`,
+    accepted and ignored.
+    """
     group = parser.add_argument_group("output")
     group.add_argument(
         "--out", default=out, help="output folder (must be new or empty; default: %(default)s)"
@@ -330,6 +336,10 @@ def add_output_options(
     group.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     if specs is not None:
         add_options(group, specs, fields)
+        if "map_assets" in fields:
+            for flag, text in COMPAT_MAP_FLAGS.items():
+                dest = "compat_" + flag.lstrip("-").replace("-", "_")
+                group.add_argument(flag, dest=dest, action="store_true", help=text)
     add_verbosity_options(group)
     return group
 

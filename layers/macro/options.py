@@ -400,7 +400,7 @@ def macro_document(options: MacroOptions) -> dict[str, Any]:
         doc["weights"] = dict(options.weights)
     doc["output"] = {"tiles": options.tiles if options.tiles else False}
     if options.map_assets != MAP_OPTIONS["map_assets"].default:
-        doc["output"]["offline_map"] = True
+        doc["output"]["map_assets"] = options.map_assets
     return doc
 
 

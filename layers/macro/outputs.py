@@ -20,7 +20,7 @@ import pandas as pd
 from layers.macro.methods import TierResult
 from layers.macro.tables import INDICATORS
 
-__all__ = ["MacroResult", "format_report", "probability_column", "write_outputs"]
+__all__ = ["MacroResult", "format_report", "layer_styles", "probability_column", "write_outputs"]
 
 
 def probability_column(tier: str) -> str:
@@ -137,7 +137,7 @@ def _write_map(
     *,
     tiles: str | None,
     notes: str,
-    map_assets: str = "cdn",
+    map_assets: str = "inline",
 ) -> None:
     import folium
     from branca.element import Figure
@@ -266,6 +266,27 @@ def _write_chart(path: Path, outcome: MacroResult) -> None:
     fig.savefig(path)
 
 
+def layer_styles(outcome: MacroResult) -> tuple[str, str]:
+    """QGIS styles of ``tiers.gpkg`` and ``links.gpkg``, coloured as ``map.html``.
+
+    Units are coloured by tier (the map's tier colours, in tier order); links by
+    class, strong dark and weak light grey.
+    """
+    from gis.styles import vector_qml
+
+    kinds = {str(t) for t in outcome.units.geom_type.dropna()}
+    geometry = "point" if kinds and kinds <= {"Point", "MultiPoint"} else "polygon"
+    tiers = {str(t): _tier_colour(i) for i, t in enumerate(outcome.result.names)}
+    size = 3.0 if geometry == "point" else 0.4
+    units = vector_qml(geometry, field="tier", categories=tiers, width_mm=size,
+                       opacity=0.6 if geometry == "polygon" else 1.0)  # fmt: skip
+    links = vector_qml(
+        "line", colour="#999999", field="class",
+        categories={"strong": "#333333", "weak": "#999999"}, width_mm=0.5, opacity=0.8,
+    )  # fmt: skip
+    return units, links
+
+
 def write_outputs(
     outcome: MacroResult,
     out: str | Path,
@@ -275,7 +296,7 @@ def write_outputs(
     inputs: list[dict[str, Any]],
     extra: dict[str, Any],
     tiles: str | None,
-    map_assets: str = "cdn",
+    map_assets: str = "inline",
 ) -> None:
     """Write a run's files into ``out`` (all or nothing) and record them in ``outcome``.
 
@@ -293,6 +314,7 @@ def write_outputs(
         Base map and Leaflet assets of ``map.html`` (see :func:`layers.macro.run.run_macro`).
     """
     from gis.io import output_folder, write_geopackage, write_manifest
+    from gis.qgis_project import ProjectLayer, write_qgis_project
 
     columns = list(outcome.settings["indicators"])
     note = "Data: Zhang (2022) Table 1. " if outcome.paper else ""
@@ -304,11 +326,21 @@ def write_outputs(
         "methods.csv",
         "map.html",
         "index_chart.png",
+        "project.qgz",
     ]
     with output_folder(out, overwrite=overwrite) as stage:
         outcome.units.drop(columns="geometry").to_csv(stage / "tiers.csv", index=False)
-        write_geopackage(stage / "tiers.gpkg", outcome.units, layer="tiers")
-        write_geopackage(stage / "links.gpkg", outcome.links, layer="links")
+        tiers_style, links_style = layer_styles(outcome)
+        write_geopackage(stage / "tiers.gpkg", outcome.units, layer="tiers",
+                         style_qml=tiers_style, style_name="innosite tiers")  # fmt: skip
+        write_geopackage(stage / "links.gpkg", outcome.links, layer="links",
+                         style_qml=links_style, style_name="innosite links")  # fmt: skip
+        write_qgis_project(
+            stage / "project.qgz",
+            [ProjectLayer("links.gpkg", "Spillover links", layer="links"),
+             ProjectLayer("tiers.gpkg", "Units by tier", layer="tiers")],
+            crs=outcome.units.crs or 4326, title="Innovation centre tiers",
+        )  # fmt: skip
         outcome.methods.to_csv(stage / "methods.csv", index=False)
         _write_map(
             stage / "map.html", outcome, columns, tiles=tiles, notes=note, map_assets=map_assets

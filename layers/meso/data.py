@@ -592,7 +592,11 @@ def load_macro_centres(path: str | Path | None) -> tuple[pd.DataFrame, gpd.GeoSe
         if path.suffix.lower() == ".csv":
             frame = pd.read_csv(path)
         else:
-            frame = gpd.read_file(path)
+            import pyogrio
+
+            # the first layer with geometry: a macro run's tiers.gpkg also holds its style
+            spatial = [name for name, kind in pyogrio.list_layers(path) if kind is not None]
+            frame = gpd.read_file(path, layer=spatial[0] if spatial else None)
     except Exception as exc:
         raise DataSourceError(f"cannot read macro tiers file {path}: {exc}") from None
     missing = [c for c in ("unit", "tier") if c not in frame.columns]

@@ -88,9 +88,8 @@ class NationalConfig:
     threshold, top_percent, min_area_ha, connectivity, exclude_file
         As :class:`layers.meso.run.MesoConfig`.
     map_assets
-        ``"cdn"`` (Leaflet from the web, OpenStreetMap tiles) or ``"inline"``
-        (Leaflet embedded from installed packages, no base tiles: a map that works
-        without internet).
+        ``"inline"`` (the default: Leaflet embedded from installed packages, a map
+        whose overlays work without internet) or ``"cdn"`` (Leaflet from the web).
     keep_raw
         Keep the raw measures (``raw/<measure>.tif``: potential, access,
         distances) as outputs; else they live in a scratch folder during the run.
@@ -344,7 +343,7 @@ def output_spec(
                "warnings": list(warnings_seen), "seconds": result.timings},
         title="Innovation-centre suitability (national)",
         factor_tag="layer", raw_tag="measure", popup_fields=POPUP_FIELDS, notes=notes,
-        tiles=None if config.map_assets == "inline" else config.tiles,
+        tiles=config.tiles,
         map_assets=config.map_assets, command=command, memory_budget=config.engine.budget,
     )  # fmt: skip
 

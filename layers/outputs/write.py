@@ -25,11 +25,21 @@ import numpy as np
 
 from gis.grid import Grid
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
+from gis.qgis_project import ProjectLayer, write_qgis_project
 from layers.decision import decision_map_files, decision_map_layers, write_decision_outputs
 from layers.measures import MEASURES
 from layers.outputs.styles import candidates_qml, raster_style
 
-__all__ = ["EXPLANATION_PREFIXES", "OutputSpec", "popup_fields", "write_outputs", "write_run"]
+__all__ = [
+    "DECISION_LAYER_NAMES",
+    "EXPLANATION_PREFIXES",
+    "PROJECT_GROUPS",
+    "OutputSpec",
+    "popup_fields",
+    "project_layers",
+    "write_outputs",
+    "write_run",
+]
 
 #: Candidate columns that explain a site (decision steps): shown in the map popups.
 EXPLANATION_PREFIXES: tuple[str, ...] = ("contrib_", "weight_", "raw_", "mc_")
@@ -86,9 +96,60 @@ class OutputSpec:
     popup_fields: Sequence[str] | None = None
     notes: Sequence[str] = ()
     tiles: str | None = None
-    map_assets: str = "cdn"
+    map_assets: str = "inline"
     command: str | None = None
     memory_budget: int | None = None
+
+
+#: Layer-tree groups of a run's ``project.qgz`` by role prefix, in their order (under the
+#: candidates and the suitability).
+PROJECT_GROUPS: dict[str, str] = {
+    "factor:": "Factor scores",
+    "raw:": "Raw measures",
+    "sensitivity:": "Decision outputs",
+}
+
+#: QGIS layer names of the decision outputs, by role.
+DECISION_LAYER_NAMES: dict[str, str] = {
+    "sensitivity:mean": "Mean score over weight draws",
+    "sensitivity:std": "Score spread (std)",
+    "sensitivity:probability": "Probability of selection",
+}
+
+
+def project_layers(rel: Mapping[str, str], titles: Mapping[str, str]) -> list[ProjectLayer]:
+    """The layers of a run's QGIS project, top first, from its outputs (role -> file).
+
+    Candidate sites, then the suitability, then the groups of :data:`PROJECT_GROUPS`
+    (factor scores, raw measures, decision outputs), each in the order of ``rel``;
+    only the candidates and the suitability are switched on. Tables (CSV) are not layers.
+
+    Examples
+    --------
+    >>> rel = {"suitability": "suitability.tif", "factor:green": "green.tif",
+    ...        "raw:park": "raw/park.tif", "candidates": "candidates.gpkg",
+    ...        "sensitivity:weights": "sensitivity/weights.csv"}
+    >>> layers = project_layers(rel, {"green": "Green space"})
+    >>> [p.name for p in layers]
+    ['Candidate sites', 'Suitability', 'Green space', 'park']
+    >>> [p.group for p in layers]
+    [None, None, 'Factor scores', 'Raw measures']
+    """
+    out: list[ProjectLayer] = []
+    if "candidates" in rel:
+        out.append(ProjectLayer(rel["candidates"], "Candidate sites", layer="candidates"))
+    if "suitability" in rel:
+        out.append(ProjectLayer(rel["suitability"], "Suitability"))
+    for prefix, group in PROJECT_GROUPS.items():
+        for role, name in rel.items():
+            if not role.startswith(prefix) or not name.endswith((".tif", ".gpkg")):
+                continue
+            key = role.removeprefix(prefix)
+            title = {"factor:": titles.get(key, key), "raw:": key}.get(
+                prefix, DECISION_LAYER_NAMES.get(role, key)
+            )
+            out.append(ProjectLayer(name, title, group=group, visible=False))
+    return out
 
 
 def popup_fields(candidates: Any, fields: Sequence[str]) -> list[str]:
@@ -162,6 +223,9 @@ def write_outputs(
     )  # fmt: skip
     rel["candidates"] = "candidates.gpkg"
     rel.update(write_decision_outputs(stage, result, grid))
+    write_qgis_project(stage / "project.qgz", project_layers(rel, titles), crs=grid.crs,
+                       title=spec.title)  # fmt: skip
+    rel["project"] = "project.qgz"
     notes = list(spec.notes)
     if written is None:
         view = result

@@ -203,7 +203,7 @@ def check_raster(c: Checker, doc: dict[str, Any], scale: str) -> tuple[Any, Path
         c, doc, cls,
         sections=[s for s in spec.top if s in ("area", "data", "grid", "model", "constraints",
                                               "sites", "output")],
-        extra={"model": ["aggregation_options"], "output": OUTPUT_KEYS[:2]},
+        extra={"model": ["aggregation_options"], "output": OUTPUT_KEYS},
         skip=("tiles", "map_assets"), checks=_value_checks(scale),
     )  # fmt: skip
     kw.update(values)

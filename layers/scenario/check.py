@@ -34,6 +34,7 @@ from typing import Any
 from gis.errors import DataSourceError, InputError
 from layers.options import (
     ENGINE_OPTIONS,
+    MAP_OPTIONS,
     Option,
     between,
     check_value,
@@ -70,9 +71,9 @@ KeyPath = tuple[str | int, ...]
 #: "Not given" (distinct from None, which some settings take).
 UNSET: Any = object()
 
-#: Keys of the ``[output]`` table at every scale (``tiles`` and ``offline_map``
-#: are read by :func:`check_output`).
-OUTPUT_KEYS: tuple[str, ...] = ("folder", "overwrite", "tiles", "offline_map")
+#: Keys of the ``[output]`` table at every scale (``tiles``, ``map_assets`` and the
+#: former ``offline_map`` are read by :func:`check_output`).
+OUTPUT_KEYS: tuple[str, ...] = ("folder", "overwrite", "tiles", "map_assets", "offline_map")
 
 
 # ---------------------------------------------------------------------------- errors
@@ -417,8 +418,9 @@ def check_output(
 ) -> tuple[Path | None, bool]:
     """Folder and overwrite of an ``[output]`` table; its base map into ``values``.
 
-    ``tiles`` is a base-map name or URL, or false for none; ``offline_map`` a
-    true/false that sets ``map_assets``.
+    ``tiles`` is a base-map name or URL, or false for none; ``map_assets`` is
+    ``"inline"`` (the default: the map works without internet) or ``"cdn"``; the former
+    ``offline_map`` is a true/false that sets ``map_assets`` (``false`` is ``"cdn"``).
     """
     out = None
     if "folder" in output and c.string(output["folder"], ("output", "folder")) is not None:
@@ -436,7 +438,16 @@ def check_output(
             values["tiles"] = value
         else:
             c.error(("output", "tiles"), f"must be a base-map name or URL, or false; got {value!r}")
-    if "offline_map" in output:
+    if "map_assets" in output and "offline_map" in output:
+        c.error(("output", "offline_map"), "give either map_assets or offline_map, not both")
+    elif "map_assets" in output:
+        spec = MAP_OPTIONS["map_assets"]
+        problem = check_value(spec, output["map_assets"])
+        if problem is not None:
+            c.error(("output", "map_assets"), problem)
+        else:
+            values["map_assets"] = output["map_assets"]
+    elif "offline_map" in output:
         offline = c.boolean(output["offline_map"], ("output", "offline_map"))
         if offline is not None:
             values["map_assets"] = "inline" if offline else "cdn"

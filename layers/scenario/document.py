@@ -113,7 +113,8 @@ _NOTES = {
     ("decision", "sensitivity"): "Monte Carlo weight draws; 0 for none",
     ("decision", "seed"): "random seed of the draws",
     **_OUTPUT_NOTES,
-    ("output", "offline_map"): "embed Leaflet in map.html so it works without internet",
+    ("output", "map_assets"): '"inline" embeds Leaflet so map.html works without internet; '
+    '"cdn" links it from CDNs',
 }
 
 _EXAMPLES = {

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from layers.options import ENGINE_OPTIONS, options_of
+from layers.options import ENGINE_OPTIONS, MAP_OPTIONS, options_of
 from layers.scenario.check import Problem, ScenarioError
 from layers.scenario.macro import macro_manifest_document
 from layers.scenario.read import read_text
@@ -129,7 +129,7 @@ def raster_document(params: Mapping[str, Any], scale: str) -> dict[str, Any]:
     doc["output"] = {
         **doc.get("output", {}),
         "tiles": tiles if tiles else False,
-        "offline_map": params.get("map_assets") == "inline",
+        "map_assets": params.get("map_assets", MAP_OPTIONS["map_assets"].default),
     }
     return doc
 

@@ -273,6 +273,7 @@ def test_map_without_base_layer_and_chosen_fields(tmp_path, grid, candidates):
         candidates=candidates.drop(columns="rank"),
         candidate_fields=["name"],
         tiles=None,
+        assets="cdn",  # linked libraries: the page's own code is all that is searched
     )
     page = path.read_text(encoding="utf-8")
     assert "tileLayer" not in page

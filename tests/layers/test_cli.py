@@ -48,10 +48,58 @@ def test_every_declared_flag_is_on_the_command_and_fills_its_field(command, caps
         for flag in spec.flags:
             assert flag in flags, (command, flag)
     # a value flag and a constant flag land in the field that declares them
-    config = config_from_args(cls, _parse(command, "--min-area", "7", "--offline-map"))
+    config = config_from_args(cls, _parse(command, "--min-area", "7", "--cdn-map"))
     assert config.min_area_ha == 7.0
-    assert config.map_assets == "inline"
+    assert config.map_assets == "cdn"
     assert config_from_args(cls, _parse(command, "--no-tiles")).tiles is None
+
+
+def _map_options(command: str, *argv: str) -> tuple[str | None, str]:
+    if command == "macro":
+        from layers.cli.macro import macro_options
+
+        options = macro_options(_parse(command, *argv))
+    else:
+        options = config_from_args(CONFIGS[command], _parse(command, *argv))
+    return options.tiles, options.map_assets
+
+
+@pytest.mark.parametrize("command", [*CONFIGS, "macro"])
+def test_maps_embed_their_libraries_by_default_on_every_command(command, capsys):
+    assert _map_options(command) == ("OpenStreetMap", "inline")
+    assert _map_options(command, "--cdn-map") == ("OpenStreetMap", "cdn")
+    assert _map_options(command, "--no-tiles") == (None, "inline")
+    # the former flag is accepted and changes nothing
+    assert _map_options(command, "--offline-map") == ("OpenStreetMap", "inline")
+    assert _map_options(command, "--cdn-map", "--offline-map") == ("OpenStreetMap", "cdn")
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--cdn-map" in text
+    assert "--offline-map accepted for compatibility and changes nothing" in text
+
+
+@pytest.mark.parametrize("scale", ["micro", "meso", "national", "macro"])
+def test_scenario_map_keys_at_every_scale(scale):
+    head = f'scale = "{scale}"\n[output]\n'
+
+    def assets(text: str, document: str = head) -> str:
+        config = parse_scenario(document + text, name="s.toml").config
+        if scale == "macro":  # run_macro keywords; an option not given keeps its default
+            from layers.macro.options import MacroOptions
+
+            return config.kwargs.get("map_assets", MacroOptions().map_assets)
+        return config.map_assets
+
+    assert assets("", f'scale = "{scale}"\n') == "inline"
+    assert assets('map_assets = "cdn"\n') == "cdn"
+    assert assets('map_assets = "inline"\n') == "inline"
+    assert assets("offline_map = false\n") == "cdn"
+    assert assets("offline_map = true\n") == "inline"
+    with pytest.raises(ScenarioError, match="must be one of 'cdn', 'inline'; got 'web'"):
+        assets('map_assets = "web"\n')
+    with pytest.raises(ScenarioError, match="give either map_assets or offline_map, not both"):
+        assets('map_assets = "cdn"\noffline_map = true\n')
 
 
 @pytest.mark.parametrize("command", list(CONFIGS))

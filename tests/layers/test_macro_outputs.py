@@ -20,6 +20,7 @@ FILES = {
     "links.gpkg",
     "methods.csv",
     "map.html",
+    "project.qgz",
     "index_chart.png",
     "manifest.json",
 }
@@ -62,11 +63,15 @@ def test_files_and_tables(paper_out):
 
 def test_geopackages(paper_out):
     out, _ = paper_out
-    assert pyogrio.list_layers(out / "tiers.gpkg").tolist() == [["tiers", "Point"]]
-    units = pyogrio.read_dataframe(out / "tiers.gpkg")
+    # and the QGIS style of the layer in the layer_styles table
+    assert pyogrio.list_layers(out / "tiers.gpkg").tolist() == [
+        ["tiers", "Point"],
+        ["layer_styles", None],
+    ]
+    units = pyogrio.read_dataframe(out / "tiers.gpkg", layer="tiers")
     assert units.crs.to_epsg() == 4326
     assert units.set_index("unit").loc["Hubei", "tier"] == "national"
-    links = pyogrio.read_dataframe(out / "links.gpkg")
+    links = pyogrio.read_dataframe(out / "links.gpkg", layer="links")
     assert len(links) == 14 * 13 // 2
     assert set(links.geometry.geom_type) == {"LineString"}
     assert set(links["class"]) == {"strong", "weak"}
@@ -212,3 +217,12 @@ def test_every_option_has_help():
     options = [a for a in p._actions if a.option_strings and a.dest != "help"]
     assert len(options) >= 35
     assert all(a.help for a in options), [a.dest for a in options if not a.help]
+
+
+def test_styled_tiers_are_read_back_by_meso(paper_out):
+    """tiers.gpkg holds its QGIS style too; meso reads the units (warnings are errors)."""
+    from layers.meso.data import load_macro_centres
+
+    out, _ = paper_out
+    centres, _polys, info = load_macro_centres(out / "tiers.gpkg")
+    assert len(centres) == 14 and info["source"] == "macro run"

@@ -133,6 +133,7 @@ def test_cli_run_writes_outputs_and_manifest(area_file, tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     tifs = ["city_size", "hubs", "macro", "market", "suitability"]
     assert names == sorted(["candidates.gpkg", "manifest.json", "map.html", "report.html",
+                            "project.qgz",
                             *(f"{t}.tif" for t in tifs), *(f"{t}.qml" for t in tifs)])  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
     extra = manifest["extra"]

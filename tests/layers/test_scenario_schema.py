@@ -106,10 +106,8 @@ def _schema_cases():
     for scale, cls in (("micro", MicroConfig), ("meso", MesoConfig), ("national", NationalConfig)):
         for spec in [*options_of(cls).values(), *options_of(DecisionOptions).values()]:
             check = spec.check
-            # [ahp] is read with its matrix; offline_map is true/false in a scenario
+            # [ahp] is read with its matrix
             if spec.key is None or spec.key.startswith("ahp.") or check is None:
-                continue
-            if spec.key == "output.offline_map":
                 continue
             if check.choices is not None:
                 yield scale, spec, "not-a-choice"
@@ -183,7 +181,7 @@ def test_meso_document_writes_every_option_and_reads_back():
     assert doc["model"]["aggregation_options"] == {"orness": 0.3}
     assert doc["decision"] == {"regions": 2, "total_area_ha": 800.0, "seed": 3}
     assert doc["engine"] == {"kind": "windows", "memory_budget": 64 * 2**20}
-    assert doc["output"] == {"tiles": False, "offline_map": True}
+    assert doc["output"] == {"tiles": False, "map_assets": "inline"}
     again = parse_scenario(scenario_toml(doc)).config
     assert again == config
 

