@@ -666,9 +666,10 @@ class ScoreBlock:
         else:
             excluded = self.constraints(grid)
         out["suitability"] = apply_constraints(composite, excluded, area_mask=inside)
-        out["excluded"] = excluded.astype("float32")
         for factor in self.layers:
-            out[factor] = np.where(inside, out[factor], np.float32(np.nan)).astype("float32")
+            out[factor] = np.where(inside, out[factor], np.float32(np.nan)).astype(
+                "float32", copy=False
+            )
         return out
 
 
@@ -922,7 +923,6 @@ def compute_windowed(
         "score",
         tags={"weights": str(weights), **(suitability_tags or {})},
     )
-    score_outputs["excluded"] = RasterOutput(raw_folder / "excluded.tif", "excluded", "0/1")
     score_windows = plan(grid, engine, halo=0, bytes_per_cell=SCORE_BYTES_PER_CELL)
     score_paths = compute_blocks(
         grid, score_block, score_outputs, engine=engine, inputs=inputs,
@@ -956,14 +956,11 @@ def compute_windowed(
         lap("decision")
     if describe_candidates is not None:
         candidates = describe_candidates(candidates)
-    excluded_path = score_paths.pop("excluded")
     if not keep_raw:
         import shutil
 
         shutil.rmtree(raw_folder)
         raw_paths = {}
-    else:
-        excluded_path.unlink(missing_ok=True)
     lap("zones")
     for row in layer_rows:
         row["weight"] = weights.get(row["layer"], 0.0)
