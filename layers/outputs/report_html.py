@@ -320,10 +320,11 @@ def report_html(
         rows.append(("city centre", f"{c.get('lon')}, {c.get('lat')} ({c.get('method')})"))
     head = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     open_items = []
+    sites = "districts" if scale == "micro" else "zones"
     labels = {
         "map": "interactive map (browser)",
         "suitability": "composite suitability GeoTIFF (QGIS, ArcGIS)",
-        "candidates": "candidate districts GeoPackage (QGIS, ArcGIS)",
+        "candidates": f"candidate {sites} GeoPackage (QGIS, ArcGIS)",
         "manifest": "manifest: inputs, parameters, versions, checksums",
     }
     for role, text in labels.items():
@@ -336,7 +337,7 @@ def report_html(
         candidates=result.candidates,
         max_size=1600,
         display=640,
-        label="composite suitability with candidate districts",
+        label=f"composite suitability with candidate {sites}",
     )
     params = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _parameters(config))
     n_inside = int(result.inside.sum())
@@ -354,20 +355,20 @@ def report_html(
 </table>
 <h2>What to open</h2>
 <ul class="files">{"".join(open_items)}</ul>
-<h2>Composite suitability and candidate districts</h2>
+<h2>Composite suitability and candidate {sites}</h2>
 <figure>{composite}<figcaption>Weighted overlay of the factor scores; nodata (grey) outside
-the area and on constraints; candidate districts outlined in red with their rank.</figcaption>
+the area and on constraints; candidate {sites} outlined in red with their rank.</figcaption>
 </figure>
 {_legend()}
-<h2>Candidate districts</h2>
+<h2>Candidate {sites}</h2>
 {_candidates_section(result, top=top)}
 <h2>Weights</h2>
 <p>Factor weights as given and as used: normalised to sum 1 over the factors that could be
 scored.</p>
 {_weights_section(result)}
 <h2>Factor coverage</h2>
-<p>OpenStreetMap features each criterion found in the area. An empty criterion is a finding,
-not an error: it is handled by the rule shown.</p>
+<p>Features each criterion found in the area (OpenStreetMap, the run's packaged sources or your
+own). An empty criterion is a finding, not an error: it is handled by the rule shown.</p>
 {_coverage_section(result)}
 <h2>Factor scores</h2>
 {_factor_maps(result)}

@@ -190,7 +190,12 @@ def test_meso_run_writes_styles_report_and_an_offline_map(tmp_path):
     tifs = sorted(out.glob("*.tif")) + sorted((out / "raw").glob("*.tif"))
     assert tifs and all(t.with_suffix(".qml").exists() for t in tifs)
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "meso run" in report and "Candidate districts" in report and "hubs" in report
+    assert (
+        "meso run" in report
+        and "Candidate zones" in report
+        and "Candidate districts" not in report
+        and "hubs" in report
+    )
     assert paths["report"] == out / "report.html"
     assert _offline((out / "map.html").read_text(encoding="utf-8"))
     import sqlite3
