@@ -335,11 +335,13 @@ def add_output_options(
     )
     group.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     if specs is not None:
-        add_options(group, specs, fields)
-        if "map_assets" in fields:
+        add_options(group, specs, [f for f in fields if f != "map_assets"])
+        if "map_assets" in fields:  # --cdn-map and the former --offline-map contradict
+            assets = group.add_mutually_exclusive_group()
+            add_options(assets, specs, ["map_assets"])
             for flag, text in COMPAT_MAP_FLAGS.items():
                 dest = "compat_" + flag.lstrip("-").replace("-", "_")
-                group.add_argument(flag, dest=dest, action="store_true", help=text)
+                assets.add_argument(flag, dest=dest, action="store_true", help=text)
     add_verbosity_options(group)
     return group
 

@@ -71,7 +71,8 @@ def test_maps_embed_their_libraries_by_default_on_every_command(command, capsys)
     assert _map_options(command, "--no-tiles") == (None, "inline")
     # the former flag is accepted and changes nothing
     assert _map_options(command, "--offline-map") == ("OpenStreetMap", "inline")
-    assert _map_options(command, "--cdn-map", "--offline-map") == ("OpenStreetMap", "cdn")
+    with pytest.raises(SystemExit):  # contradictory: refused, as in scenario files
+        _map_options(command, "--cdn-map", "--offline-map")
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
@@ -258,3 +259,13 @@ def test_engine_keys_are_checked_with_the_flags_checks():
     spec = ENGINE_OPTIONS["n_workers"]
     assert bad.value.problems[0].message == check_value(spec, 0)
     assert bad.value.problems[0].key == "engine.workers"
+
+
+@pytest.mark.parametrize("command", ["micro", "meso", "national", "macro"])
+def test_cdn_map_and_offline_map_contradict(command, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--cdn-map", "--offline-map", "--out", str(out)])
+    assert stop.value.code == 2
+    assert "--offline-map: not allowed with argument --cdn-map" in capsys.readouterr().err
+    assert not out.exists()
