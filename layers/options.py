@@ -553,6 +553,23 @@ def _aggregations() -> list[str]:
     return sorted(AGGREGATIONS)
 
 
+#: The analysis grid of every raster scale; each scale gives its own cell-size default and
+#: range, and its own words for the default CRS.
+GRID_OPTIONS: dict[str, Option] = {
+    spec.name: spec
+    for spec in (
+        Option(
+            name="cell_size", default=25.0, flags=("--cell-size",), key="grid.cell_size",
+            kind="number", label="cell size", help="cell size in metres",
+        ),
+        Option(
+            name="crs", flags=("--crs",), key="grid.crs", kind="crs", label="CRS",
+            help="projected CRS for the analysis",
+        ),
+    )
+}  # fmt: skip
+
+
 #: Options every raster scale (micro, meso, national) shares: the empty rule, candidate
 #: sites, exclusions and the aggregation. A scale's configuration declares each with
 #: :func:`like`, changing only its default or wording.

@@ -67,6 +67,7 @@ from layers.meso.factors import (
     size_class,
 )
 from layers.options import (
+    GRID_OPTIONS,
     MAP_OPTIONS,
     SITE_OPTIONS,
     between,
@@ -270,18 +271,15 @@ class MesoConfig:
         label="market scale",
         help="decay distance of the market potential in km (e-folding for exponential)",
     )
-    cell_size: float = option(
+    cell_size: float = like(
+        GRID_OPTIONS,
+        "cell_size",
         200.0,
-        flag="--cell-size",
-        key="grid.cell_size",
         check=between(MIN_CELL_SIZE, MAX_CELL_SIZE, unit=" metres"),
-        help="cell size in metres",
     )
-    crs: str | None = option(
-        flag="--crs",
-        key="grid.crs",
-        kind="crs",
-        label="CRS",
+    crs: str | None = like(
+        GRID_OPTIONS,
+        "crs",
         help="projected CRS for the analysis (default: the region's UTM zone, or a transverse "
         "Mercator on its central meridian when it is wider)",
     )

@@ -48,6 +48,7 @@ from layers.decision import DecisionOptions
 from layers.measures import MeasureContext, polygons
 from layers.micro.factors import MICRO_FACTORS
 from layers.options import (
+    GRID_OPTIONS,
     MAP_OPTIONS,
     SITE_OPTIONS,
     between,
@@ -137,19 +138,11 @@ class MicroConfig:
         help="local OSM file (.osm, .osm.bz2, .osm.gz, .pbf) read offline; without it an "
         "area given by --place/--bbox/--area-file is downloaded with osmnx (cached)",
     )
-    cell_size: float = option(
-        25.0,
-        flag="--cell-size",
-        key="grid.cell_size",
-        check=between(_min_cell, _max_cell, unit=" metres"),
-        help="cell size in metres",
+    cell_size: float = like(
+        GRID_OPTIONS, "cell_size", 25.0, check=between(_min_cell, _max_cell, unit=" metres")
     )
-    crs: str | None = option(
-        flag="--crs",
-        key="grid.crs",
-        kind="crs",
-        label="CRS",
-        help="projected CRS for the analysis (default: the area's UTM zone)",
+    crs: str | None = like(
+        GRID_OPTIONS, "crs", help="projected CRS for the analysis (default: the area's UTM zone)"
     )
     center: tuple[float, float] | None = option(
         flag="--center",

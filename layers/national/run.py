@@ -47,7 +47,7 @@ from layers.decision import DecisionOptions
 from layers.meso import run as meso
 from layers.meso.factors import NATIONAL_FACTORS
 from layers.meso.run import MesoConfig, MesoData
-from layers.options import between, like, option, validate_options
+from layers.options import GRID_OPTIONS, between, like, option, validate_options
 from layers.pipeline import WindowedResult, compute_windowed
 from layers.spec import Factor
 
@@ -97,12 +97,8 @@ class NationalConfig:
         How to run (:class:`gis.engine.Engine`): window by window by default.
     """
 
-    cell_size: float = option(
-        1000.0,
-        flag="--cell-size",
-        key="grid.cell_size",
-        check=between(250, 5000, unit=" metres"),
-        help="cell size in metres",
+    cell_size: float = like(
+        GRID_OPTIONS, "cell_size", 1000.0, check=between(250, 5000, unit=" metres")
     )
     area_file: str | None = like(
         MesoConfig, "area_file", help="vector file whose polygons are the area (default: China)"
