@@ -38,7 +38,19 @@ from layers.options import (
     validate_options,
 )
 
-__all__ = ["BOUNDARIES", "MacroOptions", "macro_document", "recorded_options"]
+__all__ = [
+    "BOUNDARIES",
+    "NATIONAL_INDEXES",
+    "NATIONAL_MEASURES",
+    "MacroOptions",
+    "macro_document",
+    "recorded_options",
+]
+
+#: Indexes of a national run (``--national-index``).
+NATIONAL_INDEXES: tuple[str, ...] = ("innovation", "size-hub")
+#: Indicator sets of the innovation index (:data:`layers.china.ranking.MEASURES`).
+NATIONAL_MEASURES: tuple[str, ...] = ("extensive", "intensive", "both")
 
 #: Where the geometry of the paper's regions and of name joins comes from.
 BOUNDARIES: tuple[str, ...] = ("auto", "cnmaps", "points")
@@ -98,9 +110,9 @@ class MacroOptions:
         key="data.national",
         kind="text",
         metavar="COUNTRY",
-        help="units are the cities of a country (ISO code, e.g. CN) from GeoNames with "
-        "districts merged, scored on population, airport hub score and scheduled airports "
-        "within 60 km (offline; see layers.macro.places); combine with --national-top",
+        help="units are the cities of a country (ISO code, e.g. CN), offline: for CN the "
+        "prefecture-level units of the 2020 census ranked by innovation capacity (see "
+        "--national-index); combine with --national-top",
     )
     national_top: int = option(
         300,
@@ -108,6 +120,25 @@ class MacroOptions:
         key="data.national_top",
         check=between(1),
         help="with --national: keep the most populous N cities",
+    )
+    national_index: str = option(
+        "innovation",
+        flag="--national-index",
+        key="data.national_index",
+        check=one_of(NATIONAL_INDEXES),
+        help="with --national: innovation = universities (Double First-Class, 985, 211, all), "
+        "census population and airport hubs per prefecture (CN only; layers.china.ranking), "
+        "tiered by Fisher-Jenks breaks into four tiers unless a method or --tiers is given; "
+        "size-hub = the "
+        "older screen of GeoNames city size and airport hub class (any country)",
+    )
+    national_measure: str = option(
+        "extensive",
+        flag="--national-measure",
+        key="data.national_measure",
+        check=one_of(NATIONAL_MEASURES),
+        help="with --national-index innovation: extensive = counts, intensive = university "
+        "counts per million inhabitants, both = both sets",
     )
     layer: str | None = option(
         None,
@@ -392,7 +423,8 @@ def macro_document(options: MacroOptions) -> dict[str, Any]:
     """
     tables = scenario_tables(options, skip=("tiles", "map_assets"))
     if options.national is None:
-        tables.get("data", {}).pop("national_top", None)
+        for key in ("national_top", "national_index", "national_measure"):
+            tables.get("data", {}).pop(key, None)
     if options.pairwise is None:
         tables.get("ahp", {}).pop("allow_inconsistent", None)
     doc: dict[str, Any] = {"scale": "macro", **{k: v for k, v in tables.items() if v}}

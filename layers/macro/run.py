@@ -93,6 +93,8 @@ __all__ = [
     "DEFAULT_METHOD",
     "DEFAULT_UNITS",
     "INDICATORS",
+    "NATIONAL_METHOD",
+    "NATIONAL_TIERS",
     "NESTED_UNITS",
     "REGIONS",
     "TIER_NAMES",
@@ -123,6 +125,26 @@ __all__ = [
 #: Defaults of every option (:class:`layers.macro.options.MacroOptions`).
 _D = MacroOptions()
 
+#: The default method of a national innovation ranking (with :data:`NATIONAL_TIERS`,
+#: used when both method and tiers are left at their defaults): that of the paper's
+#: table, but with Fisher-Jenks natural breaks, optimal over all tiers at once.
+#: Top-down nested breaks suit 14 regions; on some 300 city scores they put
+#: dozens of cities in the top tier, where natural breaks leave about ten.
+NATIONAL_METHOD = Method(
+    DEFAULT_METHOD.normalization,
+    DEFAULT_METHOD.weighting,
+    DEFAULT_METHOD.composite,
+    "fisher_jenks",
+)
+#: Tiers of a national innovation ranking: the paper's four levels, local included.
+NATIONAL_TIERS = 4
+
+
+def _china_sources() -> str:
+    from layers.china import data
+
+    return "; ".join(data.sources().values())
+
 
 def _parse_weights(weights: Mapping[str, float], columns: Sequence[str]) -> list[float]:
     unknown = [k for k in weights if k not in columns]
@@ -140,6 +162,8 @@ def run_macro(
     table: str | Path | pd.DataFrame | None = _D.table,
     national: str | None = _D.national,
     national_top: int = _D.national_top,
+    national_index: str = _D.national_index,
+    national_measure: str = _D.national_measure,
     layer: str | None = _D.layer,
     unit_column: str | None = _D.unit_column,
     code_column: str | None = _D.code_column,
@@ -189,7 +213,14 @@ def run_macro(
         A CSV, GeoPackage or shapefile of units × indicators, or a DataFrame.
     national, national_top
         Instead of a table: the ``national_top`` most populous cities of the country
-        ``national`` (ISO code), from :func:`layers.macro.places.city_indicators`.
+        ``national`` (ISO code).
+    national_index, national_measure
+        ``"innovation"`` (China only): prefectures of the 2020 census with the
+        indicators of :func:`layers.china.ranking.innovation_indicators`
+        (``national_measure`` chooses counts, per-million counts or both); with the
+        default method and tiers, Fisher-Jenks natural breaks into four tiers
+        (:data:`NATIONAL_METHOD`, :data:`NATIONAL_TIERS`). ``"size-hub"``: GeoNames
+        city size and airport hub class (:func:`layers.macro.places.city_indicators`), any country.
     layer
         Layer of a multi-layer vector file.
     unit_column, code_column
@@ -269,6 +300,9 @@ def run_macro(
     """
     from gis.io import check_output_folder
 
+    innovation = national is not None and national_index == "innovation"
+    if innovation and method == DEFAULT_METHOD and tiers == _D.tiers:
+        method, tiers = NATIONAL_METHOD, NATIONAL_TIERS
     files = {"table": table, "geometry": geometry, "pairwise": pairwise,
              "travel_time": travel_time}  # fmt: skip
     resolved: dict[str, Any] = {
@@ -276,7 +310,8 @@ def run_macro(
         for k, v in files.items()
     }
     options = MacroOptions(
-        national=national, national_top=national_top, layer=layer, unit_column=unit_column,
+        national=national, national_top=national_top, national_index=national_index,
+        national_measure=national_measure, layer=layer, unit_column=unit_column,
         code_column=code_column,
         indicators=list(indicators) if isinstance(indicators, tuple) else indicators,
         cost=list(cost) if cost else None, units=list(units) if units is not None else None,
@@ -295,18 +330,30 @@ def run_macro(
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
     names = tier_names(tiers)
+    inputs: list[dict[str, Any]] = []
     cost = cost or ()
     neighbour_distance = neighbour_distance or None
     if national is not None:
         if table is not None:
             raise InputError("give either a table or national, not both")
-        from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+        if innovation:
+            from layers.china.ranking import index_columns, innovation_indicators
 
-        table = city_indicators(national, top=national_top)
-        indicators = indicators or list(NATIONAL_INDICATORS)
+            if national.strip().upper() != "CN":
+                raise InputError(
+                    f"the innovation index covers China only (national CN), got {national!r}; "
+                    "use --national-index size-hub for other countries"
+                )
+            table = innovation_indicators(top=national_top)
+            indicators = indicators or index_columns(national_measure)
+            inputs.append({"name": "Chinese innovation tables", "source": _china_sources()})
+        else:
+            from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+
+            table = city_indicators(national, top=national_top)
+            indicators = indicators or list(NATIONAL_INDICATORS)
         unit_column = unit_column or "name"
         population_column = population_column or "population"
-    inputs: list[dict[str, Any]] = []
 
     # ---- units and indicators
     paper = table is None
@@ -460,6 +507,16 @@ def run_macro(
     )
 
     units_frame = _units_frame(frame, unit_names, columns, x, result, agreement, probs, target, geo)
+    if national is not None:
+        from layers.china.ranking import drivers
+
+        units_frame.insert(
+            units_frame.columns.get_loc("agreement") + 1,
+            "drivers",
+            drivers(result.normalized, result.weights, columns),
+        )
+        if "city_code" in frame.columns:
+            units_frame.insert(1, "city_code", frame["city_code"].astype(str).to_numpy())
     links = _links_frame(
         geo,
         result,
@@ -507,6 +564,11 @@ def run_macro(
             "strong_threshold": strong_threshold,
         },
         "boundaries": boundaries,
+        "national": (
+            {"country": national, "index": national_index, "measure": national_measure}
+            if national is not None
+            else None
+        ),
     }
     outcome = MacroResult(
         units=units_frame,
