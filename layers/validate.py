@@ -125,7 +125,8 @@ def read_rankings(path: str | Path) -> pd.DataFrame:
         dup = df[df.duplicated(["list", col], keep=False)]
         if len(dup):
             r = dup.iloc[0]
-            raise InputError(f"{path}: list {r['list']!r} repeats {col} {r[col]!r}")
+            shown = str(int(r[col])) if col == "rank" else repr(str(r[col]))
+            raise InputError(f"{path}: list {r['list']!r} repeats {col} {shown}")
     return df.sort_values(["list", "rank"], kind="stable").reset_index(drop=True)
 
 
