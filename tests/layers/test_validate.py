@@ -22,7 +22,7 @@ from layers.validate import (
 def test_shipped_rankings_match_their_sources():
     r = published_rankings()
     counts = r.groupby("list").size().to_dict()
-    assert counts == {"gii_2024": 5, "nature_index_2023": 10, "nature_index_2024": 10,
+    assert counts == {"gii_2024": 7, "nature_index_2023": 10, "nature_index_2024": 10,
                       "nature_index_2025": 6}  # fmt: skip
     idx = r.set_index(["list", "name_en"])
     # values quoted in SOURCES.md
@@ -32,6 +32,7 @@ def test_shipped_rankings_match_their_sources():
     assert idx.loc[("nature_index_2023", "Shanghai"), "rank"] == 3
     assert idx.loc[("nature_index_2025", "Guangzhou"), "rank"] == 6
     assert idx.loc[("gii_2024", "Wuhan"), "rank"] == 13
+    assert idx.loc[("gii_2024", "Xi'an"), "rank"] == 18
     assert idx.loc[("gii_2024", "Shanghai-Suzhou"), "city_codes"] == ["310100", "320500"]
     assert idx.loc[("nature_index_2024", "Hong Kong"), "city_codes"] == []
     # every code is a census prefecture of the shipped table
