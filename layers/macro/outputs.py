@@ -387,6 +387,10 @@ def format_report(outcome: MacroResult, *, max_rows: int = 40) -> str:
         lines.append(line)
     if len(u) > max_rows:
         lines.append(f"  … {len(u) - max_rows} more units in tiers.csv")
+    if "drivers" in u.columns:
+        lines += ["", "What drives the index (largest contributions, share of each unit's index):"]
+        for _, r in u.head(min(max_rows, 20)).iterrows():
+            lines.append(f"{int(r['rank']):>4}  {str(r['unit'])[:width]:<{width}}  {r['drivers']}")
     m = outcome.methods
     ran = m[m["error"] == ""]
     if outcome.paper:
