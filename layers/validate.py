@@ -189,9 +189,10 @@ def compare_ranking(
     lookup = _rank_lookup(units)
     lists = published_rankings() if lists is None else lists
     entries = lists.copy()
-    entries["our_rank"] = [
-        min((lookup[c] for c in cs if c in lookup), default=np.nan) for cs in lists["city_codes"]
-    ]
+    entries["our_rank"] = np.array(
+        [min((lookup[c] for c in cs if c in lookup), default=np.nan) for cs in lists["city_codes"]],
+        dtype=float,
+    )
     rows = []
     for name, e in entries.groupby("list", sort=True):
         m = e[e["our_rank"].notna()].sort_values("rank")

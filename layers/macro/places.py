@@ -72,7 +72,7 @@ def chord(km: float) -> float:
 
     Examples
     --------
-    >>> round(chord(6371.0088 * np.pi), 6)
+    >>> float(round(chord(6371.0088 * np.pi), 6))
     2.0
     """
     return 2.0 * np.sin(min(km / _EARTH_RADIUS_KM, np.pi) / 2.0)
