@@ -147,3 +147,19 @@ def test_national_innovation_bad_input(capsys):
         main(["macro", "--national", "CN", "--national-index", "fame"])
     err = capsys.readouterr().err
     assert "--national-index" in err and "fame" in err
+
+
+def test_national_options_in_a_scenario(tmp_path, capsys):
+    from layers.cli.main import main
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'scale = "macro"\n[data]\nnational = "CN"\nnational_index = "innovaton"\n'
+        'national_measure = "both"\n',
+        encoding="utf-8",
+    )
+    assert main(["run", "--check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "s.toml:4: data.national_index: must be one of 'innovation', 'size-hub'" in err
+    path.write_text(path.read_text().replace("innovaton", "innovation"), encoding="utf-8")
+    assert main(["run", "--check", str(path)]) == 0
