@@ -18,7 +18,9 @@ Shanghai-Suzhou): it takes the best rank of its members. An entry with no census
 prefecture (Hong Kong) is reported and left out of ρ and the overlap.
 
 :func:`platforms_in_zones` is the hook for the meso part of the validation: which
-named platforms fall in the candidate zones of a run.
+named platforms fall in the candidate zones of a run; :func:`validate` takes a zones
+file and a platforms table (``innosite validate --zones candidates.gpkg --platforms
+platforms.csv``).
 
 Examples
 --------
@@ -49,6 +51,9 @@ __all__ = [
     "format_validation",
     "platforms_in_zones",
     "published_rankings",
+    "read_platforms",
+    "read_rankings",
+    "read_zones",
     "table2_check",
     "validate",
 ]
@@ -292,6 +297,68 @@ def platforms_in_zones(
     )
 
 
+def read_platforms(path: str | Path) -> list[tuple[str, float, float]]:
+    """Named platforms from a CSV with columns ``name``, ``lon``, ``lat`` (WGS84 degrees).
+
+    Raises
+    ------
+    InputError
+        A column is missing, the table is empty, a name is empty or a coordinate is
+        not a number within range (the message names the row).
+    DataSourceError
+        The file is missing or unreadable.
+    """
+    from layers.macro.tables import read_table
+
+    df = read_table(path)
+    missing = [c for c in ("name", "lon", "lat") if c not in df.columns]
+    if missing:
+        raise InputError(f"platforms {path}: missing column(s) {missing}; need name, lon, lat")
+    if df.empty:
+        raise InputError(f"platforms {path}: no rows")
+    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float)
+    names = df["name"].fillna("").astype(str).str.strip().to_numpy()
+    bad = (
+        (names == "")
+        | ~np.isfinite(lon)
+        | ~np.isfinite(lat)
+        | (np.abs(lon) > 180)
+        | (np.abs(lat) > 90)
+    )
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"platforms {path}: row {i + 2}: need a name and lon/lat in degrees, got "
+            f"{names[i]!r}, {df['lon'].iloc[i]!r}, {df['lat'].iloc[i]!r}"
+        )
+    return [(str(n), float(x), float(y)) for n, x, y in zip(names, lon, lat, strict=True)]
+
+
+def read_zones(path: str | Path, *, layer: str | None = None) -> Any:
+    """Candidate zones from a vector file (e.g. ``candidates.gpkg`` of a meso run).
+
+    Raises
+    ------
+    InputError
+        The file has no polygon geometry or no CRS.
+    DataSourceError
+        The file is missing or unreadable.
+    """
+    import geopandas as gpd
+
+    from layers.macro.tables import read_table
+
+    zones = read_table(path, layer=layer)
+    if not isinstance(zones, gpd.GeoDataFrame) or zones.geometry.isna().all():
+        raise InputError(f"zones {path}: no geometry; give the polygons of a run's zones")
+    if zones.crs is None:
+        raise InputError(f"zones {path}: no CRS; set one in your GIS software")
+    if not zones.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"zones {path}: every zone must be a polygon")
+    return zones
+
+
 @dataclass
 class ValidationResult:
     """What :func:`validate` found.
@@ -310,6 +377,8 @@ class ValidationResult:
         The ranking (city_code, unit, rank, tier, index, drivers).
     settings
         The ranking's options.
+    platforms
+        :func:`platforms_in_zones` of the given platforms and zones (None without them).
     files
         Files written (empty when nothing was written).
     """
@@ -320,6 +389,7 @@ class ValidationResult:
     checks: pd.DataFrame
     units: pd.DataFrame
     settings: dict[str, Any]
+    platforms: pd.DataFrame | None = None
     files: list[str] = field(default_factory=list)
 
 
@@ -357,6 +427,8 @@ def validate(
     measure: str = "extensive",
     top: int = 300,
     units: pd.DataFrame | None = None,
+    zones: str | Path | None = None,
+    platforms: str | Path | Sequence[tuple[str, float, float]] | None = None,
     overwrite: bool = False,
 ) -> ValidationResult:
     """Rank the Chinese prefectures and compare the ranking with the published ones.
@@ -373,11 +445,21 @@ def validate(
     units
         A ranking to check instead (``city_code``, ``unit``, ``rank``, ``tier``,
         ``tier_rank``), e.g. the ``units`` of a macro run.
+    zones, platforms
+        Candidate zones (a vector file) and named platforms (a CSV of ``name``,
+        ``lon``, ``lat``, or a list of such tuples), given together: which platforms
+        fall in which zone (``platforms.csv`` and a report section).
     overwrite
         Replace a non-empty ``out``.
     """
     from gis.io import check_output_folder, output_folder
 
+    if (zones is None) != (platforms is None):
+        raise InputError("give zones and platforms together (--zones FILE --platforms FILE)")
+    places = None
+    if zones is not None and platforms is not None:
+        plist = read_platforms(platforms) if isinstance(platforms, str | Path) else list(platforms)
+        places = platforms_in_zones(plist, read_zones(zones))
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
     if units is None:
@@ -394,7 +476,7 @@ def validate(
     ranking = pd.DataFrame(units[keep]).sort_values("rank").reset_index(drop=True)
     result = ValidationResult(
         summary=summary, entries=entries, table2=table2, checks=checks, units=ranking,
-        settings={"measure": measure, "top": top},
+        settings={"measure": measure, "top": top}, platforms=places,
     )  # fmt: skip
     if out is None:
         return result
@@ -406,9 +488,13 @@ def validate(
         e.to_csv(folder / "validation_cities.csv", index=False)
         table2.to_csv(folder / "table2.csv", index=False)
         ranking.to_csv(folder / "ranking.csv", index=False)
+        if places is not None:
+            places.to_csv(folder / "platforms.csv", index=False)
         (folder / "validation.txt").write_text(format_validation(result) + "\n", encoding="utf-8")
     result.files = ["validation.csv", "validation_lists.csv", "validation_cities.csv",
                     "table2.csv", "ranking.csv", "validation.txt"]  # fmt: skip
+    if places is not None:
+        result.files.append("platforms.csv")
     return result
 
 
@@ -436,6 +522,12 @@ def format_validation(result: ValidationResult, *, top: int = 20) -> str:
     for _, r in result.table2.iterrows():
         ours = r["note"] or f"{int(r['our_rank'])}, {r['our_tier']}"
         lines.append(f"  {r['paper_tier']:<13} {r['city']:<10} {ours}")
+    if result.platforms is not None:
+        p = result.platforms
+        lines += ["", f"Platforms in candidate zones: {int(p['in_zone'].sum())} of {len(p)}"]
+        for _, r in p.iterrows():
+            where = f"zone {int(r['zone'])}" if r["in_zone"] else "outside every zone"
+            lines.append(f"  {r['platform']}: {where}")
     lines += ["", f"Top {top} units:"]
     for _, r in result.units.head(top).iterrows():
         extra = f"  {r['drivers']}" if "drivers" in r else ""

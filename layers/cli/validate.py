@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "CN) and compare the ranking with the published rankings shipped in "
             "layers/data/validation (Nature Index Science Cities, WIPO GII S&T clusters; "
             "sources in its SOURCES.md): Spearman rho and top-10 overlap per list, the tiers "
-            "of the centres of the paper's Table 2, the size of the top tier. Offline."
+            "of the centres of the paper's Table 2, the size of the top tier; with --zones and "
+            "--platforms, which named platforms fall in a run's candidate zones. Offline."
         ),
     )
     p.add_argument(
@@ -44,6 +45,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="folder for validation.csv, validation_lists.csv, validation_cities.csv, "
         "table2.csv, ranking.csv and validation.txt (default: print only)",
     )
+    p.add_argument(
+        "--zones",
+        default=None,
+        metavar="FILE",
+        help="candidate zones of a run (e.g. candidates.gpkg of innosite meso), with --platforms",
+    )
+    p.add_argument(
+        "--platforms",
+        default=None,
+        metavar="CSV",
+        help="named platforms (columns name, lon, lat in WGS84) to find in the --zones",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     p.set_defaults(func=run)
 
@@ -55,7 +68,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise InputError(f"--top must be >= 1; got {args.top}")
-    result = validate(args.out, measure=args.measure, top=args.top, overwrite=args.overwrite)
+    result = validate(
+        args.out,
+        measure=args.measure,
+        top=args.top,
+        zones=args.zones,
+        platforms=args.platforms,
+        overwrite=args.overwrite,
+    )
     print(format_validation(result))
     if args.out is not None:
         print(f"\nwritten: {Path(args.out)}")

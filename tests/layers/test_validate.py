@@ -161,3 +161,68 @@ def test_validate_cli(tmp_path, capsys):
     (tmp_path / "busy" / "x").write_text("x")
     assert main(["validate", "--out", str(tmp_path / "busy")]) == 2
     assert (tmp_path / "busy" / "x").read_text() == "x"
+
+
+def _zones_file(tmp_path):
+    zones = gpd.GeoDataFrame(
+        {"rank": [1, 2]},
+        geometry=[shapely.box(114.3, 30.4, 114.5, 30.6), shapely.box(114.0, 30.0, 114.1, 30.1)],
+        crs=4326,
+    ).to_crs(32650)
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path, engine="pyogrio")
+    return path
+
+
+def test_validate_platforms_in_zones(tmp_path, capsys):
+    from layers.cli.main import main
+
+    zones = _zones_file(tmp_path)
+    csv = tmp_path / "platforms.csv"
+    csv.write_text("name,lon,lat\nOptics Valley,114.4,30.5\nElsewhere,113.0,29.0\n", "utf-8")
+    units = pd.DataFrame({"city_code": ["110100"], "unit": ["x"], "rank": [1],
+                          "tier": ["international"], "tier_rank": [1]})  # fmt: skip
+    r = validate(units=units, zones=zones, platforms=csv)
+    assert r.platforms["in_zone"].tolist() == [True, False]
+    assert r.platforms["zone"].tolist()[0] == 1.0
+    out = tmp_path / "v"
+    assert (
+        main(["validate", "--zones", str(zones), "--platforms", str(csv), "--out", str(out)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "Platforms in candidate zones: 1 of 2" in text and "Optics Valley: zone 1" in text
+    assert pd.read_csv(out / "platforms.csv")["in_zone"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name,lon\nA,1\n", r"missing column\(s\) \['lat'\]"),
+        ("name,lon,lat\n", "no rows"),
+        ("name,lon,lat\nA,200,30\n", "row 2: need a name and lon/lat in degrees"),
+        ("name,lon,lat\nA,114,30\n,114,30\n", "row 3: need a name"),
+        ("name,lon,lat\nA,east,30\n", "row 2"),
+    ],
+)
+def test_bad_platforms(tmp_path, text, message):
+    csv = tmp_path / "p.csv"
+    csv.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        validate(units=_units(), zones=_zones_file(tmp_path), platforms=csv)
+
+
+def test_bad_zones_and_missing_partner(tmp_path, capsys):
+    from layers.cli.main import main
+
+    csv = tmp_path / "p.csv"
+    csv.write_text("name,lon,lat\nA,114,30\n", encoding="utf-8")
+    with pytest.raises(InputError, match="together"):
+        validate(units=_units(), platforms=csv)
+    points = tmp_path / "pts.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs=4326).to_file(points, engine="pyogrio")
+    with pytest.raises(InputError, match="every zone must be a polygon"):
+        validate(units=_units(), zones=points, platforms=csv)
+    assert main(["validate", "--zones", str(tmp_path / "none.gpkg"), "--platforms", str(csv)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["validate", "--platforms", str(csv)]) == 2
+    assert "give zones and platforms together" in capsys.readouterr().err
