@@ -38,8 +38,13 @@ has none: the centroid of a large prefecture can lie far from its city, Chongqin
 so the hub indicator measures access, not ownership.
 
 **Counting institutions.** An institution counts 1 in the prefecture of its main
-campus and 0.5 in a prefecture where it has only a branch campus (Harbin Institute
-of Technology in Shenzhen and Weihai), at most once per prefecture.
+campus and 0.5 in a prefecture where it has only a branch campus, at most once per
+prefecture. The university table lists some branches as institutions of their own,
+named after their parent (哈尔滨工业大学（威海）, 山东大学（威海）, 复旦大学上海医学院,
+and the independent colleges such as 南京大学金陵学院): an institution whose name
+begins with the full name of another is counted as a branch
+(:func:`branch_institutions`), so Weihai does not get two 985 universities. One
+independent university is caught too: 中国矿业大学（北京） counts 0.5 in Beijing.
 
 **Extensive and intensive.** ``measure="extensive"`` ranks by the counts;
 ``"intensive"`` by the four university counts per million inhabitants (with
@@ -83,6 +88,7 @@ from gis.errors import InputError, NoDataError
 __all__ = [
     "EXTENSIVE_INDICATORS",
     "MEASURES",
+    "branch_institutions",
     "build_indicators",
     "drivers",
     "index_columns",
@@ -133,6 +139,25 @@ def index_columns(measure: str = "extensive") -> list[str]:
         "both": [*EXTENSIVE_INDICATORS, *intensive],
     }[measure]
     return [f"ln_{c}" for c in base]
+
+
+def branch_institutions(names: pd.Series) -> np.ndarray:
+    """Whether each institution name begins with the full name of another institution.
+
+    Examples
+    --------
+    >>> names = pd.Series(["山东大学", "山东大学（威海）", "山东大学", "东南大学"])
+    >>> branch_institutions(names).tolist()
+    [False, True, False, False]
+    """
+    names = names.astype(str)
+    unique = pd.Series(names.unique())
+    known = set(unique)
+    prefixes = pd.DataFrame(
+        [(n, n[:k]) for n in unique for k in range(2, len(n))], columns=["name", "prefix"]
+    )
+    branch = set(prefixes.loc[prefixes["prefix"].isin(known), "name"])
+    return names.isin(branch).to_numpy()
 
 
 def _check_columns(frame: pd.DataFrame, what: str) -> None:
@@ -220,7 +245,10 @@ def build_indicators(
         uidx[~known] = anchor_unit[nearest]
     uunit = uidx.astype(int)
 
-    weight = np.where(universities["main_campus"].astype(bool).to_numpy(), 1.0, BRANCH_WEIGHT)
+    main = universities["main_campus"].astype(bool).to_numpy() & ~branch_institutions(
+        universities["name"]
+    )
+    weight = np.where(main, 1.0, BRANCH_WEIGHT)
     per = pd.DataFrame(
         {
             "unit": uunit,
