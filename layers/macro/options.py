@@ -128,7 +128,8 @@ class MacroOptions:
         check=one_of(NATIONAL_INDEXES),
         help="with --national: innovation = universities (Double First-Class, 985, 211, all), "
         "census population and airport hubs per prefecture (CN only; layers.china.ranking), "
-        "tiered by Fisher-Jenks breaks into four tiers unless a method or --tiers is given; "
+        "tiered by Fisher-Jenks breaks (unless a method is given) into four tiers (unless "
+        "--tiers other than 3 is given); "
         "size-hub = the "
         "older screen of GeoNames city size and airport hub class (any country)",
     )

@@ -125,9 +125,9 @@ __all__ = [
 #: Defaults of every option (:class:`layers.macro.options.MacroOptions`).
 _D = MacroOptions()
 
-#: The default method of a national innovation ranking (with :data:`NATIONAL_TIERS`,
-#: used when both method and tiers are left at their defaults): that of the paper's
-#: table, but with Fisher-Jenks natural breaks, optimal over all tiers at once.
+#: The default method of a national innovation ranking (used when the method is left
+#: at its default): that of the paper's table, but with Fisher-Jenks natural breaks,
+#: optimal over all tiers at once.
 #: Top-down nested breaks suit 14 regions; on some 300 city scores they put
 #: dozens of cities in the top tier, where natural breaks leave about ten.
 NATIONAL_METHOD = Method(
@@ -136,7 +136,8 @@ NATIONAL_METHOD = Method(
     DEFAULT_METHOD.composite,
     "fisher_jenks",
 )
-#: Tiers of a national innovation ranking: the paper's four levels, local included.
+#: Tiers of a national innovation ranking (used when the tiers are left at the default
+#: 3, which an explicit ``--tiers 3`` cannot be told from): the paper's four levels.
 NATIONAL_TIERS = 4
 
 
@@ -217,9 +218,9 @@ def run_macro(
     national_index, national_measure
         ``"innovation"`` (China only): prefectures of the 2020 census with the
         indicators of :func:`layers.china.ranking.innovation_indicators`
-        (``national_measure`` chooses counts, per-million counts or both); with the
-        default method and tiers, Fisher-Jenks natural breaks into four tiers
-        (:data:`NATIONAL_METHOD`, :data:`NATIONAL_TIERS`). ``"size-hub"``: GeoNames
+        (``national_measure`` chooses counts, per-million counts or both); the
+        default method becomes Fisher-Jenks natural breaks (:data:`NATIONAL_METHOD`),
+        the default tiers the paper's four (:data:`NATIONAL_TIERS`). ``"size-hub"``: GeoNames
         city size and airport hub class (:func:`layers.macro.places.city_indicators`), any country.
     layer
         Layer of a multi-layer vector file.
@@ -301,8 +302,10 @@ def run_macro(
     from gis.io import check_output_folder
 
     innovation = national is not None and national_index == "innovation"
-    if innovation and method == DEFAULT_METHOD and tiers == _D.tiers:
-        method, tiers = NATIONAL_METHOD, NATIONAL_TIERS
+    if innovation and method == DEFAULT_METHOD:
+        method = NATIONAL_METHOD
+    if innovation and tiers == _D.tiers:
+        tiers = NATIONAL_TIERS
     files = {"table": table, "geometry": geometry, "pairwise": pairwise,
              "travel_time": travel_time}  # fmt: skip
     resolved: dict[str, Any] = {

@@ -126,11 +126,11 @@ def test_national_innovation_run():
                                       "measure": "extensive"}  # fmt: skip
     # a method or tiers other than the defaults are kept
     r2 = run_macro(None, national="CN", national_top=80, draws=2, tiers=2)
-    assert r2.result.method.label.endswith("nested_jenks") and len(r2.result.names) == 2
+    assert r2.result.method.label.endswith("fisher_jenks") and len(r2.result.names) == 2
     from layers.macro.run import Method
 
     r4 = run_macro(None, national="CN", national_top=80, draws=2, method=Method(breaks="head_tail"))
-    assert r4.result.method.label.endswith("head_tail") and len(r4.result.names) == 3
+    assert r4.result.method.label.endswith("head_tail") and len(r4.result.names) == 4
 
 
 def test_national_innovation_bad_input(capsys):
