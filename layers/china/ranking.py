@@ -15,7 +15,7 @@ indicator                    what it counts (per prefecture)
 ``universities_211``         Project 211 universities
 ``universities``             all universities and colleges
 ``population_m``             2020 census population, millions (talent pool, market)
-``hub``                      large airports with scheduled service within 50 km of the
+``hub``                      large airports with scheduled service within 60 km of the
                              centre, plus 0.25 for each such medium airport (reach)
 ===========================  ==========================================================
 
@@ -111,7 +111,7 @@ MEASURES: tuple[str, ...] = ("extensive", "intensive", "both")
 #: Weight of a branch campus relative to a main campus.
 BRANCH_WEIGHT = 0.5
 #: Airports within this distance (km) of a city's centre serve it.
-HUB_KM = 50.0
+HUB_KM = 60.0
 #: Hub score of one scheduled airport of each OurAirports type.
 AIRPORT_WEIGHTS: dict[str, float] = {"large_airport": 1.0, "medium_airport": 0.25}
 

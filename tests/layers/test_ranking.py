@@ -58,7 +58,7 @@ def test_indicators_by_hand():
     assert t["universities_985"].tolist() == [1.0, 0.5, 0.0]
     assert t["universities_211"].tolist() == [2.0, 0.5, 0.0]
     assert t["dfc_universities"].tolist() == [1.0, 0.5, 0.0]
-    # the large airport serves both A and B (within 50 km of each centre); the medium
+    # the large airport serves both A and B (within 60 km of each centre); the medium
     # one only A; the unscheduled and the small airport count nothing
     assert t["hub"].tolist() == [1.25, 1.0, 0.0]
     # centres: median campus position, the census centroid without campuses
