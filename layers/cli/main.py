@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "layers.cli.scenario",
     "layers.cli.meso",
     "layers.cli.national",
+    "layers.cli.qgis",
 )
 
 
