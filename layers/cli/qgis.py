@@ -151,6 +151,8 @@ def _param(action: argparse.Action, spec: Any, flag: str) -> dict[str, Any]:
     if positional:
         p["positional"] = True
     default = spec.default if spec is not None else None
+    if spec is not None:
+        p["kind"] = spec.kind  # what the command reads from the text
     if flag in _TYPED:
         p.update(_TYPED[flag])
     elif action.nargs == 0:  # store_true / store_const: a switch

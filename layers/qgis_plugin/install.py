@@ -3,12 +3,11 @@
 Examples
 --------
 >>> import tempfile
->>> profile = Path(tempfile.mkdtemp())
->>> folder = install_plugin(profile, python="/usr/bin/python3", algorithms=[])
->>> folder.relative_to(profile).as_posix()
-'python/plugins/innosite_processing'
->>> "innosite_processing=true" in (profile / "QGIS" / "QGIS3.ini").read_text()
-True
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     folder = install_plugin(tmp, python="/usr/bin/python3", algorithms=[])
+...     ini = (Path(tmp) / "QGIS" / "QGIS3.ini").read_text()
+...     folder.relative_to(tmp).as_posix(), "innosite_processing=true" in ini
+('python/plugins/innosite_processing', True)
 """
 
 from __future__ import annotations

@@ -187,25 +187,38 @@ def _reader(stream: Any, out: queue.Queue[str | None]) -> None:
     out.put(None)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the child and everything it started (its process group on POSIX)."""
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
+    """Stop the child and everything it started (its process group on POSIX).
+
+    On POSIX the group first gets SIGINT, which innosite handles like Ctrl+C: it
+    deletes its staging folder, so nothing half-written is left. SIGTERM and then
+    SIGKILL follow if it has not ended within ``grace`` seconds.
+    """
     if proc.poll() is not None:
         return
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGTERM)
-        else:
-            proc.terminate()
-        proc.wait(timeout=10)
-    except (subprocess.TimeoutExpired, ProcessLookupError, PermissionError):
-        if os.name == "posix":
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        else:
+    if os.name != "posix":  # pragma: no cover - Windows
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
             proc.kill()
-        proc.wait()
+            proc.wait()
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        _signal_group(proc, sig)
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait()  # pragma: no cover - SIGKILL cannot be refused
 
 
 def run_streaming(
