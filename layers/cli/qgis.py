@@ -39,11 +39,10 @@ ALGORITHMS: dict[str, tuple[str, str, tuple[tuple[str, str, str], ...]]] = {
 }  # fmt: skip
 
 #: Flags that are not algorithm parameters: output and verbosity (the algorithm sets
-#: them), former flags kept for compatibility, listings, and the user layers of
-#: ``--layer`` (files with options, given on the command line or in a scenario file).
+#: them), former flags kept for compatibility and listings.
 _SKIP = {
     "--help", "--version", "--out", "--overwrite", "--quiet", "--verbose", "--offline-map",
-    "--list-regions", "--layer",
+    "--list-regions",
 }  # fmt: skip
 
 #: Parameters shown without opening *Advanced parameters*.
@@ -207,6 +206,15 @@ def command_specs(parser: argparse.ArgumentParser, command: str) -> list[dict[st
                     "label": "User weights (NAME=VALUE, comma-separated)", "advanced": False,
                     "optional": True, "help": _help(action),
                 })  # fmt: skip
+            continue
+        if flag == "--layer" and command == "macro":
+            continue  # the layer of a multi-layer --table: the plugin exports the one chosen
+        if flag == "--layer":  # user layers: one NAME=FILE[:key=value,...] per line
+            params.append({
+                "name": "LAYERS", "flag": "--layer", "type": "lines", "advanced": True,
+                "label": "User layers (one NAME=FILE[:key=value,...] per line)",
+                "optional": True, "help": _help(action),
+            })  # fmt: skip
             continue
         params.append(_param(action, specs.get(flag), flag))
     names = [p["name"] for p in params]

@@ -63,18 +63,21 @@ def test_defaults_add_nothing_and_changes_add_their_flags():
         {"name": "BBOX", "flag": "--bbox", "type": "extent"},
         {"name": "W", "flag": "--weight", "type": "weight", "factor": "edge", "default": 0.08},
         {"name": "USER", "flag": "--weight", "type": "weights"},
+        {"name": "LAYERS", "flag": "--layer", "type": "lines"},
         {"name": "SCENARIO", "flag": "scenario", "type": "file", "positional": True},
     ]
     defaults = {"CELL_SIZE": 25, "EMPTY": "drop", "CONNECTIVITY": "8", "NO_TILES": False,
-                "BBOX": None, "W": 0.08, "USER": "", "SCENARIO": None}  # fmt: skip
+                "BBOX": None, "W": 0.08, "USER": "", "LAYERS": "\n", "SCENARIO": None}  # fmt: skip
     assert runner.command_args(params, defaults) == []
     changed = {"CELL_SIZE": 12.5, "EMPTY": "zero", "CONNECTIVITY": "4", "NO_TILES": True,
                "BBOX": [24.9, 60.1, 25.0, 60.2], "W": 0.2, "USER": "a=1, b=0.5;c=2",
+               "LAYERS": "labs=l.csv:datum=gcj02,measure=distance\n\nparks=p.gpkg",
                "SCENARIO": "s.toml"}  # fmt: skip
     assert runner.command_args(params, changed) == [
         "--cell-size", "12.5", "--empty", "zero", "--connectivity", "4", "--no-tiles",
         "--bbox", "24.9,60.1,25,60.2", "--weight", "edge=0.2",
-        "--weight", "a=1", "--weight", "b=0.5", "--weight", "c=2", "s.toml",
+        "--weight", "a=1", "--weight", "b=0.5", "--weight", "c=2",
+        "--layer", "labs=l.csv:datum=gcj02,measure=distance", "--layer", "parks=p.gpkg", "s.toml",
     ]  # fmt: skip
 
 
@@ -242,7 +245,8 @@ def _sample(p: dict):
         return {"numbers": "0.5,0.5", "names": "a,b", "count_or_names": "4", "pair": "lon,lat",
                 "memory": "512MiB"}.get(p.get("kind", "text"), "x")  # fmt: skip
     return {"extent": [24.9, 60.1, 25.0, 60.2], "point": [24.94, 60.17], "crs": "EPSG:32635",
-            "field": "a,b", "weights": "a=1"}.get(kind, "x.gpkg")  # fmt: skip
+            "field": "a,b", "weights": "a=1", "lines": "labs=l.csv",
+            }.get(kind, "a.gpkg")  # fmt: skip
 
 
 def test_every_parameter_becomes_arguments_the_command_accepts(specs):
@@ -589,3 +593,74 @@ def test_a_run_is_added_to_the_project_styled_and_cancel_leaves_nothing(qgis_hom
     assert "cancelled" in report["cancelled"]
     assert not cancelled.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]
+
+
+BUILD_COMMAND = textwrap.dedent(
+    """
+    import json, os, sys
+    from qgis.core import (QgsApplication, QgsFeature, QgsGeometry, QgsProcessingContext,
+                           QgsProcessingFeedback, QgsProject, QgsVectorLayer)
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path[:0] = [sys.argv[1], "/usr/share/qgis/python/plugins"]
+    from processing.core.Processing import Processing
+    Processing.initialize()
+    from innosite_processing.plugin import InnositePlugin
+    plugin = InnositePlugin()
+    plugin.initProcessing()
+    memory = QgsVectorLayer("Polygon?crs=EPSG:4326", "drawn", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromWkt("POLYGON((24.93 60.16,24.94 60.16,24.94 60.17,"
+                                            "24.93 60.17,24.93 60.16))"))
+    memory.dataProvider().addFeatures([feature])
+    QgsProject.instance().addMapLayer(memory)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    alg = QgsApplication.processingRegistry().createAlgorithmById("innosite:micro")
+    os.environ["INNOSITE_PYTHON"] = "/opt/other/python"
+    command = alg.command({
+        "EXCLUDE": memory.id(), "CRS": "EPSG:32650", "CELL_SIZE": 25,
+        "BBOX": "2775000,2780000,8440000,8445000 [EPSG:3857]",
+        "CENTER": "2776000,8441000 [EPSG:3857]", "WEIGHT_EDGE": 0.25,
+        "LAYERS": "labs=labs.csv:datum=gcj02", "OUTPUT": sys.argv[2], "OVERWRITE": True,
+    }, context, QgsProcessingFeedback())
+    excluded = command[command.index("--exclude") + 1]
+    written = QgsVectorLayer(excluded, "written", "ogr")
+    box = written.extent()
+    plugin.unload()
+    print("RESULT " + json.dumps({"command": command, "count": written.featureCount(),
+          "bounds": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()]}))
+    """
+)
+
+
+@pytest.mark.qgis
+def test_project_layers_extents_crs_and_points_become_the_commands_arguments(qgis_home, tmp_path):
+    from pyproj import Transformer
+
+    if not Path(SYSTEM_PYTHON).exists():
+        _missing("python3 with python3-qgis not installed")
+    script = tmp_path / "build.py"
+    script.write_text(BUILD_COMMAND, encoding="utf-8")
+    plugins = qgis_home / ".local/share/QGIS/QGIS3/profiles/default/python/plugins"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, str(script), str(plugins), str(tmp_path / "out")],
+        capture_output=True, text=True, env=_qgis_env(qgis_home), timeout=300, check=False,
+    )  # fmt: skip
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(line[len("RESULT ") :])
+    command = report["command"]
+    assert command[:4] == ["/opt/other/python", "-m", "layers.cli", "micro"]
+    assert command[-4:] == ["--out", str(tmp_path / "out"), "--overwrite", "--verbose"]
+    args = dict(zip(command[4:-4:2], command[5:-4:2], strict=True))
+    assert args["--crs"] == "EPSG:32650" and args["--weight"] == "edge=0.25"
+    assert args["--layer"] == "labs=labs.csv:datum=gcj02" and "--cell-size" not in args
+    assert report["count"] == 1 and args["--exclude"].endswith(".gpkg")
+    np.testing.assert_allclose(report["bounds"], [24.93, 60.16, 24.94, 60.17], atol=1e-9)
+    to_wgs84 = Transformer.from_crs(3857, 4326, always_xy=True)
+    west, south, east, north = to_wgs84.transform_bounds(2775000, 8440000, 2780000, 8445000)
+    bbox = [float(v) for v in args["--bbox"].split(",")]
+    np.testing.assert_allclose(bbox, [west, south, east, north], atol=1e-7)
+    lon, lat = to_wgs84.transform(2776000, 8441000)
+    np.testing.assert_allclose([float(v) for v in args["--center"].split(",")], [lon, lat])

@@ -101,9 +101,9 @@ def _definition(p: dict[str, Any]) -> Any:
             name, label, None, p.get("parent") or "", QgsProcessingParameterField.Any,
             bool(p.get("multiple")), optional,
         )  # fmt: skip
-    else:  # string, weights
+    else:  # string, weights, lines
         d = QgsProcessingParameterString(
-            name, label, None if default is None else str(default), False, optional
+            name, label, None if default is None else str(default), kind == "lines", optional
         )
     if p.get("advanced"):
         d.setFlags(d.flags() | QgsProcessingParameterDefinition.FlagAdvanced)

@@ -118,7 +118,8 @@ def command_args(params: Sequence[Mapping[str, Any]], values: Mapping[str, Any])
     A value that is None, empty or equal to the parameter's default adds nothing, so an
     untouched algorithm runs exactly the command's defaults. ``bool`` parameters add their
     flag when true; ``weight`` parameters add ``--weight FACTOR=VALUE``; ``weights``
-    parameters (``"a=1, b=2"``) add one ``--weight`` per entry; parameters marked
+    parameters (``"a=1, b=2"``) add one ``--weight`` per entry, ``lines`` parameters one
+    flag per non-empty line; parameters marked
     ``positional`` add their value alone.
     """
     args: list[str] = []
@@ -135,6 +136,11 @@ def command_args(params: Sequence[Mapping[str, Any]], values: Mapping[str, Any])
             for entry in re.split(r"[,;]", str(value)):
                 if entry.strip():
                     args += [p["flag"], entry.strip().replace(" ", "")]
+            continue
+        if kind == "lines":
+            for entry in str(value).splitlines():
+                if entry.strip():
+                    args += [p["flag"], entry.strip()]
             continue
         if _same(value, p.get("default")):
             continue
