@@ -627,9 +627,13 @@ BUILD_COMMAND = textwrap.dedent(
     excluded = command[command.index("--exclude") + 1]
     written = QgsVectorLayer(excluded, "written", "ogr")
     box = written.extent()
+    from processing.core.ProcessingConfig import ProcessingConfig
+    ProcessingConfig.setSettingValue("INNOSITE_PYTHON", "/usr/bin/python3")
+    again = alg.command({"OUTPUT": sys.argv[2]}, context, QgsProcessingFeedback())
     plugin.unload()
     print("RESULT " + json.dumps({"command": command, "count": written.featureCount(),
-          "bounds": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()]}))
+          "bounds": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()],
+          "again": again}))
     """
 )
 
@@ -652,6 +656,10 @@ def test_project_layers_extents_crs_and_points_become_the_commands_arguments(qgi
     report = json.loads(line[len("RESULT ") :])
     command = report["command"]
     assert command[:4] == ["/opt/other/python", "-m", "layers.cli", "micro"]
+    assert report["again"] == [  # the provider's option comes first
+        "/usr/bin/python3", "-m", "layers.cli", "micro", "--out", str(tmp_path / "out"),
+        "--verbose",
+    ]  # fmt: skip
     assert command[-4:] == ["--out", str(tmp_path / "out"), "--overwrite", "--verbose"]
     args = dict(zip(command[4:-4:2], command[5:-4:2], strict=True))
     assert args["--crs"] == "EPSG:32650" and args["--weight"] == "edge=0.25"
