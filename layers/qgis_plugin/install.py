@@ -95,6 +95,13 @@ def plugin_config(*, python: str, algorithms: Sequence[dict[str, Any]]) -> dict[
     }
 
 
+def _metadata(version: str) -> str:
+    """The plugin's ``metadata.txt`` with ``version`` set to innosite's version."""
+    text = (PLUGIN_SOURCE / "metadata.txt").read_text(encoding="utf-8")
+    lines = [f"version={version}" if ln.startswith("version=") else ln for ln in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
 def _written_by_innosite(folder: Path) -> bool:
     try:
         data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -178,6 +185,7 @@ def install_plugin(
         shutil.copytree(PLUGIN_SOURCE, folder, ignore=_SKIP)
         config = plugin_config(python=python, algorithms=algorithms)
         (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1), encoding="utf-8")
+        (folder / "metadata.txt").write_text(_metadata(config["version"]), encoding="utf-8")
         if target.exists():
             old = staging / "old"
             os.replace(target, old)
@@ -209,10 +217,11 @@ def build_plugin_zip(out: str | Path, *, python: str, algorithms: Sequence[dict[
                 rel = path.relative_to(PLUGIN_SOURCE)
                 if path.is_dir() or "__pycache__" in rel.parts or path.suffix == ".pyc":
                     continue
-                if rel.as_posix() == CONFIG_FILE:
+                if rel.as_posix() in (CONFIG_FILE, "metadata.txt"):
                     continue
                 z.write(path, f"{PLUGIN_NAME}/{rel.as_posix()}")
             z.writestr(f"{PLUGIN_NAME}/{CONFIG_FILE}", json.dumps(config, indent=1))
+            z.writestr(f"{PLUGIN_NAME}/metadata.txt", _metadata(config["version"]))
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

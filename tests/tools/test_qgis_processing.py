@@ -22,6 +22,7 @@ import textwrap
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -255,8 +256,6 @@ def test_every_parameter_becomes_arguments_the_command_accepts(specs):
         for p in s["params"]:
             args = runner.command_args([p], {p["name"]: _sample(p)})
             assert args, (s["id"], p["name"])
-            if p.get("flag") == "--dask-scheduler":
-                continue  # implies --engine dask; parsed but checked later
             scenario = ["x.toml"] if s["id"] == "scenario" and not p.get("positional") else []
             parser.parse_args([*s["command"], *scenario, *args, "--out", "o"])
 
@@ -338,10 +337,15 @@ def test_the_command_installs_and_zips(tmp_path, capsys):
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
         zipped = json.loads(z.read(f"{PLUGIN_NAME}/innosite.json"))
+        metadata = z.read(f"{PLUGIN_NAME}/metadata.txt").decode()
     assert all(n.startswith(f"{PLUGIN_NAME}/") for n in names)
     assert {f"{PLUGIN_NAME}/metadata.txt", f"{PLUGIN_NAME}/__init__.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert zipped["algorithms"] == config["algorithms"]
+    from gis import __version__
+
+    for meta in (metadata, (folder / "metadata.txt").read_text()):
+        assert f"\nversion={__version__}\n" in meta and "hasProcessingProvider=yes" in meta
     with pytest.raises(InputError, match=r"must end in \.zip"):
         build_plugin_zip(tmp_path / "plugin.tar", python="p", algorithms=[])
 
@@ -444,10 +448,13 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-def _cases(inputs: dict[str, Path], tmp: Path) -> dict[str, tuple[dict[str, str], list[str]]]:
+def _cases(inputs: dict[str, Path], tmp: Path) -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """Parameters of ``qgis_process`` and arguments of the command line for the same run."""
     from gis.sources import default_osm_file
 
     osm = str(default_osm_file())
+    table = str(ROOT / "layers" / "data" / "table1_regional_innovation_resources_2020.csv")
+    indicators = ["universities_double_first_class", "national_labs", "rd_intensity_pct"]
     scenario = tmp / "helsinki.toml"
     assert main(["init", "micro", str(scenario)]) == 0
     return {
@@ -475,19 +482,29 @@ def _cases(inputs: dict[str, Path], tmp: Path) -> dict[str, tuple[dict[str, str]
             {"NORMALIZATION": "vector", "DRAWS": "200", "NO_TILES": "true"},
             ["macro", "--normalization", "vector", "--draws", "200", "--no-tiles"],
         ),
+        "macro-table": (
+            {"TABLE": table, "UNIT_COLUMN": "region_en", "INDICATORS": indicators,
+             "COST": ["rd_intensity_pct"], "DRAWS": "100", "NO_TILES": "true"},
+            ["macro", "--table", table, "--unit-column", "region_en", "--indicators",
+             ",".join(indicators), "--cost", "rd_intensity_pct", "--draws", "100",
+             "--no-tiles"],
+        ),
         "scenario": ({"SCENARIO": str(scenario)}, ["run", str(scenario)]),
     }  # fmt: skip
 
 
 @pytest.mark.qgis
-@pytest.mark.parametrize("algorithm_id", list(ALGORITHMS))
-def test_each_algorithm_equals_the_command_line(qgis_home, inputs, tmp_path, algorithm_id):
-    params, args = _cases(inputs, tmp_path)[algorithm_id]
+@pytest.mark.parametrize("case", ["micro", "meso", "national", "macro", "macro-table", "scenario"])
+def test_each_algorithm_equals_the_command_line(qgis_home, inputs, tmp_path, case):
+    params, args = _cases(inputs, tmp_path)[case]
+    algorithm_id = case.split("-")[0]
     by_qgis, by_cli = tmp_path / "qgis", tmp_path / "cli"
+    given = [  # a list: the parameter repeated, as qgis_process takes several values
+        f"--{k}={v}" for k, vs in params.items() for v in (vs if isinstance(vs, list) else [vs])
+    ]
     proc = qgis_process(
-        qgis_home, "--json", "run", f"innosite:{algorithm_id}",
-        *(f"--{k}={v}" for k, v in params.items()), f"--OUTPUT={by_qgis}",
-    )  # fmt: skip
+        qgis_home, "--json", "run", f"innosite:{algorithm_id}", *given, f"--OUTPUT={by_qgis}"
+    )
     results = json.loads(proc.stdout)["results"]
     assert Path(results["OUTPUT"]) == by_qgis
     cli(*args, "--out", str(by_cli))
