@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ALGORITHMS", "add_parser", "algorithm_specs", "command_specs"]
+__all__ = ["ALGORITHMS", "add_parser", "algorithm_specs", "check_interpreter", "command_specs"]
 
 #: Algorithm id -> (command, title, outputs as (name, type, file)).
 ALGORITHMS: dict[str, tuple[str, str, tuple[tuple[str, str, str], ...]]] = {
@@ -281,10 +281,42 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     describe.set_defaults(func=run_describe)
 
 
+def check_interpreter(python: str) -> None:
+    """Refuse an interpreter that cannot run innosite's command line.
+
+    Raises
+    ------
+    InputError
+        ``python`` does not start or cannot import :mod:`layers.cli`.
+    """
+    import os
+    import subprocess
+
+    from gis.errors import InputError
+    from layers.qgis_plugin import plugin_config
+
+    if python == sys.executable:
+        return
+    env = dict(os.environ)
+    paths = plugin_config(python=python, algorithms=[])["pythonpath"]
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    try:
+        proc = subprocess.run(
+            [python, "-c", "import layers.cli"], capture_output=True, env=env, timeout=120,
+            check=False,
+        )  # fmt: skip
+    except OSError as exc:
+        raise InputError(f"--python {python}: cannot start it ({exc.strerror})") from None
+    if proc.returncode != 0:
+        raise InputError(f"--python {python}: it cannot import innosite (pip install innosite)")
+
+
 def run_install(args: argparse.Namespace) -> int:
     """``innosite qgis install``."""
     from layers.qgis_plugin import install_plugin
 
+    check_interpreter(args.python)
     folder = install_plugin(
         args.profile_dir, python=args.python, algorithms=algorithm_specs(),
         enable=not args.no_enable,

@@ -324,6 +324,15 @@ def test_install_refuses_a_folder_innosite_did_not_write(tmp_path, capsys):
     assert not (profile / "QGIS").exists()
 
 
+def test_install_refuses_an_interpreter_without_innosite(tmp_path, capsys):
+    profile = tmp_path / "profile"
+    for python in (str(tmp_path / "no-such-python"), "/bin/false"):
+        assert main(["qgis", "install", "--profile-dir", str(profile), "--python", python]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"innosite qgis: error: --python {python}")
+    assert not profile.exists()
+
+
 def test_the_command_installs_and_zips(tmp_path, capsys):
     profile = tmp_path / "profile"
     assert main(["qgis", "install", "--profile-dir", str(profile), "--no-enable"]) == 0
