@@ -698,3 +698,16 @@ def test_project_layers_extents_crs_and_points_become_the_commands_arguments(qgi
     np.testing.assert_allclose(bbox, [west, south, east, north], atol=1e-7)
     lon, lat = to_wgs84.transform(2776000, 8441000)
     np.testing.assert_allclose([float(v) for v in args["--center"].split(",")], [lon, lat])
+
+
+def test_a_grandchild_holding_the_pipe_does_not_hang_the_run(tmp_path):
+    script = tmp_path / "spawn.py"
+    script.write_text(
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print('spawned', flush=True)\n",
+        encoding="utf-8",
+    )
+    start = time.monotonic()
+    assert runner.run_streaming([sys.executable, str(script)]) == ["spawned"]
+    assert time.monotonic() - start < 15

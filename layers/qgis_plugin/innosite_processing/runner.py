@@ -242,7 +242,8 @@ def run_streaming(
     ``on_progress`` (a percentage), every other non-empty line to ``on_line``. When
     ``is_cancelled()`` turns true the child and its process group are stopped and
     :class:`Cancelled` is raised; a non-zero exit raises :class:`ChildFailed` with the
-    child's last error line.
+    child's last error line. Processes the child started and left behind holding the
+    output pipe are stopped two seconds after the child ended.
     """
     kwargs: dict[str, Any] = {}
     if os.name == "posix":
@@ -264,6 +265,7 @@ def run_streaming(
     thread.start()
     printed: list[str] = []
     done = False
+    exited: float | None = None  # when the child was first seen ended
     try:
         while not done:
             if is_cancelled():
@@ -274,6 +276,11 @@ def run_streaming(
                 try:
                     line = lines.get(timeout=max(deadline - time.monotonic(), 0.001))
                 except queue.Empty:
+                    # a process the child started may keep the pipe open after the child
+                    # ended: stop reading two seconds after the end
+                    if proc.poll() is not None:
+                        exited = exited or time.monotonic()
+                        done = time.monotonic() - exited > 2.0
                     break
                 if line is None:
                     done = True
@@ -287,8 +294,11 @@ def run_streaming(
         code = proc.wait()
     finally:
         _stop(proc)
-        thread.join(timeout=5)
-        if proc.stdout is not None:
+        thread.join(timeout=1)
+        if thread.is_alive() and os.name == "posix":  # leftovers of the run hold the pipe
+            _signal_group(proc, signal.SIGTERM)
+            thread.join(timeout=5)
+        if not thread.is_alive() and proc.stdout is not None:
             proc.stdout.close()
     if code != 0:
         errors = [ln for ln in printed if "error" in ln.lower()]
