@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "layers.cli.meso",
     "layers.cli.national",
     "layers.cli.validate",
+    "layers.cli.qgis",
 )
 
 
