@@ -423,8 +423,13 @@ TEXTS: dict[str, dict[str, str]] = {
     key: dict(zip(LANGS, pair, strict=True)) for key, pair in _PAIRS.items()
 }
 
-#: English text -> key, for texts given in English by callers (factor titles, notes).
-_BY_ENGLISH: dict[str, str] = {pair[0]: key for key, pair in _PAIRS.items()}
+#: English text -> key, for texts given in English by callers (factor titles, notes); an
+#: English text with two translations ("national": a scale, a tier) is not looked up.
+_BY_ENGLISH: dict[str, str] = {
+    en: key
+    for key, (en, zh) in _PAIRS.items()
+    if all(z == zh for e, z in _PAIRS.values() if e == en)
+}
 
 
 def check_lang(lang: object) -> str:

@@ -333,8 +333,12 @@ def report_html(
     created = created or _dt.datetime.now(_dt.UTC)
     grid = result.grid
     scale_name = t(f"scale.{scale}") if f"scale.{scale}" in TEXTS else scale
-    # the English default title of a scale has its translation; a user's title stays
-    title = localise(getattr(config, "title", text("title.scale", "en", scale=scale)), lang)
+    # a micro run's title is the user's (its English default has its translation)
+    title = (
+        localise(config.title, lang)
+        if hasattr(config, "title")
+        else t("title.scale", scale=scale_name)
+    )
     rows = []
     if getattr(result, "osm", None) is not None:
         src = result.osm.source
