@@ -409,6 +409,61 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "macro.score": ("score", "得分"),
     "macro.note_paper": ("Data: Zhang (2022) Table 1. ", "数据：张文忠（2022）表 1。"),
     "macro.note_geometry": ("Geometry: {geometry}.", "几何：{geometry}。"),
+    # ---- macro run summary (terminal)
+    "mreport.head": (
+        "Tiers of {n} units by {method} (GVF {gvf}); index breaks {breaks}",
+        "{n} 个单元按 {method} 分级（GVF {gvf}）；指数分界 {breaks}",
+    ),
+    "mreport.rank": ("rank", "排名"),
+    "mreport.unit": ("unit", "单元"),
+    "mreport.index": ("index", "指数"),
+    "mreport.tier": ("tier", "层级"),
+    "mreport.paper": ("paper", "论文层级"),
+    "mreport.agree": ("agree", "一致"),
+    "mreport.more": ("… {n} more units in tiers.csv", "……另有 {n} 个单元见 tiers.csv"),
+    "mreport.no": ("NO", "否"),
+    "mreport.reproduced": (
+        "Table 2 of Zhang (2022) reproduced by the chosen method: {answer}",
+        "所选方法是否复现张文忠（2022）表 2：{answer}",
+    ),
+    "mreport.reproducing": (
+        "Method combinations reproducing Table 2: {n} of {total}",
+        "复现表 2 的方法组合：{n} / {total}",
+    ),
+    "mreport.not_reproducing": (
+        "Not reproducing: {n} (by breaks: {by_breaks}); every combination and its differing "
+        "units are in methods.csv",
+        "未复现：{n}（按分级方法：{by_breaks}）；每种组合及其不同的单元见 methods.csv",
+    ),
+    "mreport.same_tiers": (
+        "Method combinations giving the same tiers: {n} of {total}",
+        "得到相同分级的方法组合：{n} / {total}",
+    ),
+    "mreport.failed": (
+        "Combinations that could not run: {n} (see methods.csv)",
+        "无法运行的组合：{n}（见 methods.csv）",
+    ),
+    "mreport.perturbation": (
+        "Weight perturbation (Dirichlet, {draws} draws, concentration {concentration}, seed "
+        "{seed}): {share}% of draws give exactly these tiers",
+        "权重扰动（Dirichlet 分布，{draws} 次抽样，集中度 {concentration}，随机种子 {seed}）："
+        "{share}% 的抽样得到完全相同的分级",
+    ),
+    "mreport.least_stable": ("Least stable: ", "最不稳定："),
+    "mreport.all_stable": (
+        "Every unit keeps its tier in at least 95% of draws.",
+        "每个单元在至少 95% 的抽样中保持其层级。",
+    ),
+    "mreport.pca": (
+        "(the first principal component does not use the weights, so perturbing them cannot "
+        "change the tiers)",
+        "（第一主成分不使用权重，扰动权重不会改变分级）",
+    ),
+    "mreport.links": (
+        "Spillover links: {n} ({strong} strong)",
+        "溢出联系：{n} 条（强联系 {strong} 条）",
+    ),
+    "mreport.outputs": ("Outputs in {folder}: {files}", "成果位于 {folder}：{files}"),
     "chart.title": ("Innovation centre tiers (GVF {gvf})", "科技创新中心层级（GVF {gvf}）"),
     "chart.ranked": ("units, ranked by index", "单元（按综合指数排序）"),
     "chart.legend": ("tier", "层级"),

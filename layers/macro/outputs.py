@@ -445,89 +445,103 @@ def write_outputs(
 
 
 # ------------------------------------------------------------------------------ report
-def format_report(outcome: MacroResult, *, max_rows: int = 40) -> str:
-    """Plain-text summary: tiers, method agreement, perturbation stability, outputs."""
+def _pad(value: str, size: int, *, right: bool = False) -> str:
+    """``value`` padded to ``size`` terminal columns (CJK characters take two)."""
+    from layers.outputs.text import width
+
+    fill = " " * max(0, size - width(value))
+    return fill + value if right else value + fill
+
+
+def format_report(outcome: MacroResult, *, max_rows: int = 40, lang: str | None = None) -> str:
+    """Plain-text summary: tiers, method agreement, perturbation stability, outputs.
+
+    In ``lang`` (default: the run's); the Chinese report names units and tiers in Chinese.
+    """
+    lang = lang or str(outcome.settings.get("lang", "en"))
+
+    def t(key: str, **values: Any) -> str:
+        return text(key, lang, **values)
+
     res = outcome.result
     u = outcome.units.sort_values(["rank", "unit"])
     names = res.names
     lines = [
-        f"Tiers of {len(u)} units by {res.method.label} (GVF {res.gvf:.3f}); "
-        f"index breaks {', '.join(f'{b:.4g}' for b in res.breaks[:-1])}",
-    ]
-    width = min(max(len(str(x)) for x in u["unit"]), 44)
-    head = f"{'rank':>4}  {'unit':<{width}}  {'index':>8}  {'tier':<13}"
+        t("mreport.head", n=len(u), method=res.method.label, gvf=f"{res.gvf:.3f}",
+          breaks=", ".join(f"{b:.4g}" for b in res.breaks[:-1])),
+    ]  # fmt: skip
+    from layers.outputs.text import width as text_width
+
+    shown = dict(zip(u.index, unit_names(u, lang), strict=True))
+    width = min(max(text_width(x) for x in shown.values()), 44)
+    tier_width = max(13, *(text_width(tier_label(n, lang)) for n in names))
+    head = (
+        f"{_pad(t('mreport.rank'), 4, right=True)}  {_pad(t('mreport.unit'), width)}  "
+        f"{_pad(t('mreport.index'), 8, right=True)}  "
+    )
+    head += _pad(t("mreport.tier"), tier_width)
     if outcome.paper:
-        head += f"  {'paper':<13}"
-    head += "  agree  " + "  ".join(f"P({t[:3]})" for t in names)
+        head += "  " + _pad(t("mreport.paper"), tier_width)
+    head += f"  {t('mreport.agree')}  " + "  ".join(f"P({tn[:3]})" for tn in names)
     lines += ["", head]
-    for _, r in u.head(max_rows).iterrows():
-        line = (
-            f"{int(r['rank']):>4}  {str(r['unit'])[:width]:<{width}}  {r['index']:>8.4f}  "
-            f"{r['tier']:<13}"
+    for i, r in u.head(max_rows).iterrows():
+        line = f"{int(r['rank']):>4}  {_pad(shown[i][:width], width)}  {r['index']:>8.4f}  " + _pad(
+            tier_label(str(r["tier"]), lang), tier_width
         )
         if outcome.paper:
-            line += f"  {r['paper_tier']:<13}"
+            line += "  " + _pad(tier_label(str(r["paper_tier"]), lang), tier_width)
         line += f"  {100 * r['agreement']:>4.0f}%  " + "  ".join(
             f"{100 * r[probability_column(t)]:>5.0f}%" for t in names
         )
         lines.append(line)
     if len(u) > max_rows:
-        lines.append(f"  … {len(u) - max_rows} more units in tiers.csv")
+        lines.append("  " + t("mreport.more", n=len(u) - max_rows))
     m = outcome.methods
     ran = m[m["error"] == ""]
     if outcome.paper:
         ok = bool((u["tier"] == u["paper_tier"]).all())
-        lines += [
-            "",
-            f"Table 2 of Zhang (2022) reproduced by the chosen method: {'yes' if ok else 'NO'}",
-        ]
+        answer = t("word.yes") if ok else t("mreport.no")
+        lines += ["", t("mreport.reproduced", answer=answer)]
         rep = ran[ran["reproduces_paper"] == True]  # noqa: E712
-        lines.append(f"Method combinations reproducing Table 2: {len(rep)} of {len(ran)}")
+        lines.append(t("mreport.reproducing", n=len(rep), total=len(ran)))
         for _, r in rep.iterrows():
-            lines.append(
-                f"  yes  {r['normalization']}/{r['weighting']}/{r['composite']}/{r['breaks']}"
-            )
-        lines.append(
-            f"Not reproducing: {len(ran) - len(rep)} (by breaks: "
-            + ", ".join(
-                f"{b} {int((g['reproduces_paper'] == False).sum())}/{len(g)}"  # noqa: E712
-                for b, g in ran.groupby("breaks", sort=False)
-            )
-            + "); every combination and its differing units are in methods.csv"
+            combo = f"{r['normalization']}/{r['weighting']}/{r['composite']}/{r['breaks']}"
+            lines.append(f"  {t('word.yes')}  {combo}")
+        by_breaks = ", ".join(
+            f"{b} {int((g['reproduces_paper'] == False).sum())}/{len(g)}"  # noqa: E712
+            for b, g in ran.groupby("breaks", sort=False)
         )
+        lines.append(t("mreport.not_reproducing", n=len(ran) - len(rep), by_breaks=by_breaks))
     else:
         same = int(ran["matches_chosen"].sum())
-        lines += ["", f"Method combinations giving the same tiers: {same} of {len(ran)}"]
+        lines += ["", t("mreport.same_tiers", n=same, total=len(ran))]
     if len(m) > len(ran):
-        lines.append(f"Combinations that could not run: {len(m) - len(ran)} (see methods.csv)")
+        lines.append(t("mreport.failed", n=len(m) - len(ran)))
     pert = outcome.settings["perturbation"]
     lines += [
         "",
-        f"Weight perturbation (Dirichlet, {pert['draws']} draws, concentration "
-        f"{pert['concentration']:g}, seed {pert['seed']}): "
-        f"{100 * outcome.reproduce_share:.0f}% of draws give exactly these tiers",
-    ]
+        t("mreport.perturbation", draws=pert["draws"], concentration=f"{pert['concentration']:g}",
+          seed=pert["seed"], share=f"{100 * outcome.reproduce_share:.0f}"),
+    ]  # fmt: skip
     p_own = np.array([u.loc[i, probability_column(u.loc[i, "tier"])] for i in u.index])
     shaky = [int(i) for i in np.argsort(p_own, kind="stable")[:5] if p_own[i] < 0.95]
     if shaky:
+        units = [shown[u.index[i]] for i in shaky]
         lines.append(
-            "Least stable: "
+            t("mreport.least_stable")
             + "; ".join(
-                f"{u['unit'].iloc[i]} {100 * p_own[i]:.0f}% {u['tier'].iloc[i]}" for i in shaky
+                f"{name} {100 * p_own[i]:.0f}% {tier_label(str(u['tier'].iloc[i]), lang)}"
+                for name, i in zip(units, shaky, strict=True)
             )
         )
     else:
-        lines.append("Every unit keeps its tier in at least 95% of draws.")
+        lines.append(t("mreport.all_stable"))
     if res.method.composite == "pca":
-        lines.append(
-            "(the first principal component does not use the weights, so perturbing "
-            "them cannot change the tiers)"
-        )
+        lines.append(t("mreport.pca"))
     links = outcome.links
     if len(links):
-        lines.append(
-            f"\nSpillover links: {len(links)} ({int((links['class'] == 'strong').sum())} strong)"
-        )
+        strong = int((links["class"] == "strong").sum())
+        lines.append("\n" + t("mreport.links", n=len(links), strong=strong))
     if outcome.folder is not None:
-        lines += ["", f"Outputs in {outcome.folder}: {', '.join(outcome.files)}"]
+        lines += ["", t("mreport.outputs", folder=outcome.folder, files=", ".join(outcome.files))]
     return "\n".join(lines)

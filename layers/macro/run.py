@@ -512,6 +512,7 @@ def run_macro(
             "strong_threshold": strong_threshold,
         },
         "boundaries": boundaries,
+        "lang": options.lang,
     }
     outcome = MacroResult(
         units=units_frame,

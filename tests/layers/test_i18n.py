@@ -347,6 +347,23 @@ def test_chinese_chart_has_no_missing_glyphs(tmp_path, monkeypatch):
         assert png.size[0] > 500
     units = set(result.units["unit_zh"])
     assert {"京津冀", "长三角", "粤港澳"} <= units
+    # the terminal report, the QGIS project and the styles speak Chinese too
+    from layers.macro.outputs import format_report
+
+    report = format_report(result)
+    assert "所选方法是否复现张文忠（2022）表 2：是" in report
+    assert "京津冀" in report and "国际科技创新中心" in report
+    assert "Tiers of" in format_report(result, lang="en")
+    with zipfile.ZipFile(result.folder / "project.qgz") as z:
+        project = z.read("project.qgs").decode("utf-8")
+    assert 'name="各层级单元"' in project and 'name="溢出联系"' in project
+    con = sqlite3.connect(result.folder / "tiers.gpkg")
+    try:
+        (qml,) = con.execute("SELECT styleQML FROM layer_styles").fetchone()
+    finally:
+        con.close()
+    assert 'value="international" label="国际科技创新中心"' in qml
+    assert 'field="tier" name="层级"' in qml
 
 
 def test_chart_font_list_needs_the_bundled_font_to_render_chinese(tmp_path):
