@@ -365,6 +365,8 @@ def layer_styles(outcome: MacroResult, *, lang: str = "en") -> tuple[str, str]:
         "line", colour="#999999", field="class",
         categories={"strong": "#333333", "weak": "#999999"}, width_mm=0.5, opacity=0.8,
         category_labels={k: text(f"macro.{k}", lang) for k in ("strong", "weak")},
+        aliases={c: text(f"link.field.{c}", lang) for c in ("source", "target", "strength",
+                 "class", "type") if c in outcome.links.columns},
     )  # fmt: skip
     return units, links
 

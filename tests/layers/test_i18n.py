@@ -364,6 +364,12 @@ def test_chinese_chart_has_no_missing_glyphs(tmp_path, monkeypatch):
         con.close()
     assert 'value="international" label="国际科技创新中心"' in qml
     assert 'field="tier" name="层级"' in qml
+    con = sqlite3.connect(result.folder / "links.gpkg")
+    try:
+        (qml,) = con.execute("SELECT styleQML FROM layer_styles").fetchone()
+    finally:
+        con.close()
+    assert 'value="strong" label="强"' in qml and 'field="strength" name="联系强度"' in qml
 
 
 def test_chart_font_list_needs_the_bundled_font_to_render_chinese(tmp_path):

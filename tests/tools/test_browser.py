@@ -192,9 +192,14 @@ def test_popup_opens_with_the_candidate_scores(helsinki, browser):
     browser.click(x, y)
     rows = popup_rows(browser)
     assert rows, "no popup opened"
-    assert int(rows["rank"]) == int(first["rank"]) == 1
+    # rows are named as in QGIS: "Rank", "Mean suitability", "<factor title> (mean score)"
+    from layers.outputs.styles import candidate_aliases
+
+    names = candidate_aliases({fr.factor.name: fr.factor.title for fr in result.factors})
+    assert int(rows[names["rank"]]) == int(first["rank"]) == 1
     for column in ["mean_score", "max_score", "area_ha", *result.weights]:
-        assert float(rows[column]) == pytest.approx(round(float(first[column]), 4), abs=1e-9)
+        value = float(rows[names[column]])
+        assert value == pytest.approx(round(float(first[column]), 4), abs=1e-9)
 
 
 def test_cdn_map_is_blank_offline(chromium_available, helsinki, tmp_path):
