@@ -391,6 +391,7 @@ class MacroOptions:
     # ---- map
     tiles: str | None = like(MAP_OPTIONS, "tiles")
     map_assets: str = like(MAP_OPTIONS, "map_assets")
+    lang: str = like(MAP_OPTIONS, "lang")
     weights: dict[str, float] | None = field(default=None)
 
     def validate(self) -> None:
@@ -422,7 +423,7 @@ def macro_document(options: MacroOptions) -> dict[str, Any]:
     gravity model), the user ``weights`` as a ``[weights]``
     table and the map options in ``[output]``.
     """
-    tables = scenario_tables(options, skip=("tiles", "map_assets"))
+    tables = scenario_tables(options, skip=("tiles", "map_assets", "lang"))
     if options.national is None:
         for key in ("national_top", "national_index", "national_measure"):
             tables.get("data", {}).pop(key, None)
@@ -434,6 +435,7 @@ def macro_document(options: MacroOptions) -> dict[str, Any]:
     doc["output"] = {"tiles": options.tiles if options.tiles else False}
     if options.map_assets != MAP_OPTIONS["map_assets"].default:
         doc["output"]["map_assets"] = options.map_assets
+    doc["output"]["lang"] = options.lang
     return doc
 
 

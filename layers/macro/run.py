@@ -49,6 +49,7 @@ import pandas as pd
 from gis.errors import InputError
 from gis.spillover import spillover_links
 from gis.weights import ahp
+from layers.i18n import default_lang
 from layers.macro.geometry import join_geometry, region_geometry
 from layers.macro.methods import (
     DEFAULT_METHOD,
@@ -197,6 +198,7 @@ def run_macro(
     strong_threshold: float | None = _D.strong_threshold,
     tiles: str | None = _D.tiles,
     map_assets: str = _D.map_assets,
+    lang: str | None = None,
     overwrite: bool = False,
     command: str | None = None,
 ) -> MacroResult:
@@ -277,6 +279,8 @@ def run_macro(
     map_assets
         One of :data:`gis.maps.MAP_ASSETS`: ``"inline"`` embeds Leaflet in
         ``map.html`` so it opens without internet (with ``tiles=None``).
+    lang
+        Language of the outputs (:data:`layers.i18n.LANGS`); None: from the locale.
     overwrite
         Replace a non-empty output folder.
     command
@@ -327,6 +331,7 @@ def run_macro(
         neighbour_half_distance=neighbour_half_distance, population_mass=population_mass,
         population_column=population_column, link_top=link_top,
         strong_threshold=strong_threshold, tiles=tiles, map_assets=map_assets,
+        lang=lang or default_lang(),
         weights=dict(weights) if weights is not None else None, **resolved, **vars(method),
     )  # fmt: skip
     options.validate()
@@ -572,6 +577,7 @@ def run_macro(
             if national is not None
             else None
         ),
+        "lang": options.lang,
     }
     outcome = MacroResult(
         units=units_frame,
@@ -617,6 +623,7 @@ def run_macro(
         extra=extra,
         tiles=tiles,
         map_assets=map_assets,
+        lang=options.lang,
     )
     return outcome
 

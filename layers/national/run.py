@@ -124,6 +124,7 @@ class NationalConfig:
         help="also write the raw measures (raw/<measure>.tif: market potential, access, distances)",
     )
     map_assets: str = like(MesoConfig, "map_assets")
+    lang: str = like(MesoConfig, "lang")
     engine: Engine = field(default_factory=lambda: Engine("windows", memory_budget=2**30))
     aggregation: str = like(MesoConfig, "aggregation")
     aggregation_options: dict[str, Any] = field(default_factory=dict)
@@ -142,7 +143,8 @@ class NationalConfig:
             min_area_ha=self.min_area_ha, connectivity=self.connectivity,
             exclude_file=self.exclude_file, constraints=False,
             preset=NATIONAL_FACTORS + self.extra_factors,
-            tiles=self.tiles, map_assets=self.map_assets, aggregation=self.aggregation,
+            tiles=self.tiles, map_assets=self.map_assets, lang=self.lang,
+            aggregation=self.aggregation,
             aggregation_options=dict(self.aggregation_options), decision=self.decision,
             engine=self.engine,
         )  # fmt: skip
@@ -340,7 +342,8 @@ def output_spec(
         title="Innovation-centre suitability (national)",
         factor_tag="layer", raw_tag="measure", popup_fields=POPUP_FIELDS, notes=notes,
         tiles=config.tiles,
-        map_assets=config.map_assets, command=command, memory_budget=config.engine.budget,
+        map_assets=config.map_assets, lang=config.lang, command=command,
+        memory_budget=config.engine.budget,
     )  # fmt: skip
 
 
