@@ -28,8 +28,10 @@ __all__ = [
     "COLORMAPS",
     "COLORMAP_ANCHORS",
     "MAP_ASSETS",
+    "NO_DATA_LAYER",
     "colour_table",
     "hex_colours",
+    "no_data_hatch",
     "raster_overlay_png",
     "raster_png",
     "suitability_map",
@@ -50,7 +52,13 @@ COLORMAP_ANCHORS: dict[str, tuple[str, ...]] = {
         "#000004", "#1d1147", "#51127c", "#822681", "#b63679",
         "#e65164", "#fb8861", "#fec287", "#fcfdbf",
     ),
+    "greys": ("#252525", "#969696", "#f0f0f0"),
 }  # fmt: skip
+
+#: Name of the overlay of cells without data (:func:`suitability_map`), and its stripe width
+#: in cells of the map grid.
+NO_DATA_LAYER: str = "No data (nothing mapped nearby)"
+NO_DATA_STRIPE: int = 3
 
 
 def _table_from_anchors(anchors: Sequence[str]) -> np.ndarray:
@@ -397,6 +405,7 @@ def suitability_map(
     opacity: float = 0.7,
     assets: str = "inline",
     overwrite: bool = False,
+    no_data: np.ndarray | None = None,
 ) -> Path:
     """Save an interactive HTML map of a suitability analysis.
 
@@ -438,6 +447,9 @@ def suitability_map(
         ``tiles=None`` too for no request at all); ``"cdn"`` links them from public CDNs.
     overwrite
         Replace an existing file.
+    no_data
+        Cells of the area without data (bool, ``grid.shape``), drawn as a grey hatched
+        overlay (:data:`NO_DATA_LAYER`, shown) above the composite; None for none.
 
     Returns
     -------
@@ -475,6 +487,13 @@ def suitability_map(
     fmap.fit_bounds(composite_layer.bounds)
     for name, array in zip(names[1:], layers.values(), strict=True):
         _image_layer(array, grid, name=name, cmap=cmap, opacity=opacity, show=False).add_to(fmap)
+    if no_data is not None:
+        if np.shape(no_data) != grid.shape:
+            raise InputError(f"no_data must have the grid's shape {grid.shape}")
+        if np.any(no_data):
+            hatch = no_data_hatch(np.asarray(no_data, dtype=bool))
+            _image_layer(hatch, grid, name=NO_DATA_LAYER, cmap="greys", opacity=0.8,
+                         show=True).add_to(fmap)  # fmt: skip
     if candidates is not None:
         _candidate_layer(candidates, candidate_fields).add_to(fmap)
     legend = branca.colormap.LinearColormap(
@@ -501,6 +520,21 @@ def suitability_map(
     with atomic_file(target) as tmp:
         tmp.write_bytes(page.encode("utf-8"))
     return target
+
+
+def no_data_hatch(mask: np.ndarray, stripe: int = NO_DATA_STRIPE) -> np.ndarray:
+    """Diagonal grey stripes over the cells of ``mask`` (NaN elsewhere), for an overlay.
+
+    Examples
+    --------
+    >>> no_data_hatch(np.ones((2, 4), dtype=bool), stripe=1)
+    array([[0.3, 0.8, 0.3, 0.8],
+           [0.8, 0.3, 0.8, 0.3]], dtype=float32)
+    """
+    rows, cols = np.indices(mask.shape)
+    dark = ((rows + cols) // max(stripe, 1)) % 2 == 0
+    values = np.where(dark, np.float32(0.3), np.float32(0.8))
+    return np.where(mask, values, np.float32(np.nan)).astype("float32")
 
 
 def _add_text(fmap: Any, start: str, text: str, end: str, *, escaped: bool = False) -> None:

@@ -193,6 +193,29 @@ def _coverage_section(result: Any) -> str:
     )
 
 
+def _checks_section(result: Any) -> str:
+    """Data coverage, non-compensatory conditions and warnings of the run (may be empty)."""
+    from layers.outputs.text import checks_text
+
+    lines = checks_text(getattr(result, "checks", None) or {})
+    if not lines:
+        return ""
+    items = "".join(
+        f'<li class="warn">{_e(x)}</li>' if x.startswith("Warning") else f"<li>{_e(x)}</li>"
+        for x in lines
+    )
+    return f"<h2>{_e(CHECKS_HEADING)}</h2>\n<p>{_e(CHECKS_INTRO)}</p>\n<ul>{items}</ul>"
+
+
+#: Heading and introduction of the data-coverage section of the report.
+CHECKS_HEADING = "Data coverage and conditions"
+CHECKS_INTRO = (
+    "Cells with nothing mapped nearby are no data, not good: they are nodata in the "
+    "suitability, never candidates, and hatched grey in map.html (coverage.tif: 1 data, "
+    "0 none). A condition is a factor that must reach its minimum whatever the weighted sum."
+)
+
+
 def _profile(row: Any, factors: Sequence[str]) -> str:
     scores = {f: float(row[f]) for f in factors if f in row and np.isfinite(row[f])}
     if not scores:
@@ -360,6 +383,7 @@ def report_html(
 the area and on constraints; candidate {sites} outlined in red with their rank.</figcaption>
 </figure>
 {_legend()}
+{_checks_section(result)}
 <h2>Candidate {sites}</h2>
 {_candidates_section(result, top=top)}
 <h2>Weights</h2>

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["micro_summary", "table"]
+__all__ = ["checks_text", "micro_summary", "table"]
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
@@ -37,6 +37,7 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
         f"Walking network: {result.network.get('nodes', 0):,} nodes, "
         f"{result.network.get('edges', 0):,} edges",
         f"City centre: {result.center['lon']}, {result.center['lat']} ({result.center['method']})",
+        *checks_text(getattr(result, "checks", None) or {}),
         "",
         "Factor coverage (features found in the area):",
     ]
@@ -45,7 +46,7 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
             r["factor"],
             r["criterion"],
             str(r["features"]),
-            r["status"] if r["status"] == "ok" else f"empty -> {r['status']}",
+            _status(r["status"]),
             f"{r['factor_weight']:.3f}",
         ]
         for r in result.coverage_table()
@@ -64,6 +65,41 @@ def micro_summary(result: Any, paths: dict[str, Path]) -> str:
         lines.append(table(crow, ["rank", "ha", "score", *factor_cols]))
     lines += ["", *outputs_text(paths, noun="factor")]
     return "\n".join(lines)
+
+
+def _status(status: str) -> str:
+    if status == "ok":
+        return "ok"
+    return "too few -> left out" if status == "few" else f"empty -> {status}"
+
+
+def checks_text(checks: Mapping[str, Any]) -> list[str]:
+    """Lines on the data coverage, the conditions and the warnings of a run.
+
+    Examples
+    --------
+    >>> print("\\n".join(checks_text({"data_coverage": {"share": 0.25, "cells_no_data": 3,
+    ...     "rule": "mapped streets or buildings within 250 m"}, "warnings": ["few"]})))
+    Data coverage: 25.0% of the area has mapped streets or buildings within 250 m; 3 cells \
+(75.0%) are no data and hold no candidate
+    Warning: few
+    """
+    lines = []
+    cov = checks.get("data_coverage")
+    if cov:
+        lines.append(
+            f"Data coverage: {cov['share']:.1%} of the area has {cov['rule']}; "
+            f"{cov['cells_no_data']:,} cells ({1 - cov['share']:.1%}) are no data and hold "
+            "no candidate"
+        )
+    for row in checks.get("conditions") or []:
+        state = "applied" if row["applied"] else "not applied (the factor has no score)"
+        failing = row.get("cells_failing")
+        more = "" if failing is None else f", {failing:,} cells fail it"
+        lines.append(f"Condition: {row['factor']} >= {row['min_score']:g} (non-compensatory), "
+                     f"{state}{more}")  # fmt: skip
+    lines += [f"Warning: {w}" for w in checks.get("warnings") or []]
+    return lines
 
 
 def outputs_text(paths: Mapping[str, Path], *, noun: str) -> list[str]:

@@ -140,6 +140,8 @@ def project_layers(rel: Mapping[str, str], titles: Mapping[str, str]) -> list[Pr
         out.append(ProjectLayer(rel["candidates"], "Candidate sites", layer="candidates"))
     if "suitability" in rel:
         out.append(ProjectLayer(rel["suitability"], "Suitability"))
+    if "coverage" in rel:
+        out.append(ProjectLayer(rel["coverage"], "Data coverage", visible=False))
     for prefix, group in PROJECT_GROUPS.items():
         for role, name in rel.items():
             if not role.startswith(prefix) or not name.endswith((".tif", ".gpkg")):
@@ -227,9 +229,13 @@ def write_outputs(
                        title=spec.title)  # fmt: skip
     rel["project"] = "project.qgz"
     notes = list(spec.notes)
+    no_data = None
     if written is None:
         view = result
         map_grid, composite = grid, result.suitability
+        covered = getattr(result, "covered", None)
+        if covered is not None:
+            no_data = result.inside & ~covered
         layers = {titles[fr.factor.name]: _masked(fr.score, result.inside)
                   for fr in result.factors if fr.score is not None}  # fmt: skip
         layers.update(decision_map_layers(result))
@@ -241,13 +247,16 @@ def write_outputs(
         for title, name in decision_map_files(result).items():
             layers[title] = _overview(stage / name, grid)[0]
         notes.append(f"Map shown at {map_grid.cell_size / 1000:.1f} km cells (overviews)")
+        if "coverage" in rel:
+            cov = _overview(stage / rel["coverage"], grid)[0]
+            no_data = np.isfinite(cov) & (cov < 0.5)
         view = _overview_view(result, spec, map_grid, composite, overviews)
     fields = None if spec.popup_fields is None else popup_fields(result.candidates,
                                                                  spec.popup_fields)  # fmt: skip
     suitability_map(
         stage / "map.html", map_grid, composite=composite, layers=layers,
         candidates=result.candidates, candidate_fields=fields, title=spec.title,
-        tiles=spec.tiles, notes=notes or None, assets=spec.map_assets,
+        tiles=spec.tiles, notes=notes or None, assets=spec.map_assets, no_data=no_data,
     )  # fmt: skip
     rel["map"] = "map.html"
     write_report(stage / "report.html", view, spec.config, scale=spec.scale,
@@ -292,6 +301,14 @@ def _write_rasters(
                   tags={"weights": str(result.weights), **spec.suitability_tags})  # fmt: skip
     raster_style(stage / "suitability.tif", result.suitability, score=True)
     rel["suitability"] = "suitability.tif"
+    covered = getattr(result, "covered", None)
+    if covered is not None:
+        rule = (getattr(result, "checks", None) or {}).get("data_coverage") or {}
+        write_geotiff(stage / "coverage.tif", _masked(covered.astype("float32"), inside), grid,
+                      description=f"data coverage: 1 = {rule.get('rule', 'data')}, 0 = no data",
+                      units="0/1", tags={"coverage": str(rule.get("rule", ""))})  # fmt: skip
+        raster_style(stage / "coverage.tif", np.empty(0), score=True)
+        rel["coverage"] = "coverage.tif"
     for fr in result.factors:
         if fr.score is not None:
             name = f"{fr.factor.name}.tif"
