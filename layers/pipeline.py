@@ -560,7 +560,7 @@ def condition_failures(
         if score is None:
             skipped.append(name)
             continue
-        below = ~(score >= np.float32(low))  # NaN fails too
+        below = ~(score >= np.asarray(low, dtype=score.dtype))  # NaN fails too
         fail = below if fail is None else fail | below
     return fail, skipped
 

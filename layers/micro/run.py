@@ -319,13 +319,14 @@ def detect_center(
 ) -> tuple[tuple[float, float], str]:
     """City centre in grid coordinates, by a rule that one campus or one POI cannot sway.
 
-    The centre is the peak, among the cells of the area, of the sum of two kernel
+    The centre is the peak, among the cells of the area, of the product of two kernel
     densities with a wide bandwidth (:data:`CENTER_BANDWIDTH`, 2 km), each scaled to its
     own maximum: street intersections (nodes of the walking network where three or more
     streets meet: the urban fabric) and amenity, shop and office POIs (the commercial
-    core). A density of fewer than :data:`CENTER_MIN_POINTS` points is left out; with
-    neither, the centre is the middle of the area. The densities are computed on a grid
-    of at least :data:`CENTER_CELL` metres.
+    core). The product asks for both: a campus full of POIs but off the dense street grid,
+    or a street grid without shops, is not the centre. A density of fewer than
+    :data:`CENTER_MIN_POINTS` points is left out; with neither, the centre is the middle of
+    the area. The densities are computed on a grid of at least :data:`CENTER_CELL` metres.
 
     Returns
     -------
@@ -351,12 +352,12 @@ def detect_center(
     coarse = Grid.from_bounds(grid.bounds, cell_size=max(CENTER_CELL, grid.cell_size),
                               crs=grid.crs)  # fmt: skip
     bw = max(CENTER_BANDWIDTH, 2 * coarse.cell_size)
-    total = np.zeros(coarse.shape, dtype="float64")
+    total = np.ones(coarse.shape, dtype="float64")
     for _, xy in parts:
         dens = kernel_density(coarse, xy[:, 0], xy[:, 1], bandwidth=bw)
         top = float(dens.max())
         if top > 0:
-            total += dens / top
+            total *= dens / top
     # only coarse cells whose centre falls on a cell of the area
     cx, cy = coarse.centers()
     col = np.clip(((cx - grid.bounds[0]) // grid.cell_size).astype(int), 0, grid.width - 1)

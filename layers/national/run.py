@@ -335,6 +335,7 @@ def output_spec(
         scale="national", config=mc, parameters=params, inputs=result.data.sources,
         grid_extra={"cells": g.size, "cells_in_region": result.cells_in_region},
         extra={"region": region, "engine": result.engine, "windows": result.windows,
+               "data_coverage": result.checks.get("data_coverage"),
                "thresholds": result.thresholds, "layers": result.layers,
                "warnings": list(warnings_seen), "seconds": result.timings},
         title="Innovation-centre suitability (national)",
