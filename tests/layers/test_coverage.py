@@ -529,3 +529,26 @@ def test_meso_run_beyond_its_osm_extract(tmp_path):
     assert not np.isfinite(result.suitability[result.inside & ~result.covered]).any()
     assert len(result.candidates)
     assert shapely.within(result.candidates.geometry.to_numpy(), reach.buffer(150)).all()
+
+
+def test_manifest_replays_conditions_thresholds_and_coverage(tmp_path, capsys):
+    first = tmp_path / "first"
+    args = ["micro", "--cell-size", "50", "--no-tiles", "--quiet", "--condition", "edge"]
+    args += ["--condition-min", "0.4", "--thresholds", "absolute", "--coverage-radius", "150"]
+    assert main([*args, "--out", str(first)]) == 0
+    replay = tmp_path / "replay"
+    assert main(["run", str(first / "manifest.json"), "--out", str(replay), "--quiet"]) == 0
+    capsys.readouterr()
+    a = json.loads((first / "manifest.json").read_text())
+    b = json.loads((replay / "manifest.json").read_text())
+    assert a["parameters"] == b["parameters"]
+    p = a["parameters"]
+    assert (p["conditions"], p["condition_min"], p["thresholds"], p["coverage_radius"]) == (
+        ["edge"], 0.4, "absolute", 150.0)  # fmt: skip
+    assert a["extra"]["conditions"] == b["extra"]["conditions"]
+    assert a["extra"]["data_coverage"] == b["extra"]["data_coverage"]
+    import rasterio
+
+    for name in ("suitability.tif", "coverage.tif"):
+        with rasterio.open(first / name) as x, rasterio.open(replay / name) as y:
+            np.testing.assert_array_equal(x.read(1), y.read(1))
