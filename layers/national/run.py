@@ -348,6 +348,7 @@ def output_spec(
 def summary(result: NationalResult) -> str:
     """What a national run found, how it ran, and where its outputs are."""
     from layers.meso.outputs import candidates_text, crs_label, layers_text
+    from layers.outputs.text import checks_text
 
     g = result.grid
     lines = [
@@ -357,6 +358,7 @@ def summary(result: NationalResult) -> str:
         f"Engine: {result.engine}; windows: {result.windows['measures']} (measures), "
         f"{result.windows['scores']} (scores); seconds: "
         + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()),
+        *checks_text(result.checks),
         "",
         "Layers:",
     ]

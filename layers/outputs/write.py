@@ -391,5 +391,6 @@ def _overview_view(
     return SimpleNamespace(
         grid=grid, inside=np.isfinite(composite), suitability=composite,
         candidates=result.candidates, weights=result.weights, data=result.data,
+        checks=getattr(result, "checks", None) or {},
         factors=[FactorResult(factors[name], [], score, "ok") for name, score in overviews.items()],
     )  # fmt: skip
