@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import shapely
 from affine import Affine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 
 from gis.engine import Engine
@@ -552,3 +554,49 @@ def test_manifest_replays_conditions_thresholds_and_coverage(tmp_path, capsys):
     for name in ("suitability.tif", "coverage.tif"):
         with rasterio.open(first / name) as x, rasterio.open(replay / name) as y:
             np.testing.assert_array_equal(x.read(1), y.read(1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 6),
+    radius=st.floats(5.0, 120.0),
+    window=st.tuples(
+        st.integers(0, 20), st.integers(0, 20), st.integers(1, 12), st.integers(1, 12)
+    ),
+)
+def test_coverage_of_points_is_exact_in_any_window(seed, n, radius, window):
+    # points are measured exactly: a cell has data iff its centre is within the radius,
+    # on the whole grid and on any window of it
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds((0, 0, 320, 320), cell_size=10, crs=UTM)
+    pts = rng.uniform(-50, 370, size=(n, 2))
+    cov = Coverage(shapely.points(pts), radius)
+    x, y = grid.centers()
+    d = np.hypot(x[None, :, None] - pts[:, 0], y[:, None, None] - pts[:, 1]).min(axis=2)
+    whole = cov(grid)
+    clear = np.abs(d - radius) > 1e-3  # float32 distances: no verdict on the circle itself
+    np.testing.assert_array_equal(whole[clear], (d <= radius)[clear])
+    r, c, h, w = window
+    np.testing.assert_array_equal(cov(_window(grid, r, c, h, w)), whole[r : r + h, c : c + w])
+
+
+def test_map_draws_no_data_hatched(tmp_path):
+    from gis.maps import NO_DATA_LAYER, no_data_hatch, suitability_map
+
+    grid = Grid.from_bounds((385_000, 6_670_000, 386_000, 6_671_000), cell_size=100, crs=UTM)
+    composite = np.full(grid.shape, 0.5, dtype="float32")
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[:, 6:] = True
+    hatch = no_data_hatch(mask)
+    assert np.isnan(hatch[:, :6]).all() and set(np.unique(hatch[:, 6:])) == {
+        np.float32(0.3), np.float32(0.8)}  # fmt: skip
+    page = suitability_map(tmp_path / "m.html", grid, composite=composite, layers={},
+                           tiles=None, no_data=mask)  # fmt: skip
+    assert NO_DATA_LAYER in page.read_text()
+    none = suitability_map(tmp_path / "n.html", grid, composite=composite, layers={},
+                           tiles=None, no_data=np.zeros(grid.shape, dtype=bool))  # fmt: skip
+    assert NO_DATA_LAYER not in none.read_text()
+    with pytest.raises(InputError, match="no_data must have the grid's shape"):
+        suitability_map(tmp_path / "x.html", grid, composite=composite, layers={},
+                        tiles=None, no_data=mask[:, :3])  # fmt: skip
