@@ -29,9 +29,11 @@ __all__ = [
     "COLORMAP_ANCHORS",
     "MAP_ASSETS",
     "MAP_LABELS",
+    "NO_DATA_LAYER",
     "add_page_css",
     "colour_table",
     "hex_colours",
+    "no_data_hatch",
     "raster_overlay_png",
     "raster_png",
     "suitability_map",
@@ -51,6 +53,7 @@ MAP_LABELS: dict[str, str] = {
     "rank": "Rank",
     "yes": "yes",
     "no": "no",
+    "no_data": "No data (nothing mapped nearby)",
 }
 
 #: Anchor colours of the perceptually uniform colour scales, evenly spaced from 0 to 1.
@@ -63,7 +66,13 @@ COLORMAP_ANCHORS: dict[str, tuple[str, ...]] = {
         "#000004", "#1d1147", "#51127c", "#822681", "#b63679",
         "#e65164", "#fb8861", "#fec287", "#fcfdbf",
     ),
+    "greys": ("#252525", "#969696", "#f0f0f0"),
 }  # fmt: skip
+
+#: Name of the overlay of cells without data (:func:`suitability_map`), and its stripe width
+#: in cells of the map grid.
+NO_DATA_LAYER: str = MAP_LABELS["no_data"]
+NO_DATA_STRIPE: int = 3
 
 
 def _table_from_anchors(anchors: Sequence[str]) -> np.ndarray:
@@ -438,6 +447,7 @@ def suitability_map(
     field_aliases: Mapping[str, str] | None = None,
     page_css: str | Callable[[str], str] | None = None,
     overwrite: bool = False,
+    no_data: np.ndarray | None = None,
 ) -> Path:
     """Save an interactive HTML map of a suitability analysis.
 
@@ -487,6 +497,9 @@ def suitability_map(
         font face holding the glyphs the page uses, say).
     overwrite
         Replace an existing file.
+    no_data
+        Cells of the area without data (bool, ``grid.shape``), drawn as a grey hatched
+        overlay (:data:`NO_DATA_LAYER`, shown) above the composite; None for none.
 
     Returns
     -------
@@ -528,6 +541,13 @@ def suitability_map(
     fmap.fit_bounds(composite_layer.bounds)
     for name, array in zip(names[1:], layers.values(), strict=True):
         _image_layer(array, grid, name=name, cmap=cmap, opacity=opacity, show=False).add_to(fmap)
+    if no_data is not None:
+        if np.shape(no_data) != grid.shape:
+            raise InputError(f"no_data must have the grid's shape {grid.shape}")
+        if np.any(no_data):
+            hatch = no_data_hatch(np.asarray(no_data, dtype=bool))
+            _image_layer(hatch, grid, name=words["no_data"], cmap="greys", opacity=0.8,
+                         show=True).add_to(fmap)  # fmt: skip
     if candidates is not None:
         _candidate_layer(candidates, candidate_fields, labels=words, aliases=field_aliases).add_to(
             fmap
@@ -557,6 +577,21 @@ def suitability_map(
     with atomic_file(target) as tmp:
         tmp.write_bytes(page.encode("utf-8"))
     return target
+
+
+def no_data_hatch(mask: np.ndarray, stripe: int = NO_DATA_STRIPE) -> np.ndarray:
+    """Diagonal grey stripes over the cells of ``mask`` (NaN elsewhere), for an overlay.
+
+    Examples
+    --------
+    >>> no_data_hatch(np.ones((2, 4), dtype=bool), stripe=1)
+    array([[0.3, 0.8, 0.3, 0.8],
+           [0.8, 0.3, 0.8, 0.3]], dtype=float32)
+    """
+    rows, cols = np.indices(mask.shape)
+    dark = ((rows + cols) // max(stripe, 1)) % 2 == 0
+    values = np.where(dark, np.float32(0.3), np.float32(0.8))
+    return np.where(mask, values, np.float32(np.nan)).astype("float32")
 
 
 def _add_text(fmap: Any, start: str, text: str, end: str, *, escaped: bool = False) -> None:

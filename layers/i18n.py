@@ -166,6 +166,16 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "report.col_units": ("units", "单位"),
     "report.col_note": ("note", "说明"),
     "report.empty_rule": ("empty → {rule}", "无要素 → {rule}"),
+    "report.too_few": ("too few → left out", "要素过少 → 不参与"),
+    "report.checks_heading": ("Data coverage and conditions", "数据覆盖与约束条件"),
+    "report.checks_intro": (
+        "Cells with nothing mapped nearby are no data, not good: they are nodata in the "
+        "suitability, never candidates, and hatched grey in map.html (coverage.tif: 1 data, "
+        "0 none). A condition is a factor that must reach its minimum whatever the weighted sum.",
+        "附近没有任何已测绘要素的栅格视为无数据，而非适宜：它们在适宜性图中为空值，不会成为候选地，"
+        "并在 map.html 中以灰色斜线显示（coverage.tif：1 有数据，0 无数据）。约束条件是无论加权和"
+        "多高都必须达到最低分的因子。",
+    ),
     "report.profile": ("strongest: {strong}; weakest: {weak}", "最强：{strong}；最弱：{weak}"),
     "report.no_candidates": (
         "No candidate {site} met the rules (top percent or threshold, minimum area).",
@@ -427,6 +437,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "mreport.agree": ("agree", "一致"),
     "mreport.more": ("… {n} more units in tiers.csv", "……另有 {n} 个单元见 tiers.csv"),
     "mreport.no": ("NO", "否"),
+    "checks.coverage": (
+        "Data coverage: {share} of the area has {rule}; {cells} cells ({none}) are no data "
+        "and hold no candidate",
+        "数据覆盖：{share} 的范围内有{rule}；{cells} 个栅格（{none}）无数据，不含候选地",
+    ),
+    "checks.applied": ("applied", "已应用"),
+    "checks.not_applied": ("not applied (the factor has no score)", "未应用（该因子无得分）"),
+    "checks.failing": (", {n} cells fail it", "，{n} 个栅格不满足"),
+    "checks.condition": (
+        "Condition: {factor} >= {min} (non-compensatory), {state}{more}",
+        "约束条件：{factor} ≥ {min}（不可补偿），{state}{more}",
+    ),
+    "checks.warning": ("Warning: {message}", "警告：{message}"),
+    "layer.coverage": ("Data coverage", "数据覆盖"),
+    "map.no_data": ("No data (nothing mapped nearby)", "无数据（附近没有已测绘要素）"),
     "mreport.drivers": (
         "What drives the index (largest contributions, share of each unit's index):",
         "指数的主要构成（贡献最大的指标及其占该单元指数的比例）：",

@@ -189,6 +189,9 @@ class Measure:
     whole_area
         The measure needs the whole area at once (e.g. distance along the walking
         network); window-by-window runs compute it once on the whole grid.
+    feature_ranked
+        The measure ranks cells by how many features are near (a density): percentile
+        thresholds of it need enough features (:func:`layers.pipeline.sparse_fallback`).
     description
         What the measure computes.
     """
@@ -199,6 +202,7 @@ class Measure:
     params: Mapping[str, Any] = field(default_factory=dict)
     halo: str | float | None = None
     whole_area: bool = False
+    feature_ranked: bool = False
     description: str = ""
 
 
@@ -580,16 +584,16 @@ for _m in (
     Measure(name="distance", units="m", function=distance, whole_area=True,
             description="straight-line (Euclidean) distance to the nearest feature"),
     Measure(name="density", units="features/km2", function=density,
-            params={"bandwidth": 400.0}, halo="bandwidth",
+            params={"bandwidth": 400.0}, halo="bandwidth", feature_ranked=True,
             description="quartic kernel density of feature centroids"),
     Measure(name="potential", units="weighted features (distance-weighted)", function=potential,
-            params={"scale": 1000.0},
+            params={"scale": 1000.0}, feature_ranked=True,
             description="potential of the features: sum of weight x exp(-distance / scale)"),
     Measure(name="raster_value", units="raster units", function=raster_value,
             params={"radius": 0.0}, halo="radius",
             description="value of a raster source (its mean within radius when radius > 0)"),
     Measure(name="coverage", units="share", function=coverage_share,
-            params={"radius": 200.0}, halo="radius",
+            params={"radius": 200.0}, halo="radius", feature_ranked=True,
             description="share of a circular neighbourhood covered by the features"),
     Measure(name="center_distance", units="m", function=center_distance,
             description="straight-line distance from the city centre"),
@@ -609,7 +613,7 @@ for _m in (
             params={"radius": 1000.0}, halo="radius",
             description="share of green and water within a radius"),
     Measure(name="amenity_density", units="features/km2", function=amenity_density,
-            params={"bandwidth": 1000.0}, halo="bandwidth",
+            params={"bandwidth": 1000.0}, halo="bandwidth", feature_ranked=True,
             description="kernel density of everyday services"),
     Measure(name="centre_distance", units="m", function=centre_distance,
             description="distance to the nearest macro centre of the chosen tier or above"),

@@ -640,6 +640,31 @@ SITE_OPTIONS: dict[str, Option] = {
             help="how factor scores combine: wlc (weighted sum), weighted_product, owa, "
             "fuzzy_and/or/product/sum/gamma, minimum, maximum, topsis",
         ),
+        Option(
+            name="thresholds", default="percentile", flags=("--thresholds",),
+            key="model.thresholds", kind="choice", check=one_of(("percentile", "absolute")),
+            label="thresholds",
+            help="data-driven transform parameters: percentiles of the area (p95 ...) or the "
+            "documented absolute values of each criterion",
+        ),
+        Option(
+            name="conditions", default=None, flags=("--condition",), key="model.conditions",
+            kind="names", metavar="FACTOR[,FACTOR...]", label="conditions",
+            help="factors that must hold, not only weigh (non-compensatory): a cell where "
+            "one scores below --condition-min is never a candidate, e.g. edge,green_quiet",
+        ),
+        Option(
+            name="condition_min", default=0.5, flags=("--condition-min",),
+            key="model.condition_min", kind="number", check=between(0, 1),
+            label="condition minimum", help="score a condition factor must reach (0-1)",
+        ),
+        Option(
+            name="coverage_radius", default=250.0, flags=("--coverage-radius",),
+            key="model.coverage_radius", kind="number", check=between(0, unit=" metres"),
+            metavar="M", label="coverage radius",
+            help="cells farther than this from every mapped street or building are no data "
+            "(never candidates); 0 turns the data-coverage mask off",
+        ),
     )
 }  # fmt: skip
 

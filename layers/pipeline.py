@@ -12,8 +12,17 @@ its grid and its constraints. The pipeline
    degenerate data-driven range (:func:`explicit_params`), and combines criteria
    into factor scores (:func:`compute_factor`);
 4. aggregates the factors (:func:`gis.overlay.aggregate`), applies the constraints,
-   finds the candidate regions and runs the decision steps
-   (:func:`layers.decision.apply_decision`).
+   the data-coverage mask (:class:`Coverage`: cells with no mapped feature nearby are
+   "no data", never "good") and the non-compensatory conditions (a factor that must
+   reach a minimum score whatever the weighted sum), finds the candidate regions and
+   runs the decision steps (:func:`layers.decision.apply_decision`).
+
+A percentile threshold set by a handful of features would stretch one or two features
+to a score of 1: a criterion of a measure that ranks cells by their features
+(:attr:`layers.measures.Measure.feature_ranked`) with fewer than :data:`MIN_FEATURES`
+features scores with its documented absolute thresholds
+(:attr:`layers.spec.Criterion.absolute_params`) instead, or is left out as no
+information (:func:`sparse_fallback`); the run says so in its warnings.
 
 :func:`compute_raster` runs it in memory on the whole grid. The block functions
 :class:`MeasureBlock` and :class:`ScoreBlock` run the same steps window by window on
@@ -44,8 +53,11 @@ from layers.measures import MEASURES, EmptyMeasure, MeasureContext, Measured, ha
 from layers.spec import Criterion, CriterionResult, Factor, FactorResult
 
 __all__ = [
+    "COVERAGE_WARN",
+    "MIN_FEATURES",
     "MOMENT_TRANSFORMS",
     "PERCENTILE_SAMPLE",
+    "Coverage",
     "Exclusions",
     "MeasureBlock",
     "RasterResult",
@@ -58,11 +70,18 @@ __all__ = [
     "compute_factor",
     "compute_raster",
     "compute_windowed",
+    "condition_failures",
+    "conditions_info",
+    "coverage_info",
+    "coverage_warning",
     "empty_score",
     "explicit_params",
+    "few_features",
+    "run_warnings",
     "sample_step",
     "sample_window",
     "score_criterion",
+    "sparse_fallback",
 ]
 
 #: Transforms whose omitted ``mean`` and ``std`` default to the raster's own.
@@ -71,6 +90,13 @@ MOMENT_TRANSFORMS: tuple[str, ...] = ("ms_large", "ms_small")
 #: Percentile parameters (``"p98"``) are taken from every s-th row and column of the
 #: grid, with s chosen so the sample has at most this many cells (exact below it).
 PERCENTILE_SAMPLE: int = 4_000_000
+
+#: Fewest features that may rank an area by percentiles of a feature-ranked measure (a
+#: density); with fewer, absolute thresholds apply or the criterion carries no information.
+MIN_FEATURES: int = 5
+
+#: Share of the area with data below which a run warns that its ranking covers little.
+COVERAGE_WARN: float = 0.5
 
 
 # ---------------------------------------------------------------------- checks
@@ -267,6 +293,63 @@ def explicit_params(criterion: Criterion, values: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def sparse_fallback(
+    criterion: Criterion, count: int, *, min_features: int | None = None
+) -> tuple[Criterion | None, str]:
+    """The criterion to score when its features may be too few to rank the area.
+
+    A percentile threshold (``"p95"``) of a feature-ranked measure (a kernel density) set
+    by one or two features stretches them to a score of 1. With fewer than
+    ``min_features`` (default :data:`MIN_FEATURES`) features, the criterion scores with
+    its ``absolute_params`` instead, or, without those, is left out (None: no
+    information). The note says what happened (empty when nothing did).
+
+    Examples
+    --------
+    >>> c = Criterion(name="cafes", measure="density", tags={"amenity": ["cafe"]},
+    ...               transform_params={"lower_threshold": 0, "upper_threshold": "p95"},
+    ...               absolute_params={"upper_threshold": 50})
+    >>> used, note = sparse_fallback(c, 1)
+    >>> dict(used.transform_params)
+    {'lower_threshold': 0, 'upper_threshold': 50}
+    >>> note
+    'cafes: 1 feature(s), too few (< 5) to rank the area by percentiles, so absolute \
+thresholds are used (upper_threshold=50)'
+    >>> sparse_fallback(c, 5)[0] is c
+    True
+    """
+    from dataclasses import replace
+
+    n = MIN_FEATURES if min_features is None else min_features
+    if count >= n or not needs_sample(criterion):
+        return criterion, ""
+    if not MEASURES[criterion.measure].feature_ranked:
+        return criterion, ""
+    head = (f"{criterion.name}: {count} feature(s), too few (< {n}) to rank the area by "
+            "percentiles")  # fmt: skip
+    if criterion.absolute_params:
+        used = replace(criterion, transform_params=criterion.absolute_transform_params())
+        if not needs_sample(used):
+            given = ", ".join(f"{k}={v:g}" for k, v in criterion.absolute_params.items())
+            return used, f"{head}, so absolute thresholds are used ({given})"
+    return None, f"{head}, so it is scored as no information (left out)"
+
+
+def few_features(criterion: Criterion, count: int) -> str:
+    """A warning when a criterion's own features are too few to rank an area, else ``""``.
+
+    Only features selected from OSM or a user source count; the run's packaged sources
+    (centre, hubs, population, cities, macro centres) are complete by construction.
+    """
+    if 0 < count < MIN_FEATURES and criterion.source not in _OWN_SOURCES:
+        return (f"{criterion.name}: only {count} feature(s) in the area, too few to rank "
+                "it")  # fmt: skip
+    return ""
+
+
+_OWN_SOURCES = ("centre", "hubs", "population", "cities", "macro")
+
+
 # ---------------------------------------------------------------------- scores
 def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
     """The transform of ``raw`` with explicit parameters, in row chunks when pointwise."""
@@ -331,13 +414,19 @@ def compute_factor(
                                            f"{exc}; rule '{rule}' applied"))  # fmt: skip
             continue
         score = m.score
+        used, fallback = sparse_fallback(crit, m.count) if score is None else (crit, "")
+        note = "; ".join(n for n in (m.note, fallback) if n)
+        if used is None:
+            results.append(CriterionResult(crit, m.count, m.raw, None, "few", note,
+                                           dict(m.extra)))  # fmt: skip
+            continue
         if score is None:
-            if crit.transform is None:
+            if used.transform is None:
                 score = m.raw
             else:
-                values = _sample(m.raw, ctx.inside, step) if needs_sample(crit) else np.empty(0)
-                score = score_criterion(crit.transform, m.raw, explicit_params(crit, values))
-        results.append(CriterionResult(crit, m.count, m.raw, score, "ok", m.note, dict(m.extra)))
+                values = _sample(m.raw, ctx.inside, step) if needs_sample(used) else np.empty(0)
+                score = score_criterion(used.transform, m.raw, explicit_params(used, values))
+        results.append(CriterionResult(crit, m.count, m.raw, score, "ok", note, dict(m.extra)))
     return _combine(factor, results, empty_rule, ctx.grid.shape)
 
 
@@ -359,6 +448,125 @@ class Exclusions:
         for geoms, options in self.layers:
             excluded |= exclusion_mask(grid, geoms, **options)
         return excluded
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Where a run has data: the cells within ``radius`` metres of a mapped feature.
+
+    A cell farther than ``radius`` from every feature of ``geometries`` (in the grid
+    CRS: street segments and buildings at micro scale) is "no data": absent data must
+    not score as good (a low building density where no building is mapped), so such
+    cells are nodata in the suitability and never candidates. Points are measured
+    exactly; lines and polygons to within half a cell diagonal
+    (:func:`gis.distance.euclidean_distance`). Any window of the grid gives the same
+    cells as the whole grid (features are measured on the window grown by ``radius``).
+
+    Parameters
+    ----------
+    geometries
+        Shapely geometries in the grid CRS.
+    radius
+        Metres; 0 or less turns the mask off (every cell has data).
+    basis
+        What the features are, in words, for reports (e.g. ``"mapped streets or
+        buildings"``).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = Grid.from_bounds((0, 0, 50, 10), cell_size=10, crs=32635)
+    >>> Coverage(np.array([shapely.Point(5, 5)]), 15.0, "points")(g).astype(int)
+    array([[1, 1, 0, 0, 0]])
+    """
+
+    geometries: np.ndarray
+    radius: float
+    basis: str = "mapped features"
+
+    def __call__(self, grid: Grid) -> np.ndarray:
+        """Cells of ``grid`` with data (bool)."""
+        from affine import Affine
+
+        from gis.distance import euclidean_distance
+
+        if self.radius <= 0:
+            return np.ones(grid.shape, dtype=bool)
+        geoms = np.asarray(self.geometries, dtype=object)
+        if geoms.size == 0:
+            return np.zeros(grid.shape, dtype=bool)
+        h = math.ceil(self.radius / grid.cell_size) + 1
+        grown = Grid(grid.crs, grid.transform @ Affine.translation(-h, -h),
+                     grid.width + 2 * h, grid.height + 2 * h)  # fmt: skip
+        try:
+            dist = euclidean_distance(grown, geoms, max_distance=self.radius + grid.cell_size)
+        except NoDataError:  # no non-empty geometry
+            return np.zeros(grid.shape, dtype=bool)
+        return dist[h:-h, h:-h] <= self.radius
+
+    def describe(self) -> str:
+        """What a cell needs to have data, in words."""
+        return f"{self.basis} within {self.radius:g} m"
+
+
+def coverage_info(covered: np.ndarray, inside: np.ndarray, coverage: Coverage) -> dict[str, Any]:
+    """The share of the area with data, for reports and manifests.
+
+    Examples
+    --------
+    >>> inside = np.array([[True, True, True, False]])
+    >>> covered = np.array([[True, False, False, True]])
+    >>> info = coverage_info(covered, inside, Coverage(np.empty(0), 100.0, "streets"))
+    >>> info["share"], info["cells_no_data"], info["cells"]
+    (0.333333, 2, 3)
+    """
+    cells = int(np.count_nonzero(inside))
+    with_data = int(np.count_nonzero(covered & inside))
+    return _coverage_dict(with_data, cells, coverage)
+
+
+def _coverage_dict(with_data: int, cells: int, coverage: Coverage) -> dict[str, Any]:
+    share = with_data / cells if cells else 0.0
+    return {"share": round(share, 6), "cells": cells, "cells_no_data": cells - with_data,
+            "radius_m": coverage.radius, "basis": coverage.basis,
+            "rule": coverage.describe()}  # fmt: skip
+
+
+def coverage_warning(info: Mapping[str, Any]) -> str:
+    """One line when less than :data:`COVERAGE_WARN` of the area has data, else ``""``."""
+    if info["share"] >= COVERAGE_WARN:
+        return ""
+    return (f"only {info['share']:.0%} of the area has data ({info['rule']}); the other "
+            f"{1 - info['share']:.0%} is no data and holds no candidate")  # fmt: skip
+
+
+def condition_failures(
+    scores: Mapping[str, np.ndarray], conditions: Mapping[str, float]
+) -> tuple[np.ndarray | None, list[str]]:
+    """Cells failing a non-compensatory condition, and the conditions that could not apply.
+
+    A condition ``factor -> minimum`` holds where the factor scores at least the minimum;
+    a cell failing any condition cannot be a candidate whatever its weighted sum. A
+    condition on a factor without a score (no data) cannot apply: it is named in the
+    second value.
+
+    Examples
+    --------
+    >>> fail, skipped = condition_failures({"edge": np.array([[0.0, 0.5, 1.0]])},
+    ...                                    {"edge": 0.5, "quiet": 0.5})
+    >>> fail, skipped
+    (array([[ True, False, False]]), ['quiet'])
+    """
+    fail: np.ndarray | None = None
+    skipped = []
+    for name, low in conditions.items():
+        score = scores.get(name)
+        if score is None:
+            skipped.append(name)
+            continue
+        below = ~(score >= np.asarray(low, dtype=score.dtype))  # NaN fails too
+        fail = below if fail is None else fail | below
+    return fail, skipped
 
 
 @dataclass(kw_only=True)
@@ -387,6 +595,12 @@ class RasterRun:
         What a factor is called in messages, and the progress label of the candidates.
     report
         Called with the factor results once they are computed (e.g. to warn of empty ones).
+    coverage
+        Where the run has data (:class:`Coverage`); cells without are nodata and never
+        candidates. None: every cell has data.
+    conditions
+        Factor name -> minimum score: non-compensatory conditions (a cell where a named
+        factor scores less is nodata in the suitability and never a candidate).
     """
 
     factors: tuple[Factor, ...]
@@ -404,11 +618,18 @@ class RasterRun:
     describe: str = "factor"
     candidates_step: str = "candidates"
     report: Callable[[list[FactorResult]], None] | None = None
+    coverage: Coverage | None = None
+    conditions: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class RasterResult:
-    """What an in-memory run of the pipeline computed."""
+    """What an in-memory run of the pipeline computed.
+
+    ``covered`` holds the cells with data (None without a coverage mask), ``failing``
+    the cells that fail a condition (None without conditions); ``checks`` reports both
+    (``data_coverage``, ``conditions``) and the run's ``warnings``.
+    """
 
     grid: Grid
     inside: np.ndarray
@@ -420,6 +641,31 @@ class RasterResult:
     decision: Any = None
     timings: dict[str, float] = field(default_factory=dict)
     windows: dict[str, int] = field(default_factory=dict)
+    covered: np.ndarray | None = None
+    failing: np.ndarray | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def run_warnings(factor_results: Sequence[FactorResult]) -> list[str]:
+    """One line per criterion with too few features to rank the area, or a fallback."""
+    out = []
+    for fr in factor_results:
+        for cr in fr.criteria:
+            fallback = [n for n in cr.note.split("; ") if "too few (<" in n]
+            few = fallback[0] if fallback else few_features(cr.criterion, cr.count)
+            if few:
+                out.append(f"factor {fr.factor.name}: {few}")
+    return out
+
+
+def conditions_info(
+    conditions: Mapping[str, float], skipped: Sequence[str], failing: int | None, cells: int
+) -> list[dict[str, Any]]:
+    """The conditions of a run as report rows (factor, minimum, applied, cells failing)."""
+    return [{"factor": name, "min_score": low, "applied": name not in skipped,
+             "cells_failing": None if failing is None or name in skipped else failing,
+             "cells": cells}
+            for name, low in conditions.items()]  # fmt: skip
 
 
 def active_weights(factor_results: Sequence[FactorResult], *, what: str = "factor") -> dict:
@@ -488,8 +734,14 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
         excluded = (
             np.zeros(grid.shape, dtype=bool) if run.constraints is None else run.constraints(grid)
         )
-        suitability = apply_constraints(composite, excluded, area_mask=inside)
-        del composite
+        checks, covered, failing = _checks(run, grid, inside, scores, factor_results)
+        blocked = excluded
+        if covered is not None:
+            blocked = blocked | ~covered
+        if failing is not None:
+            blocked = blocked | failing
+        suitability = apply_constraints(composite, blocked, area_mask=inside)
+        del composite, blocked
     lap("overlay")
     with progress.step(run.candidates_step):
         candidates = candidate_regions(
@@ -503,7 +755,37 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
     lap("candidates")
     return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=weights,
                         suitability=suitability, excluded=excluded, candidates=candidates,
-                        decision=decision, timings=lap.seconds)  # fmt: skip
+                        decision=decision, timings=lap.seconds, covered=covered,
+                        failing=failing, checks=checks)  # fmt: skip
+
+
+def _checks(
+    run: RasterRun,
+    grid: Grid,
+    inside: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    factor_results: Sequence[FactorResult],
+) -> tuple[dict[str, Any], np.ndarray | None, np.ndarray | None]:
+    """The coverage mask, the cells failing a condition, and their report (whole grid)."""
+    warn = run_warnings(factor_results)
+    checks: dict[str, Any] = {"data_coverage": None, "conditions": [], "warnings": warn}
+    covered = None
+    if run.coverage is not None:
+        covered = run.coverage(grid)
+        info = coverage_info(covered, inside, run.coverage)
+        checks["data_coverage"] = info
+        line = coverage_warning(info)
+        if line:
+            warn.insert(0, line)
+    failing = None
+    if run.conditions:
+        failing, skipped = condition_failures(scores, run.conditions)
+        n_fail = None if failing is None else int(np.count_nonzero(failing & inside))
+        checks["conditions"] = conditions_info(run.conditions, skipped, n_fail,
+                                               int(np.count_nonzero(inside)))  # fmt: skip
+        warn.extend(f"condition {name}: the factor has no score, so the condition does not "
+                    "apply" for name in skipped)  # fmt: skip
+    return checks, covered, failing
 
 
 def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
@@ -522,6 +804,7 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
         suitability = read_geotiff(res.paths["suitability"])[0]
         raws = {k.removeprefix("raw:"): read_geotiff(p)[0] for k, p in res.paths.items()
                 if k.startswith("raw:") and not k.endswith(":score")}  # fmt: skip
+        covered = read_geotiff(res.paths["coverage"])[0] > 0.5 if "coverage" in res.paths else None
     rows = {row["layer"]: row for row in res.layers}
     factor_results = []
     for f in run.factors:
@@ -534,6 +817,9 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
         score = scores.get(f.name)
         status = row["status"] if score is None else "ok"
         factor_results.append(FactorResult(f, crit_results, score, status, row["note"]))
+    failing = None
+    if run.conditions:
+        failing = condition_failures(scores, run.conditions)[0]
     excluded = np.zeros(grid.shape, dtype=bool) if run.constraints is None else (
         run.constraints(grid))  # fmt: skip
     candidates = candidate_regions(
@@ -542,10 +828,14 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
     )  # fmt: skip
     candidates, decision = _decide(run, grid, inside, suitability, scores, res.weights,
                                    candidates, _raw_of(factor_results))  # fmt: skip
+    if failing is not None and res.checks.get("conditions"):
+        n_fail = int(np.count_nonzero(failing & inside))
+        for row in res.checks["conditions"]:
+            row["cells_failing"] = n_fail if row["applied"] else None
     return RasterResult(grid=grid, inside=inside, factors=factor_results, weights=res.weights,
                         suitability=suitability, excluded=excluded, candidates=candidates,
-                        decision=decision, timings=res.timings,
-                        windows=res.windows)  # fmt: skip
+                        decision=decision, timings=res.timings, windows=res.windows,
+                        covered=covered, failing=failing, checks=res.checks)  # fmt: skip
 
 
 def _raw_of(factor_results: Sequence[FactorResult]) -> dict[str, dict[str, np.ndarray]]:
@@ -635,6 +925,8 @@ class ScoreBlock:
     aggregation: str = "wlc"
     aggregation_options: dict[str, Any] = field(default_factory=dict)
     constraints: Callable[[Grid], np.ndarray] | None = None
+    coverage: Coverage | None = None
+    conditions: Mapping[str, float] = field(default_factory=dict)
 
     def __call__(self, grid: Grid, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         from gis.overlay import weighted_linear_combination
@@ -665,6 +957,13 @@ class ScoreBlock:
             excluded = np.zeros(grid.shape, dtype=bool)
         else:
             excluded = self.constraints(grid)
+        if self.coverage is not None:
+            covered = self.coverage(grid)
+            excluded = excluded | ~covered
+            out["coverage"] = np.where(inside, covered.astype("float32"), np.float32(np.nan))
+        failing = condition_failures(out, self.conditions)[0] if self.conditions else None
+        if failing is not None:
+            excluded = excluded | failing
         out["suitability"] = apply_constraints(composite, excluded, area_mask=inside)
         for factor in self.layers:
             out[factor] = np.where(inside, out[factor], np.float32(np.nan)).astype(
@@ -689,6 +988,7 @@ class WindowedResult:
     engine: str
     made: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     decision: Any = None  # layers.decision.DecisionResult of the decision steps, if any
+    checks: dict[str, Any] = field(default_factory=dict)  # data coverage, conditions, warnings
 
 
 #: Working set per cell of a measure-pass window (float32 and float64 temporaries).
@@ -716,6 +1016,7 @@ def probe(
     outputs: dict[str, tuple[str | None, str]] = {}
     for factor in factors:
         statuses: dict[str, str] = {}
+        counts: dict[str, int] = {}
         notes: list[str] = []
         count = 0
         missing = _unavailable(factor, ctx)
@@ -731,6 +1032,7 @@ def probe(
                 notes.append(str(exc))
                 continue
             statuses[crit.name] = "ok"
+            counts[crit.name] = m.count
             count += m.count
             ok.add(crit.name)
             notes.append(m.note)
@@ -740,7 +1042,7 @@ def probe(
             outputs.update({k: (u, d) for k, (_, u, d) in m.extra.items()})
         status = "ok" if "ok" in statuses.values() else "drop"
         rows.append({"layer": factor.name, "title": factor.title, "status": status,
-                     "features": count, "criteria": statuses,
+                     "features": count, "criteria": statuses, "counts": counts,
                      "note": "; ".join(n for n in notes if n)})  # fmt: skip
     return rows, ok, outputs
 
@@ -788,7 +1090,8 @@ def compute_windowed(
             "no layer has data in the area (no feature within reach); check that the area "
             "is where the data are"
         )
-    factors = [f for f in run.factors if any(c.name in ok for c in f.criteria)
+    run_factors, warn = _sparse_windowed(run.factors, layer_rows, ok)
+    factors = [f for f in run_factors if any(c.name in ok for c in f.criteria)
                or (run.empty_rule == "zero" and _unavailable(f, ctx) is None)]  # fmt: skip
     weights = normalize_weights({f.name: f.weight for f in factors if f.weight > 0})
     factors = [f for f in factors if f.name in weights]
@@ -909,8 +1212,11 @@ def compute_windowed(
     inputs = {s: raw_paths[s] for parts in layers.values() for s, _ in parts
               if not s.startswith("=")}  # fmt: skip
     inputs["inside"] = raw_paths["inside"]
+    conditions = {k: v for k, v in run.conditions.items() if k in layers}
+    skipped = [k for k in run.conditions if k not in layers]
     score_block = ScoreBlock(params, layers, weights, run.aggregation,
-                             dict(run.aggregation_options), run.constraints)  # fmt: skip
+                             dict(run.aggregation_options), run.constraints,
+                             run.coverage, conditions)  # fmt: skip
     titles = dict(titles or {f.name: f.title for f in factors})
     score_outputs = {
         f: RasterOutput(folder / f"{f}.tif", f"{titles.get(f, f)} score (0-1)", "score",
@@ -923,6 +1229,11 @@ def compute_windowed(
         "score",
         tags={"weights": str(weights), **(suitability_tags or {})},
     )
+    if run.coverage is not None:
+        score_outputs["coverage"] = RasterOutput(
+            folder / "coverage.tif", f"data coverage: 1 = {run.coverage.describe()}, 0 = no data",
+            "0/1", tags={"coverage": run.coverage.describe()},
+        )  # fmt: skip
     score_windows = plan(grid, engine, halo=0, bytes_per_cell=SCORE_BYTES_PER_CELL)
     score_paths = compute_blocks(
         grid, score_block, score_outputs, engine=engine, inputs=inputs,
@@ -930,6 +1241,19 @@ def compute_windowed(
         progress=None if progress_cb is None else (lambda d, t: progress_cb("scores", d, t)),
     )  # fmt: skip
     lap("scores")
+    checks: dict[str, Any] = {"data_coverage": None, "conditions": [], "warnings": warn}
+    if run.coverage is not None:
+        cov = raster_statistics(score_paths["coverage"], memory_budget=engine.budget)
+        with_data = round(cov["mean"] * cov["count"]) if cov["count"] else 0
+        info = _coverage_dict(with_data, int(cov["count"]), run.coverage)
+        checks["data_coverage"] = info
+        line = coverage_warning(info)
+        if line:
+            warn.insert(0, line)
+    if run.conditions:
+        checks["conditions"] = conditions_info(run.conditions, skipped, None, sampler.cells)
+        warn.extend(f"condition {name}: the factor has no score, so the condition does not "
+                    "apply" for name in skipped)  # fmt: skip
     if run.refuse_flat:
         stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
         if stats["count"] > 1 and stats["max"] - stats["min"] < 1e-6:
@@ -965,14 +1289,52 @@ def compute_windowed(
     for row in layer_rows:
         row["weight"] = weights.get(row["layer"], 0.0)
     paths = {f"raw:{k}": v for k, v in raw_paths.items()}
-    paths.update({("suitability" if k == "suitability" else f"factor:{k}"): v
+    paths.update({(k if k in ("suitability", "coverage") else f"factor:{k}"): v
                   for k, v in score_paths.items()})  # fmt: skip
     return WindowedResult(
         grid=grid, cells_in_region=sampler.cells, paths=paths, layers=layer_rows,
         weights=weights, thresholds=params, candidates=candidates,
         windows={"measures": len(raw_windows), "scores": len(score_windows)},
         timings=lap.seconds, engine=engine.describe(), made=made, decision=decision,
+        checks=checks,
     )  # fmt: skip
+
+
+def _sparse_windowed(
+    factors: Sequence[Factor], rows: list[dict[str, Any]], ok: set[str]
+) -> tuple[tuple[Factor, ...], list[str]]:
+    """:func:`sparse_fallback` on the probed counts: factors to score, and warnings.
+
+    Criteria left out as no information leave ``ok`` (and their factor's probe row says
+    so); a factor with no criterion left is dropped like an empty one.
+    """
+    from dataclasses import replace
+
+    by_name = {row["layer"]: row for row in rows}
+    out, warn = [], []
+    for f in factors:
+        row = by_name[f.name]
+        criteria = []
+        for c in f.criteria:
+            if c.name not in ok:
+                criteria.append(c)
+                continue
+            n = row.get("counts", {}).get(c.name, 0)
+            used, note = sparse_fallback(c, n)
+            line = note or few_features(c, n)
+            if line:
+                warn.append(f"factor {f.name}: {line}")
+                row["note"] = "; ".join(x for x in (row["note"], note) if x)
+            if used is None:
+                ok.discard(c.name)
+                row["criteria"][c.name] = "few"
+                criteria.append(c)
+            else:
+                criteria.append(used)
+        if row["status"] == "ok" and not any(c.name in ok for c in f.criteria):
+            row["status"] = "drop"
+        out.append(replace(f, criteria=tuple(criteria)))
+    return tuple(out), warn
 
 
 @dataclass

@@ -17,7 +17,11 @@ of points or a raster the run reads). A scale preset
 is a tuple of factors.
 
 Transform parameters may be numbers or percentile strings such as ``"p95"``: the 95th
-percentile of the raw measure over the cells of the study area.
+percentile of the raw measure over the cells of the study area. A criterion may also
+document absolute values for its percentile parameters (``absolute_params``): a run
+with ``thresholds="absolute"`` (:func:`with_thresholds`) uses them, and so does a run
+whose features are too few to rank the area by percentiles
+(:func:`layers.pipeline.sparse_fallback`).
 """
 
 from __future__ import annotations
@@ -33,15 +37,21 @@ from layers.sources import SourceSpec
 
 __all__ = [
     "EMPTY_RULES",
+    "THRESHOLD_MODES",
     "Criterion",
     "CriterionResult",
     "Factor",
     "FactorResult",
+    "with_thresholds",
     "with_weights",
 ]
 
 #: What to do with a criterion or factor whose features are absent from the area.
 EMPTY_RULES: tuple[str, ...] = ("drop", "zero", "one")
+
+#: How data-driven transform parameters are set: percentiles of the area (``"pNN"``), or
+#: the documented absolute values of each criterion (``absolute_params``).
+THRESHOLD_MODES: tuple[str, ...] = ("percentile", "absolute")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +92,10 @@ class Criterion:
         or ``"one"`` (the absence of a nuisance, e.g. no major road, is good).
     description
         What the criterion measures, in words.
+    absolute_params
+        Absolute values (in the measure's units) of the percentile parameters of
+        ``transform_params``, e.g. ``{"upper_threshold": 50.0}`` for ``"p95"``: used by
+        runs with absolute thresholds and when too few features rank the area.
     """
 
     name: str
@@ -96,6 +110,7 @@ class Criterion:
     weight: float = 1.0
     when_empty: str | None = None
     description: str = ""
+    absolute_params: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.data is not None and self.source == "osm":
@@ -107,6 +122,28 @@ class Criterion:
                 f"criterion {self.name!r}: when_empty must be one of {EMPTY_RULES}, "
                 f"got {self.when_empty!r}"
             )
+        for key, value in (self.absolute_params or {}).items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(
+                    f"criterion {self.name!r}: absolute_params {key} must be a number, "
+                    f"got {value!r}"
+                )
+
+    def absolute_transform_params(self) -> dict[str, Any]:
+        """``transform_params`` with the percentile entries given in ``absolute_params``
+        replaced by those absolute values (the others unchanged).
+
+        Examples
+        --------
+        >>> c = Criterion(name="c", measure="density",
+        ...               transform_params={"lower_threshold": 0, "upper_threshold": "p95"},
+        ...               absolute_params={"upper_threshold": 40.0})
+        >>> c.absolute_transform_params()
+        {'lower_threshold': 0, 'upper_threshold': 40.0}
+        """
+        given = self.absolute_params or {}
+        return {k: given.get(k, v) if isinstance(v, str) else v
+                for k, v in self.transform_params.items()}  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """The criterion as plain JSON-ready values (for manifests)."""
@@ -123,6 +160,7 @@ class Criterion:
             "transform_params": dict(self.transform_params),
             "weight": self.weight,
             "when_empty": self.when_empty,
+            "absolute_params": None if self.absolute_params is None else dict(self.absolute_params),
         }
 
 
@@ -196,3 +234,44 @@ def with_weights(factors: tuple[Factor, ...], weights: Mapping[str, float]) -> t
     return tuple(
         replace(f, weight=float(weights[f.name])) if f.name in weights else f for f in factors
     )
+
+
+def with_thresholds(factors: tuple[Factor, ...], mode: str) -> tuple[Factor, ...]:
+    """Copy of ``factors`` with percentile parameters set by ``mode``.
+
+    ``"percentile"`` leaves them; ``"absolute"`` replaces every percentile parameter by
+    the criterion's documented absolute value (``absolute_params``).
+
+    Raises
+    ------
+    InputError
+        For an unknown mode, or in absolute mode a criterion with a percentile parameter
+        and no absolute value for it (the message names both).
+
+    Examples
+    --------
+    >>> from layers.micro.factors import MICRO_FACTORS
+    >>> fs = with_thresholds(MICRO_FACTORS, "absolute")
+    >>> [dict(c.transform_params) for f in fs if f.name == "amenity" for c in f.criteria]
+    [{'lower_threshold': 0, 'upper_threshold': 50.0}]
+    """
+    if mode not in THRESHOLD_MODES:
+        raise InputError(f"thresholds must be one of {THRESHOLD_MODES}, got {mode!r}")
+    if mode == "percentile":
+        return factors
+    out = []
+    for f in factors:
+        criteria = []
+        for c in f.criteria:
+            params = c.absolute_transform_params()
+            left = sorted(k for k, v in params.items() if isinstance(v, str))
+            if left:
+                raise InputError(
+                    f"criterion {c.name!r}: absolute thresholds asked for but "
+                    f"{', '.join(left)} {'is' if len(left) == 1 else 'are'} a percentile with "
+                    "no absolute value; give absolute_params or numbers in transform_params"
+                )
+            criteria.append(replace(c, transform_params=params) if params != dict(
+                c.transform_params) else c)  # fmt: skip
+        out.append(replace(f, criteria=tuple(criteria)))
+    return tuple(out)

@@ -50,6 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model = add_options(p, specs, ["center"], title="model")
     add_weight_option(model, what="factor")
     add_options(model, specs, ["empty_rule", "constraints", "exclude_file"])
+    add_options(model, specs, ["thresholds", "conditions", "condition_min", "coverage_radius"])
     add_options(
         p, specs, ["top_percent", "threshold", "min_area_ha", "connectivity"],
         title="candidate districts",

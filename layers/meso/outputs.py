@@ -89,6 +89,8 @@ def candidates_text(cands: Any, *, head: int, km2: bool = False) -> str:
 
 def meso_summary(result: Any, paths: dict[str, Path]) -> str:
     """What a meso run found, which layers were available, and where its outputs are."""
+    from layers.outputs.text import checks_text
+
     g = result.grid
     data = result.data
     region = data.region
@@ -96,6 +98,7 @@ def meso_summary(result: Any, paths: dict[str, Path]) -> str:
         f"Region: {region.get('name')} - {region.get('geometry_source')}",
         f"Grid: {g.height:,} x {g.width:,} cells of {g.cell_size:g} m in {crs_label(g.crs)}; "
         f"{int(result.inside.sum()):,} cells in the region",
+        *checks_text(getattr(result, "checks", None) or {}),
         "",
         "Layers (which were available and what they used):",
     ]

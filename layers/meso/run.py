@@ -76,7 +76,7 @@ from layers.options import (
     option,
     validate_options,
 )
-from layers.pipeline import Exclusions, RasterRun, compute_raster
+from layers.pipeline import Coverage, Exclusions, RasterRun, compute_raster
 from layers.sources import LoadedSource, load_sources, user_sources
 from layers.spec import Factor, FactorResult, with_weights
 
@@ -730,6 +730,8 @@ class MesoResult:
     decision: Any = None  # layers.decision.DecisionResult
     windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
     sources: dict[str, LoadedSource] = field(default_factory=dict)  # user sources read
+    covered: np.ndarray | None = None  # cells with data (None: no coverage mask)
+    checks: dict[str, Any] = field(default_factory=dict)  # data coverage, conditions, warnings
 
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: status, features used, weight, note."""
@@ -817,7 +819,8 @@ def compute_meso(
                       suitability=res.suitability, excluded=res.excluded, candidates=candidates,
                       data=data, population_info=ctx.population_info,
                       timings={**lap.seconds, **res.timings}, decision=res.decision,
-                      windows=res.windows, sources=ctx.sources)  # fmt: skip
+                      windows=res.windows, sources=ctx.sources, covered=res.covered,
+                      checks=res.checks)  # fmt: skip
 
 
 def _warn_empty(factor_results: list[FactorResult]) -> None:
@@ -862,7 +865,30 @@ def raster_run(
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
         decision=config.decision, refuse_flat=True, describe="layer",
+        coverage=data_coverage(ctx),
     )  # fmt: skip
+
+
+#: With an OSM extract, cells of a meso run farther than this (m) from every feature read from
+#: it are no data: the run's OSM layers know nothing there.
+COVERAGE_RADIUS: float = 2_000.0
+
+
+def data_coverage(ctx: MeasureContext) -> Coverage | None:
+    """Where a meso run has data: near a feature of its OSM extract; None without OSM.
+
+    The packaged tables (GeoNames places, airports, the paper's centres) are complete
+    inventories, so a cell far from them scores low, not good: without OSM every cell has
+    data. An OSM extract covers part of the world only; beyond it the OSM layers (diversity,
+    green, amenities) would read absence as fact, so cells farther than
+    :data:`COVERAGE_RADIUS` from every feature of the extract are no data.
+    """
+    osm = ctx.features
+    if osm is None or not len(osm):
+        return None
+    xy = shapely.get_coordinates(shapely.centroid(ctx.projected().to_numpy()))
+    points = shapely.points(xy[:, 0], xy[:, 1])
+    return Coverage(points, COVERAGE_RADIUS, "features of the OSM extract")
 
 
 def constraints(
@@ -1027,7 +1053,8 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
                "population": result.population_info, "warnings": result.warnings,
                "notes": data.notes, "seconds": result.timings,
                "sources": [src.describe() for src in result.sources.values()],
-               "engine": config.engine.describe(), "windows": result.windows},
+               "engine": config.engine.describe(), "windows": result.windows,
+               "data_coverage": result.checks.get("data_coverage")},
         title="Innovation-centre suitability (meso)",
         suitability_description="innovation-centre suitability, meso scale (0-1)",
         suitability_tags={"region": str(data.region.get("name"))},

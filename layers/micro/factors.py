@@ -109,13 +109,15 @@ MICRO_FACTORS: tuple[Factor, ...] = (
                 measure="density",
                 transform="linear",
                 transform_params={"lower_threshold": 0, "upper_threshold": "p95"},
+                absolute_params={"upper_threshold": 50.0},
                 measure_params={"bandwidth": 400.0},
                 description="kernel density of cafés, restaurants, bars, libraries, coworking",
             ),
         ),
         rationale="Innovation needs places 'easy for face-to-face exchange' (sec. 2.3): cafés, "
         "restaurants, bars, libraries and coworking within a 400 m walk. The score grows "
-        "linearly to the area's 95th percentile of density.",
+        "linearly to the area's 95th percentile of density; with absolute thresholds, to 50 "
+        "venues per km² (about 25 within 400 m, a lively street).",
     ),
     Factor(
         name="transit",
@@ -189,12 +191,15 @@ MICRO_FACTORS: tuple[Factor, ...] = (
                 measure="center_distance",
                 transform="band",
                 transform_params={"a": "p10", "b": "p30", "c": "p70", "d": "p98"},
+                absolute_params={"a": 1000.0, "b": 2500.0, "c": 6000.0, "d": 12000.0},
                 description="distance from the city centre (given, or the peak of POI density)",
             ),
         ),
         rationale="Innovation centres 'mostly lie at the edge of the central city' (sec. 2.3): "
         "neither the core nor the far periphery. A band on distance from the centre: 0 "
-        "in the innermost 10 % of the area, full between the 30th and 70th percentiles.",
+        "in the innermost 10 % of the area, full between the 30th and 70th percentiles; with "
+        "absolute thresholds, 0 within 1 km of the centre, full from 2.5 to 6 km, 0 beyond "
+        "12 km (the inner ring roads of a Chinese central city lie 2-6 km out).",
     ),
     Factor(
         name="low_density",
@@ -252,6 +257,7 @@ MICRO_FACTORS: tuple[Factor, ...] = (
                 measure="density",
                 transform="linear",
                 transform_params={"lower_threshold": 0, "upper_threshold": "p95"},
+                absolute_params={"upper_threshold": 20.0},
                 measure_params={"bandwidth": 500.0},
                 weight=0.7,
                 description="kernel density of IT, research, finance, venture-capital, law "
@@ -273,6 +279,8 @@ MICRO_FACTORS: tuple[Factor, ...] = (
             ),
         ),
         rationale="Sites should be 'close to research institutes and related firms' and 'to "
-        "venture capital, law and consulting firms' near 'parks of high-tech firms' (sec. 2.3).",
+        "venture capital, law and consulting firms' near 'parks of high-tech firms' (sec. 2.3). "
+        "Office density scores to the area's 95th percentile, or with absolute thresholds "
+        "to 20 offices per km² (about 16 within 500 m).",
     ),
 )

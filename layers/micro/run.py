@@ -56,25 +56,32 @@ from layers.options import (
     option,
     validate_options,
 )
-from layers.pipeline import Exclusions, RasterRun, compute_raster
+from layers.pipeline import Coverage, Exclusions, RasterRun, compute_raster
 from layers.sources import LoadedSource, load_sources, user_sources
-from layers.spec import Factor, FactorResult, with_weights
+from layers.spec import Factor, FactorResult, with_thresholds, with_weights
 
 __all__ = [
     "CENTER_TAGS",
     "CONSTRAINT_TAGS",
+    "COVERAGE_TAGS",
     "MicroConfig",
     "MicroResult",
     "compute_micro",
     "constraints",
+    "data_coverage",
+    "detect_center",
     "load_micro_data",
     "output_spec",
     "raster_run",
     "run_micro",
 ]
 
-#: Features that mark the commercial core; the city centre is the peak of their density.
+#: Features that mark the commercial core; with the street intersections they locate the
+#: city centre (:func:`detect_center`).
 CENTER_TAGS: dict[str, Any] = {"amenity": True, "shop": True, "office": True}
+
+#: Mapped features that, with the street network, say that a cell has data at all.
+COVERAGE_TAGS: dict[str, Any] = {"building": True}
 
 #: Constraint layers: cells on water or railways cannot host a district.
 CONSTRAINT_TAGS: dict[str, dict[str, Any]] = {
@@ -91,8 +98,15 @@ CONSTRAINT_TAGS: dict[str, dict[str, Any]] = {
 #: Buffer (m) around railway centre lines that is excluded.
 RAILWAY_BUFFER: float = 10.0
 
-#: Bandwidth (m) of the density whose peak is taken as the city centre.
-CENTER_BANDWIDTH: float = 1000.0
+#: Bandwidth (m) of the densities whose peak is taken as the city centre: wide enough that
+#: one campus or one shopping street cannot outweigh the urban fabric around it.
+CENTER_BANDWIDTH: float = 2000.0
+
+#: Fewest street intersections (or POIs) whose density may locate the centre.
+CENTER_MIN_POINTS: int = 20
+
+#: Cell size (m) of the coarse grid the centre's densities are computed on (at least).
+CENTER_CELL: float = 100.0
 
 
 def _min_cell() -> float:
@@ -145,11 +159,12 @@ class MicroConfig:
         GRID_OPTIONS, "crs", help="projected CRS for the analysis (default: the area's UTM zone)"
     )
     center: tuple[float, float] | None = option(
-        flag="--center",
+        flag=("--center", "--centre"),
         key="model.center",
         kind="lonlat",
         label="centre",
-        help="city centre as LON,LAT (default: the peak of amenity/shop/office density)",
+        help="city centre as LON,LAT (default: the peak of the 2 km density of street "
+        "intersections and amenity/shop/office POIs)",
     )
     weights: dict[str, float] = field(default_factory=dict)
     empty_rule: str = like(SITE_OPTIONS, "empty_rule")
@@ -167,6 +182,10 @@ class MicroConfig:
     )
     aggregation: str = like(SITE_OPTIONS, "aggregation")
     aggregation_options: dict[str, Any] = field(default_factory=dict)
+    thresholds: str = like(SITE_OPTIONS, "thresholds")
+    conditions: tuple[str, ...] | None = like(SITE_OPTIONS, "conditions")
+    condition_min: float = like(SITE_OPTIONS, "condition_min")
+    coverage_radius: float = like(SITE_OPTIONS, "coverage_radius")
     tiles: str | None = like(MAP_OPTIONS, "tiles")
     map_assets: str = like(MAP_OPTIONS, "map_assets")
     lang: str = like(MAP_OPTIONS, "lang")
@@ -197,6 +216,13 @@ class MicroConfig:
                 raise InputError(f"centre must be lon,lat in WGS84 degrees, got {self.center}")
         self.decision.validate()
         normalize_weights({f.name: f.weight for f in self.factors})
+        names = [f.name for f in self.preset]
+        unknown = [c for c in self.conditions or () if c not in names]
+        if unknown:
+            raise InputError(
+                f"condition {', '.join(map(repr, unknown))} is not a factor; "
+                f"factors are {', '.join(names)}"
+            )
         for path in (self.osm_file, self.area_file, self.exclude_file):
             if path is not None and not Path(path).exists():
                 raise DataSourceError(f"file not found: {path}")
@@ -206,8 +232,8 @@ class MicroConfig:
 
     @property
     def factors(self) -> tuple[Factor, ...]:
-        """The factors of ``preset`` with this run's weights."""
-        return with_weights(self.preset, self.weights)
+        """The factors of ``preset`` with this run's weights and thresholds."""
+        return with_thresholds(with_weights(self.preset, self.weights), self.thresholds)
 
 
 @dataclass
@@ -227,6 +253,9 @@ class MicroResult:
     decision: Any = None  # layers.decision.DecisionResult
     windows: dict[str, int] = field(default_factory=dict)  # windows per pass (not in memory)
     sources: dict[str, LoadedSource] = field(default_factory=dict)  # user sources read
+    covered: np.ndarray | None = None  # cells with data (None: no coverage mask)
+    failing: np.ndarray | None = None  # cells failing a condition (None: no condition)
+    checks: dict[str, Any] = field(default_factory=dict)  # data coverage, conditions, warnings
 
     def coverage_table(self) -> list[dict[str, Any]]:
         """One row per criterion: source, features found, status, weight used."""
@@ -252,7 +281,7 @@ class MicroResult:
 def all_tag_filters(factors: Sequence[Factor]) -> list[TagFilter]:
     """Every OSM tag filter a run needs: factors, centre detection, constraints."""
     filters: list[TagFilter] = [c.tags for f in factors for c in f.criteria if c.tags]
-    return [*filters, CENTER_TAGS, *CONSTRAINT_TAGS.values(), {"tunnel": True}]
+    return [*filters, CENTER_TAGS, COVERAGE_TAGS, *CONSTRAINT_TAGS.values(), {"tunnel": True}]
 
 
 def resolve_area(config: MicroConfig) -> BaseGeometry | None:
@@ -283,21 +312,84 @@ def load_micro_data(config: MicroConfig) -> OSMData:
 
 # ---------------------------------------------------------------------------- compute
 def detect_center(
-    grid: Grid, inside: np.ndarray, features: gpd.GeoDataFrame, geoms: gpd.GeoSeries
+    grid: Grid,
+    inside: np.ndarray,
+    features: gpd.GeoDataFrame,
+    geoms: gpd.GeoSeries,
+    network: Any = None,
 ) -> tuple[tuple[float, float], str]:
-    """City centre in grid coordinates: the peak of POI density, else the area's middle."""
-    sel = geoms[match_tags(features, CENTER_TAGS)]
-    if len(sel) >= 3:
+    """City centre in grid coordinates, by a rule that one campus or one POI cannot sway.
+
+    The centre is the peak, among the cells of the area, of the product of two kernel
+    densities with a wide bandwidth (:data:`CENTER_BANDWIDTH`, 2 km), each scaled to its
+    own maximum: street intersections (nodes of the walking network where three or more
+    streets meet: the urban fabric) and amenity, shop and office POIs (the commercial
+    core). The product asks for both: a campus full of POIs but off the dense street grid,
+    or a street grid without shops, is not the centre. A density of fewer than
+    :data:`CENTER_MIN_POINTS` points is left out; with neither, the centre is the middle of
+    the area. The densities are computed on a grid of at least :data:`CENTER_CELL` metres.
+
+    Returns
+    -------
+    (x, y), method
+        The centre in grid coordinates and the rule that found it, in words.
+    """
+    parts: list[tuple[str, np.ndarray]] = []
+    if network is not None and network.u.size:
+        degree = np.bincount(np.concatenate([network.u, network.v]), minlength=network.x.size)
+        crossing = degree >= 3
+        if int(crossing.sum()) >= CENTER_MIN_POINTS:
+            xy = np.column_stack([network.x[crossing], network.y[crossing]])
+            parts.append((f"{int(crossing.sum())} street intersections", xy))
+    sel = geoms[match_tags(features, CENTER_TAGS)] if len(features) else geoms.iloc[:0]
+    if len(sel) >= CENTER_MIN_POINTS:
         xy = shapely.get_coordinates(shapely.centroid(sel.to_numpy()))
-        bw = max(CENTER_BANDWIDTH, grid.cell_size)
-        dens = kernel_density(grid, xy[:, 0], xy[:, 1], bandwidth=bw)
-        dens = np.where(inside, dens, -1.0)
-        r, c = np.unravel_index(int(np.argmax(dens)), dens.shape)
-        x, y = grid.centers()
-        return (float(x[c]), float(y[r])), f"peak of amenity/shop/office density ({len(sel)} POIs)"
-    rows, cols = np.nonzero(inside)
+        parts.append((f"{len(sel)} amenity/shop/office POIs", xy))
     x, y = grid.centers()
-    return (float(x[cols].mean()), float(y[rows].mean())), "middle of the study area (few POIs)"
+    if not parts:
+        rows, cols = np.nonzero(inside)
+        return (float(x[cols].mean()), float(y[rows].mean())), (
+            "middle of the study area (too few street intersections and POIs)")  # fmt: skip
+    coarse = Grid.from_bounds(grid.bounds, cell_size=max(CENTER_CELL, grid.cell_size),
+                              crs=grid.crs)  # fmt: skip
+    bw = max(CENTER_BANDWIDTH, 2 * coarse.cell_size)
+    total = np.ones(coarse.shape, dtype="float64")
+    for _, xy in parts:
+        dens = kernel_density(coarse, xy[:, 0], xy[:, 1], bandwidth=bw)
+        top = float(dens.max())
+        if top > 0:
+            total *= dens / top
+    # only coarse cells whose centre falls on a cell of the area
+    cx, cy = coarse.centers()
+    col = np.clip(((cx - grid.bounds[0]) // grid.cell_size).astype(int), 0, grid.width - 1)
+    row = np.clip(((grid.bounds[3] - cy) // grid.cell_size).astype(int), 0, grid.height - 1)
+    ok = inside[np.ix_(row, col)]
+    if not ok.any():
+        rows, cols = np.nonzero(inside)
+        return (float(x[cols].mean()), float(y[rows].mean())), "middle of the study area"
+    total = np.where(ok, total, -1.0)
+    r, c = np.unravel_index(int(np.argmax(total)), total.shape)
+    how = " and ".join(name for name, _ in parts)
+    return (float(cx[c]), float(cy[r])), f"peak of the {bw / 1000:g} km density of {how}"
+
+
+def data_coverage(
+    network: Any, features: gpd.GeoDataFrame, geoms: gpd.GeoSeries, *, radius: float
+) -> Coverage:
+    """Where a micro run has data: cells within ``radius`` of a mapped street or building.
+
+    The streets are the segments of the walking network; the buildings the OSM features
+    tagged ``building``. A cell with neither within ``radius`` metres is "no data".
+    """
+    parts = []
+    if network is not None and network.u.size:
+        a = np.column_stack([network.x[network.u], network.y[network.u]])
+        b = np.column_stack([network.x[network.v], network.y[network.v]])
+        parts.append(shapely.linestrings(np.stack([a, b], axis=1)))
+    if len(features):
+        parts.append(geoms[match_tags(features, COVERAGE_TAGS)].to_numpy())
+    geometries = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+    return Coverage(geometries, radius, "mapped streets or buildings")
 
 
 def compute_micro(
@@ -337,7 +429,7 @@ def compute_micro(
         cx, cy = tr.transform(*config.center)
         center_xy, how = (float(cx), float(cy)), "given"
     else:
-        center_xy, how = detect_center(grid, inside, features, geoms)
+        center_xy, how = detect_center(grid, inside, features, geoms, network)
     back = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
     lon, lat = back.transform(*center_xy)
     center = {"lon": round(lon, 6), "lat": round(lat, 6), "method": how}
@@ -348,7 +440,12 @@ def compute_micro(
     ctx = MeasureContext(grid=grid, inside=inside, config=config, features=features,
                          geoms=geoms, network=network, center=center_xy,
                          sources=sources)  # fmt: skip
-    res = compute_raster(raster_run(config, ctx, exclude=exclude), engine=config.engine)
+    run = raster_run(config, ctx, exclude=exclude)
+    if config.coverage_radius > 0:
+        run.coverage = data_coverage(network, features, geoms, radius=config.coverage_radius)
+    res = compute_raster(run, engine=config.engine)
+    for line in res.checks.get("warnings", []):
+        progress.note(f"warning: {line}")
     factor_results, weights, suitability = res.factors, res.weights, res.suitability
     excluded, candidates, decision = res.excluded, res.candidates, res.decision
     return MicroResult(
@@ -365,6 +462,9 @@ def compute_micro(
         decision=decision,
         windows=res.windows,
         sources=sources,
+        covered=res.covered,
+        failing=res.failing,
+        checks=res.checks,
     )
 
 
@@ -387,6 +487,7 @@ def raster_run(
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
         decision=config.decision, candidates_step="candidate districts",
+        conditions={name: config.condition_min for name in config.conditions or ()},
     )  # fmt: skip
 
 
@@ -482,7 +583,10 @@ def output_spec(result: MicroResult, config: MicroConfig, *, command: str | None
                "network": result.network,
                "sources": [src.describe() for src in result.sources.values()],
                "osm_data_date": result.osm.source.get("osm_data_date"),
-               "engine": config.engine.describe(), "windows": result.windows},
+               "engine": config.engine.describe(), "windows": result.windows,
+               "data_coverage": result.checks.get("data_coverage"),
+               "conditions": result.checks.get("conditions", []),
+               "warnings": result.checks.get("warnings", [])},
         title=config.title, suitability_description="innovation-district suitability (0-1)",
         factor_tag="factor", raw_tag="criterion", tiles=config.tiles,
         map_assets=config.map_assets, lang=config.lang, command=command,
@@ -512,6 +616,9 @@ def config_dict(config: MicroConfig) -> dict[str, Any]:
                     "transform_params": dict(c.transform_params),
                     "weight": c.weight,
                     "when_empty": c.when_empty,
+                    "absolute_params": None
+                    if c.absolute_params is None
+                    else dict(c.absolute_params),
                 }
                 for c in f.criteria
             ],

@@ -337,6 +337,7 @@ def output_spec(
         scale="national", config=mc, parameters=params, inputs=result.data.sources,
         grid_extra={"cells": g.size, "cells_in_region": result.cells_in_region},
         extra={"region": region, "engine": result.engine, "windows": result.windows,
+               "data_coverage": result.checks.get("data_coverage"),
                "thresholds": result.thresholds, "layers": result.layers,
                "warnings": list(warnings_seen), "seconds": result.timings},
         title="Innovation-centre suitability (national)",
@@ -350,6 +351,7 @@ def output_spec(
 def summary(result: NationalResult) -> str:
     """What a national run found, how it ran, and where its outputs are."""
     from layers.meso.outputs import candidates_text, crs_label, layers_text
+    from layers.outputs.text import checks_text
 
     g = result.grid
     lines = [
@@ -359,6 +361,7 @@ def summary(result: NationalResult) -> str:
         f"Engine: {result.engine}; windows: {result.windows['measures']} (measures), "
         f"{result.windows['scores']} (scores); seconds: "
         + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()),
+        *checks_text(result.checks),
         "",
         "Layers:",
     ]

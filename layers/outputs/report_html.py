@@ -194,6 +194,22 @@ def _coverage_section(result: Any, lang: str) -> str:
     return _table([text(f"report.col_{c}", lang) for c in cols], rows, {4})
 
 
+def _checks_section(result: Any, lang: str) -> str:
+    """Data coverage, non-compensatory conditions and warnings of the run (may be empty)."""
+    from layers.outputs.text import checks_text
+
+    checks = getattr(result, "checks", None) or {}
+    lines = checks_text(checks, lang=lang)
+    if not lines:
+        return ""
+    warnings = {text("checks.warning", lang, message=w) for w in checks.get("warnings") or []}
+    items = "".join(
+        f'<li class="warn">{_e(x)}</li>' if x in warnings else f"<li>{_e(x)}</li>" for x in lines
+    )
+    heading, intro = text("report.checks_heading", lang), text("report.checks_intro", lang)
+    return f"<h2>{_e(heading)}</h2>\n<p>{_e(intro)}</p>\n<ul>{items}</ul>"
+
+
 def _profile(
     row: Any, factors: Sequence[str], lang: str, titles: Mapping[str, str] | None = None
 ) -> str:
@@ -406,6 +422,7 @@ def report_html(
 <figure>{composite}<figcaption>{_e(t("report.composite_caption", sites=sites))}</figcaption>
 </figure>
 {_legend(lang)}
+{_checks_section(result, lang)}
 <h2>{_e(t("report.candidates_heading", sites=sites))}</h2>
 {_candidates_section(result, top=top, scale=scale, lang=lang)}
 <h2>{_e(t("report.weights"))}</h2>

@@ -8,7 +8,7 @@ from typing import Any
 
 from layers.i18n import text
 
-__all__ = ["micro_summary", "outputs_text", "table", "width"]
+__all__ = ["checks_text", "micro_summary", "outputs_text", "table", "width"]
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
@@ -64,6 +64,7 @@ def micro_summary(result: Any, paths: dict[str, Path], *, lang: str = "en") -> s
         t("summary.network", nodes=f"{result.network.get('nodes', 0):,}",
           edges=f"{result.network.get('edges', 0):,}"),
         t("summary.centre", lon=c["lon"], lat=c["lat"], method=c["method"]),
+        *checks_text(getattr(result, "checks", None) or {}, lang=lang),
         "",
         t("summary.coverage"),
     ]  # fmt: skip
@@ -72,7 +73,7 @@ def micro_summary(result: Any, paths: dict[str, Path], *, lang: str = "en") -> s
             r["factor"],
             r["criterion"],
             str(r["features"]),
-            r["status"] if r["status"] == "ok" else f"empty -> {r['status']}",
+            _status(r["status"], lang),
             f"{r['factor_weight']:.3f}",
         ]
         for r in result.coverage_table()
@@ -94,6 +95,42 @@ def micro_summary(result: Any, paths: dict[str, Path], *, lang: str = "en") -> s
         lines.append(table(crow, [*header, *factor_cols]))
     lines += ["", *outputs_text(paths, noun="factor", lang=lang)]
     return "\n".join(lines)
+
+
+def _status(status: str, lang: str) -> str:
+    if status == "ok":
+        return "ok"
+    if status == "few":
+        return text("report.too_few", lang)
+    return text("report.empty_rule", lang, rule=status)
+
+
+def checks_text(checks: Mapping[str, Any], *, lang: str = "en") -> list[str]:
+    """Lines on the data coverage, the conditions and the warnings of a run, in ``lang``.
+
+    Examples
+    --------
+    >>> print("\\n".join(checks_text({"data_coverage": {"share": 0.25, "cells_no_data": 3,
+    ...     "rule": "mapped streets or buildings within 250 m"}, "warnings": ["few"]})))
+    Data coverage: 25.0% of the area has mapped streets or buildings within 250 m; 3 cells \
+(75.0%) are no data and hold no candidate
+    Warning: few
+    """
+    lines = []
+    cov = checks.get("data_coverage")
+    if cov:
+        share, cells = f"{cov['share']:.1%}", f"{cov['cells_no_data']:,}"
+        none = f"{1 - cov['share']:.1%}"
+        lines.append(text("checks.coverage", lang, share=share, rule=cov["rule"], cells=cells,
+                          none=none))  # fmt: skip
+    for row in checks.get("conditions") or []:
+        state = text("checks.applied" if row["applied"] else "checks.not_applied", lang)
+        failing = row.get("cells_failing")
+        more = "" if failing is None else text("checks.failing", lang, n=f"{failing:,}")
+        lines.append(text("checks.condition", lang, factor=row["factor"],
+                          min=f"{row['min_score']:g}", state=state, more=more))  # fmt: skip
+    lines += [text("checks.warning", lang, message=w) for w in checks.get("warnings") or []]
+    return lines
 
 
 def outputs_text(paths: Mapping[str, Path], *, noun: str, lang: str = "en") -> list[str]:

@@ -150,6 +150,8 @@ def project_layers(
         out.append(ProjectLayer(rel["candidates"], name, layer="candidates"))
     if "suitability" in rel:
         out.append(ProjectLayer(rel["suitability"], text("layer.suitability", lang)))
+    if "coverage" in rel:
+        out.append(ProjectLayer(rel["coverage"], text("layer.coverage", lang), visible=False))
     for prefix, group_key in PROJECT_GROUPS.items():
         group = text(group_key, lang)
         for role, name in rel.items():
@@ -241,9 +243,13 @@ def write_outputs(
                        crs=grid.crs, title=title)  # fmt: skip
     rel["project"] = "project.qgz"
     notes = [localise(note, lang) for note in spec.notes]
+    no_data = None
     if written is None:
         view = result
         map_grid, composite = grid, result.suitability
+        covered = getattr(result, "covered", None)
+        if covered is not None:
+            no_data = result.inside & ~covered
         layers = {titles[fr.factor.name]: _masked(fr.score, result.inside)
                   for fr in result.factors if fr.score is not None}  # fmt: skip
         layers.update({localise(k, lang): v for k, v in decision_map_layers(result).items()})
@@ -255,14 +261,18 @@ def write_outputs(
         for layer_title, name in decision_map_files(result).items():
             layers[localise(layer_title, lang)] = _overview(stage / name, grid)[0]
         notes.append(text("map.overview_note", lang, km=f"{map_grid.cell_size / 1000:.1f}"))
+        if "coverage" in rel:
+            cov = _overview(stage / rel["coverage"], grid)[0]
+            no_data = np.isfinite(cov) & (cov < 0.5)
         view = _overview_view(result, spec, map_grid, composite, overviews)
     fields = None if spec.popup_fields is None else popup_fields(result.candidates,
                                                                  spec.popup_fields)  # fmt: skip
     suitability_map(
         stage / "map.html", map_grid, composite=composite, layers=layers,
         candidates=result.candidates, candidate_fields=fields, title=title,
-        tiles=spec.tiles, notes=notes or None, assets=spec.map_assets,
-        labels={k: text(f"map.{k}", lang) for k in ("composite", "legend", "candidates", "rank")}
+        tiles=spec.tiles, notes=notes or None, assets=spec.map_assets, no_data=no_data,
+        labels={k: text(f"map.{k}", lang)
+                for k in ("composite", "legend", "candidates", "rank", "no_data")}
         | {"yes": text("word.yes", lang), "no": text("word.no", lang)},
         field_aliases=candidate_aliases(factor_titles, lang=lang), page_css=page_font_css,
     )  # fmt: skip
@@ -310,6 +320,14 @@ def _write_rasters(
                   tags={"weights": str(result.weights), **spec.suitability_tags})  # fmt: skip
     raster_style(stage / "suitability.tif", result.suitability, score=True)
     rel["suitability"] = "suitability.tif"
+    covered = getattr(result, "covered", None)
+    if covered is not None:
+        rule = (getattr(result, "checks", None) or {}).get("data_coverage") or {}
+        write_geotiff(stage / "coverage.tif", _masked(covered.astype("float32"), inside), grid,
+                      description=f"data coverage: 1 = {rule.get('rule', 'data')}, 0 = no data",
+                      units="0/1", tags={"coverage": str(rule.get("rule", ""))})  # fmt: skip
+        raster_style(stage / "coverage.tif", np.empty(0), score=True)
+        rel["coverage"] = "coverage.tif"
     for fr in result.factors:
         if fr.score is not None:
             name = f"{fr.factor.name}.tif"
@@ -392,5 +410,6 @@ def _overview_view(
     return SimpleNamespace(
         grid=grid, inside=np.isfinite(composite), suitability=composite,
         candidates=result.candidates, weights=result.weights, data=result.data,
+        checks=getattr(result, "checks", None) or {},
         factors=[FactorResult(factors[name], [], score, "ok") for name, score in overviews.items()],
     )  # fmt: skip

@@ -48,7 +48,7 @@ _RESCALE_ARGS = (
 #: Keys of a ``[[factors.criteria]]`` table.
 CRITERION_KEYS = (
     "name", "description", "source", "tags", "measure", "measure_params", "transform",
-    "transform_params", "weight", "when_empty",
+    "transform_params", "weight", "when_empty", "absolute_params",
 )  # fmt: skip
 #: Measures whose features are not selected by OSM tags, and their data source.
 _SOURCES = {"center_distance": "centre"}
@@ -311,6 +311,19 @@ def check_criterion(c: Checker, value: Any, path: KeyPath, seen: set[str]) -> An
             c, transform, t.get("transform_params", {}), (*path, "transform_params")
         )
         ok = ok and tparams is not None
+    absolute: dict[str, Any] | None = None
+    if "absolute_params" in t and tparams is not None:
+        path_a = (*path, "absolute_params")
+        table = c.table(t["absolute_params"], path_a, sorted(tparams), what="absolute_params")
+        absolute = {}
+        for key, value in table.items():
+            number = c.number(value, (*path_a, key))
+            if number is None:
+                ok = False
+            else:
+                absolute[key] = number
+        if len(table) != len(t["absolute_params"]):
+            ok = False
     weight = 1.0
     if "weight" in t:
         w = c.number(t["weight"], (*path, "weight"), low=0)
@@ -339,6 +352,7 @@ def check_criterion(c: Checker, value: Any, path: KeyPath, seen: set[str]) -> An
         weight=weight,
         when_empty=when_empty,
         description=description,
+        absolute_params=absolute or None,
     )
 
 

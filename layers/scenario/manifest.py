@@ -160,6 +160,7 @@ def factors_document(records: Any) -> list[dict[str, Any]]:
                 transform_params=dict(cr.get("transform_params") or {}),
                 weight=cr.get("weight"),
                 when_empty=cr.get("when_empty"),
+                absolute_params=dict(cr.get("absolute_params") or {}) or None,
                 tags=dict(cr.get("tags") or {}) or None,
             )
             for cr in f.get("criteria", [])

@@ -327,7 +327,7 @@ def test_map_words_come_from_the_caller(tmp_path):
         geometry=[box(500050, 6670050, 500100, 6670100)], crs=32635,
     )  # fmt: skip
     labels = {"composite": "Gesamteignung", "legend": "Eignung", "candidates": "Standorte",
-              "rank": "Rang", "yes": "ja", "no": "nein"}  # fmt: skip
+              "rank": "Rang", "yes": "ja", "no": "nein", "no_data": "Keine Daten"}  # fmt: skip
     path = maps.suitability_map(
         tmp_path / "m.html", g, composite=values, layers={"A": values}, candidates=cands,
         labels=labels, field_aliases={"mean_score": "Mittel"}, tiles=None,

@@ -60,6 +60,7 @@ def test_default_run_writes_every_output(default_run):
         data = src.read(1)
         assert np.isnan(src.nodata) and src.crs == result.grid.crs
     np.testing.assert_array_equal(np.isfinite(data), result.inside)
+    assert result.covered is None  # no OSM extract: the packaged tables cover the region
     valid = data[np.isfinite(data)]
     assert 0 <= valid.min() < valid.max() <= 1
     assert not any(p.name.startswith(".") for p in out.parent.iterdir())  # no staging left
