@@ -1,4 +1,8 @@
-"""Candidate zones from a suitability GeoTIFF larger than memory, window by window.
+"""Candidate zones: split at their peaks and capped in size, or found window by window.
+
+:func:`split_regions` divides labelled zones at their local maxima (a watershed of
+the score inside each zone) and caps each part to its best connected cells, so a
+wide plateau of high scores becomes one zone per peak instead of one blob.
 
 :func:`windowed_candidate_regions` gives the same table as
 :func:`gis.regions.candidate_regions` on the whole raster, while holding only one
@@ -43,6 +47,7 @@ import numpy as np
 from scipy import ndimage
 
 from gis._regions import (
+    REGION_COLUMNS,
     STRUCTURES,
     check_connectivity,
     empty_frame,
@@ -52,7 +57,6 @@ from gis._regions import (
 from gis._validate import is_real_number
 from gis.errors import DataSourceError, InputError
 from gis.io import RasterOutput, WindowWriter, check_output_file, gdal_env, raster_grid
-from gis.regions import REGION_COLUMNS
 from gis.windows import Window, open_raster, plan_windows, read_window
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ __all__ = [
     "CUTOFF_BYTES_PER_CELL",
     "ZONE_BYTES_PER_CELL",
     "raster_quantile_cutoff",
+    "split_regions",
     "windowed_candidate_regions",
 ]
 
@@ -79,6 +84,199 @@ ZONE_BYTES_PER_CELL: int = 72
 _BINS = 1 << 16
 _SIGN = np.uint32(0x80000000)
 _NO_CELL = np.iinfo(np.int64).max
+
+
+# ---------------------------------------------------------------------- peaks
+#: Flooding cost of the cells outside every zone in :func:`split_regions`, above the
+#: cost of any zone cell (at most ``_COST_TOP``), so a basin never crosses the background;
+#: both stay below the uint16 maximum, which :func:`scipy.ndimage.watershed_ift` mishandles.
+_COST_BACKGROUND = np.uint16(60_001)
+_COST_TOP = 60_000
+
+
+def _check_cells(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool | np.bool_)
+        or not is_real_number(value)
+        or not math.isfinite(value)  # type: ignore[arg-type]
+        or value < 1  # type: ignore[operator]
+    ):
+        raise InputError(f"{name} must be a whole number of cells >= 1, got {value!r}")
+    return int(value)  # type: ignore[arg-type]
+
+
+def _peak_markers(
+    labels: np.ndarray, score: np.ndarray, n: int, peak_cells: int | None
+) -> tuple[np.ndarray, int]:
+    """Marker labels (1..m, 0 elsewhere): each zone's plateaus of local maxima, or its maximum.
+
+    A cell is a peak when no cell of any zone within ``peak_cells`` rows and columns
+    (a square window) scores higher; connected peak cells form one marker. Every
+    zone also gets a marker at its best cell (the first in raster order among ties),
+    so a zone whose peaks are all overshadowed by a neighbouring zone keeps one.
+    """
+    inside = labels > 0
+    markers = np.zeros(labels.shape, dtype=np.int32)
+    if peak_cells is not None:
+        values = np.where(inside, score, -np.inf)
+        local = ndimage.maximum_filter(values, size=2 * peak_cells + 1, mode="constant",
+                                       cval=-np.inf)  # fmt: skip
+        peaks = inside & (values >= local)
+        del values, local
+        ndimage.label(peaks, structure=STRUCTURES[8], output=markers)
+    best = ndimage.maximum_position(np.where(inside, score, -np.inf), labels,
+                                    index=np.arange(1, n + 1))  # fmt: skip
+    rows, cols = (np.array(v, dtype=np.intp) for v in zip(*best, strict=True))
+    lone = markers[rows, cols] == 0
+    m = int(markers.max(initial=0))
+    markers[rows[lone], cols[lone]] = m + 1 + np.arange(int(lone.sum()), dtype=np.int32)
+    return markers, m + int(lone.sum())
+
+
+def _cap(pieces: np.ndarray, score: np.ndarray, n: int, max_cells: int,
+         structure: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Cut every piece to at most ``max_cells``: its best cells connected to its best one."""
+    flat = pieces.ravel()
+    cells = np.flatnonzero(flat)
+    owner = flat[cells]
+    counts = np.bincount(owner, minlength=n + 1)
+    big = counts[owner] > max_cells
+    if not big.any():
+        return pieces
+    cells, owner = cells[big], owner[big]
+    values = score.ravel()[cells]
+    order = np.lexsort((cells, -values, owner))  # by piece, best first, raster order on ties
+    cells, owner = cells[order], owner[order]
+    first = np.r_[0, np.flatnonzero(owner[1:] != owner[:-1]) + 1]
+    rank = np.arange(cells.size) - np.repeat(first, np.diff(np.r_[first, cells.size]))
+    out = pieces.copy()
+    out.ravel()[cells[rank >= max_cells]] = 0
+    # keep, of each cut piece, the part connected to its best cell
+    kept = np.zeros(pieces.shape, dtype=bool)
+    kept.ravel()[cells[rank < max_cells]] = True
+    parts, _ = ndimage.label(kept, structure=structure)
+    top = parts.ravel()[cells[first]]
+    keep_part = np.zeros(int(parts.max(initial=0)) + 1, dtype=bool)
+    keep_part[top] = True
+    lost = kept & ~keep_part[parts]
+    out[lost] = 0
+    return out
+
+
+def split_regions(
+    labels: np.ndarray,
+    score: np.ndarray,
+    *,
+    peak_cells: int | None = None,
+    max_cells: int | None = None,
+    connectivity: int = 8,
+) -> tuple[np.ndarray, int]:
+    """Split labelled zones at their local maxima and cap their size.
+
+    Parameters
+    ----------
+    labels
+        2-D integer array, 0 outside every zone and 1..n for the zones (e.g. from
+        :func:`gis.regions.label_regions`). Not modified.
+    score
+        2-D score of the same shape; the zones' cells must not be NaN. Not modified.
+    peak_cells
+        Split every zone at its peaks: the cells that score highest within
+        ``peak_cells`` rows and columns (a square window, over the cells of every
+        zone), a connected plateau of such cells counting as one peak. Each cell of
+        a zone goes to the peak it is joined to by the path whose lowest score is
+        highest (a watershed of the score inside the zone,
+        :func:`scipy.ndimage.watershed_ift` on the score quantised to 60 000 levels).
+        None keeps every zone whole.
+    max_cells
+        Cut every part larger than this to its ``max_cells`` best cells (ties in
+        raster order), keeping those connected to its best cell. None: no cap.
+    connectivity
+        8 joins cells that share an edge or a corner, 4 only cells sharing an edge.
+
+    Returns
+    -------
+    labels, n
+        A new int32 label array (parts numbered in raster order of their first
+        cell) and the number of parts.
+
+    Raises
+    ------
+    InputError
+        Arrays of different shapes or types, a NaN score inside a zone, or
+        ``peak_cells`` / ``max_cells`` not a whole number >= 1.
+
+    Examples
+    --------
+    Two hills in one zone become two zones, split at the saddle (0.5, a cell both
+    hills reach at the same cost, which the flooding order gives to one of them):
+
+    >>> score = np.array([[0.9, 0.8, 0.5, 0.7, 0.8, 0.6]])
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, peak_cells=2)
+    (array([[1, 1, 2, 2, 2, 2]], dtype=int32), 2)
+
+    Capped at two cells, each part keeps its best two:
+
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, peak_cells=2, max_cells=2)
+    (array([[1, 1, 0, 2, 2, 0]], dtype=int32), 2)
+    """
+    structure = STRUCTURES[check_connectivity(connectivity)]
+    peak_cells = _check_cells(peak_cells, "peak_cells")
+    max_cells = _check_cells(max_cells, "max_cells")
+    lab = np.asarray(labels)
+    values = np.asarray(score)
+    if lab.ndim != 2 or lab.dtype.kind not in "iu":
+        raise InputError(f"labels must be a 2-D integer array, got {lab.ndim}-D {lab.dtype}")
+    if values.shape != lab.shape or values.dtype.kind not in "fiu":
+        raise InputError(
+            f"score must be a numeric array of the labels' shape {lab.shape}, got "
+            f"{values.dtype} {values.shape}"
+        )
+    inside = lab > 0
+    zone_values = values[inside].astype(np.float64)
+    if np.isnan(zone_values).any():
+        raise InputError("score is NaN in a zone; zones hold only cells with a score")
+    ids, inverse = np.unique(np.where(inside, lab, 0).ravel(), return_inverse=True)
+    lab = (inverse + int(ids[0] != 0)).reshape(values.shape).astype(np.int32)  # 1..n
+    n = int(lab.max(initial=0))
+    if n == 0:
+        return np.zeros(lab.shape, dtype=np.int32), 0
+    if peak_cells is None and max_cells is None:
+        return _renumber(lab, structure)
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    sub, sub_score, sub_in = lab[box], values[box].astype(np.float64), inside[box]
+    pieces = sub
+    if peak_cells is not None:
+        markers, m = _peak_markers(sub, sub_score, n, peak_cells)
+        if m > n:
+            lo, hi = float(zone_values.min()), float(zone_values.max())
+            span = hi - lo if hi > lo else 1.0
+            cost = np.full(sub.shape, _COST_BACKGROUND, dtype=np.uint16)
+            cost[sub_in] = np.round((hi - sub_score[sub_in]) / span * _COST_TOP).astype(np.uint16)
+            basins = ndimage.watershed_ift(cost, markers, structure=structure)
+            pieces = np.where(sub_in, basins, 0).astype(np.int32)
+    if max_cells is not None:
+        pieces = _cap(pieces, sub_score, int(pieces.max(initial=0)), max_cells, structure)
+    out = np.zeros(lab.shape, dtype=np.int32)
+    out[box] = pieces
+    return _renumber(out, structure)
+
+
+def _renumber(pieces: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
+    """Parts numbered 1..n in raster order of their first cell; a part cut in two counts twice."""
+    del structure  # parts are connected by construction
+    flat = pieces.ravel()
+    cells = np.flatnonzero(flat)
+    if cells.size == 0:
+        return np.zeros(pieces.shape, dtype=np.int32), 0
+    ids, first = np.unique(flat[cells], return_index=True)
+    lut = np.zeros(int(ids.max()) + 1, dtype=np.int32)
+    lut[ids[np.argsort(first, kind="stable")]] = np.arange(1, ids.size + 1, dtype=np.int32)
+    return lut[pieces].astype(np.int32), int(ids.size)
 
 
 # ---------------------------------------------------------------------- cut-off

@@ -74,7 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
          "exclude_file"],
     )  # fmt: skip
     add_options(
-        p, specs, ["top_percent", "threshold", "min_area_ha", "connectivity"],
+        p, specs,
+        ["top_percent", "threshold", "min_area_ha", "connectivity", "max_zone_km2",
+         "peak_distance_km"],
         title="candidate zones",
     )  # fmt: skip
     add_decision_options(p, MesoConfig)

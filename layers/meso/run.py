@@ -83,7 +83,9 @@ from layers.spec import Factor, FactorResult, with_weights
 __all__ = [
     "DEFAULT_REGION",
     "MAX_CELL_SIZE",
+    "MAX_ZONE_KM2",
     "MIN_CELL_SIZE",
+    "PEAK_DISTANCE_KM",
     "MesoConfig",
     "MesoData",
     "MesoResult",
@@ -102,6 +104,16 @@ __all__ = [
 
 #: The region of ``innosite meso`` without arguments: the paper's national centre of Wuhan.
 DEFAULT_REGION: str = "wuhan"
+
+#: Largest candidate zone (km²) by default: about a district of a large Chinese city, the
+#: order of the platforms section 4 of the paper names (Optics Valley, the East Lake high-tech
+#: zone, is managed as 518 km²; Huairou Science City is planned on 100.9 km², Guangming
+#: Science City on 99 km²).
+MAX_ZONE_KM2: float = 300.0
+
+#: Default distance (km) between the peaks at which zones are split: one zone per urban
+#: centre of a metropolitan region, not one per neighbourhood.
+PEAK_DISTANCE_KM: float = 8.0
 
 #: Accepted cell sizes (metres) of a meso grid.
 MIN_CELL_SIZE: float = 50.0
@@ -295,6 +307,25 @@ class MesoConfig:
     top_percent: float | None = like(SITE_OPTIONS, "top_percent", 2.0)
     min_area_ha: float = like(SITE_OPTIONS, "min_area_ha", 100.0, help="smallest zone in hectares")
     connectivity: int = like(SITE_OPTIONS, "connectivity")
+    max_zone_km2: float = option(
+        MAX_ZONE_KM2,
+        flag="--max-zone-area",
+        key="sites.max_zone_km2",
+        metavar="KM2",
+        check=between(0, 1_000_000, unit=" km²"),
+        label="largest zone",
+        help="cut every zone larger than this (km²) to its best cells around its peak; 0: no cap",
+    )
+    peak_distance_km: float = option(
+        PEAK_DISTANCE_KM,
+        flag="--peak-distance",
+        key="sites.peak_distance_km",
+        metavar="KM",
+        check=between(0, 1000, unit=" km"),
+        label="peak distance",
+        help="split zones at their local maxima at least this far apart (km), one zone per "
+        "peak; 0: keep zones whole",
+    )
     exclude_file: str | None = like(SITE_OPTIONS, "exclude_file")
     constraints: bool = option(
         True,
@@ -860,6 +891,8 @@ def raster_run(
         aggregation=config.aggregation, aggregation_options=config.aggregation_options,
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
+        max_area=config.max_zone_km2 * 1e6 if config.max_zone_km2 > 0 else None,
+        peak_distance=config.peak_distance_km * 1000.0 if config.peak_distance_km > 0 else None,
         decision=config.decision, refuse_flat=True, describe="layer",
     )  # fmt: skip
 
