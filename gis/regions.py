@@ -166,14 +166,13 @@ def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
     return out
 
 
-def _cells(value: float | None, unit: float, name: str, units: str, *, floor: bool) -> int | None:
-    """``value`` in whole cells of ``unit`` (rounded down or to nearest, at least 1), or None."""
-    if value is None:
+def _max_cells(max_area: float | None, cell_area: float) -> int | None:
+    """``max_area`` (m²) in whole cells (at least 1), or None."""
+    if max_area is None:
         return None
-    if not is_real_number(value) or not math.isfinite(value) or value <= 0:
-        raise InputError(f"{name} must be a positive number of {units}, got {value!r}")
-    cells = math.floor(value / unit + 1e-9) if floor else round(value / unit)
-    return max(1, cells)
+    if not is_real_number(max_area) or not math.isfinite(max_area) or max_area <= 0:
+        raise InputError(f"max_area must be a positive area in square metres, got {max_area!r}")
+    return max(1, math.floor(max_area / cell_area + 1e-9))
 
 
 def candidate_regions(
@@ -186,7 +185,7 @@ def candidate_regions(
     connectivity: int = 8,
     factors: Mapping[str, np.ndarray] | None = None,
     max_area: float | None = None,
-    peak_distance: float | None = None,
+    min_drop: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Ranked candidate regions: connected groups of high-scoring cells as polygons.
 
@@ -216,10 +215,11 @@ def candidate_regions(
         Cut every region larger than this many square metres to its best cells
         connected to its best one (:func:`gis.zones.split_regions`), before
         ``min_area`` applies. None: no cap.
-    peak_distance
-        Split every region at its local maxima, peaks at least this many metres
-        apart (rounded to whole cells; :func:`gis.zones.split_regions`), so a wide
-        area of high scores gives one region per peak. None: regions stay whole.
+    min_drop
+        Split every region at its peaks: a peak that rises at least this much (in
+        score units) above the saddle joining it to a higher peak gets a region of its
+        own (:func:`gis.zones.split_regions`), so a wide area of high scores gives one
+        region per peak. None: regions stay whole.
 
     Returns
     -------
@@ -287,14 +287,13 @@ def candidate_regions(
             )
         checked[key] = arr
     columns = [*REGION_COLUMNS, *checked]
-    max_cells = _cells(max_area, grid.cell_area, "max_area", "square metres", floor=True)
-    peak_cells = _cells(peak_distance, grid.cell_size, "peak_distance", "metres", floor=False)
+    max_cells = _max_cells(max_area, grid.cell_area)
 
     selected = selection_mask(score, threshold, top_percent)
     labels, n = label_regions(selected, connectivity=connectivity)
     del selected
-    if n and (max_cells is not None or peak_cells is not None):
-        labels, n = split_regions(labels, score, peak_cells=peak_cells, max_cells=max_cells,
+    if n and (max_cells is not None or min_drop is not None):
+        labels, n = split_regions(labels, score, min_drop=min_drop, max_cells=max_cells,
                                   connectivity=connectivity)  # fmt: skip
     if n == 0:
         return empty_frame(columns, grid.crs)

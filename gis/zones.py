@@ -1,7 +1,7 @@
 """Candidate zones: split at their peaks and capped in size, or found window by window.
 
-:func:`split_regions` divides labelled zones at their local maxima (a watershed of
-the score inside each zone) and caps each part to its best connected cells, so a
+:func:`split_regions` divides labelled zones at their peaks (a watershed by
+flooding of the score inside each zone) and caps each part to its best connected cells, so a
 wide plateau of high scores becomes one zone per peak instead of one blob.
 
 :func:`windowed_candidate_regions` gives the same table as
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CUTOFF_BYTES_PER_CELL",
+    "FLOOD_LEVELS",
     "ZONE_BYTES_PER_CELL",
     "raster_quantile_cutoff",
     "split_regions",
@@ -87,52 +88,94 @@ _NO_CELL = np.iinfo(np.int64).max
 
 
 # ---------------------------------------------------------------------- peaks
-#: Flooding cost of the cells outside every zone in :func:`split_regions`, above the
-#: cost of any zone cell (at most ``_COST_TOP``), so a basin never crosses the background;
-#: both stay below the uint16 maximum, which :func:`scipy.ndimage.watershed_ift` mishandles.
-_COST_BACKGROUND = np.uint16(60_001)
-_COST_TOP = 60_000
+#: Number of score levels of the flooding in :func:`split_regions` (between the lowest and
+#: the highest score of the zones).
+FLOOD_LEVELS: int = 256
 
 
-def _check_cells(value: object, name: str) -> int | None:
+def _check_positive(value: object, name: str, *, whole: bool) -> float | None:
     if value is None:
         return None
     if (
         isinstance(value, bool | np.bool_)
         or not is_real_number(value)
         or not math.isfinite(value)  # type: ignore[arg-type]
-        or value < 1  # type: ignore[operator]
+        or value <= 0  # type: ignore[operator]
+        or (whole and value < 1)  # type: ignore[operator]
     ):
-        raise InputError(f"{name} must be a whole number of cells >= 1, got {value!r}")
-    return int(value)  # type: ignore[arg-type]
+        what = "a whole number of cells >= 1" if whole else "a positive number"
+        raise InputError(f"{name} must be {what}, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
 
 
-def _peak_markers(
-    labels: np.ndarray, score: np.ndarray, n: int, peak_cells: int | None
-) -> tuple[np.ndarray, int]:
-    """Marker labels (1..m, 0 elsewhere): each zone's plateaus of local maxima, or its maximum.
+def _touching(parts: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """Unique pairs ``(a, b)``, ``a < b``, of different parts that are neighbours (k x 2)."""
+    pairs = []
+    shifts = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if structure.all() else [])
+    rows, cols = parts.shape
+    for dr, dc in shifts:
+        c0, c1 = max(0, -dc), cols - max(0, dc)  # columns c with c and c + dc on the grid
+        a = parts[: rows - dr, c0:c1]
+        b = parts[dr:, c0 + dc : c1 + dc]
+        hit = (a > 0) & (b > 0) & (a != b)
+        if hit.any():
+            pairs.append(np.stack((np.minimum(a[hit], b[hit]), np.maximum(a[hit], b[hit])), 1))
+    if not pairs:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(pairs).astype(np.int64), axis=0)
 
-    A cell is a peak when no cell of any zone within ``peak_cells`` rows and columns
-    (a square window) scores higher; connected peak cells form one marker. Every
-    zone also gets a marker at its best cell (the first in raster order among ties),
-    so a zone whose peaks are all overshadowed by a neighbouring zone keeps one.
+
+def _flood(level: np.ndarray, min_drop: int, structure: np.ndarray) -> np.ndarray:
+    """Parts of the cells with ``level >= 0`` by flooding from the highest level down.
+
+    At each level the parts first grow cell by cell into the cells at or above it (a
+    cell two parts reach in the same step goes to the higher-numbered one); cells
+    left then form new parts, born at that level (new local maxima). Two touching parts
+    whose lower peak rises less than ``min_drop`` levels above the level where they
+    meet are merged into the part of the higher peak.
     """
-    inside = labels > 0
-    markers = np.zeros(labels.shape, dtype=np.int32)
-    if peak_cells is not None:
-        values = np.where(inside, score, -np.inf)
-        local = ndimage.maximum_filter(values, size=2 * peak_cells + 1, mode="constant",
-                                       cval=-np.inf)  # fmt: skip
-        peaks = inside & (values >= local)
-        del values, local
-        ndimage.label(peaks, structure=STRUCTURES[8], output=markers)
-    best = ndimage.maximum_position(np.where(inside, score, -np.inf), labels,
-                                    index=np.arange(1, n + 1))  # fmt: skip
-    rows, cols = (np.array(v, dtype=np.intp) for v in zip(*best, strict=True))
-    lone = markers[rows, cols] == 0
-    m = int(markers.max(initial=0))
-    markers[rows[lone], cols[lone]] = m + 1 + np.arange(int(lone.sum()), dtype=np.int32)
-    return markers, m + int(lone.sum())
+    parts = np.zeros(level.shape, dtype=np.int64)
+    birth = [np.iinfo(np.int64).max]  # birth level of part i (0: background)
+    parent = [0]
+    top = int(level.max(initial=-1))
+    for k in range(top, -1, -1):
+        open_ = level >= k
+        while True:
+            free = open_ & (parts == 0)
+            if not free.any():
+                break
+            grown = ndimage.grey_dilation(parts, footprint=structure, mode="constant", cval=0)
+            take = free & (grown > 0)
+            if not take.any():
+                break
+            parts[take] = grown[take]
+        free = open_ & (parts == 0)
+        if free.any():
+            new, n_new = ndimage.label(free, structure=structure)
+            parts[free] = new[free] + len(birth) - 1
+            birth += [k] * n_new
+            parent += list(range(len(parent), len(parent) + n_new))
+        merged = False
+        for a, b in _touching(parts, structure):
+            ra, rb = _root(parent, int(a)), _root(parent, int(b))
+            if ra == rb:
+                continue
+            low, high = (ra, rb) if (birth[ra], ra) < (birth[rb], rb) else (rb, ra)
+            if birth[low] - k < min_drop:
+                parent[low] = high
+                birth[high] = max(birth[high], birth[low])
+                merged = True
+        if merged:
+            lut = np.array([_root(parent, i) for i in range(len(parent))], dtype=np.int64)
+            parts = lut[parts]
+    return parts.astype(np.int32)
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
 
 
 def _cap(pieces: np.ndarray, score: np.ndarray, n: int, max_cells: int,
@@ -169,11 +212,11 @@ def split_regions(
     labels: np.ndarray,
     score: np.ndarray,
     *,
-    peak_cells: int | None = None,
+    min_drop: float | None = None,
     max_cells: int | None = None,
     connectivity: int = 8,
 ) -> tuple[np.ndarray, int]:
-    """Split labelled zones at their local maxima and cap their size.
+    """Split labelled zones at their peaks and cap their size.
 
     Parameters
     ----------
@@ -182,14 +225,16 @@ def split_regions(
         :func:`gis.regions.label_regions`). Not modified.
     score
         2-D score of the same shape; the zones' cells must not be NaN. Not modified.
-    peak_cells
-        Split every zone at its peaks: the cells that score highest within
-        ``peak_cells`` rows and columns (a square window, over the cells of every
-        zone), a connected plateau of such cells counting as one peak. Each cell of
-        a zone goes to the peak it is joined to by the path whose lowest score is
-        highest (a watershed of the score inside the zone,
-        :func:`scipy.ndimage.watershed_ift` on the score quantised to 60 000 levels).
-        None keeps every zone whole.
+    min_drop
+        Split every zone at its peaks: a watershed by flooding (immersion) of the
+        score inside the zone, cut into :data:`FLOOD_LEVELS` levels between the
+        lowest and highest score of the zones. From the highest level down, every
+        local maximum starts a part and the parts grow cell by cell through the
+        zone's cells at or above the level, so they meet at the saddles (a cell two
+        parts reach in the same step goes to the later one). A peak that rises less
+        than ``min_drop`` (in score units) above the saddle where its part meets a
+        part with a higher peak is no peak of its own: the two parts merge. None
+        keeps every zone whole.
     max_cells
         Cut every part larger than this to its ``max_cells`` best cells (ties in
         raster order), keeping those connected to its best cell. None: no cap.
@@ -205,26 +250,31 @@ def split_regions(
     Raises
     ------
     InputError
-        Arrays of different shapes or types, a NaN score inside a zone, or
-        ``peak_cells`` / ``max_cells`` not a whole number >= 1.
+        Arrays of different shapes or types, a NaN score inside a zone, ``min_drop``
+        not a positive number or ``max_cells`` not a whole number >= 1.
 
     Examples
     --------
-    Two hills in one zone become two zones, split at the saddle (0.5, a cell both
-    hills reach at the same cost, which the flooding order gives to one of them):
+    Two hills in one zone, 0.3 and 0.2 above the saddle between them (0.5), become
+    two zones; the saddle, reached by both in the same step, goes to the second:
 
-    >>> score = np.array([[0.9, 0.8, 0.5, 0.7, 0.8, 0.6]])
-    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, peak_cells=2)
+    >>> score = np.array([[0.9, 0.8, 0.5, 0.7, 0.6, 0.6]])
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, min_drop=0.1)
     (array([[1, 1, 2, 2, 2, 2]], dtype=int32), 2)
+
+    A smaller hill than ``min_drop`` is part of the higher one:
+
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, min_drop=0.25)
+    (array([[1, 1, 1, 1, 1, 1]], dtype=int32), 1)
 
     Capped at two cells, each part keeps its best two:
 
-    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, peak_cells=2, max_cells=2)
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, min_drop=0.1, max_cells=2)
     (array([[1, 1, 0, 2, 2, 0]], dtype=int32), 2)
     """
     structure = STRUCTURES[check_connectivity(connectivity)]
-    peak_cells = _check_cells(peak_cells, "peak_cells")
-    max_cells = _check_cells(max_cells, "max_cells")
+    drop = _check_positive(min_drop, "min_drop", whole=False)
+    cap = _check_positive(max_cells, "max_cells", whole=True)
     lab = np.asarray(labels)
     values = np.asarray(score)
     if lab.ndim != 2 or lab.dtype.kind not in "iu":
@@ -240,35 +290,28 @@ def split_regions(
         raise InputError("score is NaN in a zone; zones hold only cells with a score")
     ids, inverse = np.unique(np.where(inside, lab, 0).ravel(), return_inverse=True)
     lab = (inverse + int(ids[0] != 0)).reshape(values.shape).astype(np.int32)  # 1..n
-    n = int(lab.max(initial=0))
-    if n == 0:
+    if not inside.any():
         return np.zeros(lab.shape, dtype=np.int32), 0
-    if peak_cells is None and max_cells is None:
-        return _renumber(lab, structure)
+    lab[~inside] = 0
     rows = np.flatnonzero(inside.any(axis=1))
     cols = np.flatnonzero(inside.any(axis=0))
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    sub, sub_score, sub_in = lab[box], values[box].astype(np.float64), inside[box]
-    pieces = sub
-    if peak_cells is not None:
-        markers, m = _peak_markers(sub, sub_score, n, peak_cells)
-        if m > n:
-            lo, hi = float(zone_values.min()), float(zone_values.max())
-            span = hi - lo if hi > lo else 1.0
-            cost = np.full(sub.shape, _COST_BACKGROUND, dtype=np.uint16)
-            cost[sub_in] = np.round((hi - sub_score[sub_in]) / span * _COST_TOP).astype(np.uint16)
-            basins = ndimage.watershed_ift(cost, markers, structure=structure)
-            pieces = np.where(sub_in, basins, 0).astype(np.int32)
-    if max_cells is not None:
-        pieces = _cap(pieces, sub_score, int(pieces.max(initial=0)), max_cells, structure)
+    pieces, sub_score, sub_in = lab[box], values[box].astype(np.float64), inside[box]
+    if drop is not None:
+        lo, hi = float(zone_values.min()), float(zone_values.max())
+        step = (hi - lo) / FLOOD_LEVELS if hi > lo else 1.0
+        level = np.full(pieces.shape, -1, dtype=np.int64)
+        level[sub_in] = np.minimum(np.floor((sub_score[sub_in] - lo) / step), FLOOD_LEVELS - 1)
+        pieces = _flood(level, max(1, math.ceil(drop / step - 1e-9)), structure)
+    if cap is not None:
+        pieces = _cap(pieces, sub_score, int(pieces.max(initial=0)), int(cap), structure)
     out = np.zeros(lab.shape, dtype=np.int32)
     out[box] = pieces
-    return _renumber(out, structure)
+    return _renumber(out)
 
 
-def _renumber(pieces: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
-    """Parts numbered 1..n in raster order of their first cell; a part cut in two counts twice."""
-    del structure  # parts are connected by construction
+def _renumber(pieces: np.ndarray) -> tuple[np.ndarray, int]:
+    """Parts numbered 1..n in raster order of their first cell."""
     flat = pieces.ravel()
     cells = np.flatnonzero(flat)
     if cells.size == 0:

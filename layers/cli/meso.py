@@ -76,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_options(
         p, specs,
         ["top_percent", "threshold", "min_area_ha", "connectivity", "max_zone_km2",
-         "peak_distance_km"],
+         "peak_drop"],
         title="candidate zones",
     )  # fmt: skip
     add_decision_options(p, MesoConfig)

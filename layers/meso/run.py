@@ -6,21 +6,24 @@ environment". They form on dense flows of technology, information, goods and
 people — aviation and shipping hubs, high-speed-rail and motorway hubs,
 comprehensive gateways — on a diversified industrial system, a large market
 that recognises new products, and a liveable environment. This module makes
-that a raster analysis of a region at 100–500 m cells with six layers
+that a raster analysis of a region at 100–500 m cells with eight layers
 (:data:`MESO_FACTORS`): transport hubs, market potential, city size, industrial
-diversity, liveability and the connection to the macro hierarchy.
+diversity, liveability, universities, metro access and the connection to the macro
+hierarchy. Candidate zones are split at their peaks and capped in size
+(:func:`gis.zones.split_regions`), so a metropolis gives one zone per centre.
 
 The pipeline mirrors the micro scale: ``region → grid → sources → raw measures
 → scores → weighted overlay → constraints → candidate zones → outputs``.
 :func:`load_meso_data` reads the sources, :func:`compute_meso` is pure and
 :func:`run_meso` adds the checks and the outputs. A layer whose source is
-absent (industrial diversity and liveability need OpenStreetMap) is reported
-as unavailable and its weight goes to the others.
+absent (industrial diversity and liveability need OpenStreetMap; universities and
+metro the shipped Chinese tables) is reported as unavailable and its weight goes
+to the others.
 
 Examples
 --------
->>> MesoConfig().cell_size, [f.name for f in MESO_FACTORS]
-(200.0, ['hubs', 'market', 'city_size', 'diversity', 'liveability', 'macro'])
+>>> MesoConfig().cell_size, [f.name for f in MESO_FACTORS][:6]
+(200.0, ['hubs', 'market', 'city_size', 'diversity', 'liveability', 'universities'])
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ __all__ = [
     "MAX_CELL_SIZE",
     "MAX_ZONE_KM2",
     "MIN_CELL_SIZE",
-    "PEAK_DISTANCE_KM",
+    "PEAK_DROP",
     "MesoConfig",
     "MesoData",
     "MesoResult",
@@ -111,9 +114,10 @@ DEFAULT_REGION: str = "wuhan"
 #: Science City on 99 km²).
 MAX_ZONE_KM2: float = 300.0
 
-#: Default distance (km) between the peaks at which zones are split: one zone per urban
-#: centre of a metropolitan region, not one per neighbourhood.
-PEAK_DISTANCE_KM: float = 8.0
+#: How far (in suitability, 0-1) a peak must rise above the saddle joining it to a higher
+#: one to make a zone of its own: one zone per centre of a metropolitan region (a city
+#: core, a university and high-tech district), not one per bump of the surface.
+PEAK_DROP: float = 0.02
 
 #: Accepted cell sizes (metres) of a meso grid.
 MIN_CELL_SIZE: float = 50.0
@@ -316,15 +320,15 @@ class MesoConfig:
         label="largest zone",
         help="cut every zone larger than this (km²) to its best cells around its peak; 0: no cap",
     )
-    peak_distance_km: float = option(
-        PEAK_DISTANCE_KM,
-        flag="--peak-distance",
-        key="sites.peak_distance_km",
-        metavar="KM",
-        check=between(0, 1000, unit=" km"),
-        label="peak distance",
-        help="split zones at their local maxima at least this far apart (km), one zone per "
-        "peak; 0: keep zones whole",
+    peak_drop: float = option(
+        PEAK_DROP,
+        flag="--peak-drop",
+        key="sites.peak_drop",
+        metavar="SCORE",
+        check=between(0, 1),
+        label="peak drop",
+        help="split zones at their peaks: a peak rising this much (0-1) above the saddle to a "
+        "higher one is a zone of its own; 0: keep zones whole",
     )
     exclude_file: str | None = like(SITE_OPTIONS, "exclude_file")
     constraints: bool = option(
@@ -865,6 +869,11 @@ def measure_context(
     unavailable = {}
     if data.osm is None:
         unavailable["osm"] = "needs OpenStreetMap: give --osm-file FILE (.osm/.pbf) or --online"
+    if not _china_overlap(data.area):
+        for name, what in (("universities", "university"), ("metro", "metro-station")):
+            unavailable[name] = (
+                f"the shipped {what} table covers China and the region is outside it"
+            )
     if config.macro_tiers is None and not _china_overlap(data.area):
         unavailable["macro"] = (
             "the paper's centres cover China and the region is outside it; give "
@@ -892,7 +901,7 @@ def raster_run(
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
         max_area=config.max_zone_km2 * 1e6 if config.max_zone_km2 > 0 else None,
-        peak_distance=config.peak_distance_km * 1000.0 if config.peak_distance_km > 0 else None,
+        min_drop=config.peak_drop if config.peak_drop > 0 else None,
         decision=config.decision, refuse_flat=True, describe="layer",
     )  # fmt: skip
 
