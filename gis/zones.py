@@ -37,6 +37,7 @@ window borders):
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -45,6 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from gis._regions import (
     REGION_COLUMNS,
@@ -108,67 +111,96 @@ def _check_positive(value: object, name: str, *, whole: bool) -> float | None:
     return float(value)  # type: ignore[arg-type]
 
 
-def _touching(parts: np.ndarray, structure: np.ndarray) -> np.ndarray:
-    """Unique pairs ``(a, b)``, ``a < b``, of different parts that are neighbours (k x 2)."""
-    pairs = []
-    shifts = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if structure.all() else [])
-    rows, cols = parts.shape
-    for dr, dc in shifts:
-        c0, c1 = max(0, -dc), cols - max(0, dc)  # columns c with c and c + dc on the grid
-        a = parts[: rows - dr, c0:c1]
-        b = parts[dr:, c0 + dc : c1 + dc]
-        hit = (a > 0) & (b > 0) & (a != b)
-        if hit.any():
-            pairs.append(np.stack((np.minimum(a[hit], b[hit]), np.maximum(a[hit], b[hit])), 1))
-    if not pairs:
-        return np.empty((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(pairs).astype(np.int64), axis=0)
+def _neighbours(cells: np.ndarray, shape: tuple[int, int], structure: np.ndarray) -> np.ndarray:
+    """For each cell (flat index into ``shape``) the positions in ``cells`` of its neighbours.
+
+    Returns an ``(n, k)`` array, ``n`` (one past the last cell) where a neighbour is off the
+    grid or not among ``cells``.
+    """
+    rows, cols = shape
+    n = cells.size
+    where = np.full(rows * cols, n, dtype=np.int64)
+    where[cells] = np.arange(n)
+    r, c = np.divmod(cells, cols)
+    offsets = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)
+               if (dr or dc) and structure[dr + 1, dc + 1]]  # fmt: skip
+    out = np.full((n, len(offsets)), n, dtype=np.int64)
+    for j, (dr, dc) in enumerate(offsets):
+        rr, cc = r + dr, c + dc
+        ok = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+        out[ok, j] = where[rr[ok] * cols + cc[ok]]
+    return out
 
 
-def _flood(level: np.ndarray, min_drop: int, structure: np.ndarray) -> np.ndarray:
+def _flood(
+    level: np.ndarray, zones: np.ndarray, min_drop: int, structure: np.ndarray
+) -> np.ndarray:
     """Parts of the cells with ``level >= 0`` by flooding from the highest level down.
 
-    At each level the parts first grow cell by cell into the cells at or above it (a
-    cell two parts reach in the same step goes to the higher-numbered one); cells
-    left then form new parts, born at that level (new local maxima). Two touching parts
-    whose lower peak rises less than ``min_drop`` levels above the level where they
-    meet are merged into the part of the higher peak.
+    At each level the parts first grow cell by cell into the cells of that level (a
+    cell two parts reach in the same step goes to the higher-numbered one); cells left
+    then form new parts, born at that level (new local maxima). Two parts that first
+    touch at a level where the lower peak rises less than ``min_drop`` levels above it
+    are merged into the part of the higher peak. The work is on the zone cells only
+    (neighbour lists), a level at a time.
     """
-    parts = np.zeros(level.shape, dtype=np.int64)
+    cells = np.flatnonzero(level.ravel() >= 0)
+    n = cells.size
+    lv = level.ravel()[cells]
+    nbr = _neighbours(cells, level.shape, structure)
+    zone = np.r_[zones.ravel()[cells], -1]
+    nbr[zone[nbr] != zone[:n, None]] = n  # parts never cross from one zone into another
+    parts = np.zeros(n + 1, dtype=np.int64)  # parts[n] = 0: the padding neighbour
     birth = [np.iinfo(np.int64).max]  # birth level of part i (0: background)
     parent = [0]
-    top = int(level.max(initial=-1))
-    for k in range(top, -1, -1):
-        open_ = level >= k
-        while True:
-            free = open_ & (parts == 0)
-            if not free.any():
-                break
-            grown = ndimage.grey_dilation(parts, footprint=structure, mode="constant", cval=0)
-            take = free & (grown > 0)
+    order = np.argsort(-lv, kind="stable")
+    bounds = np.r_[0, np.flatnonzero(np.diff(lv[order])) + 1, n]
+    for start, stop in itertools.pairwise(bounds):
+        members = order[start:stop]
+        k = int(lv[members[0]])
+        free = members
+        while free.size:
+            grown = parts[nbr[free]].max(axis=1)
+            take = grown > 0
             if not take.any():
                 break
-            parts[take] = grown[take]
-        free = open_ & (parts == 0)
-        if free.any():
-            new, n_new = ndimage.label(free, structure=structure)
-            parts[free] = new[free] + len(birth) - 1
+            parts[free[take]] = grown[take]
+            free = free[~take]
+        if free.size:  # new local maxima: connected groups of the cells left
+            local = np.full(n + 1, -1, dtype=np.int64)
+            local[free] = np.arange(free.size)
+            rows = np.repeat(np.arange(free.size), nbr.shape[1])
+            cols = local[nbr[free].ravel()]
+            keep = cols >= 0
+            graph = coo_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
+                               shape=(free.size, free.size))  # fmt: skip
+            n_new, group = connected_components(graph, directed=False)
+            parts[free] = group + len(birth)
             birth += [k] * n_new
             parent += list(range(len(parent), len(parent) + n_new))
+        # parts first touching at this level: the cells of the level and their neighbours
+        mine = np.repeat(parts[members], nbr.shape[1])
+        other = parts[nbr[members].ravel()]
+        hit = (other > 0) & (other != mine)
+        if not hit.any():
+            continue
+        pairs = np.unique(np.stack((np.minimum(mine[hit], other[hit]),
+                                    np.maximum(mine[hit], other[hit])), 1), axis=0)  # fmt: skip
         merged = False
-        for a, b in _touching(parts, structure):
+        for a, b in pairs:
             ra, rb = _root(parent, int(a)), _root(parent, int(b))
             if ra == rb:
                 continue
             low, high = (ra, rb) if (birth[ra], ra) < (birth[rb], rb) else (rb, ra)
             if birth[low] - k < min_drop:
                 parent[low] = high
-                birth[high] = max(birth[high], birth[low])
                 merged = True
         if merged:
             lut = np.array([_root(parent, i) for i in range(len(parent))], dtype=np.int64)
             parts = lut[parts]
-    return parts.astype(np.int32)
+    out = np.zeros(level.size, dtype=np.int32)
+    out[cells] = parts[:n]
+    return out.reshape(level.shape)
 
 
 def _root(parent: list[int], i: int) -> int:
@@ -196,15 +228,21 @@ def _cap(pieces: np.ndarray, score: np.ndarray, n: int, max_cells: int,
     rank = np.arange(cells.size) - np.repeat(first, np.diff(np.r_[first, cells.size]))
     out = pieces.copy()
     out.ravel()[cells[rank >= max_cells]] = 0
-    # keep, of each cut piece, the part connected to its best cell
-    kept = np.zeros(pieces.shape, dtype=bool)
-    kept.ravel()[cells[rank < max_cells]] = True
-    parts, _ = ndimage.label(kept, structure=structure)
-    top = parts.ravel()[cells[first]]
-    keep_part = np.zeros(int(parts.max(initial=0)) + 1, dtype=bool)
-    keep_part[top] = True
-    lost = kept & ~keep_part[parts]
-    out[lost] = 0
+    # keep, of each cut piece, the cells connected (within the piece) to its best cell
+    keep = rank < max_cells
+    best = np.cumsum(keep)[first] - 1  # position in ``kept`` of each cut piece's best cell
+    kept, owner = cells[keep], owner[keep]
+    nbr = _neighbours(kept, pieces.shape, structure)
+    rows = np.repeat(np.arange(kept.size), nbr.shape[1])
+    cols = nbr.ravel()
+    same = cols < kept.size
+    same[same] = owner[rows[same]] == owner[cols[same]]
+    graph = coo_matrix((np.ones(int(same.sum())), (rows[same], cols[same])),
+                       shape=(kept.size, kept.size))  # fmt: skip
+    _, group = connected_components(graph, directed=False)
+    top = np.zeros(int(group.max(initial=-1)) + 1, dtype=bool)
+    top[group[best]] = True
+    out.ravel()[kept[~top[group]]] = 0
     return out
 
 
@@ -302,7 +340,7 @@ def split_regions(
         step = (hi - lo) / FLOOD_LEVELS if hi > lo else 1.0
         level = np.full(pieces.shape, -1, dtype=np.int64)
         level[sub_in] = np.minimum(np.floor((sub_score[sub_in] - lo) / step), FLOOD_LEVELS - 1)
-        pieces = _flood(level, max(1, math.ceil(drop / step - 1e-9)), structure)
+        pieces = _flood(level, pieces, max(1, math.ceil(drop / step - 1e-9)), structure)
     if cap is not None:
         pieces = _cap(pieces, sub_score, int(pieces.max(initial=0)), int(cap), structure)
     out = np.zeros(lab.shape, dtype=np.int32)

@@ -573,13 +573,29 @@ def centre_distance(ctx: MeasureContext, crit: Criterion) -> Measured:
 
 
 def _table_points(ctx: MeasureContext, frame: gpd.GeoDataFrame, margin: float) -> Any:
-    """Rows of a WGS84 point table within ``margin`` metres of the grid, and their x, y."""
-    x, y = ctx.to_grid.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+    """Rows of a WGS84 point table within ``margin`` metres of the run's area, and their x, y.
+
+    The area is the run's study area (``ctx.data.area``, WGS84) when it has one, so every
+    window of a run (and the one-cell probe) sees the same points; else the grid.
+    """
+    lon, lat = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+    area = getattr(ctx.data, "area", None)
+    if area is not None:
+        west, south, east, north = area.bounds
+        pad_lat = margin / 111_000.0
+        pad_lon = margin / (111_000.0 * max(math.cos(math.radians(max(abs(south), abs(north)))),
+                                            0.01))  # fmt: skip
+        near = (lon >= west - pad_lon) & (lon <= east + pad_lon)
+        near &= (lat >= south - pad_lat) & (lat <= north + pad_lat)
+        lon, lat, frame = lon[near], lat[near], frame[near]
+    x, y = ctx.to_grid.transform(lon, lat)
     x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
-    left, bottom, right, top = ctx.grid.bounds
-    near = (x >= left - margin) & (x <= right + margin) & (y >= bottom - margin)
-    near &= y <= top + margin
-    return frame[near], x[near], y[near]
+    if area is None:
+        left, bottom, right, top = ctx.grid.bounds
+        near = (x >= left - margin) & (x <= right + margin) & (y >= bottom - margin)
+        near &= y <= top + margin
+        frame, x, y = frame[near], x[near], y[near]
+    return frame, x, y
 
 
 def campus_density(ctx: MeasureContext, crit: Criterion) -> Measured:

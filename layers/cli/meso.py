@@ -97,6 +97,7 @@ def run_meso_cli(args: argparse.Namespace) -> int:
     from gis import progress
     from layers.china.regions import METRO_REGIONS
     from layers.meso.outputs import meso_summary
+    from layers.meso.platforms import platform_lines
     from layers.meso.run import DEFAULT_REGION, run_meso
 
     if args.list_regions:
@@ -119,4 +120,8 @@ def run_meso_cli(args: argparse.Namespace) -> int:
         print(Path(args.out))
     else:
         print(meso_summary(result, paths))
+        named = platform_lines(result.data.region.get("key"), result.candidates)
+        if named:
+            print("\nNamed platforms of the region (layers/data/platforms.csv):")
+            print("\n".join(f"  {line}" for line in named))
     return 0

@@ -31,7 +31,13 @@ from gis.errors import DataSourceError, InputError
 if TYPE_CHECKING:
     from layers.meso.run import MesoConfig
 
-__all__ = ["PLATFORMS_FILE", "PLATFORM_COLUMNS", "platforms", "platforms_in_zones"]
+__all__ = [
+    "PLATFORMS_FILE",
+    "PLATFORM_COLUMNS",
+    "platform_lines",
+    "platforms",
+    "platforms_in_zones",
+]
 
 #: The shipped table of named platforms (UTF-8 CSV, WGS84 points).
 PLATFORMS_FILE: Path = Path(__file__).resolve().parents[1] / "data" / "platforms.csv"
@@ -136,10 +142,11 @@ def platforms_in_zones(
     area = np.full(n, np.nan)
     dist = np.full(n, np.nan)
     if n and len(candidates):
-        from layers.meso.run import meso_crs
+        from gis.grid import utm_crs
 
         zones = candidates.to_crs(4326)
-        crs = meso_crs(zones.union_all().union(table.union_all()))
+        c = shapely.box(*zones.total_bounds).union(shapely.box(*table.total_bounds)).centroid
+        crs = utm_crs(c.x, c.y)
         zones = zones.to_crs(crs)
         pts = table.to_crs(crs).geometry
         hit_pt, hit_zone = zones.sindex.query(pts, predicate="within")
@@ -155,3 +162,25 @@ def platforms_in_zones(
     out["distance_km"] = dist
     out["zones"] = len(candidates)
     return out[list(PLATFORM_COLUMNS)].reset_index(drop=True)
+
+
+def platform_lines(region: str | None, candidates: gpd.GeoDataFrame) -> list[str]:
+    """One line per named platform of ``region``: the zone it lies in, or how far the nearest is.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> zones = gpd.GeoDataFrame({"rank": [1]}, geometry=[box(114.35, 30.45, 114.45, 30.55)],
+    ...                          crs=4326)
+    >>> platform_lines("wuhan", zones)[0]
+    'Optics Valley (East Lake high-tech zone) (光谷): in zone 1'
+    """
+    if region is None:
+        return []
+    rows = platforms_in_zones(region, candidates=candidates)
+    return [
+        f"{r.name} ({r.name_zh}): "
+        + (f"in zone {r.zone_rank}" if r.in_zone else
+           "no zone" if np.isnan(r.distance_km) else f"not in a zone ({r.distance_km:g} km away)")
+        for r in rows.itertuples()
+    ]  # fmt: skip

@@ -579,6 +579,14 @@ def test_zones_stay_apart_and_each_keeps_its_peak():
     np.testing.assert_array_equal(labels, zones)
 
 
+def test_touching_zones_given_as_labels_stay_apart():
+    score = np.array([[0.9, 0.5, 0.6, 0.7]])
+    zones = np.array([[1, 1, 2, 2]], dtype=np.int32)
+    labels, n = split_regions(zones, score, min_drop=0.01)
+    np.testing.assert_array_equal(labels, zones)
+    assert n == 2
+
+
 def test_split_leaves_its_inputs_alone_and_numbers_in_raster_order():
     zones, score = _zones(TWO_HILLS), TWO_HILLS.copy()
     before = zones.copy(), score.copy()
