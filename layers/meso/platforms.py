@@ -17,6 +17,7 @@ the check a validation report makes of a meso run.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,9 +179,12 @@ def platform_lines(region: str | None, candidates: gpd.GeoDataFrame) -> list[str
     if region is None:
         return []
     rows = platforms_in_zones(region, candidates=candidates)
-    return [
-        f"{r.name} ({r.name_zh}): "
-        + (f"in zone {r.zone_rank}" if r.in_zone else
-           "no zone" if np.isnan(r.distance_km) else f"not in a zone ({r.distance_km:g} km away)")
-        for r in rows.itertuples()
-    ]  # fmt: skip
+    lines = []
+    for name, name_zh, in_zone, rank, km in zip(
+        rows["name"], rows["name_zh"], rows["in_zone"], rows["zone_rank"], rows["distance_km"],
+        strict=True,
+    ):  # fmt: skip
+        where = (f"in zone {rank}" if in_zone else "no zone" if math.isnan(float(km))
+                 else f"not in a zone ({float(km):g} km away)")  # fmt: skip
+        lines.append(f"{name} ({name_zh}): {where}")
+    return lines
