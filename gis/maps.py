@@ -14,7 +14,7 @@ import math
 import os
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ __all__ = [
     "COLORMAPS",
     "COLORMAP_ANCHORS",
     "MAP_ASSETS",
+    "MAP_LABELS",
+    "add_page_css",
     "colour_table",
     "hex_colours",
     "raster_overlay_png",
@@ -39,6 +41,17 @@ __all__ = [
 #: public CDNs (small file, needs internet); ``"inline"`` embeds local copies from
 #: installed packages (see :mod:`gis.assets`), so the map works without internet.
 MAP_ASSETS: tuple[str, ...] = ("cdn", "inline")
+
+#: The words a suitability map writes itself, by role; callers give their own
+#: (another language) through ``labels`` of :func:`suitability_map`.
+MAP_LABELS: dict[str, str] = {
+    "composite": "Composite suitability",
+    "legend": "Suitability (0 = least, 1 = most)",
+    "candidates": "Candidate sites",
+    "rank": "Rank",
+    "yes": "yes",
+    "no": "no",
+}
 
 #: Anchor colours of the perceptually uniform colour scales, evenly spaced from 0 to 1.
 COLORMAP_ANCHORS: dict[str, tuple[str, ...]] = {
@@ -307,12 +320,12 @@ def _image_layer(
     )
 
 
-def _display_value(value: Any) -> str | int | float:
+def _display_value(value: Any, labels: Mapping[str, str] = MAP_LABELS) -> str | int | float:
     """A popup-safe property value: numbers stay numbers, everything else escaped text."""
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, bool):
-        return "" if value is None else ("yes" if value else "no")
+        return "" if value is None else html.escape(labels["yes" if value else "no"])
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -328,7 +341,11 @@ def _display_value(value: Any) -> str | int | float:
 
 
 def _candidate_layer(
-    candidates: Any, fields: Sequence[str] | None, *, name: str = "Candidate sites"
+    candidates: Any,
+    fields: Sequence[str] | None,
+    *,
+    labels: Mapping[str, str] = MAP_LABELS,
+    aliases: Mapping[str, str] | None = None,
 ) -> Any:
     """GeoJson layer of candidate polygons with a rank tooltip and an escaped popup table."""
     import folium
@@ -350,21 +367,24 @@ def _candidate_layer(
     ):
         if geom is None or geom.is_empty:
             continue
-        props = {str(f): _display_value(v) for f, v in zip(chosen, row, strict=True)}
-        props["rank"] = _display_value(rank)
+        props = {str(f): _display_value(v, labels) for f, v in zip(chosen, row, strict=True)}
+        props["rank"] = _display_value(rank, labels)
         features.append({"type": "Feature", "geometry": mapping(geom), "properties": props})
     style = {"color": "#d7301f", "weight": 2, "fillColor": "#d7301f", "fillOpacity": 0.15}
     kwargs: dict[str, Any] = {}
     if features:
         keys = [str(f) for f in chosen]
-        kwargs["tooltip"] = folium.GeoJsonTooltip(fields=["rank"], aliases=["Rank"])
+        kwargs["tooltip"] = folium.GeoJsonTooltip(
+            fields=["rank"], aliases=[html.escape(labels["rank"])]
+        )
         if keys:
+            shown = [(aliases or {}).get(k, k) for k in keys]
             kwargs["popup"] = folium.GeoJsonPopup(
-                fields=keys, aliases=[html.escape(k) for k in keys], localize=False
+                fields=keys, aliases=[html.escape(k) for k in shown], localize=False
             )
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=html.escape(name),
+        name=html.escape(labels["candidates"]),
         style_function=lambda _feature: style,
         highlight_function=lambda _feature: {"weight": 4, "fillOpacity": 0.3},
         **kwargs,
@@ -373,12 +393,30 @@ def _candidate_layer(
 
 _TITLE_STYLE = (
     "position:absolute;top:10px;left:55px;z-index:1000;margin:0;padding:4px 10px;"
-    "background:rgba(255,255,255,0.85);border-radius:4px;font:600 16px/1.3 sans-serif;"
+    "background:rgba(255,255,255,0.85);border-radius:4px;font-weight:600;font-size:16px;"
+    "line-height:1.3;"
 )
 _NOTES_STYLE = (
     "position:absolute;bottom:28px;left:10px;z-index:1000;max-width:45%;padding:3px 8px;"
-    "background:rgba(255,255,255,0.8);border-radius:4px;font:11px/1.3 sans-serif;"
+    "background:rgba(255,255,255,0.8);border-radius:4px;font-size:11px;line-height:1.3;"
 )
+
+
+def add_page_css(page: str, css: str | Callable[[str], str] | None) -> str:
+    """``page`` with ``css`` (or ``css(page)``, e.g. a font of the page's glyphs) in its head.
+
+    Examples
+    --------
+    >>> add_page_css("<html><head></head></html>", "b{color:red}")
+    '<html><head><style>b{color:red}</style></head></html>'
+    """
+    text = css(page) if callable(css) else css
+    if not text:
+        return page
+    head, sep, rest = page.partition("</head>")
+    if not sep:
+        return f"<style>{text}</style>" + page
+    return f"{head}<style>{text}</style></head>{rest}"
 
 
 def suitability_map(
@@ -396,6 +434,9 @@ def suitability_map(
     cmap: str = "viridis",
     opacity: float = 0.7,
     assets: str = "inline",
+    labels: Mapping[str, str] | None = None,
+    field_aliases: Mapping[str, str] | None = None,
+    page_css: str | Callable[[str], str] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Save an interactive HTML map of a suitability analysis.
@@ -436,6 +477,14 @@ def suitability_map(
         One of :data:`MAP_ASSETS`: ``"inline"`` (default) embeds Leaflet and its
         helpers from installed packages so the map works without internet (use
         ``tiles=None`` too for no request at all); ``"cdn"`` links them from public CDNs.
+    labels
+        Words of the map by role (:data:`MAP_LABELS`, e.g. in another language); roles
+        not given keep theirs.
+    field_aliases
+        Candidate column -> the name its popup row shows (the column name by default).
+    page_css
+        CSS added to the page's head, or a function of the finished page giving it (a
+        font face holding the glyphs the page uses, say).
     overwrite
         Replace an existing file.
 
@@ -460,9 +509,13 @@ def suitability_map(
         raise InputError(f"assets must be one of {list(MAP_ASSETS)}, got {assets!r}")
     if not isinstance(layers, Mapping):
         raise InputError("layers must map factor names to arrays")
-    names = ["Composite suitability", *map(str, layers)]
+    words = {**MAP_LABELS, **(labels or {})}
+    unknown = sorted(set(words) - set(MAP_LABELS))
+    if unknown:
+        raise InputError(f"unknown map labels {unknown}; known are {sorted(MAP_LABELS)}")
+    names = [words["composite"], *map(str, layers)]
     if len(set(names)) != len(names):
-        raise InputError(f"layer names must be unique and not 'Composite suitability': {names}")
+        raise InputError(f"layer names must be unique and not {words['composite']!r}: {names}")
     colour_table(cmap)
     target = check_output_file(path, overwrite=overwrite)
 
@@ -476,9 +529,11 @@ def suitability_map(
     for name, array in zip(names[1:], layers.values(), strict=True):
         _image_layer(array, grid, name=name, cmap=cmap, opacity=opacity, show=False).add_to(fmap)
     if candidates is not None:
-        _candidate_layer(candidates, candidate_fields).add_to(fmap)
+        _candidate_layer(candidates, candidate_fields, labels=words, aliases=field_aliases).add_to(
+            fmap
+        )
     legend = branca.colormap.LinearColormap(
-        hex_colours(cmap), vmin=0.0, vmax=1.0, caption="Suitability (0 = least, 1 = most)"
+        hex_colours(cmap), vmin=0.0, vmax=1.0, caption=words["legend"]
     )
     legend.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -498,6 +553,7 @@ def suitability_map(
         from gis.assets import inline_assets
 
         page = inline_assets(page)
+    page = add_page_css(page, page_css)
     with atomic_file(target) as tmp:
         tmp.write_bytes(page.encode("utf-8"))
     return target

@@ -10,6 +10,10 @@ person sees depends on the verbosity set with :func:`verbosity`:
 * :data:`VERBOSE` — the bar on a terminal and, always, one line per finished step
   with its duration.
 
+With the environment variable ``INNOSITE_PROGRESS=always`` the bar is drawn even
+when the output is not a terminal, so a program that runs innosite as a child
+(the QGIS Processing provider) can read the percentage from the child's output.
+
 Everything goes to :data:`stream` (standard error by default), so standard output
 keeps only the results.
 
@@ -26,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -96,7 +101,11 @@ def _new_bar(total: int | None, desc: str, unit: str) -> Any:
     """A tqdm bar, disabled when quiet or when the stream is not a terminal."""
     from tqdm import tqdm
 
-    disable = True if current_level() == QUIET else None  # None: only on a terminal
+    disable: bool | None = None  # None: only on a terminal
+    if current_level() == QUIET:
+        disable = True
+    elif os.environ.get("INNOSITE_PROGRESS") == "always":
+        disable = False
     return tqdm(
         total=total,
         desc=desc,

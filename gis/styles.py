@@ -152,6 +152,8 @@ def polygon_qml(
         Field whose value labels each polygon (bold, white halo), or None.
     aliases
         Field name → display name in the attribute table and identify results.
+    category_labels
+        Category value → its name in the legend (the value by default).
 
     Returns
     -------
@@ -278,6 +280,7 @@ def vector_qml(
     width_mm: float = 0.5,
     opacity: float = 1.0,
     aliases: Mapping[str, str] | None = None,
+    category_labels: Mapping[str, str] | None = None,
 ) -> str:
     """A style for points, lines or polygons: one symbol, or one colour per category.
 
@@ -315,6 +318,9 @@ def vector_qml(
     (True, True, 2)
     >>> 'type="singleSymbol"' in vector_qml("line", colour="#999999")
     True
+    >>> 'value="a" label="Alpha"' in vector_qml(
+    ...     "point", field="k", categories={"a": "#ff0000"}, category_labels={"a": "Alpha"})
+    True
     """
     if geometry not in GEOMETRIES:
         raise InputError(f"geometry must be one of {list(GEOMETRIES)}, got {geometry!r}")
@@ -329,7 +335,7 @@ def vector_qml(
     if field is not None and categories:
         rows = "".join(
             f'      <category render="true" symbol="{i}" value={quoteattr(str(v))} '
-            f"label={quoteattr(str(v))}/>\n"
+            f"label={quoteattr(str((category_labels or {}).get(v, v)))}/>\n"
             for i, v in enumerate(categories)
         )
         symbols = "".join(

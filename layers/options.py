@@ -173,6 +173,9 @@ class Option:
     none_flag
         ``(flag, help)`` of a second flag that sets the option to None (``--classic-gravity``
         sets no half distance); a scenario file writes that None as ``false``.
+    factory
+        A callable giving the default when a configuration is made (``lang`` follows the
+        locale); :func:`like` declares the field with it.
     """
 
     name: str = ""
@@ -187,6 +190,7 @@ class Option:
     const: tuple[Any, ...] = ()
     nullable: bool = True
     none_flag: tuple[str, ...] = ()
+    factory: Callable[[], Any] | None = None
 
     @property
     def section(self) -> str | None:
@@ -262,6 +266,8 @@ def like(source: Any, name: str, default: Any = dataclasses.MISSING, **changes: 
         spec = options_of(source)[name]
         fields = {"name": "", "label": "", **changes}
     spec = dataclasses.replace(spec, **fields)
+    if spec.factory is not None and default is dataclasses.MISSING:
+        return field(default_factory=spec.factory, metadata={"option": spec})
     value = spec.default if default is dataclasses.MISSING else default
     spec = dataclasses.replace(spec, default=value)
     return field(default=value, metadata={"option": spec})
@@ -512,13 +518,26 @@ def _map_assets() -> tuple[str, ...]:
     return MAP_ASSETS
 
 
+def _langs() -> tuple[str, ...]:
+    from layers.i18n import LANGS
+
+    return LANGS
+
+
+def _default_lang() -> str:
+    from layers.i18n import default_lang
+
+    return default_lang()
+
+
 #: Options of the folium map every command writes (``map.html``). The map works
 #: without internet by default: Leaflet and its helpers are embedded in the page
 #: (``map_assets="inline"``); ``--cdn-map`` links them from CDNs instead (a smaller
 #: file that needs internet). Base tiles are optional: the default OpenStreetMap
 #: tiles need internet, the overlays do not; ``--no-tiles`` leaves them out.
 #: ``--offline-map`` (the former way to embed the libraries) is still accepted and
-#: changes nothing (:data:`COMPAT_MAP_FLAGS`).
+#: changes nothing (:data:`COMPAT_MAP_FLAGS`). ``--lang`` chooses the language of every
+#: output (report, map, charts, QGIS layer names); it follows the locale by default.
 MAP_OPTIONS: dict[str, Option] = {
     spec.name: spec
     for spec in (
@@ -534,6 +553,13 @@ MAP_OPTIONS: dict[str, Option] = {
             const=("cdn",), label="map assets",
             help="link Leaflet and its helpers from CDNs instead of embedding them in "
             "map.html (smaller file; the map then needs internet)",
+        ),
+        Option(
+            name="lang", default=None, flags=("--lang",), key="output.lang", kind="choice",
+            check=one_of(_langs), label="lang", metavar="{en,zh}", nullable=False,
+            factory=_default_lang,
+            help="language of the outputs: report, map, chart, QGIS layer names and field "
+            "aliases (default: zh when LC_ALL or LANG starts with zh, else en)",
         ),
     )
 }  # fmt: skip

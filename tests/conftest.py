@@ -11,6 +11,14 @@ SHARED_OSM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "o
 
 
 @pytest.fixture(autouse=True)
+def _english_outputs(monkeypatch):
+    """Outputs in English whatever the locale (tests of Chinese outputs ask for them)."""
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """Any attempt to open an internet socket fails the test."""
 

@@ -47,8 +47,8 @@ _EPILOG = (
 #: Option groups of ``innosite macro``: title -> fields of :class:`MacroOptions`.
 _GROUPS: dict[str, list[str]] = {
     "units and indicators (default: the paper's Table 1)": [
-        "table", "national", "national_top", "layer", "unit_column", "code_column",
-        "indicators", "cost", "units",
+        "table", "national", "national_top", "national_index", "national_measure", "layer",
+        "unit_column", "code_column", "indicators", "cost", "units",
     ],
     "geometry": ["geometry", "geometry_key", "boundaries"],
     "method": [

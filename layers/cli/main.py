@@ -22,6 +22,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "layers.cli.scenario",
     "layers.cli.meso",
     "layers.cli.national",
+    "layers.cli.validate",
+    "layers.cli.qgis",
 )
 
 

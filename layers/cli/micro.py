@@ -87,5 +87,5 @@ def run_micro_cli(args: argparse.Namespace) -> int:
     if args.quiet:
         print(Path(args.out))
     else:
-        print(micro_summary(result, paths))
+        print(micro_summary(result, paths, lang=config.lang))
     return 0

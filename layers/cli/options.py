@@ -322,7 +322,7 @@ def add_output_options(
     *,
     out: str,
     specs: Mapping[str, Option] | None = None,
-    fields: Sequence[str] = ("tiles", "map_assets"),
+    fields: Sequence[str] = ("tiles", "map_assets", "lang"),
 ) -> Any:
     """``--out``, ``--overwrite``, the map options ``fields`` of ``specs`` and ``-q``/``-v``.
 

@@ -109,7 +109,7 @@ def run_cli(args: argparse.Namespace) -> int:
     else:
         from layers.outputs.text import micro_summary
 
-        print(micro_summary(result, paths))
+        print(micro_summary(result, paths, lang=scenario.config.lang))
     return 0
 
 

@@ -38,7 +38,19 @@ from layers.options import (
     validate_options,
 )
 
-__all__ = ["BOUNDARIES", "MacroOptions", "macro_document", "recorded_options"]
+__all__ = [
+    "BOUNDARIES",
+    "NATIONAL_INDEXES",
+    "NATIONAL_MEASURES",
+    "MacroOptions",
+    "macro_document",
+    "recorded_options",
+]
+
+#: Indexes of a national run (``--national-index``).
+NATIONAL_INDEXES: tuple[str, ...] = ("innovation", "size-hub")
+#: Indicator sets of the innovation index (:data:`layers.china.ranking.MEASURES`).
+NATIONAL_MEASURES: tuple[str, ...] = ("extensive", "intensive", "both")
 
 #: Where the geometry of the paper's regions and of name joins comes from.
 BOUNDARIES: tuple[str, ...] = ("auto", "cnmaps", "points")
@@ -98,9 +110,9 @@ class MacroOptions:
         key="data.national",
         kind="text",
         metavar="COUNTRY",
-        help="units are the cities of a country (ISO code, e.g. CN) from GeoNames with "
-        "districts merged, scored on population, airport hub score and scheduled airports "
-        "within 60 km (offline; see layers.macro.places); combine with --national-top",
+        help="units are the cities of a country (ISO code, e.g. CN), offline: for CN the "
+        "prefecture-level units of the 2020 census ranked by innovation capacity (see "
+        "--national-index); combine with --national-top",
     )
     national_top: int = option(
         300,
@@ -108,6 +120,26 @@ class MacroOptions:
         key="data.national_top",
         check=between(1),
         help="with --national: keep the most populous N cities",
+    )
+    national_index: str = option(
+        "innovation",
+        flag="--national-index",
+        key="data.national_index",
+        check=one_of(NATIONAL_INDEXES),
+        help="with --national: innovation = universities (Double First-Class, 985, 211, all), "
+        "census population and airport hubs per prefecture (CN only; layers.china.ranking), "
+        "tiered by Fisher-Jenks breaks (unless a method is given) into four tiers (unless "
+        "--tiers other than 3 is given); "
+        "size-hub = the "
+        "older screen of GeoNames city size and airport hub class (any country)",
+    )
+    national_measure: str = option(
+        "extensive",
+        flag="--national-measure",
+        key="data.national_measure",
+        check=one_of(NATIONAL_MEASURES),
+        help="with --national-index innovation: extensive = counts, intensive = university "
+        "counts per million inhabitants, both = both sets",
     )
     layer: str | None = option(
         None,
@@ -359,6 +391,7 @@ class MacroOptions:
     # ---- map
     tiles: str | None = like(MAP_OPTIONS, "tiles")
     map_assets: str = like(MAP_OPTIONS, "map_assets")
+    lang: str = like(MAP_OPTIONS, "lang")
     weights: dict[str, float] | None = field(default=None)
 
     def validate(self) -> None:
@@ -390,9 +423,10 @@ def macro_document(options: MacroOptions) -> dict[str, Any]:
     gravity model), the user ``weights`` as a ``[weights]``
     table and the map options in ``[output]``.
     """
-    tables = scenario_tables(options, skip=("tiles", "map_assets"))
+    tables = scenario_tables(options, skip=("tiles", "map_assets", "lang"))
     if options.national is None:
-        tables.get("data", {}).pop("national_top", None)
+        for key in ("national_top", "national_index", "national_measure"):
+            tables.get("data", {}).pop(key, None)
     if options.pairwise is None:
         tables.get("ahp", {}).pop("allow_inconsistent", None)
     doc: dict[str, Any] = {"scale": "macro", **{k: v for k, v in tables.items() if v}}
@@ -401,6 +435,7 @@ def macro_document(options: MacroOptions) -> dict[str, Any]:
     doc["output"] = {"tiles": options.tiles if options.tiles else False}
     if options.map_assets != MAP_OPTIONS["map_assets"].default:
         doc["output"]["map_assets"] = options.map_assets
+    doc["output"]["lang"] = options.lang
     return doc
 
 

@@ -38,7 +38,14 @@ from scipy.spatial import cKDTree
 
 from gis.errors import InputError, NoDataError
 
-__all__ = ["NATIONAL_INDICATORS", "airports", "cities", "city_indicators", "unit_vectors"]
+__all__ = [
+    "NATIONAL_INDICATORS",
+    "airports",
+    "chord",
+    "cities",
+    "city_indicators",
+    "unit_vectors",
+]
 
 #: Indicators of :func:`city_indicators` for a macro run (all benefit criteria).
 NATIONAL_INDICATORS: tuple[str, ...] = ("population", "hub_score", "scheduled_airports")
@@ -60,8 +67,14 @@ def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
-def _chord(km: float) -> float:
-    """Chord length on the unit sphere for a great-circle distance in km."""
+def chord(km: float) -> float:
+    """Chord length on the unit sphere for a great-circle distance in km.
+
+    Examples
+    --------
+    >>> float(round(chord(6371.0088 * np.pi), 6))
+    2.0
+    """
     return 2.0 * np.sin(min(km / _EARTH_RADIUS_KM, np.pi) / 2.0)
 
 
@@ -90,7 +103,7 @@ def _absorbing_parent(xyz: np.ndarray, radius_km: float) -> np.ndarray:
     parent = np.arange(n)
     if n == 0 or radius_km <= 0:
         return parent
-    pairs = cKDTree(xyz).query_pairs(_chord(radius_km), output_type="ndarray")
+    pairs = cKDTree(xyz).query_pairs(chord(radius_km), output_type="ndarray")
     if len(pairs):
         i, j = pairs[:, 0], pairs[:, 1]  # i < j: i is at least as populous as j
         np.minimum.at(parent, j, i)
@@ -209,7 +222,7 @@ def city_indicators(
         c = c.head(top).copy()
     a = airports(country)
     tree = cKDTree(unit_vectors(a["lon"], a["lat"]))
-    near = tree.query_ball_point(unit_vectors(c["lon"], c["lat"]), _chord(airport_km))
+    near = tree.query_ball_point(unit_vectors(c["lon"], c["lat"]), chord(airport_km))
     lengths = np.fromiter((len(n) for n in near), dtype="int64", count=len(near))
     rows = np.repeat(np.arange(len(c)), lengths)
     idx = np.concatenate([np.asarray(n, dtype="int64") for n in near]) if len(rows) else rows

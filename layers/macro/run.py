@@ -49,6 +49,7 @@ import pandas as pd
 from gis.errors import InputError
 from gis.spillover import spillover_links
 from gis.weights import ahp
+from layers.i18n import default_lang
 from layers.macro.geometry import join_geometry, region_geometry
 from layers.macro.methods import (
     DEFAULT_METHOD,
@@ -93,6 +94,8 @@ __all__ = [
     "DEFAULT_METHOD",
     "DEFAULT_UNITS",
     "INDICATORS",
+    "NATIONAL_METHOD",
+    "NATIONAL_TIERS",
     "NESTED_UNITS",
     "REGIONS",
     "TIER_NAMES",
@@ -123,6 +126,27 @@ __all__ = [
 #: Defaults of every option (:class:`layers.macro.options.MacroOptions`).
 _D = MacroOptions()
 
+#: The default method of a national innovation ranking (used when the method is left
+#: at its default): that of the paper's table, but with Fisher-Jenks natural breaks,
+#: optimal over all tiers at once.
+#: Top-down nested breaks suit 14 regions; on some 300 city scores they put
+#: dozens of cities in the top tier, where natural breaks leave about ten.
+NATIONAL_METHOD = Method(
+    DEFAULT_METHOD.normalization,
+    DEFAULT_METHOD.weighting,
+    DEFAULT_METHOD.composite,
+    "fisher_jenks",
+)
+#: Tiers of a national innovation ranking (used when the tiers are left at the default
+#: 3, which an explicit ``--tiers 3`` cannot be told from): the paper's four levels.
+NATIONAL_TIERS = 4
+
+
+def _china_sources() -> str:
+    from layers.china import data
+
+    return "; ".join(data.sources().values())
+
 
 def _parse_weights(weights: Mapping[str, float], columns: Sequence[str]) -> list[float]:
     unknown = [k for k in weights if k not in columns]
@@ -140,6 +164,8 @@ def run_macro(
     table: str | Path | pd.DataFrame | None = _D.table,
     national: str | None = _D.national,
     national_top: int = _D.national_top,
+    national_index: str = _D.national_index,
+    national_measure: str = _D.national_measure,
     layer: str | None = _D.layer,
     unit_column: str | None = _D.unit_column,
     code_column: str | None = _D.code_column,
@@ -172,6 +198,7 @@ def run_macro(
     strong_threshold: float | None = _D.strong_threshold,
     tiles: str | None = _D.tiles,
     map_assets: str = _D.map_assets,
+    lang: str | None = None,
     overwrite: bool = False,
     command: str | None = None,
 ) -> MacroResult:
@@ -189,7 +216,14 @@ def run_macro(
         A CSV, GeoPackage or shapefile of units × indicators, or a DataFrame.
     national, national_top
         Instead of a table: the ``national_top`` most populous cities of the country
-        ``national`` (ISO code), from :func:`layers.macro.places.city_indicators`.
+        ``national`` (ISO code).
+    national_index, national_measure
+        ``"innovation"`` (China only): prefectures of the 2020 census with the
+        indicators of :func:`layers.china.ranking.innovation_indicators`
+        (``national_measure`` chooses counts, per-million counts or both); the
+        default method becomes Fisher-Jenks natural breaks (:data:`NATIONAL_METHOD`),
+        the default tiers the paper's four (:data:`NATIONAL_TIERS`). ``"size-hub"``: GeoNames
+        city size and airport hub class (:func:`layers.macro.places.city_indicators`), any country.
     layer
         Layer of a multi-layer vector file.
     unit_column, code_column
@@ -245,6 +279,8 @@ def run_macro(
     map_assets
         One of :data:`gis.maps.MAP_ASSETS`: ``"inline"`` embeds Leaflet in
         ``map.html`` so it opens without internet (with ``tiles=None``).
+    lang
+        Language of the outputs (:data:`layers.i18n.LANGS`); None: from the locale.
     overwrite
         Replace a non-empty output folder.
     command
@@ -269,6 +305,11 @@ def run_macro(
     """
     from gis.io import check_output_folder
 
+    innovation = national is not None and national_index == "innovation"
+    if innovation and method == DEFAULT_METHOD:
+        method = NATIONAL_METHOD
+    if innovation and tiers == _D.tiers:
+        tiers = NATIONAL_TIERS
     files = {"table": table, "geometry": geometry, "pairwise": pairwise,
              "travel_time": travel_time}  # fmt: skip
     resolved: dict[str, Any] = {
@@ -276,7 +317,8 @@ def run_macro(
         for k, v in files.items()
     }
     options = MacroOptions(
-        national=national, national_top=national_top, layer=layer, unit_column=unit_column,
+        national=national, national_top=national_top, national_index=national_index,
+        national_measure=national_measure, layer=layer, unit_column=unit_column,
         code_column=code_column,
         indicators=list(indicators) if isinstance(indicators, tuple) else indicators,
         cost=list(cost) if cost else None, units=list(units) if units is not None else None,
@@ -289,24 +331,37 @@ def run_macro(
         neighbour_half_distance=neighbour_half_distance, population_mass=population_mass,
         population_column=population_column, link_top=link_top,
         strong_threshold=strong_threshold, tiles=tiles, map_assets=map_assets,
+        lang=lang or default_lang(),
         weights=dict(weights) if weights is not None else None, **resolved, **vars(method),
     )  # fmt: skip
     options.validate()
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
     names = tier_names(tiers)
+    inputs: list[dict[str, Any]] = []
     cost = cost or ()
     neighbour_distance = neighbour_distance or None
     if national is not None:
         if table is not None:
             raise InputError("give either a table or national, not both")
-        from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+        if innovation:
+            from layers.china.ranking import index_columns, innovation_indicators
 
-        table = city_indicators(national, top=national_top)
-        indicators = indicators or list(NATIONAL_INDICATORS)
+            if national.strip().upper() != "CN":
+                raise InputError(
+                    f"the innovation index covers China only (national CN), got {national!r}; "
+                    "use --national-index size-hub for other countries"
+                )
+            table = innovation_indicators(top=national_top)
+            indicators = indicators or index_columns(national_measure)
+            inputs.append({"name": "Chinese innovation tables", "source": _china_sources()})
+        else:
+            from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+
+            table = city_indicators(national, top=national_top)
+            indicators = indicators or list(NATIONAL_INDICATORS)
         unit_column = unit_column or "name"
         population_column = population_column or "population"
-    inputs: list[dict[str, Any]] = []
 
     # ---- units and indicators
     paper = table is None
@@ -460,6 +515,16 @@ def run_macro(
     )
 
     units_frame = _units_frame(frame, unit_names, columns, x, result, agreement, probs, target, geo)
+    if national is not None:
+        from layers.china.ranking import drivers
+
+        units_frame.insert(
+            units_frame.columns.get_loc("agreement") + 1,
+            "drivers",
+            drivers(result.normalized, result.weights, columns),
+        )
+        if "city_code" in frame.columns:
+            units_frame.insert(1, "city_code", frame["city_code"].astype(str).to_numpy())
     links = _links_frame(
         geo,
         result,
@@ -507,6 +572,12 @@ def run_macro(
             "strong_threshold": strong_threshold,
         },
         "boundaries": boundaries,
+        "national": (
+            {"country": national, "index": national_index, "measure": national_measure}
+            if national is not None
+            else None
+        ),
+        "lang": options.lang,
     }
     outcome = MacroResult(
         units=units_frame,
@@ -552,6 +623,7 @@ def run_macro(
         extra=extra,
         tiles=tiles,
         map_assets=map_assets,
+        lang=options.lang,
     )
     return outcome
 

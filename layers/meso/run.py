@@ -348,6 +348,7 @@ class MesoConfig:
     )
     aggregation_options: dict[str, Any] = field(default_factory=dict)
     map_assets: str = like(MAP_OPTIONS, "map_assets")
+    lang: str = like(MAP_OPTIONS, "lang")
     decision: DecisionOptions = field(default_factory=DecisionOptions)
     engine: Engine = field(default_factory=lambda: Engine("memory"))
 
@@ -1073,7 +1074,7 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
         suitability_description="innovation-centre suitability, meso scale (0-1)",
         suitability_tags={"region": str(data.region.get("name"))},
         factor_tag="layer", raw_tag="measure", popup_fields=POPUP_FIELDS, notes=notes,
-        tiles=config.tiles, map_assets=config.map_assets, command=command,
+        tiles=config.tiles, map_assets=config.map_assets, lang=config.lang, command=command,
     )  # fmt: skip
 
 

@@ -169,6 +169,7 @@ class MicroConfig:
     aggregation_options: dict[str, Any] = field(default_factory=dict)
     tiles: str | None = like(MAP_OPTIONS, "tiles")
     map_assets: str = like(MAP_OPTIONS, "map_assets")
+    lang: str = like(MAP_OPTIONS, "lang")
     title: str = "Innovation-district suitability"
     preset: tuple[Factor, ...] = MICRO_FACTORS
     decision: DecisionOptions = field(default_factory=DecisionOptions)
@@ -484,7 +485,7 @@ def output_spec(result: MicroResult, config: MicroConfig, *, command: str | None
                "engine": config.engine.describe(), "windows": result.windows},
         title=config.title, suitability_description="innovation-district suitability (0-1)",
         factor_tag="factor", raw_tag="criterion", tiles=config.tiles,
-        map_assets=config.map_assets, command=command,
+        map_assets=config.map_assets, lang=config.lang, command=command,
     )  # fmt: skip
 
 

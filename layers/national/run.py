@@ -124,6 +124,7 @@ class NationalConfig:
         help="also write the raw measures (raw/<measure>.tif: market potential, access, distances)",
     )
     map_assets: str = like(MesoConfig, "map_assets")
+    lang: str = like(MesoConfig, "lang")
     engine: Engine = field(default_factory=lambda: Engine("windows", memory_budget=2**30))
     aggregation: str = like(MesoConfig, "aggregation")
     aggregation_options: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +144,8 @@ class NationalConfig:
             max_zone_km2=0.0, peak_drop=0.0,  # zones found window by window stay whole
             exclude_file=self.exclude_file, constraints=False,
             preset=NATIONAL_FACTORS + self.extra_factors,
-            tiles=self.tiles, map_assets=self.map_assets, aggregation=self.aggregation,
+            tiles=self.tiles, map_assets=self.map_assets, lang=self.lang,
+            aggregation=self.aggregation,
             aggregation_options=dict(self.aggregation_options), decision=self.decision,
             engine=self.engine,
         )  # fmt: skip
@@ -341,7 +343,8 @@ def output_spec(
         title="Innovation-centre suitability (national)",
         factor_tag="layer", raw_tag="measure", popup_fields=POPUP_FIELDS, notes=notes,
         tiles=config.tiles,
-        map_assets=config.map_assets, command=command, memory_budget=config.engine.budget,
+        map_assets=config.map_assets, lang=config.lang, command=command,
+        memory_budget=config.engine.budget,
     )  # fmt: skip
 
 

@@ -20,13 +20,13 @@ import numpy as np
 
 from gis.io import atomic_file, check_output_file
 from gis.maps import hex_colours, raster_png
+from layers.i18n import CSS_FONT_LIST, TEXTS, font_face_css, localise, text
 from layers.measures import MEASURES
 
 __all__ = ["report_html", "write_report"]
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:0;
-background:#f6f6f4}
+body{font-size:14px;line-height:1.45;color:#222;margin:0;background:#f6f6f4}
 main{max-width:1100px;margin:0 auto;padding:18px 24px 40px;background:#fff}
 h1{font-size:24px;margin:8px 0 2px}h2{font-size:18px;margin:28px 0 8px;
 border-bottom:1px solid #ddd;padding-bottom:3px}
@@ -125,11 +125,12 @@ def _map_svg(
     return "".join(parts)
 
 
-def _legend() -> str:
+def _legend(lang: str) -> str:
     stops = ",".join(hex_colours("viridis"))
+    low, high = _e(text("report.legend_low", lang)), _e(text("report.legend_high", lang))
     return (
         f'<div class="legend" style="background:linear-gradient(to right,{stops})"></div>'
-        '<div class="legend-labels"><span>0 least suitable</span><span>1 most</span></div>'
+        f'<div class="legend-labels"><span>{low}</span><span>{high}</span></div>'
     )
 
 
@@ -152,7 +153,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[in
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _weights_section(result: Any) -> str:
+def _weights_section(result: Any, lang: str) -> str:
     rows = []
     for fr in result.factors:
         used = result.weights.get(fr.factor.name, 0.0)
@@ -160,58 +161,69 @@ def _weights_section(result: Any) -> str:
         rows.append(
             [
                 f"<code>{_e(fr.factor.name)}</code>",
-                _e(fr.factor.title),
+                _e(localise(fr.factor.title, lang)),
                 _fmt(fr.factor.weight),
                 f'<span class="cell">{_bar(used, 0.5)}{_fmt(used)}</span>',
                 status,
                 _e(fr.count),
             ]
         )
-    return _table(
-        ["factor", "title", "weight given", "weight used", "status", "features"], rows, {2, 5}
-    )
+    cols = ["factor", "title", "weight_given", "weight_used", "status", "features"]
+    return _table([text(f"report.col_{c}", lang) for c in cols], rows, {2, 5})
 
 
-def _coverage_section(result: Any) -> str:
+def _coverage_section(result: Any, lang: str) -> str:
     rows = []
     for fr in result.factors:
         for cr in fr.criteria:
-            status = cr.status if cr.status == "ok" else f"empty → {cr.status}"
+            status = (
+                cr.status if cr.status == "ok" else text("report.empty_rule", lang, rule=cr.status)
+            )
             rows.append(
                 [
                     f"<code>{_e(fr.factor.name)}</code>",
                     f"<code>{_e(cr.criterion.name)}</code>",
-                    _e(cr.criterion.description or cr.criterion.measure),
+                    _e(localise(cr.criterion.description or cr.criterion.measure, lang)),
                     _e(MEASURES[cr.criterion.measure].units),
                     _e(cr.count),
                     _e(status) if cr.status == "ok" else f'<span class="warn">{_e(status)}</span>',
                     _e(cr.note),
                 ]
             )
-    return _table(
-        ["factor", "criterion", "measure", "units", "features", "status", "note"], rows, {4}
-    )
+    cols = ["factor", "criterion", "measure", "units", "features", "status", "note"]
+    return _table([text(f"report.col_{c}", lang) for c in cols], rows, {4})
 
 
-def _profile(row: Any, factors: Sequence[str]) -> str:
-    scores = {f: float(row[f]) for f in factors if f in row and np.isfinite(row[f])}
+def _profile(
+    row: Any, factors: Sequence[str], lang: str, titles: Mapping[str, str] | None = None
+) -> str:
+    names = titles or {}
+    scores = {names.get(f, f): float(row[f]) for f in factors if f in row and np.isfinite(row[f])}
     if not scores:
         return ""
     ordered = sorted(scores.items(), key=lambda kv: -kv[1])
     strong = ", ".join(f"{_e(k)} {v:.2f}" for k, v in ordered[:2])
     weak = ", ".join(f"{_e(k)} {v:.2f}" for k, v in ordered[-2:][::-1])
-    return f"strongest: {strong}; weakest: {weak}"
+    return text("report.profile", lang, strong=strong, weak=weak)
 
 
-def _candidates_section(result: Any, *, top: int) -> str:
+def _site_words(scale: str, lang: str) -> dict[str, str]:
+    """The words for a candidate site of a scale: ``site``, ``Site``, ``sites``."""
+    which = "micro" if scale == "micro" else "other"
+    site = text(f"report.site_{which}", lang)
+    sites = text(f"sites.{which}", lang)
+    return {"site": site, "Site": site[:1].upper() + site[1:], "sites": sites}
+
+
+def _candidates_section(result: Any, *, top: int, scale: str = "micro", lang: str = "en") -> str:
     cands = result.candidates
+    words = _site_words(scale, lang)
     if not len(cands):
-        return (
-            "<p>No candidate district met the rules (top percent or threshold, minimum area).</p>"
-        )
+        return f"<p>{_e(text('report.no_candidates', lang, site=words['site']))}</p>"
     factors = [f for f in result.weights if f in cands.columns]
-    titles = {fr.factor.name: fr.factor.title for fr in result.factors}
-    header = ["rank", "area (ha)", "mean score", "max score", *[titles.get(f, f) for f in factors]]
+    titles = {fr.factor.name: localise(fr.factor.title, lang) for fr in result.factors}
+    header = [text(f"report.col_{c}", lang) for c in ("rank", "area", "mean", "max")]
+    header += [titles.get(f, f) for f in factors]
     rows = []
     for _, r in cands.head(top).iterrows():
         cells = [
@@ -225,49 +237,59 @@ def _candidates_section(result: Any, *, top: int) -> str:
         ]
         rows.append(cells)
     notes = "".join(
-        f"<li>District {_e(int(r['rank']))} ({_fmt(r['area_ha'], 1)} ha): "
-        f"{_profile(r, factors)}</li>"
+        "<li>"
+        + text("report.candidate_note", lang, Site=_e(words["Site"]), rank=_e(int(r["rank"])),
+               area=_fmt(r["area_ha"], 1), profile=_profile(r, factors, lang, titles))
+        + "</li>"
         for _, r in cands.head(top).iterrows()
-    )
+    )  # fmt: skip
     shown = min(top, len(cands))
+    intro = text("report.candidates_intro", lang, n=len(cands), shown=shown, **words)
     return (
-        f"<p>{len(cands)} candidate district(s); the best {shown} with the mean score of "
-        "every factor over the district (its factor profile).</p>"
+        f"<p>{_e(intro)}</p>"
         + _table(header, rows, {0, 1, 2, 3, *range(4, 4 + len(factors))})
         + f"<ul>{notes}</ul>"
     )
 
 
-def _factor_maps(result: Any) -> str:
+def _factor_maps(result: Any, lang: str) -> str:
     figures = []
     for fr in result.factors:
         if fr.score is None:
             continue
         arr = np.where(result.inside, fr.score, np.nan)
-        svg = _map_svg(arr, result.grid, max_size=500, display=230, label=fr.factor.title)
-        weight = result.weights.get(fr.factor.name, 0.0)
+        title = localise(fr.factor.title, lang)
+        svg = _map_svg(arr, result.grid, max_size=500, display=230, label=title)
+        weight = text(
+            "report.weight_caption", lang, weight=f"{result.weights.get(fr.factor.name, 0.0):.3f}"
+        )
         figures.append(
-            f"<figure>{svg}<figcaption><b>{_e(fr.factor.title)}</b> "
-            f"(<code>{_e(fr.factor.name)}</code>, weight {weight:.3f})</figcaption></figure>"
+            f"<figure>{svg}<figcaption><b>{_e(title)}</b> "
+            f"(<code>{_e(fr.factor.name)}</code>, {_e(weight)})</figcaption></figure>"
         )
     return f'<div class="maps">{"".join(figures)}</div>'
 
 
-def _parameters(config: Any) -> list[tuple[str, str]]:
+def _parameters(config: Any, *, scale: str = "micro", lang: str = "en") -> list[tuple[str, str]]:
+    def t(key: str, **values: Any) -> str:
+        return text(key, lang, **values)
+
     sites = (
-        f"score ≥ {config.threshold:g}"
+        t("param.threshold_value", threshold=f"{config.threshold:g}")
         if config.threshold is not None
-        else f"best {config.top_percent:g} % of cells"
+        else t("param.top_percent_value", percent=f"{config.top_percent:g}")
     )
     return [
-        ("cell size", f"{config.cell_size:g} m"),
-        ("candidate cells", sites),
-        ("smallest district", f"{config.min_area_ha:g} ha ({config.connectivity}-connected)"),
-        ("factors without features", config.empty_rule),
-        ("aggregation", config.aggregation),
-        ("water and railway constraints", "on" if config.constraints else "off"),
-        ("exclusion file", config.exclude_file or "none"),
-    ]
+        (t("param.cell_size"), t("report.cell_size_value", size=f"{config.cell_size:g}")),
+        (t("param.candidate_cells"), sites),
+        (t("param.smallest", site=_site_words(scale, lang)["site"]),
+         t("param.smallest_value", area=f"{config.min_area_ha:g}",
+           connectivity=config.connectivity)),
+        (t("param.empty_rule"), config.empty_rule),
+        (t("param.aggregation"), config.aggregation),
+        (t("param.constraints"), t("word.on") if config.constraints else t("word.off")),
+        (t("param.exclude_file"), config.exclude_file or t("word.none")),
+    ]  # fmt: skip
 
 
 def report_html(
@@ -279,6 +301,7 @@ def report_html(
     command: str | None = None,
     top: int = 10,
     created: _dt.datetime | None = None,
+    lang: str = "en",
 ) -> str:
     """The HTML text of the report of a raster run (micro or meso).
 
@@ -298,90 +321,114 @@ def report_html(
         Number of candidate districts listed.
     created
         Time stamp shown; now by default.
+    lang
+        Language of the report (:data:`layers.i18n.LANGS`); Chinese text is shown in a
+        font embedded in the page (:func:`layers.i18n.font_face_css`).
     """
     from gis import __version__
 
+    def t(key: str, **values: Any) -> str:
+        return text(key, lang, **values)
+
     created = created or _dt.datetime.now(_dt.UTC)
     grid = result.grid
-    title = getattr(config, "title", f"Innovation-centre suitability ({scale})")
+    scale_name = t(f"scale.{scale}") if f"scale.{scale}" in TEXTS else scale
+    # a micro run's title is the user's (its English default has its translation)
+    title = (
+        localise(config.title, lang)
+        if hasattr(config, "title")
+        else t("title.scale", scale=scale_name)
+    )
     rows = []
     if getattr(result, "osm", None) is not None:
         src = result.osm.source
         where = src.get("path", src.get("service", ""))
-        date = src.get("osm_data_date") or "unknown"
-        rows.append(("data", f"{src.get('kind', '')} {where} (OSM data date {date})"))
+        date = src.get("osm_data_date") or t("report.unknown")
+        rows.append(
+            (t("report.data"), f"{src.get('kind', '')} {where} ({t('report.osm_date', date=date)})")
+        )
     if getattr(result, "data", None) is not None:
         region = result.data.region
-        rows.append(("region", f"{region.get('name')} ({region.get('geometry_source')})"))
-        rows.append(("data", ", ".join(str(s.get("source", s.get("path", s.get("role", ""))))
-                                       for s in result.data.sources)))  # fmt: skip
+        rows.append((t("report.region"), f"{region.get('name')} ({region.get('geometry_source')})"))
+        names = [str(s.get("source", s.get("path", s.get("role", ""))))
+                 for s in result.data.sources]  # fmt: skip
+        rows.append((t("report.data"), ", ".join(names)))
     if getattr(result, "center", None):
         c = result.center
-        rows.append(("city centre", f"{c.get('lon')}, {c.get('lat')} ({c.get('method')})"))
+        rows.append(
+            (t("report.city_centre"), f"{c.get('lon')}, {c.get('lat')} ({c.get('method')})")
+        )
     head = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     open_items = []
-    sites = "districts" if scale == "micro" else "zones"
+    sites = _site_words(scale, lang)["sites"]
     labels = {
-        "map": "interactive map (browser)",
-        "suitability": "composite suitability GeoTIFF (QGIS, ArcGIS)",
-        "candidates": f"candidate {sites} GeoPackage (QGIS, ArcGIS)",
-        "manifest": "manifest: inputs, parameters, versions, checksums",
+        "map": t("report.open_map"),
+        "project": t("report.open_project"),
+        "suitability": t("report.open_suitability"),
+        "candidates": t("report.open_candidates", sites=sites),
+        "manifest": t("report.open_manifest"),
     }
-    for role, text in labels.items():
+    for role, label in labels.items():
         if files and role in files:
             link = _e(files[role])
-            open_items.append(f'<li><a href="{link}">{link}</a> — {text}</li>')
+            open_items.append(f'<li><a href="{link}">{link}</a> — {_e(label)}</li>')
     composite = _map_svg(
         result.suitability,
         grid,
         candidates=result.candidates,
         max_size=1600,
         display=640,
-        label=f"composite suitability with candidate {sites}",
+        label=t("report.composite_label", sites=sites),
     )
-    params = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _parameters(config))
+    params = "".join(
+        f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
+        for k, v in _parameters(config, scale=scale, lang=lang)
+    )
     n_inside = int(result.inside.sum())
     n_valid = int(np.isfinite(result.suitability).sum())
     stamp = created.isoformat(timespec="seconds")
+    grid_text = t(
+        "report.grid_text", height=grid.height, width=grid.width, cell=f"{grid.cell_size:g}",
+        crs=grid.crs.to_string(), inside=f"{n_inside:,}", valid=f"{n_valid:,}",
+        excluded=f"{n_inside - n_valid:,}",
+    )  # fmt: skip
     body = f"""
 <h1>{_e(title)}</h1>
-<p class="sub">innosite {_e(__version__)} {_e(scale)} run, {_e(stamp)}</p>
+<p class="sub">{_e(t("report.subtitle", version=__version__, scale=scale_name, stamp=stamp))}</p>
 <table>
 {head}
-<tr><th>grid</th><td>{grid.height} × {grid.width} cells of {grid.cell_size:g} m in
-{_e(grid.crs.to_string())}; {n_inside:,} cells in the area, {n_valid:,} scored
-({n_inside - n_valid:,} excluded by constraints)</td></tr>
-<tr><th>command</th><td><code>{_e(command or "")}</code></td></tr>
+<tr><th>{_e(t("report.grid"))}</th><td>{_e(grid_text)}</td></tr>
+<tr><th>{_e(t("report.command"))}</th><td><code>{_e(command or "")}</code></td></tr>
 </table>
-<h2>What to open</h2>
+<h2>{_e(t("report.what_to_open"))}</h2>
 <ul class="files">{"".join(open_items)}</ul>
-<h2>Composite suitability and candidate {sites}</h2>
-<figure>{composite}<figcaption>Weighted overlay of the factor scores; nodata (grey) outside
-the area and on constraints; candidate {sites} outlined in red with their rank.</figcaption>
+<h2>{_e(t("report.composite_heading", sites=sites))}</h2>
+<figure>{composite}<figcaption>{_e(t("report.composite_caption", sites=sites))}</figcaption>
 </figure>
-{_legend()}
-<h2>Candidate {sites}</h2>
-{_candidates_section(result, top=top)}
-<h2>Weights</h2>
-<p>Factor weights as given and as used: normalised to sum 1 over the factors that could be
-scored.</p>
-{_weights_section(result)}
-<h2>Factor coverage</h2>
-<p>Features each criterion found in the area (OpenStreetMap, the run's packaged sources or your
-own). An empty criterion is a finding, not an error: it is handled by the rule shown.</p>
-{_coverage_section(result)}
-<h2>Factor scores</h2>
-{_factor_maps(result)}
-<h2>Parameters</h2>
+{_legend(lang)}
+<h2>{_e(t("report.candidates_heading", sites=sites))}</h2>
+{_candidates_section(result, top=top, scale=scale, lang=lang)}
+<h2>{_e(t("report.weights"))}</h2>
+<p>{_e(t("report.weights_intro"))}</p>
+{_weights_section(result, lang)}
+<h2>{_e(t("report.coverage"))}</h2>
+<p>{_e(t("report.coverage_intro"))}</p>
+{_coverage_section(result, lang)}
+<h2>{_e(t("report.factor_scores"))}</h2>
+{_factor_maps(result, lang)}
+<h2>{_e(t("report.parameters"))}</h2>
 <table>{params}</table>
-<p class="sub">Map data © OpenStreetMap contributors (ODbL 1.0). Factors after Zhang W Z (2022),
-Bulletin of Chinese Academy of Sciences 37(12): 1745–1756.</p>
+<p class="sub">{_e(t("report.footer"))}</p>
 """
+    page_title = _e(t("report.page_title", title=title))
+    fonts = font_face_css(body + page_title)
+    html_lang = "zh-CN" if lang == "zh" else "en"
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)} — report</title>"
+        f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
+        f"<title>{page_title}</title>"
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<style>{_CSS}</style></head><body><main>{body}</main></body></html>\n"
+        f"<style>{fonts}body{{font-family:{CSS_FONT_LIST}}}{_CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
     )
 
 
@@ -394,6 +441,7 @@ def write_report(
     files: Mapping[str, str] | None = None,
     command: str | None = None,
     overwrite: bool = False,
+    lang: str = "en",
 ) -> Path:
     """Write :func:`report_html` to ``path`` (atomically).
 
@@ -403,7 +451,7 @@ def write_report(
         The written report.
     """
     target = check_output_file(path, overwrite=overwrite)
-    text = report_html(result, config, scale=scale, files=files, command=command)
+    page = report_html(result, config, scale=scale, files=files, command=command, lang=lang)
     with atomic_file(target) as tmp:
-        tmp.write_bytes(text.encode("utf-8"))
+        tmp.write_bytes(page.encode("utf-8"))
     return target

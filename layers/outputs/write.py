@@ -27,8 +27,9 @@ from gis.grid import Grid
 from gis.io import output_folder, write_geopackage, write_geotiff, write_manifest
 from gis.qgis_project import ProjectLayer, write_qgis_project
 from layers.decision import decision_map_files, decision_map_layers, write_decision_outputs
+from layers.i18n import localise, page_font_css, text
 from layers.measures import MEASURES
-from layers.outputs.styles import candidates_qml, raster_style
+from layers.outputs.styles import candidate_aliases, candidates_qml, raster_style
 
 __all__ = [
     "DECISION_LAYER_NAMES",
@@ -76,6 +77,8 @@ class OutputSpec:
         Lines under the map's legend.
     tiles, map_assets
         Base tiles (None: none) and ``"cdn"``/``"inline"`` map assets.
+    lang
+        Language of the map, report and QGIS project (:data:`layers.i18n.LANGS`).
     command
         The command line, for the manifest and report.
     memory_budget
@@ -97,32 +100,36 @@ class OutputSpec:
     notes: Sequence[str] = ()
     tiles: str | None = None
     map_assets: str = "inline"
+    lang: str = "en"
     command: str | None = None
     memory_budget: int | None = None
 
 
 #: Layer-tree groups of a run's ``project.qgz`` by role prefix, in their order (under the
-#: candidates and the suitability).
+#: candidates and the suitability): keys of their names in :data:`layers.i18n.TEXTS`.
 PROJECT_GROUPS: dict[str, str] = {
-    "factor:": "Factor scores",
-    "raw:": "Raw measures",
-    "sensitivity:": "Decision outputs",
+    "factor:": "group.factor",
+    "raw:": "group.raw",
+    "sensitivity:": "group.decision",
 }
 
-#: QGIS layer names of the decision outputs, by role.
+#: QGIS layer names of the decision outputs, by role: keys of :data:`layers.i18n.TEXTS`.
 DECISION_LAYER_NAMES: dict[str, str] = {
-    "sensitivity:mean": "Mean score over weight draws",
-    "sensitivity:std": "Score spread (std)",
-    "sensitivity:probability": "Probability of selection",
+    "sensitivity:mean": "decision.mean",
+    "sensitivity:std": "decision.std",
+    "sensitivity:probability": "decision.probability",
 }
 
 
-def project_layers(rel: Mapping[str, str], titles: Mapping[str, str]) -> list[ProjectLayer]:
+def project_layers(
+    rel: Mapping[str, str], titles: Mapping[str, str], *, lang: str = "en"
+) -> list[ProjectLayer]:
     """The layers of a run's QGIS project, top first, from its outputs (role -> file).
 
     Candidate sites, then the suitability, then the groups of :data:`PROJECT_GROUPS`
     (factor scores, raw measures, decision outputs), each in the order of ``rel``;
     only the candidates and the suitability are switched on. Tables (CSV) are not layers.
+    Names and groups are in ``lang``; ``titles`` (factor name -> title) are used as given.
 
     Examples
     --------
@@ -134,19 +141,24 @@ def project_layers(rel: Mapping[str, str], titles: Mapping[str, str]) -> list[Pr
     ['Candidate sites', 'Suitability', 'Green space', 'park']
     >>> [p.group for p in layers]
     [None, None, 'Factor scores', 'Raw measures']
+    >>> [p.name for p in project_layers(rel, {"green": "绿地"}, lang="zh")]
+    ['候选地块', '适宜性', '绿地', 'park']
     """
     out: list[ProjectLayer] = []
     if "candidates" in rel:
-        out.append(ProjectLayer(rel["candidates"], "Candidate sites", layer="candidates"))
+        name = text("map.candidates", lang)
+        out.append(ProjectLayer(rel["candidates"], name, layer="candidates"))
     if "suitability" in rel:
-        out.append(ProjectLayer(rel["suitability"], "Suitability"))
-    for prefix, group in PROJECT_GROUPS.items():
+        out.append(ProjectLayer(rel["suitability"], text("layer.suitability", lang)))
+    for prefix, group_key in PROJECT_GROUPS.items():
+        group = text(group_key, lang)
         for role, name in rel.items():
             if not role.startswith(prefix) or not name.endswith((".tif", ".gpkg")):
                 continue
             key = role.removeprefix(prefix)
+            decision = DECISION_LAYER_NAMES.get(role)
             title = {"factor:": titles.get(key, key), "raw:": key}.get(
-                prefix, DECISION_LAYER_NAMES.get(role, key)
+                prefix, key if decision is None else text(decision, lang)
             )
             out.append(ProjectLayer(name, title, group=group, visible=False))
     return out
@@ -211,47 +223,53 @@ def write_outputs(
     from layers.outputs.report_html import write_report
 
     grid: Grid = result.grid
+    lang = spec.lang
     if written is None:
         rel, titles = _write_rasters(result, spec, stage)
     else:
         rel, titles = _style_rasters(result, written, stage, spec.memory_budget)
+    titles = {name: localise(title, lang) for name, title in titles.items()}
+    title = localise(spec.title, lang)
+    factor_titles = {k: v for k, v in titles.items() if k in result.candidates.columns}
     write_geopackage(
         stage / "candidates.gpkg", result.candidates, layer="candidates",
-        style_qml=candidates_qml({k: v for k, v in titles.items()
-                                  if k in result.candidates.columns}),
-        style_name="innosite candidates",
+        style_qml=candidates_qml(factor_titles, lang=lang), style_name="innosite candidates",
     )  # fmt: skip
     rel["candidates"] = "candidates.gpkg"
     rel.update(write_decision_outputs(stage, result, grid))
-    write_qgis_project(stage / "project.qgz", project_layers(rel, titles), crs=grid.crs,
-                       title=spec.title)  # fmt: skip
+    write_qgis_project(stage / "project.qgz", project_layers(rel, titles, lang=lang),
+                       crs=grid.crs, title=title)  # fmt: skip
     rel["project"] = "project.qgz"
-    notes = list(spec.notes)
+    notes = [localise(note, lang) for note in spec.notes]
     if written is None:
         view = result
         map_grid, composite = grid, result.suitability
         layers = {titles[fr.factor.name]: _masked(fr.score, result.inside)
                   for fr in result.factors if fr.score is not None}  # fmt: skip
-        layers.update(decision_map_layers(result))
+        layers.update({localise(k, lang): v for k, v in decision_map_layers(result).items()})
     else:
         composite, map_grid = _overview(stage / rel["suitability"], grid)
         overviews = {name: _overview(stage / rel[f"factor:{name}"], grid)[0]
                      for name in titles if f"factor:{name}" in rel}  # fmt: skip
         layers = {titles[name]: array for name, array in overviews.items()}
-        for title, name in decision_map_files(result).items():
-            layers[title] = _overview(stage / name, grid)[0]
-        notes.append(f"Map shown at {map_grid.cell_size / 1000:.1f} km cells (overviews)")
+        for layer_title, name in decision_map_files(result).items():
+            layers[localise(layer_title, lang)] = _overview(stage / name, grid)[0]
+        notes.append(text("map.overview_note", lang, km=f"{map_grid.cell_size / 1000:.1f}"))
         view = _overview_view(result, spec, map_grid, composite, overviews)
     fields = None if spec.popup_fields is None else popup_fields(result.candidates,
                                                                  spec.popup_fields)  # fmt: skip
     suitability_map(
         stage / "map.html", map_grid, composite=composite, layers=layers,
-        candidates=result.candidates, candidate_fields=fields, title=spec.title,
+        candidates=result.candidates, candidate_fields=fields, title=title,
         tiles=spec.tiles, notes=notes or None, assets=spec.map_assets,
+        labels={k: text(f"map.{k}", lang) for k in ("composite", "legend", "candidates", "rank")}
+        | {"yes": text("word.yes", lang), "no": text("word.no", lang)},
+        field_aliases=candidate_aliases(factor_titles, lang=lang), page_css=page_font_css,
     )  # fmt: skip
     rel["map"] = "map.html"
     write_report(stage / "report.html", view, spec.config, scale=spec.scale,
-                 files={**rel, "manifest": "manifest.json"}, command=spec.command)  # fmt: skip
+                 files={**rel, "manifest": "manifest.json"}, command=spec.command,
+                 lang=lang)  # fmt: skip
     rel["report"] = "report.html"
     tifs = [n for n in rel.values() if n.endswith(".tif")]
     decision = getattr(result, "decision", None)

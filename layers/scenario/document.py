@@ -68,6 +68,7 @@ _OUTPUT_NOTES: dict[tuple[str, str | None], str] = {
     ("output", "folder"): "relative to this file; must be new or empty",
     ("output", "overwrite"): "replace a non-empty output folder",
     ("output", "tiles"): "web base map name or tile URL; false for none",
+    ("output", "lang"): '"zh" or "en": report, map, chart, QGIS layer names (default: locale)',
 }
 
 _NOTES = {

@@ -314,3 +314,30 @@ def test_map_refuses_bad_input_and_existing_file(tmp_path, grid, candidates):
     assert existing.read_text() == "mine"
     maps.suitability_map(existing, grid, **args, overwrite=True)
     assert "L.imageOverlay(" in existing.read_text(encoding="utf-8")
+
+
+def test_map_words_come_from_the_caller(tmp_path):
+    """gis knows no language: the caller names the layers, legend, tooltip and popup rows."""
+    from gis.maps import MAP_LABELS
+
+    g = Grid.from_bounds((500000, 6670000, 500200, 6670200), cell_size=10, crs=32635)
+    values = np.linspace(0, 1, g.size).reshape(g.shape)
+    cands = gpd.GeoDataFrame(
+        {"rank": [1], "mean_score": [0.9], "ok": [True]},
+        geometry=[box(500050, 6670050, 500100, 6670100)], crs=32635,
+    )  # fmt: skip
+    labels = {"composite": "Gesamteignung", "legend": "Eignung", "candidates": "Standorte",
+              "rank": "Rang", "yes": "ja", "no": "nein"}  # fmt: skip
+    path = maps.suitability_map(
+        tmp_path / "m.html", g, composite=values, layers={"A": values}, candidates=cands,
+        labels=labels, field_aliases={"mean_score": "Mittel"}, tiles=None,
+        page_css=lambda page: f"/* {page.count('Gesamteignung')} */",
+    )  # fmt: skip
+    page = path.read_text(encoding="utf-8")
+    for word in ("Gesamteignung", "Eignung", "Standorte", "Rang", "Mittel", "ja"):
+        assert word in page, word
+    assert "Composite suitability" not in page and "Candidate sites" not in page
+    assert "<style>/* 1 */</style></head>" in page  # the CSS saw the finished page
+    assert set(MAP_LABELS) == set(labels)
+    with pytest.raises(InputError, match="unknown map labels"):
+        maps.suitability_map(tmp_path / "n.html", g, composite=values, layers={}, labels={"x": "y"})

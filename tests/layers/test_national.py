@@ -79,8 +79,9 @@ def test_macro_on_national_cities(tmp_path, capsys):
     from layers.cli.main import main
 
     out = tmp_path / "nat"
-    code = main(["macro", "--national", "CN", "--national-top", "60", "--draws", "50",
-                 "--no-tiles", "--out", str(out)])  # fmt: skip
+    code = main(["macro", "--national", "CN", "--national-index", "size-hub",
+                 "--national-top", "60", "--draws", "50", "--no-tiles",
+                 "--out", str(out)])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     import pandas as pd
 

@@ -181,7 +181,7 @@ def test_meso_document_writes_every_option_and_reads_back():
     assert doc["model"]["aggregation_options"] == {"orness": 0.3}
     assert doc["decision"] == {"regions": 2, "total_area_ha": 800.0, "seed": 3}
     assert doc["engine"] == {"kind": "windows", "memory_budget": 64 * 2**20}
-    assert doc["output"] == {"tiles": False, "map_assets": "inline"}
+    assert doc["output"] == {"tiles": False, "map_assets": "inline", "lang": "en"}
     again = parse_scenario(scenario_toml(doc)).config
     assert again == config
 

@@ -192,9 +192,14 @@ def test_popup_opens_with_the_candidate_scores(helsinki, browser):
     browser.click(x, y)
     rows = popup_rows(browser)
     assert rows, "no popup opened"
-    assert int(rows["rank"]) == int(first["rank"]) == 1
+    # rows are named as in QGIS: "Rank", "Mean suitability", "<factor title> (mean score)"
+    from layers.outputs.styles import candidate_aliases
+
+    names = candidate_aliases({fr.factor.name: fr.factor.title for fr in result.factors})
+    assert int(rows[names["rank"]]) == int(first["rank"]) == 1
     for column in ["mean_score", "max_score", "area_ha", *result.weights]:
-        assert float(rows[column]) == pytest.approx(round(float(first[column]), 4), abs=1e-9)
+        value = float(rows[names[column]])
+        assert value == pytest.approx(round(float(first[column]), 4), abs=1e-9)
 
 
 def test_cdn_map_is_blank_offline(chromium_available, helsinki, tmp_path):
@@ -338,3 +343,105 @@ def test_default_map_of_every_command_renders_without_network(
     inner = shot[int(y0) + 5 : int(y1) - 5, int(x0) + 5 : int(x1) - 5]
     drawn_share = (np.abs(inner - BACKGROUND).max(axis=2) > 10).mean()
     assert drawn_share > 0.2, drawn_share
+
+
+# ---------------------------------------------------------------------- Chinese outputs
+def rendered_fonts(page: Chromium, selector: str) -> list[dict]:
+    """The fonts Chromium drew the text of the first ``selector`` node with, and how many
+    glyphs each drew (``CSS.getPlatformFontsForNode``): a missing glyph is drawn by a
+    fallback font, never by the page's embedded face."""
+    page.call("DOM.enable")
+    page.call("CSS.enable")
+    root = page.call("DOM.getDocument", depth=-1)["root"]["nodeId"]
+    node = page.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+    assert node, selector
+    return page.call("CSS.getPlatformFontsForNode", nodeId=node)["fonts"]
+
+
+def only_embedded_font(fonts: list[dict]) -> bool:
+    from layers.i18n import CJK_FONT_FAMILY
+
+    return bool(fonts) and all(
+        f["familyName"] == CJK_FONT_FAMILY and f.get("isCustomFont") for f in fonts
+    )
+
+
+def chinese_drawn_by_embedded_font(page: Chromium, selector: str) -> bool:
+    """Whether every CJK character of the first ``selector`` node is a glyph of the
+    embedded face (Latin text and spaces come from the system's fonts)."""
+    from layers.i18n import CJK_FONT_FAMILY, cjk_characters
+
+    content = page.evaluate(f"document.querySelector({json.dumps(selector)}).textContent")
+    n_cjk = sum(1 for c in content if c in set(cjk_characters(content)))
+    fonts = rendered_fonts(page, selector)
+    embedded = sum(
+        f["glyphCount"] for f in fonts if f["familyName"] == CJK_FONT_FAMILY and f["isCustomFont"]
+    )
+    return n_cjk > 0 and embedded == n_cjk
+
+
+@pytest.fixture(scope="module")
+def helsinki_zh(chromium_available, tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser_zh") / "helsinki"
+    _, paths = run_micro(MicroConfig(tiles=None, lang="zh"), out=out, command="test")
+    return paths
+
+
+def test_chinese_report_draws_every_glyph_with_its_embedded_font(helsinki_zh, browser):
+    browser.open(helsinki_zh["report"].as_uri())
+    assert browser.evaluate("document.documentElement.lang") == "zh-CN"
+    title = browser.evaluate("document.querySelector('h1').textContent")
+    assert title == "创新街区选址适宜性"
+    assert browser.evaluate(
+        "[...document.fonts].some(f => f.family.includes('innosite') && f.status === 'loaded')"
+    )
+    # headings are all Chinese: drawn by the embedded face alone, one glyph per character
+    fonts = rendered_fonts(browser, "h1")
+    assert only_embedded_font(fonts), fonts
+    assert sum(f["glyphCount"] for f in fonts) == len(title)
+    for selector in ("h2", "ul.files li", "table th", "figcaption", "p.sub:last-child"):
+        assert chinese_drawn_by_embedded_font(browser, selector), selector
+
+
+def test_chinese_map_draws_its_title_with_the_embedded_font(helsinki_zh, browser):
+    browser.open(helsinki_zh["map"].as_uri())
+    assert browser.evaluate("typeof L") == "object"
+    labels = [t for t, _ in layer_labels(browser)]
+    assert labels[0] == "综合适宜性" and labels[-1] == "候选地块", labels
+    assert "高校集中区" in labels
+    fonts = rendered_fonts(browser, "h2.innosite-title")
+    assert only_embedded_font(fonts), fonts
+    assert chinese_drawn_by_embedded_font(
+        browser, ".leaflet-control-layers-overlays label span span"
+    )
+    assert chinese_drawn_by_embedded_font(browser, "svg text.caption")  # the legend
+
+
+def test_the_font_check_fails_on_a_glyph_the_embedded_face_lacks(browser, tmp_path):
+    """A character outside the embedded face is drawn by a fallback font: the check sees it."""
+    from layers.i18n import CSS_FONT_LIST, font_face_css
+
+    face = font_face_css("北京")  # holds 北 and 京, not 海
+    page = tmp_path / "p.html"
+    page.write_text(
+        f'<html><head><meta charset="utf-8"><style>{face}body{{font-family:{CSS_FONT_LIST}}}'
+        "</style></head><body><h1>北京</h1><h2>北海</h2></body></html>",
+        encoding="utf-8",
+    )
+    browser.open(page.as_uri())
+    assert only_embedded_font(rendered_fonts(browser, "h1"))
+    assert chinese_drawn_by_embedded_font(browser, "h1")
+    assert not only_embedded_font(rendered_fonts(browser, "h2"))
+    assert not chinese_drawn_by_embedded_font(browser, "h2")
+
+
+def test_chinese_macro_map_names_tiers_in_the_paper_terms(browser, tmp_path):
+    from layers.macro.run import run_macro
+
+    result = run_macro(tmp_path / "macro", tiles=None, lang="zh", draws=20)
+    browser.open((result.folder / "map.html").as_uri())
+    labels = [t for t, _ in layer_labels(browser)]
+    assert labels == ["各层级单元", "溢出联系", "综合指数（圆的大小）"], labels
+    legend = browser.evaluate("document.querySelector('div.legend').textContent")
+    assert "国际科技创新中心" in legend and "区域科技创新中心" in legend
+    assert chinese_drawn_by_embedded_font(browser, "div.legend")

@@ -148,3 +148,59 @@ def test_project_of_a_run_opens_in_qgis_with_every_layer_styled(scale, tmp_path)
     titles = [row["title"] for row in manifest["extra"]["layers"]] if scale == "meso" else None
     if titles is not None:
         assert set(factors) <= set(titles)
+
+
+READ_ALIASES = textwrap.dedent(
+    """
+    import json, sys
+    from qgis.core import QgsApplication, QgsProject
+    app = QgsApplication([], False)
+    app.initQgis()
+    project = QgsProject.instance()
+    project.read(sys.argv[1])
+    out = {}
+    for layer in project.mapLayers().values():
+        row = {"valid": layer.isValid(), "aliases": {}, "legend": []}
+        if layer.type() == 0:  # a vector layer
+            row["aliases"] = {f.name(): layer.attributeAlias(i)
+                              for i, f in enumerate(layer.fields())}
+            renderer = layer.renderer()
+            if renderer.type() == "categorizedSymbol":
+                row["legend"] = [c.label() for c in renderer.categories()]
+        out[layer.name()] = row
+    print("RESULT " + json.dumps(out, ensure_ascii=True))
+    """
+)
+
+
+@pytest.mark.parametrize("scale", ["micro", "macro"])
+def test_chinese_project_names_layers_fields_and_tiers_in_chinese(scale, tmp_path):
+    out = tmp_path / scale
+    assert main([*RUNS[scale], "--lang", "zh", "--quiet", "--no-tiles", "--out", str(out)]) == 0
+    check = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, check=False
+    )
+    if check.returncode != 0:
+        _missing("PyQGIS not installed (apt-get install python3-qgis)")
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "QT_QPA_PLATFORM": "offscreen",
+           "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}  # fmt: skip
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, "-c", READ_ALIASES, str(out / "project.qgz")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout + proc.stderr
+    layers = json.loads(lines[-1].removeprefix("RESULT "))
+    assert all(row["valid"] for row in layers.values()), layers
+    if scale == "macro":
+        units = layers["各层级单元"]
+        assert units["aliases"]["tier"] == "层级"
+        assert units["legend"] == ["国际科技创新中心", "国家科技创新中心", "区域科技创新中心"]
+        assert layers["溢出联系"]["legend"] == ["强", "弱"]
+        return
+    assert {"候选地块", "适宜性", "高校集中区", "中心城区边缘"} <= set(layers), sorted(layers)
+    aliases = layers["候选地块"]["aliases"]
+    assert aliases["rank"] == "排名"
+    assert aliases["edge"] == "中心城区边缘（平均得分）"
