@@ -12,7 +12,10 @@ each (a metro station or campus of the shipped tables that lies in the platform,
 the ``anchor`` column; see ``layers/data/README.md``).
 
 :func:`platforms_in_zones` tells which of a region's platforms lie in its candidate zones,
-the check a validation report makes of a meso run.
+the check a validation report makes of a meso run (the point-in-zone test is
+:func:`layers.validate.platforms_in_zones`; this adds the region's rows, the zone's area
+and the distance to the nearest zone). The table's ``name``, ``lon`` and ``lat`` columns
+are what ``innosite validate --platforms`` reads.
 """
 
 from __future__ import annotations
@@ -144,16 +147,20 @@ def platforms_in_zones(
     dist = np.full(n, np.nan)
     if n and len(candidates):
         from gis.grid import utm_crs
+        from layers.validate import platforms_in_zones as point_in_zone
 
+        points = list(zip(table["name"], table["lon"], table["lat"], strict=True))
+        zone = point_in_zone(points, candidates)["zone"].to_numpy(dtype=float)
+        inside = np.isfinite(zone)
+        rank[inside] = zone[inside].astype(np.int64)
         zones = candidates.to_crs(4326)
         c = shapely.box(*zones.total_bounds).union(shapely.box(*table.total_bounds)).centroid
         crs = utm_crs(c.x, c.y)
         zones = zones.to_crs(crs)
+        area_by_rank = dict(zip(zones["rank"].to_numpy(), zones.geometry.area.to_numpy() / 1e6,
+                                strict=True))  # fmt: skip
+        area[inside] = [area_by_rank[r] for r in rank[inside]]
         pts = table.to_crs(crs).geometry
-        hit_pt, hit_zone = zones.sindex.query(pts, predicate="within")
-        order = np.argsort(zones["rank"].to_numpy()[hit_zone], kind="stable")[::-1]
-        rank[hit_pt[order]] = zones["rank"].to_numpy()[hit_zone[order]]
-        area[hit_pt[order]] = zones.geometry.area.to_numpy()[hit_zone[order]] / 1e6
         near_pt, near_zone = zones.sindex.nearest(pts, return_all=False)
         d = shapely.distance(pts.to_numpy()[near_pt], zones.geometry.to_numpy()[near_zone])
         dist[near_pt] = np.round(np.asarray(d, dtype=float) / 1000.0, 2)
