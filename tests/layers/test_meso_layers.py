@@ -112,6 +112,15 @@ def test_zone_options_refuse_bad_values(field, value, message):
         MesoConfig(**{field: value}).validate()
 
 
+def test_a_bounding_box_region_warns_that_sea_counts_as_land():
+    from layers.meso.data import MesoWarning
+
+    with pytest.warns(MesoWarning, match="sea, estuaries and neighbouring areas"):
+        data = load_meso_data(MesoConfig(region="greater-bay-area", boundaries="bbox",
+                                         cell_size=5000))  # fmt: skip
+    assert any("bounding box of its members" in n for n in data.notes)
+
+
 # ---------------------------------------------------------------------- platforms
 def test_platform_table_matches_the_shipped_tables_it_is_anchored_on():
     table = platforms()
