@@ -158,10 +158,11 @@ def size_class(population: Any) -> np.ndarray:
     return (np.searchsorted(-bounds, -p, side="left") + 1).astype("int16")
 
 
-#: The six meso layers. The paper lists four conditions without ranking them (flows and
+#: The eight meso layers. The paper lists four conditions without ranking them (flows and
 #: hubs, a diversified industrial system, a large market, a liveable environment): each
-#: gets 0.2. City size (part of the market and of agglomeration) and the tie to the macro
-#: hierarchy of centres get 0.1 each.
+#: gets 0.2, and so do universities, the first resource of a centre in Table 2 and section
+#: 2.1. City size (part of the market and of agglomeration), metro access (the flows inside
+#: the city) and the tie to the macro hierarchy of centres get 0.1 each.
 MESO_FACTORS: tuple[Factor, ...] = (
     Factor(
         name="hubs",
