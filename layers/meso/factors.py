@@ -1,4 +1,4 @@
-"""The meso preset: the six layers of section 2.2 of Zhang (2022) and their data tables.
+"""The meso preset: the layers of section 2.2 of Zhang (2022), universities, metro, their data.
 
 Innovation centres "place high demands on a city's flows of factors, industrial
 system, market size and living environment" (sec. 2.2). :data:`MESO_FACTORS` makes
