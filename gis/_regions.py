@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 
+#: Fixed columns of a candidate-regions table; factor columns come before ``geometry``.
+REGION_COLUMNS: tuple[str, ...] = ("rank", "area_ha", "n_cells", "mean_score", "max_score")
+
 #: Neighbourhood structures of :func:`scipy.ndimage.label` by connectivity (4 or 8).
 STRUCTURES = {
     4: ndimage.generate_binary_structure(2, 1),

@@ -17,18 +17,23 @@ import numpy as np
 from affine import Affine
 from scipy import ndimage
 
-from gis._regions import STRUCTURES, check_connectivity, empty_frame, region_frame, selection_mask
+from gis._regions import (
+    REGION_COLUMNS,
+    STRUCTURES,
+    check_connectivity,
+    empty_frame,
+    region_frame,
+    selection_mask,
+)
 from gis._validate import as_numeric_array, chunk_rows_for, is_real_number
 from gis.errors import InputError
 from gis.grid import Grid
+from gis.zones import split_regions
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = ["REGION_COLUMNS", "candidate_regions", "label_regions"]
-
-#: Fixed columns of :func:`candidate_regions`; factor columns come before ``geometry``.
-REGION_COLUMNS: tuple[str, ...] = ("rank", "area_ha", "n_cells", "mean_score", "max_score")
 
 
 def label_regions(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray, int]:
@@ -161,6 +166,15 @@ def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
     return out
 
 
+def _max_cells(max_area: float | None, cell_area: float) -> int | None:
+    """``max_area`` (m²) in whole cells (at least 1), or None."""
+    if max_area is None:
+        return None
+    if not is_real_number(max_area) or not math.isfinite(max_area) or max_area <= 0:
+        raise InputError(f"max_area must be a positive area in square metres, got {max_area!r}")
+    return max(1, math.floor(max_area / cell_area + 1e-9))
+
+
 def candidate_regions(
     score: np.ndarray,
     grid: Grid,
@@ -170,6 +184,8 @@ def candidate_regions(
     min_area: float = 0.0,
     connectivity: int = 8,
     factors: Mapping[str, np.ndarray] | None = None,
+    max_area: float | None = None,
+    min_drop: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Ranked candidate regions: connected groups of high-scoring cells as polygons.
 
@@ -195,6 +211,15 @@ def candidate_regions(
     factors
         Optional factor name to 2-D array of ``grid.shape``; each becomes a column
         with the factor's mean over the region's non-NaN cells (NaN if all are NaN).
+    max_area
+        Cut every region larger than this many square metres to its best cells
+        connected to its best one (:func:`gis.zones.split_regions`), before
+        ``min_area`` applies. None: no cap.
+    min_drop
+        Split every region at its peaks: a peak that rises at least this much (in
+        score units) above the saddle joining it to a higher peak gets a region of its
+        own (:func:`gis.zones.split_regions`), so a wide area of high scores gives one
+        region per peak. None: regions stay whole.
 
     Returns
     -------
@@ -262,10 +287,14 @@ def candidate_regions(
             )
         checked[key] = arr
     columns = [*REGION_COLUMNS, *checked]
+    max_cells = _max_cells(max_area, grid.cell_area)
 
     selected = selection_mask(score, threshold, top_percent)
     labels, n = label_regions(selected, connectivity=connectivity)
     del selected
+    if n and (max_cells is not None or min_drop is not None):
+        labels, n = split_regions(labels, score, min_drop=min_drop, max_cells=max_cells,
+                                  connectivity=connectivity)  # fmt: skip
     if n == 0:
         return empty_frame(columns, grid.crs)
 

@@ -1,4 +1,8 @@
-"""Candidate zones from a suitability GeoTIFF larger than memory, window by window.
+"""Candidate zones: split at their peaks and capped in size, or found window by window.
+
+:func:`split_regions` divides labelled zones at their peaks (a watershed by
+flooding of the score inside each zone) and caps each part to its best connected cells, so a
+wide plateau of high scores becomes one zone per peak instead of one blob.
 
 :func:`windowed_candidate_regions` gives the same table as
 :func:`gis.regions.candidate_regions` on the whole raster, while holding only one
@@ -33,6 +37,7 @@ window borders):
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -41,8 +46,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from gis._regions import (
+    REGION_COLUMNS,
     STRUCTURES,
     check_connectivity,
     empty_frame,
@@ -52,7 +60,6 @@ from gis._regions import (
 from gis._validate import is_real_number
 from gis.errors import DataSourceError, InputError
 from gis.io import RasterOutput, WindowWriter, check_output_file, gdal_env, raster_grid
-from gis.regions import REGION_COLUMNS
 from gis.windows import Window, open_raster, plan_windows, read_window
 
 if TYPE_CHECKING:
@@ -60,8 +67,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CUTOFF_BYTES_PER_CELL",
+    "FLOOD_LEVELS",
     "ZONE_BYTES_PER_CELL",
     "raster_quantile_cutoff",
+    "split_regions",
     "windowed_candidate_regions",
 ]
 
@@ -79,6 +88,276 @@ ZONE_BYTES_PER_CELL: int = 72
 _BINS = 1 << 16
 _SIGN = np.uint32(0x80000000)
 _NO_CELL = np.iinfo(np.int64).max
+
+
+# ---------------------------------------------------------------------- peaks
+#: Number of score levels of the flooding in :func:`split_regions` (between the lowest and
+#: the highest score of the zones).
+FLOOD_LEVELS: int = 256
+
+
+def _check_positive(value: object, name: str, *, whole: bool) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool | np.bool_)
+        or not is_real_number(value)
+        or not math.isfinite(value)  # type: ignore[arg-type]
+        or value <= 0  # type: ignore[operator]
+        or (whole and value < 1)  # type: ignore[operator]
+    ):
+        what = "a whole number of cells >= 1" if whole else "a positive number"
+        raise InputError(f"{name} must be {what}, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _neighbours(cells: np.ndarray, shape: tuple[int, int], structure: np.ndarray) -> np.ndarray:
+    """For each cell (flat index into ``shape``) the positions in ``cells`` of its neighbours.
+
+    Returns an ``(n, k)`` array, ``n`` (one past the last cell) where a neighbour is off the
+    grid or not among ``cells``.
+    """
+    rows, cols = shape
+    n = cells.size
+    where = np.full(rows * cols, n, dtype=np.int64)
+    where[cells] = np.arange(n)
+    r, c = np.divmod(cells, cols)
+    offsets = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)
+               if (dr or dc) and structure[dr + 1, dc + 1]]  # fmt: skip
+    out = np.full((n, len(offsets)), n, dtype=np.int64)
+    for j, (dr, dc) in enumerate(offsets):
+        rr, cc = r + dr, c + dc
+        ok = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+        out[ok, j] = where[rr[ok] * cols + cc[ok]]
+    return out
+
+
+def _flood(
+    level: np.ndarray, zones: np.ndarray, min_drop: int, structure: np.ndarray
+) -> np.ndarray:
+    """Parts of the cells with ``level >= 0`` by flooding from the highest level down.
+
+    At each level the parts first grow cell by cell into the cells of that level (a
+    cell two parts reach in the same step goes to the higher-numbered one); cells left
+    then form new parts, born at that level (new local maxima). Two parts that first
+    touch at a level where the lower peak rises less than ``min_drop`` levels above it
+    are merged into the part of the higher peak. The work is on the zone cells only
+    (neighbour lists), a level at a time.
+    """
+    cells = np.flatnonzero(level.ravel() >= 0)
+    n = cells.size
+    lv = level.ravel()[cells]
+    nbr = _neighbours(cells, level.shape, structure)
+    zone = np.r_[zones.ravel()[cells], -1]
+    nbr[zone[nbr] != zone[:n, None]] = n  # parts never cross from one zone into another
+    parts = np.zeros(n + 1, dtype=np.int64)  # parts[n] = 0: the padding neighbour
+    birth = [np.iinfo(np.int64).max]  # birth level of part i (0: background)
+    parent = [0]
+    order = np.argsort(-lv, kind="stable")
+    bounds = np.r_[0, np.flatnonzero(np.diff(lv[order])) + 1, n]
+    for start, stop in itertools.pairwise(bounds):
+        members = order[start:stop]
+        k = int(lv[members[0]])
+        free = members
+        while free.size:
+            grown = parts[nbr[free]].max(axis=1)
+            take = grown > 0
+            if not take.any():
+                break
+            parts[free[take]] = grown[take]
+            free = free[~take]
+        if free.size:  # new local maxima: connected groups of the cells left
+            local = np.full(n + 1, -1, dtype=np.int64)
+            local[free] = np.arange(free.size)
+            rows = np.repeat(np.arange(free.size), nbr.shape[1])
+            cols = local[nbr[free].ravel()]
+            keep = cols >= 0
+            graph = coo_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
+                               shape=(free.size, free.size))  # fmt: skip
+            n_new, group = connected_components(graph, directed=False)
+            parts[free] = group + len(birth)
+            birth += [k] * n_new
+            parent += list(range(len(parent), len(parent) + n_new))
+        # parts first touching at this level: the cells of the level and their neighbours
+        mine = np.repeat(parts[members], nbr.shape[1])
+        other = parts[nbr[members].ravel()]
+        hit = (other > 0) & (other != mine)
+        if not hit.any():
+            continue
+        pairs = np.unique(np.stack((np.minimum(mine[hit], other[hit]),
+                                    np.maximum(mine[hit], other[hit])), 1), axis=0)  # fmt: skip
+        merged = False
+        for a, b in pairs:
+            ra, rb = _root(parent, int(a)), _root(parent, int(b))
+            if ra == rb:
+                continue
+            low, high = (ra, rb) if (birth[ra], ra) < (birth[rb], rb) else (rb, ra)
+            if birth[low] - k < min_drop:
+                parent[low] = high
+                merged = True
+        if merged:
+            lut = np.array([_root(parent, i) for i in range(len(parent))], dtype=np.int64)
+            parts = lut[parts]
+    out = np.zeros(level.size, dtype=np.int32)
+    out[cells] = parts[:n]
+    return out.reshape(level.shape)
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def _cap(pieces: np.ndarray, score: np.ndarray, n: int, max_cells: int,
+         structure: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Cut every piece to at most ``max_cells``: its best cells connected to its best one."""
+    flat = pieces.ravel()
+    cells = np.flatnonzero(flat)
+    owner = flat[cells]
+    counts = np.bincount(owner, minlength=n + 1)
+    big = counts[owner] > max_cells
+    if not big.any():
+        return pieces
+    cells, owner = cells[big], owner[big]
+    values = score.ravel()[cells]
+    order = np.lexsort((cells, -values, owner))  # by piece, best first, raster order on ties
+    cells, owner = cells[order], owner[order]
+    first = np.r_[0, np.flatnonzero(owner[1:] != owner[:-1]) + 1]
+    rank = np.arange(cells.size) - np.repeat(first, np.diff(np.r_[first, cells.size]))
+    out = pieces.copy()
+    out.ravel()[cells[rank >= max_cells]] = 0
+    # keep, of each cut piece, the cells connected (within the piece) to its best cell
+    keep = rank < max_cells
+    best = np.cumsum(keep)[first] - 1  # position in ``kept`` of each cut piece's best cell
+    kept, owner = cells[keep], owner[keep]
+    nbr = _neighbours(kept, pieces.shape, structure)
+    rows = np.repeat(np.arange(kept.size), nbr.shape[1])
+    cols = nbr.ravel()
+    same = cols < kept.size
+    same[same] = owner[rows[same]] == owner[cols[same]]
+    graph = coo_matrix((np.ones(int(same.sum())), (rows[same], cols[same])),
+                       shape=(kept.size, kept.size))  # fmt: skip
+    _, group = connected_components(graph, directed=False)
+    top = np.zeros(int(group.max(initial=-1)) + 1, dtype=bool)
+    top[group[best]] = True
+    out.ravel()[kept[~top[group]]] = 0
+    return out
+
+
+def split_regions(
+    labels: np.ndarray,
+    score: np.ndarray,
+    *,
+    min_drop: float | None = None,
+    max_cells: int | None = None,
+    connectivity: int = 8,
+) -> tuple[np.ndarray, int]:
+    """Split labelled zones at their peaks and cap their size.
+
+    Parameters
+    ----------
+    labels
+        2-D integer array, 0 outside every zone and 1..n for the zones (e.g. from
+        :func:`gis.regions.label_regions`). Not modified.
+    score
+        2-D score of the same shape; the zones' cells must not be NaN. Not modified.
+    min_drop
+        Split every zone at its peaks: a watershed by flooding (immersion) of the
+        score inside the zone, cut into :data:`FLOOD_LEVELS` levels between the
+        lowest and highest score of the zones. From the highest level down, every
+        local maximum starts a part and the parts grow cell by cell through the
+        zone's cells at or above the level, so they meet at the saddles (a cell two
+        parts reach in the same step goes to the later one). A peak that rises less
+        than ``min_drop`` (in score units) above the saddle where its part meets a
+        part with a higher peak is no peak of its own: the two parts merge. None
+        keeps every zone whole.
+    max_cells
+        Cut every part larger than this to its ``max_cells`` best cells (ties in
+        raster order), keeping those connected to its best cell. None: no cap.
+    connectivity
+        8 joins cells that share an edge or a corner, 4 only cells sharing an edge.
+
+    Returns
+    -------
+    labels, n
+        A new int32 label array (parts numbered in raster order of their first
+        cell) and the number of parts.
+
+    Raises
+    ------
+    InputError
+        Arrays of different shapes or types, a NaN score inside a zone, ``min_drop``
+        not a positive number or ``max_cells`` not a whole number >= 1.
+
+    Examples
+    --------
+    Two hills in one zone, 0.3 and 0.2 above the saddle between them (0.5), become
+    two zones; the saddle, reached by both in the same step, goes to the second:
+
+    >>> score = np.array([[0.9, 0.8, 0.5, 0.7, 0.6, 0.6]])
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, min_drop=0.1)
+    (array([[1, 1, 2, 2, 2, 2]], dtype=int32), 2)
+
+    A smaller hill than ``min_drop`` is part of the higher one:
+
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, min_drop=0.25)
+    (array([[1, 1, 1, 1, 1, 1]], dtype=int32), 1)
+
+    Capped at two cells, each part keeps its best two:
+
+    >>> split_regions(np.ones((1, 6), dtype=np.int32), score, min_drop=0.1, max_cells=2)
+    (array([[1, 1, 0, 2, 2, 0]], dtype=int32), 2)
+    """
+    structure = STRUCTURES[check_connectivity(connectivity)]
+    drop = _check_positive(min_drop, "min_drop", whole=False)
+    cap = _check_positive(max_cells, "max_cells", whole=True)
+    lab = np.asarray(labels)
+    values = np.asarray(score)
+    if lab.ndim != 2 or lab.dtype.kind not in "iu":
+        raise InputError(f"labels must be a 2-D integer array, got {lab.ndim}-D {lab.dtype}")
+    if values.shape != lab.shape or values.dtype.kind not in "fiu":
+        raise InputError(
+            f"score must be a numeric array of the labels' shape {lab.shape}, got "
+            f"{values.dtype} {values.shape}"
+        )
+    inside = lab > 0
+    zone_values = values[inside].astype(np.float64)
+    if np.isnan(zone_values).any():
+        raise InputError("score is NaN in a zone; zones hold only cells with a score")
+    ids, inverse = np.unique(np.where(inside, lab, 0).ravel(), return_inverse=True)
+    lab = (inverse + int(ids[0] != 0)).reshape(values.shape).astype(np.int32)  # 1..n
+    if not inside.any():
+        return np.zeros(lab.shape, dtype=np.int32), 0
+    lab[~inside] = 0
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    pieces, sub_score, sub_in = lab[box], values[box].astype(np.float64), inside[box]
+    if drop is not None:
+        lo, hi = float(zone_values.min()), float(zone_values.max())
+        step = (hi - lo) / FLOOD_LEVELS if hi > lo else 1.0
+        level = np.full(pieces.shape, -1, dtype=np.int64)
+        level[sub_in] = np.minimum(np.floor((sub_score[sub_in] - lo) / step), FLOOD_LEVELS - 1)
+        pieces = _flood(level, pieces, max(1, math.ceil(drop / step - 1e-9)), structure)
+    if cap is not None:
+        pieces = _cap(pieces, sub_score, int(pieces.max(initial=0)), int(cap), structure)
+    out = np.zeros(lab.shape, dtype=np.int32)
+    out[box] = pieces
+    return _renumber(out)
+
+
+def _renumber(pieces: np.ndarray) -> tuple[np.ndarray, int]:
+    """Parts numbered 1..n in raster order of their first cell."""
+    flat = pieces.ravel()
+    cells = np.flatnonzero(flat)
+    if cells.size == 0:
+        return np.zeros(pieces.shape, dtype=np.int32), 0
+    ids, first = np.unique(flat[cells], return_index=True)
+    lut = np.zeros(int(ids.max()) + 1, dtype=np.int32)
+    lut[ids[np.argsort(first, kind="stable")]] = np.arange(1, ids.size + 1, dtype=np.int32)
+    return lut[pieces].astype(np.int32), int(ids.size)
 
 
 # ---------------------------------------------------------------------- cut-off

@@ -292,6 +292,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "factor.city_size": ("City size", "城市规模"),
     "factor.diversity": ("Industrial diversity", "多元化的产业体系"),
     "factor.liveability": ("Liveability", "宜居的人居环境"),
+    "factor.universities": ("Universities", "高校"),
+    "factor.metro": ("Metro access", "地铁可达性"),
     "factor.macro": ("Macro hierarchy", "科技创新中心层级"),
     # ---- criteria (what each measures)
     "criterion.university_walk": (
@@ -361,6 +363,16 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "criterion.everyday_services": (
         "kernel density (1 km) of everyday services",
         "日常生活服务设施的核密度（1 公里）",
+    ),
+    "criterion.campus_density": (
+        "quartic kernel density (5 km) of university campuses weighted by tier (985 8, 211 4, "
+        "Double First-Class 3, other 1, vocational 0.25)",
+        "按层级加权的高校校区四次核密度（5 公里；985 为 8，211 为 4，“双一流”为 3，其他为 1，"
+        "高职为 0.25）",
+    ),
+    "criterion.metro_density": (
+        "quartic kernel density (3 km) of metro stations",
+        "地铁站的四次核密度（3 公里）",
     ),
     "criterion.centre_distance": (
         "distance to the nearest centre of the chosen tier or above",

@@ -576,6 +576,64 @@ def centre_distance(ctx: MeasureContext, crit: Criterion) -> Measured:
     return Measured(dist, len(sel), {}, note)
 
 
+def _table_points(ctx: MeasureContext, frame: gpd.GeoDataFrame, margin: float) -> Any:
+    """Rows of a WGS84 point table within ``margin`` metres of the run's area, and their x, y.
+
+    The area is the run's study area (``ctx.data.area``, WGS84) when it has one, so every
+    window of a run (and the one-cell probe) sees the same points; else the grid.
+    """
+    lon, lat = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+    area = getattr(ctx.data, "area", None)
+    if area is not None:
+        west, south, east, north = area.bounds
+        pad_lat = margin / 111_000.0
+        pad_lon = margin / (111_000.0 * max(math.cos(math.radians(max(abs(south), abs(north)))),
+                                            0.01))  # fmt: skip
+        near = (lon >= west - pad_lon) & (lon <= east + pad_lon)
+        near &= (lat >= south - pad_lat) & (lat <= north + pad_lat)
+        lon, lat, frame = lon[near], lat[near], frame[near]
+    x, y = ctx.to_grid.transform(lon, lat)
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    if area is None:
+        left, bottom, right, top = ctx.grid.bounds
+        near = (x >= left - margin) & (x <= right + margin) & (y >= bottom - margin)
+        near &= y <= top + margin
+        frame, x, y = frame[near], x[near], y[near]
+    return frame, x, y
+
+
+def campus_density(ctx: MeasureContext, crit: Criterion) -> Measured:
+    """Kernel density of university campuses weighted by tier (the shipped university table)."""
+    from layers.china.data import universities
+    from layers.meso.factors import UNIVERSITY_TIER_WEIGHTS, VOCATIONAL_WEIGHT
+
+    bw = float(measure_params(crit)["bandwidth"])
+    sel, x, y = _table_points(ctx, universities(), bw)
+    if sel.empty:
+        raise EmptyMeasure("no university campus of the shipped table within reach")
+    tier = sel["tier"].to_numpy()
+    w = np.array([UNIVERSITY_TIER_WEIGHTS[t] for t in tier], dtype="float64")
+    w[(tier == "other") & (sel["school_type"].to_numpy() == "专科（高职）")] = VOCATIONAL_WEIGHT
+    raw = kernel_density(ctx.grid, x, y, bandwidth=max(bw, ctx.grid.cell_size), weights=w)
+    counts = {t: int((tier == t).sum()) for t in UNIVERSITY_TIER_WEIGHTS}
+    note = f"{len(sel)} campuses: " + ", ".join(f"{t} {n}" for t, n in counts.items())
+    return Measured(raw, len(sel), {}, note)
+
+
+def station_density(ctx: MeasureContext, crit: Criterion) -> Measured:
+    """Kernel density of the metro stations of the shipped metro table."""
+    from layers.china.data import metro_stations
+
+    bw = float(measure_params(crit)["bandwidth"])
+    sel, x, y = _table_points(ctx, metro_stations(), bw)
+    if sel.empty:
+        raise EmptyMeasure("no metro station of the shipped table within reach")
+    raw = kernel_density(ctx.grid, x, y, bandwidth=max(bw, ctx.grid.cell_size))
+    cities = sel["city_en"].value_counts()
+    note = f"{len(sel)} metro stations ({', '.join(cities.index[:4])})"
+    return Measured(raw, len(sel), {}, note)
+
+
 for _m in (
     Measure(name="walk_distance", units="m", function=walk_distance, whole_area=True,
             description="distance along the walking network; straight line where there is none"),
@@ -617,6 +675,12 @@ for _m in (
             description="kernel density of everyday services"),
     Measure(name="centre_distance", units="m", function=centre_distance,
             description="distance to the nearest macro centre of the chosen tier or above"),
+    Measure(name="campus_density", units="weighted campuses/km2", function=campus_density,
+            params={"bandwidth": 5000.0}, halo="bandwidth",
+            description="kernel density of university campuses weighted by tier"),
+    Measure(name="station_density", units="stations/km2", function=station_density,
+            params={"bandwidth": 3000.0}, halo="bandwidth",
+            description="kernel density of metro stations"),
 ):  # fmt: skip
     register_measure(_m)
 del _m

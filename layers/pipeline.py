@@ -585,8 +585,11 @@ class RasterRun:
         ``constraints(grid) -> bool array`` of excluded cells (any window of the grid).
     aggregation, aggregation_options
         :func:`gis.overlay.aggregate` method and its options.
-    threshold, top_percent, min_area, connectivity
-        Candidate regions (:func:`gis.regions.candidate_regions`); ``min_area`` in m².
+    threshold, top_percent, min_area, connectivity, max_area, min_drop
+        Candidate regions (:func:`gis.regions.candidate_regions`); areas in m²,
+        ``min_drop`` in score units. ``max_area`` and ``min_drop`` (zones split at their
+        peaks and capped) apply to in-memory candidates; :func:`compute_windowed`
+        refuses them.
     decision
         :class:`layers.decision.DecisionOptions`, or None for none.
     refuse_flat
@@ -613,6 +616,8 @@ class RasterRun:
     top_percent: float | None = 10.0
     min_area: float = 0.0
     connectivity: int = 8
+    max_area: float | None = None
+    min_drop: float | None = None
     decision: Any = None
     refuse_flat: bool = False
     describe: str = "factor"
@@ -748,6 +753,7 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
             suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
             min_area=run.min_area, connectivity=run.connectivity,
             factors=scores,  # only selected cells are read: they are inside and not excluded
+            max_area=run.max_area, min_drop=run.min_drop,
         )  # fmt: skip
     progress.note(f"{len(candidates)} candidate region(s)")
     candidates, decision = _decide(run, grid, inside, suitability, scores, weights, candidates,
@@ -798,8 +804,8 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
     ctx = run.context
     grid, inside = ctx.grid, ctx.inside
     with tempfile.TemporaryDirectory(prefix="innosite-") as tmp:
-        res = compute_windowed(replace(run, decision=None), engine=engine, folder=Path(tmp),
-                               keep_raw=True)  # fmt: skip
+        res = compute_windowed(replace(run, decision=None, max_area=None, min_drop=None),
+                               engine=engine, folder=Path(tmp), keep_raw=True)  # fmt: skip
         scores = {f: read_geotiff(res.paths[f"factor:{f}"])[0] for f in res.weights}
         suitability = read_geotiff(res.paths["suitability"])[0]
         raws = {k.removeprefix("raw:"): read_geotiff(p)[0] for k, p in res.paths.items()
@@ -825,6 +831,7 @@ def _compute_by_windows(run: RasterRun, engine: Engine) -> RasterResult:
     candidates = candidate_regions(
         suitability, grid, threshold=run.threshold, top_percent=run.top_percent,
         min_area=run.min_area, connectivity=run.connectivity, factors=scores,
+        max_area=run.max_area, min_drop=run.min_drop,
     )  # fmt: skip
     candidates, decision = _decide(run, grid, inside, suitability, scores, res.weights,
                                    candidates, _raw_of(factor_results))  # fmt: skip
@@ -1081,6 +1088,11 @@ def compute_windowed(
     from gis.zones import windowed_candidate_regions
 
     check_factors(run.factors)
+    if run.max_area is not None or run.min_drop is not None:
+        raise InputError(
+            "zones split at their peaks or capped in size need the whole suitability in "
+            "memory; the window-by-window candidates take neither max_area nor min_drop"
+        )
     ctx = run.context
     grid = ctx.grid
     lap = Laps()

@@ -74,7 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
          "exclude_file"],
     )  # fmt: skip
     add_options(
-        p, specs, ["top_percent", "threshold", "min_area_ha", "connectivity"],
+        p, specs,
+        ["top_percent", "threshold", "min_area_ha", "connectivity", "max_zone_km2",
+         "peak_drop"],
         title="candidate zones",
     )  # fmt: skip
     add_decision_options(p, MesoConfig)
@@ -95,6 +97,7 @@ def run_meso_cli(args: argparse.Namespace) -> int:
     from gis import progress
     from layers.china.regions import METRO_REGIONS
     from layers.meso.outputs import meso_summary
+    from layers.meso.platforms import platform_lines
     from layers.meso.run import DEFAULT_REGION, run_meso
 
     if args.list_regions:
@@ -117,4 +120,8 @@ def run_meso_cli(args: argparse.Namespace) -> int:
         print(Path(args.out))
     else:
         print(meso_summary(result, paths))
+        named = platform_lines(result.data.region.get("key"), result.candidates)
+        if named:
+            print("\nNamed platforms of the region (layers/data/platforms.csv):")
+            print("\n".join(f"  {line}" for line in named))
     return 0

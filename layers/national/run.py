@@ -141,6 +141,7 @@ class NationalConfig:
             cell_size=self.cell_size, crs=self.crs or CHINA_ALBERS, weights=dict(self.weights),
             threshold=self.threshold, top_percent=self.top_percent,
             min_area_ha=self.min_area_ha, connectivity=self.connectivity,
+            max_zone_km2=0.0, peak_drop=0.0,  # zones found window by window stay whole
             exclude_file=self.exclude_file, constraints=False,
             preset=NATIONAL_FACTORS + self.extra_factors,
             tiles=self.tiles, map_assets=self.map_assets, lang=self.lang,

@@ -227,6 +227,8 @@ _MESO_NOTES: dict[tuple[str, str | None], str] = {
     ("constraints", "exclude_file"): "your own exclusion polygons, any CRS",
     ("sites", "top_percent"): "best share of cells kept, or instead: threshold = 0.7",
     ("sites", "min_area_ha"): "smallest candidate zone",
+    ("sites", "max_zone_km2"): "largest zone in km², cut around its peak; 0: no cap",
+    ("sites", "peak_drop"): "split zones at peaks this high above a saddle; 0: whole",
     ("sites", "connectivity"): "4 or 8 neighbours",
     **_OUTPUT_NOTES,
 }

@@ -24,6 +24,7 @@ from gis.zones import (
     ZONE_BYTES_PER_CELL,
     _float32_keys,
     raster_quantile_cutoff,
+    split_regions,
     windowed_candidate_regions,
 )
 
@@ -522,3 +523,157 @@ def test_missing_score_raster_is_refused(tmp_path):
         windowed_candidate_regions(tmp_path / "nothing.tif", threshold=0.5)
     with pytest.raises(DataSourceError, match="cannot read raster"):
         raster_quantile_cutoff(tmp_path / "nothing.tif", 10)
+
+
+# ---------------------------------------------------------------------- split at peaks, cap
+#: Two hills in one zone (score >= 0.5): A = 0.9 at (1, 1), B = 0.7 at (1, 5), 0.2 above
+#: the saddle (0.5, column 3).
+TWO_HILLS = np.array([
+    [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
+    [0.1, 0.9, 0.8, 0.5, 0.6, 0.7, 0.1],
+    [0.1, 0.8, 0.7, 0.5, 0.6, 0.6, 0.1],
+    [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
+])  # fmt: skip
+
+
+def _zones(score: np.ndarray, cut: float = 0.5) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.label(score >= cut, structure=np.ones((3, 3)))[0].astype(np.int32)
+
+
+def test_split_two_hills_at_the_saddle():
+    labels, n = split_regions(_zones(TWO_HILLS), TWO_HILLS, min_drop=0.1)
+    assert n == 2
+    np.testing.assert_array_equal(labels[1:3], [[0, 1, 1, 2, 2, 2, 0], [0, 1, 1, 2, 2, 2, 0]])
+    assert not labels[[0, 3]].any()
+
+
+def test_a_peak_lower_than_min_drop_above_the_saddle_joins_the_higher_one():
+    zones = _zones(TWO_HILLS)
+    labels, n = split_regions(zones, TWO_HILLS, min_drop=0.25)
+    assert n == 1
+    np.testing.assert_array_equal(labels, zones)
+
+
+def test_cap_keeps_the_best_cells_of_each_part():
+    labels, n = split_regions(_zones(TWO_HILLS), TWO_HILLS, min_drop=0.1, max_cells=3)
+    assert n == 2
+    # A keeps 0.9 and both 0.8; B keeps 0.7 and the first two 0.6 in raster order
+    np.testing.assert_array_equal(labels[1:3], [[0, 1, 1, 0, 2, 2, 0], [0, 1, 0, 0, 2, 0, 0]])
+
+
+def test_cap_keeps_only_the_cells_connected_to_the_best_one():
+    score = np.array([[0.9, 0.2, 0.85, 0.3]])
+    labels, n = split_regions(np.ones((1, 4), dtype=np.int32), score, max_cells=2)
+    assert n == 1
+    np.testing.assert_array_equal(labels, [[1, 0, 0, 0]])
+
+
+def test_zones_stay_apart_and_each_keeps_its_peak():
+    # the right zone's peak is lower than anything in the left zone: still a zone
+    score = np.array([[0.9, 0.8, 0.0, 0.3, 0.4]])
+    zones = np.array([[1, 1, 0, 2, 2]], dtype=np.int32)
+    labels, n = split_regions(zones, score, min_drop=0.01)
+    assert n == 2
+    np.testing.assert_array_equal(labels, zones)
+
+
+def test_touching_zones_given_as_labels_stay_apart():
+    score = np.array([[0.9, 0.5, 0.6, 0.7]])
+    zones = np.array([[1, 1, 2, 2]], dtype=np.int32)
+    labels, n = split_regions(zones, score, min_drop=0.01)
+    np.testing.assert_array_equal(labels, zones)
+    assert n == 2
+
+
+def test_split_leaves_its_inputs_alone_and_numbers_in_raster_order():
+    zones, score = _zones(TWO_HILLS), TWO_HILLS.copy()
+    before = zones.copy(), score.copy()
+    labels, n = split_regions(zones * 7, score, min_drop=0.1)  # any positive label values
+    np.testing.assert_array_equal(zones, before[0])
+    np.testing.assert_array_equal(score, before[1])
+    assert labels.dtype == np.int32 and labels[1, 1] == 1 and n == 2
+
+
+def test_no_split_and_no_cap_gives_the_zones_back():
+    zones = _zones(TWO_HILLS)
+    labels, n = split_regions(zones, TWO_HILLS)
+    np.testing.assert_array_equal(labels, zones)
+    assert n == 1
+    empty, m = split_regions(np.zeros((3, 3), dtype=np.int32), np.zeros((3, 3)), min_drop=0.1)
+    assert m == 0 and not empty.any()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_drop": 0}, "min_drop must be a positive number"),
+        ({"min_drop": -0.1}, "min_drop must be a positive number"),
+        ({"min_drop": True}, "min_drop must be a positive number"),
+        ({"min_drop": float("nan")}, "min_drop must be a positive number"),
+        ({"max_cells": 0.5}, "max_cells must be a whole number of cells >= 1"),
+        ({"max_cells": 0}, "max_cells must be a whole number of cells >= 1"),
+        ({"connectivity": 6}, "connectivity must be 4"),
+    ],
+)
+def test_split_refuses_bad_options(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        split_regions(_zones(TWO_HILLS), TWO_HILLS, **kwargs)
+
+
+def test_split_refuses_bad_arrays():
+    zones = _zones(TWO_HILLS)
+    with pytest.raises(InputError, match="labels must be a 2-D integer array"):
+        split_regions(zones.astype(float), TWO_HILLS, min_drop=0.1)
+    with pytest.raises(InputError, match="score must be a numeric array of the labels' shape"):
+        split_regions(zones, TWO_HILLS[:2], min_drop=0.1)
+    holed = TWO_HILLS.copy()
+    holed[1, 2] = NAN
+    with pytest.raises(InputError, match="score is NaN in a zone"):
+        split_regions(zones, holed, min_drop=0.1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    drop=st.floats(0.01, 0.5),
+    cap=st.one_of(st.none(), st.integers(1, 30)),
+    connectivity=st.sampled_from([4, 8]),
+)
+def test_split_parts_are_connected_pieces_of_one_zone_within_the_cap(seed, drop, cap, connectivity):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    score = ndimage.uniform_filter(rng.random((16, 16)), size=3)
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    zones = ndimage.label(score >= np.quantile(score, 0.6), structure=structure)[0]
+    labels, n = split_regions(zones, score, min_drop=drop, max_cells=cap,
+                              connectivity=connectivity)  # fmt: skip
+    assert labels.max() == n
+    assert not (labels[zones == 0]).any()
+    if cap is None:
+        np.testing.assert_array_equal(labels > 0, zones > 0)
+    for part in range(1, n + 1):
+        cells = labels == part
+        assert np.unique(zones[cells]).size == 1  # inside one zone
+        assert ndimage.label(cells, structure=structure)[1] == 1  # connected
+        if cap is not None:
+            assert cells.sum() <= cap
+    whole, m = split_regions(zones, score, min_drop=2.0, connectivity=connectivity)
+    assert m == zones.max()  # no peak rises 2 above a saddle: zones stay whole
+    np.testing.assert_array_equal(whole > 0, zones > 0)
+
+
+def test_candidate_regions_split_at_peaks_and_capped():
+    grid = _grid(*TWO_HILLS.shape)
+    r = candidate_regions(TWO_HILLS, grid, threshold=0.5, min_drop=0.1)
+    assert r["n_cells"].tolist() == [4, 6]
+    assert r["mean_score"].tolist() == pytest.approx([0.8, 3.5 / 6])
+    capped = candidate_regions(TWO_HILLS, grid, threshold=0.5, min_drop=0.1, max_area=3.5e4)
+    assert capped["n_cells"].tolist() == [3, 3]  # 3.5 cells of 1 ha: 3 cells
+    assert capped["area_ha"].max() <= 3.5
+    whole = candidate_regions(TWO_HILLS, grid, threshold=0.5)
+    assert whole["n_cells"].tolist() == [10]
+    with pytest.raises(InputError, match="max_area must be a positive area"):
+        candidate_regions(TWO_HILLS, grid, threshold=0.5, max_area=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -75,10 +76,13 @@ def test_default_run_reports_available_layers(default_run):
         "city_size": "ok",
         "diversity": "unavailable",
         "liveability": "unavailable",
+        "universities": "ok",
+        "metro": "ok",
         "macro": "ok",
     }
     assert result.weights == pytest.approx(
-        {"hubs": 1 / 3, "market": 1 / 3, "city_size": 1 / 6, "macro": 1 / 6})  # fmt: skip
+        {"hubs": 2 / 9, "market": 2 / 9, "city_size": 1 / 9, "universities": 2 / 9,
+         "metro": 1 / 9, "macro": 1 / 9})  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
     layers = {row["layer"]: row for row in manifest["extra"]["layers"]}
     assert "--osm-file" in layers["diversity"]["note"]
@@ -222,6 +226,7 @@ def test_region_outside_china_drops_the_paper_centres(tmp_path):
         result, _ = run_meso(config, out=tmp_path / "paris")
     status = {row["layer"]: row["status"] for row in result.layer_table()}
     assert status["macro"] == "unavailable" and status["hubs"] == "ok"
+    assert status["universities"] == status["metro"] == "unavailable"
     best = result.candidates.iloc[0]
     assert best["nearest_city"] == "Paris" and best["macro_tier"] == "" and best["macro_unit"] == ""
 
@@ -452,7 +457,7 @@ def test_cli_summary_says_which_layers_were_available(tmp_path, capsys):
     assert main(["meso", "--cell-size", "2000", "--no-tiles", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "No region given: running the Wuhan metropolitan area offline" in text
-    assert "diversity    not available" in text and "hubs         used" in text
+    assert re.search(r"\ndiversity +not available", text) and re.search(r"\nhubs +used", text)
     assert "--osm-file" in text and str(out / "map.html") in text
     assert (out / "suitability.tif").exists()
 
