@@ -433,12 +433,20 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         rows = kb1 - kb0
         # a winding number is bounded by the crossings in its sub-row
         small = np.bincount(k - kb0, minlength=rows).max() < 2**15
-        wind = np.zeros((rows, sub_w + 1), dtype="int16" if small else "int32")
-        np.add.at(wind.reshape(-1), (k - kb0) * (sub_w + 1) + j, step_sign[ep])
+        steps = np.bincount((k - kb0) * (sub_w + 1) + j, weights=step_sign[ep],
+                            minlength=rows * (sub_w + 1))  # fmt: skip
+        wind = steps.astype("int16" if small else "int32").reshape(rows, sub_w + 1)
+        del steps
         np.cumsum(wind, axis=1, out=wind)
-        covered = (wind[:, :sub_w] > 0).reshape(rows // s, s, grid.width, s)
+        covered = (wind[:, :sub_w] > 0).view("uint8")
+        del wind
+        # covered sub-cells per cell: sums of strided sub-columns, then of sub-rows
+        per_row = covered[:, 0::s].astype("uint16")
+        for a in range(1, s):
+            per_row += covered[:, a::s]
+        per_cell = per_row.reshape(rows // s, s, grid.width).sum(axis=1, dtype="uint16")
         r0 = kb0 // s
-        out[r0 : r0 + rows // s] = covered.sum(axis=(1, 3), dtype="uint16") / np.float32(s * s)
+        out[r0 : r0 + rows // s] = per_cell / np.float32(s * s)
     return out
 
 
