@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 
@@ -38,13 +39,87 @@ def centre_chunks(grid: Grid) -> Iterator[tuple[int, int, np.ndarray]]:
         yield r0, r1, pts
 
 
+#: Largest side in cells of the blocks whose cells :func:`query_centres` measures together.
+BLOCK_CELLS = 16
+
+#: Nearest points :func:`query_centres` asks the k-d tree for at each block centre.
+BLOCK_K = 12
+
+
 def query_centres(
     grid: Grid, tree: cKDTree, *, limit: float, workers: int
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """Nearest tree point of every cell centre, in row chunks: ``(r0, r1, dist, index)``.
 
-    Centres farther than ``limit`` get ``dist=inf`` and ``index=tree.n``.
+    Centres farther than ``limit`` get ``dist=inf`` and ``index=tree.n``. Exact. Where
+    the points in the grid are at least 5 cells apart on average, one k-d tree query
+    serves a square block of cells half as wide as that spacing (3 to
+    :data:`BLOCK_CELLS` cells): a point can be nearest to a cell of the block
+    only if it lies within ``d1 + 2 r`` of the block centre (``d1`` the distance of
+    the centre's nearest point, ``r`` the block's half diagonal); when the
+    :data:`BLOCK_K`-th nearest point of the centre is farther than that, the cells are
+    measured against the points before it, vectorised, the lowest index winning
+    among points at exactly the same distance. The other blocks query the tree
+    cell by cell.
     """
-    for r0, r1, pts in centre_chunks(grid):
-        dist, idx = tree.query(pts, distance_upper_bound=limit, workers=workers)
-        yield r0, r1, dist, idx
+    height, width = grid.shape
+    cs = grid.cell_size
+    n = tree.n
+    left, bottom, right, top = grid.bounds
+    px, py = tree.data[:, 0], tree.data[:, 1]
+    inside = np.count_nonzero((px >= left) & (px <= right) & (py >= bottom) & (py <= top))
+    spacing = math.sqrt((right - left) * (top - bottom) / max(int(inside), 1))
+    side = spacing / cs / 2.0  # block side in cells: half the mean spacing of the points
+    if side < 2.5:  # about a point per block: the tree, cell by cell, is cheaper
+        for r0, r1, pts in centre_chunks(grid):
+            dist, idx = tree.query(pts, distance_upper_bound=limit, workers=workers)
+            yield r0, r1, dist, idx
+        return
+    s = int(min(BLOCK_CELLS, round(side)))
+    k = min(BLOCK_K, n)
+    reach_add = 2.0 * (s - 1) / 2.0 * cs * math.sqrt(2.0)
+    n_bc = -(-width // s)
+    x_pad = grid.transform.c + (np.arange(n_bc * s) + 0.5) * cs
+    bx = grid.transform.c + (np.arange(n_bc) * s + s / 2.0) * cs
+    step = max(s, (CHUNK_CELLS // 4 // max(width, 1)) // s * s)
+    for r0 in range(0, height, step):
+        r1 = min(height, r0 + step)
+        n_br = -(-(r1 - r0) // s)
+        y_pad = grid.transform.f - (r0 + np.arange(n_br * s) + 0.5) * cs
+        by = grid.transform.f - (r0 + np.arange(n_br) * s + s / 2.0) * cs
+        centres = np.column_stack([np.tile(bx, n_br), np.repeat(by, n_bc)])
+        d, i = tree.query(centres, k=k, workers=workers)
+        d, i = d.reshape(len(centres), k), i.reshape(len(centres), k)
+        reach = (d[:, 0] + reach_add) * (1.0 + 1e-9) + 1e-6  # round-off margin
+        sure = d[:, -1] > reach if k < n else np.ones(len(centres), dtype=bool)
+        dist = np.empty((n_br, s, n_bc, s))
+        index = np.empty((n_br, s, n_bc, s), dtype=np.intp)
+        blocks = np.flatnonzero(sure)
+        br, bc = np.divmod(blocks, n_bc)
+        cand = np.sort(i[blocks], axis=1)  # lowest index first: ties go to it
+        dx2 = np.square(x_pad.reshape(n_bc, s)[bc][:, :, None] - px[cand][:, None, :])
+        dy2 = np.square(y_pad.reshape(n_br, s)[br][:, :, None] - py[cand][:, None, :])
+        best = dy2[:, :, None, 0] + dx2[:, None, :, 0]  # (blocks, rows, cols)
+        which = np.broadcast_to(cand[:, None, None, 0], best.shape).copy()
+        for m in range(1, k):  # strictly nearer only: the lower index keeps a tie
+            d2 = dy2[:, :, None, m] + dx2[:, None, :, m]
+            nearer = d2 < best
+            np.copyto(best, d2, where=nearer)
+            np.copyto(which, cand[:, None, None, m], where=nearer)
+        dist[br, :, bc, :] = np.sqrt(best)
+        index[br, :, bc, :] = which
+        del dx2, dy2, best, which
+        rest = np.flatnonzero(~sure)
+        if rest.size:  # dense points: every cell of these blocks on its own
+            br, bc = np.divmod(rest, n_bc)
+            gx = np.broadcast_to(x_pad.reshape(n_bc, s)[bc][:, None, :], (rest.size, s, s))
+            gy = np.broadcast_to(y_pad.reshape(n_br, s)[br][:, :, None], (rest.size, s, s))
+            dd, ii = tree.query(np.column_stack([gx.ravel(), gy.ravel()]), workers=workers)
+            dist[br, :, bc, :] = dd.reshape(rest.size, s, s)
+            index[br, :, bc, :] = ii.reshape(rest.size, s, s)
+        dist_rows = dist.reshape(n_br * s, n_bc * s)[: r1 - r0, :width].ravel()
+        index_rows = index.reshape(n_br * s, n_bc * s)[: r1 - r0, :width].ravel()
+        far = dist_rows >= limit  # as the tree: only points nearer than the limit
+        dist_rows[far] = np.inf
+        index_rows[far] = n
+        yield r0, r1, dist_rows, index_rows

@@ -333,7 +333,8 @@ def _beyond(mask: np.ndarray, edges: list[int]) -> tuple[dict[int, np.ndarray], 
 def _edt_into(mask: np.ndarray, cell_size: float, out: np.ndarray) -> None:
     """Distance (metres) from every cell centre to the nearest ``True`` cell centre, into ``out``.
 
-    Exact, in row bands: each band is transformed with a halo of a quarter band on
+    Exact, in one pass when the grid has at most :data:`_EDT_BAND_CELLS` cells, else in
+    row bands: each band is transformed with a halo of a quarter band on
     both sides, in at most :data:`_EDT_BAND_CELLS` cells (its feature transform
     only, turned into distances in row chunks). Beyond that window, the nearest
     ``True`` cell of column ``c`` is the last one above it or the first one below
@@ -344,7 +345,7 @@ def _edt_into(mask: np.ndarray, cell_size: float, out: np.ndarray) -> None:
     """
     height, width = mask.shape
     band = max(1, (_EDT_BAND_CELLS // max(width, 1)) * 2 // 3)
-    if band >= height:
+    if band >= height or height * width <= _EDT_BAND_CELLS:  # one window, no halo work
         _band_edt(mask, cell_size, out, 0, height)
         return
     halo = band // 4

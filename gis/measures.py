@@ -381,10 +381,13 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         return out
     d = grid.cell_size / s
     sub_h, sub_w = grid.height * s, grid.width * s
-    rings, ring_poly = shapely.get_rings(polygons, return_index=True)
-    exterior = np.ones(rings.size, dtype=bool)
-    exterior[1:] = ring_poly[1:] != ring_poly[:-1]
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    # coordinates and ring offsets as flat arrays: no geometry object per ring
+    _, xy, offsets = shapely.to_ragged_array(polygons, include_z=False)
+    ring_off, poly_off = offsets[0], offsets[1]
+    n_rings = ring_off.size - 1
+    exterior = np.zeros(n_rings, dtype=bool)
+    exterior[poly_off[:-1][np.diff(poly_off) > 0]] = True  # the first ring of each polygon
+    ring = np.repeat(np.arange(n_rings), np.diff(ring_off))
     # sub-grid units: sub-cell (k, j) has its centre at (u, w) = (j + 0.5, k + 0.5)
     u = (xy[:, 0] - grid.transform.c) / d
     w = (grid.transform.f - xy[:, 1]) / d
@@ -394,12 +397,12 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
     edge_ring = ring[:-1][same]
     # ring orientation from the shoelace sum (relative to each ring's first vertex)
     first = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
-    fu, fw = np.zeros(rings.size), np.zeros(rings.size)
+    fu, fw = np.zeros(n_rings), np.zeros(n_rings)
     fu[ring[first]], fw[ring[first]] = u[first], w[first]
     del u, w, ring
     du0, du1 = u0 - fu[edge_ring], u1 - fu[edge_ring]
     cross = du0 * (w1 - fw[edge_ring]) - du1 * (w0 - fw[edge_ring])
-    area2 = np.bincount(edge_ring, weights=cross, minlength=rings.size)
+    area2 = np.bincount(edge_ring, weights=cross, minlength=n_rings)
     ring_sign = np.sign(area2) * np.where(exterior, 1.0, -1.0)
     # +1 where a row enters a polygon's interior going east, -1 where it leaves
     step_sign = (np.where(w1 > w0, -1.0, 1.0) * ring_sign[edge_ring]).astype("int8")
@@ -433,12 +436,20 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         rows = kb1 - kb0
         # a winding number is bounded by the crossings in its sub-row
         small = np.bincount(k - kb0, minlength=rows).max() < 2**15
-        wind = np.zeros((rows, sub_w + 1), dtype="int16" if small else "int32")
-        np.add.at(wind.reshape(-1), (k - kb0) * (sub_w + 1) + j, step_sign[ep])
+        steps = np.bincount((k - kb0) * (sub_w + 1) + j, weights=step_sign[ep],
+                            minlength=rows * (sub_w + 1))  # fmt: skip
+        wind = steps.astype("int16" if small else "int32").reshape(rows, sub_w + 1)
+        del steps
         np.cumsum(wind, axis=1, out=wind)
-        covered = (wind[:, :sub_w] > 0).reshape(rows // s, s, grid.width, s)
+        covered = (wind[:, :sub_w] > 0).view("uint8")
+        del wind
+        # covered sub-cells per cell: sums of strided sub-columns, then of sub-rows
+        per_row = covered[:, 0::s].astype("uint16")
+        for a in range(1, s):
+            per_row += covered[:, a::s]
+        per_cell = per_row.reshape(rows // s, s, grid.width).sum(axis=1, dtype="uint16")
         r0 = kb0 // s
-        out[r0 : r0 + rows // s] = covered.sum(axis=(1, 3), dtype="uint16") / np.float32(s * s)
+        out[r0 : r0 + rows // s] = per_cell / np.float32(s * s)
     return out
 
 

@@ -171,6 +171,7 @@ def weighted_linear_combination(
     weights: Mapping[str, float],
     *,
     chunk_rows: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Weighted sum ``Σ w_i · s_i`` of factor scores with weights normalised to sum 1.
 
@@ -184,11 +185,15 @@ def weighted_linear_combination(
     chunk_rows
         Rows processed at a time (default: about 65 000 cells per chunk). Only
         the chunk's float64 temporaries are allocated besides the result.
+    out
+        float32 array of the common shape to write the result into, which may be one
+        of the score layers (each chunk is read from every layer before it is
+        written): then no full-grid array is allocated at all.
 
     Returns
     -------
     numpy.ndarray
-        New float32 array of the common shape. A cell is NaN if it is NaN in any
+        ``out``, or a new float32 array of the common shape. A cell is NaN if it is NaN in any
         layer with a positive weight. A layer with weight 0 is not read at all,
         so its NaN cells do **not** propagate.
 
@@ -197,7 +202,8 @@ def weighted_linear_combination(
     InputError
         Invalid weights, keys of ``scores`` and ``weights`` that differ (the
         message lists the missing and extra ones), a non-numeric layer, or a
-        layer whose shape differs from the first one.
+        layer whose shape differs from the first one, or an ``out`` that is not a
+        float32 array of that shape.
 
     Examples
     --------
@@ -210,6 +216,8 @@ def weighted_linear_combination(
     >>> weighted_linear_combination({"a": a, "b": b}, {"a": 0, "b": 1})
     array([[0. , 1. ],
            [0.5, 0.5]], dtype=float32)
+    >>> weighted_linear_combination({"a": a, "b": b}, {"a": 1, "b": 1}, out=b) is b
+    True
     """
     w = normalize_weights(weights)
     arrays = _check_layers(scores, w)
@@ -219,7 +227,13 @@ def weighted_linear_combination(
     active = [(arrays[k], w[k]) for k in w if weights[k] > 0]
     rows = chunk_rows_for(shape, chunk_rows)
 
-    out = np.empty(shape, dtype=np.float32)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
+        raise InputError(
+            f"out must be a float32 array of the score shape {shape}; "
+            "pass np.empty(shape, dtype=np.float32) or one of the score layers"
+        )
     buf_shape = (min(rows, shape[0]), *shape[1:])
     acc_buf = np.empty(buf_shape, dtype=np.float64)
     tmp_buf = np.empty(buf_shape, dtype=np.float64)

@@ -79,7 +79,6 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from gis.errors import InputError
 
@@ -115,6 +114,13 @@ _LOG_OFFSET = 0.01
 # ---------------------------------------------------------------------------
 # validation helpers
 # ---------------------------------------------------------------------------
+
+
+def _expit(t: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-t))`` in ``t``'s float type (0 and 1 at the
+    extremes, without overflow warnings); numpy only, so scipy is not imported for it."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(np.negative(t)))
 
 
 def _number(func: str, name: str, value: Any) -> float:
@@ -450,7 +456,7 @@ def _sigmoid_of_log(func: str, x: np.ndarray, midpoint: Any, spread: Any, sign: 
     pos = x > 0
     logx = np.log(np.where(pos, x, 1.0))
     # 1 / (1 + (x/m)**(-sign*s)) written as a logistic of logs: no overflow for tiny x.
-    out = np.where(pos, expit(sign * s * (logx - math.log(mid))), 0.0 if sign > 0 else 1.0)
+    out = np.where(pos, _expit(sign * s * (logx - math.log(mid))), 0.0 if sign > 0 else 1.0)
     return _keep_nan(x, out)
 
 
@@ -652,7 +658,7 @@ def _logistic(func, x, minimum, maximum, y_intercept_percent, lo_pct, hi_pct, gr
         )
     c, d = (lo + hi) / 2, (hi - lo) / 2
     k = math.log(100.0 / yi - 1.0) / d if growth else math.log(yi / (100.0 - yi)) / d
-    return 100.0 * expit((k if growth else -k) * (x - c))
+    return 100.0 * _expit((k if growth else -k) * (x - c))
 
 
 def logistic_growth(

@@ -266,13 +266,14 @@ def _w3_memory(spec, writer):
         del raw
         ck.step(f"rescale {name} ({specs[name]['function']})", t)
     t = time.perf_counter()
+    # the sum goes into the first score layer: no new full-grid array
+    composite = weighted_linear_combination(scores, weights, out=next(iter(scores.values())))
+    del scores
+    ck.step("weighted_linear_combination", t)
+    t = time.perf_counter()
     mask, _ = read_geotiff(spec["inputs"]["mask"])
     t_read += time.perf_counter() - t
     print(f"@@step read_geotiff x7 {t_read:.3f}", flush=True)
-    t = time.perf_counter()
-    composite = weighted_linear_combination(scores, weights)
-    del scores
-    ck.step("weighted_linear_combination", t)
     t = time.perf_counter()
     suit = apply_constraints(composite, None, area_mask=mask > 0.5, out=composite)
     del composite, mask

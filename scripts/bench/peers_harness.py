@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -50,9 +51,23 @@ def candidates_file(folder: Path) -> Path:
     return path
 
 
-def ratio_rows(summary: Path) -> list[dict[str, str]]:
+def partial_peers(bench: Path | None) -> set[tuple[str, str]]:
+    """(workload, peer) of the harness's peers that do only part of a workload."""
+    registry = bench / "peers" / "registry.py" if bench else None
+    if registry is None or not registry.is_file():
+        return set()
+    spec = importlib.util.spec_from_file_location("_peer_registry", registry)
+    if spec is None or spec.loader is None:
+        return set()
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {(p["workload"], p["name"]) for p in module.PEERS if p.get("partial")}
+
+
+def ratio_rows(summary: Path, partial: set[tuple[str, str]] = frozenset()) -> list[dict[str, str]]:
     """One row per innosite candidate and size: time and memory ratios to the fastest
-    correct peer (not innosite) of its workload and size."""
+    correct peer (not innosite, not one doing only part of the workload) of its
+    workload and size."""
     with summary.open() as fh:
         rows = list(csv.DictReader(fh))
 
@@ -67,6 +82,7 @@ def ratio_rows(summary: Path) -> list[dict[str, str]]:
             p for p in rows
             if p["workload"] == r["workload"] and p["n"] == r["n"]
             and not p["peer"].startswith("innosite") and ok(p)
+            and (p["workload"], p["peer"]) not in partial
         ]  # fmt: skip
         if not peers:
             continue
@@ -124,8 +140,9 @@ def main() -> None:
     args = ap.parse_args()
 
     summary = args.results / f"summary_{args.tag}.csv" if args.tag else args.results / "summary.csv"
+    bench = find_bench(args.bench) if not args.table_only or args.bench else None
     if not args.table_only:
-        bench = find_bench(args.bench)
+        assert bench is not None
         args.results.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
@@ -145,7 +162,12 @@ def main() -> None:
             sys.exit(f"no summary CSV in {args.results}")
         summary = found[-1]
     print(f"\ninnosite / fastest correct peer ({summary}):")
-    print_table(ratio_rows(summary))
+    if bench is None:
+        try:
+            bench = find_bench(None)
+        except SystemExit:
+            bench = None
+    print_table(ratio_rows(summary, partial_peers(bench)))
 
 
 if __name__ == "__main__":

@@ -590,3 +590,52 @@ def test_read_geotiff_matches_numpy_conversion(tmp_path, dtype):
     assert grid == g and array.dtype == np.float32
     np.testing.assert_array_equal(array, want)
     assert np.isnan(array[3, 4])
+
+
+def test_overview_factors_halve_until_one_tile():
+    assert raster.overview_factors(256, 256) == []
+    assert raster.overview_factors(257, 10) == [2]
+    assert raster.overview_factors(600, 600) == [2, 4]
+    assert raster.overview_factors(10, 5000) == [2, 4, 8, 16, 32]
+    for side in (300, 513, 1024, 1025, 40000):
+        f = raster.overview_factors(side, 7)
+        assert -(-side // f[-1]) <= raster.BLOCK < -(-side // (f[-1] // 2))
+
+
+@pytest.mark.parametrize("large_scratch", [False, True])
+def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monkeypatch,
+                                               large_scratch):  # fmt: skip
+    """Row-band conversion, nodata fill and statistics: the file is what numpy says, whatever
+    the chunk sizes and whether the temporary is compressed."""
+    monkeypatch.setattr(raster, "_WRITE_CHUNK_CELLS", 3 * 600 + 17)  # bands of 3 rows
+    monkeypatch.setattr(raster, "_STATS_CHUNK_CELLS", 1000)
+    if large_scratch:
+        monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)
+    values = layer600.astype("float64") * 1000.0 - 123.0  # float64 in, converted per band
+    values[100:103, :] = -5.0  # the nodata value itself is excluded from the statistics
+    out = {"m": io.RasterOutput(tmp_path / "m.tif", ("a", "b"), nodata=-5.0)}
+    stack = np.stack([values, values[::-1]])
+    with io.WindowWriter(grid600, out) as writer:
+        writer.write(raster._WholeGrid(0, 0, 600, 600), {"m": stack})
+    expected = stack.astype("float32")
+    expected[expected == np.float32(-5.0)] = np.nan
+    with rasterio.open(tmp_path / "m.tif") as src:
+        assert src.overviews(1) == [2, 4] and src.compression.name == "deflate"
+        got = src.read(masked=False)
+        np.testing.assert_array_equal(np.where(got == -5.0, np.nan, got), expected)
+        for band in (1, 2):
+            tags = src.tags(band)
+            e = expected[band - 1]
+            valid = e[np.isfinite(e)].astype("float64")
+            assert float(tags["STATISTICS_MINIMUM"]) == valid.min()
+            assert float(tags["STATISTICS_MAXIMUM"]) == valid.max()
+            assert float(tags["STATISTICS_MEAN"]) == pytest.approx(valid.mean(), rel=1e-9)
+            assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(valid.std(), rel=1e-6)
+            # the first overview is the 2 x 2 average of the valid cells
+            ovr = src.read(band, out_shape=(300, 300), masked=False)
+            blocks = e.reshape(300, 2, 300, 2).astype("float64")
+            n = np.isfinite(blocks).sum(axis=(1, 3))
+            mean = np.nansum(blocks, axis=(1, 3)) / np.where(n > 0, n, 1)
+            mean[n == 0] = np.nan
+            ovr = np.where(ovr == -5.0, np.nan, ovr)
+            np.testing.assert_allclose(ovr, mean, rtol=1e-5, atol=1e-3)

@@ -291,3 +291,36 @@ def test_from_networkx_after_osmnx_projection():
     assert net.crs.to_epsg() == 32635
     assert net.u.tolist() == [0] and net.v.tolist() == [1] and net.length.tolist() == [560.0]
     assert math.hypot(net.x[1] - net.x[0], net.y[1] - net.y[0]) == pytest.approx(555, abs=5)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_points=st.integers(1, 400),
+    clustered=st.booleans(),
+    limit=st.one_of(st.just(math.inf), st.floats(5.0, 300.0)),
+)
+@settings(max_examples=60, deadline=None)
+def test_query_centres_blocks_match_the_tree_cell_by_cell(seed, n_points, clustered, limit):
+    """Blocks measured against their few candidate points (and dense blocks looked up cell by
+    cell) give every cell the distance of the tree's own nearest point, and an index at it."""
+    from scipy.spatial import cKDTree
+
+    from gis._parallel import centre_chunks, query_centres
+
+    rng = np.random.default_rng(seed)
+    grid = Grid.from_bounds((0, 0, 1370, 990), cell_size=10, crs=CRS)
+    xy = rng.uniform(-100, 1470, (n_points, 2))
+    if clustered:  # a dense cluster next to sparse points: both kinds of block
+        xy[: n_points // 2] = rng.normal(400, 15, (n_points // 2, 2))
+    xy = np.round(xy / 5) * 5  # points on a 5 m lattice: exact ties between points
+    tree = cKDTree(xy)
+    got = list(query_centres(grid, tree, limit=limit, workers=1))
+    want = list(centre_chunks(grid))
+    assert [(a, b) for a, b, _, _ in got] == [(a, b) for a, b, _ in want]
+    for (_, _, dist, idx), (_, _, pts) in zip(got, want, strict=True):
+        d_tree, _ = tree.query(pts, distance_upper_bound=limit)
+        np.testing.assert_array_equal(dist, d_tree)
+        found = idx < tree.n
+        np.testing.assert_array_equal(found, np.isfinite(d_tree))
+        at = np.hypot(pts[found, 0] - xy[idx[found], 0], pts[found, 1] - xy[idx[found], 1])
+        np.testing.assert_allclose(at, d_tree[found], rtol=1e-12)

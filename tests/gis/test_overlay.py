@@ -126,6 +126,26 @@ def test_wlc_chunking_does_not_change_result(chunk_rows):
     np.testing.assert_array_equal(out, ref)
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 4, 1000])
+@pytest.mark.parametrize("into", ["a", "b", "new"])
+def test_wlc_out_may_be_a_score_layer(chunk_rows, into):
+    rng = np.random.default_rng(3)
+    layers = {k: rng.random((13, 5), dtype=np.float32) for k in "abc"}
+    layers["a"][rng.random((13, 5)) < 0.2] = np.nan
+    weights = {"a": 0.2, "b": 0.5, "c": 0.3}
+    ref = weighted_linear_combination({k: v.copy() for k, v in layers.items()}, weights)
+    target = np.empty((13, 5), dtype=np.float32) if into == "new" else layers[into]
+    got = weighted_linear_combination(layers, weights, chunk_rows=chunk_rows, out=target)
+    assert got is target
+    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("out", [np.empty((2, 2)), np.empty((3, 2), dtype=np.float32), [[0.0]]])
+def test_wlc_rejects_bad_out(out):
+    with pytest.raises(InputError, match="out must be a float32 array"):
+        weighted_linear_combination({"a": A, "b": B}, {"a": 1, "b": 1}, out=out)
+
+
 def test_wlc_temporaries_are_bounded():
     rows, cols = 1000, 500  # 2 MB per float32 layer
     layers = {k: np.full((rows, cols), 0.5, dtype=np.float32) for k in "abcdef"}
