@@ -102,14 +102,21 @@ def prefectures() -> gpd.GeoDataFrame:
     """Prefecture-level units of the 2020 census that have a 2020 population.
 
     Columns ``city_code``, ``name``, ``province``, ``province_code``, ``population`` (int),
-    ``urban_population`` (float, NaN where the census table has none) and a centroid
-    point. The ten Xinjiang Production and Construction Corps cities have no 2020 figure
-    and are left out.
+    ``urban_population`` (float) and a centroid point. Where the prefecture table has no
+    urban population (24 units, among them Urumqi and the cities Hubei governs directly)
+    it is the sum over the unit's counties of population times urban share
+    (:func:`counties`); Hong Kong and Macao, which have no counties there, keep NaN. The
+    ten Xinjiang Production and Construction Corps cities have no 2020 figure and are
+    left out.
     """
     df = _units()
     df = df[df["population"] != ""].copy()
     df["population"] = pd.to_numeric(df["population"]).astype("int64")
     df["urban_population"] = pd.to_numeric(df["urban_population"], errors="coerce")
+    c = counties()
+    from_counties = (c["population"] * c["urban_share"]).groupby(c["prefecture_code"]).sum()
+    fill = df["city_code"].map(from_counties)
+    df["urban_population"] = df["urban_population"].fillna(fill.where(fill > 0))
     return _points(df.reset_index(drop=True))
 
 
@@ -117,10 +124,12 @@ def prefectures() -> gpd.GeoDataFrame:
 def counties() -> pd.DataFrame:
     """County-level units of the 2020 census.
 
-    Columns ``code``, ``name``, ``population`` and ``prefecture_code`` (see :func:`prefecture_of`).
+    Columns ``code``, ``name``, ``population``, ``urban_share`` (0-1, the urban share of
+    the population) and ``prefecture_code`` (see :func:`prefecture_of`).
     """
     df = _read("county_census_2020.csv", dtype={"code": str})
     df["population"] = pd.to_numeric(df["population"], errors="coerce")
+    df["urban_share"] = pd.to_numeric(df["urban_share"], errors="coerce")
     df["prefecture_code"] = prefecture_of(df["code"])
     return df
 

@@ -14,7 +14,9 @@ indicator                    what it counts (per prefecture)
 ``universities_985``         Project 985 universities
 ``universities_211``         Project 211 universities
 ``universities``             all universities and colleges
-``population_m``             2020 census population, millions (talent pool, market)
+``urban_population_m``       2020 census urban population, millions: city size (the
+                             talent pool and market of the city proper, not of its
+                             rural counties)
 ``hub``                      large airports with scheduled service within 60 km of the
                              centre, plus 0.25 for each such medium airport (reach)
 ===========================  ==========================================================
@@ -101,7 +103,7 @@ EXTENSIVE_INDICATORS: tuple[str, ...] = (
     "universities_985",
     "universities_211",
     "universities",
-    "population_m",
+    "urban_population_m",
     "hub",
 )
 #: The university counts that have a per-million (intensive) variant.
@@ -135,7 +137,7 @@ def index_columns(measure: str = "extensive") -> list[str]:
     intensive = [f"{c}_per_m" for c in _PER_MILLION]
     base = {
         "extensive": list(EXTENSIVE_INDICATORS),
-        "intensive": [*intensive, "population_m", "hub"],
+        "intensive": [*intensive, "urban_population_m", "hub"],
         "both": [*EXTENSIVE_INDICATORS, *intensive],
     }[measure]
     return [f"ln_{c}" for c in base]
@@ -223,6 +225,11 @@ def build_indicators(
     bad = ~(np.isfinite(pop) & (pop > 0))
     if bad.any():
         raise InputError(f"prefecture(s) {codes[bad][:5].tolist()} have no positive population")
+    # city size: the urban population, the whole population where a table has none
+    urban = pop.copy()
+    if "urban_population" in prefectures.columns:
+        given = pd.to_numeric(prefectures["urban_population"], errors="coerce").to_numpy(float)
+        urban = np.where(np.isfinite(given) & (given > 0), given, pop)
     n = len(codes)
     hub: np.ndarray
     where = {c: i for i, c in enumerate(codes)}
@@ -311,12 +318,12 @@ def build_indicators(
             "universities_985": count(inst["is985"].to_numpy()),
             "universities_211": count(inst["is211"].to_numpy()),
             "universities": count(),
-            "population_m": pop / 1e6,
+            "urban_population_m": urban / 1e6,
             "hub": hub,
         }
     )
     for c in _PER_MILLION:
-        out[f"{c}_per_m"] = out[c] / out["population_m"]
+        out[f"{c}_per_m"] = out[c] / (pop / 1e6)
     for c in [*EXTENSIVE_INDICATORS, *(f"{c}_per_m" for c in _PER_MILLION)]:
         out[f"ln_{c}"] = np.log1p(out[c].to_numpy(dtype=float))
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs=4326)

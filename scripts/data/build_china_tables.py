@@ -60,8 +60,12 @@ def build(src: Path) -> None:
     pref[[*cols, "lon", "lat"]].to_csv(OUT / "prefecture_census_2020.csv", index=False)
 
     county = pd.read_csv(src / "county_census_2020.csv", dtype=str, keep_default_na=False)
-    county = county.rename(columns={"CODE": "code", "NAME": "name", "POPU": "population"})
-    county[["code", "name", "population"]].to_csv(OUT / "county_census_2020.csv", index=False)
+    county = county.rename(
+        columns={"CODE": "code", "NAME": "name", "POPU": "population", "POPU_URB": "urban_share"}
+    )
+    county[["code", "name", "population", "urban_share"]].to_csv(
+        OUT / "county_census_2020.csv", index=False
+    )
 
     codes = pd.read_csv(src / "areacodes.csv", dtype=str, keep_default_na=False)
     codes = codes[codes["状态"] == "在用"]

@@ -131,3 +131,18 @@ def test_every_table_has_a_source():
     for name in ("universities.csv", "prefecture_census_2020.csv", "metro_stations.csv"):
         assert name in text
     assert (data.DATA_DIR / "universities.LICENSE-MPL-2.0.txt").exists()
+
+
+def test_urban_population_filled_from_counties():
+    p = data.prefectures().set_index("city_code")
+    c = data.counties()
+    # Urumqi has no urban population in the prefecture table: its counties give it
+    assert source("prefecture_census_2020.csv").set_index("city_code").loc["650100",
+        "popu_urban_2020"] == ""  # fmt: skip
+    urumqi = c[c["prefecture_code"] == "650100"]
+    expected = float((urumqi["population"] * urumqi["urban_share"]).sum())
+    assert p.loc["650100", "urban_population"] == pytest.approx(expected)
+    assert 0.9 < expected / p.loc["650100", "population"] <= 1.0
+    # Wuhan keeps the table's own figure
+    assert int(p.loc["420100", "urban_population"]) == 10392693
+    assert p["urban_population"].isna().sum() == 2  # Hong Kong and Macao have no counties

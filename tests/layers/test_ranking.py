@@ -20,7 +20,8 @@ def _tables():
     # A at (100, 30), B one degree east (~96 km), C far north; C has no campus
     pref = gpd.GeoDataFrame(
         {"city_code": ["100100", "200100", "300100"], "name": ["A", "B", "C"],
-         "province": ["P", "P", "Q"], "population": [4_000_000, 1_000_000, 500_000]},
+         "province": ["P", "P", "Q"], "population": [4_000_000, 1_000_000, 500_000],
+         "urban_population": [3_000_000, float("nan"), 100_000]},
         geometry=gpd.points_from_xy([100.0, 101.0, 100.0], [30.0, 30.0, 40.0]), crs=4326,
     )  # fmt: skip
     uni = gpd.GeoDataFrame(
@@ -65,7 +66,9 @@ def test_indicators_by_hand():
     assert t.loc["100100", "lon"] == pytest.approx(100.2)
     assert t.loc["200100", "lon"] == pytest.approx(101.0)  # median of 101, 101, 100.95
     assert t.loc["300100", ["lon", "lat"]].tolist() == [100.0, 40.0]
-    assert t["population_m"].tolist() == [4.0, 1.0, 0.5]
+    # city size is the urban population (the whole population where it is missing);
+    # the per-million variants divide by the whole population
+    assert t["urban_population_m"].tolist() == [3.0, 1.0, 0.1]
     assert t["universities_per_m"].tolist() == [0.5, 2.5, 0.0]
     np.testing.assert_allclose(t["ln_universities"], np.log1p([2.0, 2.5, 0.0]))
     for col in index_columns("both"):
@@ -83,7 +86,7 @@ def test_inputs_are_not_modified():
 def test_index_columns():
     assert index_columns() == [f"ln_{c}" for c in EXTENSIVE_INDICATORS]
     assert len(index_columns("both")) == 10
-    assert "ln_population_m" in index_columns("intensive")
+    assert "ln_urban_population_m" in index_columns("intensive")
     with pytest.raises(InputError, match="measure must be one of"):
         index_columns("per-capita")
 
