@@ -40,7 +40,14 @@ import numpy as np
 from gis.errors import DataSourceError, InputError
 from gis.grid import Grid
 from gis.locate import EVALUATIONS, SELECTIONS, SHAPES
-from layers.options import between, one_of, option, validate_options
+from layers.options import (
+    MAX_SEEDS,
+    MAX_SENSITIVITY_DRAWS,
+    between,
+    one_of,
+    option,
+    validate_options,
+)
 
 _HA = " hectares"
 _M = " metres"
@@ -225,7 +232,7 @@ class DecisionOptions:
         100,
         flag="--seeds",
         key="decision.seeds",
-        check=between(1),
+        check=between(1, MAX_SEEDS),
         help="seed cells grown into sites",
     )
     allow_fewer: bool = option(
@@ -238,7 +245,7 @@ class DecisionOptions:
         0,
         flag="--sensitivity",
         key="decision.sensitivity",
-        check=between(0),
+        check=between(0, MAX_SENSITIVITY_DRAWS),
         metavar="N",
         help="Monte Carlo weight draws: rasters of score spread and selection probability, "
         "and each site's rank stability",

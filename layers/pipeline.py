@@ -36,7 +36,7 @@ from gis.engine import Engine, compute_blocks, plan
 from gis.errors import GridSizeError, InputError, NoDataError
 from gis.grid import Grid
 from gis.io import RasterOutput
-from gis.overlay import aggregate, apply_constraints, normalize_weights
+from gis.overlay import aggregate, apply_constraints, fit_order_weights, normalize_weights
 from gis.regions import candidate_regions
 from gis.transforms import rescale
 from gis.windows import Window
@@ -443,6 +443,36 @@ def active_weights(factor_results: Sequence[FactorResult], *, what: str = "facto
     return normalize_weights(active)
 
 
+def fitted_options(
+    options: Mapping[str, Any],
+    factors: Sequence[Factor],
+    active: Sequence[str],
+    *,
+    note: bool = True,
+) -> dict[str, Any]:
+    """Aggregation options for the factors ``active``, after empty ones were dropped.
+
+    OWA order weights given for every positive-weight factor of ``factors`` are fitted to
+    the fewer ``active`` ones (:func:`gis.overlay.fit_order_weights`), with a progress note
+    naming the dropped factors (unless ``note`` is False); any other count is left for the
+    aggregation to refuse.
+    """
+    out = dict(options)
+    given = out.get("order_weights")
+    planned = [f.name for f in factors if f.weight > 0]
+    if given is None or len(given) != len(planned) or len(active) >= len(planned):
+        return out
+    dropped = [n for n in planned if n not in active]
+    out["order_weights"] = fit_order_weights(given, len(active))
+    if note:
+        progress.note(
+            f"order weights fitted from {len(planned)} to {len(active)} positions "
+            f"({', '.join(dropped)} dropped: no data): "
+            f"{', '.join(f'{v:.3g}' for v in out['order_weights'])}"
+        )
+    return out
+
+
 def _refuse_flat(values: np.ndarray, weights: Mapping[str, float]) -> None:
     if values.size > 1 and float(np.nanmax(values) - np.nanmin(values)) < 1e-6:
         raise NoDataError(
@@ -480,9 +510,8 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
     weights = active_weights(factor_results, what=run.describe)
     scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
     with progress.step("overlay and constraints"):
-        composite = aggregate(
-            scores, weights, method=run.aggregation, **dict(run.aggregation_options)
-        )
+        options = fitted_options(run.aggregation_options, run.factors, list(weights))
+        composite = aggregate(scores, weights, method=run.aggregation, **options)
         if run.refuse_flat:
             _refuse_flat(composite[inside], weights)
         excluded = (
@@ -572,7 +601,9 @@ def _decide(
     return apply_decision(
         run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
         weights=weights, candidates=candidates, method=run.aggregation,
-        method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+        method_options=fitted_options(run.aggregation_options, run.factors, list(weights),
+                                      note=False),
+        connectivity=run.connectivity,
         threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area, raw=raw,
     )  # fmt: skip
 
@@ -909,8 +940,9 @@ def compute_windowed(
     inputs = {s: raw_paths[s] for parts in layers.values() for s, _ in parts
               if not s.startswith("=")}  # fmt: skip
     inputs["inside"] = raw_paths["inside"]
-    score_block = ScoreBlock(params, layers, weights, run.aggregation,
-                             dict(run.aggregation_options), run.constraints)  # fmt: skip
+    options = fitted_options(run.aggregation_options, run.factors, list(weights))
+    score_block = ScoreBlock(params, layers, weights, run.aggregation, options,
+                             run.constraints)  # fmt: skip
     titles = dict(titles or {f.name: f.title for f in factors})
     score_outputs = {
         f: RasterOutput(folder / f"{f}.tif", f"{titles.get(f, f)} score (0-1)", "score",

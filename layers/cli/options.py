@@ -39,6 +39,7 @@ from layers.options import (
     COMPAT_MAP_FLAGS,
     ENGINE_OPTIONS,
     Option,
+    check_value,
     memory_size,
     merge_defaults,
     options_of,
@@ -382,7 +383,13 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         kw[target] = (*getattr(config(), target), *extra)
     kw.update(fixed)
     base = config(**kw)
-    names = [f.name for f in base.preset] if hasattr(base, "preset") else []
+    if hasattr(base, "preset"):
+        preset = tuple(base.preset)
+    elif hasattr(base, "meso_config"):  # national: the meso pipeline's factors
+        preset = tuple(base.meso_config().preset)
+    else:
+        preset = ()
+    names = [f.name for f in preset] if hasattr(base, "preset") else []
     changes: dict[str, Any] = {}
     decision_kw = given(args, options_of(DecisionOptions), prefix="decision.")
     if decision_kw:
@@ -398,9 +405,16 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
             changes["weights"] = weights
     agg = given(args, AGGREGATION_OPTIONS, prefix="aggregation.")
     if agg or "aggregation" in kw:
-        check_aggregation(base.aggregation, agg, len(names))
+        # order weights: one per factor that takes part (weight > 0), as the run counts
+        final = dict(changes.get("weights") or getattr(base, "weights", None) or {})
+        positive = sum(final.get(f.name, f.weight) > 0 for f in preset)
+        check_aggregation(base.aggregation, agg, positive)
         changes["aggregation_options"] = agg
     engine_kw = given(args, ENGINE_OPTIONS, prefix="engine.")
+    for name, value in engine_kw.items():
+        problem = check_value(ENGINE_OPTIONS[name], value)
+        if problem is not None:
+            raise InputError(f"{ENGINE_OPTIONS[name].label} {problem}")
     if engine_kw:
         if engine_kw.get("scheduler") is not None and "kind" not in engine_kw:
             engine_kw["kind"] = "dask"

@@ -28,6 +28,8 @@ from typing import Any
 
 from layers.options import (
     MAP_OPTIONS,
+    MAX_LINKED_UNITS,
+    MAX_MACRO_DRAWS,
     between,
     like,
     one_of,
@@ -258,7 +260,7 @@ class MacroOptions:
         1000,
         flag="--draws",
         key="robustness.draws",
-        check=between(1),
+        check=between(1, MAX_MACRO_DRAWS),
         help="Dirichlet weight draws for tier probabilities",
     )
     concentration: float = option(
@@ -345,7 +347,7 @@ class MacroOptions:
         flag="--link-top",
         key="links.link_top",
         kind="integer",
-        check=between(2),
+        check=between(2, MAX_LINKED_UNITS),
         help="link only this many units with the highest index",
     )
     strong_threshold: float | None = option(
