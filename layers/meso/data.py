@@ -31,7 +31,7 @@ import pandas as pd
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from gis.coords import DatumWarning, datum_check, gcj02_to_wgs84
+from gis.coords import DatumWarning, datum_check, gcj02_to_wgs84, wgs84_to_gcj02
 from gis.errors import DataSourceError, InputError, NoDataError
 from layers.sources import bad_lines, lonlat_values
 
@@ -362,9 +362,29 @@ def load_hub_csv(
 
 
 def check_hub_datum(hubs: pd.DataFrame, stations: pd.DataFrame, *, converted: bool) -> str | None:
-    """Warn when user hubs look like GCJ-02 against OSM stations (WGS84); return the note."""
-    if converted or hubs.empty or stations.empty:
+    """Warn when user hubs look like another datum than given against OSM stations (WGS84).
+
+    Hubs given as WGS84 that look like GCJ-02 call for ``--gcj02``; hubs converted with
+    ``--gcj02`` that were WGS84 already (each moved by some 500 m) call for leaving it out.
+    Returns the note, or None.
+    """
+    if hubs.empty or stations.empty:
         return None
+    if converted:  # the coordinates as the file gives them, declared GCJ-02
+        glon, glat = wgs84_to_gcj02(hubs["lon"].to_numpy(), hubs["lat"].to_numpy())
+        check = datum_check(
+            glon, glat, stations["lon"].to_numpy(), stations["lat"].to_numpy(), declared="gcj02"
+        )
+        if not check.looks_wrong or check.likely != "wgs84":
+            return None
+        note = (
+            f"user hubs look like WGS84 coordinates already: their median distance to the "
+            f"nearest OSM station is {check.distances['gcj02']:.0f} m after the --gcj02 "
+            f"conversion but {check.distances['wgs84']:.0f} m as given ({check.matched} "
+            "matched); rerun without --gcj02"
+        )
+        warnings.warn(note, DatumWarning, stacklevel=2)
+        return note
     check = datum_check(
         hubs["lon"].to_numpy(), hubs["lat"].to_numpy(),
         stations["lon"].to_numpy(), stations["lat"].to_numpy(),
