@@ -358,7 +358,9 @@ def read_pairwise(path: str | Path) -> tuple[np.ndarray, list[str]]:
     if len(rows) < 2:
         raise InputError(f"{path}: a pairwise matrix needs a header row and one row per criterion")
     header = [c.strip() for c in rows[0]]
-    labels = header[1:] if len(header) == len(rows) else header
+    # a blank first cell is the corner above the row names, not a criterion
+    blank_corner = bool(header) and header[0] == ""
+    labels = header[1:] if blank_corner or len(header) == len(rows) else header
     n = len(labels)
     if len(rows) - 1 != n:
         raise InputError(

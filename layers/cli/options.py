@@ -59,6 +59,7 @@ __all__ = [
     "config_from_args",
     "count_or_names",
     "given",
+    "in_flag_words",
     "layer",
     "lonlat",
     "memory",
@@ -391,7 +392,15 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         preset = ()
     names = [f.name for f in preset] if hasattr(base, "preset") else []
     changes: dict[str, Any] = {}
-    decision_kw = given(args, options_of(DecisionOptions), prefix="decision.")
+    decision_specs = options_of(DecisionOptions)
+    decision_kw = given(args, decision_specs, prefix="decision.")
+    located = [n for n in decision_kw if n not in LOCATE_FREE and n != "regions"]
+    if located and not decision_kw.get("regions"):
+        flag = decision_specs[located[0]].flags[0]
+        raise InputError(
+            f"{flag} is a Locate Regions setting and has no effect without --regions N "
+            "(the number of sites)"
+        )
     if decision_kw:
         decision = DecisionOptions(**decision_kw)
         decision.validate()
@@ -399,9 +408,12 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         if decision.ahp_file is not None:
             if base.weights:
                 raise InputError("give factor weights either with --weight or with --ahp, not both")
-            weights, _ = ahp_weights_from_file(
-                decision.ahp_file, names, allow_inconsistent=decision.allow_inconsistent
-            )
+            try:
+                weights, _ = ahp_weights_from_file(
+                    decision.ahp_file, names, allow_inconsistent=decision.allow_inconsistent
+                )
+            except InputError as exc:
+                raise InputError(in_flag_words(str(exc))) from None
             changes["weights"] = weights
     agg = given(args, AGGREGATION_OPTIONS, prefix="aggregation.")
     if agg or "aggregation" in kw:
@@ -422,6 +434,32 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         if not isinstance(changes["engine"], Engine):  # pragma: no cover - defensive
             raise InputError("engine must be a gis.engine.Engine")
     return replace(base, **changes) if changes else base
+
+
+#: Keyword arguments of the library as the command line spells them.
+FLAG_WORDS: dict[str, str] = {
+    "pass allow_inconsistent=True": "give --allow-inconsistent",
+    "allow_inconsistent=True": "--allow-inconsistent",
+}
+
+
+def in_flag_words(message: str) -> str:
+    """``message`` with the library's keyword arguments replaced by their flags.
+
+    Examples
+    --------
+    >>> in_flag_words("revise the comparisons or pass allow_inconsistent=True")
+    'revise the comparisons or give --allow-inconsistent'
+    """
+    for word, flag in FLAG_WORDS.items():
+        message = message.replace(word, flag)
+    return message
+
+
+#: Decision options that work without Locate Regions (``--regions``).
+LOCATE_FREE: tuple[str, ...] = (
+    "ahp_file", "allow_inconsistent", "sensitivity", "concentration", "spread", "seed",
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- running

@@ -380,13 +380,30 @@ def read_table(path: str | Path, *, layer: str | None = None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise DataSourceError(f"table {p} does not exist")
+    csv = p.suffix.lower() in (".csv", ".txt")
+    if csv and layer is not None:
+        raise InputError(
+            f"--layer {layer!r} names a layer of a vector table, but {p} is a CSV file"
+        )
+    if not csv:
+        import pyogrio
+
+        try:
+            layers = [str(name) for name in pyogrio.list_layers(p)[:, 0]]
+        except (OSError, RuntimeError):
+            raise DataSourceError(
+                f"cannot read {p}: not a CSV table nor a vector file GDAL can read "
+                "(GeoPackage, shapefile, GeoJSON ...)"
+            ) from None
+        if layer is not None and layer not in layers:
+            raise InputError(f"{p} has no layer {layer!r}; its layers are {', '.join(layers)}")
     try:
-        if p.suffix.lower() in (".csv", ".txt"):
+        if csv:
             return pd.read_csv(p, encoding="utf-8-sig")
         import geopandas as gpd
 
         gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RuntimeError) as exc:
         raise DataSourceError(f"cannot read table {p}: {exc}") from None
     if gdf.crs is not None and gdf.geometry.notna().any():
         gdf = gdf.to_crs(4326)

@@ -638,9 +638,17 @@ def load_macro_centres(path: str | Path | None) -> tuple[pd.DataFrame, gpd.GeoSe
         geo = frame.to_crs(4326) if frame.crs is not None else frame.set_crs(4326)
         if geo.geom_type.isin(["Polygon", "MultiPolygon"]).any():
             polygons = geo.geometry.reset_index(drop=True)
-    ok = np.isfinite(lon) & np.isfinite(lat)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
     if not ok.any():
         raise InputError(f"macro tiers file {path} has no unit with a position")
+    if {"lon", "lat"} <= set(frame.columns) and not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        where = f"line {i + 2}" if path.suffix.lower() == ".csv" else f"feature {i + 1}"
+        raise InputError(
+            f"macro tiers file {path}, {where} (unit {frame['unit'].iloc[i]!s}): lon/lat "
+            f"'{frame['lon'].iloc[i]}', '{frame['lat'].iloc[i]}' is not a longitude/latitude "
+            f"in degrees ({int((~ok).sum())} row(s) in all)"
+        )
     tiers = frame["tier"].astype(str).to_numpy()
     if "tier_rank" in frame.columns:
         rank = pd.to_numeric(frame["tier_rank"], errors="coerce").to_numpy(float)
