@@ -442,7 +442,27 @@ def _existing(path: str | None, grid: Grid) -> Any:
         raise DataSourceError(f"cannot read existing regions {path}: {exc}") from exc
     if gdf.crs is None:
         raise InputError(f"existing regions file {path} has no CRS; save it with one")
-    return gdf.to_crs(grid.crs).geometry
+    geoms = gdf.to_crs(grid.crs).geometry
+    _check_existing_near(path, geoms, grid)
+    return geoms
+
+
+def _check_existing_near(path: str, geoms: Any, grid: Grid) -> None:
+    """Refuse existing sites that all lie far outside the grid: they could not take part."""
+    import shapely
+
+    left, bottom, right, top = grid.bounds
+    area = shapely.box(left, bottom, right, top)
+    valid = geoms[geoms.notna() & ~geoms.is_empty]
+    if valid.empty:
+        return
+    nearest = float(valid.distance(area).min())
+    reach = max(10_000.0, float(np.hypot(right - left, top - bottom)))
+    if not np.isfinite(nearest) or nearest > reach:
+        raise InputError(
+            f"the existing sites of {path} lie {nearest / 1000:,.0f} km or more from the study "
+            "area, so they cannot take part; check the file (and its CRS) or leave out --existing"
+        )
 
 
 def apply_decision(
