@@ -23,7 +23,8 @@ UNSORTED_OSM = """<?xml version='1.0' encoding='UTF-8'?>
   <node id="2" lat="60.175" lon="24.940"/>
   <way id="-7"><nd ref="-1"/><nd ref="2"/><tag k="highway" v="footway"/></way>
   <way id="3"><nd ref="5"/><nd ref="-1"/><tag k="highway" v="residential"/></way>
-  <way id="-2"><nd ref="5"/><nd ref="2"/><nd ref="-1"/><nd ref="5"/><tag k="leisure" v="park"/></way>
+  <way id="-2"><nd ref="5"/><nd ref="2"/><nd ref="-1"/><nd ref="5"/>
+    <tag k="leisure" v="park"/></way>
 </osm>
 """
 

@@ -19,6 +19,9 @@ from tests.faults.harness import assert_nothing_lost, run_cli, snapshot, staging
 
 pytestmark = pytest.mark.faults
 
+#: The factors of the micro preset.
+FACTORS = [f.name for f in MicroConfig().preset]
+
 
 def _out_of_range(cls):
     """``(flag, bad value, expected message)`` for every declared range of ``cls``."""
@@ -77,22 +80,9 @@ CASES = [
     (["--weight", "edge"], r"weights are NAME=VALUE"),
     (["--weight", "edge=high"], r"weight of 'edge' must be a number"),
     (
-        [
-            arg
-            for n in (
-                "amenity",
-                "culture",
-                "ecosystem",
-                "edge",
-                "green_quiet",
-                "low_density",
-                "transit",
-                "university",
-            )
-            for arg in ("--weight", f"{n}=0")
-        ],
+        [arg for n in FACTORS for arg in ("--weight", f"{n}=0")],
         r"all weights are zero",
-    ),  # fmt: skip
+    ),
     # sizes
     (["--sensitivity", "1000000000"], r"sensitivity must be >= 0 and <= 10,000; got 1000000000"),
     (["--seeds", "1000000000", "--regions", "2"], r"seeds must be >= 1 and <= 100,000"),
