@@ -17,7 +17,7 @@ Examples
 >>> MacroOptions(draws=0).validate()
 Traceback (most recent call last):
 ...
-gis.errors.InputError: draws must be >= 1; got 0
+gis.errors.InputError: draws must be >= 1 and <= 1,000,000; got 0
 """
 
 from __future__ import annotations

@@ -588,12 +588,21 @@ def read_travel_matrix(source: str | Path | pd.DataFrame, units: Sequence[str]) 
         p = Path(source)
         if not p.is_file():
             raise DataSourceError(f"travel-time matrix {p} does not exist")
-        frame = pd.read_csv(p, index_col=0, encoding="utf-8-sig")
+        frame = pd.read_csv(p, index_col=0, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     frame.index = frame.index.map(lambda s: str(s).strip())
     frame.columns = frame.columns.map(lambda s: str(s).strip())
     for axis, names in (("rows", frame.index), ("columns", frame.columns)):
         missing = [u for u in units if u not in set(names)]
         if missing:
             raise InputError(f"travel-time matrix {axis} lack unit(s) {missing[:10]}")
-    sub = frame.loc[list(units), list(units)].apply(pd.to_numeric, errors="coerce")
-    return sub.to_numpy(dtype=float)
+    given = frame.loc[list(units), list(units)]
+    values = given.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) | (values < 0)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(
+            f"travel-time matrix cell (row {units[r]!r}, column {units[c]!r}) is "
+            f"'{given.iat[r, c]!s}'; give a number >= 0 (or inf for no connection); "
+            f"{int(bad.sum())} cell(s) in all"
+        )
+    return values
