@@ -156,6 +156,14 @@ def area_from_file(path: str | Path) -> BaseGeometry:
     polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         raise InputError(f"area file {path} has no polygons (found {sorted(set(gdf.geom_type))})")
+    invalid = ~polys.geometry.is_valid.to_numpy()
+    if invalid.any():  # a repair would pick one of several readings of the outline silently
+        i = int(np.flatnonzero(invalid)[0])
+        reason = shapely.is_valid_reason(polys.geometry.iloc[i])
+        raise InputError(
+            f"area file {path}: polygon {i + 1} is not valid ({reason}); repair it in your GIS "
+            "(e.g. QGIS 'Fix geometries') so that its outline is what you mean"
+        )
     return shapely.make_valid(polys.to_crs("EPSG:4326").union_all())
 
 

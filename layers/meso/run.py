@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.decay import KERNEL_DECAYS, reach
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
-from gis.grid import Grid, utm_crs
+from gis.grid import Grid, check_area_size, utm_crs
 from gis.overlay import (
     AGGREGATIONS,
     normalize_weights,
@@ -702,6 +702,7 @@ def meso_grid(area: BaseGeometry, *, cell_size: float, crs: Any = None) -> tuple
     if not crs.is_projected:
         raise InputError(f"analysis CRS must be projected with metre units, got {crs.to_string()}")
     projected = gpd.GeoSeries([area], crs=4326).to_crs(crs).iloc[0]
+    check_area_size(projected, cell_size)
     grid = Grid.from_bounds(projected.bounds, cell_size=cell_size, crs=crs)
     grid.check_memory(bytes_per_cell=BYTES_PER_CELL)
     inside = grid.rasterize([projected])
