@@ -517,6 +517,11 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
         excluded = (
             np.zeros(grid.shape, dtype=bool) if run.constraints is None else run.constraints(grid)
         )
+        if inside.any() and not (inside & ~excluded).any():
+            raise NoDataError(
+                "the exclusions (--exclude and the built-in constraints) cover every cell of the "
+                "study area, so no site can be found; check the exclusion file and its CRS"
+            )
         suitability = apply_constraints(composite, excluded, area_mask=inside)
         del composite
     lap("overlay")
