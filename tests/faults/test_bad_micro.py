@@ -237,3 +237,40 @@ def test_osm_file_edited_in_josm_is_read_and_scored(tmp_path, osm_file):
     assert (out / "suitability.tif").is_file() and (out / "candidates.gpkg").is_file()
     assert "manifest.json" in outcome.out or str(out) in outcome.out
     assert manifest["extra"]["center"]["method"]
+
+
+def test_exclusion_covering_the_whole_area_is_refused(tmp_path, osm_file):
+    import geopandas as gpd
+    import shapely
+
+    gpd.GeoSeries([shapely.box(24.9, 60.1, 25.0, 60.2)], crs=4326).to_file(tmp_path / "all.gpkg")
+    refuse(
+        tmp_path,
+        ["micro", "--osm-file", osm_file.name, "--exclude", "all.gpkg"],
+        r"the exclusions \(--exclude and the built-in constraints\) cover every cell",
+    )
+
+
+def test_existing_sites_7000_km_away_are_refused(tmp_path, osm_file):
+    import geopandas as gpd
+    import shapely
+
+    far = shapely.box(102.70, 25.03, 102.71, 25.04)  # Kunming, some 6,000 km from Helsinki
+    gpd.GeoSeries([far], crs=4326).to_file(tmp_path / "existing.gpkg")
+    refuse(
+        tmp_path,
+        ["micro", "--osm-file", osm_file.name, "--regions", "1", "--existing", "existing.gpkg"],
+        r"the existing sites of existing.gpkg lie [\d,]+ km or more from the study area",
+    )
+
+
+def test_osm_node_at_latitude_131_is_reported_in_one_line(tmp_path):
+    text = UNSORTED_OSM.replace('lat="60.170" lon="24.945"', 'lat="131.0" lon="24.945"')
+    write(tmp_path, "edited.osm", text)
+    out = tmp_path / "out"
+    outcome = run_cli(["micro", "--osm-file", "edited.osm", "--out", str(out), "-q"], cwd=tmp_path)
+    assert outcome.code == 0 and "Traceback" not in outcome.err, outcome.err
+    assert outcome.err.splitlines() == [
+        "warning: OSM file edited.osm: 1 tagged node(s) with coordinates outside longitude "
+        "-180..180 / latitude -90..90 were left out"
+    ]
