@@ -324,7 +324,7 @@ def compute_factor(
     results: list[CriterionResult] = []
     for crit in factor.criteria:
         try:
-            m = MEASURES[crit.measure].function(ctx, crit)
+            m = measure_criterion(crit, ctx)
         except EmptyMeasure as exc:
             rule = crit.when_empty or empty_rule
             results.append(CriterionResult(crit, 0, None, empty_score(rule, ctx.grid.shape), rule,
@@ -441,6 +441,21 @@ def active_weights(factor_results: Sequence[FactorResult], *, what: str = "facto
             "check that the region is where the data are"
         )
     return normalize_weights(active)
+
+
+def measure_criterion(crit: Criterion, ctx: MeasureContext) -> Any:
+    """The measure of ``crit`` on ``ctx``; a refused parameter names the criterion.
+
+    Raises
+    ------
+    InputError
+        ``"criterion 'NAME' (MEASURE): ..."`` when the measure refuses a parameter (e.g. a
+        bandwidth below the cell size).
+    """
+    try:
+        return MEASURES[crit.measure].function(ctx, crit)
+    except InputError as exc:
+        raise InputError(f"criterion {crit.name!r} ({crit.measure}): {exc}") from None
 
 
 def fitted_options(
@@ -640,7 +655,7 @@ class MeasureBlock:
         ctx = self.context.with_grid(grid, inside)
         out: dict[str, np.ndarray] = {"inside": inside.astype("float32")}
         for crit in self.criteria:
-            m = MEASURES[crit.measure].function(ctx, crit)
+            m = measure_criterion(crit, ctx)
             out.update(_measured_arrays(crit, m))
         return out
 
@@ -761,7 +776,7 @@ def probe(
             continue
         for crit in factor.criteria:
             try:
-                m = MEASURES[crit.measure].function(small, crit)
+                m = measure_criterion(crit, small)
             except EmptyMeasure as exc:
                 statuses[crit.name] = "drop"
                 notes.append(str(exc))
@@ -850,7 +865,7 @@ def compute_windowed(
     if whole:
         full = ctx.with_grid(grid, ctx.inside if area is None else _inside_of(grid, area))
         for crit in whole:
-            arrays = _measured_arrays(crit, MEASURES[crit.measure].function(full, crit))
+            arrays = _measured_arrays(crit, measure_criterion(crit, full))
             if crit.transform is not None and not {"lower_threshold", "upper_threshold"} <= set(
                 crit.transform_params
             ):

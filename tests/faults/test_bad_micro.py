@@ -274,3 +274,12 @@ def test_osm_node_at_latitude_131_is_reported_in_one_line(tmp_path):
         "warning: OSM file edited.osm: 1 tagged node(s) with coordinates outside longitude "
         "-180..180 / latitude -90..90 were left out"
     ]
+
+
+def test_measure_parameter_names_the_criterion(tmp_path, osm_file):
+    write(tmp_path, "labs.csv", "name,lon,lat\na,24.94,60.17\nb,24.941,60.171\n")
+    refuse(
+        tmp_path,
+        ["micro", "--osm-file", osm_file.name, "--layer", "labs=labs.csv:bandwidth=5"],
+        r"criterion 'labs' \(density\): bandwidth 5 m is smaller than the cell size 25 m",
+    )
