@@ -369,6 +369,7 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
     """
     from gis.engine import Engine
     from layers.decision import DecisionOptions, ahp_weights_from_file, check_aggregation
+    from layers.scenario.check import SENSITIVITY_KEYS
 
     specs = options_of(config)
     kw = given(args, specs)
@@ -394,7 +395,9 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
     changes: dict[str, Any] = {}
     decision_specs = options_of(DecisionOptions)
     decision_kw = given(args, decision_specs, prefix="decision.")
-    located = [n for n in decision_kw if n not in LOCATE_FREE and n != "regions"]
+    # the settings of the scenario table [decision] that need regions = N, as flags
+    free = ("regions", "ahp_file", "allow_inconsistent", *SENSITIVITY_KEYS)
+    located = [n for n in decision_kw if n not in free]
     if located and not decision_kw.get("regions"):
         flag = decision_specs[located[0]].flags[0]
         raise InputError(
@@ -454,12 +457,6 @@ def in_flag_words(message: str) -> str:
     for word, flag in FLAG_WORDS.items():
         message = message.replace(word, flag)
     return message
-
-
-#: Decision options that work without Locate Regions (``--regions``).
-LOCATE_FREE: tuple[str, ...] = (
-    "ahp_file", "allow_inconsistent", "sensitivity", "concentration", "spread", "seed",
-)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- running
