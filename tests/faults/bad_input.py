@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from layers.options import check_value, options_of
 from tests.faults.harness import (
     Outcome,
     assert_clean_error,
@@ -53,3 +56,28 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def out_of_range(cls: Any) -> Iterator[tuple[str, float, str]]:
+    """``(flag, bad value, expected message)`` for every declared numeric range of ``cls``.
+
+    The value is one above the upper bound, else the open lower bound itself, else one below
+    the lower bound; the message is the option's label and its check's refusal.
+    """
+    for spec in options_of(cls).values():
+        check = spec.check
+        if not spec.flags or check is None or check.choices is not None:
+            continue
+        if spec.kind not in ("number", "integer"):
+            continue
+        low = check.low() if callable(check.low) else check.low
+        high = check.high() if callable(check.high) else check.high
+        if high is not None:
+            value = high + 1
+        elif low is not None:
+            value = low if check.low_open else low - 1
+        else:
+            continue
+        if spec.kind == "integer":
+            value = int(value)
+        yield spec.flags[0], value, f"{spec.label} {check_value(spec, value)}"

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from layers.macro.options import MacroOptions
-from layers.options import check_value, options_of
-from tests.faults.bad_input import refuse, write
+from tests.faults.bad_input import out_of_range, refuse, write
 from tests.faults.harness import run_cli
 
 pytestmark = pytest.mark.faults
@@ -30,24 +29,7 @@ def table(tmp_path):
     return write(tmp_path, "t.csv", TABLE)
 
 
-def _out_of_range():
-    for spec in options_of(MacroOptions).values():
-        check = spec.check
-        if not spec.flags or check is None or check.choices is not None:
-            continue
-        if spec.kind not in ("number", "integer"):
-            continue
-        low = check.low() if callable(check.low) else check.low
-        high = check.high() if callable(check.high) else check.high
-        value = high + 1 if high is not None else low - 1
-        if check.low_open and high is None:
-            value = low
-        if spec.kind == "integer":
-            value = int(value)
-        yield spec.flags[0], value, f"{spec.label} {check_value(spec, value)}"
-
-
-RANGES = list(_out_of_range())
+RANGES = list(out_of_range(MacroOptions))
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), RANGES, ids=[r[0] for r in RANGES])

@@ -13,8 +13,8 @@ import pytest
 
 from layers.decision import DecisionOptions
 from layers.micro.run import MicroConfig
-from layers.options import ENGINE_OPTIONS, check_value, options_of
-from tests.faults.bad_input import UNSORTED_OSM, refuse, write
+from layers.options import ENGINE_OPTIONS, check_value
+from tests.faults.bad_input import UNSORTED_OSM, out_of_range, refuse, write
 from tests.faults.harness import assert_nothing_lost, run_cli, snapshot, staging_left
 
 pytestmark = pytest.mark.faults
@@ -23,25 +23,7 @@ pytestmark = pytest.mark.faults
 FACTORS = [f.name for f in MicroConfig().preset]
 
 
-def _out_of_range(cls):
-    """``(flag, bad value, expected message)`` for every declared range of ``cls``."""
-    for spec in options_of(cls).values():
-        check = spec.check
-        if not spec.flags or check is None or check.choices is not None:
-            continue
-        if spec.kind not in ("number", "integer"):
-            continue
-        low = check.low() if callable(check.low) else check.low
-        high = check.high() if callable(check.high) else check.high
-        if high is None and low is None:
-            continue
-        value = high + 1 if high is not None else low - 1
-        if spec.kind == "integer":
-            value = int(value)
-        yield spec.flags[0], value, f"{spec.label} {check_value(spec, value)}"
-
-
-RANGES = [*_out_of_range(MicroConfig), *_out_of_range(DecisionOptions)]
+RANGES = [*out_of_range(MicroConfig), *out_of_range(DecisionOptions)]
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), RANGES, ids=[r[0] for r in RANGES])

@@ -9,30 +9,11 @@ import pytest
 import shapely
 
 from layers.national.run import NationalConfig
-from layers.options import check_value, options_of
-from tests.faults.bad_input import refuse
+from tests.faults.bad_input import out_of_range, refuse
 
 pytestmark = pytest.mark.faults
 
-
-def _out_of_range():
-    for spec in options_of(NationalConfig).values():
-        check = spec.check
-        if not spec.flags or check is None or check.choices is not None:
-            continue
-        if spec.kind not in ("number", "integer"):
-            continue
-        low = check.low() if callable(check.low) else check.low
-        high = check.high() if callable(check.high) else check.high
-        if high is None and low is None:
-            continue
-        value = high + 1 if high is not None else low - 1
-        if spec.kind == "integer":
-            value = int(value)
-        yield spec.flags[0], value, f"{spec.label} {check_value(spec, value)}"
-
-
-RANGES = list(_out_of_range())
+RANGES = list(out_of_range(NationalConfig))
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), RANGES, ids=[r[0] for r in RANGES])
