@@ -265,3 +265,34 @@ def test_measure_parameter_names_the_criterion(tmp_path, osm_file):
         ["micro", "--osm-file", osm_file.name, "--layer", "labs=labs.csv:bandwidth=5"],
         r"criterion 'labs' \(density\): bandwidth 5 m is smaller than the cell size 25 m",
     )
+
+
+# ---------------------------------------------------------------------------- OWA order weights
+def test_order_weights_of_a_dropped_factor_are_fitted_keeping_the_orness():
+    from gis.overlay import fit_order_weights, owa_measures
+    from layers.pipeline import fitted_options
+
+    factors = MicroConfig(weights={"edge": 0.0}).factors[:5]  # four with weight > 0
+    planned = [f.name for f in factors if f.weight > 0]
+    assert len(planned) == 4
+    given = {"order_weights": [0.4, 0.3, 0.2, 0.1]}
+    fitted = fitted_options(given, factors, planned[:3], note=False)["order_weights"]
+    # Q = cumulative sums at 0, 1/4 .. 1; read at 1/3 and 2/3 by hand: 0.5 and 0.8333
+    assert fitted == pytest.approx([0.5, 1 / 3, 1 / 6])
+    assert owa_measures(fitted)[0] == pytest.approx(owa_measures([0.4, 0.3, 0.2, 0.1])[0])
+    # nothing dropped, or a count that was never right: left as given (the run refuses the latter)
+    assert fitted_options(given, factors, planned, note=False) == given
+    assert fitted_options({"order_weights": [1, 1]}, factors, planned[:3]) == {
+        "order_weights": [1, 1]
+    }
+    assert fit_order_weights([0.4, 0.3, 0.2, 0.1], 4) == pytest.approx([0.4, 0.3, 0.2, 0.1])
+
+
+def test_order_weights_count_only_the_factors_that_take_part():
+    from layers.cli.main import build_parser
+    from layers.cli.micro import micro_config_from_args
+
+    argv = ["micro", "--aggregation", "owa", "--order-weights", "4,3,2,1,1,1,1",
+            "--weight", "edge=0"]  # fmt: skip
+    config = micro_config_from_args(build_parser().parse_args(argv))
+    assert config.aggregation_options == {"order_weights": [4.0, 3.0, 2.0, 1.0, 1.0, 1.0, 1.0]}
