@@ -127,8 +127,10 @@ def normalize_weights(weights: Mapping[str, float]) -> dict[str, float]:
             f"all weights are zero ({', '.join(map(repr, weights))}); "
             "give at least one factor a positive weight"
         )
-    # scaled by the largest first, so that huge weights (1e308 each) cannot overflow the sum
-    scaled = {key: float(value) / largest for key, value in weights.items()}
+    scaled = {key: float(value) for key, value in weights.items()}
+    total = sum(scaled.values())
+    if not math.isfinite(total):  # huge weights (1e308 each): scaled by the largest first
+        scaled = {key: value / largest for key, value in scaled.items()}
     total = math.fsum(scaled.values())
     return {key: value / total for key, value in scaled.items()}
 

@@ -148,8 +148,12 @@ def user_weights(
         raise InputError(f"weight {i} is {w[i]}; weights must be finite and non-negative")
     if w.max() <= 0:
         raise InputError("all weights are zero; give at least one positive weight")
-    w = w / w.max()  # first, so that huge weights (1e308 each) cannot overflow the sum
-    return w / w.sum()
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):  # huge weights (1e308 each): scaled by the largest first
+        w = w / w.max()
+        total = w.sum()
+    return w / total
 
 
 # ------------------------------------------------------------------------------ objective

@@ -395,18 +395,18 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
     changes: dict[str, Any] = {}
     decision_specs = options_of(DecisionOptions)
     decision_kw = given(args, decision_specs, prefix="decision.")
-    # the settings of the scenario table [decision] that need regions = N, as flags
-    free = ("regions", "ahp_file", "allow_inconsistent", *SENSITIVITY_KEYS)
-    located = [n for n in decision_kw if n not in free]
-    if located and not decision_kw.get("regions"):
-        flag = decision_specs[located[0]].flags[0]
-        raise InputError(
-            f"{flag} is a Locate Regions setting and has no effect without --regions N "
-            "(the number of sites)"
-        )
     if decision_kw:
         decision = DecisionOptions(**decision_kw)
         decision.validate()
+        # the settings of the scenario table [decision] that need regions = N, as flags
+        free = ("regions", "ahp_file", "allow_inconsistent", *SENSITIVITY_KEYS)
+        located = [n for n in decision_kw if n not in free]
+        if located and not decision.regions:
+            flag = decision_specs[located[0]].flags[0]
+            raise InputError(
+                f"{flag} is a Locate Regions setting and has no effect without --regions N "
+                "(the number of sites)"
+            )
         changes["decision"] = decision
         if decision.ahp_file is not None:
             if base.weights:
