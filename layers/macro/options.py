@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gis.errors import InputError
 from layers.options import (
     MAP_OPTIONS,
     MAX_LINKED_UNITS,
@@ -383,6 +384,23 @@ class MacroOptions:
                 continue  # a DataFrame, or indicators as a mapping to directions
             names.append(name)
         validate_options(self, names)
+        # settings that only take effect with another option: refused without it
+        needs = (
+            ("thresholds", "breaks", "user"),
+            ("geometry_key", "geometry", None),
+            ("national_top", "national", None),
+            ("allow_inconsistent", "pairwise", None),
+        )
+        for name, other, wanted in needs:
+            if getattr(self, name) == specs[name].default:
+                continue
+            value = getattr(self, other)
+            if (value is None) if wanted is None else (value != wanted):
+                what = f"{specs[other].flags[0]} {wanted}" if wanted else specs[other].flags[0]
+                raise InputError(
+                    f"{specs[name].flags[0]} has no effect without {what}; give both or "
+                    f"leave out {specs[name].flags[0]}"
+                )
 
 
 def macro_document(options: MacroOptions) -> dict[str, Any]:

@@ -74,6 +74,7 @@ from layers.options import (
     like,
     one_of,
     option,
+    options_of,
     validate_options,
 )
 from layers.pipeline import Exclusions, RasterRun, compute_raster
@@ -341,6 +342,15 @@ class MesoConfig:
             raise InputError("give a score threshold or a top percent for candidates")
         if self.osm_file is not None and self.online:
             raise InputError("give an OSM file or --online, not both")
+        if self.hubs_file is None:  # settings of a hubs file without one have no effect
+            specs = options_of(self)
+            idle = [n for n in ("hub_columns", "hub_class", "gcj02")
+                    if getattr(self, n) != specs[n].default]  # fmt: skip
+            if idle:
+                raise InputError(
+                    f"{specs[idle[0]].flags[0]} applies to the rows of --hubs, which is not "
+                    "given; give --hubs FILE or leave it out"
+                )
         self.decision.validate()
         normalize_weights({f.name: f.weight for f in self.factors})
         for path in (self.osm_file, self.area_file, self.exclude_file, self.population_file,

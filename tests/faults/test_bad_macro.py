@@ -58,6 +58,11 @@ CASES = [
         r"--layer 'units' names a layer of a vector table, but t.csv is a CSV file",
     ),
     ([*BASE, "--tiers", "5"], r"4 units are fewer than the 5 tiers"),
+    (["--thresholds", "0.2,0.5"], r"--thresholds has no effect without --breaks user"),
+    (["--breaks", "user"], r"user class breaks need thresholds \(--thresholds\)"),
+    (["--geometry-key", "code"], r"--geometry-key has no effect without --geometry"),
+    (["--national-top", "50"], r"--national-top has no effect without --national"),
+    (["--allow-inconsistent"], r"--allow-inconsistent has no effect without --ahp"),
     ([*BASE, "--cost", "nope"], r"nope"),
 ]
 

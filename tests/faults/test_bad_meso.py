@@ -38,6 +38,9 @@ CASES = [
     (["--hubs", "missing.csv"], r"file not found: missing.csv"),
     (["--macro-tiers", "missing.csv"], r"not found: missing.csv"),
     (["--weight", "hubs=-2"], r"weight of 'hubs' is -2"),
+    (["--gcj02"], r"--gcj02 applies to the rows of --hubs, which is not given"),
+    (["--hub-class", "rail_station"], r"--hub-class applies to the rows of --hubs"),
+    (["--hub-columns", "x,y"], r"--hub-columns applies to the rows of --hubs"),
     (["--aggregation", "owa", "--order-weights", "1"], r"order weights has 1 values but 6 layers"),
 ]
 
