@@ -443,6 +443,13 @@ def active_weights(factor_results: Sequence[FactorResult], *, what: str = "facto
     return normalize_weights(active)
 
 
+#: The refusal of a run whose exclusions leave no cell of the area.
+ALL_EXCLUDED = (
+    "the exclusions (--exclude and the built-in constraints) cover every cell of the study "
+    "area, so no site can be found; check the exclusion file and its CRS"
+)
+
+
 def measure_criterion(crit: Criterion, ctx: MeasureContext) -> Any:
     """The measure of ``crit`` on ``ctx``; a refused parameter names the criterion.
 
@@ -533,10 +540,7 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
             np.zeros(grid.shape, dtype=bool) if run.constraints is None else run.constraints(grid)
         )
         if inside.any() and not (inside & ~excluded).any():
-            raise NoDataError(
-                "the exclusions (--exclude and the built-in constraints) cover every cell of the "
-                "study area, so no site can be found; check the exclusion file and its CRS"
-            )
+            raise NoDataError(ALL_EXCLUDED)
         suitability = apply_constraints(composite, excluded, area_mask=inside)
         del composite
     lap("overlay")
@@ -982,8 +986,10 @@ def compute_windowed(
         progress=None if progress_cb is None else (lambda d, t: progress_cb("scores", d, t)),
     )  # fmt: skip
     lap("scores")
+    stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
+    if stats["count"] == 0 and run.constraints is not None:
+        raise NoDataError(ALL_EXCLUDED)
     if run.refuse_flat:
-        stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
         if stats["count"] > 1 and stats["max"] - stats["min"] < 1e-6:
             raise NoDataError(
                 f"the layers with data ({', '.join(weights)}) score every cell of the region "

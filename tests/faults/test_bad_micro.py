@@ -221,14 +221,15 @@ def test_osm_file_edited_in_josm_is_read_and_scored(tmp_path, osm_file):
     assert manifest["extra"]["center"]["method"]
 
 
-def test_exclusion_covering_the_whole_area_is_refused(tmp_path, osm_file):
+@pytest.mark.parametrize("engine", ["memory", "windows"])
+def test_exclusion_covering_the_whole_area_is_refused(tmp_path, osm_file, engine):
     import geopandas as gpd
     import shapely
 
     gpd.GeoSeries([shapely.box(24.9, 60.1, 25.0, 60.2)], crs=4326).to_file(tmp_path / "all.gpkg")
     refuse(
         tmp_path,
-        ["micro", "--osm-file", osm_file.name, "--exclude", "all.gpkg"],
+        ["micro", "--osm-file", osm_file.name, "--exclude", "all.gpkg", "--engine", engine],
         r"the exclusions \(--exclude and the built-in constraints\) cover every cell",
     )
 
