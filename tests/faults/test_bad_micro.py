@@ -297,3 +297,18 @@ def test_order_weights_count_only_the_factors_that_take_part():
             "--weight", "edge=0"]  # fmt: skip
     config = micro_config_from_args(build_parser().parse_args(argv))
     assert config.aggregation_options == {"order_weights": [4.0, 3.0, 2.0, 1.0, 1.0, 1.0, 1.0]}
+
+
+def test_huge_weights_are_normalised_without_overflow():
+    from gis.overlay import normalize_weights
+    from layers.cli.main import build_parser
+    from layers.cli.micro import micro_config_from_args
+
+    argv = ["micro", "--weight", "edge=1e308", "--weight", "transit=1e308"]
+    config = micro_config_from_args(build_parser().parse_args(argv))
+    config.validate()
+    huge = normalize_weights({f.name: f.weight for f in config.factors})
+    assert huge["edge"] == huge["transit"] == pytest.approx(0.5)
+    assert sum(huge.values()) == pytest.approx(1.0)
+    # the other factors keep their preset weights, negligible beside 1e308
+    assert all(0 < w < 1e-300 for n, w in huge.items() if n not in ("edge", "transit"))
