@@ -25,7 +25,7 @@ from gis.errors import GridSizeError, InputError
 #: One rasterisation at a time while rasterio's spurious warning is silenced.
 _RASTERIZE_LOCK = threading.Lock()
 
-__all__ = ["Grid", "grid_for_area", "utm_crs"]
+__all__ = ["Grid", "check_area_size", "grid_for_area", "utm_crs"]
 
 
 def utm_crs(lon: float, lat: float) -> CRS:
@@ -225,6 +225,25 @@ class Grid:
             )
 
 
+def check_area_size(projected: BaseGeometry, cell_size: float) -> None:
+    """Refuse a projected study area smaller than one cell: it cannot be scored.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> check_area_size(box(0, 0, 30, 30), 25.0)
+    >>> check_area_size(box(0, 0, 10, 10), 25.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gis.errors.InputError: the study area (100 m²) is smaller than one cell (25 m x 25 m); ...
+    """
+    if projected.area < cell_size**2:
+        raise InputError(
+            f"the study area ({projected.area:,.0f} m²) is smaller than one cell "
+            f"({cell_size:g} m x {cell_size:g} m); give a larger area or smaller cells"
+        )
+
+
 def grid_for_area(
     area: BaseGeometry,
     *,
@@ -263,6 +282,7 @@ def grid_for_area(
             f"{settings.max_cell_size:g} m; city-scale analyses use 10-50 m cells"
         )
     projected = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+    check_area_size(projected, cell_size)
     grid = Grid.from_bounds(projected.bounds, cell_size=cell_size, crs=crs)
     grid.check_memory()
     inside = grid.rasterize([projected])

@@ -59,6 +59,7 @@ __all__ = [
     "aggregate",
     "apply_constraints",
     "exclusion_mask",
+    "fit_order_weights",
     "fuzzy_and",
     "fuzzy_gamma",
     "fuzzy_or",
@@ -120,15 +121,18 @@ def normalize_weights(weights: Mapping[str, float]) -> dict[str, float]:
             )
         if not math.isfinite(value) or value < 0:
             raise InputError(f"weight of {key!r} is {value}; weights must be finite and >= 0")
-    total = math.fsum(float(v) for v in weights.values())
-    if total == 0:
+    largest = max(float(v) for v in weights.values())
+    if largest == 0:
         raise InputError(
             f"all weights are zero ({', '.join(map(repr, weights))}); "
             "give at least one factor a positive weight"
         )
-    if not math.isfinite(total):
-        raise InputError("weights are too large: their sum overflows; scale them down")
-    return {key: float(value) / total for key, value in weights.items()}
+    scaled = {key: float(value) for key, value in weights.items()}
+    total = sum(scaled.values())
+    if not math.isfinite(total):  # huge weights (1e308 each): scaled by the largest first
+        scaled = {key: value / largest for key, value in scaled.items()}
+    total = math.fsum(scaled.values())
+    return {key: value / total for key, value in scaled.items()}
 
 
 def _check_layers(
@@ -552,22 +556,49 @@ def owa_measures(order_weights: Any) -> tuple[float, float]:
     return orness, tradeoff
 
 
+def fit_order_weights(order_weights: Any, n: int) -> list[float]:
+    """Order weights for ``n`` positions from order weights given for another count.
+
+    The given weights define a piecewise-linear quantifier ``Q`` (their cumulative sum at
+    positions ``j/m``); the new weights are ``Q(j/n) - Q((j-1)/n)`` (Yager's
+    quantifier-guided weights), so the attitude (orness) is kept as far as ``n`` positions
+    allow. Used when factors are dropped after the order weights were chosen.
+
+    Examples
+    --------
+    >>> fit_order_weights([0.5, 0.3, 0.2], 3)
+    [0.5, 0.3, 0.2]
+    >>> [round(x, 4) for x in fit_order_weights([0.25, 0.25, 0.25, 0.25], 2)]
+    [0.5, 0.5]
+    >>> [round(x, 4) for x in fit_order_weights([1.0, 0.0, 0.0, 0.0], 2)]
+    [1.0, 0.0]
+    """
+    v = _order_weight_vector(order_weights, None)
+    if n < 1:
+        raise InputError(f"order weights need at least one position, got {n}")
+    if v.size == n:
+        return v.tolist()
+    q = np.concatenate([[0.0], np.cumsum(v)])
+    at = np.interp(np.arange(n + 1) / n, np.arange(v.size + 1) / v.size, q)
+    return np.diff(at).tolist()
+
+
 def _order_weight_vector(order_weights: Any, n: int | None) -> np.ndarray:
     try:
         v = np.array(order_weights, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"order_weights must be numbers, got {order_weights!r}") from None
+        raise InputError(f"order weights must be numbers, got {order_weights!r}") from None
     if v.ndim != 1 or v.size == 0:
         raise InputError(
-            f"order_weights must be a non-empty list of numbers, got {order_weights!r}"
+            f"order weights must be a non-empty list of numbers, got {order_weights!r}"
         )
     if n is not None and v.size != n:
         raise InputError(
-            f"order_weights has {v.size} values but {n} layers have a positive weight; "
-            f"give one order weight per position (first = the highest score)"
+            f"order weights has {v.size} values but {n} layers have a positive weight; "
+            "give one order weight per position (first = the highest score)"
         )
     if not np.isfinite(v).all() or (v < 0).any() or v.sum() <= 0:
-        raise InputError(f"order_weights must be finite, >= 0 and not all zero, got {v.tolist()}")
+        raise InputError(f"order weights must be finite, >= 0 and not all zero, got {v.tolist()}")
     return v / v.sum()
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "OSM_SUFFIXES",
     "WALK_EXCLUDED_HIGHWAYS",
     "OSMData",
+    "OSMDataWarning",
     "TagFilter",
     "area_from_bbox",
     "area_from_file",
@@ -51,8 +52,10 @@ __all__ = [
     "load_osm_online",
     "match_tags",
     "online_error_message",
+    "osm_read_error",
     "osmnx_records",
     "read_osm_features",
+    "sorted_osm_copy",
 ]
 
 #: File endings read as local OSM data.
@@ -153,6 +156,14 @@ def area_from_file(path: str | Path) -> BaseGeometry:
     polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         raise InputError(f"area file {path} has no polygons (found {sorted(set(gdf.geom_type))})")
+    invalid = ~polys.geometry.is_valid.to_numpy()
+    if invalid.any():  # a repair would pick one of several readings of the outline silently
+        i = int(np.flatnonzero(invalid)[0])
+        reason = shapely.is_valid_reason(polys.geometry.iloc[i])
+        raise InputError(
+            f"area file {path}: polygon {i + 1} is not valid ({reason}); repair it in your GIS "
+            "(e.g. QGIS 'Fix geometries') so that its outline is what you mean"
+        )
     return shapely.make_valid(polys.to_crs("EPSG:4326").union_all())
 
 
@@ -391,16 +402,35 @@ def load_osm_file(
     DataSourceError
         If the file is missing, unsupported or unreadable.
     """
+    import tempfile
+
     import osmium
 
     path = check_osm_file(path)
     keys = _union_keys(tag_filters)
+    sorted_note = None
     try:
         header_box = osmium.FileProcessor(str(path)).header.box()
+        if _has_negative_ids(path):
+            raise _Unsorted("negative IDs")
         records, wkbs, stamp = read_osm_features(path, keys)
         nodes_lonlat, edges, stamp2 = _read_osm_walk_network(path)
-    except RuntimeError as exc:
-        raise DataSourceError(f"cannot read OSM file {path}: {exc}") from exc
+    except (_Unsorted, RuntimeError) as exc:
+        if not isinstance(exc, _Unsorted) and "out of order" not in str(exc):
+            raise osm_read_error(path, exc) from None
+        # an edited or exported file (JOSM, Overpass): read a sorted, renumbered copy
+        with tempfile.TemporaryDirectory(prefix="innosite-osm-") as tmp:
+            try:
+                copy, renumbered = sorted_osm_copy(path, Path(tmp) / "sorted.osm.pbf")
+                records, wkbs, stamp = read_osm_features(copy, keys, name=path.name)
+                nodes_lonlat, edges, stamp2 = _read_osm_walk_network(copy)
+            except (RuntimeError, ValueError, OSError) as again:
+                raise osm_read_error(path, again) from None
+        sorted_note = "read sorted (IDs out of order or negative)"
+        if renumbered:
+            sorted_note += f"; {renumbered} negative IDs renumbered above the largest ID"
+    except (ValueError, OSError) as exc:
+        raise osm_read_error(path, exc) from None
     if area is None:
         if header_box.valid():
             bl, tr_ = header_box.bottom_left, header_box.top_right
@@ -411,6 +441,7 @@ def load_osm_file(
             extent_rule = "1st-99th percentile of street-network node coordinates"
     else:
         extent_rule = "given"
+        _check_area_in_file(path, area, header_box, nodes_lonlat)
     features = build_features(records, wkbs, keys=keys, area=area)
     latest = max([s for s in (stamp, stamp2) if s is not None], default=None)
     source = {
@@ -420,7 +451,182 @@ def load_osm_file(
         "osm_data_date": latest.isoformat() if latest else None,
         "extent": extent_rule,
     }
+    if sorted_note is not None:
+        source["order"] = sorted_note
     return OSMData(features, nodes_lonlat, edges, area, source)
+
+
+def _bounds_text(bounds: Sequence[float]) -> str:
+    return ",".join(f"{v:.4f}" for v in bounds)
+
+
+def _check_area_in_file(
+    path: Path, area: BaseGeometry, header_box: Any, nodes_lonlat: np.ndarray
+) -> None:
+    """Refuse a study area that does not overlap the data of an OSM file."""
+    if header_box.valid():
+        bl, tr_ = header_box.bottom_left, header_box.top_right
+        extent: Polygon | None = box(bl.lon, bl.lat, tr_.lon, tr_.lat)
+    elif len(nodes_lonlat) >= 2:
+        lo, hi = nodes_lonlat.min(axis=0), nodes_lonlat.max(axis=0)
+        extent = box(lo[0], lo[1], hi[0], hi[1])
+    else:
+        extent = None
+    if extent is not None and not area.intersects(extent):
+        raise NoDataError(
+            f"the study area ({_bounds_text(area.bounds)}) lies outside the OSM file "
+            f"{path.name} (file bounds {_bounds_text(extent.bounds)}, WEST,SOUTH,EAST,NORTH); "
+            "give an area inside the file or another file"
+        )
+
+
+class _Unsorted(Exception):
+    """An OSM file that must be sorted (and renumbered) before it is read."""
+
+
+#: The first bytes of a PBF file: a 4-byte length, then the ``OSMHeader`` blob type.
+_PBF_MAGIC = b"\n\tOSMHeader"
+
+
+def osm_read_error(path: Path, exc: BaseException) -> DataSourceError:
+    """A one-line :class:`~gis.errors.DataSourceError` for a failure of the OSM reader.
+
+    The codec and parser messages of libosmium become what the user can act on: a
+    PBF file named ``.osm``, a truncated or damaged ``.gz``/``.bz2`` file, text that is not
+    OSM XML, a tag value longer than OSM allows.
+    """
+    text = str(exc)
+    name = path.name.lower()
+    if "XML parsing error" in text:
+        try:
+            with path.open("rb") as f:
+                head = f.read(16)
+        except OSError:
+            head = b""
+        if head[4:].startswith(_PBF_MAGIC):
+            return DataSourceError(
+                f"OSM file {path} is a PBF file with an XML name; rename it to end in .osm.pbf"
+            )
+        return DataSourceError(f"OSM file {path} is not OSM XML ({text})")
+    if "gzip error" in text or "bzip2 error" in text:
+        codec = "gzip" if name.endswith(".gz") else "bzip2"
+        return DataSourceError(
+            f"OSM file {path} is truncated or damaged: its {codec} data end before the file "
+            "does; download or copy it again"
+        )
+    if "too long" in text.lower():
+        return DataSourceError(
+            f"OSM file {path} holds a tag value, role or user name longer than the reader "
+            f"accepts (OSM allows 255 characters): {text}"
+        )
+    if "PBF" in text or "protobuf" in text.lower():
+        return DataSourceError(f"OSM file {path} is not a readable PBF file ({text})")
+    return DataSourceError(f"cannot read OSM file {path}: {text}")
+
+
+def _has_negative_ids(path: Path) -> bool:
+    """Whether an OSM XML file has negative IDs (objects of an editor not yet uploaded).
+
+    libosmium keeps node locations of positive IDs only, so such files are read from a
+    renumbered copy. PBF files are not scanned (editors write XML).
+    """
+    import bz2
+    import gzip
+
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return False
+    opener: Any = gzip.open if name.endswith(".gz") else bz2.open if name.endswith(".bz2") else open
+    needles = (b'id="-', b"id='-", b'ref="-', b"ref='-")
+    tail = b""
+    try:
+        with opener(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                block = tail + chunk
+                if any(n in block for n in needles):
+                    return True
+                tail = block[-8:]
+    except (OSError, EOFError, ValueError):
+        return False  # the reader reports the damage
+    return False
+
+
+def sorted_osm_copy(path: Path, target: Path) -> tuple[Path, int]:
+    """Write the objects of ``path`` to ``target`` sorted by type and ID; negative IDs renumbered.
+
+    Editors (JOSM) and some exports (Overpass) write objects out of ID order, or with
+    negative IDs, which libosmium's readers refuse or cannot locate. The copy holds every
+    node, way and relation with its tags, version and time; a negative ID ``-k`` becomes
+    ``largest + k`` (``largest`` the largest positive ID of that type) in the object and in
+    every reference to it. The whole file is held in memory, as an editor does.
+
+    Returns
+    -------
+    target, renumbered
+        The copy, and how many negative IDs were renumbered.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.osm").write_text(
+    ...     "<osm version='0.6'><node id='5' lat='1' lon='1'/><node id='-1' lat='2' lon='2'/>"
+    ...     "<way id='-4'><nd ref='-1'/><nd ref='5'/></way></osm>")
+    >>> import osmium
+    >>> copy, n = sorted_osm_copy(folder / "a.osm", folder / "b.osm.pbf")
+    >>> n, [(o.id, [r.ref for r in o.nodes] if o.is_way() else None)
+    ...     for o in osmium.FileProcessor(str(copy))]
+    (2, [(5, None), (6, None), (4, [6, 5])])
+    """
+    import osmium
+
+    raw: dict[str, list[dict[str, Any]]] = {"n": [], "w": [], "r": []}
+    obj: Any  # a node, way or relation: osmium's union type has no common attributes
+    for obj in osmium.FileProcessor(str(path)):
+        ts = obj.timestamp
+        item: dict[str, Any] = {
+            "id": obj.id, "version": obj.version, "tags": {t.k: t.v for t in obj.tags},
+            "timestamp": ts if ts is not None and ts.year > 1970 else None,
+        }  # fmt: skip
+        if obj.is_node():
+            loc = obj.location
+            item["location"] = (loc.lon, loc.lat) if loc.valid() else None
+            raw["n"].append(item)
+        elif obj.is_way():
+            item["nodes"] = [n.ref for n in obj.nodes]
+            raw["w"].append(item)
+        elif obj.is_relation():
+            item["members"] = [(m.type, m.ref, m.role) for m in obj.members]
+            raw["r"].append(item)
+    new_ids: dict[str, dict[int, int]] = {}
+    for kind, items in raw.items():
+        largest = max((o["id"] for o in items if o["id"] > 0), default=0)
+        new_ids[kind] = {o["id"]: largest - o["id"] for o in items if o["id"] < 0}
+    renumbered = sum(len(m) for m in new_ids.values())
+
+    def new(kind: str, ref: int) -> int:
+        return new_ids[kind].get(ref, ref)
+
+    header = osmium.io.Header()
+    bounds = osmium.FileProcessor(str(path)).header.box()
+    if bounds.valid():
+        header.add_box(bounds)
+    writer = osmium.SimpleWriter(str(target), header=header, overwrite=True)
+    mutable = osmium.osm.mutable
+    try:
+        for o in sorted(raw["n"], key=lambda o: new("n", o["id"])):
+            writer.add_node(mutable.Node(**{**o, "id": new("n", o["id"])}))
+        for o in sorted(raw["w"], key=lambda o: new("w", o["id"])):
+            nodes = [new("n", r) for r in o["nodes"]]
+            writer.add_way(mutable.Way(**{**o, "id": new("w", o["id"]), "nodes": nodes}))
+        for o in sorted(raw["r"], key=lambda o: new("r", o["id"])):
+            members = [(t, new(t, r), role) for t, r, role in o["members"]]
+            writer.add_relation(
+                mutable.Relation(**{**o, "id": new("r", o["id"]), "members": members})
+            )
+    finally:
+        writer.close()
+    return target, renumbered
 
 
 def _robust_extent(nodes_lonlat: np.ndarray | None, path: Path) -> Polygon:
@@ -446,7 +652,7 @@ def _is_linear(tags: Any) -> bool:
 
 
 def read_osm_features(
-    path: Path, keys: Sequence[str]
+    path: Path, keys: Sequence[str], *, name: str | None = None
 ) -> tuple[list[dict[str, Any]], list[bytes], datetime | None]:
     """Read the features carrying any of ``keys`` from an OSM file in one pass.
 
@@ -456,6 +662,8 @@ def read_osm_features(
         An OSM XML or PBF file (see :func:`check_osm_file`).
     keys
         OSM tag keys; a node, way or area with any of them is read.
+    name
+        The file's name in warnings (default: ``path``'s name).
 
     Returns
     -------
@@ -478,9 +686,13 @@ def read_osm_features(
         .with_filter(osmium.filter.KeyFilter(*keys))
     )
     obj: Any  # a node, way or area: osmium's union type has no common attributes
+    outside = 0
     for obj in fp:
         try:
             if obj.is_node():
+                if not obj.location.valid():
+                    outside += 1
+                    continue
                 geom = factory.create_point(obj)
                 kind = "node"
             elif obj.is_way():
@@ -504,7 +716,20 @@ def read_osm_features(
         ts = obj.timestamp
         if ts is not None and ts.year > 1970 and (latest is None or ts > latest):
             latest = ts
+    if outside:
+        import warnings
+
+        warnings.warn(
+            f"OSM file {name or path.name}: {outside} tagged node(s) with coordinates outside "
+            "longitude -180..180 / latitude -90..90 were left out",
+            OSMDataWarning,
+            stacklevel=2,
+        )
     return records, wkbs, latest
+
+
+class OSMDataWarning(UserWarning):
+    """Part of an OSM file could not be used (e.g. nodes with impossible coordinates)."""
 
 
 def _walkable(tags: Any) -> bool:

@@ -125,6 +125,8 @@ def user_weights(
     --------
     >>> user_weights(weights=[2, 1, 1]).tolist()
     [0.5, 0.25, 0.25]
+    >>> user_weights(weights=[1e308, 1e308]).tolist()
+    [0.5, 0.5]
     >>> user_weights(weights=[1, -1])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -144,9 +146,14 @@ def user_weights(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"weight {i} is {w[i]}; weights must be finite and non-negative")
-    if w.sum() <= 0:
+    if w.max() <= 0:
         raise InputError("all weights are zero; give at least one positive weight")
-    return w / w.sum()
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):  # huge weights (1e308 each): scaled by the largest first
+        w = w / w.max()
+        total = w.sum()
+    return w / total
 
 
 # ------------------------------------------------------------------------------ objective

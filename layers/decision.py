@@ -40,7 +40,14 @@ import numpy as np
 from gis.errors import DataSourceError, InputError
 from gis.grid import Grid
 from gis.locate import EVALUATIONS, SELECTIONS, SHAPES
-from layers.options import between, one_of, option, validate_options
+from layers.options import (
+    MAX_SEEDS,
+    MAX_SENSITIVITY_DRAWS,
+    between,
+    one_of,
+    option,
+    validate_options,
+)
 
 _HA = " hectares"
 _M = " metres"
@@ -225,7 +232,7 @@ class DecisionOptions:
         100,
         flag="--seeds",
         key="decision.seeds",
-        check=between(1),
+        check=between(1, MAX_SEEDS),
         help="seed cells grown into sites",
     )
     allow_fewer: bool = option(
@@ -238,7 +245,7 @@ class DecisionOptions:
         0,
         flag="--sensitivity",
         key="decision.sensitivity",
-        check=between(0),
+        check=between(0, MAX_SENSITIVITY_DRAWS),
         metavar="N",
         help="Monte Carlo weight draws: rasters of score spread and selection probability, "
         "and each site's rank stability",
@@ -351,7 +358,9 @@ def read_pairwise(path: str | Path) -> tuple[np.ndarray, list[str]]:
     if len(rows) < 2:
         raise InputError(f"{path}: a pairwise matrix needs a header row and one row per criterion")
     header = [c.strip() for c in rows[0]]
-    labels = header[1:] if len(header) == len(rows) else header
+    # a blank first cell is the corner above the row names, not a criterion
+    blank_corner = bool(header) and header[0] == ""
+    labels = header[1:] if blank_corner or len(header) == len(rows) else header
     n = len(labels)
     if len(rows) - 1 != n:
         raise InputError(
@@ -433,7 +442,27 @@ def _existing(path: str | None, grid: Grid) -> Any:
         raise DataSourceError(f"cannot read existing regions {path}: {exc}") from exc
     if gdf.crs is None:
         raise InputError(f"existing regions file {path} has no CRS; save it with one")
-    return gdf.to_crs(grid.crs).geometry
+    geoms = gdf.to_crs(grid.crs).geometry
+    _check_existing_near(path, geoms, grid)
+    return geoms
+
+
+def _check_existing_near(path: str, geoms: Any, grid: Grid) -> None:
+    """Refuse existing sites that all lie far outside the grid: they could not take part."""
+    import shapely
+
+    left, bottom, right, top = grid.bounds
+    area = shapely.box(left, bottom, right, top)
+    valid = geoms[geoms.notna() & ~geoms.is_empty]
+    if valid.empty:
+        return
+    nearest = float(valid.distance(area).min())
+    reach = max(10_000.0, float(np.hypot(right - left, top - bottom)))
+    if not np.isfinite(nearest) or nearest > reach:
+        raise InputError(
+            f"the existing sites of {path} lie {nearest / 1000:,.0f} km or more from the study "
+            "area, so they cannot take part; check the file (and its CRS) or leave out --existing"
+        )
 
 
 def apply_decision(

@@ -53,6 +53,12 @@ __all__ = [
     "ENGINE_OPTIONS",
     "KINDS",
     "MAP_OPTIONS",
+    "MAX_LINKED_UNITS",
+    "MAX_MACRO_DRAWS",
+    "MAX_SEEDS",
+    "MAX_SENSITIVITY_DRAWS",
+    "MAX_TIMEOUT",
+    "MIN_MEMORY_BUDGET",
     "Check",
     "Option",
     "between",
@@ -60,6 +66,7 @@ __all__ = [
     "kind_of",
     "like",
     "memory_size",
+    "memory_text",
     "merge_defaults",
     "one_of",
     "option",
@@ -96,6 +103,7 @@ class Check:
     low_open: bool = False
     unit: str = ""
     choices: Collection[Any] | Callable[[], Collection[Any]] | None = None
+    show: Callable[[float], str] | None = None
 
     def allowed(self) -> list[Any] | None:
         """The accepted values, or None for a range check."""
@@ -121,18 +129,35 @@ class Check:
             return f"must be finite; got {value!r}"
         too_low = low is not None and (v <= low if self.low_open else v < low)
         if too_low or (high is not None and v > high):
-            lo = "" if low is None else (f"> {low:g}" if self.low_open else f">= {low:g}")
-            hi = "" if high is None else f"<= {high:g}"
+            fmt = self.show or _number_text
+            lo = "" if low is None else (f"> {fmt(low)}" if self.low_open else f">= {fmt(low)}")
+            hi = "" if high is None else f"<= {fmt(high)}"
             rng = " and ".join(x for x in (lo, hi) if x)
-            return f"must be {rng}{self.unit}; got {value!r}"
+            got = fmt(v) if self.show is not None else repr(value)
+            return f"must be {rng}{self.unit}; got {got}"
         return None
 
 
+def _number_text(value: float) -> str:
+    """``1000000`` as ``1,000,000``; other numbers as ``format(value, "g")``."""
+    if float(value).is_integer() and abs(value) >= 10_000:
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
 def between(
-    low: _Bound = None, high: _Bound = None, *, low_open: bool = False, unit: str = ""
+    low: _Bound = None,
+    high: _Bound = None,
+    *,
+    low_open: bool = False,
+    unit: str = "",
+    show: Callable[[float], str] | None = None,
 ) -> Check:
-    """A numeric range ``low <= v <= high`` (``low < v`` with ``low_open``)."""
-    return Check(low=low, high=high, low_open=low_open, unit=unit)
+    """A numeric range ``low <= v <= high`` (``low < v`` with ``low_open``).
+
+    ``show`` writes the bounds and the refused value in messages (e.g. as a memory size).
+    """
+    return Check(low=low, high=high, low_open=low_open, unit=unit, show=show)
 
 
 def one_of(choices: Collection[Any] | Callable[[], Collection[Any]]) -> Check:
@@ -436,6 +461,36 @@ def scenario_tables(config: Any, *, skip: Iterable[str] = ()) -> dict[str, dict[
     return out
 
 
+# ---------------------------------------------------------------------------- limits
+#: Most Monte Carlo weight draws of a raster run's sensitivity (each draw scores every cell).
+MAX_SENSITIVITY_DRAWS: int = 10_000
+#: Most Dirichlet weight draws of a macro run (each draw ranks every unit).
+MAX_MACRO_DRAWS: int = 1_000_000
+#: Most seed cells grown into sites by Locate Regions.
+MAX_SEEDS: int = 100_000
+#: Most units linked pairwise by a macro run (the links grow with the square).
+MAX_LINKED_UNITS: int = 5_000
+#: Smallest memory budget of the block engine: below it the windows would be a few
+#: cells wide and their count would explode.
+MIN_MEMORY_BUDGET: int = 2**20
+#: Longest wait for a Dask scheduler, in seconds.
+MAX_TIMEOUT: float = 86_400.0
+
+
+def memory_text(size: float) -> str:
+    """Bytes as the largest binary unit that keeps a number >= 1 (``"16 MiB"``).
+
+    Examples
+    --------
+    >>> memory_text(16 * 2**20), memory_text(1024), memory_text(1536), memory_text(12)
+    ('16 MiB', '1 KiB', '1.5 KiB', '12 bytes')
+    """
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(size) >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size:g} bytes"
+
+
 # ---------------------------------------------------------------------------- engine
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6,
           "mib": 2**20, "g": 2**30, "gb": 10**9, "gib": 2**30}  # fmt: skip
@@ -486,7 +541,7 @@ ENGINE_OPTIONS: dict[str, Option] = {
         ),
         Option(
             name="memory_budget", flags=("--memory-budget",), key="engine.memory_budget",
-            kind="memory", check=between(0, low_open=True, unit=" bytes"), metavar="SIZE",
+            kind="memory", check=between(MIN_MEMORY_BUDGET, show=memory_text), metavar="SIZE",
             label="memory budget",
             help="memory one window may use, e.g. 512MiB or 2GB (default: "
             "INNOSITE_MEMORY_BUDGET or 12 GiB); on Dask: per worker thread",
@@ -504,7 +559,8 @@ ENGINE_OPTIONS: dict[str, Option] = {
         ),
         Option(
             name="timeout", default=10.0, flags=("--timeout",), key="engine.timeout",
-            kind="number", check=between(0, low_open=True, unit=" seconds"), label="timeout",
+            kind="number", check=between(0, MAX_TIMEOUT, low_open=True, unit=" seconds"),
+            label="timeout",
             help="seconds to wait for the scheduler to answer",
         ),
     )

@@ -45,7 +45,7 @@ from gis.engine import Engine, compute_blocks, plan
 from gis.errors import GridSizeError, InputError, NoDataError
 from gis.grid import Grid
 from gis.io import RasterOutput
-from gis.overlay import aggregate, apply_constraints, normalize_weights
+from gis.overlay import aggregate, apply_constraints, fit_order_weights, normalize_weights
 from gis.regions import candidate_regions
 from gis.transforms import rescale
 from gis.windows import Window
@@ -407,7 +407,7 @@ def compute_factor(
     results: list[CriterionResult] = []
     for crit in factor.criteria:
         try:
-            m = MEASURES[crit.measure].function(ctx, crit)
+            m = measure_criterion(crit, ctx)
         except EmptyMeasure as exc:
             rule = crit.when_empty or empty_rule
             results.append(CriterionResult(crit, 0, None, empty_score(rule, ctx.grid.shape), rule,
@@ -694,6 +694,58 @@ def active_weights(factor_results: Sequence[FactorResult], *, what: str = "facto
     return normalize_weights(active)
 
 
+#: The refusal of a run whose exclusions leave no cell of the area.
+ALL_EXCLUDED = (
+    "the exclusions (--exclude and the built-in constraints) cover every cell of the study "
+    "area, so no site can be found; check the exclusion file and its CRS"
+)
+
+
+def measure_criterion(crit: Criterion, ctx: MeasureContext) -> Any:
+    """The measure of ``crit`` on ``ctx``; a refused parameter names the criterion.
+
+    Raises
+    ------
+    InputError
+        ``"criterion 'NAME' (MEASURE): ..."`` when the measure refuses a parameter (e.g. a
+        bandwidth below the cell size).
+    """
+    try:
+        return MEASURES[crit.measure].function(ctx, crit)
+    except InputError as exc:
+        raise InputError(f"criterion {crit.name!r} ({crit.measure}): {exc}") from None
+
+
+def fitted_options(
+    options: Mapping[str, Any],
+    factors: Sequence[Factor],
+    active: Sequence[str],
+    *,
+    note: bool = True,
+) -> dict[str, Any]:
+    """Aggregation options for the factors ``active``, after empty ones were dropped.
+
+    OWA order weights given for every positive-weight factor of ``factors`` are fitted to
+    the fewer ``active`` ones (:func:`gis.overlay.fit_order_weights`), with a progress note
+    naming the dropped factors (unless ``note`` is False); any other count is left for the
+    aggregation to refuse.
+    """
+    out = dict(options)
+    given = out.get("order_weights")
+    planned = [f.name for f in factors if f.weight > 0]
+    if given is None or len(given) != len(planned) or len(active) >= len(planned):
+        return out
+    dropped = [n for n in planned if n not in active]
+    out["order_weights"] = fit_order_weights(given, len(active))
+    if note:
+        progress.note(
+            f"order weights fitted from {len(planned)} to {len(active)} positions "
+            f"({', '.join(dropped)} dropped: no data): "
+            f"{', '.join(f'{v:.3g}' for v in out['order_weights'])}"
+        )
+    return out
+
+
 def _refuse_flat(values: np.ndarray, weights: Mapping[str, float]) -> None:
     if values.size > 1 and float(np.nanmax(values) - np.nanmin(values)) < 1e-6:
         raise NoDataError(
@@ -731,14 +783,15 @@ def compute_raster(run: RasterRun, *, engine: Engine | None = None) -> RasterRes
     weights = active_weights(factor_results, what=run.describe)
     scores = {fr.factor.name: fr.score for fr in factor_results if fr.score is not None}
     with progress.step("overlay and constraints"):
-        composite = aggregate(
-            scores, weights, method=run.aggregation, **dict(run.aggregation_options)
-        )
+        options = fitted_options(run.aggregation_options, run.factors, list(weights))
+        composite = aggregate(scores, weights, method=run.aggregation, **options)
         if run.refuse_flat:
             _refuse_flat(composite[inside], weights)
         excluded = (
             np.zeros(grid.shape, dtype=bool) if run.constraints is None else run.constraints(grid)
         )
+        if inside.any() and not (inside & ~excluded).any():
+            raise NoDataError(ALL_EXCLUDED)
         checks, covered, failing = _checks(run, grid, inside, scores, factor_results)
         blocked = excluded
         if covered is not None:
@@ -869,7 +922,9 @@ def _decide(
     return apply_decision(
         run.decision, grid=grid, inside=inside, suitability=suitability, scores=scores,
         weights=weights, candidates=candidates, method=run.aggregation,
-        method_options=dict(run.aggregation_options), connectivity=run.connectivity,
+        method_options=fitted_options(run.aggregation_options, run.factors, list(weights),
+                                      note=False),
+        connectivity=run.connectivity,
         threshold=run.threshold, top_percent=run.top_percent, min_area=run.min_area, raw=raw,
     )  # fmt: skip
 
@@ -901,7 +956,7 @@ class MeasureBlock:
         ctx = self.context.with_grid(grid, inside)
         out: dict[str, np.ndarray] = {"inside": inside.astype("float32")}
         for crit in self.criteria:
-            m = MEASURES[crit.measure].function(ctx, crit)
+            m = measure_criterion(crit, ctx)
             out.update(_measured_arrays(crit, m))
         return out
 
@@ -1033,7 +1088,7 @@ def probe(
             continue
         for crit in factor.criteria:
             try:
-                m = MEASURES[crit.measure].function(small, crit)
+                m = measure_criterion(crit, small)
             except EmptyMeasure as exc:
                 statuses[crit.name] = "drop"
                 notes.append(str(exc))
@@ -1129,7 +1184,7 @@ def compute_windowed(
     if whole:
         full = ctx.with_grid(grid, ctx.inside if area is None else _inside_of(grid, area))
         for crit in whole:
-            arrays = _measured_arrays(crit, MEASURES[crit.measure].function(full, crit))
+            arrays = _measured_arrays(crit, measure_criterion(crit, full))
             if crit.transform is not None and not {"lower_threshold", "upper_threshold"} <= set(
                 crit.transform_params
             ):
@@ -1226,8 +1281,8 @@ def compute_windowed(
     inputs["inside"] = raw_paths["inside"]
     conditions = {k: v for k, v in run.conditions.items() if k in layers}
     skipped = [k for k in run.conditions if k not in layers]
-    score_block = ScoreBlock(params, layers, weights, run.aggregation,
-                             dict(run.aggregation_options), run.constraints,
+    options = fitted_options(run.aggregation_options, run.factors, list(weights))
+    score_block = ScoreBlock(params, layers, weights, run.aggregation, options, run.constraints,
                              run.coverage, conditions)  # fmt: skip
     titles = dict(titles or {f.name: f.title for f in factors})
     score_outputs = {
@@ -1266,8 +1321,10 @@ def compute_windowed(
         checks["conditions"] = conditions_info(run.conditions, skipped, None, sampler.cells)
         warn.extend(f"condition {name}: the factor has no score, so the condition does not "
                     "apply" for name in skipped)  # fmt: skip
+    stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
+    if stats["count"] == 0 and run.constraints is not None:
+        raise NoDataError(ALL_EXCLUDED)
     if run.refuse_flat:
-        stats = raster_statistics(score_paths["suitability"], memory_budget=engine.budget)
         if stats["count"] > 1 and stats["max"] - stats["min"] < 1e-6:
             raise NoDataError(
                 f"the layers with data ({', '.join(weights)}) score every cell of the region "

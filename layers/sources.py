@@ -62,6 +62,7 @@ __all__ = [
     "SourceSpec",
     "SourceWarning",
     "bad_lines",
+    "check_point_near_area",
     "cut_window",
     "guess_kind",
     "load_source",
@@ -376,6 +377,49 @@ def lonlat_values(
             f"{bad_lines(out_of_range)}{hint}"
         )
     return lon, lat
+
+
+def check_point_near_area(
+    what: str, lon: float, lat: float, area: Any, *, reach_km: float = 20.0
+) -> None:
+    """Refuse a point given in degrees that lies far from the study area ``area`` (WGS84).
+
+    Far means more than ``reach_km`` or the area's own diagonal, whichever is larger. When
+    the point read as LAT,LON lies near the area, the message says the two are swapped.
+
+    Raises
+    ------
+    InputError
+        The point is far from the area (the message gives the distance).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> helsinki = box(24.93, 60.16, 24.95, 60.18)
+    >>> check_point_near_area("centre", 24.94, 60.17, helsinki)
+    >>> check_point_near_area("centre", 60.17, 24.94, helsinki)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gis.errors.InputError: centre 60.17,24.94 lies 4,753 km from the study area; it looks ...
+    """
+    from gis.spillover import haversine
+
+    def km_to_area(x: float, y: float) -> float:
+        from shapely.geometry import Point
+        from shapely.ops import nearest_points
+
+        near = nearest_points(area, Point(x, y))[0]
+        return float(haversine(x, y, near.x, near.y))
+
+    west, south, east, north = area.bounds
+    reach = max(reach_km, float(haversine(west, south, east, north)))
+    far = km_to_area(lon, lat)
+    if far <= reach:
+        return
+    text = f"{what} {lon:g},{lat:g} lies {far:,.0f} km from the study area"
+    if abs(lon) <= 90 and km_to_area(lat, lon) <= reach:
+        raise InputError(f"{text}; it looks like LAT,LON: give LON,LAT ({lat:g},{lon:g})")
+    raise InputError(f"{text}; give a point in or near the area as LON,LAT")
 
 
 def bad_lines(mask: np.ndarray) -> str:

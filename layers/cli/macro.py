@@ -14,12 +14,14 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from gis.errors import InputError
 from layers.cli.options import (
     add_options,
     add_output_options,
     add_weight_option,
     command_line,
     given,
+    in_flag_words,
     run_command,
     verbosity_level,
 )
@@ -119,9 +121,13 @@ def run(args: argparse.Namespace) -> int:
     )
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_macro(
-            args.out, method=method, overwrite=args.overwrite, command=command_line(args), **options
-        )
+        try:
+            result = run_macro(
+                args.out, method=method, overwrite=args.overwrite, command=command_line(args),
+                **options,
+            )  # fmt: skip
+        except InputError as exc:
+            raise InputError(in_flag_words(str(exc))) from None
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.quiet:

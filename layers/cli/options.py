@@ -39,6 +39,7 @@ from layers.options import (
     COMPAT_MAP_FLAGS,
     ENGINE_OPTIONS,
     Option,
+    check_value,
     memory_size,
     merge_defaults,
     options_of,
@@ -58,6 +59,7 @@ __all__ = [
     "config_from_args",
     "count_or_names",
     "given",
+    "in_flag_words",
     "layer",
     "lonlat",
     "memory",
@@ -367,6 +369,7 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
     """
     from gis.engine import Engine
     from layers.decision import DecisionOptions, ahp_weights_from_file, check_aggregation
+    from layers.scenario.check import SENSITIVITY_KEYS
 
     specs = options_of(config)
     kw = given(args, specs)
@@ -382,25 +385,51 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         kw[target] = (*getattr(config(), target), *extra)
     kw.update(fixed)
     base = config(**kw)
-    names = [f.name for f in base.preset] if hasattr(base, "preset") else []
+    if hasattr(base, "preset"):
+        preset = tuple(base.preset)
+    elif hasattr(base, "meso_config"):  # national: the meso pipeline's factors
+        preset = tuple(base.meso_config().preset)
+    else:
+        preset = ()
+    names = [f.name for f in preset] if hasattr(base, "preset") else []
     changes: dict[str, Any] = {}
-    decision_kw = given(args, options_of(DecisionOptions), prefix="decision.")
+    decision_specs = options_of(DecisionOptions)
+    decision_kw = given(args, decision_specs, prefix="decision.")
     if decision_kw:
         decision = DecisionOptions(**decision_kw)
         decision.validate()
+        # the settings of the scenario table [decision] that need regions = N, as flags
+        free = ("regions", "ahp_file", "allow_inconsistent", *SENSITIVITY_KEYS)
+        located = [n for n in decision_kw if n not in free]
+        if located and not decision.regions:
+            flag = decision_specs[located[0]].flags[0]
+            raise InputError(
+                f"{flag} is a Locate Regions setting and has no effect without --regions N "
+                "(the number of sites)"
+            )
         changes["decision"] = decision
         if decision.ahp_file is not None:
             if base.weights:
                 raise InputError("give factor weights either with --weight or with --ahp, not both")
-            weights, _ = ahp_weights_from_file(
-                decision.ahp_file, names, allow_inconsistent=decision.allow_inconsistent
-            )
+            try:
+                weights, _ = ahp_weights_from_file(
+                    decision.ahp_file, names, allow_inconsistent=decision.allow_inconsistent
+                )
+            except InputError as exc:
+                raise InputError(in_flag_words(str(exc))) from None
             changes["weights"] = weights
     agg = given(args, AGGREGATION_OPTIONS, prefix="aggregation.")
     if agg or "aggregation" in kw:
-        check_aggregation(base.aggregation, agg, len(names))
+        # order weights: one per factor that takes part (weight > 0), as the run counts
+        final = dict(changes.get("weights") or getattr(base, "weights", None) or {})
+        positive = sum(final.get(f.name, f.weight) > 0 for f in preset)
+        check_aggregation(base.aggregation, agg, positive)
         changes["aggregation_options"] = agg
     engine_kw = given(args, ENGINE_OPTIONS, prefix="engine.")
+    for name, value in engine_kw.items():
+        problem = check_value(ENGINE_OPTIONS[name], value)
+        if problem is not None:
+            raise InputError(f"{ENGINE_OPTIONS[name].label} {problem}")
     if engine_kw:
         if engine_kw.get("scheduler") is not None and "kind" not in engine_kw:
             engine_kw["kind"] = "dask"
@@ -408,6 +437,26 @@ def config_from_args(config: type, args: argparse.Namespace, **fixed: Any) -> An
         if not isinstance(changes["engine"], Engine):  # pragma: no cover - defensive
             raise InputError("engine must be a gis.engine.Engine")
     return replace(base, **changes) if changes else base
+
+
+#: Keyword arguments of the library as the command line spells them.
+FLAG_WORDS: dict[str, str] = {
+    "pass allow_inconsistent=True": "give --allow-inconsistent",
+    "allow_inconsistent=True": "--allow-inconsistent",
+}
+
+
+def in_flag_words(message: str) -> str:
+    """``message`` with the library's keyword arguments replaced by their flags.
+
+    Examples
+    --------
+    >>> in_flag_words("revise the comparisons or pass allow_inconsistent=True")
+    'revise the comparisons or give --allow-inconsistent'
+    """
+    for word, flag in FLAG_WORDS.items():
+        message = message.replace(word, flag)
+    return message
 
 
 # ---------------------------------------------------------------------------- running

@@ -205,7 +205,14 @@ def join_geometry(
         if xcol and ycol:
             xs = pd.to_numeric(table[xcol], errors="coerce").to_numpy(dtype=float)
             ys = pd.to_numeric(table[ycol], errors="coerce").to_numpy(dtype=float)
-            ok = np.isfinite(xs) & np.isfinite(ys)
+            ok = np.isfinite(xs) & np.isfinite(ys) & (np.abs(xs) <= 180) & (np.abs(ys) <= 90)
+            if not ok.all():
+                i = int(np.flatnonzero(~ok)[0])
+                raise InputError(
+                    f"unit {units.iloc[i]!r} (row {i + 1} of the table, line {i + 2} of a CSV "
+                    f"file): {xcol}/{ycol} '{table[xcol].iloc[i]}', '{table[ycol].iloc[i]}' is "
+                    f"not a longitude/latitude in degrees ({int((~ok).sum())} row(s) in all)"
+                )
             geoms[ok] = shapely.points(xs[ok], ys[ok])
             sources.add(f"columns {xcol}/{ycol}")
         else:

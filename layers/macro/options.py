@@ -17,7 +17,7 @@ Examples
 >>> MacroOptions(draws=0).validate()
 Traceback (most recent call last):
 ...
-gis.errors.InputError: draws must be >= 1; got 0
+gis.errors.InputError: draws must be >= 1 and <= 1,000,000; got 0
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gis.errors import InputError
 from layers.options import (
     MAP_OPTIONS,
+    MAX_LINKED_UNITS,
+    MAX_MACRO_DRAWS,
     between,
     like,
     one_of,
@@ -290,7 +293,7 @@ class MacroOptions:
         1000,
         flag="--draws",
         key="robustness.draws",
-        check=between(1),
+        check=between(1, MAX_MACRO_DRAWS),
         help="Dirichlet weight draws for tier probabilities",
     )
     concentration: float = option(
@@ -377,7 +380,7 @@ class MacroOptions:
         flag="--link-top",
         key="links.link_top",
         kind="integer",
-        check=between(2),
+        check=between(2, MAX_LINKED_UNITS),
         help="link only this many units with the highest index",
     )
     strong_threshold: float | None = option(
@@ -414,6 +417,23 @@ class MacroOptions:
                 continue  # a DataFrame, or indicators as a mapping to directions
             names.append(name)
         validate_options(self, names)
+        # settings that only take effect with another option: refused without it
+        needs = (
+            ("thresholds", "breaks", "user"),
+            ("geometry_key", "geometry", None),
+            ("national_top", "national", None),
+            ("allow_inconsistent", "pairwise", None),
+        )
+        for name, other, wanted in needs:
+            if getattr(self, name) == specs[name].default:
+                continue
+            value = getattr(self, other)
+            if (value is None) if wanted is None else (value != wanted):
+                what = f"{specs[other].flags[0]} {wanted}" if wanted else specs[other].flags[0]
+                raise InputError(
+                    f"{specs[name].flags[0]} has no effect without {what}; give both or "
+                    f"leave out {specs[name].flags[0]}"
+                )
 
 
 def macro_document(options: MacroOptions) -> dict[str, Any]:

@@ -491,6 +491,14 @@ def run_macro(
     result = evaluate(
         x, cost=cost_mask, method=method, tiers=names, weight_options=wopts, break_options=bopts
     )
+    filled = np.unique(result.tier).size
+    if filled < len(names):
+        empty = [n for i, n in enumerate(names) if i not in set(result.tier.tolist())]
+        raise InputError(
+            f"only {filled} of the {len(names)} tiers hold a unit: the breaks of "
+            f"{len(unit_names)} units leave {', '.join(map(repr, empty))} empty; "
+            f"give --tiers {filled} or fewer, or more units"
+        )
     grid = method_grid(extra_weightings=extra_weightings)
     if method not in grid:
         grid.insert(0, method)

@@ -380,13 +380,30 @@ def read_table(path: str | Path, *, layer: str | None = None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise DataSourceError(f"table {p} does not exist")
+    csv = p.suffix.lower() in (".csv", ".txt")
+    if csv and layer is not None:
+        raise InputError(
+            f"--layer {layer!r} names a layer of a vector table, but {p} is a CSV file"
+        )
+    if not csv:
+        import pyogrio
+
+        try:
+            layers = [str(name) for name in pyogrio.list_layers(p)[:, 0]]
+        except (OSError, RuntimeError):
+            raise DataSourceError(
+                f"cannot read {p}: not a CSV table nor a vector file GDAL can read "
+                "(GeoPackage, shapefile, GeoJSON ...)"
+            ) from None
+        if layer is not None and layer not in layers:
+            raise InputError(f"{p} has no layer {layer!r}; its layers are {', '.join(layers)}")
     try:
-        if p.suffix.lower() in (".csv", ".txt"):
+        if csv:
             return pd.read_csv(p, encoding="utf-8-sig")
         import geopandas as gpd
 
         gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RuntimeError) as exc:
         raise DataSourceError(f"cannot read table {p}: {exc}") from None
     if gdf.crs is not None and gdf.geometry.notna().any():
         gdf = gdf.to_crs(4326)
@@ -571,12 +588,21 @@ def read_travel_matrix(source: str | Path | pd.DataFrame, units: Sequence[str]) 
         p = Path(source)
         if not p.is_file():
             raise DataSourceError(f"travel-time matrix {p} does not exist")
-        frame = pd.read_csv(p, index_col=0, encoding="utf-8-sig")
+        frame = pd.read_csv(p, index_col=0, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     frame.index = frame.index.map(lambda s: str(s).strip())
     frame.columns = frame.columns.map(lambda s: str(s).strip())
     for axis, names in (("rows", frame.index), ("columns", frame.columns)):
         missing = [u for u in units if u not in set(names)]
         if missing:
             raise InputError(f"travel-time matrix {axis} lack unit(s) {missing[:10]}")
-    sub = frame.loc[list(units), list(units)].apply(pd.to_numeric, errors="coerce")
-    return sub.to_numpy(dtype=float)
+    given = frame.loc[list(units), list(units)]
+    values = given.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) | (values < 0)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(
+            f"travel-time matrix cell (row {units[r]!r}, column {units[c]!r}) is "
+            f"'{given.iat[r, c]!s}'; give a number >= 0 (or inf for no connection); "
+            f"{int(bad.sum())} cell(s) in all"
+        )
+    return values

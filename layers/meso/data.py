@@ -31,7 +31,7 @@ import pandas as pd
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from gis.coords import DatumWarning, datum_check, gcj02_to_wgs84
+from gis.coords import DatumWarning, datum_check, gcj02_to_wgs84, wgs84_to_gcj02
 from gis.errors import DataSourceError, InputError, NoDataError
 from layers.sources import bad_lines, lonlat_values
 
@@ -362,9 +362,29 @@ def load_hub_csv(
 
 
 def check_hub_datum(hubs: pd.DataFrame, stations: pd.DataFrame, *, converted: bool) -> str | None:
-    """Warn when user hubs look like GCJ-02 against OSM stations (WGS84); return the note."""
-    if converted or hubs.empty or stations.empty:
+    """Warn when user hubs look like another datum than given against OSM stations (WGS84).
+
+    Hubs given as WGS84 that look like GCJ-02 call for ``--gcj02``; hubs converted with
+    ``--gcj02`` that were WGS84 already (each moved by some 500 m) call for leaving it out.
+    Returns the note, or None.
+    """
+    if hubs.empty or stations.empty:
         return None
+    if converted:  # the coordinates as the file gives them, declared GCJ-02
+        glon, glat = wgs84_to_gcj02(hubs["lon"].to_numpy(), hubs["lat"].to_numpy())
+        check = datum_check(
+            glon, glat, stations["lon"].to_numpy(), stations["lat"].to_numpy(), declared="gcj02"
+        )
+        if not check.looks_wrong or check.likely != "wgs84":
+            return None
+        note = (
+            f"user hubs look like WGS84 coordinates already: their median distance to the "
+            f"nearest OSM station is {check.distances['gcj02']:.0f} m after the --gcj02 "
+            f"conversion but {check.distances['wgs84']:.0f} m as given ({check.matched} "
+            "matched); rerun without --gcj02"
+        )
+        warnings.warn(note, DatumWarning, stacklevel=2)
+        return note
     check = datum_check(
         hubs["lon"].to_numpy(), hubs["lat"].to_numpy(),
         stations["lon"].to_numpy(), stations["lat"].to_numpy(),
@@ -618,9 +638,17 @@ def load_macro_centres(path: str | Path | None) -> tuple[pd.DataFrame, gpd.GeoSe
         geo = frame.to_crs(4326) if frame.crs is not None else frame.set_crs(4326)
         if geo.geom_type.isin(["Polygon", "MultiPolygon"]).any():
             polygons = geo.geometry.reset_index(drop=True)
-    ok = np.isfinite(lon) & np.isfinite(lat)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
     if not ok.any():
         raise InputError(f"macro tiers file {path} has no unit with a position")
+    if {"lon", "lat"} <= set(frame.columns) and not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        where = f"line {i + 2}" if path.suffix.lower() == ".csv" else f"feature {i + 1}"
+        raise InputError(
+            f"macro tiers file {path}, {where} (unit {frame['unit'].iloc[i]!s}): lon/lat "
+            f"'{frame['lon'].iloc[i]}', '{frame['lat'].iloc[i]}' is not a longitude/latitude "
+            f"in degrees ({int((~ok).sum())} row(s) in all)"
+        )
     tiers = frame["tier"].astype(str).to_numpy()
     if "tier_rank" in frame.columns:
         rank = pd.to_numeric(frame["tier_rank"], errors="coerce").to_numpy(float)

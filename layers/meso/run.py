@@ -45,7 +45,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.decay import KERNEL_DECAYS, reach
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
-from gis.grid import Grid, utm_crs
+from gis.grid import Grid, check_area_size, utm_crs
 from gis.overlay import (
     AGGREGATIONS,
     normalize_weights,
@@ -77,6 +77,7 @@ from layers.options import (
     like,
     one_of,
     option,
+    options_of,
     validate_options,
 )
 from layers.pipeline import Coverage, Exclusions, RasterRun, compute_raster
@@ -377,6 +378,15 @@ class MesoConfig:
             raise InputError("give a score threshold or a top percent for candidates")
         if self.osm_file is not None and self.online:
             raise InputError("give an OSM file or --online, not both")
+        if self.hubs_file is None:  # settings of a hubs file without one have no effect
+            specs = options_of(self)
+            idle = [n for n in ("hub_columns", "hub_class", "gcj02")
+                    if getattr(self, n) != specs[n].default]  # fmt: skip
+            if idle:
+                raise InputError(
+                    f"{specs[idle[0]].flags[0]} applies to the rows of --hubs, which is not "
+                    "given; give --hubs FILE or leave it out"
+                )
         self.decision.validate()
         normalize_weights({f.name: f.weight for f in self.factors})
         for path in (self.osm_file, self.area_file, self.exclude_file, self.population_file,
@@ -747,6 +757,7 @@ def meso_grid(area: BaseGeometry, *, cell_size: float, crs: Any = None) -> tuple
     if not crs.is_projected:
         raise InputError(f"analysis CRS must be projected with metre units, got {crs.to_string()}")
     projected = gpd.GeoSeries([area], crs=4326).to_crs(crs).iloc[0]
+    check_area_size(projected, cell_size)
     grid = Grid.from_bounds(projected.bounds, cell_size=cell_size, crs=crs)
     grid.check_memory(bytes_per_cell=BYTES_PER_CELL)
     inside = grid.rasterize([projected])

@@ -57,7 +57,7 @@ from layers.options import (
     validate_options,
 )
 from layers.pipeline import Coverage, Exclusions, RasterRun, compute_raster
-from layers.sources import LoadedSource, load_sources, user_sources
+from layers.sources import LoadedSource, check_point_near_area, load_sources, user_sources
 from layers.spec import Factor, FactorResult, with_thresholds, with_weights
 
 __all__ = [
@@ -425,6 +425,7 @@ def compute_micro(
         f"walking network {net_info['nodes']:,} nodes, {net_info['edges']:,} edges"
     )
     if config.center is not None:
+        check_point_near_area("centre (--center)", *config.center, osm.area)
         tr = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
         cx, cy = tr.transform(*config.center)
         center_xy, how = (float(cx), float(cy)), "given"

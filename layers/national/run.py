@@ -42,7 +42,7 @@ from pyproj import CRS
 
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError
-from gis.grid import Grid
+from gis.grid import Grid, check_area_size
 from layers.decision import DecisionOptions
 from layers.meso import run as meso
 from layers.meso.factors import NATIONAL_FACTORS
@@ -53,9 +53,11 @@ from layers.spec import Factor
 
 __all__ = [
     "CHINA_ALBERS",
+    "CHINA_BOUNDS",
     "NATIONAL_FACTORS",
     "NationalConfig",
     "NationalResult",
+    "check_area_fits_crs",
     "country_area",
     "national_data",
     "national_grid",
@@ -190,6 +192,34 @@ def country_area(config: NationalConfig) -> tuple[Any, dict[str, Any]]:
     return area, info
 
 
+#: WEST, SOUTH, EAST, NORTH of China in degrees: where the default CRS (China Albers) fits.
+CHINA_BOUNDS: tuple[float, float, float, float] = (73.0, 18.0, 135.5, 53.6)
+
+
+def check_area_fits_crs(area: Any, *, crs_given: bool) -> None:
+    """Refuse an area outside China on the default China Albers grid (no ``--crs`` given).
+
+    Examples
+    --------
+    >>> check_area_fits_crs(shapely.box(110, 30, 111, 31), crs_given=False)
+    >>> check_area_fits_crs(shapely.box(20, 0, 21, 1), crs_given=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gis.errors.InputError: the study area (centre 20.50,0.50) lies outside China, ... EPSG:32634
+    """
+    if crs_given or area.intersects(shapely.box(*CHINA_BOUNDS)):
+        return
+    from gis.grid import utm_crs
+
+    c = area.centroid
+    utm = utm_crs(c.x, c.y).to_epsg()
+    raise InputError(
+        f"the study area (centre {c.x:.2f},{c.y:.2f}) lies outside China, but a national grid "
+        "defaults to China Albers (105°E) and the paper's Chinese centres; give --crs a "
+        f"projected CRS of the area, e.g. EPSG:{utm}"
+    )
+
+
 def national_data(config: NationalConfig) -> MesoData:
     """Read the area, places, airports and centres of a national run (offline)."""
     from layers.meso import data as md
@@ -200,6 +230,7 @@ def national_data(config: NationalConfig) -> MesoData:
     area = shapely.make_valid(area)
     if area.is_empty:
         raise InputError("the study area is empty; check --area-file")
+    check_area_fits_crs(area, crs_given=config.crs is not None)
     margin = mc.margin()
     cities = md.load_geonames(area, margin_m=margin, min_population=config.min_population)
     airports = md.load_airports(area, margin_m=margin)
@@ -227,6 +258,7 @@ def national_grid(area: Any, *, cell_size: float, crs: Any = None) -> tuple[Grid
     if not crs.is_projected:
         raise InputError(f"analysis CRS must be projected with metre units, got {crs.to_string()}")
     projected = gpd.GeoSeries([area], crs=4326).to_crs(crs).iloc[0]
+    check_area_size(projected, cell_size)
     grid = Grid.from_bounds(projected.bounds, cell_size=cell_size, crs=crs)
     return grid, projected
 

@@ -333,7 +333,10 @@ def parse_scenario(
         raise InputError(f"scenario format must be toml, yaml or json; got {fmt!r}")
     doc, lines = parse_text(text, fmt, name)
     if fmt == "json" and isinstance(doc, dict) and "parameters" in doc and "outputs" in doc:
-        return scenario_from_document(manifest_scenario(doc, name=name), name=name)
+        # relative inputs of a manifest are found from its folder, as those of a scenario
+        return scenario_from_document(
+            manifest_scenario(doc, name=name, base=base), name=name, base=base
+        )
     return scenario_from_document(doc, name=name, lines=lines, base=base)
 
 

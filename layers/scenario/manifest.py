@@ -10,7 +10,6 @@ manifest recorded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 from layers.options import ENGINE_OPTIONS, MAP_OPTIONS, options_of
 from layers.scenario.check import Problem, ScenarioError
 from layers.scenario.macro import macro_manifest_document
-from layers.scenario.read import read_text
+from layers.scenario.read import parse_text, read_text
 
 __all__ = [
     "REPLAY_SCALES",
@@ -218,8 +217,10 @@ def national_document(config: Any) -> dict[str, Any]:
     return doc
 
 
-def input_problems(manifest: Mapping[str, Any], scale: str = "micro") -> list[Problem]:
-    """Inputs whose files are gone or changed since the run."""
+def input_problems(
+    manifest: Mapping[str, Any], scale: str = "micro", *, base: str | Path | None = None
+) -> list[Problem]:
+    """Inputs whose files are gone or changed since the run (relative paths from ``base``)."""
     from gis.io import file_checksum
 
     problems = []
@@ -227,6 +228,8 @@ def input_problems(manifest: Mapping[str, Any], scale: str = "micro") -> list[Pr
         if not isinstance(item, dict) or not item.get("path") or not item.get("sha256"):
             continue
         path = Path(item["path"])
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
         role = item.get("role", "input")
         if not path.exists():
             problems.append(Problem(f"inputs[{i + 1}]", f"{role} file not found: {path}"))
@@ -268,8 +271,12 @@ def _document(manifest: Mapping[str, Any], scale: str, name: str) -> dict[str, A
     return micro_document(params) if scale == "micro" else meso_document(params)
 
 
-def manifest_scenario(manifest: Mapping[str, Any], *, name: str) -> dict[str, Any]:
+def manifest_scenario(
+    manifest: Mapping[str, Any], *, name: str, base: str | Path | None = None
+) -> dict[str, Any]:
     """The scenario document that replays the run of ``manifest`` (inputs checked).
+
+    Relative input paths are found from ``base`` (the manifest's folder) when given.
 
     Raises
     ------
@@ -278,7 +285,7 @@ def manifest_scenario(manifest: Mapping[str, Any], *, name: str) -> dict[str, An
     """
     scale = _manifest_scale(manifest, name)
     doc = _document(manifest, scale, name)
-    problems = input_problems(manifest, scale)
+    problems = input_problems(manifest, scale, base=base)
     if problems:
         raise ScenarioError(name, problems)
     return doc
@@ -287,7 +294,7 @@ def manifest_scenario(manifest: Mapping[str, Any], *, name: str) -> dict[str, An
 def manifest_document(path: str | Path) -> dict[str, Any]:
     """The scenario document of a run's ``manifest.json`` (for writing as TOML)."""
     p = Path(path)
-    manifest = json.loads(read_text(p))
+    manifest, _ = parse_text(read_text(p), "json", str(path))
     if not isinstance(manifest, dict) or "parameters" not in manifest:
         raise ScenarioError(str(path), [Problem("", "is not an innosite manifest (no parameters)")])
     return _document(manifest, _manifest_scale(manifest, str(path)), str(path))

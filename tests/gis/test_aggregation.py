@@ -210,8 +210,8 @@ def test_owa_temporaries_are_bounded():
 @pytest.mark.parametrize(
     ("method", "options", "match"),
     [
-        ("owa", {"order_weights": [0.5, 0.5]}, r"order_weights has 2 values but 4 layers"),
-        ("owa", {"order_weights": [1, -1, 1, 1]}, r"order_weights must be finite, >= 0"),
+        ("owa", {"order_weights": [0.5, 0.5]}, r"order weights has 2 values but 4 layers"),
+        ("owa", {"order_weights": [1, -1, 1, 1]}, r"order weights must be finite, >= 0"),
         ("owa", {}, r"exactly one of order_weights .* orness"),
         ("owa", {"orness": 0.5, "alpha": 1}, r"exactly one of order_weights"),
         ("owa", {"orness": 1.5}, r"orness must be a number in \[0, 1\]"),

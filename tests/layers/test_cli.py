@@ -142,7 +142,7 @@ def test_national_keeps_its_window_budget():
         ("meso", ["--top-percent", "0"], "top percent must be > 0 and <= 100"),
         ("national", ["--cell-size", "100"], "cell size must be >= 250 and <= 5000 metres"),
         ("meso", ["--shape-tradeoff", "120"], "shape trade-off must be >= 0 and <= 100"),
-        ("national", ["--seeds", "0"], "seeds must be >= 1; got 0"),
+        ("national", ["--seeds", "0"], "seeds must be >= 1 and <= 100,000; got 0"),
         ("meso", ["--orness", "0.5"], "(use --aggregation owa)"),
     ],
 )

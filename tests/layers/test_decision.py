@@ -94,7 +94,7 @@ def _fails(args, tmp_path, capsys, match):
     ("args", "match"),
     [
         (["--shape-tradeoff", "150"], "shape trade-off must be >= 0 and <= 100 (percent)"),
-        (["--aggregation", "owa", "--order-weights", "0.5,0.5"], "order_weights has 2 values"),
+        (["--aggregation", "owa", "--order-weights", "0.5,0.5"], "order weights has 2 values"),
         (["--orness", "0.3"], "(use --aggregation owa)"),
         (["--aggregation", "owa", "--orness", "2"], "orness must be a number in [0, 1]"),
         (["--aggregation", "fuzzy_gamma", "--gamma", "1.5"], "gamma must be a number in [0, 1]"),

@@ -414,6 +414,17 @@ def test_gcj02_hubs_given_as_wgs84_are_detected(osm_file, tmp_path):
     np.testing.assert_allclose(user["lon"], lon, atol=1e-8)
 
 
+def test_wgs84_hubs_converted_with_gcj02_are_detected(osm_file, tmp_path):
+    lon = np.array([s[0] for s in STATIONS])
+    lat = np.array([s[1] for s in STATIONS])
+    csv = tmp_path / "stations.csv"
+    pd.DataFrame({"name": list("abcdef"), "lon": lon, "lat": lat}).to_csv(csv, index=False)
+    config = MesoConfig(osm_file=str(osm_file), hubs_file=str(csv), cell_size=100, gcj02=True)
+    with pytest.warns(DatumWarning, match="look like WGS84 coordinates already"):
+        data = load_meso_data(config)
+    assert any("rerun without --gcj02" in n for n in data.notes)
+
+
 def test_bad_hub_csv_through_the_command(osm_file, tmp_path, capsys):
     csv = tmp_path / "bad.csv"
     csv.write_text("name,lon,lat\na,114.31,30.56\nb,114.32,\nc,north,30.57\n", encoding="utf-8")

@@ -160,7 +160,7 @@ def test_budget_too_small_fails_clearly_and_leaves_nothing(area_file, tmp_path, 
                  "--memory-budget", "100", "--out", str(out)])  # fmt: skip
     assert code != 0
     err = capsys.readouterr().err
-    assert "cannot hold one window" in err and "raise the budget" in err
+    assert "memory budget must be >= 1 MiB; got 100 bytes" in err
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder either
     # the same command with a workable budget succeeds

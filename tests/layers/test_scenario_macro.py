@@ -291,8 +291,12 @@ def test_out_of_range_macro_value_fails_alike_on_cli_and_in_scenario(name, tmp_p
 
 def _range_text(spec):
     c = spec.check
-    low = "" if c.low is None else (f"> {c.low:g}" if c.low_open else f">= {c.low:g}")
-    high = "" if c.high is None else f"<= {c.high:g}"
+
+    def text(x):  # large whole numbers with thousands separators
+        return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 10_000 else f"{x:g}"
+
+    low = "" if c.low is None else (f"> {text(c.low)}" if c.low_open else f">= {text(c.low)}")
+    high = "" if c.high is None else f"<= {text(c.high)}"
     return " and ".join(x for x in (low, high) if x) + c.unit
 
 
