@@ -132,7 +132,7 @@ class MacroOptions:
         help="with --national: innovation = universities (Double First-Class, 985, 211, all), "
         "census population and airport hubs per prefecture (CN only; layers.china.ranking), "
         "tiered by Fisher-Jenks breaks (unless a method is given) into four tiers (unless "
-        "--tiers other than 3 is given); "
+        "--tiers is given); "
         "size-hub = the "
         "older screen of GeoNames city size and airport hub class (any country)",
     )
@@ -249,13 +249,14 @@ class MacroOptions:
         check=one_of(_breaks),
         help="how the index is cut into tiers",
     )
-    tiers: int | Sequence[str] = option(
-        3,
+    tiers: int | Sequence[str] | None = option(
+        None,
         flag="--tiers",
         key="method.tiers",
         kind="count_or_names",
         help="number of tiers (names international, national, regional, local) or "
-        "comma-separated tier names from the top",
+        "comma-separated tier names from the top (default: 4, the paper's levels, for a "
+        "national innovation ranking; 3 otherwise)",
     )
     thresholds: Sequence[float] | None = option(
         None,

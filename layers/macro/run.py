@@ -137,9 +137,10 @@ NATIONAL_METHOD = Method(
     DEFAULT_METHOD.composite,
     "fisher_jenks",
 )
-#: Tiers of a national innovation ranking (used when the tiers are left at the default
-#: 3, which an explicit ``--tiers 3`` cannot be told from): the paper's four levels.
+#: Tiers of a national innovation ranking when none are given: the paper's four levels.
 NATIONAL_TIERS = 4
+#: Tiers of any other macro run when none are given: international, national, regional.
+DEFAULT_TIERS = 3
 
 
 def _china_sources() -> str:
@@ -176,7 +177,7 @@ def run_macro(
     geometry_key: str | None = _D.geometry_key,
     boundaries: str = _D.boundaries,
     method: Method = DEFAULT_METHOD,
-    tiers: int | Sequence[str] = _D.tiers,
+    tiers: int | Sequence[str] | None = _D.tiers,
     weights: Mapping[str, float] | None = _D.weights,
     pairwise: str | Path | pd.DataFrame | None = _D.pairwise,
     allow_inconsistent: bool = _D.allow_inconsistent,
@@ -244,8 +245,8 @@ def run_macro(
     method
         Normalisation, weighting, composite and breaks (:class:`Method`).
     tiers
-        Number of tiers or their names from the top (default: international,
-        national, regional).
+        Number of tiers or their names from the top; None (default): the paper's four
+        levels for a national innovation ranking, else international, national, regional.
     weights
         User weights per indicator (with ``method.weighting == "user"``).
     pairwise
@@ -308,8 +309,8 @@ def run_macro(
     innovation = national is not None and national_index == "innovation"
     if innovation and method == DEFAULT_METHOD:
         method = NATIONAL_METHOD
-    if innovation and tiers == _D.tiers:
-        tiers = NATIONAL_TIERS
+    if tiers is None:
+        tiers = NATIONAL_TIERS if innovation else DEFAULT_TIERS
     files = {"table": table, "geometry": geometry, "pairwise": pairwise,
              "travel_time": travel_time}  # fmt: skip
     resolved: dict[str, Any] = {

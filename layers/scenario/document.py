@@ -317,7 +317,7 @@ _MACRO_EXAMPLES = {
         '# national = "CN"',
     ],
     "geometry": ['# file = "cities.gpkg"', '# key = "name"'],
-    "method": ["# thresholds = [0.3, 0.6]"],
+    "method": ["# tiers = 3  (default: 4 with national, else 3)", "# thresholds = [0.3, 0.6]"],
     "links": ['# travel_time = "hours.csv"', "# strong_threshold = 0.5"],
 }
 

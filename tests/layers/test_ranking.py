@@ -166,3 +166,12 @@ def test_national_options_in_a_scenario(tmp_path, capsys):
     assert "s.toml:4: data.national_index: must be one of 'innovation', 'size-hub'" in err
     path.write_text(path.read_text().replace("innovaton", "innovation"), encoding="utf-8")
     assert main(["run", "--check", str(path)]) == 0
+
+
+def test_explicit_three_tiers_are_kept():
+    from layers.macro.run import run_macro
+
+    default = run_macro(None, national="CN", national_top=80, draws=2)
+    three = run_macro(None, national="CN", national_top=80, draws=2, tiers=3)
+    assert default.units["tier"].nunique() == 4  # the paper's four levels by default
+    assert three.units["tier"].nunique() == 3  # an explicit --tiers 3 is not taken for the default

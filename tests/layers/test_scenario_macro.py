@@ -41,11 +41,9 @@ def test_macro_preset_is_valid_and_keeps_the_defaults():
     run = parse_scenario(text).config
     assert isinstance(run, MacroRun) and run.national is None
     assert run.kwargs["method"] == Method()
-    assert (run.kwargs["tiers"], run.kwargs["draws"], run.kwargs["half_distance"]) == (
-        3,
-        1000,
-        800.0,
-    )
+    assert "tiers" not in run.kwargs  # None: the run's preset default
+    assert (run.kwargs["draws"], run.kwargs["half_distance"]) == (1000, 800.0)
+    assert "# tiers = 3" in text
     assert '# table = "cities.csv"' in text and "[links]" in text
     assert max(len(line) for line in text.splitlines() if line.startswith("#")) <= 100
 
