@@ -234,6 +234,8 @@ def _add(group: Any, spec: Option, dest: str) -> None:
             kw["type"] = type(choices[0]) if choices else str
         elif spec.kind in _PARSERS:
             kw["type"] = _PARSERS[spec.kind]
+        if spec.kind == "names":  # a repeated flag adds to the list: --condition a --condition b
+            kw["action"] = "extend"
         if spec.metavar is not None:
             kw["metavar"] = spec.metavar
         if spec.default is not None:

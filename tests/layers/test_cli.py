@@ -269,3 +269,13 @@ def test_cdn_map_and_offline_map_contradict(command, tmp_path, capsys):
     assert stop.value.code == 2
     assert "--offline-map: not allowed with argument --cdn-map" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_repeated_list_flag_adds_to_the_list():
+    from layers.cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["micro", "--condition", "edge", "--condition", "green_quiet,university"]
+    )
+    assert args.conditions == ["edge", "green_quiet", "university"]
+    assert "conditions" not in vars(build_parser().parse_args(["micro"]))
