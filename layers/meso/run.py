@@ -42,6 +42,7 @@ from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
+from gis import progress
 from gis.decay import KERNEL_DECAYS, reach
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
@@ -844,8 +845,9 @@ def compute_meso(
     config.validate()
     lap = Laps()
 
-    grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
-    ctx = measure_context(grid, inside, data, config)
+    with progress.step("grid and sources"):
+        grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
+        ctx = measure_context(grid, inside, data, config)
     lap("grid")
     macro_outside = "macro" in ctx.unavailable
     if macro_outside:
@@ -1065,13 +1067,17 @@ def run_meso(
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        data = load_meso_data(config)
-        result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
-    result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
-    paths = write_run(result, output_spec(result, config, command=command), out=Path(out),
-                      overwrite=overwrite)  # fmt: skip
+    extra_steps = (config.decision.regions > 0) + (config.decision.sensitivity > 0)
+    with progress.pipeline(len(config.factors) + 6 + extra_steps, desc="innosite meso"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            with progress.step("read data"):
+                data = load_meso_data(config)
+            result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
+        result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
+        with progress.step("write outputs", size=2):
+            paths = write_run(result, output_spec(result, config, command=command),
+                              out=Path(out), overwrite=overwrite)  # fmt: skip
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result, paths

@@ -292,23 +292,43 @@ def run_national(
     a worker lost mid-run — leaves no output behind, and an existing ``out`` is
     only replaced with ``overwrite``.
     """
+    from gis import progress as bar
     from gis.io import check_output_folder, output_folder
     from layers.outputs.write import write_outputs
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, bar.pipeline(5, desc="innosite national"):
         warnings.simplefilter("always", UserWarning)
-        data = national_data(config)
+        with bar.step("read data"):
+            data = national_data(config)
         with output_folder(out, overwrite=overwrite) as stage:
-            result = compute_national(data, config, stage, progress=progress)
-            spec = output_spec(result, config, command=command,
-                               warnings_seen=[str(w.message) for w in caught])  # fmt: skip
-            rel = write_outputs(result, spec, stage=stage, written=result.paths)
+            with bar.step("measures and scores by window", size=3) as done:
+                result = compute_national(data, config, stage,
+                                          progress=_windows_done(done, progress))  # fmt: skip
+            with bar.step("write outputs"):
+                spec = output_spec(result, config, command=command,
+                                   warnings_seen=[str(w.message) for w in caught])  # fmt: skip
+                rel = write_outputs(result, spec, stage=stage, written=result.paths)
     result.paths = {role: Path(out) / name for role, name in rel.items()}
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
+
+
+def _windows_done(
+    done: Callable[[float], None], progress: Callable[[str, int, int], None] | None
+) -> Callable[[str, int, int], None]:
+    """A window callback that moves the progress bar (measures first, then scores)."""
+    stages = ("measures", "scores")
+
+    def report(stage: str, finished: int, total: int) -> None:
+        if stage in stages and total > 0:
+            done((stages.index(stage) + finished / total) / len(stages))
+        if progress is not None:
+            progress(stage, finished, total)
+
+    return report
 
 
 def output_spec(
