@@ -1085,7 +1085,7 @@ def run_meso(
 
 def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None = None) -> Any:
     """What a meso run adds to the outputs (:class:`layers.outputs.write.OutputSpec`)."""
-    from layers.meso.outputs import POPUP_FIELDS, availability_notes
+    from layers.meso.outputs import POPUP_FIELDS, map_notes
     from layers.outputs.write import OutputSpec
 
     data = result.data
@@ -1096,13 +1096,7 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
                        ("existing", config.decision.existing_file)):  # fmt: skip
         if path is not None:
             inputs.append({"role": role, "path": str(path)})
-    notes = [
-        f"Region: {data.region.get('name')} ({data.region.get('geometry_source')})",
-        *availability_notes(result),
-        "Data: GeoNames (CC BY 4.0), airportsdata (MIT)"
-        + (", OpenStreetMap (ODbL)" if data.osm is not None else "")
-        + "; centres after Zhang (2022)",
-    ]
+    notes = map_notes(result, lang=config.lang)
     return OutputSpec(
         scale="meso", config=config, parameters=config_dict(config), inputs=inputs,
         grid_extra={"cells_in_region": int(result.inside.sum())},

@@ -109,6 +109,64 @@ def test_the_bar_is_drawn_into_a_pipe_when_asked(monkeypatch):
     assert quiet.getvalue() == ""
 
 
+def _drawn(output: str) -> list[float]:
+    seen = [runner.progress_of(part) for part in output.replace("\r", "\n").split("\n")]
+    return [p for p in seen if p is not None]
+
+
+def test_steps_move_the_bar_by_their_size_and_a_pipeline_ends_at_100(monkeypatch):
+    from gis import progress
+
+    monkeypatch.setenv("INNOSITE_PROGRESS", "always")
+    out = io.StringIO()
+    with progress.verbosity(progress.NORMAL, stream=out), progress.pipeline(8, desc="demo"):
+        with progress.step("a", size=4) as done:
+            done(0.25)  # 1 of 8
+            done(0.1)  # never back
+            with progress.step("inner") as inner:  # a step of a step only names itself
+                inner(1.0)
+            done(0.5)  # 2 of 8
+        with progress.step("b", size=20):  # never past the total
+            pass
+    assert _drawn(out.getvalue()) == [0.0, 12.0, 25.0, 50.0, 100.0]
+    # a pipeline that fails does not claim 100 %
+    failed = io.StringIO()
+    with pytest.raises(ValueError), progress.verbosity(progress.NORMAL, stream=failed):
+        with progress.pipeline(4, desc="demo"):
+            with progress.step("a"):
+                pass
+            with progress.step("b"):
+                raise ValueError("stop")
+    assert _drawn(failed.getvalue()) == [0.0, 25.0]
+    # without a bar, done() does nothing
+    with progress.step("alone") as done:
+        done(0.5)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["meso", "--cell-size", "5000"],
+        ["national", "--area-file", "WUHAN", "--cell-size", "5000", "--min-area", "1000"],
+        ["macro", "--draws", "50"],
+    ],
+    ids=["meso", "national", "macro"],
+)
+def test_a_child_run_streams_increasing_percentages_to_100(tmp_path, args):
+    if "WUHAN" in args:
+        area = tmp_path / "wuhan.gpkg"
+        gpd.GeoDataFrame(geometry=[box(113.8, 30.2, 114.8, 30.9)], crs=4326).to_file(area)
+        args = [str(area) if a == "WUHAN" else a for a in args]
+    env = runner.child_environment({"pythonpath": [str(ROOT)]})
+    pct: list[float] = []
+    command = [*runner.python_command({}, python=sys.executable), *args, "--no-tiles", "--out",
+               str(tmp_path / "out")]  # fmt: skip
+    runner.run_streaming(command, env=env, on_progress=pct.append)
+    assert pct == sorted(pct) and pct[0] == 0.0 and pct[-1] == 100.0
+    assert len(set(pct)) >= 4, pct  # the long steps show, not only the start and the end
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
 def test_the_child_environment_drops_qgis_settings():
     base = {"PATH": "/usr/bin", "PYTHONHOME": "/qgis/apps/Python39", "PROJ_LIB": "/qgis/proj",
             "GDAL_DATA": "/qgis/gdal", "PYTHONPATH": "/qgis/py", "LANG": "zh_CN.UTF-8"}  # fmt: skip
