@@ -1,4 +1,4 @@
-"""What a meso or national run prints: its layers, candidate zones and outputs."""
+"""What a meso or national run prints and notes on its map, in English or Chinese."""
 
 from __future__ import annotations
 
