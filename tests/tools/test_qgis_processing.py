@@ -679,6 +679,52 @@ def test_a_run_is_added_to_the_project_styled_and_cancel_leaves_nothing(qgis_hom
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]
 
 
+PROGRESS_IN_QGIS = textwrap.dedent(
+    """
+    import json, sys
+    from qgis.core import QgsApplication, QgsProcessingFeedback
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path[:0] = [sys.argv[1], "/usr/share/qgis/python/plugins"]
+    import processing
+    from processing.core.Processing import Processing
+    Processing.initialize()
+    from innosite_processing.plugin import InnositePlugin
+    plugin = InnositePlugin()
+    plugin.initProcessing()
+    report = {}
+    for name, params in (("macro", {"DRAWS": 50}), ("meso", {"CELL_SIZE": 5000})):
+        feedback = QgsProcessingFeedback()
+        seen = []
+        feedback.progressChanged.connect(seen.append)
+        processing.run(f"innosite:{name}", {"OUTPUT": f"{sys.argv[2]}/{name}", "NO_TILES": True,
+                       **params}, feedback=feedback)
+        report[name] = seen
+    plugin.unload()
+    print("RESULT " + json.dumps(report))
+    """
+)
+
+
+@pytest.mark.qgis
+def test_qgis_shows_the_percentages_of_a_meso_and_a_macro_run(qgis_home, tmp_path):
+    if not Path(SYSTEM_PYTHON).exists():
+        _missing("python3 with python3-qgis not installed")
+    script = tmp_path / "progress.py"
+    script.write_text(PROGRESS_IN_QGIS, encoding="utf-8")
+    plugins = qgis_home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, str(script), str(plugins / "python" / "plugins"), str(tmp_path)],
+        capture_output=True, text=True, env=_qgis_env(qgis_home), timeout=600, check=False,
+    )  # fmt: skip
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name, seen in json.loads(line[len("RESULT ") :]).items():
+        assert seen == sorted(seen) and seen[-1] == 100.0, (name, seen)
+        # the child's own steps, not only the provider's final 100
+        assert len({p for p in seen if 0 < p < 100}) >= 3, (name, seen)
+
+
 BUILD_COMMAND = textwrap.dedent(
     """
     import json, os, sys
