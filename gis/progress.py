@@ -1,8 +1,11 @@
 """Progress bars and step messages for long runs, silent when nobody watches.
 
 A run reports its steps with :func:`step` (one stage: read data, build the
-network, overlay ...) and :func:`track` (a loop over items, e.g. factors). What a
-person sees depends on the verbosity set with :func:`verbosity`:
+network, overlay ...) and :func:`track` (a loop over items, e.g. factors). A long
+step moves the bar within its share as it goes: ``with step("measures", size=2) as
+done:`` then ``done(0.5)`` half-way. A step inside another step only names itself:
+the outer one owns its share of the bar. A :func:`pipeline` that ends without error
+ends at 100 %. What a person sees depends on the verbosity set with :func:`verbosity`:
 
 * :data:`QUIET` — nothing;
 * :data:`NORMAL` (default) — one progress bar per run on a terminal, nothing when
@@ -33,7 +36,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO, Any, TypeVar
@@ -63,6 +66,7 @@ VERBOSE: int = 2
 _level: ContextVar[int] = ContextVar("innosite_progress_level", default=NORMAL)
 _stream: ContextVar[IO[str] | None] = ContextVar("innosite_progress_stream", default=None)
 _bar: ContextVar[Any] = ContextVar("innosite_progress_bar", default=None)
+_in_step: ContextVar[bool] = ContextVar("innosite_progress_in_step", default=False)
 
 
 def current_level() -> int:
@@ -114,7 +118,7 @@ def _new_bar(total: int | None, desc: str, unit: str) -> Any:
         disable=disable,
         leave=False,
         dynamic_ncols=True,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]",
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} [{elapsed}]",
     )
 
 
@@ -134,28 +138,77 @@ def pipeline(total: int, *, desc: str) -> Iterator[Any]:
     """One progress bar for a whole run of ``total`` steps.
 
     Inside the block, each :func:`step` and each item of :func:`track` advances
-    this bar by one and shows its name.
+    this bar by its size and shows its name; the bar never passes ``total``. When
+    the block ends without an error the bar shows 100 % before it closes.
+
+    Examples
+    --------
+    >>> import io, os
+    >>> out = io.StringIO()
+    >>> os.environ["INNOSITE_PROGRESS"] = "always"
+    >>> with verbosity(NORMAL, stream=out), pipeline(4, desc="run"):
+    ...     with step("measures", size=3) as done:
+    ...         done(0.5)
+    >>> del os.environ["INNOSITE_PROGRESS"]
+    >>> [line[:9] for line in out.getvalue().split(chr(13)) if "%" in line]
+    ['run:   0%', 'run:  38%', 'run:  75%', 'run: 100%']
     """
     bar = _new_bar(total, desc, "step")
     token = _bar.set(bar)
     try:
         yield bar
+        if bar.n < total:
+            bar.n = total
+            bar.refresh()
     finally:
         _bar.reset(token)
         bar.close()
 
 
+def _advance(bar: Any, target: float) -> None:
+    """Move ``bar`` forward to ``target`` (never back, never past its total), and draw it."""
+    if bar.total is not None:
+        target = min(target, bar.total)
+    if target > bar.n:
+        bar.n = target
+        bar.refresh()
+
+
 @contextmanager
-def step(desc: str) -> Iterator[None]:
-    """Report one stage of a run: its name while it runs, its duration when verbose."""
+def step(desc: str, *, size: float = 1) -> Iterator[Callable[[float], None]]:
+    """Report one stage of a run: its name while it runs, its duration when verbose.
+
+    Parameters
+    ----------
+    desc
+        The stage's name.
+    size
+        How many steps of the running :func:`pipeline` the stage counts for.
+
+    Yields
+    ------
+    callable
+        ``done(share)``: the share (0 to 1) of the stage done so far, which moves the
+        bar within the stage's part (nothing without a bar, or in a step of a step).
+    """
     bar = _bar.get()
+    outer = not _in_step.get()
+    start = bar.n if bar is not None else 0.0
+
+    def done(share: float) -> None:
+        if bar is not None and outer:
+            _advance(bar, start + size * min(max(share, 0.0), 1.0))
+
     if bar is not None:
-        bar.set_postfix_str(desc, refresh=True)
-    start = time.perf_counter()
-    yield
-    if bar is not None:
-        bar.update(1)
-    note(f"{desc}: done in {time.perf_counter() - start:.2f} s")
+        bar.set_postfix_str(desc, refresh=False)
+    token = _in_step.set(True)
+    begin = time.perf_counter()
+    try:
+        yield done
+    finally:
+        _in_step.reset(token)
+    done(1.0)
+    note(f"{desc}: done in {time.perf_counter() - begin:.2f} s")
 
 
 def track(

@@ -40,6 +40,7 @@ import numpy as np
 from gis.errors import DataSourceError, InputError
 from gis.grid import Grid
 from gis.locate import EVALUATIONS, SELECTIONS, SHAPES
+from layers.i18n import text
 from layers.options import (
     MAX_SEEDS,
     MAX_SENSITIVITY_DRAWS,
@@ -621,33 +622,35 @@ def _stretch(std: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(std / top, 0.0, 1.0).astype(np.float32), top
 
 
-def decision_map_layers(result: Any) -> dict[str, np.ndarray]:
-    """Extra map layers (title → 0–1 raster) of a run's sensitivity analysis."""
+def decision_map_layers(result: Any, *, lang: str = "en") -> dict[str, np.ndarray]:
+    """Extra map layers (title in ``lang`` → 0–1 raster) of a run's sensitivity analysis."""
     decision = getattr(result, "decision", None)
     if decision is None or decision.sensitivity is None:
         return {}
     sens = decision.sensitivity
     stretched, top = _stretch(sens.std)
     return {
-        f"Probability of selection ({sens.draws} weight draws)": sens.probability,
-        f"Score spread (std, 0–{top:.3f} stretched)": stretched,
+        text("decision.probability_draws", lang, draws=sens.draws): sens.probability,
+        text("decision.spread_stretched", lang, top=f"{top:.3f}"): stretched,
     }
 
 
-def decision_map_files(result: Any) -> dict[str, str]:
-    """Map layers of a run's sensitivity analysis as title -> file (under the output folder).
+def decision_map_files(result: Any, *, lang: str = "en") -> dict[str, str]:
+    """Map layers of a run's sensitivity analysis as title in ``lang`` -> file.
 
     The windowed form of :func:`decision_map_layers`: the map reads the rasters that
-    :func:`write_decision_outputs` wrote (from their overviews). The spread is drawn as
-    written, not stretched.
+    :func:`write_decision_outputs` wrote (from their overviews, paths under the output
+    folder). The spread is drawn as written, not stretched.
     """
     decision = getattr(result, "decision", None)
     if decision is None or decision.sensitivity is None:
         return {}
     draws = decision.sensitivity.draws
     return {
-        f"Probability of selection ({draws} weight draws)": "sensitivity/selection_probability.tif",
-        "Score spread (std)": "sensitivity/std.tif",
+        text("decision.probability_draws", lang, draws=draws): (
+            "sensitivity/selection_probability.tif"
+        ),
+        text("decision.std", lang): "sensitivity/std.tif",
     }
 
 

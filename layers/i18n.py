@@ -252,6 +252,60 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Open {map} in a browser; open project.qgz (or the .tif/.gpkg files) in QGIS.",
         "在浏览器中打开 {map}；在 QGIS 中打开 project.qgz 或 .tif/.gpkg 文件。",
     ),
+    # ---- meso and national run summaries (terminal)
+    "summary.region": ("Region: {name} - {source}", "区域：{name} - {source}"),
+    "summary.area": ("Area: {name} - {source}", "范围：{name} - {source}"),
+    "summary.grid_region": (
+        "Grid: {height} x {width} cells of {cell} m in {crs}; {inside} cells in the region",
+        "网格：{height} x {width} 个 {cell} 米网格（{crs}）；区域内 {inside} 个",
+    ),
+    "summary.grid_national": (
+        "Grid: {height} x {width} cells of {cell} m in {crs} ({millions} M cells, {inside} in "
+        "the area)",
+        "网格：{height} x {width} 个 {cell} 米网格（{crs}；共 {millions} 百万个，"
+        "范围内 {inside} 个）",
+    ),
+    "summary.engine": (
+        "Engine: {engine}; windows: {measures} (measures), {scores} (scores); seconds: {seconds}",
+        "计算引擎：{engine}；分块数：{measures}（度量），{scores}（得分）；耗时（秒）：{seconds}",
+    ),
+    "summary.layers_used": (
+        "Layers (which were available and what they used):",
+        "图层（是否可用及所用数据）：",
+    ),
+    "summary.layers": ("Layers:", "图层："),
+    "summary.col_layer": ("layer", "图层"),
+    "summary.col_status": ("status", "状态"),
+    "summary.col_note": ("source / note", "数据来源 / 说明"),
+    "summary.col_km2": ("km2", "平方公里"),
+    "summary.col_nearest_city": ("nearest city", "最近城市"),
+    "summary.col_km": ("km", "公里"),
+    "summary.col_macro_centre": ("macro centre", "所属科技创新中心"),
+    "summary.candidate_zones": ("Candidate zones: {n}", "候选区域：{n}"),
+    "summary.note_line": ("note: {note}", "说明：{note}"),
+    "summary.warning_line": ("warning: {message}", "警告：{message}"),
+    "status.ok": ("used", "已使用"),
+    "status.unavailable": ("not available", "不可用"),
+    "status.drop": ("empty -> dropped", "无要素 -> 不参与"),
+    "status.zero": ("empty -> 0", "无要素 -> 记为 0"),
+    # ---- meso and national map notes
+    "note.region": ("Region: {name} ({source})", "区域：{name}（{source}）"),
+    "note.area": ("Area: {name} ({source})", "范围：{name}（{source}）"),
+    "note.grid": (
+        "Grid: {width} x {height} cells of {cell} m",
+        "网格：{width} x {height} 个 {cell} 米网格",
+    ),
+    "note.layer_used": ("{title}: used (weight {weight})", "{title}：已使用（权重 {weight}）"),
+    "note.layer_other": ("{title}: {status} - {note}", "{title}：{status}；说明：{note}"),
+    "note.osm_source": (", OpenStreetMap (ODbL)", "、OpenStreetMap 贡献者（ODbL）"),
+    "note.data_meso": (
+        "Data: GeoNames (CC BY 4.0), airportsdata (MIT){osm}; centres after Zhang (2022)",
+        "数据：GeoNames（CC BY 4.0）、airportsdata（MIT）{osm}；科技创新中心依据张文忠（2022）",
+    ),
+    "note.data_national": (
+        "Data: GeoNames (CC BY 4.0), airportsdata (MIT); centres after Zhang (2022)",
+        "数据：GeoNames（CC BY 4.0）、airportsdata（MIT）；科技创新中心依据张文忠（2022）",
+    ),
     # ---- maps and QGIS layers
     "map.composite": ("Composite suitability", "综合适宜性"),
     "map.legend": ("Suitability (0 = least, 1 = most)", "适宜性（0 = 最低，1 = 最高）"),
@@ -264,6 +318,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "decision.mean": ("Mean score over weight draws", "权重抽样平均得分"),
     "decision.std": ("Score spread (std)", "得分离散度（标准差）"),
     "decision.probability": ("Probability of selection", "入选概率"),
+    "decision.probability_draws": (
+        "Probability of selection ({draws} weight draws)",
+        "入选概率（{draws} 次权重抽样）",
+    ),
+    "decision.spread_stretched": (
+        "Score spread (std, 0–{top} stretched)",
+        "得分离散度（标准差，按 0–{top} 拉伸显示）",
+    ),
     "field.rank": ("Rank", "排名"),
     "field.area_ha": ("Area (ha)", "面积（公顷）"),
     "field.n_cells": ("Cells", "网格数"),

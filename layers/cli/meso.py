@@ -119,7 +119,7 @@ def run_meso_cli(args: argparse.Namespace) -> int:
     if args.quiet:
         print(Path(args.out))
     else:
-        print(meso_summary(result, paths))
+        print(meso_summary(result, paths, lang=config.lang))
         named = platform_lines(result.data.region.get("key"), result.candidates)
         if named:
             print("\nNamed platforms of the region (layers/data/platforms.csv):")

@@ -86,5 +86,5 @@ def run_national_cli(args: argparse.Namespace) -> int:
         result = run_national(config, out=args.out, overwrite=args.overwrite,
                               command=command_line(args),
                               progress=None if args.quiet else _progress)  # fmt: skip
-    print(Path(args.out) if args.quiet else summary(result))
+    print(Path(args.out) if args.quiet else summary(result, lang=config.lang))
     return 0

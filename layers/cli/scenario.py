@@ -101,11 +101,11 @@ def run_cli(args: argparse.Namespace) -> int:
     elif scenario.scale == "national":
         from layers.national.run import summary
 
-        print(summary(result))
+        print(summary(result, lang=scenario.config.lang))
     elif scenario.scale == "meso":
         from layers.meso.outputs import meso_summary
 
-        print(meso_summary(result, paths))
+        print(meso_summary(result, paths, lang=scenario.config.lang))
     else:
         from layers.outputs.text import micro_summary
 

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gis import progress
 from gis.errors import InputError
 from gis.spillover import spillover_links
 from gis.weights import ahp
@@ -338,303 +339,330 @@ def run_macro(
     options.validate()
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
-    names = tier_names(tiers)
-    inputs: list[dict[str, Any]] = []
-    cost = cost or ()
-    neighbour_distance = neighbour_distance or None
-    if national is not None:
-        if table is not None:
-            raise InputError("give either a table or national, not both")
-        if innovation:
-            from layers.china.ranking import index_columns, innovation_indicators
+    with progress.pipeline(6, desc="innosite macro"):
+        with progress.step("read units and indicators"):
+            names = tier_names(tiers)
+            inputs: list[dict[str, Any]] = []
+            cost = cost or ()
+            neighbour_distance = neighbour_distance or None
+            if national is not None:
+                if table is not None:
+                    raise InputError("give either a table or national, not both")
+                if innovation:
+                    from layers.china.ranking import index_columns, innovation_indicators
 
-            if national.strip().upper() != "CN":
-                raise InputError(
-                    f"the innovation index covers China only (national CN), got {national!r}; "
-                    "use --national-index size-hub for other countries"
+                    if national.strip().upper() != "CN":
+                        raise InputError(
+                            "the innovation index covers China only (national CN), got "
+                            f"{national!r}; use --national-index size-hub for other countries"
+                        )
+                    table = innovation_indicators(top=national_top)
+                    indicators = indicators or index_columns(national_measure)
+                    inputs.append({"name": "Chinese innovation tables", "source": _china_sources()})
+                else:
+                    from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+
+                    table = city_indicators(national, top=national_top)
+                    indicators = indicators or list(NATIONAL_INDICATORS)
+                unit_column = unit_column or "name"
+                population_column = population_column or "population"
+
+            # ---- units and indicators
+            paper = table is None
+            if table is None:
+                if indicators is not None or cost:
+                    raise InputError(
+                        "indicators are fixed for the paper's table; give a table to change them"
+                    )
+                full = load_table1()
+                chosen = [resolve_region(u).name for u in (units or DEFAULT_UNITS)]
+                dup = next((u for u in chosen if chosen.count(u) > 1), None)
+                if dup:
+                    raise InputError(f"duplicated unit {dup!r}")
+                frame = full.set_index("region_en").loc[chosen].reset_index()
+                ucol = "region_en"
+                columns, cost_mask = indicator_directions([i.column for i in INDICATORS])
+                inputs.append(
+                    {
+                        "name": "Zhang (2022) Table 1",
+                        "path": data_file(TABLE1_FILE),
+                        "citation": CITATION,
+                    }
                 )
-            table = innovation_indicators(top=national_top)
-            indicators = indicators or index_columns(national_measure)
-            inputs.append({"name": "Chinese innovation tables", "source": _china_sources()})
-        else:
-            from layers.macro.places import NATIONAL_INDICATORS, city_indicators
+                inputs.append({"name": "Zhang (2022) Table 2", "path": data_file(TABLE2_FILE)})
+                target = paper_tiers()
+            else:
+                if units is not None:
+                    raise InputError(
+                        "units selects the paper's regions; filter your own table instead"
+                    )
+                if isinstance(table, pd.DataFrame):
+                    frame = table.copy()
+                    inputs.append({"name": "user table (in memory)"})
+                else:
+                    frame = read_table(table, layer=layer)
+                    inputs.append({"name": "user table", "path": Path(table), "layer": layer})
+                ucol = find_unit_column(frame, unit_column)
+                if indicators is None:
+                    numeric = [
+                        str(c)
+                        for c in frame.columns
+                        if c != ucol and pd.api.types.is_numeric_dtype(frame[c])
+                    ]
+                    raise InputError(
+                        "declare the indicator columns (--indicators, and --cost for those where "
+                        f"lower is better); numeric columns are {numeric}"
+                    )
+                columns, cost_mask = indicator_directions(indicators, cost)
+                target = None
+            unit_names = frame[ucol].astype(str).str.strip()
+            if (unit_names == "").any() or frame[ucol].isna().any():
+                i = int(
+                    np.flatnonzero((unit_names == "").to_numpy() | frame[ucol].isna().to_numpy())[0]
+                )
+                raise InputError(f"unit name is empty in row {i + 1} of column {ucol!r}")
+            dups = unit_names[unit_names.duplicated()].unique().tolist()
+            if dups:
+                raise InputError(f"duplicated unit name(s) in column {ucol!r}: {dups[:10]}")
+            if len(unit_names) < len(names):
+                raise InputError(
+                    f"{len(unit_names)} units are fewer than the {len(names)} tiers {list(names)}; "
+                    "give more units or fewer tiers"
+                )
+            x = indicator_matrix(frame, unit_names, columns)
+            codes = None
+            if code_column is not None:
+                if code_column not in frame.columns:
+                    raise InputError(f"code column {code_column!r} not found")
+                codes = frame[code_column].astype(str)
 
-            table = city_indicators(national, top=national_top)
-            indicators = indicators or list(NATIONAL_INDICATORS)
-        unit_column = unit_column or "name"
-        population_column = population_column or "population"
+        with progress.step("unit geometry and method options"):
+            # ---- geometry
+            if paper:
+                geo = region_geometry(list(unit_names), boundaries=boundaries)
+                warn_overlaps({u: list(resolve_region(u).adcodes) for u in unit_names})
+                geo_source = str(geo.geometry_source.iloc[0])
+            else:
+                geo, comps, geo_source = join_geometry(
+                    frame,
+                    unit_names,
+                    codes=codes,
+                    geometry=geometry,
+                    geometry_key=geometry_key,
+                    boundaries=boundaries,
+                )
+                if comps:
+                    warn_overlaps(comps)
+                if geometry is not None and not isinstance(geometry, pd.DataFrame):
+                    inputs.append({"name": "unit geometry", "path": Path(geometry)})
+            inputs.append({"name": "geometry", "source": geo_source})
 
-    # ---- units and indicators
-    paper = table is None
-    if table is None:
-        if indicators is not None or cost:
-            raise InputError(
-                "indicators are fixed for the paper's table; give a table to change them"
+            # ---- method options, validated before computing
+            wopts: dict[str, Any] = {}
+            extra_weightings: list[str] = []
+            if method.weighting == "user":
+                if weights is None:
+                    raise InputError("user weighting needs weights for every indicator")
+                wopts["weights"] = _parse_weights(weights, columns)
+                extra_weightings.append("user")
+            elif weights is not None:
+                raise InputError("weights are given but the weighting is not 'user'")
+            ahp_info: dict[str, Any] = {}
+            if method.weighting == "ahp":
+                if pairwise is None:
+                    raise InputError(
+                        "AHP weighting needs a pairwise comparison matrix (--ahp FILE)"
+                    )
+                matrix = read_pairwise(pairwise, columns)
+                res = ahp(matrix, allow_inconsistent=allow_inconsistent, labels=columns)
+                wopts.update(pairwise=matrix, allow_inconsistent=allow_inconsistent)
+                ahp_info = {"lambda_max": res.lambda_max, "ci": res.ci, "ri": res.ri, "cr": res.cr}
+                extra_weightings.append("ahp")
+                if not isinstance(pairwise, pd.DataFrame):
+                    inputs.append({"name": "AHP pairwise matrix", "path": Path(pairwise)})
+            bopts: dict[str, Any] = {"head_share": head_share}
+            if method.breaks == "user":
+                if thresholds is None:
+                    raise InputError("user class breaks need thresholds (--thresholds)")
+                bopts["thresholds"] = list(thresholds)
+            travel = None
+            if travel_time is not None:
+                travel = read_travel_matrix(travel_time, list(unit_names))
+                if not isinstance(travel_time, pd.DataFrame):
+                    inputs.append({"name": "travel-time matrix", "path": Path(travel_time)})
+            population = None
+            if population_mass:
+                if population_column is not None:
+                    if population_column not in frame.columns:
+                        raise InputError(f"population column {population_column!r} not found")
+                    population = indicator_matrix(frame, unit_names, [population_column])[:, 0]
+                else:
+                    population = geo["population"].to_numpy(dtype=float)
+                lacking = unit_names[~np.isfinite(population)].tolist()
+                if lacking:
+                    raise InputError(
+                        f"no population for unit(s) {lacking[:10]}; give --population-column"
+                    )
+
+        with progress.step("tiers, method comparison and weight perturbation"):
+            # ---- analysis
+            result = evaluate(
+                x,
+                cost=cost_mask,
+                method=method,
+                tiers=names,
+                weight_options=wopts,
+                break_options=bopts,
             )
-        full = load_table1()
-        chosen = [resolve_region(u).name for u in (units or DEFAULT_UNITS)]
-        dup = next((u for u in chosen if chosen.count(u) > 1), None)
-        if dup:
-            raise InputError(f"duplicated unit {dup!r}")
-        frame = full.set_index("region_en").loc[chosen].reset_index()
-        ucol = "region_en"
-        columns, cost_mask = indicator_directions([i.column for i in INDICATORS])
-        inputs.append(
-            {"name": "Zhang (2022) Table 1", "path": data_file(TABLE1_FILE), "citation": CITATION}
+            filled = np.unique(result.tier).size
+            if filled < len(names):
+                empty = [n for i, n in enumerate(names) if i not in set(result.tier.tolist())]
+                raise InputError(
+                    f"only {filled} of the {len(names)} tiers hold a unit: the breaks of "
+                    f"{len(unit_names)} units leave {', '.join(map(repr, empty))} empty; "
+                    f"give --tiers {filled} or fewer, or more units"
+                )
+            grid = method_grid(extra_weightings=extra_weightings)
+            if method not in grid:
+                grid.insert(0, method)
+            methods, agreement = compare_methods(
+                x,
+                units=list(unit_names),
+                cost=cost_mask,
+                reference=result,
+                methods=grid,
+                target=target,
+                weight_options=wopts,
+                break_options=bopts,
+            )
+            probs, same = perturb_weights(
+                x,
+                cost=cost_mask,
+                reference=result,
+                draws=draws,
+                concentration=concentration,
+                seed=seed,
+                break_options=bopts,
+            )
+
+            units_frame = _units_frame(
+                frame, unit_names, columns, x, result, agreement, probs, target, geo
+            )
+            if national is not None:
+                from layers.china.ranking import drivers
+
+                units_frame.insert(
+                    units_frame.columns.get_loc("agreement") + 1,
+                    "drivers",
+                    drivers(result.normalized, result.weights, columns),
+                )
+                if "city_code" in frame.columns:
+                    units_frame.insert(1, "city_code", frame["city_code"].astype(str).to_numpy())
+        with progress.step("spillover links"):
+            links = _links_frame(
+                geo,
+                result,
+                population=population,
+                travel=travel,
+                decay=decay,
+                half_distance=half_distance,
+                exponent=exponent,
+                tier_factor=tier_factor,
+                neighbour_distance=neighbour_distance,
+                neighbour_half_distance=neighbour_half_distance,
+                link_top=link_top,
+                strong_threshold=strong_threshold,
+            )
+        settings = {
+            "units": list(unit_names),
+            "indicators": {
+                c: ("cost" if m else "benefit") for c, m in zip(columns, cost_mask, strict=True)
+            },
+            "method": {
+                "normalization": method.label.split("/")[0],
+                "weighting": method.label.split("/")[1],
+                "composite": method.label.split("/")[2],
+                "breaks": method.label.split("/")[3],
+            },
+            "tiers": list(names),
+            "thresholds": list(thresholds) if thresholds is not None else None,
+            "head_share": head_share,
+            "perturbation": {
+                "distribution": "dirichlet",
+                "draws": draws,
+                "concentration": concentration,
+                "seed": seed,
+            },
+            "links": {
+                "decay": decay,
+                "half_distance": half_distance,
+                "exponent": exponent,
+                "tier_factor": tier_factor,
+                "neighbour_distance": neighbour_distance,
+                "neighbour_half_distance": neighbour_half_distance,
+                "distance": "travel-time matrix" if travel is not None else "great-circle km",
+                "mass": "sqrt(population * index)" if population_mass else "index",
+                "link_top": link_top,
+                "strong_threshold": strong_threshold,
+            },
+            "boundaries": boundaries,
+            "national": (
+                {"country": national, "index": national_index, "measure": national_measure}
+                if national is not None
+                else None
+            ),
+            "lang": options.lang,
+        }
+        outcome = MacroResult(
+            units=units_frame,
+            links=links,
+            methods=methods,
+            result=result,
+            reproduce_share=same,
+            paper=paper,
+            settings=settings,
         )
-        inputs.append({"name": "Zhang (2022) Table 2", "path": data_file(TABLE2_FILE)})
-        target = paper_tiers()
-    else:
-        if units is not None:
-            raise InputError("units selects the paper's regions; filter your own table instead")
-        if isinstance(table, pd.DataFrame):
-            frame = table.copy()
-            inputs.append({"name": "user table (in memory)"})
-        else:
-            frame = read_table(table, layer=layer)
-            inputs.append({"name": "user table", "path": Path(table), "layer": layer})
-        ucol = find_unit_column(frame, unit_column)
-        if indicators is None:
-            numeric = [
-                str(c)
-                for c in frame.columns
-                if c != ucol and pd.api.types.is_numeric_dtype(frame[c])
+        if out is None:
+            return outcome
+        extra = {
+            "weights": dict(zip(columns, result.weights.round(6).tolist(), strict=True)),
+            "index_breaks": result.breaks.tolist(),
+            "gvf": result.gvf,
+            "ahp": ahp_info or None,
+            "weight_perturbation_reproduces": same,
+            "geometry": geo_source,
+            "citation": CITATION,
+            "scale": "macro",
+        }
+        in_memory = [*files.values(), indicators, *vars(method).values()]
+        if not any(isinstance(v, pd.DataFrame | Mapping) or callable(v) for v in in_memory):
+            extra["options"] = recorded_options(options)
+            extra["scenario"] = macro_document(options)
+        if paper:
+            flags = methods.get("reproduces_paper", pd.Series(False, index=methods.index))
+            reproducing = flags.eq(True).to_numpy()
+            extra["reproduces_table2"] = bool(
+                (units_frame["tier"] == units_frame["paper_tier"]).all()
+            )
+            extra["combinations_reproducing_table2"] = [
+                "/".join(r[:4])
+                for r in methods.loc[
+                    reproducing, ["normalization", "weighting", "composite", "breaks"]
+                ].itertuples(index=False)
             ]
-            raise InputError(
-                "declare the indicator columns (--indicators, and --cost for those where lower "
-                f"is better); numeric columns are {numeric}"
+        with progress.step("write outputs", size=2):
+            write_outputs(
+                outcome,
+                out,
+                overwrite=overwrite,
+                command=command,
+                inputs=inputs,
+                extra=extra,
+                tiles=tiles,
+                map_assets=map_assets,
+                lang=options.lang,
             )
-        columns, cost_mask = indicator_directions(indicators, cost)
-        target = None
-    unit_names = frame[ucol].astype(str).str.strip()
-    if (unit_names == "").any() or frame[ucol].isna().any():
-        i = int(np.flatnonzero((unit_names == "").to_numpy() | frame[ucol].isna().to_numpy())[0])
-        raise InputError(f"unit name is empty in row {i + 1} of column {ucol!r}")
-    dups = unit_names[unit_names.duplicated()].unique().tolist()
-    if dups:
-        raise InputError(f"duplicated unit name(s) in column {ucol!r}: {dups[:10]}")
-    if len(unit_names) < len(names):
-        raise InputError(
-            f"{len(unit_names)} units are fewer than the {len(names)} tiers {list(names)}; "
-            "give more units or fewer tiers"
-        )
-    x = indicator_matrix(frame, unit_names, columns)
-    codes = None
-    if code_column is not None:
-        if code_column not in frame.columns:
-            raise InputError(f"code column {code_column!r} not found")
-        codes = frame[code_column].astype(str)
-
-    # ---- geometry
-    if paper:
-        geo = region_geometry(list(unit_names), boundaries=boundaries)
-        warn_overlaps({u: list(resolve_region(u).adcodes) for u in unit_names})
-        geo_source = str(geo.geometry_source.iloc[0])
-    else:
-        geo, comps, geo_source = join_geometry(
-            frame,
-            unit_names,
-            codes=codes,
-            geometry=geometry,
-            geometry_key=geometry_key,
-            boundaries=boundaries,
-        )
-        if comps:
-            warn_overlaps(comps)
-        if geometry is not None and not isinstance(geometry, pd.DataFrame):
-            inputs.append({"name": "unit geometry", "path": Path(geometry)})
-    inputs.append({"name": "geometry", "source": geo_source})
-
-    # ---- method options, validated before computing
-    wopts: dict[str, Any] = {}
-    extra_weightings: list[str] = []
-    if method.weighting == "user":
-        if weights is None:
-            raise InputError("user weighting needs weights for every indicator")
-        wopts["weights"] = _parse_weights(weights, columns)
-        extra_weightings.append("user")
-    elif weights is not None:
-        raise InputError("weights are given but the weighting is not 'user'")
-    ahp_info: dict[str, Any] = {}
-    if method.weighting == "ahp":
-        if pairwise is None:
-            raise InputError("AHP weighting needs a pairwise comparison matrix (--ahp FILE)")
-        matrix = read_pairwise(pairwise, columns)
-        res = ahp(matrix, allow_inconsistent=allow_inconsistent, labels=columns)
-        wopts.update(pairwise=matrix, allow_inconsistent=allow_inconsistent)
-        ahp_info = {"lambda_max": res.lambda_max, "ci": res.ci, "ri": res.ri, "cr": res.cr}
-        extra_weightings.append("ahp")
-        if not isinstance(pairwise, pd.DataFrame):
-            inputs.append({"name": "AHP pairwise matrix", "path": Path(pairwise)})
-    bopts: dict[str, Any] = {"head_share": head_share}
-    if method.breaks == "user":
-        if thresholds is None:
-            raise InputError("user class breaks need thresholds (--thresholds)")
-        bopts["thresholds"] = list(thresholds)
-    travel = None
-    if travel_time is not None:
-        travel = read_travel_matrix(travel_time, list(unit_names))
-        if not isinstance(travel_time, pd.DataFrame):
-            inputs.append({"name": "travel-time matrix", "path": Path(travel_time)})
-    population = None
-    if population_mass:
-        if population_column is not None:
-            if population_column not in frame.columns:
-                raise InputError(f"population column {population_column!r} not found")
-            population = indicator_matrix(frame, unit_names, [population_column])[:, 0]
-        else:
-            population = geo["population"].to_numpy(dtype=float)
-        lacking = unit_names[~np.isfinite(population)].tolist()
-        if lacking:
-            raise InputError(f"no population for unit(s) {lacking[:10]}; give --population-column")
-
-    # ---- analysis
-    result = evaluate(
-        x, cost=cost_mask, method=method, tiers=names, weight_options=wopts, break_options=bopts
-    )
-    filled = np.unique(result.tier).size
-    if filled < len(names):
-        empty = [n for i, n in enumerate(names) if i not in set(result.tier.tolist())]
-        raise InputError(
-            f"only {filled} of the {len(names)} tiers hold a unit: the breaks of "
-            f"{len(unit_names)} units leave {', '.join(map(repr, empty))} empty; "
-            f"give --tiers {filled} or fewer, or more units"
-        )
-    grid = method_grid(extra_weightings=extra_weightings)
-    if method not in grid:
-        grid.insert(0, method)
-    methods, agreement = compare_methods(
-        x,
-        units=list(unit_names),
-        cost=cost_mask,
-        reference=result,
-        methods=grid,
-        target=target,
-        weight_options=wopts,
-        break_options=bopts,
-    )
-    probs, same = perturb_weights(
-        x,
-        cost=cost_mask,
-        reference=result,
-        draws=draws,
-        concentration=concentration,
-        seed=seed,
-        break_options=bopts,
-    )
-
-    units_frame = _units_frame(frame, unit_names, columns, x, result, agreement, probs, target, geo)
-    if national is not None:
-        from layers.china.ranking import drivers
-
-        units_frame.insert(
-            units_frame.columns.get_loc("agreement") + 1,
-            "drivers",
-            drivers(result.normalized, result.weights, columns),
-        )
-        if "city_code" in frame.columns:
-            units_frame.insert(1, "city_code", frame["city_code"].astype(str).to_numpy())
-    links = _links_frame(
-        geo,
-        result,
-        population=population,
-        travel=travel,
-        decay=decay,
-        half_distance=half_distance,
-        exponent=exponent,
-        tier_factor=tier_factor,
-        neighbour_distance=neighbour_distance,
-        neighbour_half_distance=neighbour_half_distance,
-        link_top=link_top,
-        strong_threshold=strong_threshold,
-    )
-    settings = {
-        "units": list(unit_names),
-        "indicators": {
-            c: ("cost" if m else "benefit") for c, m in zip(columns, cost_mask, strict=True)
-        },
-        "method": {
-            "normalization": method.label.split("/")[0],
-            "weighting": method.label.split("/")[1],
-            "composite": method.label.split("/")[2],
-            "breaks": method.label.split("/")[3],
-        },
-        "tiers": list(names),
-        "thresholds": list(thresholds) if thresholds is not None else None,
-        "head_share": head_share,
-        "perturbation": {
-            "distribution": "dirichlet",
-            "draws": draws,
-            "concentration": concentration,
-            "seed": seed,
-        },
-        "links": {
-            "decay": decay,
-            "half_distance": half_distance,
-            "exponent": exponent,
-            "tier_factor": tier_factor,
-            "neighbour_distance": neighbour_distance,
-            "neighbour_half_distance": neighbour_half_distance,
-            "distance": "travel-time matrix" if travel is not None else "great-circle km",
-            "mass": "sqrt(population * index)" if population_mass else "index",
-            "link_top": link_top,
-            "strong_threshold": strong_threshold,
-        },
-        "boundaries": boundaries,
-        "national": (
-            {"country": national, "index": national_index, "measure": national_measure}
-            if national is not None
-            else None
-        ),
-        "lang": options.lang,
-    }
-    outcome = MacroResult(
-        units=units_frame,
-        links=links,
-        methods=methods,
-        result=result,
-        reproduce_share=same,
-        paper=paper,
-        settings=settings,
-    )
-    if out is None:
         return outcome
-    extra = {
-        "weights": dict(zip(columns, result.weights.round(6).tolist(), strict=True)),
-        "index_breaks": result.breaks.tolist(),
-        "gvf": result.gvf,
-        "ahp": ahp_info or None,
-        "weight_perturbation_reproduces": same,
-        "geometry": geo_source,
-        "citation": CITATION,
-        "scale": "macro",
-    }
-    in_memory = [*files.values(), indicators, *vars(method).values()]
-    if not any(isinstance(v, pd.DataFrame | Mapping) or callable(v) for v in in_memory):
-        extra["options"] = recorded_options(options)
-        extra["scenario"] = macro_document(options)
-    if paper:
-        flags = methods.get("reproduces_paper", pd.Series(False, index=methods.index))
-        reproducing = flags.eq(True).to_numpy()
-        extra["reproduces_table2"] = bool((units_frame["tier"] == units_frame["paper_tier"]).all())
-        extra["combinations_reproducing_table2"] = [
-            "/".join(r[:4])
-            for r in methods.loc[
-                reproducing, ["normalization", "weighting", "composite", "breaks"]
-            ].itertuples(index=False)
-        ]
-    write_outputs(
-        outcome,
-        out,
-        overwrite=overwrite,
-        command=command,
-        inputs=inputs,
-        extra=extra,
-        tiles=tiles,
-        map_assets=map_assets,
-        lang=options.lang,
-    )
-    return outcome
 
 
 def _units_frame(

@@ -42,6 +42,7 @@ from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
+from gis import progress
 from gis.decay import KERNEL_DECAYS, reach
 from gis.engine import Engine
 from gis.errors import DataSourceError, InputError, NoDataError
@@ -855,8 +856,9 @@ def compute_meso(
     config.validate()
     lap = Laps()
 
-    grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
-    ctx = measure_context(grid, inside, data, config)
+    with progress.step("grid and sources"):
+        grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
+        ctx = measure_context(grid, inside, data, config)
     lap("grid")
     macro_outside = "macro" in ctx.unavailable
     if macro_outside:
@@ -1076,13 +1078,17 @@ def run_meso(
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        data = load_meso_data(config)
-        result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
-    result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
-    paths = write_run(result, output_spec(result, config, command=command), out=Path(out),
-                      overwrite=overwrite)  # fmt: skip
+    extra_steps = (config.decision.regions > 0) + (config.decision.sensitivity > 0)
+    with progress.pipeline(len(config.factors) + 6 + extra_steps, desc="innosite meso"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            with progress.step("read data"):
+                data = load_meso_data(config)
+            result = compute_meso(data, config, exclude=read_exclusions(config.exclude_file))
+        result.warnings = list(dict.fromkeys(str(w.message) for w in caught))
+        with progress.step("write outputs", size=2):
+            paths = write_run(result, output_spec(result, config, command=command),
+                              out=Path(out), overwrite=overwrite)  # fmt: skip
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result, paths
@@ -1090,7 +1096,7 @@ def run_meso(
 
 def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None = None) -> Any:
     """What a meso run adds to the outputs (:class:`layers.outputs.write.OutputSpec`)."""
-    from layers.meso.outputs import POPUP_FIELDS, availability_notes
+    from layers.meso.outputs import POPUP_FIELDS, map_notes
     from layers.outputs.write import OutputSpec
 
     data = result.data
@@ -1101,13 +1107,7 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
                        ("existing", config.decision.existing_file)):  # fmt: skip
         if path is not None:
             inputs.append({"role": role, "path": str(path)})
-    notes = [
-        f"Region: {data.region.get('name')} ({data.region.get('geometry_source')})",
-        *availability_notes(result),
-        "Data: GeoNames (CC BY 4.0), airportsdata (MIT)"
-        + (", OpenStreetMap (ODbL)" if data.osm is not None else "")
-        + "; centres after Zhang (2022)",
-    ]
+    notes = map_notes(result, lang=config.lang)
     return OutputSpec(
         scale="meso", config=config, parameters=config_dict(config), inputs=inputs,
         grid_extra={"cells_in_region": int(result.inside.sum())},

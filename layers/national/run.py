@@ -44,6 +44,7 @@ from gis.engine import Engine
 from gis.errors import DataSourceError, InputError
 from gis.grid import Grid, check_area_size
 from layers.decision import DecisionOptions
+from layers.i18n import text
 from layers.meso import run as meso
 from layers.meso.factors import NATIONAL_FACTORS
 from layers.meso.run import MesoConfig, MesoData
@@ -324,23 +325,43 @@ def run_national(
     a worker lost mid-run — leaves no output behind, and an existing ``out`` is
     only replaced with ``overwrite``.
     """
+    from gis import progress as bar
     from gis.io import check_output_folder, output_folder
     from layers.outputs.write import write_outputs
 
     config.validate()
     check_output_folder(out, overwrite=overwrite)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, bar.pipeline(5, desc="innosite national"):
         warnings.simplefilter("always", UserWarning)
-        data = national_data(config)
+        with bar.step("read data"):
+            data = national_data(config)
         with output_folder(out, overwrite=overwrite) as stage:
-            result = compute_national(data, config, stage, progress=progress)
-            spec = output_spec(result, config, command=command,
-                               warnings_seen=[str(w.message) for w in caught])  # fmt: skip
-            rel = write_outputs(result, spec, stage=stage, written=result.paths)
+            with bar.step("measures and scores by window", size=3) as done:
+                result = compute_national(data, config, stage,
+                                          progress=_windows_done(done, progress))  # fmt: skip
+            with bar.step("write outputs"):
+                spec = output_spec(result, config, command=command,
+                                   warnings_seen=[str(w.message) for w in caught])  # fmt: skip
+                rel = write_outputs(result, spec, stage=stage, written=result.paths)
     result.paths = {role: Path(out) / name for role, name in rel.items()}
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
+
+
+def _windows_done(
+    done: Callable[[float], None], progress: Callable[[str, int, int], None] | None
+) -> Callable[[str, int, int], None]:
+    """A window callback that moves the progress bar (measures first, then scores)."""
+    stages = ("measures", "scores")
+
+    def report(stage: str, finished: int, total: int) -> None:
+        if stage in stages and total > 0:
+            done((stages.index(stage) + finished / total) / len(stages))
+        if progress is not None:
+            progress(stage, finished, total)
+
+    return report
 
 
 def output_spec(
@@ -361,10 +382,11 @@ def output_spec(
                    "memory_budget": config.engine.budget,
                    "scheduler": config.engine.scheduler})  # fmt: skip
     g, region = result.grid, result.data.region
+    lang = config.lang
     notes = [
-        f"Area: {region.get('name')} ({region.get('geometry_source')})",
-        f"Grid: {g.width} x {g.height} cells of {g.cell_size:g} m",
-        "Data: GeoNames (CC BY 4.0), airportsdata (MIT); centres after Zhang (2022)",
+        text("note.area", lang, name=region.get("name"), source=region.get("geometry_source")),
+        text("note.grid", lang, width=g.width, height=g.height, cell=f"{g.cell_size:g}"),
+        text("note.data_national", lang),
     ]
     return OutputSpec(
         scale="national", config=mc, parameters=params, inputs=result.data.sources,
@@ -381,30 +403,27 @@ def output_spec(
     )  # fmt: skip
 
 
-def summary(result: NationalResult) -> str:
-    """What a national run found, how it ran, and where its outputs are."""
+def summary(result: NationalResult, *, lang: str = "en") -> str:
+    """What a national run found, how it ran, and where its outputs are, in ``lang``."""
     from layers.meso.outputs import candidates_text, crs_label, layers_text
-    from layers.outputs.text import checks_text
+    from layers.outputs.text import checks_text, outputs_text
 
-    g = result.grid
+    g, region = result.grid, result.data.region
+    seconds = ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
     lines = [
-        f"Area: {result.data.region.get('name')} - {result.data.region.get('geometry_source')}",
-        f"Grid: {g.height:,} x {g.width:,} cells of {g.cell_size:g} m in {crs_label(g.crs)} "
-        f"({g.size / 1e6:.1f} M cells, {result.cells_in_region:,} in the area)",
-        f"Engine: {result.engine}; windows: {result.windows['measures']} (measures), "
-        f"{result.windows['scores']} (scores); seconds: "
-        + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()),
-        *checks_text(result.checks),
+        text("summary.area", lang, name=region.get("name"), source=region.get("geometry_source")),
+        text("summary.grid_national", lang, height=f"{g.height:,}", width=f"{g.width:,}",
+             cell=f"{g.cell_size:g}", crs=crs_label(g.crs), millions=f"{g.size / 1e6:.1f}",
+             inside=f"{result.cells_in_region:,}"),
+        text("summary.engine", lang, engine=result.engine, measures=result.windows["measures"],
+             scores=result.windows["scores"], seconds=seconds),
+        *checks_text(result.checks, lang=lang),
         "",
-        "Layers:",
-    ]
-    lines.append(layers_text(result.layers))
-    lines += ["", candidates_text(result.candidates, head=10, km2=True)]
-    lines += ["", "Outputs:"]
-    for role in ("map", "suitability", "candidates", "manifest"):
-        if role in result.paths:
-            lines.append(f"  {role:12s} {result.paths[role]}")
-    n_factor = sum(1 for k in result.paths if k.startswith("factor:"))
-    n_raw = sum(1 for k in result.paths if k.startswith("raw:"))
-    lines.append(f"  {n_factor} layer score GeoTIFFs and {n_raw} raw layers (raw/)")
+        text("summary.layers", lang),
+        layers_text(result.layers, lang=lang),
+        "",
+        candidates_text(result.candidates, head=10, km2=True, lang=lang),
+        "",
+        *outputs_text(result.paths, noun="layer", lang=lang),
+    ]  # fmt: skip
     return "\n".join(lines)

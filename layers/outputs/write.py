@@ -252,14 +252,14 @@ def write_outputs(
             no_data = result.inside & ~covered
         layers = {titles[fr.factor.name]: _masked(fr.score, result.inside)
                   for fr in result.factors if fr.score is not None}  # fmt: skip
-        layers.update({localise(k, lang): v for k, v in decision_map_layers(result).items()})
+        layers.update(decision_map_layers(result, lang=lang))
     else:
         composite, map_grid = _overview(stage / rel["suitability"], grid)
         overviews = {name: _overview(stage / rel[f"factor:{name}"], grid)[0]
                      for name in titles if f"factor:{name}" in rel}  # fmt: skip
         layers = {titles[name]: array for name, array in overviews.items()}
-        for layer_title, name in decision_map_files(result).items():
-            layers[localise(layer_title, lang)] = _overview(stage / name, grid)[0]
+        for layer_title, name in decision_map_files(result, lang=lang).items():
+            layers[layer_title] = _overview(stage / name, grid)[0]
         notes.append(text("map.overview_note", lang, km=f"{map_grid.cell_size / 1000:.1f}"))
         if "coverage" in rel:
             cov = _overview(stage / rel["coverage"], grid)[0]

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from fontTools.ttLib import TTFont
+from shapely.geometry import box
 
 from gis.errors import InputError
 from gis.grid import Grid
@@ -386,3 +387,137 @@ def test_chart_font_list_needs_the_bundled_font_to_render_chinese(tmp_path):
             warnings.simplefilter("always")
             fig.savefig(tmp_path / "x.png")
     assert any("missing from font" in str(w.message) for w in caught)
+
+
+# ---------------------------------------------------------------------------- meso and national
+def _english_phrases() -> set[str]:
+    """The English phrases of the table: the words between placeholders, two words or more."""
+    phrases = set()
+    for texts in TEXTS.values():
+        for part in re.split(r"\{[^}]*\}", texts["en"]):
+            part = part.strip(" :;,.()-–")
+            if re.search(r"[A-Za-z]+ +[A-Za-z]+", part):
+                phrases.add(part)
+    return phrases
+
+
+def _without_data_text(summary: str, result) -> str:
+    """The summary without what the data gave in English (layer notes, place names)."""
+    rows = getattr(result, "layers", None) or result.layer_table()
+    given = [r["note"] if len(r["note"]) <= 90 else r["note"][:87] + "..." for r in rows]
+    given += [str(result.data.region.get(k)) for k in ("name", "geometry_source")]
+    for value in sorted(given, key=len, reverse=True):
+        summary = summary.replace(value, "")
+    return summary
+
+
+@pytest.fixture(scope="module")
+def zh_meso(tmp_path_factory):
+    from layers.meso.run import MesoConfig, run_meso
+
+    out = tmp_path_factory.mktemp("zh-meso") / "run"
+    return run_meso(MesoConfig(cell_size=5000, tiles=None, lang="zh"), out=out)
+
+
+def test_a_chinese_meso_summary_has_no_english_sentence_of_the_table(zh_meso):
+    from layers.meso.outputs import meso_summary
+
+    result, paths = zh_meso
+    zh = meso_summary(result, paths, lang="zh")
+    en = meso_summary(result, paths, lang="en")
+    phrases = _english_phrases()
+    assert [p for p in phrases if p in _without_data_text(zh, result)] == []
+    # the same check finds the English of the English summary
+    for phrase in ("Candidate zones", "cells in the region", "macro centre", "nearest city"):
+        assert phrase in phrases and phrase in en
+    for word in (
+        "区域：",
+        "网格：",
+        "图层（是否可用及所用数据）：",
+        "候选区域：",
+        "成果：",
+        "交通枢纽 (hubs)",
+        "已使用",
+        "不可用",
+        "所属科技创新中心",
+        "国家科技创新中心",
+    ):
+        assert word in zh, word  # fmt: skip
+    assert re.search(r"\nhubs +used +0\.", en)  # English: the names alone
+
+
+def test_chinese_meso_map_notes_and_project(zh_meso):
+    from layers.meso.outputs import map_notes
+
+    result, paths = zh_meso
+    notes = map_notes(result, lang="zh")
+    assert notes[0].startswith("区域：") and notes[-1].startswith("数据：GeoNames")
+    assert "交通枢纽：已使用（权重 " in notes[1]
+    assert any("多元化的产业体系：不可用；说明：needs OpenStreetMap" in n for n in notes)
+    english = map_notes(result, lang="en")
+    assert english[-1] == (
+        "Data: GeoNames (CC BY 4.0), airportsdata (MIT); centres after Zhang (2022)"
+    )
+    assert "Transport hubs: used (weight " in english[1]
+    page = paths["map"].read_text(encoding="utf-8")
+    for note in notes:
+        escaped = note.encode("unicode_escape").decode("ascii")
+        assert note in page or escaped in page, note
+    assert "used (weight" not in page
+
+
+def test_a_chinese_national_summary_has_no_english_sentence_of_the_table(tmp_path):
+    from layers.national.run import NationalConfig, run_national, summary
+
+    area = tmp_path / "wuhan.gpkg"
+    gpd.GeoDataFrame(geometry=[box(113.8, 30.2, 114.8, 30.9)], crs=4326).to_file(area)
+    config = NationalConfig(area_file=str(area), cell_size=5000, min_area_ha=1000, tiles=None,
+                            lang="zh")  # fmt: skip
+    result = run_national(config, out=tmp_path / "run")
+    zh = summary(result, lang="zh")
+    assert [p for p in _english_phrases() if p in _without_data_text(zh, result)] == []
+    for word in ("范围：", "计算引擎：windows", "图层：", "平方公里", "候选区域：", "成果："):
+        assert word in zh, word
+    en = summary(result, lang="en")
+    assert "Engine: windows" in en and "Candidate zones:" in en and "km2" in en
+    page = result.paths["map"].read_text(encoding="utf-8")
+    for note in ("范围：", "网格：", "数据：GeoNames"):
+        escaped = note.encode("unicode_escape").decode("ascii")
+        assert note in page or escaped in page, note
+
+
+def test_decision_layer_names_in_both_languages():
+    from layers.decision import decision_map_files, decision_map_layers
+
+    std = np.array([[0.0, 0.5], [np.nan, 0.25]])
+    sens = SimpleNamespace(draws=12, std=std, probability=np.ones((2, 2)))
+    result = SimpleNamespace(decision=SimpleNamespace(sensitivity=sens))
+    top = np.percentile([0.0, 0.5, 0.25], 99)  # the stretch: 99th percentile of the spread
+    assert list(decision_map_layers(result)) == [
+        "Probability of selection (12 weight draws)",
+        f"Score spread (std, 0–{top:.3f} stretched)",
+    ]
+    assert list(decision_map_layers(result, lang="zh")) == [
+        "入选概率（12 次权重抽样）",
+        f"得分离散度（标准差，按 0–{top:.3f} 拉伸显示）",
+    ]
+    assert decision_map_files(result, lang="zh") == {
+        "入选概率（12 次权重抽样）": "sensitivity/selection_probability.tif",
+        "得分离散度（标准差）": "sensitivity/std.tif",
+    }
+    assert decision_map_layers(SimpleNamespace(decision=None), lang="zh") == {}
+
+
+def test_layer_status_words_in_both_languages():
+    from layers.meso.outputs import layers_text, status_word
+
+    assert [status_word(s) for s in ("ok", "unavailable", "drop", "zero", "odd")] == [
+        "used", "not available", "empty -> dropped", "empty -> 0", "odd"
+    ]  # fmt: skip
+    rows = [{"layer": "hubs", "title": "Transport hubs", "status": "drop", "weight": 0.0,
+             "note": "no hub"}, {"layer": "mine", "title": "My layer", "status": "ok",
+             "weight": 1.0, "note": ""}]  # fmt: skip
+    zh = layers_text(rows, lang="zh").splitlines()
+    assert zh[0].split() == ["图层", "状态", "权重", "数据来源", "/", "说明"]
+    assert zh[2].split() == ["交通枢纽", "(hubs)", "无要素", "->", "不参与", "0.000", "no", "hub"]
+    assert zh[3].split() == ["mine", "已使用", "1.000"]  # a layer of one's own keeps its name

@@ -141,7 +141,7 @@ def test_map_lists_layers_and_availability(default_run):
     text = (out / "map.html").read_text()
     for title in ("Transport hubs", "Market potential", "City size", "Macro hierarchy"):
         assert title in text
-    assert "Industrial diversity: unavailable" in text
+    assert "Industrial diversity: not available" in text
 
 
 # ------------------------------------------------------------------ command line

@@ -109,6 +109,64 @@ def test_the_bar_is_drawn_into_a_pipe_when_asked(monkeypatch):
     assert quiet.getvalue() == ""
 
 
+def _drawn(output: str) -> list[float]:
+    seen = [runner.progress_of(part) for part in output.replace("\r", "\n").split("\n")]
+    return [p for p in seen if p is not None]
+
+
+def test_steps_move_the_bar_by_their_size_and_a_pipeline_ends_at_100(monkeypatch):
+    from gis import progress
+
+    monkeypatch.setenv("INNOSITE_PROGRESS", "always")
+    out = io.StringIO()
+    with progress.verbosity(progress.NORMAL, stream=out), progress.pipeline(8, desc="demo"):
+        with progress.step("a", size=4) as done:
+            done(0.25)  # 1 of 8
+            done(0.1)  # never back
+            with progress.step("inner") as inner:  # a step of a step only names itself
+                inner(1.0)
+            done(0.5)  # 2 of 8
+        with progress.step("b", size=20):  # never past the total
+            pass
+    assert _drawn(out.getvalue()) == [0.0, 12.0, 25.0, 50.0, 100.0]
+    # a pipeline that fails does not claim 100 %
+    failed = io.StringIO()
+    with pytest.raises(ValueError), progress.verbosity(progress.NORMAL, stream=failed):
+        with progress.pipeline(4, desc="demo"):
+            with progress.step("a"):
+                pass
+            with progress.step("b"):
+                raise ValueError("stop")
+    assert _drawn(failed.getvalue()) == [0.0, 25.0]
+    # without a bar, done() does nothing
+    with progress.step("alone") as done:
+        done(0.5)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["meso", "--cell-size", "5000"],
+        ["national", "--area-file", "WUHAN", "--cell-size", "5000", "--min-area", "1000"],
+        ["macro", "--draws", "50"],
+    ],
+    ids=["meso", "national", "macro"],
+)
+def test_a_child_run_streams_increasing_percentages_to_100(tmp_path, args):
+    if "WUHAN" in args:
+        area = tmp_path / "wuhan.gpkg"
+        gpd.GeoDataFrame(geometry=[box(113.8, 30.2, 114.8, 30.9)], crs=4326).to_file(area)
+        args = [str(area) if a == "WUHAN" else a for a in args]
+    env = runner.child_environment({"pythonpath": [str(ROOT)]})
+    pct: list[float] = []
+    command = [*runner.python_command({}, python=sys.executable), *args, "--no-tiles", "--out",
+               str(tmp_path / "out")]  # fmt: skip
+    runner.run_streaming(command, env=env, on_progress=pct.append)
+    assert pct == sorted(pct) and pct[0] == 0.0 and pct[-1] == 100.0
+    assert len(set(pct)) >= 4, pct  # the long steps show, not only the start and the end
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
 def test_the_child_environment_drops_qgis_settings():
     base = {"PATH": "/usr/bin", "PYTHONHOME": "/qgis/apps/Python39", "PROJ_LIB": "/qgis/proj",
             "GDAL_DATA": "/qgis/gdal", "PYTHONPATH": "/qgis/py", "LANG": "zh_CN.UTF-8"}  # fmt: skip
@@ -619,6 +677,52 @@ def test_a_run_is_added_to_the_project_styled_and_cancel_leaves_nothing(qgis_hom
     assert "cancelled" in report["cancelled"]
     assert not cancelled.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]
+
+
+PROGRESS_IN_QGIS = textwrap.dedent(
+    """
+    import json, sys
+    from qgis.core import QgsApplication, QgsProcessingFeedback
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path[:0] = [sys.argv[1], "/usr/share/qgis/python/plugins"]
+    import processing
+    from processing.core.Processing import Processing
+    Processing.initialize()
+    from innosite_processing.plugin import InnositePlugin
+    plugin = InnositePlugin()
+    plugin.initProcessing()
+    report = {}
+    for name, params in (("macro", {"DRAWS": 50}), ("meso", {"CELL_SIZE": 5000})):
+        feedback = QgsProcessingFeedback()
+        seen = []
+        feedback.progressChanged.connect(seen.append)
+        processing.run(f"innosite:{name}", {"OUTPUT": f"{sys.argv[2]}/{name}", "NO_TILES": True,
+                       **params}, feedback=feedback)
+        report[name] = seen
+    plugin.unload()
+    print("RESULT " + json.dumps(report))
+    """
+)
+
+
+@pytest.mark.qgis
+def test_qgis_shows_the_percentages_of_a_meso_and_a_macro_run(qgis_home, tmp_path):
+    if not Path(SYSTEM_PYTHON).exists():
+        _missing("python3 with python3-qgis not installed")
+    script = tmp_path / "progress.py"
+    script.write_text(PROGRESS_IN_QGIS, encoding="utf-8")
+    plugins = qgis_home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, str(script), str(plugins / "python" / "plugins"), str(tmp_path)],
+        capture_output=True, text=True, env=_qgis_env(qgis_home), timeout=600, check=False,
+    )  # fmt: skip
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name, seen in json.loads(line[len("RESULT ") :]).items():
+        assert seen == sorted(seen) and seen[-1] == 100.0, (name, seen)
+        # the child's own steps, not only the provider's final 100
+        assert len({p for p in seen if 0 < p < 100}) >= 3, (name, seen)
 
 
 BUILD_COMMAND = textwrap.dedent(
