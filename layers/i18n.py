@@ -298,6 +298,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "note.layer_used": ("{title}: used (weight {weight})", "{title}：已使用（权重 {weight}）"),
     "note.layer_other": ("{title}: {status} - {note}", "{title}：{status}；说明：{note}"),
     "note.osm_source": (", OpenStreetMap (ODbL)", "、OpenStreetMap 贡献者（ODbL）"),
+    "note.water_source": (", Natural Earth (public domain)", "、Natural Earth（公有领域）"),
+    "note.water": (
+        "Water: {share} of the region lies on Natural Earth lakes and rivers and is left out",
+        "水域：研究区的 {share} 位于 Natural Earth 湖泊与河流上，已排除",
+    ),
     "note.data_meso": (
         "Data: GeoNames (CC BY 4.0), airportsdata (MIT){osm}; centres after Zhang (2022)",
         "数据：GeoNames（CC BY 4.0）、airportsdata（MIT）{osm}；科技创新中心依据张文忠（2022）",

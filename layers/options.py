@@ -721,6 +721,12 @@ SITE_OPTIONS: dict[str, Option] = {
             help="cells farther than this from every mapped street or building are no data "
             "(never candidates); 0 turns the data-coverage mask off",
         ),
+        Option(
+            name="water", default=True, flags=("--no-water-mask",), key="constraints.water_mask",
+            kind="bool", const=(False,), label="offline water mask",
+            help="keep the cells on the shipped Natural Earth lakes and rivers (left out of "
+            "a region in China by default when no OSM data is given)",
+        ),
     )
 }  # fmt: skip
 

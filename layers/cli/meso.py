@@ -70,7 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_weight_option(model, what="layer")
     add_options(
         model, specs,
-        ["empty_rule", "market_decay", "market_scale_km", "hub_combine", "constraints",
+        ["empty_rule", "market_decay", "market_scale_km", "hub_combine", "constraints", "water",
          "exclude_file"],
     )  # fmt: skip
     add_options(

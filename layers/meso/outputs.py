@@ -45,14 +45,23 @@ def availability_notes(result: Any, *, lang: str = "en") -> list[str]:
     return lines
 
 
-def map_notes(result: Any, *, lang: str = "en") -> list[str]:
-    """The notes under a meso run's map, in ``lang``: region, layers, data sources."""
+def map_notes(result: Any, *, lang: str = "en", water_share: float | None = None) -> list[str]:
+    """The notes under a meso run's map, in ``lang``: region, layers, water, data sources.
+
+    ``water_share`` is the share of the region left out as Natural Earth water (None:
+    no water mask).
+    """
     data = result.data
     region = data.region
     osm = text("note.osm_source", lang) if data.osm is not None else ""
+    water = []
+    if water_share is not None:
+        water = [text("note.water", lang, share=f"{water_share:.1%}")]
+        osm += text("note.water_source", lang)
     return [
         text("note.region", lang, name=region.get("name"), source=region.get("geometry_source")),
         *availability_notes(result, lang=lang),
+        *water,
         text("note.data_meso", lang, osm=osm),
     ]
 

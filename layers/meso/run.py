@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +340,7 @@ class MesoConfig:
         const=(False,),
         help="do not exclude OSM water bodies",
     )
+    water: bool = like(SITE_OPTIONS, "water")
     tiles: str | None = like(MAP_OPTIONS, "tiles")
     preset: tuple[Factor, ...] = MESO_FACTORS
     aggregation: str = like(
@@ -426,6 +427,7 @@ class MesoData:
     centre_polygons: gpd.GeoSeries | None = None
     osm: gpd.GeoDataFrame | None = None
     population: PopulationRaster | None = None
+    water: gpd.GeoDataFrame | None = None  # shipped lakes and rivers; None: no water mask
     sources: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -614,8 +616,14 @@ def load_meso_data(config: MesoConfig) -> MesoData:
                 "crs": population.crs.to_string(),
             }
         )
+    water = None  # the coarse Natural Earth water only where no OSM water is at hand
+    if config.water and osm is None and _china_overlap(area):
+        from layers.china.water import SOURCE, load_water
+
+        water = load_water(md.margin_box(area, 2_000.0))
+        sources.append({"role": "water", **SOURCE, "features_read": len(water)})
     return MesoData(area=area, region=region, cities=cities, hubs=hubs, centres=centres,
-                    centre_polygons=polygons, osm=osm, population=population,
+                    centre_polygons=polygons, osm=osm, population=population, water=water,
                     sources=sources, notes=notes)  # fmt: skip
 
 
@@ -788,6 +796,7 @@ class MesoResult:
     sources: dict[str, LoadedSource] = field(default_factory=dict)  # user sources read
     covered: np.ndarray | None = None  # cells with data (None: no coverage mask)
     checks: dict[str, Any] = field(default_factory=dict)  # data coverage, conditions, warnings
+    water: np.ndarray | None = None  # region cells left out as water (None: no water mask)
 
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: status, features used, weight, note."""
@@ -858,6 +867,10 @@ def compute_meso(
 
     with progress.step("grid and sources"):
         grid, inside = meso_grid(data.area, cell_size=config.cell_size, crs=config.crs)
+        water = water_cells(grid, inside, data)
+        if water is not None:
+            inside = inside & ~water
+            data = replace(data, notes=[*data.notes, water_note(water, inside)])
         ctx = measure_context(grid, inside, data, config)
     lap("grid")
     macro_outside = "macro" in ctx.unavailable
@@ -877,7 +890,57 @@ def compute_meso(
                       data=data, population_info=ctx.population_info,
                       timings={**lap.seconds, **res.timings}, decision=res.decision,
                       windows=res.windows, sources=ctx.sources, covered=res.covered,
-                      checks=res.checks)  # fmt: skip
+                      checks=res.checks, water=water)  # fmt: skip
+
+
+def water_cells(grid: Grid, inside: np.ndarray, data: MesoData) -> np.ndarray | None:
+    """Cells of the region whose centre lies on the shipped water layer; None without it.
+
+    These cells leave the study area: they are never scored, never in a percentile
+    sample and never zones.
+
+    Raises
+    ------
+    NoDataError
+        Every cell of the region lies on water.
+    """
+    if data.water is None:
+        return None
+    from layers.china.water import water_mask, water_polygons
+
+    water = water_mask(grid, water_polygons(data.water, grid.crs)) & inside
+    if inside.any() and water.sum() == inside.sum():
+        raise NoDataError(
+            f"every cell of the region {data.region.get('name')} lies on Natural Earth water; "
+            "give a larger region or --no-water-mask"
+        )
+    return water
+
+
+def water_info(result: MesoResult) -> dict[str, Any] | None:
+    """Cells of the region left out as water and their share; None without the water mask."""
+    if result.water is None:
+        return None
+    cells = int(result.water.sum())
+    region = cells + int(result.inside.sum())
+    return {"cells": cells, "share": round(cells / region, 4) if region else 0.0,
+            "source": "Natural Earth 1:10m lakes and rivers (layers/data/water)"}  # fmt: skip
+
+
+def water_note(water: np.ndarray, inside: np.ndarray) -> str:
+    """The summary line on the cells left out as water (``inside`` without them).
+
+    Examples
+    --------
+    >>> water_note(np.array([True, False, False, False]), np.array([False, True, True, True]))[:36]
+    'water: 25.0% of the region (1 cells)'
+    """
+    cells = int(water.sum())
+    share = cells / max(cells + int(inside.sum()), 1)
+    return (
+        f"water: {share:.1%} of the region ({cells:,} cells) lies on Natural Earth lakes and "
+        "rivers and is left out (--no-water-mask keeps it)"
+    )
 
 
 def _warn_empty(factor_results: list[FactorResult]) -> None:
@@ -1107,7 +1170,8 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
                        ("existing", config.decision.existing_file)):  # fmt: skip
         if path is not None:
             inputs.append({"role": role, "path": str(path)})
-    notes = map_notes(result, lang=config.lang)
+    water = water_info(result)
+    notes = map_notes(result, lang=config.lang, water_share=water["share"] if water else None)
     return OutputSpec(
         scale="meso", config=config, parameters=config_dict(config), inputs=inputs,
         grid_extra={"cells_in_region": int(result.inside.sum())},
@@ -1116,7 +1180,7 @@ def output_spec(result: MesoResult, config: MesoConfig, *, command: str | None =
                "notes": data.notes, "seconds": result.timings,
                "sources": [src.describe() for src in result.sources.values()],
                "engine": config.engine.describe(), "windows": result.windows,
-               "data_coverage": result.checks.get("data_coverage")},
+               "data_coverage": result.checks.get("data_coverage"), "water": water},
         title="Innovation-centre suitability (meso)",
         suitability_description="innovation-centre suitability, meso scale (0-1)",
         suitability_tags={"region": str(data.region.get("name"))},

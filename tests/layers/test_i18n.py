@@ -448,10 +448,15 @@ def test_a_chinese_meso_summary_has_no_english_sentence_of_the_table(zh_meso):
 
 def test_chinese_meso_map_notes_and_project(zh_meso):
     from layers.meso.outputs import map_notes
+    from layers.meso.run import water_info
 
     result, paths = zh_meso
-    notes = map_notes(result, lang="zh")
+    water = water_info(result)
+    share = water["share"] if water else None
+    notes = map_notes(result, lang="zh", water_share=share)
     assert notes[0].startswith("区域：") and notes[-1].startswith("数据：GeoNames")
+    if water:
+        assert notes[-2].startswith("水域：") and "Natural Earth（公有领域）" in notes[-1]
     assert "交通枢纽：已使用（权重 " in notes[1]
     assert any("多元化的产业体系：不可用；说明：needs OpenStreetMap" in n for n in notes)
     english = map_notes(result, lang="en")
