@@ -9,6 +9,8 @@ reports regions the same way.
 
 from __future__ import annotations
 
+import array
+import itertools
 import math
 import numbers
 from collections.abc import Mapping
@@ -104,6 +106,42 @@ def kth_largest(score: np.ndarray, k: int, n_valid: int) -> Any:
     values = score[~np.isnan(score)]
     values.partition(n_valid - k)
     return values[n_valid - k]
+
+
+def polygon_pieces(ranks: np.ndarray, transform: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The 4-connected pieces of the nonzero cells of an int32 raster, as polygons.
+
+    Returns the polygons (simple and valid; an 8-connected region comes out as
+    several pieces meeting only at cell corners) and the raster value of each.
+    GDAL gives every piece as GeoJSON rings; their vertices are gathered in flat
+    arrays and all rings and polygons are built in two vectorised shapely calls
+    (the first ring of a piece is its shell), not one Python object per piece.
+    """
+    import shapely
+    from rasterio import features
+
+    pieces = features.shapes(
+        ranks,
+        mask=(ranks > 0).view(np.uint8),  # uint8 as GDAL takes it: no converted copy
+        connectivity=4,
+        transform=transform,
+    )
+    flat = array.array("d")  # x, y of every ring vertex, compact as they arrive
+    sizes: list[int] = []
+    ring_piece: list[int] = []
+    values: list[float] = []
+    for piece, (geom, value) in enumerate(pieces):  # one item per output polygon, not per cell
+        for ring in geom["coordinates"]:
+            flat.extend(itertools.chain.from_iterable(ring))
+            sizes.append(len(ring))
+            ring_piece.append(piece)
+        values.append(value)
+    if not values:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    xy = np.frombuffer(flat, dtype=np.float64).reshape(-1, 2)
+    rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(sizes)), sizes))
+    polys = shapely.polygons(rings, indices=np.asarray(ring_piece, dtype=np.int64))
+    return polys, np.asarray(values, dtype=np.int64)
 
 
 def empty_frame(columns: list[str], crs: object) -> gpd.GeoDataFrame:

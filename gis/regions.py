@@ -9,8 +9,6 @@ per-region statistics. Statistics are computed for all regions at once with
 
 from __future__ import annotations
 
-import array
-import itertools
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -24,6 +22,7 @@ from gis._regions import (
     STRUCTURES,
     check_connectivity,
     empty_frame,
+    polygon_pieces,
     region_frame,
     selection_mask,
 )
@@ -124,7 +123,6 @@ def _region_stats(
 def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
     """One (Multi)Polygon per rank 1..n_ranks from a raster of ranks (0 = none)."""
     import shapely
-    from rasterio import features
 
     # Polygonise only the rows (and, if much narrower, the columns) holding regions.
     rows = np.flatnonzero(ranks.any(axis=1))
@@ -136,28 +134,7 @@ def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
     window = np.ascontiguousarray(ranks[r0:r1, c0:c1])
     # Polygonise 4-connected pieces (simple, valid polygons); an 8-connected
     # region comes out as several pieces that meet only at cell corners.
-    pieces = features.shapes(
-        window,
-        mask=(window > 0).view(np.uint8),  # uint8 as GDAL takes it: no converted copy
-        connectivity=4,
-        transform=transform @ Affine.translation(c0, r0),
-    )
-    # GDAL gives each piece as GeoJSON rings: gather every ring's vertices and build all
-    # rings and polygons in two vectorised calls (the first ring of a piece is its shell)
-    flat = array.array("d")  # x, y of every ring vertex, compact as they arrive
-    sizes: list[int] = []
-    ring_piece: list[int] = []
-    values_list: list[float] = []
-    for piece, (geom, value) in enumerate(pieces):  # one item per output polygon, not per cell
-        for ring in geom["coordinates"]:
-            flat.extend(itertools.chain.from_iterable(ring))
-            sizes.append(len(ring))
-            ring_piece.append(piece)
-        values_list.append(value)
-    xy = np.frombuffer(flat, dtype=np.float64).reshape(-1, 2)
-    rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(sizes)), sizes))
-    polys = shapely.polygons(rings, indices=np.asarray(ring_piece, dtype=np.int64))
-    values = np.asarray(values_list, dtype=np.int64)
+    polys, values = polygon_pieces(window, transform @ Affine.translation(c0, r0))
 
     order = np.argsort(values, kind="stable")
     polys, values = polys[order], values[order]

@@ -54,6 +54,7 @@ from gis._regions import (
     STRUCTURES,
     check_connectivity,
     empty_frame,
+    polygon_pieces,
     region_frame,
     selection_mask,
 )
@@ -584,20 +585,6 @@ def _merge_pieces(polys: np.ndarray, values: np.ndarray, n_ranks: int) -> np.nda
     return out
 
 
-def _window_pieces(ranks: np.ndarray, window: Window) -> tuple[list[Any], list[int]]:
-    from rasterio import features
-    from shapely.geometry import shape
-
-    shapes_list, values_list = [], []
-    # 4-connected pieces are simple, valid polygons, as in gis.regions.
-    for geom, value in features.shapes(
-        ranks, mask=ranks > 0, connectivity=4, transform=window.grid.transform
-    ):
-        shapes_list.append(shape(geom))
-        values_list.append(int(value))
-    return shapes_list, values_list
-
-
 # ---------------------------------------------------------------------- zones
 def _check_factors(
     factors: Mapping[str, str | os.PathLike] | None,
@@ -837,8 +824,8 @@ def windowed_candidate_regions(
             del region, rank_of
 
         # ------------------------------------------------------------ ranks, polygons
-        pieces: list[Any] = []
-        values: list[int] = []
+        pieces: list[np.ndarray] = []
+        values: list[np.ndarray] = []
         if n_ranks or target is not None:
             writer = None
             if target is not None:
@@ -863,9 +850,9 @@ def windowed_candidate_regions(
                 if writer is not None:
                     writer.write(window, {"rank": ranks})
                 if n_ranks and ranks.any():
-                    shapes_list, values_list = _window_pieces(ranks, window)
-                    pieces += shapes_list
-                    values += values_list
+                    window_polys, window_values = polygon_pieces(ranks, window.grid.transform)
+                    pieces.append(window_polys)
+                    values.append(window_values)
                 del ranks
                 tick()
         else:
@@ -874,9 +861,8 @@ def windowed_candidate_regions(
 
     if n_ranks == 0:
         return empty_frame(columns, grid.crs)
-    polys = np.empty(len(pieces), dtype=object)
-    polys[:] = pieces
+    polys = np.concatenate(pieces)
     del pieces
-    geometry = _merge_pieces(polys, np.asarray(values, dtype=np.int64), n_ranks)
+    geometry = _merge_pieces(polys, np.concatenate(values), n_ranks)
     return region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
                          geometry)  # fmt: skip
