@@ -49,6 +49,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from gis import settings
 from gis._regions import (
     REGION_COLUMNS,
     STRUCTURES,
@@ -747,6 +748,22 @@ def windowed_candidate_regions(
             n = ndimage.label(mask, structure=structure, output=labels)
             return score, mask, labels, int(n)
 
+        # The selection of every window, one bit per cell, spares the second labelling
+        # pass from reading and decoding the score again when it fits an eighth of the
+        # budget (a grid far larger than memory reads it again instead).
+        budget = settings.memory_budget if memory_budget is None else int(memory_budget)
+        packed: list[np.ndarray] | None = [] if grid.height * grid.width <= budget else None
+
+        def relabel(k: int, window: Window) -> tuple[np.ndarray, int]:
+            if packed is None:
+                _, _, labels, n = label(window)
+                return labels, n
+            mask = np.unpackbits(packed[k], count=window.height * window.width)
+            labels = np.empty(window.shape, dtype=np.int32)
+            n = ndimage.label(mask.view(bool).reshape(window.shape), structure=structure,
+                              output=labels)  # fmt: skip
+            return labels, int(n)
+
         # ------------------------------------------------------------ labels, statistics
         borders = _Borders(grid.width, diagonal=connectivity == 8)
         offsets, per_window = [], []
@@ -756,6 +773,8 @@ def windowed_candidate_regions(
         offset = 0
         for window in windows:
             score, mask, labels, n = label(window)
+            if packed is not None:  # windows without a region are not labelled again
+                packed.append(np.packbits(mask) if n else np.empty(0, dtype=np.uint8))
             offsets.append(offset)
             per_window.append(n)
             borders.add(window, labels, offset)
@@ -836,9 +855,9 @@ def windowed_candidate_regions(
                     grid, {"rank": rank_out}, overwrite=overwrite, memory_budget=memory_budget
                 )
                 writer = stack.enter_context(rank_writer)
-            for window, offset, n in zip(windows, offsets, per_window, strict=True):
+            for k, (window, offset, n) in enumerate(zip(windows, offsets, per_window, strict=True)):
                 if n:
-                    _, _, labels, n_again = label(window)
+                    labels, n_again = relabel(k, window)
                     if n_again != n:
                         raise DataSourceError(f"{path} changed while it was being read")
                     window_lut = lut[offset : offset + n + 1].copy()
