@@ -9,6 +9,8 @@ reports regions the same way.
 
 from __future__ import annotations
 
+import array
+import itertools
 import math
 import numbers
 from collections.abc import Mapping
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 
 #: Fixed columns of a candidate-regions table; factor columns come before ``geometry``.
 REGION_COLUMNS: tuple[str, ...] = ("rank", "area_ha", "n_cells", "mean_score", "max_score")
+
+#: Cells sampled to bound the top-percent cutoff before the values above it are copied.
+_SAMPLE = 1 << 16
 
 #: Neighbourhood structures of :func:`scipy.ndimage.label` by connectivity (4 or 8).
 STRUCTURES = {
@@ -67,18 +72,76 @@ def selection_mask(
             f"top_percent must be a number with 0 < top_percent <= 100, got {top_percent!r}"
         )
     percent = float(top_percent)  # type: ignore[arg-type]  # checked above
-    valid = ~np.isnan(score)
-    n_valid = int(np.count_nonzero(valid))
+    n_valid = score.size - int(np.count_nonzero(np.isnan(score)))
     if n_valid == 0:
-        return valid
+        return np.zeros(score.shape, dtype=bool)
     # Number of cells wanted; the small tolerance keeps e.g. 10 % of 30 cells at 3.
     k = min(n_valid, max(1, math.ceil(percent * n_valid / 100.0 - 1e-9)))
-    values = score[valid]
-    del valid
+    return score >= kth_largest(score, k, n_valid)  # ties with the k-th best value are kept
+
+
+def kth_largest(score: np.ndarray, k: int, n_valid: int) -> Any:
+    """The ``k``-th largest of the ``n_valid`` non-NaN values of ``score``.
+
+    When ``k`` is a small part of the cells, a strided sample gives a bound that at
+    least ``k`` values reach; only the values at or above it are copied and
+    partitioned (the k-th largest of those is the k-th largest of all). Otherwise,
+    or if the sample's bound falls short, every valid value is partitioned.
+    """
+    if 4 * k < n_valid:
+        flat = score.reshape(-1)
+        sample = flat[:: max(1, flat.size // _SAMPLE)]
+        sample = sample[~np.isnan(sample)]
+        if sample.size:
+            above = min(sample.size, math.ceil(sample.size * (2.0 * k / n_valid + 0.01)))
+            bound = np.partition(sample, sample.size - above)[sample.size - above]
+            top = score >= bound
+            m = int(np.count_nonzero(top))
+            if m >= k:
+                values = score[top]
+                del top
+                values.partition(m - k)
+                return values[m - k]
+            del top
+    values = score[~np.isnan(score)]
     values.partition(n_valid - k)
-    cutoff = values[n_valid - k]
-    del values
-    return score >= cutoff  # ties with the k-th best value are kept
+    return values[n_valid - k]
+
+
+def polygon_pieces(ranks: np.ndarray, transform: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The 4-connected pieces of the nonzero cells of an int32 raster, as polygons.
+
+    Returns the polygons (simple and valid; an 8-connected region comes out as
+    several pieces meeting only at cell corners) and the raster value of each.
+    GDAL gives every piece as GeoJSON rings; their vertices are gathered in flat
+    arrays and all rings and polygons are built in two vectorised shapely calls
+    (the first ring of a piece is its shell), not one Python object per piece.
+    """
+    import shapely
+    from rasterio import features
+
+    pieces = features.shapes(
+        ranks,
+        mask=(ranks > 0).view(np.uint8),  # uint8 as GDAL takes it: no converted copy
+        connectivity=4,
+        transform=transform,
+    )
+    flat = array.array("d")  # x, y of every ring vertex, compact as they arrive
+    sizes: list[int] = []
+    ring_piece: list[int] = []
+    values: list[float] = []
+    for piece, (geom, value) in enumerate(pieces):  # one item per output polygon, not per cell
+        for ring in geom["coordinates"]:
+            flat.extend(itertools.chain.from_iterable(ring))
+            sizes.append(len(ring))
+            ring_piece.append(piece)
+        values.append(value)
+    if not values:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    xy = np.frombuffer(flat, dtype=np.float64).reshape(-1, 2)
+    rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(sizes)), sizes))
+    polys = shapely.polygons(rings, indices=np.asarray(ring_piece, dtype=np.int64))
+    return polys, np.asarray(values, dtype=np.int64)
 
 
 def empty_frame(columns: list[str], crs: object) -> gpd.GeoDataFrame:

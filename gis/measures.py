@@ -37,6 +37,9 @@ _CHUNK_CELLS = 1 << 20
 #: Windows with at most this many cells are applied directly instead of by FFT.
 _DIRECT_MAX_TAPS = 32
 
+#: Polygon vertices handled per batch when the coverage scanline collects ring edges.
+_EDGE_BATCH = 1 << 20
+
 
 # ---------------------------------------------------------------------- density
 class Kernel(NamedTuple):
@@ -335,20 +338,36 @@ def focal_mean(
     if a.ndim != 2 or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise InputError(f"focal_mean needs a 2-D numeric array, got {a.dtype} of shape {a.shape}")
     r = positive(radius_cells, "radius_cells", allow_zero=True)
-    values = a.astype("float32")  # a copy: the input is never modified
+    return _focal_mean_into(a.astype("float32"), r, keep_nan=keep_nan)  # a copy: a is kept
+
+
+def _focal_mean_into(values: np.ndarray, r: float, *, keep_nan: bool) -> np.ndarray:
+    """:func:`focal_mean` of a float32 array the caller gives up (it is overwritten)."""
+    footprint = disc_footprint(r)
+    k = footprint.astype("float32")
+    direct = footprint.sum() <= _DIRECT_MAX_TAPS
+    if values.size == 0:
+        return np.full(values.shape, np.nan, dtype="float32")
+    lo, hi = values.min(), values.max()  # NaN if any cell is NaN, infinite if any is
+    if np.isfinite(lo) and np.isfinite(hi):
+        # every cell valid: a window's count depends only on how far the cell is from the edges
+        if direct:
+            sums = ndimage.correlate(values, k, mode="constant", cval=0.0)
+        else:
+            sums = convolve(values, k, mode="same")
+        del values
+        _divide_by_window_counts(sums, footprint)
+        return np.clip(sums, lo, hi, out=sums)
     valid = np.isfinite(values)
     values[~valid] = 0.0
-    footprint = disc_footprint(r)
     if not valid.any():
-        return np.full(a.shape, np.nan, dtype="float32")
+        return np.full(values.shape, np.nan, dtype="float32")
     lo, hi = np.float32(values[valid].min()), np.float32(values[valid].max())
     weight = valid.astype("float32")
-    if footprint.sum() <= _DIRECT_MAX_TAPS:
-        k = footprint.astype("float32")
+    if direct:
         sums = ndimage.correlate(values, k, mode="constant", cval=0.0)
         counts = ndimage.correlate(weight, k, mode="constant", cval=0.0)
     else:
-        k = footprint.astype("float32")
         sums = convolve(values, k, mode="same")
         del values
         counts = convolve(weight, k, mode="same")
@@ -364,53 +383,118 @@ def focal_mean(
     return sums
 
 
-# ---------------------------------------------------------------------- coverage
-def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.ndarray:
-    """Share of every cell covered by the union of ``polygons``.
+def _divide_by_window_counts(sums: np.ndarray, footprint: np.ndarray) -> None:
+    """Divide window sums in place by the number of in-grid cells of each disc window.
 
-    A vectorised scanline fill on a sub-grid ``supersample`` times finer: a
-    sub-cell is covered when the winding number of its centre is positive, with
-    exteriors counted +1 and holes -1 whatever their ring orientation, so
-    overlapping polygons count once and holes stay empty. Crossings of ring
-    edges with sub-row centres are accumulated and summed along rows, in row
-    bands to bound memory.
+    Row ``i`` of the disc spans columns ``-h_i..h_i``; the count at ``(r, c)`` is the
+    sum over the disc rows inside the grid of that span clipped to the grid, a
+    product of a (rows x disc rows) 0/1 matrix and a (disc rows x cols) matrix.
+    Rows at least the disc radius from the top and bottom share one count row.
     """
-    s = supersample
-    out = np.zeros(grid.shape, dtype="float32")
-    if polygons.size == 0:
-        return out
+    height, width = sums.shape
+    p = footprint.shape[0] // 2
+    half = (footprint.sum(axis=1) - 1) // 2
+    col = np.arange(width)
+    span = (
+        np.minimum(col[None, :] + half[:, None], width - 1)
+        - np.maximum(col[None, :] - half[:, None], 0)
+        + 1
+    ).astype("float32")
+    top, bottom = min(p, height), max(height - p, min(p, height))
+    sums[top:bottom] /= span.sum(axis=0)
+    edge = np.r_[0:top, bottom:height]
+    if edge.size:
+        inside = (edge[:, None] + np.arange(-p, p + 1)[None, :] >= 0) & (
+            edge[:, None] + np.arange(-p, p + 1)[None, :] < height
+        )
+        sums[edge] /= inside.astype("float32") @ span
+
+
+# ---------------------------------------------------------------------- coverage
+def _ring_coordinates(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices of every ring of single-part ``polygons``, ring lengths and exterior flags.
+
+    Polygons without holes (the usual footprint) take one vectorised coordinate
+    read; only polygons with holes are split into their rings.
+    """
+    holed = shapely.get_num_interior_rings(polygons) > 0
+    xys, lengths, exterior = [], [], []
+    simple = polygons[~holed] if holed.any() else polygons
+    if simple.size:
+        xys.append(shapely.get_coordinates(simple))
+        lengths.append(shapely.get_num_coordinates(simple))
+        exterior.append(np.ones(simple.size, dtype=bool))
+    if holed.any():
+        rings, owner = shapely.get_rings(polygons[holed], return_index=True)
+        xys.append(shapely.get_coordinates(rings))
+        lengths.append(shapely.get_num_coordinates(rings))
+        exterior.append(np.r_[True, owner[1:] != owner[:-1]])  # the first ring of each polygon
+    return np.concatenate(xys), np.concatenate(lengths), np.concatenate(exterior)
+
+
+def _live_edges(grid: Grid, polygons: np.ndarray, s: int) -> tuple[np.ndarray, ...]:
+    """Ring edges of ``polygons`` that cross sub-row centres, in sub-grid units.
+
+    Returns ``u0, u1, w0, w1`` (edge ends; sub-cell ``(k, j)`` has its centre at
+    ``(u, w) = (j + 0.5, k + 0.5)``), the int8 step sign (+1 where a sub-row enters a
+    polygon's interior going east, -1 where it leaves) and the first and end sub-rows
+    crossed.
+    """
     d = grid.cell_size / s
-    sub_h, sub_w = grid.height * s, grid.width * s
-    # coordinates and ring offsets as flat arrays: no geometry object per ring
-    _, xy, offsets = shapely.to_ragged_array(polygons, include_z=False)
-    ring_off, poly_off = offsets[0], offsets[1]
-    n_rings = ring_off.size - 1
-    exterior = np.zeros(n_rings, dtype=bool)
-    exterior[poly_off[:-1][np.diff(poly_off) > 0]] = True  # the first ring of each polygon
-    ring = np.repeat(np.arange(n_rings), np.diff(ring_off))
-    # sub-grid units: sub-cell (k, j) has its centre at (u, w) = (j + 0.5, k + 0.5)
+    sub_h = grid.height * s
+    xy, ring_len, exterior = _ring_coordinates(polygons)
+    n_rings = ring_len.size
+    ring = np.repeat(np.arange(n_rings), ring_len)
     u = (xy[:, 0] - grid.transform.c) / d
     w = (grid.transform.f - xy[:, 1]) / d
     del xy
     same = ring[1:] == ring[:-1]
     u0, u1, w0, w1 = u[:-1][same], u[1:][same], w[:-1][same], w[1:][same]
     edge_ring = ring[:-1][same]
+    del same
     # ring orientation from the shoelace sum (relative to each ring's first vertex)
-    first = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
-    fu, fw = np.zeros(n_rings), np.zeros(n_rings)
-    fu[ring[first]], fw[ring[first]] = u[first], w[first]
+    first = np.r_[0, np.cumsum(ring_len)[:-1]]
+    fu, fw = u[first], w[first]
     del u, w, ring
-    du0, du1 = u0 - fu[edge_ring], u1 - fu[edge_ring]
-    cross = du0 * (w1 - fw[edge_ring]) - du1 * (w0 - fw[edge_ring])
+    cross = (u0 - fu[edge_ring]) * (w1 - fw[edge_ring])
+    cross -= (u1 - fu[edge_ring]) * (w0 - fw[edge_ring])
     area2 = np.bincount(edge_ring, weights=cross, minlength=n_rings)
-    ring_sign = np.sign(area2) * np.where(exterior, 1.0, -1.0)
-    # +1 where a row enters a polygon's interior going east, -1 where it leaves
-    step_sign = (np.where(w1 > w0, -1.0, 1.0) * ring_sign[edge_ring]).astype("int8")
+    del cross
+    ring_sign = (np.sign(area2) * np.where(exterior, 1, -1)).astype("int8")
+    step_sign = np.where(w1 > w0, -1, 1).astype("int8") * ring_sign[edge_ring]
+    del edge_ring
     k_first = np.clip(np.ceil(np.minimum(w0, w1) - 0.5), 0, sub_h).astype("int64")
     k_end = np.clip(np.ceil(np.maximum(w0, w1) - 0.5), 0, sub_h).astype("int64")
     live = (k_end > k_first) & (step_sign != 0)
-    u0, u1, w0, w1 = u0[live], u1[live], w0[live], w1[live]
-    step_sign, k_first, k_end = step_sign[live], k_first[live], k_end[live]
+    return (u0[live], u1[live], w0[live], w1[live], step_sign[live], k_first[live], k_end[live])
+
+
+def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.ndarray:
+    """Share of every cell covered by the union of ``polygons``.
+
+    A vectorised scanline fill on a sub-grid ``supersample`` times finer: a
+    sub-cell is covered when the winding number of its centre is positive, with
+    exteriors counted +1 and holes -1 whatever their ring orientation, so
+    overlapping polygons count once and holes stay empty. The crossings of ring
+    edges with sub-row centres are sorted along each sub-row (in row bands, to
+    bound memory); a running sum of their signs gives the winding number between
+    two crossings, and every covered run adds its length to the cells it spans
+    through a difference array at cell resolution, so no array of sub-cells is
+    ever built.
+    """
+    s = supersample
+    out = np.zeros(grid.shape, dtype="float32")
+    if polygons.size == 0:
+        return out
+    sub_h, sub_w = grid.height * s, grid.width * s
+    # ring edges in batches of polygons (bounded temporaries), keeping those crossing sub-rows
+    ends = np.cumsum(shapely.get_num_coordinates(polygons))
+    cuts = np.unique(np.searchsorted(ends, np.arange(_EDGE_BATCH, ends[-1], _EDGE_BATCH)))
+    parts = [_live_edges(grid, batch, s) for batch in np.split(polygons, cuts + 1) if batch.size]
+    u0, u1, w0, w1, step_sign, k_first, k_end = (
+        np.concatenate(p) for p in zip(*parts, strict=True)
+    )
+    del parts
     if k_first.size == 0:
         return out
 
@@ -422,6 +506,8 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
     order = np.argsort(band, kind="stable")
     edge, band = edge[order], band[order]
     bounds = np.searchsorted(band, np.arange(band[-1] + 2))
+    row_len = sub_w + 1  # crossing positions 0..sub_w along a sub-row
+    width = grid.width + 2  # difference array: cells 0..W, plus one spill column
     for b in np.flatnonzero(np.diff(bounds)):
         e = edge[bounds[b] : bounds[b + 1]]
         kb0 = int(b) * band_rows
@@ -433,23 +519,35 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         ep = e[pair]
         t = (k + 0.5 - w0[ep]) / (w1[ep] - w0[ep])
         j = np.clip(np.ceil(u0[ep] + t * (u1[ep] - u0[ep]) - 0.5), 0, sub_w).astype("int64")
-        rows = kb1 - kb0
-        # a winding number is bounded by the crossings in its sub-row
-        small = np.bincount(k - kb0, minlength=rows).max() < 2**15
-        steps = np.bincount((k - kb0) * (sub_w + 1) + j, weights=step_sign[ep],
-                            minlength=rows * (sub_w + 1))  # fmt: skip
-        wind = steps.astype("int16" if small else "int32").reshape(rows, sub_w + 1)
-        del steps
-        np.cumsum(wind, axis=1, out=wind)
-        covered = (wind[:, :sub_w] > 0).view("uint8")
+        del t
+        # crossings sorted along each sub-row, the sign in the lowest bit (-1: 0, +1: 1)
+        key = ((k - kb0) * row_len + j) * 2 + (step_sign[ep] > 0)
+        del k, j, ep, pair
+        key.sort()
+        # every sub-row's signs sum to 0, so one running sum is each row's winding number
+        wind = np.cumsum((key & 1).astype("int32") * 2 - 1)
+        key >>= 1
+        run = np.flatnonzero(wind[:-1] > 0)  # sub-cells from crossing i to i+1 are covered
         del wind
-        # covered sub-cells per cell: sums of strided sub-columns, then of sub-rows
-        per_row = covered[:, 0::s].astype("uint16")
-        for a in range(1, s):
-            per_row += covered[:, a::s]
-        per_cell = per_row.reshape(rows // s, s, grid.width).sum(axis=1, dtype="uint16")
+        start, stop = key[run], key[run + 1]
+        del key, run
+        row = start // row_len
+        cell_row = row // s
+        start -= row * row_len
+        stop -= row * row_len
+        # a run [a, b) adds clip(b - C*s, 0, s) - clip(a - C*s, 0, s) to cell C: per end
+        # x = q*s + r with sign g, g*(r - s) at q and -g*r at q + 1 (and g*s at 0, which
+        # cancels between the two ends); a cumulative sum along the row gives the counts
+        qa, ra = np.divmod(start, s)
+        qb, rb = np.divmod(stop, s)
+        base = cell_row * width
+        idx = np.concatenate([base + qb, base + qb + 1, base + qa, base + qa + 1])
+        weights = np.concatenate([rb - s, -rb, s - ra, ra]).astype("float64")
+        rows = (kb1 - kb0) // s
+        steps = np.bincount(idx, weights=weights, minlength=rows * width).reshape(rows, width)
+        np.cumsum(steps, axis=1, out=steps)
         r0 = kb0 // s
-        out[r0 : r0 + rows // s] = per_cell / np.float32(s * s)
+        out[r0 : r0 + rows] = steps[:, : grid.width].astype("float32") / np.float32(s * s)
     return out
 
 
@@ -511,6 +609,7 @@ def coverage(
             f"coverage needs polygons, got a {names.get(int(bad), 'non-polygon')}; "
             "pass footprints (Polygon / MultiPolygon) only"
         )
-    share = _cell_fraction(grid, geoms, int(supersample))
-    out = focal_mean(share, radius_cells=r / grid.cell_size)
+    # the per-cell share is handed over (no other reference), so it is freed once convolved
+    out = _focal_mean_into(_cell_fraction(grid, geoms, int(supersample)), r / grid.cell_size,
+                           keep_nan=False)  # fmt: skip
     return np.clip(out, 0.0, 1.0, out=out)

@@ -22,6 +22,7 @@ from gis._regions import (
     STRUCTURES,
     check_connectivity,
     empty_frame,
+    polygon_pieces,
     region_frame,
     selection_mask,
 )
@@ -122,8 +123,6 @@ def _region_stats(
 def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
     """One (Multi)Polygon per rank 1..n_ranks from a raster of ranks (0 = none)."""
     import shapely
-    from rasterio import features
-    from shapely.geometry import shape
 
     # Polygonise only the rows (and, if much narrower, the columns) holding regions.
     rows = np.flatnonzero(ranks.any(axis=1))
@@ -135,19 +134,7 @@ def _polygons(ranks: np.ndarray, n_ranks: int, transform: Affine) -> np.ndarray:
     window = np.ascontiguousarray(ranks[r0:r1, c0:c1])
     # Polygonise 4-connected pieces (simple, valid polygons); an 8-connected
     # region comes out as several pieces that meet only at cell corners.
-    pieces = features.shapes(
-        window,
-        mask=window > 0,
-        connectivity=4,
-        transform=transform @ Affine.translation(c0, r0),
-    )
-    shapes_list, values_list = [], []
-    for geom, value in pieces:  # one item per output polygon, not per cell
-        shapes_list.append(shape(geom))
-        values_list.append(value)
-    polys = np.empty(len(shapes_list), dtype=object)
-    polys[:] = shapes_list
-    values = np.asarray(values_list, dtype=np.int64)
+    polys, values = polygon_pieces(window, transform @ Affine.translation(c0, r0))
 
     order = np.argsort(values, kind="stable")
     polys, values = polys[order], values[order]

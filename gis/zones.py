@@ -49,11 +49,13 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from gis import settings
 from gis._regions import (
     REGION_COLUMNS,
     STRUCTURES,
     check_connectivity,
     empty_frame,
+    polygon_pieces,
     region_frame,
     selection_mask,
 )
@@ -584,20 +586,6 @@ def _merge_pieces(polys: np.ndarray, values: np.ndarray, n_ranks: int) -> np.nda
     return out
 
 
-def _window_pieces(ranks: np.ndarray, window: Window) -> tuple[list[Any], list[int]]:
-    from rasterio import features
-    from shapely.geometry import shape
-
-    shapes_list, values_list = [], []
-    # 4-connected pieces are simple, valid polygons, as in gis.regions.
-    for geom, value in features.shapes(
-        ranks, mask=ranks > 0, connectivity=4, transform=window.grid.transform
-    ):
-        shapes_list.append(shape(geom))
-        values_list.append(int(value))
-    return shapes_list, values_list
-
-
 # ---------------------------------------------------------------------- zones
 def _check_factors(
     factors: Mapping[str, str | os.PathLike] | None,
@@ -760,6 +748,22 @@ def windowed_candidate_regions(
             n = ndimage.label(mask, structure=structure, output=labels)
             return score, mask, labels, int(n)
 
+        # The selection of every window, one bit per cell, spares the second labelling
+        # pass from reading and decoding the score again when it fits an eighth of the
+        # budget (a grid far larger than memory reads it again instead).
+        budget = settings.memory_budget if memory_budget is None else int(memory_budget)
+        packed: list[np.ndarray] | None = [] if grid.height * grid.width <= budget else None
+
+        def relabel(k: int, window: Window) -> tuple[np.ndarray, int]:
+            if packed is None:
+                _, _, labels, n = label(window)
+                return labels, n
+            mask = np.unpackbits(packed[k], count=window.height * window.width)
+            labels = np.empty(window.shape, dtype=np.int32)
+            n = ndimage.label(mask.view(bool).reshape(window.shape), structure=structure,
+                              output=labels)  # fmt: skip
+            return labels, int(n)
+
         # ------------------------------------------------------------ labels, statistics
         borders = _Borders(grid.width, diagonal=connectivity == 8)
         offsets, per_window = [], []
@@ -769,6 +773,8 @@ def windowed_candidate_regions(
         offset = 0
         for window in windows:
             score, mask, labels, n = label(window)
+            if packed is not None:  # windows without a region are not labelled again
+                packed.append(np.packbits(mask) if n else np.empty(0, dtype=np.uint8))
             offsets.append(offset)
             per_window.append(n)
             borders.add(window, labels, offset)
@@ -837,8 +843,8 @@ def windowed_candidate_regions(
             del region, rank_of
 
         # ------------------------------------------------------------ ranks, polygons
-        pieces: list[Any] = []
-        values: list[int] = []
+        pieces: list[np.ndarray] = []
+        values: list[np.ndarray] = []
         if n_ranks or target is not None:
             writer = None
             if target is not None:
@@ -849,9 +855,9 @@ def windowed_candidate_regions(
                     grid, {"rank": rank_out}, overwrite=overwrite, memory_budget=memory_budget
                 )
                 writer = stack.enter_context(rank_writer)
-            for window, offset, n in zip(windows, offsets, per_window, strict=True):
+            for k, (window, offset, n) in enumerate(zip(windows, offsets, per_window, strict=True)):
                 if n:
-                    _, _, labels, n_again = label(window)
+                    labels, n_again = relabel(k, window)
                     if n_again != n:
                         raise DataSourceError(f"{path} changed while it was being read")
                     window_lut = lut[offset : offset + n + 1].copy()
@@ -863,9 +869,9 @@ def windowed_candidate_regions(
                 if writer is not None:
                     writer.write(window, {"rank": ranks})
                 if n_ranks and ranks.any():
-                    shapes_list, values_list = _window_pieces(ranks, window)
-                    pieces += shapes_list
-                    values += values_list
+                    window_polys, window_values = polygon_pieces(ranks, window.grid.transform)
+                    pieces.append(window_polys)
+                    values.append(window_values)
                 del ranks
                 tick()
         else:
@@ -874,9 +880,8 @@ def windowed_candidate_regions(
 
     if n_ranks == 0:
         return empty_frame(columns, grid.crs)
-    polys = np.empty(len(pieces), dtype=object)
-    polys[:] = pieces
+    polys = np.concatenate(pieces)
     del pieces
-    geometry = _merge_pieces(polys, np.asarray(values, dtype=np.int64), n_ranks)
+    geometry = _merge_pieces(polys, np.concatenate(values), n_ranks)
     return region_frame(grid, counts, means, maxes, {k: m[ids] for k, m in f_means.items()},
                          geometry)  # fmt: skip

@@ -347,6 +347,20 @@ def test_focal_mean_matches_brute_force(radius):
     np.testing.assert_array_equal(kept[np.isfinite(a)], got[np.isfinite(a)])
 
 
+@pytest.mark.parametrize("radius", [0.0, 1.0, 2.9, 4.3, 30.0])
+@pytest.mark.parametrize("shape", [(19, 24), (3, 40), (50, 2)])
+def test_focal_mean_all_valid_matches_brute_force(radius, shape):
+    """Without missing cells the window counts come from the grid edges alone."""
+    a = np.random.default_rng(len(shape) + int(radius)).uniform(0, 5, shape)
+    got = focal_mean(a, radius_cells=radius)
+    np.testing.assert_allclose(got, brute_focal_mean(a, radius), rtol=1e-5)
+    masked = a.copy()
+    masked[0, 0] = np.nan  # the general path, with per-window counts of valid cells
+    want = focal_mean(masked, radius_cells=radius)
+    far = brute_focal_mean(masked, radius) == brute_focal_mean(a, radius)
+    np.testing.assert_allclose(got[far], want[far], rtol=1e-6)
+
+
 def test_focal_mean_constant_and_empty():
     np.testing.assert_allclose(focal_mean(np.full((30, 40), 2.5), radius_cells=6), 2.5, rtol=1e-6)
     assert np.isnan(focal_mean(np.full((3, 3), np.nan), radius_cells=1)).all()
@@ -471,6 +485,28 @@ def test_cell_fraction_bands_agree(monkeypatch):
     monkeypatch.setattr(measures, "_CHUNK_CELLS", 1)  # one cell row per band
     np.testing.assert_array_equal(measures._cell_fraction(grid, geoms, 4), whole)
     assert 0 < whole.mean() < 1
+    monkeypatch.setattr(measures, "_EDGE_BATCH", 7)  # ring edges collected a few polygons at a time
+    np.testing.assert_array_equal(measures._cell_fraction(grid, geoms, 4), whole)
+
+
+@pytest.mark.parametrize("supersample", [1, 3, 4])
+def test_cell_fraction_matches_point_in_polygon(supersample):
+    """Covered sub-cells counted by shapely point-in-polygon tests of their centres."""
+    grid = Grid.from_bounds((0, 0, 170, 110), cell_size=10, crs=CRS)
+    rng = np.random.default_rng(supersample)
+    centres = rng.uniform(-15, 185, (40, 2))
+    polys = list(shapely.box(*(centres - 9).T, *(centres + rng.uniform(1, 25, (40, 2))).T))
+    ring = Point(80, 50).buffer(40, quad_segs=5).difference(Point(85, 55).buffer(15))
+    polys += [ring, shapely.reverse(ring), box(0, 0, 170, 3.3)]  # overlaps, a hole, a strip
+    geoms = _validate.geometries(polys, grid)
+    got = measures._cell_fraction(grid, geoms, supersample)
+    d = 10 / supersample
+    u = (np.arange(grid.width * supersample) + 0.5) * d
+    v = 110 - (np.arange(grid.height * supersample) + 0.5) * d
+    xx, yy = np.meshgrid(u, v)
+    inside = shapely.contains_xy(shapely.union_all(geoms), xx, yy)
+    want = inside.reshape(grid.height, supersample, grid.width, supersample).mean(axis=(1, 3))
+    np.testing.assert_array_equal(got, want.astype("float32"))
 
 
 def test_banded_convolution_matches_single_fft(monkeypatch):

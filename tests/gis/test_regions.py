@@ -298,3 +298,41 @@ def test_candidate_regions_agree_with_brute_force(data, shape, connectivity, thr
     # ranking: mean score descending, then area descending
     keys = list(zip(-r["mean_score"], -r["n_cells"], strict=True))
     assert keys == sorted(keys)
+
+
+@given(
+    values=hnp.arrays(
+        np.float32,
+        st.integers(1, 400),
+        elements=st.sampled_from([np.nan, -1.0, 0.0, 0.25, 0.5, 1.0, 3.0]),
+    ),
+    k_share=st.floats(0.0, 1.0),
+    sample=st.integers(1, 64),
+)
+@settings(max_examples=200, deadline=None)
+def test_kth_largest_matches_a_full_sort(values, k_share, sample):
+    """The sampled bound never changes the cutoff: the k-th largest of a full sort."""
+    import gis._regions as regions_private
+
+    valid = np.sort(values[~np.isnan(values)])[::-1]
+    if valid.size == 0:
+        return
+    k = max(1, min(valid.size, round(k_share * valid.size)))
+    old = regions_private._SAMPLE
+    regions_private._SAMPLE = sample  # a coarse stride, often blind to the top values
+    try:
+        got = regions_private.kth_largest(values, k, valid.size)
+    finally:
+        regions_private._SAMPLE = old
+    assert got == valid[k - 1]
+
+
+def test_top_percent_cutoff_when_the_sample_misses_the_best_cells(monkeypatch):
+    import gis._regions as regions_private
+
+    monkeypatch.setattr(regions_private, "_SAMPLE", 8)
+    score = np.zeros((10, 10), dtype=np.float32)
+    score.ravel()[1::12] = np.arange(1, 10, dtype=np.float32)  # between the sampled cells
+    mask = regions_private.selection_mask(score, None, 5)
+    assert np.count_nonzero(mask) == 5
+    assert score[mask].min() == 5.0

@@ -677,3 +677,16 @@ def test_candidate_regions_split_at_peaks_and_capped():
     assert whole["n_cells"].tolist() == [10]
     with pytest.raises(InputError, match="max_area must be a positive area"):
         candidate_regions(TWO_HILLS, grid, threshold=0.5, max_area=0)
+
+
+@pytest.mark.parametrize("budget", [1200, 1199])  # selections kept as bits, or read again
+def test_second_labelling_pass_with_and_without_kept_selections(tmp_path, budget):
+    grid = _grid(30, 40)  # 1200 cells: kept when they fit the budget (one bit each, 1/8)
+    score, factor = _random_case(7, 30, 40, "uniform")
+    score_path = _write(tmp_path, "score", score, grid)
+    factors = {"factor": _write(tmp_path, "factor", factor, grid)}
+    assert len(plan_windows(grid, halo_cells=0, bytes_per_cell=ZONE_BYTES_PER_CELL,
+                            memory_budget=budget)) > 20  # fmt: skip
+    got = windowed_candidate_regions(score_path, factors=factors, top_percent=30,
+                                     memory_budget=budget)  # fmt: skip
+    _assert_same(got, _reference(score_path, factors, top_percent=30))
