@@ -12,16 +12,23 @@ names of each group), decision analysis (:func:`add_decision_options`), engine
 ``--out``, ``--overwrite``, ``--cdn-map``, ``--no-tiles``, ``-q``/``-v``; the former
 ``--offline-map`` is accepted and changes nothing).
 :data:`EXPECTED_ERRORS` and :func:`report_error` are the one set of expected
-errors and their printer.
+errors and their printer; :func:`run_command` also turns failures of the operating system,
+GDAL, PROJ and SQLite into one line (:func:`gis.io.failures.describe_failure`), and
+SIGTERM and SIGHUP into a clean stop like Ctrl-C (:func:`stop_on_signals`).
+:func:`prepare_output` is the one check of a command's output folder against its inputs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
+import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,8 +38,10 @@ from gis.errors import (
     DataSourceError,
     GridSizeError,
     InputError,
+    Interrupted,
     NoDataError,
     OutputExistsError,
+    OutputWriteError,
 )
 from layers.options import (
     AGGREGATION_OPTIONS,
@@ -57,6 +66,7 @@ __all__ = [
     "command_line",
     "config_from_args",
     "count_or_names",
+    "crs",
     "given",
     "layer",
     "lonlat",
@@ -64,8 +74,10 @@ __all__ = [
     "names",
     "numbers",
     "pair",
+    "prepare_output",
     "report_error",
     "run_command",
+    "stop_on_signals",
     "user_factor",
     "verbosity_level",
     "weight",
@@ -78,8 +90,12 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     NoDataError,
     GridSizeError,
     OutputExistsError,
+    OutputWriteError,
     ClusterError,
 )
+
+#: Signals that stop a run cleanly (staging removed, one line, exit 128 + the number).
+STOP_SIGNALS: tuple[str, ...] = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 # ---------------------------------------------------------------------------- value parsers
@@ -120,6 +136,24 @@ def weight(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(
             f"weight of {name!r} must be a number, got {value!r}"
         ) from exc
+
+
+def crs(text: str) -> str:
+    """A projected CRS with metre units that PROJ knows (``EPSG:32650``, a WKT, a PROJ string)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        parsed = CRS.from_user_input(text)
+    except CRSError:
+        raise argparse.ArgumentTypeError(
+            f"not a known CRS: {text!r}; give a projected CRS such as EPSG:32650 (UTM 50N)"
+        ) from None
+    if not parsed.is_projected:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not projected; the grid needs metres, e.g. EPSG:32650 (UTM 50N)"
+        )
+    return text
 
 
 def names(text: str) -> list[str]:
@@ -215,6 +249,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "memory": memory,
     "names": names,
     "count_or_names": count_or_names,
+    "crs": crs,
 }
 
 
@@ -428,21 +463,111 @@ def command_line(args: argparse.Namespace) -> str | None:
     return None if argv is None else "innosite " + shlex.join(argv)
 
 
-def report_error(prog: str, exc: BaseException) -> int:
+def report_error(prog: str, exc: BaseException | str) -> int:
     """Print ``prog: error: message`` to standard error; the exit status 2."""
     print(f"{prog}: error: {exc}", file=sys.stderr)
     return 2
 
 
-def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: str) -> int:
-    """Run a command; expected errors print one line and return 2."""
+@contextmanager
+def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]]:
+    """Turn ``signals`` into :class:`gis.errors.Interrupted` inside the block.
+
+    SIGTERM (``kill``, ``timeout``, batch schedulers) and SIGHUP (a closed terminal)
+    otherwise end Python at once, leaving staging folders and Dask clusters behind;
+    raised as an exception they unwind through every ``finally`` and ``except
+    BaseException`` like Ctrl-C. Only the first signal raises: a second one while
+    cleaning up is recorded and ignored, so the cleanup finishes. Outside the main
+    thread the block runs unchanged.
+
+    Yields
+    ------
+    list of int
+        The numbers of the signals received, in order (empty when none came).
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise Interrupted(signum)
+
+    previous: dict[int, Any] = {}
+    for name in signals:
+        number = getattr(signal, name, None)
+        if number is None:  # pragma: no cover - SIGHUP on Windows
+            continue
+        previous[number] = signal.signal(number, handler)
     try:
-        return int(func(args) or 0)
-    except EXPECTED_ERRORS as exc:
-        return report_error(prog, exc)
-    except KeyboardInterrupt:  # pragma: no cover - interactive
-        print("interrupted; no output was written", file=sys.stderr)
-        return 130
+        yield received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _interrupted(prog: str, signum: int) -> int:
+    name = Interrupted(signum).name
+    print(f"{prog}: interrupted by {name}; staging removed, nothing half-written was left",
+          file=sys.stderr)  # fmt: skip
+    return 128 + signum
+
+
+def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: str) -> int:
+    """Run a command; expected errors and system failures print one line and return 2.
+
+    Failures of the operating system, GDAL, PROJ and SQLite (a full disk, a read-only
+    folder, an unknown CRS...) are described by :func:`gis.io.failures.describe_failure`;
+    other exceptions are bugs and keep their traceback. SIGINT, SIGTERM and SIGHUP stop
+    the run cleanly (:func:`stop_on_signals`): one line, exit status 128 + the signal
+    number (130, 143, 129).
+    """
+    from gis.io.failures import describe_failure
+
+    with stop_on_signals() as received:
+        try:
+            return int(func(args) or 0)
+        except EXPECTED_ERRORS as exc:
+            if received:  # a failure while stopping (a cluster closing) is the stop
+                return _interrupted(prog, received[0])
+            return report_error(prog, exc)
+        except KeyboardInterrupt as exc:
+            return _interrupted(prog, getattr(exc, "signum", signal.SIGINT))
+        except Exception as exc:
+            if received:
+                return _interrupted(prog, received[0])
+            message = describe_failure(exc, path=getattr(args, "out", None))
+            if message is None:
+                raise
+            return report_error(prog, message)
+
+
+def prepare_output(
+    out: str | os.PathLike | None, *, overwrite: bool, inputs: Iterable[Any] = ()
+) -> Path:
+    """The one check of a command's output folder, before any work.
+
+    Refuses what :func:`gis.io.folders.check_output_folder` refuses, with the files and
+    folders named anywhere in ``inputs`` (configurations, option values, paths; found
+    by :func:`gis.io.folders.input_paths`) as the run's inputs; then removes the
+    staging folders of ``out`` that runs killed earlier left behind, one line each on
+    standard error.
+
+    Raises
+    ------
+    InputError, OutputExistsError, OutputWriteError
+        As :func:`gis.io.folders.check_output_folder`.
+    """
+    from gis.io.folders import check_output_folder, input_paths, remove_stale_staging
+
+    if out is None:
+        raise InputError("no output folder given; pass --out")
+    folder = check_output_folder(out, overwrite=overwrite, inputs=input_paths(*inputs))
+    for stale in remove_stale_staging(folder):
+        print(stale.describe(), file=sys.stderr)
+    return folder
 
 
 #: Default overlay weight of a factor added with :func:`user_factor`.
