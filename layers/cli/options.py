@@ -477,8 +477,9 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
     otherwise end Python at once, leaving staging folders and Dask clusters behind;
     raised as an exception they unwind through every ``finally`` and ``except
     BaseException`` like Ctrl-C. Only the first signal raises: a second one while
-    cleaning up is recorded and ignored, so the cleanup finishes. Outside the main
-    thread the block runs unchanged.
+    cleaning up is recorded and ignored, so the cleanup finishes; after a stop these
+    signals stay ignored while the process exits.
+    Outside the main thread the block runs unchanged.
 
     Yields
     ------
@@ -505,7 +506,8 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
         yield received
     finally:
         for number, old in previous.items():
-            signal.signal(number, old)
+            # after a stop, later signals are ignored (SIG_IGN outlives interpreter shutdown)
+            signal.signal(number, signal.SIG_IGN if received else old)
 
 
 def _interrupted(prog: str, signum: int) -> int:

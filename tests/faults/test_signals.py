@@ -1,0 +1,207 @@
+"""SIGTERM, SIGHUP and SIGINT stop a run cleanly; a killed run's staging is removed later.
+
+Every case runs ``innosite`` as a real child process, waits (bounded) until the run has
+reached the stage under test — its staging folder exists, or a step has finished — and
+sends the signal once. The run must then exit with 128 + the signal number, print one
+``interrupted by SIG...`` line and no traceback, leave no staging folder and change
+nothing outside its output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.faults import storage
+from tests.faults.harness import PROJECT_ROOT, assert_nothing_lost, snapshot, staging_left
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+
+nation_area = storage.nation_area
+
+#: Longest wait for a run to reach a stage or to end (seconds).
+PATIENCE = 240.0
+
+
+@dataclass
+class Child:
+    """A running ``innosite`` process and the files its output goes to."""
+
+    proc: subprocess.Popen
+    stdout: Path
+    stderr: Path
+
+    def err(self) -> str:
+        return self.stderr.read_text(errors="replace")
+
+    def finish(self, timeout: float = PATIENCE) -> tuple[int, str]:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=60)
+            pytest.fail(f"the run did not end within {timeout:g} s after the signal")
+        return code, self.err()
+
+
+def start(argv: list, cwd: Path, logs: Path) -> Child:
+    """Start ``python -m layers.cli ARGV`` in ``cwd``; output goes to files under ``logs``."""
+    logs.mkdir(exist_ok=True)
+    out, err = logs / "stdout.txt", logs / "stderr.txt"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    with open(out, "w") as fo, open(err, "w") as fe:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "layers.cli", *map(str, argv)],
+            cwd=cwd, env=env, stdout=fo, stderr=fe,
+        )  # fmt: skip
+    return Child(proc, out, err)
+
+
+def wait_for(child: Child, ready: Callable[[], bool], what: str) -> None:
+    """Poll ``ready`` every 20 ms until true; fail if the run ends first or takes too long."""
+    deadline = time.monotonic() + PATIENCE
+    while not ready():
+        if child.proc.poll() is not None:
+            pytest.fail(f"the run ended (status {child.proc.returncode}) before {what}:\n"
+                        f"{child.err()}")  # fmt: skip
+        if time.monotonic() > deadline:
+            child.proc.kill()
+            child.proc.wait(timeout=60)
+            pytest.fail(f"no {what} within {PATIENCE:g} s")
+        time.sleep(0.02)
+
+
+def staging_of(folder: Path, name: str) -> Callable[[], bool]:
+    return lambda: any(folder.glob(f".{name}.partial-*"))
+
+
+def assert_interrupted(code: int, err: str, sig: signal.Signals) -> None:
+    assert "Traceback" not in err, err
+    assert code == 128 + sig.value, (code, err)
+    lines = [line for line in err.splitlines() if "interrupted by" in line]
+    assert lines == [f"{lines[0].split(':')[0]}: interrupted by {sig.name}; staging removed, "
+                     "nothing half-written was left"], err  # fmt: skip
+
+
+def national(nation_area: Path, *extra: str) -> list:
+    return ["national", "--area-file", nation_area, "--cell-size", "2000",
+            "--memory-budget", "1MiB", "--no-tiles", "-q", *extra]  # fmt: skip
+
+
+@pytest.fixture
+def work(tmp_path) -> Path:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my notes")
+    return folder
+
+
+# ---------------------------------------------------------------------------- while staging
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signal_while_staging_removes_the_staging_folder(sig, work, tmp_path, nation_area):
+    before = snapshot(work)
+    child = start([*national(nation_area), "--out", "run1"], work, tmp_path / "logs")
+    wait_for(child, staging_of(work, "run1"), "staging folder")
+    child.proc.send_signal(sig)
+    code, err = child.finish()
+    assert_interrupted(code, err, sig)
+    assert not (work / "run1").exists()
+    assert_nothing_lost(before, work)
+
+
+def test_sigterm_while_micro_writes_its_outputs(work, tmp_path):
+    before = snapshot(work)
+    child = start(["micro", "--no-tiles", "-q", "--out", "run1"], work, tmp_path / "logs")
+    wait_for(child, staging_of(work, "run1"), "staging folder")
+    child.proc.send_signal(signal.SIGTERM)
+    code, err = child.finish()
+    assert_interrupted(code, err, signal.SIGTERM)
+    assert_nothing_lost(before, work)
+
+
+def test_sigterm_before_any_output(work, tmp_path):
+    before = snapshot(work)
+    child = start(["micro", "--no-tiles", "-v", "--out", "run1"], work, tmp_path / "logs")
+    wait_for(child, lambda: "read OSM data: done" in child.err(), "first finished step")
+    child.proc.send_signal(signal.SIGTERM)
+    code, err = child.finish()
+    assert_interrupted(code, err, signal.SIGTERM)
+    assert_nothing_lost(before, work)
+
+
+def test_sigterm_during_overwrite_keeps_the_previous_folder(work, tmp_path, nation_area):
+    run1 = work / "run1"
+    run1.mkdir()
+    (run1 / "suitability.tif").write_bytes(b"previous result")
+    doc = {"innosite_version": "0.1.0", "outputs": [{"file": "suitability.tif"}]}
+    (run1 / "manifest.json").write_text(json.dumps(doc))
+    before = snapshot(work)
+    child = start([*national(nation_area), "--out", "run1", "--overwrite"], work, tmp_path / "l")
+    wait_for(child, staging_of(work, "run1"), "staging folder")
+    child.proc.send_signal(signal.SIGTERM)
+    code, err = child.finish()
+    assert_interrupted(code, err, signal.SIGTERM)
+    assert_nothing_lost(before, work)
+
+
+def test_a_second_signal_does_not_stop_the_cleanup(work, tmp_path, nation_area):
+    before = snapshot(work)
+    child = start([*national(nation_area), "--out", "run1"], work, tmp_path / "logs")
+    wait_for(child, staging_of(work, "run1"), "staging folder")
+    child.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    if child.proc.poll() is None:
+        child.proc.send_signal(signal.SIGTERM)
+    code, err = child.finish()
+    assert_interrupted(code, err, signal.SIGTERM)
+    assert_nothing_lost(before, work)
+
+
+# ---------------------------------------------------------------------------- Dask
+def test_sigterm_closes_a_local_dask_cluster(work, tmp_path, nation_area):
+    psutil = pytest.importorskip("psutil")
+    pytest.importorskip("distributed")
+    before = snapshot(work)
+    argv = ["national", "--area-file", nation_area, "--cell-size", "2000", "--memory-budget",
+            "1MiB", "--no-tiles", "--engine", "dask", "--dask-scheduler", "local", "--workers",
+            "2", "--out", "run1"]  # fmt: skip
+    child = start(argv, work, tmp_path / "logs")
+    parent = psutil.Process(child.proc.pid)
+    # the window progress shows the cluster is up and computing
+    wait_for(child, lambda: ": window " in child.err(), "windows computed on the cluster")
+    workers = parent.children(recursive=True)
+    child.proc.send_signal(signal.SIGTERM)
+    code, err = child.finish()
+    assert "Traceback" not in err, err
+    assert code == 143, err
+    assert "interrupted by SIGTERM" in err
+    _, alive = psutil.wait_procs(workers, timeout=60)
+    assert alive == [], alive
+    assert_nothing_lost(before, work)
+
+
+# ---------------------------------------------------------------------------- SIGKILL
+def test_staging_left_by_sigkill_is_removed_by_the_next_run(work, tmp_path, nation_area):
+    before = snapshot(work)
+    child = start([*national(nation_area), "--out", "run1"], work, tmp_path / "logs")
+    wait_for(child, staging_of(work, "run1"), "staging folder")
+    child.proc.kill()
+    child.proc.wait(timeout=60)
+    left = staging_left(work)
+    assert len(left) == 1  # SIGKILL cannot be caught: the next run cleans up
+    again = start(["macro", "--draws", "20", "--no-tiles", "-q", "--out", "run1"], work,
+                  tmp_path / "again")  # fmt: skip
+    code, err = again.finish()
+    assert code == 0, err
+    assert f"removed {left[0]}" in err and f"process {child.proc.pid} has ended" in err
+    assert staging_left(work) == []
+    assert_nothing_lost(before, work, skip=work / "run1")
