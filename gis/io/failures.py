@@ -140,7 +140,9 @@ def describe_failure(exc: BaseException, *, path: str | os.PathLike | None = Non
         )
         if isinstance(named, OSError) and named.errno in (errno.ENOSPC, errno.EDQUOT):
             return os_error_text(named)
-        return f"{CAUSES[errno.ENOSPC]}{where}: {_one_line(str(exc))}"
+        detail = _one_line(str(exc))
+        said = "" if detail.lower() in ("", "no space left on device") else f": {detail}"
+        return f"{CAUSES[errno.ENOSPC]}{where}{said}"
     for link in chain:
         if _library(link) is not None and "CRSError" in type(link).__name__:
             return f"invalid CRS: {_one_line(str(link))}"

@@ -540,7 +540,8 @@ def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: s
         except Exception as exc:
             if received:
                 return _interrupted(prog, received[0])
-            message = describe_failure(exc, path=getattr(args, "out", None))
+            written = getattr(args, "out", None) or getattr(args, "file", None)
+            message = describe_failure(exc, path=written)
             if message is None:
                 raise
             return report_error(prog, message)
