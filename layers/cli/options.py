@@ -368,7 +368,12 @@ def add_output_options(
     group.add_argument(
         "--out", default=out, help="output folder (must be new or empty; default: %(default)s)"
     )
-    group.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the output folder of an earlier innosite run (never a folder holding "
+        "inputs, the current folder or other files)",
+    )
     if specs is not None:
         add_options(group, specs, [f for f in fields if f != "map_assets"])
         if "map_assets" in fields:  # --cdn-map and the former --offline-map contradict

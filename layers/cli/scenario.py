@@ -43,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite",
         action="store_true",
         default=None,
-        help="replace a non-empty output folder (default: the scenario's setting)",
+        help="replace the output folder of an earlier innosite run (default: the "
+        "scenario's setting)",
     )
     run.add_argument(
         "--check", action="store_true", help="only validate the scenario; read and write nothing"

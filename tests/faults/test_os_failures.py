@@ -78,6 +78,7 @@ def test_full_disk_init(work, tiny_disk):
     assert_nothing_lost(before, work.parent)
 
 
+@pytest.mark.slow  # a whole macro run
 def test_full_disk_after_the_outputs_were_computed(work, monkeypatch):
     # the chart is written after the tables; the disk fills up there
     def full(*args, **kwargs):
@@ -90,6 +91,7 @@ def test_full_disk_after_the_outputs_were_computed(work, monkeypatch):
     assert_nothing_lost(before, work.parent)
 
 
+@pytest.mark.slow  # a whole macro run
 def test_sqlite_disk_full_while_writing_a_geopackage(work, monkeypatch):
     def full(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
@@ -102,6 +104,7 @@ def test_sqlite_disk_full_while_writing_a_geopackage(work, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- other failures
+@pytest.mark.slow  # a whole macro run
 @pytest.mark.parametrize(
     ("exc", "pattern"),
     [
@@ -126,6 +129,7 @@ def test_failure_while_writing_is_one_line(exc, pattern, work, monkeypatch):
     assert_nothing_lost(before, work.parent)
 
 
+@pytest.mark.slow  # a whole macro run
 def test_a_bug_keeps_its_traceback(work, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("a bug")

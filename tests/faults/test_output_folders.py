@@ -207,6 +207,7 @@ def test_overwrite_onto_the_parent_of_an_input_folder(work):
     refused(argv, work, r"holds an input of this run \(.*table\.csv\)")
 
 
+@pytest.mark.slow  # a whole macro run
 def test_replay_onto_the_folder_of_its_own_manifest(work):
     run1 = work / "run1"
     assert run_cli([*QUICK, "--out", run1], cwd=work).code == 0
@@ -239,6 +240,7 @@ def test_init_keeps_an_existing_file_without_force(work):
     refused(["init", "micro", "s.toml"], work, "already exists; pass --force")
 
 
+@pytest.mark.slow  # a whole macro run
 # ---------------------------------------------------------------------------- what succeeds
 def test_overwrite_replaces_an_innosite_folder_and_nothing_else(work):
     out = work / "run1"
@@ -255,6 +257,7 @@ def test_overwrite_replaces_an_innosite_folder_and_nothing_else(work):
     assert (work / "notes.txt").read_text() == "my notes"
 
 
+@pytest.mark.slow  # a whole macro run
 def test_an_empty_existing_folder_is_used(work):
     (work / "run1").mkdir()
     outcome = run_cli([*QUICK, "--out", "run1"], cwd=work)
@@ -278,6 +281,7 @@ def _staging_of(out: Path, pid: int, kind: str = "partial") -> Path:
     return made.rename(made.with_name(name))
 
 
+@pytest.mark.slow  # a whole macro run
 def test_stale_staging_of_a_dead_process_is_removed_and_reported(work):
     out = work / "run1"
     stale = _staging_of(out, _dead_pid())
@@ -289,6 +293,7 @@ def test_stale_staging_of_a_dead_process_is_removed_and_reported(work):
     assert staging_left(work.parent) == []
 
 
+@pytest.mark.slow  # a whole macro run
 def test_staging_of_a_live_process_is_left_alone(work):
     out = work / "run1"
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -303,6 +308,7 @@ def test_staging_of_a_live_process_is_left_alone(work):
         sleeper.wait(timeout=60)
 
 
+@pytest.mark.slow  # a whole macro run
 def test_staging_without_owner_is_reported_not_removed(work):
     old = work / ".run1.partial-0123abcd"
     old.mkdir()
