@@ -126,7 +126,7 @@ def _check_can_create(target: Path) -> None:
     if not ancestor.exists():
         return
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        if os.statvfs(ancestor).f_flag & os.ST_RDONLY:
+        if hasattr(os, "statvfs") and os.statvfs(ancestor).f_flag & os.ST_RDONLY:
             raise OutputWriteError(
                 f"cannot write {target}: {ancestor} is on a read-only file system; "
                 "choose a writable folder",
@@ -451,6 +451,24 @@ def _no_room(folder: Path) -> bool:
 
 
 @contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (main thread, POSIX only)."""
+    import signal
+    import threading
+
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    old = block(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, old)
+
+
+@contextmanager
 def output_folder(
     path: str | os.PathLike,
     *,
@@ -502,18 +520,22 @@ def output_folder(
     """
     inputs = list(inputs)
     target = check_output_folder(path, overwrite=overwrite, inputs=inputs)
+    staging: Path | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = temporary_sibling(target, "partial", folder=True)
-    except OSError as exc:
-        raise OutputWriteError(
-            f"cannot create the output folder {target}: {os_error_text(exc)}", code=exc.errno
-        ) from None
-    try:
+        try:
+            with _signals_held():  # a stop signal never falls between creating and owning it
+                target.parent.mkdir(parents=True, exist_ok=True)
+                staging = temporary_sibling(target, "partial", folder=True)
+        except OSError as exc:
+            raise OutputWriteError(
+                f"cannot create the output folder {target}: {os_error_text(exc)}", code=exc.errno
+            ) from None
         yield staging
         check_output_folder(target, overwrite=overwrite, inputs=inputs)
         _move_folder_into_place(staging, target)
     except Exception as exc:
+        if staging is None:
+            raise
         full = not isinstance(exc, _NOT_DISK) and (is_disk_full(exc) or _no_room(staging))
         shutil.rmtree(staging, ignore_errors=True)
         if full:
@@ -526,26 +548,9 @@ def output_folder(
             ) from exc
         raise
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (main thread, POSIX only)."""
-    import signal
-    import threading
-
-    block = getattr(signal, "pthread_sigmask", None)
-    if block is None or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
-    old = block(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        block(signal.SIG_SETMASK, old)
 
 
 def _move_folder_into_place(staging: Path, target: Path) -> None:
@@ -653,8 +658,10 @@ def atomic_file(target: Path, *, copy_existing: bool = False) -> Iterator[Path]:
     ...     [p.name for p in Path(tmp).iterdir()]
     ['a.txt']
     """
-    tmp = temporary_sibling(target, "partial", folder=False)
+    tmp: Path | None = None
     try:
+        with _signals_held():  # a stop signal never falls between creating and owning it
+            tmp = temporary_sibling(target, "partial", folder=False)
         if copy_existing and target.exists():
             shutil.copyfile(target, tmp)
         else:
@@ -662,5 +669,6 @@ def atomic_file(target: Path, *, copy_existing: bool = False) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise

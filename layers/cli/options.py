@@ -153,6 +153,12 @@ def crs(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not projected; the grid needs metres, e.g. EPSG:32650 (UTM 50N)"
         )
+    units = {a.unit_name for a in parsed.axis_info}
+    if not units <= {"metre", "meter"}:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} measures in {', '.join(sorted(units))}; the grid needs metres, "
+            "e.g. EPSG:32650 (UTM 50N)"
+        )
     return text
 
 

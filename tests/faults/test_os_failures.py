@@ -154,6 +154,7 @@ def test_read_only_output_folder_found_upfront(work, read_only_disk):
         ("EPSG:999999", r"argument --crs: not a known CRS: 'EPSG:999999'"),
         ("foo", r"argument --crs: not a known CRS: 'foo'"),
         ("EPSG:4326", r"argument --crs: 'EPSG:4326' is not projected"),
+        ("EPSG:2263", r"argument --crs: 'EPSG:2263' measures in US survey foot"),
     ],
 )
 def test_invalid_crs_is_refused_before_any_work(name, crs, pattern, work):
