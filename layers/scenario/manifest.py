@@ -10,7 +10,6 @@ manifest recorded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 from layers.options import ENGINE_OPTIONS, MAP_OPTIONS, options_of
 from layers.scenario.check import Problem, ScenarioError
 from layers.scenario.macro import macro_manifest_document
-from layers.scenario.read import read_text
+from layers.scenario.read import parse_text, read_text
 
 __all__ = [
     "REPLAY_SCALES",
@@ -286,7 +285,7 @@ def manifest_scenario(manifest: Mapping[str, Any], *, name: str) -> dict[str, An
 def manifest_document(path: str | Path) -> dict[str, Any]:
     """The scenario document of a run's ``manifest.json`` (for writing as TOML)."""
     p = Path(path)
-    manifest = json.loads(read_text(p))
+    manifest, _ = parse_text(read_text(p), "json", str(path))  # syntax errors: one line
     if not isinstance(manifest, dict) or "parameters" not in manifest:
         raise ScenarioError(str(path), [Problem("", "is not an innosite manifest (no parameters)")])
     return _document(manifest, _manifest_scale(manifest, str(path)), str(path))

@@ -235,6 +235,12 @@ def test_init_on_a_read_only_file_system(work, read_only_disk):
     refused(["init", "micro", read_only_disk / "s.toml"], work, "read-only file system")
 
 
+def test_init_from_a_broken_manifest_writes_nothing(work):
+    (work / "manifest.json").write_text("{broken")
+    refused(["init", "micro", "s.toml", "--from-manifest", "manifest.json"], work,
+            r"manifest\.json:1: JSON syntax error")  # fmt: skip
+
+
 def test_init_keeps_an_existing_file_without_force(work):
     (work / "s.toml").write_text("# mine\n")
     refused(["init", "micro", "s.toml"], work, "already exists; pass --force")
