@@ -320,7 +320,23 @@ def temporary_sibling(target: Path, kind: str = "partial", *, folder: bool = Fal
     raise OutputExistsError(f"cannot create a temporary name next to {target}")  # pragma: no cover
 
 
-def _alive(pid: int) -> bool:
+def _started(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), from Linux's ``/proc``; else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        ticks = float(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _alive(pid: int, since: float | None = None) -> bool:
+    """Whether process ``pid`` runs (and, given ``since``, started before that time)."""
     if pid == os.getpid():
         return True
     try:
@@ -331,6 +347,10 @@ def _alive(pid: int) -> bool:
         return True
     except OSError:  # pragma: no cover - e.g. an out-of-range number
         return False
+    if since is not None:
+        started = _started(pid)
+        if started is not None and started > since + 2.0:  # the number was reused
+            return False
     return True
 
 
@@ -371,7 +391,9 @@ def remove_stale_staging(path: str | os.PathLike) -> list[StaleStaging]:
 
     A run stopped by SIGKILL, an out-of-memory kill or a power cut cannot clean up;
     its ``.<name>.partial-<pid>-...`` folder stays next to the output folder. This
-    removes such folders of this machine whose process has ended. A
+    removes such folders of this machine whose process has ended (or whose process
+    number now belongs to a process started after the folder was last written, on
+    Linux). A
     ``.<name>.old-...`` folder (the previous output, set aside while being replaced)
     is put back when the output folder is missing, else removed. Folders of live
     processes and of other machines are left alone; those of older innosite versions
@@ -411,7 +433,11 @@ def remove_stale_staging(path: str | os.PathLike) -> list[StaleStaging]:
                 found.append(StaleStaging(entry, None, "kept"))
             continue
         pid = int(m.group("pid"))
-        if m.group("host") != host or _alive(pid):
+        try:
+            modified = entry.stat().st_mtime
+        except OSError:
+            continue
+        if m.group("host") != host or _alive(pid, since=modified):
             continue
         saved = entry / target.name
         if kind == "old" and saved.is_dir() and not target.exists():

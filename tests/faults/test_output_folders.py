@@ -334,6 +334,23 @@ def test_a_replaced_folder_set_aside_by_a_killed_run_is_put_back(tmp_path):
     assert not aside.exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_staging_whose_process_number_was_reused_is_removed(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = _staging_of(tmp_path / "run1", sleeper.pid)
+        hour_ago = stale.stat().st_mtime - 3600
+        os.utime(stale, (hour_ago, hour_ago))  # written before the live process started
+        found = remove_stale_staging(tmp_path / "run1")
+        assert [(f.path, f.action) for f in found] == [(stale, "removed")]
+        fresh = _staging_of(tmp_path / "run1", sleeper.pid)
+        assert remove_stale_staging(tmp_path / "run1") == []
+        assert fresh.is_dir()
+    finally:
+        sleeper.kill()
+        sleeper.wait(timeout=60)
+
+
 def test_stale_staging_of_another_output_folder_is_not_touched(tmp_path):
     other = _staging_of(tmp_path / "run10", _dead_pid())
     assert remove_stale_staging(tmp_path / "run1") == []
