@@ -489,7 +489,8 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
     raised as an exception they unwind through every ``finally`` and ``except
     BaseException`` like Ctrl-C. Only the first signal raises: a second one while
     cleaning up is recorded and ignored, so the cleanup finishes; after a stop these
-    signals stay ignored while the process exits.
+    signals stay ignored while the process exits. A stop that lands in a finaliser
+    (``__del__``), where Python swallows exceptions, is sent again 50 ms later.
     Outside the main thread the block runs unchanged.
 
     Yields
@@ -502,11 +503,26 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
         yield received
         return
 
+    rearm = [False]
+
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
-        if len(received) == 1:
+        if len(received) == 1 or rearm[0]:
+            rearm[0] = False
             raise Interrupted(signum)
 
+    def unraisable(info: Any) -> None:
+        # a stop raised inside a finaliser (``__del__``) is swallowed there: send it again
+        if isinstance(info.exc_value, Interrupted):
+            rearm[0] = True
+            again = threading.Timer(0.05, os.kill, (os.getpid(), info.exc_value.signum))
+            again.daemon = True
+            again.start()
+            return
+        previous_hook(info)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     previous: dict[int, Any] = {}
     for name in signals:
         number = getattr(signal, name, None)
@@ -516,6 +532,7 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
     try:
         yield received
     finally:
+        sys.unraisablehook = previous_hook
         for number, old in previous.items():
             # after a stop, later signals are ignored (SIG_IGN outlives interpreter shutdown)
             signal.signal(number, signal.SIG_IGN if received else old)

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from gis.errors import Interrupted
+from layers.cli.options import stop_on_signals
 from tests.faults import storage
 from tests.faults.harness import PROJECT_ROOT, assert_nothing_lost, snapshot, staging_left
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow]
+pytestmark = pytest.mark.faults
 
 nation_area = storage.nation_area
 
@@ -106,6 +109,7 @@ def work(tmp_path) -> Path:
 
 
 # ---------------------------------------------------------------------------- while staging
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signal_while_staging_removes_the_staging_folder(sig, work, tmp_path, nation_area):
     before = snapshot(work)
@@ -118,6 +122,7 @@ def test_signal_while_staging_removes_the_staging_folder(sig, work, tmp_path, na
     assert_nothing_lost(before, work)
 
 
+@pytest.mark.slow
 def test_sigterm_while_micro_writes_its_outputs(work, tmp_path):
     before = snapshot(work)
     child = start(["micro", "--no-tiles", "-q", "--out", "run1"], work, tmp_path / "logs")
@@ -128,6 +133,7 @@ def test_sigterm_while_micro_writes_its_outputs(work, tmp_path):
     assert_nothing_lost(before, work)
 
 
+@pytest.mark.slow
 def test_sigterm_before_any_output(work, tmp_path):
     before = snapshot(work)
     child = start(["micro", "--no-tiles", "-v", "--out", "run1"], work, tmp_path / "logs")
@@ -138,6 +144,7 @@ def test_sigterm_before_any_output(work, tmp_path):
     assert_nothing_lost(before, work)
 
 
+@pytest.mark.slow
 def test_sigterm_during_overwrite_keeps_the_previous_folder(work, tmp_path, nation_area):
     run1 = work / "run1"
     run1.mkdir()
@@ -153,6 +160,7 @@ def test_sigterm_during_overwrite_keeps_the_previous_folder(work, tmp_path, nati
     assert_nothing_lost(before, work)
 
 
+@pytest.mark.slow
 def test_a_second_signal_does_not_stop_the_cleanup(work, tmp_path, nation_area):
     before = snapshot(work)
     child = start([*national(nation_area), "--out", "run1"], work, tmp_path / "logs")
@@ -167,6 +175,7 @@ def test_a_second_signal_does_not_stop_the_cleanup(work, tmp_path, nation_area):
 
 
 # ---------------------------------------------------------------------------- Dask
+@pytest.mark.slow
 def test_sigterm_closes_a_local_dask_cluster(work, tmp_path, nation_area):
     psutil = pytest.importorskip("psutil")
     pytest.importorskip("distributed")
@@ -190,6 +199,7 @@ def test_sigterm_closes_a_local_dask_cluster(work, tmp_path, nation_area):
 
 
 # ---------------------------------------------------------------------------- SIGKILL
+@pytest.mark.slow
 def test_staging_left_by_sigkill_is_removed_by_the_next_run(work, tmp_path, nation_area):
     before = snapshot(work)
     child = start([*national(nation_area), "--out", "run1"], work, tmp_path / "logs")
@@ -205,3 +215,44 @@ def test_staging_left_by_sigkill_is_removed_by_the_next_run(work, tmp_path, nati
     assert f"removed {left[0]}" in err and f"process {child.proc.pid} has ended" in err
     assert staging_left(work) == []
     assert_nothing_lost(before, work, skip=work / "run1")
+
+
+# ---------------------------------------------------------------------------- in this process
+@pytest.fixture
+def own_handlers():
+    """Put this process's signal handlers back after a test that receives a signal."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_becomes_interrupted(sig, own_handlers):
+    with pytest.raises(Interrupted) as info, stop_on_signals() as received:
+        os.kill(os.getpid(), sig)
+        time.sleep(5)
+    assert (info.value.signum, info.value.name, received) == (sig.value, sig.name, [sig.value])
+    assert signal.getsignal(sig) == signal.SIG_IGN  # later signals wait for the exit
+
+
+def test_handlers_are_restored_after_a_run_without_signal(own_handlers):
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_on_signals() as received:
+        assert signal.getsignal(signal.SIGTERM) != before
+    assert received == [] and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_stop_swallowed_by_a_finaliser_is_sent_again(own_handlers):
+    class Finaliser:
+        def __del__(self):
+            time.sleep(1)  # the signal lands here; Python ignores exceptions of __del__
+
+    with pytest.raises(Interrupted), stop_on_signals() as received:
+        obj = Finaliser()
+        timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        del obj
+        time.sleep(5)
+    timer.join()
+    assert received == [signal.SIGTERM, signal.SIGTERM]
