@@ -108,7 +108,7 @@ def _absolute(path: str | os.PathLike, what: str) -> Path:
     text = os.fspath(path)
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"the {what} is empty ({text!r}); give a name, e.g. --out run1")
-    return Path(os.path.abspath(os.path.expanduser(text)))
+    return Path(os.path.abspath(text))
 
 
 def _check_can_create(target: Path) -> None:
