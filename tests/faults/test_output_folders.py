@@ -199,6 +199,33 @@ def test_overwrite_onto_the_folder_of_a_layer_file(name, work, nation_area, macr
     refused([*argv, "--out", "run1", "--overwrite"], work, "holds an input")
 
 
+#: More inputs of each command, each a file of the user inside the output folder.
+MORE_INPUTS = [
+    ("micro", ["micro", "--area-file", "run1/input.gpkg"]),
+    ("micro", ["micro", "--existing", "run1/input.gpkg", "--regions", "1", "--total-area", "5"]),
+    ("meso", ["meso", "--osm-file", "run1/input.osm"]),
+    ("meso", ["meso", "--population", "run1/input.tif"]),
+    ("meso", ["meso", "--macro-tiers", "run1/input.gpkg"]),
+    ("meso", ["meso", "--area-file", "run1/input.gpkg"]),
+    ("national", ["national", "--macro-tiers", "run1/input.gpkg"]),
+    ("macro", ["macro", "--table", "t.csv", "--geometry", "run1/input.gpkg"]),
+    ("macro", ["macro", "--travel-time", "run1/input.csv"]),
+    ("macro", ["macro", "--ahp", "run1/input.csv"]),
+]
+MORE_IDS = [" ".join(argv[1:3]) for _, argv in MORE_INPUTS]
+
+
+@pytest.mark.parametrize(
+    ("name", "argv"), MORE_INPUTS, ids=[" ".join(a[1:3]) for _, a in MORE_INPUTS]
+)
+def test_every_kind_of_input_is_protected(name, argv, work):
+    run1 = innosite_folder(work / "run1", "suitability.tif")
+    for suffix in ("gpkg", "osm", "tif", "csv"):
+        (run1 / f"input.{suffix}").write_text("the user's data")
+    (work / "t.csv").write_text("unit,x\nA,1\n")
+    refused([*argv, "--out", "run1", "--overwrite"], work, r"holds an input of this run")
+
+
 def test_overwrite_onto_the_parent_of_an_input_folder(work):
     run1 = innosite_folder(work / "run1", "tiers.csv")
     (run1 / "data").mkdir()
