@@ -215,9 +215,7 @@ MORE_INPUTS = [
 MORE_IDS = [" ".join(argv[1:3]) for _, argv in MORE_INPUTS]
 
 
-@pytest.mark.parametrize(
-    ("name", "argv"), MORE_INPUTS, ids=[" ".join(a[1:3]) for _, a in MORE_INPUTS]
-)
+@pytest.mark.parametrize(("name", "argv"), MORE_INPUTS, ids=MORE_IDS)
 def test_every_kind_of_input_is_protected(name, argv, work):
     run1 = innosite_folder(work / "run1", "suitability.tif")
     for suffix in ("gpkg", "osm", "tif", "csv"):
