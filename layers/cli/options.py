@@ -538,10 +538,19 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
             signal.signal(number, signal.SIG_IGN if received else old)
 
 
-def _interrupted(prog: str, signum: int) -> int:
+def _interrupted(prog: str, signum: int, *, out: Any = None, since: float = 0.0) -> int:
+    """Say that the run stopped, and whether it had already finished writing ``out``."""
     name = Interrupted(signum).name
-    print(f"{prog}: interrupted by {name}; staging removed, nothing half-written was left",
-          file=sys.stderr)  # fmt: skip
+    manifest = Path(out) / "manifest.json" if isinstance(out, str | os.PathLike) and out else None
+    try:
+        done = manifest is not None and manifest.stat().st_mtime >= since
+    except OSError:
+        done = False
+    if done:
+        text = f"interrupted by {name} after the outputs were complete in {out}"
+    else:
+        text = f"interrupted by {name}; staging removed, nothing half-written was left"
+    print(f"{prog}: {text}", file=sys.stderr)
     return 128 + signum
 
 
@@ -554,21 +563,26 @@ def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: s
     the run cleanly (:func:`stop_on_signals`): one line, exit status 128 + the signal
     number (130, 143, 129).
     """
+    import time
+
     from gis.io.failures import describe_failure
 
+    since = time.time() - 1.0  # file times may be coarser than the clock
+    out = getattr(args, "out", None)
     with stop_on_signals() as received:
         try:
             return int(func(args) or 0)
         except EXPECTED_ERRORS as exc:
             if received:  # a failure while stopping (a cluster closing) is the stop
-                return _interrupted(prog, received[0])
+                return _interrupted(prog, received[0], out=out, since=since)
             return report_error(prog, exc)
         except KeyboardInterrupt as exc:
-            return _interrupted(prog, getattr(exc, "signum", signal.SIGINT))
+            signum = getattr(exc, "signum", signal.SIGINT)
+            return _interrupted(prog, signum, out=out, since=since)
         except Exception as exc:
             if received:
-                return _interrupted(prog, received[0])
-            written = getattr(args, "out", None) or getattr(args, "file", None)
+                return _interrupted(prog, received[0], out=out, since=since)
+            written = out or getattr(args, "file", None)
             message = describe_failure(exc, path=written)
             if message is None:
                 raise
