@@ -593,11 +593,15 @@ def _swap(staging: Path, target: Path) -> None:
         os.rename(staging, target)
         return
     old = temporary_sibling(target, "old", folder=True)
-    os.rename(target, old / target.name)
+    aside = old / target.name
     try:
+        os.rename(target, aside)
         os.rename(staging, target)
     except BaseException:
-        os.rename(old / target.name, target)
+        # decided by what is on disk: a stop signal Python had already taken in before
+        # the signals were held can interrupt between any two steps
+        if aside.exists() and not target.exists():
+            os.rename(aside, target)
         shutil.rmtree(old, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)

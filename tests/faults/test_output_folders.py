@@ -7,6 +7,7 @@ output folder (here: nothing changed at all) and no staging folder left.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -400,3 +401,25 @@ def test_check_output_folder_refuses_a_symlink_to_the_current_folder(tmp_path, m
     (tmp_path / "link").symlink_to(tmp_path)
     with pytest.raises(OutputExistsError, match="current folder"):
         check_output_folder("link", overwrite=True)
+
+
+@pytest.mark.parametrize("failing", ["set aside", "move into place"])
+def test_a_failed_swap_puts_the_previous_folder_back(failing, tmp_path, monkeypatch):
+    from gis.io import output_folder
+
+    out = innosite_folder(tmp_path / "run1", "tiers.csv")
+    before = snapshot(tmp_path)
+    real_rename = os.rename
+
+    def rename(src, dst, *args, **kwargs):
+        moving_out = Path(src) == out and ".old-" in str(dst)
+        moving_in = Path(dst) == out and ".partial-" in str(src)
+        if (failing == "set aside" and moving_out) or (failing == "move into place" and moving_in):
+            raise OSError(errno.EIO, "Input/output error", str(src))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="Input/output error"):
+        with output_folder(out, overwrite=True) as stage:
+            (stage / "tiers.csv").write_text("new")
+    assert_nothing_lost(before, tmp_path)
