@@ -289,11 +289,11 @@ def run_national(
     a worker lost mid-run — leaves no output behind, and an existing ``out`` is
     only replaced with ``overwrite``.
     """
-    from gis.io import check_output_folder, output_folder
+    from gis.io import check_output_folder, input_paths, output_folder
     from layers.outputs.write import write_outputs
 
     config.validate()
-    check_output_folder(out, overwrite=overwrite)
+    check_output_folder(out, overwrite=overwrite, inputs=input_paths(config))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         data = national_data(config)

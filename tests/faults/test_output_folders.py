@@ -423,3 +423,22 @@ def test_a_failed_swap_puts_the_previous_folder_back(failing, tmp_path, monkeypa
         with output_folder(out, overwrite=True) as stage:
             (stage / "tiers.csv").write_text("new")
     assert_nothing_lost(before, tmp_path)
+
+
+@pytest.mark.parametrize("scale", ["micro", "meso", "national"])
+def test_the_library_runs_protect_their_inputs_too(scale, tmp_path, nation_area):
+    from layers.meso.run import MesoConfig, run_meso
+    from layers.micro.run import MicroConfig, run_micro
+    from layers.national.run import NationalConfig, run_national
+
+    out = innosite_folder(tmp_path / "run1", "suitability.tif")
+    area = out / "area.gpkg"
+    shutil.copy(nation_area, area)
+    before = snapshot(tmp_path)
+    config = {"micro": MicroConfig, "meso": MesoConfig, "national": NationalConfig}[scale](
+        area_file=str(area)
+    )
+    run = {"micro": run_micro, "meso": run_meso, "national": run_national}[scale]
+    with pytest.raises(OutputExistsError, match="holds an input of this run"):
+        run(config, out=out, overwrite=True)
+    assert_nothing_lost(before, tmp_path)
