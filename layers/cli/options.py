@@ -490,7 +490,10 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
     BaseException`` like Ctrl-C. Only the first signal raises: a second one while
     cleaning up is recorded and ignored, so the cleanup finishes; after a stop these
     signals stay ignored while the process exits. A stop that lands in a finaliser
-    (``__del__``), where Python swallows exceptions, is sent again 50 ms later.
+    (``__del__``), where Python swallows exceptions, or in a callback of an asyncio or
+    tornado event loop (Dask's), which logs and drops them, is sent again 50 ms later.
+    After a stop, the log lines of Dask, tornado and asyncio about their shutdown are
+    not shown.
     Outside the main thread the block runs unchanged.
 
     Yields
@@ -504,20 +507,31 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
         return
 
     rearm = [False]
+    deferred = [0]
+
+    def send_again(signum: int) -> None:
+        rearm[0] = True
+        again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
 
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
+        if len(received) == 1:
+            _quiet_shutdown()
         if len(received) == 1 or rearm[0]:
+            if _in_event_loop_callback(frame) and deferred[0] < 100:
+                # an event loop would log the stop as a failed callback and go on
+                deferred[0] += 1
+                send_again(signum)
+                return
             rearm[0] = False
             raise Interrupted(signum)
 
     def unraisable(info: Any) -> None:
         # a stop raised inside a finaliser (``__del__``) is swallowed there: send it again
         if isinstance(info.exc_value, Interrupted):
-            rearm[0] = True
-            again = threading.Timer(0.05, os.kill, (os.getpid(), info.exc_value.signum))
-            again.daemon = True
-            again.start()
+            send_again(info.exc_value.signum)
             return
         previous_hook(info)
 
@@ -536,6 +550,34 @@ def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]
         for number, old in previous.items():
             # after a stop, later signals are ignored (SIG_IGN outlives interpreter shutdown)
             signal.signal(number, signal.SIG_IGN if received else old)
+
+
+#: Libraries whose log lines about their own shutdown are not shown after a stop.
+_SHUTDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+def _quiet_shutdown() -> None:
+    """Silence the loggers of :data:`_SHUTDOWN_LOGGERS`: a Dask cluster stopped by a signal
+    logs cancelled tasks and close timeouts (with tracebacks) that say nothing to the user."""
+    import logging
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _SHUTDOWN_LOGGERS]
+    for name in {*names, *_SHUTDOWN_LOGGERS}:
+        logging.getLogger(name).disabled = True
+
+
+#: Modules whose frames run event-loop callbacks, which catch and log exceptions.
+_EVENT_LOOP_MODULES = ("asyncio.events", "tornado.ioloop")
+
+
+def _in_event_loop_callback(frame: Any) -> bool:
+    """Whether ``frame`` runs inside a callback of an asyncio or tornado event loop."""
+    depth = 0
+    while frame is not None and depth < 200:
+        if frame.f_globals.get("__name__") in _EVENT_LOOP_MODULES:
+            return True
+        frame, depth = frame.f_back, depth + 1
+    return False
 
 
 def _interrupted(prog: str, signum: int, *, out: Any = None, since: float = 0.0) -> int:

@@ -246,10 +246,17 @@ def test_staging_left_by_sigkill_is_removed_by_the_next_run(work, tmp_path, nati
 @pytest.fixture
 def own_handlers():
     """Put this process's signal handlers back after a test that receives a signal."""
+    import logging
+
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)]
+    loggers += [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    enabled = [lg for lg in loggers if not lg.disabled]
     yield
     for number, handler in saved.items():
         signal.signal(number, handler)
+    for lg in enabled:  # a stop silences the shutdown logs of Dask and its event loops
+        lg.disabled = False
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
@@ -308,3 +315,23 @@ def test_a_stop_after_the_outputs_were_complete_says_so(tmp_path, capsys):
     assert capsys.readouterr().err == (
         "innosite x: interrupted by SIGHUP; staging removed, nothing half-written was left\n"
     )
+
+
+def test_a_stop_in_an_event_loop_callback_is_sent_again(own_handlers):
+    import asyncio
+
+    def callback():
+        time.sleep(1)  # the signal lands here; the loop would log the stop and go on
+
+    async def main():
+        asyncio.get_running_loop().call_soon(callback)
+        await asyncio.sleep(5)
+
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM))
+    started = time.monotonic()
+    with pytest.raises(Interrupted), stop_on_signals() as received:
+        timer.start()
+        asyncio.run(main())
+    timer.join()
+    assert received[:2] == [signal.SIGTERM, signal.SIGTERM]
+    assert 1.0 <= time.monotonic() - started < 4.0  # raised after the callback, not lost
