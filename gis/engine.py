@@ -30,8 +30,8 @@ written by the calling process only.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,7 +305,7 @@ def _run_local(
     inputs: Mapping[str, str | os.PathLike],
     grid: Grid,
     engine: Engine,
-) -> Iterator[tuple[Window, dict[str, np.ndarray]]]:
+) -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
     with ExitStack() as stack:
         stack.enter_context(gdal_env(engine.budget))
         sources = {k: stack.enter_context(open_raster(p, grid=grid)) for k, p in inputs.items()}
@@ -321,7 +321,7 @@ def _run_dask(
     grid: Grid,
     halo: int,
     engine: Engine,
-) -> Iterator[tuple[Window, dict[str, np.ndarray]]]:
+) -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
     import dask
 
     array = _dask_array(grid, windows, function, names, inputs, halo)
@@ -485,7 +485,8 @@ def compute_blocks(
         results = _run_dask(windows, function, names, inputs, grid, halo, engine)
     else:
         results = _run_local(windows, function, inputs, grid, engine)
-    with writer:
+    # close the block generator (and its GDAL environment) before the writer, also on failure
+    with writer, closing(results):
         for k, (window, values) in enumerate(results, start=1):
             cores = {n: _core(window, values, n) for n in names}
             writer.write(window, cores)

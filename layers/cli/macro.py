@@ -22,6 +22,7 @@ from layers.cli.options import (
     command_line,
     given,
     in_flag_words,
+    prepare_output,
     run_command,
     verbosity_level,
 )
@@ -115,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     from gis import progress
     from layers.macro.run import Method, format_report, run_macro
 
-    options = asdict(macro_options(args))
+    chosen = macro_options(args)
+    prepare_output(args.out, overwrite=args.overwrite, inputs=[chosen])
+    options = asdict(chosen)
     method = Method(
         *(options.pop(k) for k in ("normalization", "weighting", "composite", "breaks"))
     )

@@ -15,6 +15,7 @@ from layers.cli.options import (
     add_weight_option,
     command_line,
     config_from_args,
+    prepare_output,
     verbosity_level,
 )
 
@@ -104,6 +105,7 @@ def run_meso_cli(args: argparse.Namespace) -> int:
         print(_region_list())
         return 0
     config = meso_config_from_args(args)
+    prepare_output(args.out, overwrite=args.overwrite, inputs=[config])
     no_region = all(v is None for v in (config.region, config.place, config.bbox, config.area_file))
     if not args.quiet and no_region and config.osm_file is None:
         print(

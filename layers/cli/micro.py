@@ -16,6 +16,7 @@ from layers.cli.options import (
     add_weight_option,
     command_line,
     config_from_args,
+    prepare_output,
     verbosity_level,
 )
 
@@ -77,6 +78,7 @@ def run_micro_cli(args: argparse.Namespace) -> int:
     from layers.outputs.text import micro_summary
 
     config = micro_config_from_args(args)
+    prepare_output(args.out, overwrite=args.overwrite, inputs=[config])
     if not args.quiet and config.place is None and config.bbox is None and config.area_file is None:
         if config.osm_file is None:
             print(

@@ -16,6 +16,7 @@ from layers.cli.options import (
     add_weight_option,
     command_line,
     config_from_args,
+    prepare_output,
     verbosity_level,
 )
 
@@ -81,6 +82,7 @@ def run_national_cli(args: argparse.Namespace) -> int:
     from layers.national.run import run_national, summary
 
     config = national_config_from_args(args)
+    prepare_output(args.out, overwrite=args.overwrite, inputs=[config])
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result = run_national(config, out=args.out, overwrite=args.overwrite,

@@ -12,16 +12,23 @@ names of each group), decision analysis (:func:`add_decision_options`), engine
 ``--out``, ``--overwrite``, ``--cdn-map``, ``--no-tiles``, ``-q``/``-v``; the former
 ``--offline-map`` is accepted and changes nothing).
 :data:`EXPECTED_ERRORS` and :func:`report_error` are the one set of expected
-errors and their printer.
+errors and their printer; :func:`run_command` also turns failures of the operating system,
+GDAL, PROJ and SQLite into one line (:func:`gis.io.failures.describe_failure`), and
+SIGTERM and SIGHUP into a clean stop like Ctrl-C (:func:`stop_on_signals`).
+:func:`prepare_output` is the one check of a command's output folder against its inputs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
+import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,8 +38,10 @@ from gis.errors import (
     DataSourceError,
     GridSizeError,
     InputError,
+    Interrupted,
     NoDataError,
     OutputExistsError,
+    OutputWriteError,
 )
 from layers.options import (
     AGGREGATION_OPTIONS,
@@ -58,6 +67,7 @@ __all__ = [
     "command_line",
     "config_from_args",
     "count_or_names",
+    "crs",
     "given",
     "in_flag_words",
     "layer",
@@ -66,8 +76,10 @@ __all__ = [
     "names",
     "numbers",
     "pair",
+    "prepare_output",
     "report_error",
     "run_command",
+    "stop_on_signals",
     "user_factor",
     "verbosity_level",
     "weight",
@@ -80,8 +92,12 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     NoDataError,
     GridSizeError,
     OutputExistsError,
+    OutputWriteError,
     ClusterError,
 )
+
+#: Signals that stop a run cleanly (staging removed, one line, exit 128 + the number).
+STOP_SIGNALS: tuple[str, ...] = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 # ---------------------------------------------------------------------------- value parsers
@@ -122,6 +138,30 @@ def weight(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(
             f"weight of {name!r} must be a number, got {value!r}"
         ) from exc
+
+
+def crs(text: str) -> str:
+    """A projected CRS with metre units that PROJ knows (``EPSG:32650``, a WKT, a PROJ string)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        parsed = CRS.from_user_input(text)
+    except CRSError:
+        raise argparse.ArgumentTypeError(
+            f"not a known CRS: {text!r}; give a projected CRS such as EPSG:32650 (UTM 50N)"
+        ) from None
+    if not parsed.is_projected:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not projected; the grid needs metres, e.g. EPSG:32650 (UTM 50N)"
+        )
+    units = {a.unit_name for a in parsed.axis_info}
+    if not units <= {"metre", "meter"}:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} measures in {', '.join(sorted(units))}; the grid needs metres, "
+            "e.g. EPSG:32650 (UTM 50N)"
+        )
+    return text
 
 
 def names(text: str) -> list[str]:
@@ -217,6 +257,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "memory": memory,
     "names": names,
     "count_or_names": count_or_names,
+    "crs": crs,
 }
 
 
@@ -337,7 +378,12 @@ def add_output_options(
     group.add_argument(
         "--out", default=out, help="output folder (must be new or empty; default: %(default)s)"
     )
-    group.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the output folder of an earlier innosite run (never a folder holding "
+        "inputs, the current folder or other files)",
+    )
     if specs is not None:
         add_options(group, specs, [f for f in fields if f != "map_assets"])
         if "map_assets" in fields:  # --cdn-map and the former --offline-map contradict
@@ -479,21 +525,187 @@ def command_line(args: argparse.Namespace) -> str | None:
     return None if argv is None else "innosite " + shlex.join(argv)
 
 
-def report_error(prog: str, exc: BaseException) -> int:
+def report_error(prog: str, exc: BaseException | str) -> int:
     """Print ``prog: error: message`` to standard error; the exit status 2."""
     print(f"{prog}: error: {exc}", file=sys.stderr)
     return 2
 
 
-def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: str) -> int:
-    """Run a command; expected errors print one line and return 2."""
+@contextmanager
+def stop_on_signals(signals: Sequence[str] = STOP_SIGNALS) -> Iterator[list[int]]:
+    """Turn ``signals`` into :class:`gis.errors.Interrupted` inside the block.
+
+    SIGTERM (``kill``, ``timeout``, batch schedulers) and SIGHUP (a closed terminal)
+    otherwise end Python at once, leaving staging folders and Dask clusters behind;
+    raised as an exception they unwind through every ``finally`` and ``except
+    BaseException`` like Ctrl-C. Only the first signal raises: a second one while
+    cleaning up is recorded and ignored, so the cleanup finishes; after a stop these
+    signals stay ignored while the process exits. A stop that lands in a finaliser
+    (``__del__``), where Python swallows exceptions, or in a callback of an asyncio or
+    tornado event loop (Dask's), which logs and drops them, is sent again 50 ms later.
+    After a stop, the log lines of Dask, tornado and asyncio about their shutdown are
+    not shown.
+    Outside the main thread the block runs unchanged.
+
+    Yields
+    ------
+    list of int
+        The numbers of the signals received, in order (empty when none came).
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    rearm = [False]
+    deferred = [0]
+
+    def send_again(signum: int) -> None:
+        rearm[0] = True
+        again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            _quiet_shutdown()
+        if len(received) == 1 or rearm[0]:
+            if _in_event_loop_callback(frame) and deferred[0] < 100:
+                # an event loop would log the stop as a failed callback and go on
+                deferred[0] += 1
+                send_again(signum)
+                return
+            rearm[0] = False
+            raise Interrupted(signum)
+
+    def unraisable(info: Any) -> None:
+        # a stop raised inside a finaliser (``__del__``) is swallowed there: send it again
+        if isinstance(info.exc_value, Interrupted):
+            send_again(info.exc_value.signum)
+            return
+        previous_hook(info)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
+    previous: dict[int, Any] = {}
+    for name in signals:
+        number = getattr(signal, name, None)
+        if number is None:  # pragma: no cover - SIGHUP on Windows
+            continue
+        previous[number] = signal.signal(number, handler)
     try:
-        return int(func(args) or 0)
-    except EXPECTED_ERRORS as exc:
-        return report_error(prog, exc)
-    except KeyboardInterrupt:  # pragma: no cover - interactive
-        print("interrupted; no output was written", file=sys.stderr)
-        return 130
+        yield received
+    finally:
+        sys.unraisablehook = previous_hook
+        for number, old in previous.items():
+            # after a stop, later signals are ignored (SIG_IGN outlives interpreter shutdown)
+            signal.signal(number, signal.SIG_IGN if received else old)
+
+
+#: Libraries whose log lines about their own shutdown are not shown after a stop.
+_SHUTDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+def _quiet_shutdown() -> None:
+    """Silence the loggers of :data:`_SHUTDOWN_LOGGERS`: a Dask cluster stopped by a signal
+    logs cancelled tasks and close timeouts (with tracebacks) that say nothing to the user."""
+    import logging
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _SHUTDOWN_LOGGERS]
+    for name in {*names, *_SHUTDOWN_LOGGERS}:
+        logging.getLogger(name).disabled = True
+
+
+#: Modules whose frames run event-loop callbacks, which catch and log exceptions.
+_EVENT_LOOP_MODULES = ("asyncio.events", "tornado.ioloop")
+
+
+def _in_event_loop_callback(frame: Any) -> bool:
+    """Whether ``frame`` runs inside a callback of an asyncio or tornado event loop."""
+    depth = 0
+    while frame is not None and depth < 200:
+        if frame.f_globals.get("__name__") in _EVENT_LOOP_MODULES:
+            return True
+        frame, depth = frame.f_back, depth + 1
+    return False
+
+
+def _interrupted(prog: str, signum: int, *, out: Any = None, since: float = 0.0) -> int:
+    """Say that the run stopped, and whether it had already finished writing ``out``."""
+    name = Interrupted(signum).name
+    manifest = Path(out) / "manifest.json" if isinstance(out, str | os.PathLike) and out else None
+    try:
+        done = manifest is not None and manifest.stat().st_mtime >= since
+    except OSError:
+        done = False
+    if done:
+        text = f"interrupted by {name} after the outputs were complete in {out}"
+    else:
+        text = f"interrupted by {name}; staging removed, nothing half-written was left"
+    print(f"{prog}: {text}", file=sys.stderr)
+    return 128 + signum
+
+
+def run_command(func: Callable[[argparse.Namespace], Any], args: Any, *, prog: str) -> int:
+    """Run a command; expected errors and system failures print one line and return 2.
+
+    Failures of the operating system, GDAL, PROJ and SQLite (a full disk, a read-only
+    folder, an unknown CRS...) are described by :func:`gis.io.failures.describe_failure`;
+    other exceptions are bugs and keep their traceback. SIGINT, SIGTERM and SIGHUP stop
+    the run cleanly (:func:`stop_on_signals`): one line, exit status 128 + the signal
+    number (130, 143, 129).
+    """
+    import time
+
+    from gis.io.failures import describe_failure
+
+    since = time.time() - 1.0  # file times may be coarser than the clock
+    out = getattr(args, "out", None)
+    with stop_on_signals() as received:
+        try:
+            return int(func(args) or 0)
+        except EXPECTED_ERRORS as exc:
+            if received:  # a failure while stopping (a cluster closing) is the stop
+                return _interrupted(prog, received[0], out=out, since=since)
+            return report_error(prog, exc)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            return _interrupted(prog, signum, out=out, since=since)
+        except Exception as exc:
+            if received:
+                return _interrupted(prog, received[0], out=out, since=since)
+            written = out or getattr(args, "file", None)
+            message = describe_failure(exc, path=written)
+            if message is None:
+                raise
+            return report_error(prog, message)
+
+
+def prepare_output(
+    out: str | os.PathLike | None, *, overwrite: bool, inputs: Iterable[Any] = ()
+) -> Path:
+    """The one check of a command's output folder, before any work.
+
+    Refuses what :func:`gis.io.folders.check_output_folder` refuses, with the files and
+    folders named anywhere in ``inputs`` (configurations, option values, paths; found
+    by :func:`gis.io.folders.input_paths`) as the run's inputs; then removes the
+    staging folders of ``out`` that runs killed earlier left behind, one line each on
+    standard error.
+
+    Raises
+    ------
+    InputError, OutputExistsError, OutputWriteError
+        As :func:`gis.io.folders.check_output_folder`.
+    """
+    from gis.io.folders import check_output_folder, input_paths, remove_stale_staging
+
+    if out is None:
+        raise InputError("no output folder given; pass --out")
+    folder = check_output_folder(out, overwrite=overwrite, inputs=input_paths(*inputs))
+    for stale in remove_stale_staging(folder):
+        print(stale.describe(), file=sys.stderr)
+    return folder
 
 
 #: Default overlay weight of a factor added with :func:`user_factor`.

@@ -9,7 +9,12 @@ import argparse
 import shlex
 from pathlib import Path
 
-from layers.cli.options import add_verbosity_options, command_line, verbosity_level
+from layers.cli.options import (
+    add_verbosity_options,
+    command_line,
+    prepare_output,
+    verbosity_level,
+)
 
 __all__ = ["add_parser", "init_cli", "run_cli"]
 
@@ -38,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite",
         action="store_true",
         default=None,
-        help="replace a non-empty output folder (default: the scenario's setting)",
+        help="replace the output folder of an earlier innosite run (default: the "
+        "scenario's setting)",
     )
     run.add_argument(
         "--check", action="store_true", help="only validate the scenario; read and write nothing"
@@ -85,13 +91,15 @@ def run_cli(args: argparse.Namespace) -> int:
             f"output folder {out if out is not None else '(none: pass --out)'}"
         )
         return 0
+    out = args.out if args.out is not None else scenario.out
+    overwrite = scenario.overwrite if args.overwrite is None else args.overwrite
+    if out is not None:  # else run_scenario says the scenario names none
+        prepare_output(out, overwrite=overwrite, inputs=[args.scenario, scenario.config])
     command = command_line(args) or "innosite " + shlex.join(["run", args.scenario])
     with progress.verbosity(verbosity_level(args)), warnings.catch_warnings():
         if scenario.scale in ("meso", "national"):
             warnings.simplefilter("ignore", UserWarning)  # listed in the summary instead
-        result, paths = run_scenario(
-            scenario, out=args.out, overwrite=args.overwrite, command=command
-        )
+        result, paths = run_scenario(scenario, out=out, overwrite=overwrite, command=command)
     if args.quiet:
         print(Path(paths["manifest"]).parent)
     elif scenario.scale == "macro":
@@ -115,8 +123,11 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def init_cli(args: argparse.Namespace) -> int:
     """``innosite init``: write a preset (or a manifest's scenario)."""
+    from gis.io.folders import check_output_file, input_paths
     from layers.scenario import write_preset
 
+    inputs = input_paths(args.from_manifest) if args.from_manifest else []
+    check_output_file(args.file, overwrite=True, inputs=inputs)  # write_preset asks for --force
     path = write_preset(args.file, args.scale, from_manifest=args.from_manifest, force=args.force)
     print(f"wrote {path}; edit it, then: innosite run {args.file}")
     return 0

@@ -1136,11 +1136,11 @@ def run_meso(
     result, paths
         The computed result and the written files by role.
     """
-    from gis.io import check_output_folder
+    from gis.io import check_output_folder, input_paths
     from layers.outputs.write import write_run
 
     config.validate()
-    check_output_folder(out, overwrite=overwrite)
+    check_output_folder(out, overwrite=overwrite, inputs=input_paths(config))
     extra_steps = (config.decision.regions > 0) + (config.decision.sensitivity > 0)
     with progress.pipeline(len(config.factors) + 6 + extra_steps, desc="innosite meso"):
         with warnings.catch_warnings(record=True) as caught:

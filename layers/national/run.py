@@ -326,11 +326,11 @@ def run_national(
     only replaced with ``overwrite``.
     """
     from gis import progress as bar
-    from gis.io import check_output_folder, output_folder
+    from gis.io import check_output_folder, input_paths, output_folder
     from layers.outputs.write import write_outputs
 
     config.validate()
-    check_output_folder(out, overwrite=overwrite)
+    check_output_folder(out, overwrite=overwrite, inputs=input_paths(config))
     with warnings.catch_warnings(record=True) as caught, bar.pipeline(5, desc="innosite national"):
         warnings.simplefilter("always", UserWarning)
         with bar.step("read data"):

@@ -294,7 +294,7 @@ def manifest_scenario(
 def manifest_document(path: str | Path) -> dict[str, Any]:
     """The scenario document of a run's ``manifest.json`` (for writing as TOML)."""
     p = Path(path)
-    manifest, _ = parse_text(read_text(p), "json", str(path))
+    manifest, _ = parse_text(read_text(p), "json", str(path))  # syntax errors: one line
     if not isinstance(manifest, dict) or "parameters" not in manifest:
         raise ScenarioError(str(path), [Problem("", "is not an innosite manifest (no parameters)")])
     return _document(manifest, _manifest_scale(manifest, str(path)), str(path))

@@ -356,14 +356,23 @@ def test_output_folder_accepts_empty_existing_folder(tmp_path):
     assert _listing(target) == {"a.txt": b"A"}
 
 
+def _innosite_folder(folder: Path, **files: str) -> None:
+    """A folder as innosite leaves it: ``files`` and a manifest that lists them."""
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    outputs = [{"file": name} for name in files]
+    (folder / "manifest.json").write_text(json.dumps({"innosite_version": "0", "outputs": outputs}))
+
+
 def test_output_folder_overwrite_replaces_only_on_success(tmp_path):
     target = tmp_path / "run"
-    target.mkdir()
-    (target / "old.txt").write_text("old")
+    _innosite_folder(target, **{"old.txt": "old"})
+    before = _listing(target)
     with pytest.raises(ValueError, match="fail"), io.output_folder(target, overwrite=True) as st:
         (st / "new.txt").write_text("new")
         raise ValueError("fail")
-    assert _listing(target) == {"old.txt": b"old"}
+    assert _listing(target) == before
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
     with io.output_folder(target, overwrite=True) as stage:
@@ -377,9 +386,10 @@ def test_check_output_folder(tmp_path):
     f.write_text("x")
     with pytest.raises(OutputExistsError, match="existing file"):
         io.check_output_folder(f, overwrite=True)
-    assert io.check_output_folder(tmp_path, overwrite=True) == tmp_path
+    _innosite_folder(tmp_path / "run", **{"a.tif": "x"})
+    assert io.check_output_folder(tmp_path / "run", overwrite=True) == tmp_path / "run"
     with pytest.raises(OutputExistsError, match=str(tmp_path)):
-        io.check_output_folder(tmp_path)
+        io.check_output_folder(tmp_path / "run")
     assert io.check_output_folder(tmp_path / "new") == tmp_path / "new"
     assert not (tmp_path / "new").exists()
 
