@@ -1,16 +1,23 @@
-"""Thread counts and chunked k-d tree queries of cell centres (private to ``gis``)."""
+"""Thread counts, chunk loops on threads and chunked k-d tree queries of cell centres
+(private to ``gis``)."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from gis import settings
-from gis.grid import Grid
+
+if TYPE_CHECKING:  # annotations only: importing this module stays cheap
+    from scipy.spatial import cKDTree
+
+    from gis.grid import Grid
 
 #: Cells handled per chunk of cell centres (bounds the query temporaries).
 CHUNK_CELLS = 1 << 20
@@ -25,6 +32,37 @@ def cpu_count() -> int:
     """Threads to use: :data:`gis.settings.workers`, or every core when it is not positive."""
     n = settings.workers if settings.workers > 0 else (os.cpu_count() or 1)
     return max(1, int(n))
+
+
+def run_chunks(
+    size: int, chunk: int, job: Callable[[int, int], None], *, workers: int | None = None
+) -> None:
+    """Call ``job(start, stop)`` for the pieces ``[start, stop)`` of ``range(size)``, ``chunk``
+    long, on :func:`cpu_count` threads, each thread taking one contiguous run of pieces.
+
+    For numpy work on disjoint slices: numpy releases the GIL in its loops, so the threads
+    share the cores while each piece stays small enough for the cache. The pieces are the
+    same whatever the thread count, so the results are too. The first error is raised.
+    Called from a worker thread (a window engine or Dask already running blocks in
+    parallel), the pieces run on that thread alone: no pools within pools.
+    """
+    pieces = -(-size // chunk)
+    threads = min(cpu_count() if workers is None else max(1, int(workers)), pieces)
+    if threading.current_thread() is not threading.main_thread():
+        threads = 1
+    if threads <= 1 or pieces < 2 * threads:
+        for start in range(0, size, chunk):
+            job(start, min(size, start + chunk))
+        return
+    span = -(-pieces // threads) * chunk
+
+    def run(first: int) -> None:
+        for start in range(first, min(size, first + span), chunk):
+            job(start, min(size, start + chunk))
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(run, first) for first in range(0, size, span)]:
+            future.result()
 
 
 def centre_chunks(grid: Grid) -> Iterator[tuple[int, int, np.ndarray]]:

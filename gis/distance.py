@@ -32,7 +32,7 @@ import shapely
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from gis._parallel import cpu_count
+from gis._parallel import cpu_count, run_chunks
 from gis._validate import explode, limit, points
 from gis._validate import geometries as valid_geometries
 from gis.errors import InputError, NoDataError
@@ -304,6 +304,9 @@ def _lookup_tiles(
             at += n
 
 
+#: Cells per chunk of the feature indices turned into metres (the temporaries stay in cache).
+_EDT_CHUNK_CELLS = 1 << 16
+
 #: Cells per row band of the distance transform: its feature transform takes 8 bytes
 #: a cell, so a band (with its halo) holds at most 256 MiB of it whatever the grid.
 _EDT_BAND_CELLS = 1 << 25
@@ -391,14 +394,23 @@ def _band_edt(mask: np.ndarray, cell_size: float, out: np.ndarray, top: int, sto
     """Distance to the nearest ``True`` cell of ``mask`` for its rows ``top:stop``, into ``out``."""
     ft = np.empty((2, *mask.shape), dtype="int32")
     ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True, indices=ft)
-    width = mask.shape[1]
-    cols = np.arange(width, dtype="float64")
-    step = max(1, _CHUNK_CELLS // width)
-    for r0 in range(top, stop, step):
-        r1 = min(stop, r0 + step)
-        dr = ft[0, r0:r1] - np.arange(r0, r1, dtype="float64")[:, None]
-        dc = ft[1, r0:r1] - cols
-        out[r0 - top : r1 - top] = np.sqrt(dr * dr + dc * dc) * cell_size
+    height, width = mask.shape
+    # squared offsets in whole cells are exact integers: int32 while they fit
+    wide = np.int32 if (height - 1) ** 2 + (width - 1) ** 2 < 2**31 else np.int64
+    cols = np.arange(width, dtype=wide)
+
+    def to_metres(i: int, j: int) -> None:  # rows top + i .. top + j, on any thread
+        r0, r1 = top + i, top + j
+        dr = np.subtract(ft[0, r0:r1], np.arange(r0, r1, dtype=wide)[:, None], dtype=wide)
+        dc = np.subtract(ft[1, r0:r1], cols, dtype=wide)
+        dr *= dr
+        dc *= dc
+        dr += dc
+        metres = np.sqrt(dr, dtype=np.float64)
+        metres *= cell_size
+        out[i:j] = metres
+
+    run_chunks(stop - top, max(1, _EDT_CHUNK_CELLS // width), to_metres)
 
 
 def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:

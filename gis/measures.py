@@ -83,6 +83,8 @@ KERNELS: dict[str, Kernel] = {
 
 #: Splat entries (points x stencil cells) handled per chunk by :func:`_splat`.
 _SPLAT_CHUNK = 1 << 22
+#: Bytes of the float64 band accumulator of :func:`_splat` that wide grids may use.
+_SPLAT_BAND_BYTES = 1 << 26
 #: Relative cost of one splat entry against one FFT cell per ``log2`` of the padded
 #: grid (measured: ~8 ns per entry, ~0.5 ns per cell and log2 level, both cores).
 _SPLAT_COST = 16.0
@@ -119,7 +121,9 @@ def _splat(shape: tuple[int, int], cells: np.ndarray, weight: np.ndarray, stenci
     sv = stencil[a, b]
     off = a.astype("int64") * wa + b
     out = np.empty(shape, dtype="float32")
-    band = max(1, _CHUNK_CELLS // wa)
+    # bands of at least 8p rows (within _SPLAT_BAND_BYTES), so the 4p rows of margin that
+    # every band accumulates do not outweigh its own rows when the grid is wide
+    band = max(1, _CHUNK_CELLS // wa, min(8 * p, _SPLAT_BAND_BYTES // 8 // wa - 4 * p))
     per_chunk = max(1, _SPLAT_CHUNK // sv.size)
     for r0 in range(0, height, band):
         r1 = min(r0 + band, height)

@@ -44,12 +44,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from gis._parallel import cpu_count, run_chunks
 from gis._validate import as_numeric_array, check_mask, chunk_rows_for, is_real_number
 from gis.errors import InputError
 from gis.grid import Grid
@@ -187,8 +189,9 @@ def weighted_linear_combination(
         Factor name to weight, with exactly the keys of ``scores``; normalised
         with :func:`normalize_weights`.
     chunk_rows
-        Rows processed at a time (default: about 65 000 cells per chunk). Only
-        the chunk's float64 temporaries are allocated besides the result.
+        Rows processed at a time (default: about 65 000 cells per chunk, split among
+        the threads). Chunks run on :data:`gis.settings.workers` threads; only each
+        thread's float64 chunk temporaries are allocated besides the result.
     out
         float32 array of the common shape to write the result into, which may be one
         of the score layers (each chunk is read from every layer before it is
@@ -230,6 +233,8 @@ def weighted_linear_combination(
     # when normalised, but its layer still takes part (and propagates NaN).
     active = [(arrays[k], w[k]) for k in w if weights[k] > 0]
     rows = chunk_rows_for(shape, chunk_rows)
+    if chunk_rows is None:  # the threads share the default chunk's memory
+        rows = max(1, rows // cpu_count())
 
     if out is None:
         out = np.empty(shape, dtype=np.float32)
@@ -239,18 +244,21 @@ def weighted_linear_combination(
             "pass np.empty(shape, dtype=np.float32) or one of the score layers"
         )
     buf_shape = (min(rows, shape[0]), *shape[1:])
-    acc_buf = np.empty(buf_shape, dtype=np.float64)
-    tmp_buf = np.empty(buf_shape, dtype=np.float64)
-    for start in range(0, shape[0], rows):
-        stop = min(start + rows, shape[0])
-        acc = acc_buf[: stop - start]
-        tmp = tmp_buf[: stop - start]
+    local = threading.local()  # two float64 row buffers per thread, reused
+
+    def combine(start: int, stop: int) -> None:
+        if not hasattr(local, "acc"):
+            local.acc = np.empty(buf_shape, dtype=np.float64)
+            local.tmp = np.empty(buf_shape, dtype=np.float64)
+        acc, tmp = local.acc[: stop - start], local.tmp[: stop - start]
         first, w0 = active[0]
         np.multiply(first[start:stop], w0, out=acc, dtype=np.float64)
         for arr, wi in active[1:]:
             np.multiply(arr[start:stop], wi, out=tmp, dtype=np.float64)
             acc += tmp
         out[start:stop] = acc
+
+    run_chunks(shape[0], rows, combine)
     return out
 
 
@@ -1066,9 +1074,9 @@ def apply_constraints(
     else:
         res = out
     nan = np.float32(np.nan)
-    rows = chunk_rows_for(shape, None)
-    for start in range(0, shape[0], rows):  # copy and blank one row band at a time
-        band = slice(start, start + rows)
+
+    def blank(start: int, stop: int) -> None:  # copy and blank one row band
+        band = slice(start, stop)
         keep = None if exc is None else ~exc[band]
         if inside is not None:
             keep = inside[band] if keep is None else np.logical_and(keep, inside[band], out=keep)
@@ -1076,4 +1084,6 @@ def apply_constraints(
             res[band] = np.where(keep, src[band], nan)
         elif res is not src:
             res[band] = src[band]
+
+    run_chunks(shape[0], chunk_rows_for(shape, None), blank)
     return res

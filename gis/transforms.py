@@ -80,6 +80,7 @@ from typing import Any
 
 import numpy as np
 
+from gis._parallel import run_chunks
 from gis.errors import InputError
 
 __all__ = [
@@ -1174,9 +1175,10 @@ def rescale(
     v_above = _scale_value(y_hi, flat, ymin, ymax, f0, f1) if above is None else above
     src = np.ascontiguousarray(arr).reshape(-1)
     dst = res.reshape(-1)
-    with np.errstate(all="ignore"):
-        for i in range(0, src.size, _CHUNK):
-            v = src[i : i + _CHUNK].astype(np.float64)
+
+    def scale(i: int, j: int) -> None:  # one cache-sized chunk, on any thread
+        with np.errstate(all="ignore"):
+            v = src[i:j].astype(np.float64)
             y = np.zeros_like(v) if lo == hi else fn(v, **p)
             s = _scale_into(y, flat, ymin, ymax, f0, f1)
             if lo == hi:
@@ -1184,7 +1186,9 @@ def rescale(
             if not plain:
                 np.copyto(s, v_below, where=v < lo)
                 np.copyto(s, v_above, where=v > hi)
-            dst[i : i + _CHUNK] = s
+            dst[i:j] = s
+
+    run_chunks(src.size, _CHUNK, scale)
     return res
 
 

@@ -745,7 +745,11 @@ def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray,
     InputError
         If the band does not exist or the raster is not north-up with square cells.
     """
-    with _open(path) as src:
+    import rasterio
+
+    # uncompressed tiles are read straight into the array, not through GDAL's block
+    # cache (which would hold, and fault in, a second copy); other files as usual
+    with rasterio.Env(GTIFF_DIRECT_IO="YES"), _open(path) as src:
         if not 1 <= band <= src.count:
             raise InputError(f"{path} has {src.count} band(s); band {band} does not exist")
         grid = _dataset_grid(src, path)

@@ -78,3 +78,38 @@ def test_shape_distance_parts_outside_the_grid_count_where_nearer():
     got = shape_distance(grid, [line])
     np.testing.assert_allclose(got[0, 1:], 10.0, atol=1e-5)  # 10 m to the outer part
     assert got[0, 0] == 0.0
+
+
+def _edt_reference(mask: np.ndarray, cell: float) -> np.ndarray:
+    """float32(sqrt(dr² + dc²) · cell) from scipy's feature transform, in float64."""
+    rows, cols = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    dr = rows - np.arange(mask.shape[0], dtype="float64")[:, None]
+    dc = cols - np.arange(mask.shape[1], dtype="float64")[None, :]
+    return (np.sqrt(dr * dr + dc * dc) * cell).astype("float32")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("band_cells", [None, 4000])
+def test_edt_matches_the_feature_transform_bit_for_bit(monkeypatch, workers, band_cells):
+    from gis import settings
+
+    monkeypatch.setattr(settings, "workers", workers)
+    monkeypatch.setattr(distance, "_EDT_CHUNK_CELLS", 300)  # many chunks per band
+    if band_cells:
+        monkeypatch.setattr(distance, "_EDT_BAND_CELLS", band_cells)  # row bands with halos
+    rng = np.random.default_rng(11)
+    mask = np.zeros((240, 130), dtype=bool)
+    mask[rng.integers(0, 240, 25), rng.integers(0, 130, 25)] = True
+    mask[100, 10:90] = True
+    out = np.empty(mask.shape, dtype="float32")
+    distance._edt_into(mask, 7.5, out)
+    np.testing.assert_array_equal(out, _edt_reference(mask, 7.5))
+
+
+def test_edt_offsets_beyond_int32_squares():
+    mask = np.zeros((46_400, 2), dtype=bool)  # (rows - 1)² ≥ 2³¹: squares in int64
+    mask[0, 1] = True
+    out = np.empty(mask.shape, dtype="float32")
+    distance._band_edt(mask, 10.0, out, 0, mask.shape[0])
+    np.testing.assert_array_equal(out, _edt_reference(mask, 10.0))
+    assert out[-1, 0] == np.float32(np.hypot(46_399, 1) * 10.0)

@@ -574,10 +574,20 @@ def test_write_manifest_refuses_bad_input(tmp_path):
         io.write_manifest(tmp_path / "m.json", command=None, inputs=[], parameters={})
 
 
+LAYOUTS = {
+    "striped": {},
+    "tiled": {"tiled": True, "blockxsize": 16, "blockysize": 16},  # partial edge tiles
+    "tiled-deflate": {"tiled": True, "blockxsize": 16, "blockysize": 16, "compress": "deflate"},
+    "striped-lzw": {"compress": "lzw"},
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "int32", "float32", "float64"])
-def test_read_geotiff_matches_numpy_conversion(tmp_path, dtype):
-    """Each dtype reads to what rasterio's native read converted by numpy gives."""
-    g = Grid.from_bounds((0, 0, 300, 200), cell_size=10, crs="EPSG:32650")
+def test_read_geotiff_matches_numpy_conversion(tmp_path, dtype, layout):
+    """Each dtype and file layout reads to what rasterio's native read converted by numpy
+    gives (uncompressed files are read directly, the others through GDAL's cache)."""
+    g = Grid.from_bounds((0, 0, 300, 230), cell_size=10, crs="EPSG:32650")
     rng = np.random.default_rng(4)
     values = (rng.random(g.shape) * 250).astype(dtype)
     values[3, 4] = 7  # the nodata value
@@ -591,6 +601,7 @@ def test_read_geotiff_matches_numpy_conversion(tmp_path, dtype):
         crs=g.crs,
         transform=g.transform,
         nodata=7,
+        **LAYOUTS[layout],
     )
     with rasterio.open(path, "w", **prof) as dst:
         dst.write(values, 1)
@@ -649,3 +660,16 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
             mean[n == 0] = np.nan
             ovr = np.where(ovr == -5.0, np.nan, ovr)
             np.testing.assert_allclose(ovr, mean, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("interleave", ["pixel", "band"])
+def test_read_geotiff_band_of_an_uncompressed_multiband_file(tmp_path, interleave):
+    g = Grid.from_bounds((0, 0, 330, 170), cell_size=10, crs="EPSG:32650")
+    values = np.random.default_rng(5).normal(size=(3, *g.shape)).astype("float32")
+    path = tmp_path / "bands.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=g.height, width=g.width, count=3,
+                       dtype="float32", crs=g.crs, transform=g.transform, tiled=True,
+                       blockxsize=16, blockysize=16, interleave=interleave) as dst:  # fmt: skip
+        dst.write(values)
+    for band in (1, 2, 3):
+        np.testing.assert_array_equal(io.read_geotiff(path, band=band)[0], values[band - 1])
