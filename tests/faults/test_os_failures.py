@@ -27,14 +27,6 @@ read_only_disk = storage.read_only_disk
 QUICK = ["macro", "-q", "--draws", "20", "--no-tiles"]
 
 
-@pytest.fixture
-def work(tmp_path) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("my notes")
-    return folder
-
-
 def fill(folder: Path, *, leave: int = 48 * 1024) -> None:
     """Fill the file system of ``folder`` up to ``leave`` bytes (a file ``filler``)."""
     import shutil

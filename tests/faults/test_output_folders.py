@@ -52,15 +52,6 @@ def command(name: str, nation_area: Path, macro_scenario: Path) -> list[str]:
     }[name]
 
 
-@pytest.fixture
-def work(tmp_path) -> Path:
-    """The user's working folder, with a file of theirs in it."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("my notes")
-    return folder
-
-
 def innosite_folder(folder: Path, *names: str) -> Path:
     """A folder as innosite leaves it: ``names`` and a manifest listing them."""
     folder.mkdir(parents=True, exist_ok=True)

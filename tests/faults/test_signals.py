@@ -129,14 +129,6 @@ def national(nation_area: Path, *extra: str) -> list:
             "--memory-budget", "1MiB", "--no-tiles", "-q", *extra]  # fmt: skip
 
 
-@pytest.fixture
-def work(tmp_path) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("my notes")
-    return folder
-
-
 # ---------------------------------------------------------------------------- while staging
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
