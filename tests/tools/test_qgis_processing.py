@@ -622,11 +622,12 @@ LOAD_IN_PROJECT = textwrap.dedent(
         return out
 
     class CancelAfter(QgsProcessingFeedback):
+        # cancels once the run reports progress (it is under way), or after ``seconds``
         def __init__(self, seconds):
             super().__init__()
             self.until = time.monotonic() + seconds
         def isCanceled(self):
-            return time.monotonic() > self.until
+            return self.progress() > 0 or time.monotonic() > self.until
 
     report = {}
     result = processing.run("innosite:micro", {"OUTPUT": sys.argv[2], "CELL_SIZE": 50,
@@ -636,7 +637,7 @@ LOAD_IN_PROJECT = textwrap.dedent(
     written.read(sys.argv[2] + "/project.qgz")
     report["written"] = tree(written.layerTreeRoot())
     try:
-        processing.run("innosite:micro", {"OUTPUT": sys.argv[3]}, feedback=CancelAfter(2))
+        processing.run("innosite:micro", {"OUTPUT": sys.argv[3]}, feedback=CancelAfter(1.5))
         report["cancelled"] = "not raised"
     except Exception as exc:
         report["cancelled"] = str(exc)

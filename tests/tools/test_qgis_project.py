@@ -137,6 +137,9 @@ def test_project_of_a_run_opens_in_qgis_with_every_layer_styled(scale, tmp_path)
     assert all(row["same_crs"] for row in layers), layers
     top = [(r["name"], r["group"], r["visible"]) for r in layers[:2]]
     assert top == [("Candidate sites", None, True), ("Suitability", None, True)]
+    if layers[2]["name"] == "Data coverage":  # micro: the no-data mask, hidden, ungrouped
+        assert (layers[2]["group"], layers[2]["visible"]) == (None, False)
+        layers = layers[:2] + layers[3:]
     groups = [r["group"] for r in layers[2:]]
     order = ["Factor scores", "Raw measures", "Decision outputs"]
     assert groups == sorted(groups, key=order.index), groups
