@@ -15,24 +15,23 @@ and polygons to :func:`shape_distance` and takes the smaller of the two.
   same formula from the point found).
 * :func:`shape_distance` rasterises lines and polygons (every touched cell,
   polygons filled) and runs a Euclidean distance transform
-  (:func:`scipy.ndimage.distance_transform_edt`); parts outside the grid are
+  (exact, separable, on threads: the ``edt`` package); parts outside the grid are
   densified to points every cell and measured with :func:`nearest_point`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import edt
 import numpy as np
 import shapely
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from gis._parallel import cpu_count, run_chunks
+from gis._parallel import cpu_count
 from gis._validate import explode, limit, points
 from gis._validate import geometries as valid_geometries
 from gis.errors import InputError, NoDataError
@@ -304,113 +303,16 @@ def _lookup_tiles(
             at += n
 
 
-#: Cells per chunk of the feature indices turned into metres (the temporaries stay in cache).
-_EDT_CHUNK_CELLS = 1 << 16
+def _edt(mask: np.ndarray, cell_size: float, workers: int) -> np.ndarray:
+    """Distance (metres) from every cell centre to the nearest ``True`` cell centre of ``mask``.
 
-#: Cells per row band of the distance transform: its feature transform takes 8 bytes
-#: a cell, so a band (with its halo) holds at most 256 MiB of it whatever the grid.
-_EDT_BAND_CELLS = 1 << 25
-
-
-def _beyond(mask: np.ndarray, edges: list[int]) -> tuple[dict[int, np.ndarray], ...]:
-    """For each row ``e`` of ``edges``, per column: the last ``True`` row above ``e``
-    (-1 if none) and the first ``True`` row at or below ``e`` (``height`` if none)."""
-    height, width = mask.shape
-    cuts = sorted(set(edges) | {0, height})
-    above, below = {}, {}
-    last = np.full(width, -1, dtype="int64")
-    for a, b in itertools.pairwise(cuts):
-        above[a] = last.copy()
-        blk = mask[a:b]
-        last = np.where(blk.any(axis=0), b - 1 - np.argmax(blk[::-1], axis=0), last)
-    above[height] = last
-    first = np.full(width, height, dtype="int64")
-    below[height] = first.copy()
-    for a, b in reversed(list(itertools.pairwise(cuts))):
-        blk = mask[a:b]
-        first = np.where(blk.any(axis=0), a + np.argmax(blk, axis=0), first)
-        below[a] = first.copy()
-    return above, below
-
-
-def _edt_into(mask: np.ndarray, cell_size: float, out: np.ndarray) -> None:
-    """Distance (metres) from every cell centre to the nearest ``True`` cell centre, into ``out``.
-
-    Exact, in one pass when the grid has at most :data:`_EDT_BAND_CELLS` cells, else in
-    row bands: each band is transformed with a halo of a quarter band on
-    both sides, in at most :data:`_EDT_BAND_CELLS` cells (its feature transform
-    only, turned into distances in row chunks). Beyond that window, the nearest
-    ``True`` cell of column ``c`` is the last one above it or the first one below
-    it, the same for every row of the band; the few cells that may be nearer to
-    one of those (at most two per column) than to any cell of the window are
-    measured to them with a k-d tree. Both distances are ``sqrt(dr² + dc²)`` on
-    whole cell offsets, so the result does not depend on the banding.
+    Exact to float32 round-off (at most one unit in the last place of the true
+    ``sqrt(dr² + dc²) · cell_size``): the separable transform of Felzenszwalb and
+    Huttenlocher (the ``edt`` package) on ``workers`` threads, with no temporary
+    beyond its ``float32`` result. ``mask`` is inverted in place (it is consumed).
     """
-    height, width = mask.shape
-    band = max(1, (_EDT_BAND_CELLS // max(width, 1)) * 2 // 3)
-    if band >= height or height * width <= _EDT_BAND_CELLS:  # one window, no halo work
-        _band_edt(mask, cell_size, out, 0, height)
-        return
-    halo = band // 4
-    starts = list(range(0, height, band))
-    windows = {r0: (max(0, r0 - halo), min(height, r0 + band + halo)) for r0 in starts}
-    above, below = _beyond(mask, [e for w in windows.values() for e in w])
-    cols = np.arange(width, dtype="int64")
-    for r0 in starts:
-        r1 = min(height, r0 + band)
-        w0, w1 = windows[r0]
-        part = out[r0:r1]
-        if mask[w0:w1].any():
-            _band_edt(mask[w0:w1], cell_size, part, r0 - w0, r1 - w0)
-        else:
-            part.fill(np.inf)
-        up, down = above[w0] >= 0, below[w1] < height
-        if not (up.any() or down.any()):
-            continue
-        rows = np.arange(r0, r1, dtype="float64")
-        gap = np.full(r1 - r0, np.inf)  # rows to the nearest row beyond the window
-        if up.any():
-            gap = np.minimum(gap, rows - w0 + 1)
-        if down.any():
-            gap = np.minimum(gap, w1 - rows)
-        # a cell can only gain where its in-window distance is above that gap (with margin)
-        rr, cc = np.nonzero(part >= (gap * cell_size * (1.0 - 1e-6))[:, None])
-        if rr.size == 0:
-            continue
-        pts = np.concatenate(
-            [
-                np.column_stack([above[w0][up], cols[up]]),
-                np.column_stack([below[w1][down], cols[down]]),
-            ]
-        ).astype("float64")
-        tree = cKDTree(pts)
-        for i in range(0, rr.size, _CHUNK_CELLS):
-            r, c = rr[i : i + _CHUNK_CELLS], cc[i : i + _CHUNK_CELLS]
-            d, _ = tree.query(np.column_stack([r + r0, c]).astype("float64"), workers=cpu_count())
-            part[r, c] = np.minimum(part[r, c], d * cell_size)
-
-
-def _band_edt(mask: np.ndarray, cell_size: float, out: np.ndarray, top: int, stop: int) -> None:
-    """Distance to the nearest ``True`` cell of ``mask`` for its rows ``top:stop``, into ``out``."""
-    ft = np.empty((2, *mask.shape), dtype="int32")
-    ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True, indices=ft)
-    height, width = mask.shape
-    # squared offsets in whole cells are exact integers: int32 while they fit
-    wide = np.int32 if (height - 1) ** 2 + (width - 1) ** 2 < 2**31 else np.int64
-    cols = np.arange(width, dtype=wide)
-
-    def to_metres(i: int, j: int) -> None:  # rows top + i .. top + j, on any thread
-        r0, r1 = top + i, top + j
-        dr = np.subtract(ft[0, r0:r1], np.arange(r0, r1, dtype=wide)[:, None], dtype=wide)
-        dc = np.subtract(ft[1, r0:r1], cols, dtype=wide)
-        dr *= dr
-        dc *= dc
-        dr += dc
-        metres = np.sqrt(dr, dtype=np.float64)
-        metres *= cell_size
-        out[i:j] = metres
-
-    run_chunks(stop - top, max(1, _EDT_CHUNK_CELLS // width), to_metres)
+    np.logical_not(mask, out=mask)  # the transform measures from non-zero cells to zeros
+    return edt.edt(mask, anisotropy=(cell_size, cell_size), black_border=False, parallel=workers)
 
 
 def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -449,7 +351,9 @@ def shape_distance(
     polygon or on a line get 0; parts outside the grid are densified to points
     every ``cell_size`` metres and measured with :func:`nearest_point`, so
     features beyond the edge count. The result is within ``cell_size / sqrt(2)``
-    (half a cell diagonal) of the true distance.
+    (half a cell diagonal) of the true distance; the transform itself is exact to
+    float32 round-off and holds nothing but the rasterised mask (one byte a cell)
+    and its ``float32`` result.
 
     Parameters
     ----------
@@ -462,7 +366,8 @@ def shape_distance(
     max_distance
         Cap the output at this many metres; also skips features beyond it.
     workers
-        Threads for the k-d tree queries.
+        Threads for the distance transform and the k-d tree queries (``-1``: all
+        cores; default :data:`gis.settings.workers`).
 
     Returns
     -------
@@ -482,7 +387,7 @@ def shape_distance(
     is_point = shapely.get_type_id(geoms) == 0
     point_sets = [shapely.get_coordinates(geoms[is_point])]
     geoms = geoms[~is_point]
-    out = np.full(grid.shape, np.inf, dtype="float32")
+    out: np.ndarray | None = None
     if geoms.size:
         box = shapely.box(*grid.bounds)
         shapely.prepare(box)
@@ -508,8 +413,11 @@ def shape_distance(
         if raster_parts.size:
             mask = grid.rasterize(raster_parts, all_touched=True)
             if mask.any():
-                _edt_into(mask, cs, out)
+                threads = cpu_count() if workers is None or workers < 1 else int(workers)
+                out = _edt(mask, cs, threads)
             del mask
+    if out is None:
+        out = np.full(grid.shape, np.inf, dtype="float32")
     pts = np.concatenate(point_sets)
     pts = pts[np.isfinite(pts).all(axis=1)]
     if pts.size:
