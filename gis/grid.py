@@ -203,7 +203,7 @@ class Grid:
                 all_touched=all_touched,
                 dtype="uint8",
             )
-        return out.astype(bool)
+        return out.view(bool)  # only 0 and 1 are burnt: the same bytes, no copy
 
     def check_memory(self, *, bytes_per_cell: int | None = None, budget: int | None = None) -> None:
         """Refuse a grid whose working set would exceed the memory budget.

@@ -81,7 +81,11 @@ def _grid(spec):
 
 
 def _write_plain(path, arr, spec, nodata=None):
-    """The peers' writer: uncompressed Float32 GeoTIFF, tiled 512 (py_peers.write_tif)."""
+    """The peers' layout (py_peers.write_tif): uncompressed Float32 GeoTIFF, tiled 512.
+
+    Written one row of blocks at a time: rasterio copies the array of a write, so a
+    whole-grid write would hold a second copy of the raster (+400 MB at 1e8 cells).
+    """
     import rasterio
     from rasterio.transform import from_origin
 
@@ -100,8 +104,13 @@ def _write_plain(path, arr, spec, nodata=None):
     )
     if nodata is not None:
         prof["nodata"] = nodata
+    from rasterio.windows import Window
+
+    arr = arr.astype(np.float32, copy=False)
     with rasterio.open(path, "w", **prof) as dst:
-        dst.write(arr.astype(np.float32, copy=False), 1)
+        for r in range(0, arr.shape[0], 512):
+            rows = arr[r : r + 512]
+            dst.write(rows, 1, window=Window(0, r, arr.shape[1], rows.shape[0]))
 
 
 def _points_xy(path):
