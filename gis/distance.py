@@ -21,6 +21,7 @@ and polygons to :func:`shape_distance` and takes the smaller of the two.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from gis._parallel import cpu_count
+from gis._parallel import cpu_count, run_chunks
 from gis._validate import explode, limit, points
 from gis._validate import geometries as valid_geometries
 from gis.errors import InputError, NoDataError
@@ -98,6 +99,68 @@ def _pair_distance(cx: np.ndarray, cy: np.ndarray, px: np.ndarray, py: np.ndarra
     dx2 = np.square((cx - px).astype("float32"))
     dy2 = np.square((cy - py).astype("float32"))
     return np.sqrt(dy2 + dx2)
+
+
+#: float32 values per block of tiles measured together (16 MiB).
+_TILE_BLOCK = 1 << 22
+
+
+def _flatten(candidates: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate lists of a k-d tree ball query as one flat array and the count of each."""
+    counts = np.fromiter(map(len, candidates), dtype="int64", count=len(candidates))
+    flat = np.fromiter(itertools.chain.from_iterable(candidates), dtype="int64",
+                       count=int(counts.sum()))  # fmt: skip
+    return flat, counts
+
+
+def _tile_jobs(counts: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Blocks of tiles with the same number of candidates ``k``, each within :data:`_TILE_BLOCK`."""
+    jobs: list[tuple[int, np.ndarray]] = []
+    if counts.size == 0:
+        return jobs
+    order = np.argsort(counts, kind="stable")
+    ks, first = np.unique(counts[order], return_index=True)
+    for k, sel in zip(ks.tolist(), np.split(order, first[1:]), strict=True):
+        per = max(1, _TILE_BLOCK // (max(k, 1) * TILE * TILE))
+        jobs += [(k, sel[i : i + per]) for i in range(0, sel.size, per)]
+    return jobs
+
+
+def _measure(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    cand: np.ndarray,
+    qx: np.ndarray,
+    qy: np.ndarray,
+    qo: np.ndarray | None,
+    with_index: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Distance to the nearest candidate at every cell of a block of tiles, and which one.
+
+    ``xs`` (tiles, TILE) and ``ys`` are the cell centres of each tile, ``cand``
+    (tiles, k) the candidate points in tie-break order. Float32 squares of float64
+    differences, the formula of :func:`_pair_distance`; the first of equal minima
+    wins. Returns the (tiles, TILE, TILE) distances and positions in ``cand``.
+    """
+    dx2 = np.square((xs[:, None, :] - qx[cand][:, :, None]).astype("float32"))  # (t, k, TILE)
+    dy2 = np.square((ys[:, None, :] - qy[cand][:, :, None]).astype("float32"))
+    d2 = dy2[:, :, :, None] + dx2[:, :, None, :]  # (t, k, TILE rows, TILE cols)
+    if qo is not None:
+        np.sqrt(d2, out=d2)
+        d2 += qo[cand].astype("float32")[:, :, None, None]
+    if not with_index:
+        value = d2.min(axis=1)
+        best = None
+    else:  # a running minimum over the k candidates: strictly better replaces
+        value = d2[:, 0].copy()
+        best = np.zeros(value.shape, dtype="int32")
+        for j in range(1, cand.shape[1]):
+            better = d2[:, j] < value
+            np.copyto(value, d2[:, j], where=better)
+            best[better] = j
+    if qo is None:
+        np.sqrt(value, out=value)
+    return value, best
 
 
 def nearest_point(
@@ -236,28 +299,39 @@ def nearest_point(
             dense.append((slice(r0[i], r1[i]), slice(c0[j], c1[j])))
         tiles, centres, reach = tiles[~many], centres[~many], reach[~many]
     candidates = tree.query_ball_point(centres, reach, workers=n_workers, return_sorted=True)
-    for t, tile, cand in zip(range(tiles.size), tiles, candidates, strict=True):
-        i, j = divmod(int(tile), n_cols)
-        rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
-        k = np.asarray(cand, dtype="int64")  # ascending: tie-break order
-        if offset is not None and k.size:  # a point can win only if d(centre) + o - r <= v0 + r
-            dk = np.hypot(qx[k] - centres[t, 0], qy[k] - centres[t, 1])
-            k = k[dk + qo[k] <= reach[t]]
-        if k.size == 0:
-            dist[rows, cols] = cap
-            if index is not None:
-                index[rows, cols] = -1
-            continue
-        dx2 = np.square((xc[cols][None, :] - qx[k][:, None]).astype("float32"))  # (k, width)
-        dy2 = np.square((yc[rows][None, :] - qy[k][:, None]).astype("float32"))  # (k, height)
-        d2 = dy2[:, :, None] + dx2[:, None, :]  # (k, rows, cols)
-        if offset is not None:
-            d2 = np.sqrt(d2) + qo[k].astype("float32")[:, None, None]
-        best = d2.argmin(axis=0)  # first of equal minima: the best-ranked point
-        value = np.take_along_axis(d2, best[None], axis=0)[0]
-        dist[rows, cols] = value if offset is not None else np.sqrt(value)
-        if index is not None:
-            index[rows, cols] = by_rank[k[best]]
+    flat, counts = _flatten(candidates)
+    if offset is not None and flat.size:  # a point can win only if d(centre) + o - r <= v0 + r
+        owner = np.repeat(np.arange(tiles.size), counts)
+        dk = np.hypot(qx[flat] - centres[owner, 0], qy[flat] - centres[owner, 1])
+        keep = dk + qo[flat] <= reach[owner]
+        flat, counts = flat[keep], np.bincount(owner[keep], minlength=tiles.size)
+    ti, tj = np.divmod(tiles, n_cols)
+    span = np.arange(TILE)
+    tile_rows = np.minimum(r0[ti][:, None] + span, h - 1)  # edge tiles repeat their last cell
+    tile_cols = np.minimum(c0[tj][:, None] + span, w - 1)
+    starts = np.cumsum(counts) - counts
+    jobs = _tile_jobs(counts)
+    with_offset = qo if offset is not None else None
+
+    def measure(first: int, last: int) -> None:  # jobs write disjoint tiles: any thread
+        for k, sel in jobs[first:last]:
+            cand = flat[starts[sel][:, None] + np.arange(k)]  # (tiles, k), tie-break order
+            if k:
+                value, best = _measure(xc[tile_cols[sel]], yc[tile_rows[sel]], cand, qx, qy,
+                                       with_offset, index is not None)  # fmt: skip
+            for t, (i, j) in enumerate(zip(ti[sel].tolist(), tj[sel].tolist(), strict=True)):
+                rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
+                nr, nc = r1[i] - r0[i], c1[j] - c0[j]
+                if k == 0:
+                    dist[rows, cols] = cap
+                    if index is not None:
+                        index[rows, cols] = -1
+                    continue
+                dist[rows, cols] = value[t, :nr, :nc]
+                if index is not None and best is not None:
+                    index[rows, cols] = by_rank[cand[t][best[t, :nr, :nc]]]
+
+    run_chunks(len(jobs), 1, measure, workers=n_workers if n_workers > 0 else None)
     if dense:
         _lookup_tiles(tree, xc, yc, dense, dist, cap, n_workers)
     if math.isfinite(cap):
