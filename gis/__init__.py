@@ -52,7 +52,7 @@ _API: dict[str, str] = {
         "gis.sources",
     ),
     **dict.fromkeys(["euclidean_distance", "nearest_point", "shape_distance"], "gis.distance"),
-    **dict.fromkeys(["Network", "network_distance"], "gis.network"),
+    **dict.fromkeys(["Network", "network_distance", "node_distance"], "gis.network"),
     **dict.fromkeys(["count_within", "coverage", "focal_mean", "kernel_density"], "gis.measures"),
     **dict.fromkeys(["DECAYS", "reach"], "gis.decay"),
     **dict.fromkeys(["market_potential", "raster_potential"], "gis.potential"),
