@@ -83,8 +83,11 @@ _API: dict[str, str] = {
         [
             "RasterOutput",
             "WindowWriter",
+            "gpkg_crs",
+            "gpkg_layers",
             "output_folder",
             "read_geotiff",
+            "read_gpkg",
             "write_geopackage",
             "write_geotiff",
             "write_manifest",
