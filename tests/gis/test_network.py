@@ -407,6 +407,13 @@ def test_node_distance_property_networkx(
     )
     want, _ = nx_node_distance(net, sources.tolist(), offsets, max_distance)
     np.testing.assert_allclose(dist, want, rtol=1e-12, atol=1e-9)
+    if offsets is None:
+        multi = nx.multi_source_dijkstra_path_length(
+            nx_graph(net), set(sources.tolist()), cutoff=max_distance
+        )
+        np.testing.assert_allclose(
+            dist, [multi.get(i, np.inf) for i in range(n_nodes)], rtol=1e-12, atol=1e-9
+        )
     np.testing.assert_array_equal(
         node_distance(net, sources, offsets=offsets, max_distance=max_distance), dist
     )
