@@ -1,9 +1,12 @@
-"""Walking networks and network distance on a grid.
+"""Walking networks, network distance between nodes and on a grid.
 
 A :class:`Network` is a plain set of node coordinates and undirected edges in a
-projected metric CRS. :func:`network_distance` gives, for every cell of a
-:class:`~gis.grid.Grid`, the walking distance to the nearest of a set of
-sources along the network, with one multi-source Dijkstra pass.
+projected metric CRS. :func:`node_distance` gives, for every node, the distance
+along the network to the nearest of a set of source nodes (one multi-source
+Dijkstra pass, optionally with a start offset per source);
+:func:`network_distance` builds on it to give, for every cell of a
+:class:`~gis.grid.Grid`, the walking distance to the nearest of a set of source
+points.
 
 Distance model
 --------------
@@ -24,20 +27,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 from pyproj import CRS
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
 
 from gis import settings
-from gis._parallel import query_centres, resolve_workers
 from gis.errors import InputError, NoDataError
-from gis.grid import Grid
 
-__all__ = ["Network", "network_distance", "walking_minutes"]
+if TYPE_CHECKING:  # annotations only: scipy.spatial and the grid load where they are used
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+
+    from gis.grid import Grid
+
+__all__ = ["Network", "network_distance", "node_distance", "walking_minutes"]
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -195,7 +199,25 @@ class Network:
 
     @cached_property
     def _tree(self) -> cKDTree:
+        from scipy.spatial import cKDTree
+
         return cKDTree(np.column_stack([self.x, self.y]))
+
+    @cached_property
+    def _half(self) -> sparse.csr_array:
+        """Each undirected edge once, row ``a`` < column ``b``, for an undirected Dijkstra.
+
+        Built once per network from the sorted unique pairs, straight into CSR with
+        ``int32`` indices (the index type :mod:`scipy.sparse.csgraph` works with).
+        """
+        from scipy import sparse
+
+        a, b, w = self._pairs
+        n = self.n_nodes
+        itype = np.int32 if max(n, a.size) < np.iinfo(np.int32).max else np.int64
+        indptr = np.zeros(n + 1, dtype=itype)
+        np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+        return sparse.csr_array((w, b.astype(itype), indptr), shape=(n, n))
 
     def to_csgraph(self) -> sparse.csr_array:
         """Symmetric sparse adjacency matrix of edge lengths (shortest of duplicate edges).
@@ -203,9 +225,14 @@ class Network:
         Zero-length edges are stored as explicit zeros, which
         :mod:`scipy.sparse.csgraph` treats as edges. Self-loops are dropped.
         """
+        from scipy import sparse
+
         a, b, w = self._pairs
         n = self.n_nodes
-        return _csr(np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w]), n)
+        return sparse.coo_array(
+            (np.concatenate([w, w]), (np.concatenate([a, b]), np.concatenate([b, a]))),
+            shape=(n, n),
+        ).tocsr()
 
     def largest_component(self) -> Network:
         """The network restricted to its largest connected component, nodes renumbered.
@@ -217,6 +244,8 @@ class Network:
         >>> sub.x.tolist(), sub.u.tolist(), sub.v.tolist()
         ([0.0, 1.0, 2.0], [0, 1], [1, 2])
         """
+        from scipy.sparse.csgraph import connected_components
+
         if self.n_nodes == 0:
             return self
         _, labels = connected_components(self.to_csgraph(), directed=False)
@@ -246,20 +275,26 @@ def _as_1d(a: Any, name: str, dtype: str) -> np.ndarray:
 def _dedupe(
     u: np.ndarray, v: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undirected edges once each as ``(a < b)`` with the shortest length; self-loops dropped."""
+    """Undirected edges once each as ``(a < b)`` with the shortest length; self-loops dropped.
+
+    Sorted by ``(a, b)``. One stable sort of the single key ``a * n + b`` (fast on
+    edges that are already nearly in order), skipped when they are in order.
+    """
     a, b = np.minimum(u, v), np.maximum(u, v)
     keep = a != b
-    a, b, w = a[keep], b[keep], w[keep]
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
-    first = np.ones(a.size, dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    return a[first], b[first], w[first]
-
-
-def _csr(rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n: int) -> sparse.csr_array:
-    """CSR matrix from unique coordinates, keeping explicit zeros as edges."""
-    return sparse.coo_array((data, (rows, cols)), shape=(n, n)).tocsr()
+    if not keep.all():
+        a, b, w = a[keep], b[keep], w[keep]
+    if a.size == 0:
+        return a, b, w
+    key = a * (int(b.max()) + 1) + b
+    if bool((key[1:] > key[:-1]).all()):  # in order and unique already
+        return a, b, w
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    return a[order[starts]], b[order[starts]], np.minimum.reduceat(w[order], starts)
 
 
 def _check_points(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -282,6 +317,173 @@ def _check_max_distance(max_distance: float | None) -> float:
     return float(max_distance)
 
 
+@overload
+def node_distance(
+    network: Network,
+    sources: Any,
+    *,
+    offsets: Any = None,
+    max_distance: float | None = None,
+    return_source: Literal[False] = False,
+) -> np.ndarray: ...
+
+
+@overload
+def node_distance(
+    network: Network,
+    sources: Any,
+    *,
+    offsets: Any = None,
+    max_distance: float | None = None,
+    return_source: Literal[True],
+) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def node_distance(
+    network: Network,
+    sources: Any,
+    *,
+    offsets: Any = None,
+    max_distance: float | None = None,
+    return_source: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Distance along the network from every node to the nearest source node.
+
+    One multi-source Dijkstra pass over the network's undirected edges. Each
+    source may start with an offset, e.g. the straight access leg from a point to
+    the node it snapped to; a node's distance is then the smallest
+    ``offset(s) + path(s, node)`` over the sources ``s``.
+
+    Parameters
+    ----------
+    network
+        The network.
+    sources
+        Source node indices (integers in ``0 .. n_nodes - 1``, one-dimensional;
+        repeats are fine).
+    offsets
+        Start distance of each source in metres (finite, non-negative, one per
+        source); ``None`` starts every source at 0.
+    max_distance
+        Stop searching beyond this many metres; farther nodes get ``inf``.
+    return_source
+        Also return, for every node, the position in ``sources`` of its nearest
+        source (``-1`` where none is reached). Between sources at the same
+        distance the choice is arbitrary; among repeats of one node, the one with
+        the smallest offset (then the first) is named.
+
+    Returns
+    -------
+    numpy.ndarray or tuple of numpy.ndarray
+        ``float64`` distance per node (``inf`` where no source is reachable), and
+        with ``return_source`` the ``int64`` source positions.
+
+    Raises
+    ------
+    NoDataError
+        If there are no sources or the network has no nodes.
+    InputError
+        On non-integer or out-of-range sources, offsets that do not match the
+        sources or are negative or not finite, or a non-positive ``max_distance``.
+
+    Examples
+    --------
+    A path 0 - 1 - 2 - 3 with 10 m edges and sources at both ends, the one at
+    node 3 starting 15 m away:
+
+    >>> net = Network([0, 10, 20, 30], [0] * 4, [0, 1, 2], [1, 2, 3], [10] * 3, 32635)
+    >>> node_distance(net, [0, 3])
+    array([ 0., 10., 10.,  0.])
+    >>> dist, source = node_distance(net, [0, 3], offsets=[0, 15], return_source=True)
+    >>> dist.tolist(), source.tolist()
+    ([0.0, 10.0, 20.0, 15.0], [0, 0, 0, 1])
+    >>> node_distance(net, [0], max_distance=15)
+    array([ 0., 10., inf, inf])
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
+
+    limit = _check_max_distance(max_distance)
+    n = network.n_nodes
+    if n == 0:
+        raise NoDataError("the network has no nodes; the study area has no streets")
+    src = np.asarray(sources)
+    if src.ndim > 1:
+        raise InputError(f"sources must be one-dimensional node indices, got shape {src.shape}")
+    src = src.ravel()
+    if src.size == 0:
+        raise NoDataError("no sources to measure network distance from")
+    if not np.issubdtype(src.dtype, np.integer):
+        raise InputError(f"sources must be integer node indices, got {src.dtype}")
+    src = src.astype(np.int64, copy=False)
+    if src.min() < 0 or src.max() >= n:
+        raise InputError(
+            f"sources hold node indices outside 0..{n - 1}; they must name nodes of the network"
+        )
+    if offsets is None:
+        order = np.argsort(src, kind="stable")
+    else:
+        try:
+            off = np.asarray(offsets, dtype="float64")
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"offsets must be numbers of metres, got {type(offsets).__name__}"
+            ) from exc
+        if off.shape != src.shape:
+            raise InputError(
+                f"offsets must hold one value per source, got shape {off.shape} "
+                f"for {src.size} sources"
+            )
+        if not (np.isfinite(off).all() and off.min() >= 0):
+            raise InputError("offsets must be finite, non-negative metres")
+        order = np.lexsort((np.arange(src.size), off, src))
+    # one start per node: its smallest offset, the first source on ties
+    first = np.ones(src.size, dtype=bool)
+    first[1:] = src[order[1:]] != src[order[:-1]]
+    position = order[first]
+    start = src[position]
+
+    half = network._half
+    indices: Any
+    if offsets is None or not off[position].any():
+        graph, indices, min_only = half, start, True
+    else:  # a virtual node n joined to every start by its offset
+        graph = sparse.csr_array(
+            (
+                np.concatenate([half.data, off[position]]),
+                np.concatenate([half.indices, start.astype(half.indices.dtype)]),
+                np.append(half.indptr, half.indptr[-1] + start.size),
+            ),
+            shape=(n + 1, n + 1),
+        )
+        indices, min_only = n, False
+    result = dijkstra(
+        graph,
+        directed=False,
+        indices=indices,
+        limit=limit,
+        min_only=min_only,
+        return_predecessors=return_source,
+    )
+    if not return_source:
+        return np.asarray(result[:n])
+    dist = result[0][:n]
+    if min_only:
+        origin = result[2].astype(np.int64)
+    else:  # follow the predecessors up to the node that left the virtual one
+        pred = result[1][:n].astype(np.int64)
+        origin = np.where((pred < 0) | (pred == n), np.arange(n), pred)
+        while True:
+            up = origin[origin]
+            if np.array_equal(up, origin):
+                break
+            origin = up
+    lookup = np.full(n, -1, dtype=np.int64)
+    lookup[start] = position
+    source = np.where(np.isfinite(dist), lookup[np.maximum(origin, 0)], -1)
+    return dist, source
+
+
 def network_distance(
     grid: Grid,
     network: Network,
@@ -294,9 +496,9 @@ def network_distance(
     """Walking distance in metres from every cell centre to the nearest source.
 
     Sources snap to their nearest node and cells reach the network at theirs
-    (straight-line legs, see the module notes); the network part is one
-    multi-source Dijkstra pass from a virtual node joined to every snapped node
-    by its snap distance.
+    (straight-line legs, see the module notes); the network part is
+    :func:`node_distance` from the snapped nodes, each starting at its snap
+    distance.
 
     Parameters
     ----------
@@ -330,6 +532,7 @@ def network_distance(
     A street along y=5 with a node every 20 m and a source at its east end; each
     cell walks 5 m to its nearest node, then along the street:
 
+    >>> from gis.grid import Grid
     >>> grid = Grid.from_bounds((0, 0, 100, 10), cell_size=10, crs=32635)
     >>> net = Network(np.arange(0, 101, 20), np.full(6, 5), np.arange(5), np.arange(1, 6),
     ...               np.full(5, 20), 32635)
@@ -339,6 +542,8 @@ def network_distance(
     >>> network_distance(grid, net, [100], [5], max_distance=60)
     array([[inf, inf, inf, inf, inf, 45., 45., 25., 25.,  5.]], dtype=float32)
     """
+    from gis._parallel import query_centres, resolve_workers
+
     limit = _check_max_distance(max_distance)
     sx, sy = _check_points(source_x, source_y, "source")
     if sx.size == 0:
@@ -354,21 +559,7 @@ def network_distance(
     n = network.n_nodes
     tree = network._tree
     snap, node = tree.query(np.column_stack([sx, sy]), workers=resolve_workers(workers))
-    # one entry per snapped node, keeping its closest source
-    order = np.lexsort((snap, node))
-    node, snap = node[order], snap[order]
-    first = np.ones(node.size, dtype=bool)
-    first[1:] = node[1:] != node[:-1]
-    node, snap = node[first].astype("int64"), snap[first]
-
-    a, b, w = network._pairs
-    graph = _csr(
-        np.concatenate([a, b, np.full(node.size, n, dtype="int64")]),
-        np.concatenate([b, a, node]),
-        np.concatenate([w, w, snap]),
-        n + 1,
-    )
-    node_dist = dijkstra(graph, directed=True, indices=n, limit=limit)[:n]
+    node_dist = node_distance(network, node, offsets=snap, max_distance=max_distance)
 
     out = np.empty(grid.shape, dtype="float32")
     for r0, r1, access, idx in query_centres(

@@ -7,54 +7,64 @@
 * :mod:`gis.io.raster` — GeoTIFF reading and the one GeoTIFF writer (Cloud-Optimised
   GeoTIFFs, window by window or from an in-memory array);
 * :mod:`gis.io.vector` — GeoPackage layers with a default QGIS style;
+* :mod:`gis.io.gpkg` — a lean GeoPackage reader (numpy columns, shapely geometries);
 * :mod:`gis.io.manifest` — checksums, library versions and the JSON run manifest.
 """
 
-from gis.io.failures import describe_failure
-from gis.io.folders import (
-    atomic_file,
-    check_output_file,
-    check_output_folder,
-    input_paths,
-    output_folder,
-    remove_stale_staging,
-    temporary_sibling,
-)
-from gis.io.manifest import file_checksum, jsonable, package_versions, write_manifest
-from gis.io.raster import (
-    BLOCK,
-    GridWindow,
-    RasterOutput,
-    WindowWriter,
-    gdal_env,
-    raster_grid,
-    read_geotiff,
-    write_geotiff,
-    write_geotiff_bands,
-)
-from gis.io.vector import write_geopackage
+from __future__ import annotations
 
-__all__ = [
-    "BLOCK",
-    "GridWindow",
-    "RasterOutput",
-    "WindowWriter",
-    "atomic_file",
-    "check_output_file",
-    "check_output_folder",
-    "describe_failure",
-    "file_checksum",
-    "gdal_env",
-    "input_paths",
-    "jsonable",
-    "output_folder",
-    "package_versions",
-    "raster_grid",
-    "read_geotiff",
-    "remove_stale_staging",
-    "temporary_sibling",
-    "write_geopackage",
-    "write_geotiff",
-    "write_geotiff_bands",
-    "write_manifest",
-]
+from importlib import import_module
+from typing import Any
+
+#: Public name -> module that defines it. Each is loaded on first use, so reading a
+#: GeoPackage (``gis.io.gpkg``) does not load the GeoTIFF stack (rasterio, GDAL).
+_API: dict[str, str] = {
+    "describe_failure": "gis.io.failures",
+    **dict.fromkeys(
+        [
+            "atomic_file",
+            "check_output_file",
+            "check_output_folder",
+            "input_paths",
+            "output_folder",
+            "remove_stale_staging",
+            "temporary_sibling",
+        ],
+        "gis.io.folders",
+    ),
+    **dict.fromkeys(["gpkg_crs", "gpkg_layers", "read_gpkg"], "gis.io.gpkg"),
+    **dict.fromkeys(
+        ["file_checksum", "jsonable", "package_versions", "write_manifest"], "gis.io.manifest"
+    ),
+    **dict.fromkeys(
+        [
+            "BLOCK",
+            "GridWindow",
+            "RasterOutput",
+            "WindowWriter",
+            "gdal_env",
+            "raster_grid",
+            "read_geotiff",
+            "write_geotiff",
+            "write_geotiff_bands",
+        ],
+        "gis.io.raster",
+    ),
+    "write_geopackage": "gis.io.vector",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gis.io' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gis import settings as gis_settings
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
-from gis.network import Network, network_distance, walking_minutes
+from gis.network import Network, network_distance, node_distance, walking_minutes
 
 CRS = "EPSG:32635"
 
@@ -324,3 +324,151 @@ def test_query_centres_blocks_match_the_tree_cell_by_cell(seed, n_points, cluste
         np.testing.assert_array_equal(found, np.isfinite(d_tree))
         at = np.hypot(pts[found, 0] - xy[idx[found], 0], pts[found, 1] - xy[idx[found], 1])
         np.testing.assert_allclose(at, d_tree[found], rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- node_distance
+def nx_graph(net: Network) -> nx.Graph:
+    """The network as a networkx graph, duplicate edges keeping the shortest."""
+    g = nx.Graph()
+    g.add_nodes_from(range(net.n_nodes))
+    for a, b, w in zip(net.u.tolist(), net.v.tolist(), net.length.tolist(), strict=True):
+        if a != b and (not g.has_edge(a, b) or g[a][b]["weight"] > w):
+            g.add_edge(a, b, weight=w)
+    return g
+
+
+def nx_node_distance(net: Network, sources, offsets=None, max_distance=None):
+    """networkx reference: distances and the node of the nearest source, via a super source."""
+    g = nx_graph(net)
+    offsets = np.zeros(len(sources)) if offsets is None else np.asarray(offsets, float)
+    g.add_node("s")
+    for s, o in zip(sources, offsets.tolist(), strict=True):
+        if not g.has_edge("s", s) or g["s"][s]["weight"] > o:
+            g.add_edge("s", s, weight=o)
+    d, paths = nx.single_source_dijkstra(g, "s", cutoff=max_distance, weight="weight")
+    dist = np.array([d.get(i, np.inf) for i in range(net.n_nodes)])
+    origin = np.array([paths[i][1] if i in paths else -1 for i in range(net.n_nodes)])
+    return dist, origin
+
+
+def random_network(rng, n_nodes, n_edges):
+    x = rng.uniform(0, 200, n_nodes)
+    y = rng.uniform(0, 200, n_nodes)
+    u = rng.integers(0, n_nodes, n_edges)
+    v = rng.integers(0, n_nodes, n_edges)
+    length = np.hypot(x[u] - x[v], y[u] - y[v]) * rng.uniform(1.0, 2.0, n_edges)
+    length[rng.random(n_edges) < 0.1] = 0.0  # zero-length edges are real edges
+    return Network(x, y, u, v, length, CRS)
+
+
+def test_node_distance_hand_checked():
+    # 0 -10- 1 -10- 2 -10- 3, and a 25 m shortcut 0-3
+    net = Network([0, 10, 20, 30], [0] * 4, [0, 1, 2, 0], [1, 2, 3, 3], [10, 10, 10, 25], CRS)
+    np.testing.assert_array_equal(node_distance(net, [0]), [0, 10, 20, 25])
+    np.testing.assert_array_equal(node_distance(net, [1, 3]), [10, 0, 10, 0])
+    dist, src = node_distance(net, [3, 0], offsets=[1.0, 2.5], return_source=True)
+    np.testing.assert_array_equal(dist, [2.5, 12.5, 11, 1])
+    np.testing.assert_array_equal(src, [1, 1, 0, 0])
+    np.testing.assert_array_equal(node_distance(net, [0], max_distance=20), [0, 10, 20, np.inf])
+    # repeats of a node: the smallest offset counts, and its position is returned
+    dist, src = node_distance(net, [2, 2, 2], offsets=[7.0, 3.0, 3.0], return_source=True)
+    np.testing.assert_array_equal(dist, [23, 13, 3, 13])
+    np.testing.assert_array_equal(src, [1, 1, 1, 1])
+
+
+def test_node_distance_unreached_islands():
+    net = Network([0, 1, 2, 3], [0] * 4, [0, 2], [1, 3], [5, 5], CRS)
+    dist, src = node_distance(net, [0], return_source=True)
+    np.testing.assert_array_equal(dist, [0, 5, np.inf, np.inf])
+    np.testing.assert_array_equal(src, [0, 0, -1, -1])
+    dist, src = node_distance(net, [1], offsets=[2.0], return_source=True)
+    np.testing.assert_array_equal(dist, [7, 2, np.inf, np.inf])
+    np.testing.assert_array_equal(src, [0, 0, -1, -1])
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_nodes=st.integers(1, 30),
+    n_edges=st.integers(0, 60),
+    n_sources=st.integers(1, 6),
+    with_offsets=st.booleans(),
+    max_distance=st.one_of(st.none(), st.floats(20.0, 400.0)),
+)
+@settings(max_examples=80, deadline=None)
+def test_node_distance_property_networkx(
+    seed, n_nodes, n_edges, n_sources, with_offsets, max_distance
+):
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, n_nodes, n_edges)
+    sources = rng.integers(0, n_nodes, n_sources)
+    offsets = rng.uniform(0, 80, n_sources) if with_offsets else None
+    dist, src = node_distance(
+        net, sources, offsets=offsets, max_distance=max_distance, return_source=True
+    )
+    want, _ = nx_node_distance(net, sources.tolist(), offsets, max_distance)
+    np.testing.assert_allclose(dist, want, rtol=1e-12, atol=1e-9)
+    if offsets is None:
+        multi = nx.multi_source_dijkstra_path_length(
+            nx_graph(net), set(sources.tolist()), cutoff=max_distance
+        )
+        np.testing.assert_allclose(
+            dist, [multi.get(i, np.inf) for i in range(n_nodes)], rtol=1e-12, atol=1e-9
+        )
+    np.testing.assert_array_equal(
+        node_distance(net, sources, offsets=offsets, max_distance=max_distance), dist
+    )
+    # the named source really is at that distance: offset + path from its node
+    reached = np.isfinite(dist)
+    np.testing.assert_array_equal(src[~reached], -1)
+    assert ((src[reached] >= 0) & (src[reached] < n_sources)).all()
+    g = nx_graph(net)
+    off = np.zeros(n_sources) if offsets is None else offsets
+    for node in np.flatnonzero(reached)[:10].tolist():
+        s = int(src[node])
+        path = nx.dijkstra_path_length(g, int(sources[s]), node, weight="weight")
+        assert off[s] + path == pytest.approx(dist[node], abs=1e-9)
+
+
+def test_node_distance_multi_source_dijkstra_networkx():
+    rng = np.random.default_rng(7)
+    net = random_network(rng, 300, 700)
+    sources = rng.choice(300, 12, replace=False)
+    want = nx.multi_source_dijkstra_path_length(nx_graph(net), set(sources.tolist()))
+    got = node_distance(net, sources)
+    np.testing.assert_allclose(got, [want.get(i, np.inf) for i in range(300)], rtol=1e-12)
+
+
+def test_node_distance_graph_built_once():
+    net = Network([0, 10, 20], [0] * 3, [0, 1], [1, 2], [10, 10], CRS)
+    node_distance(net, [0])
+    half = net._half
+    node_distance(net, [2], offsets=[3.0])
+    assert net._half is half
+    assert half.nnz == 2  # each undirected edge once
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"sources": []}, NoDataError, "no sources"),
+        ({"sources": [0.5]}, InputError, "integer node indices"),
+        ({"sources": [[0, 1]]}, InputError, "one-dimensional"),
+        ({"sources": [3]}, InputError, "outside 0..2"),
+        ({"sources": [-1]}, InputError, "outside 0..2"),
+        ({"sources": [0], "offsets": [1.0, 2.0]}, InputError, "one value per source"),
+        ({"sources": [0], "offsets": [-1.0]}, InputError, "non-negative"),
+        ({"sources": [0], "offsets": [np.nan]}, InputError, "finite"),
+        ({"sources": [0], "offsets": ["a"]}, InputError, "numbers of metres"),
+        ({"sources": [0], "max_distance": 0}, InputError, "max_distance"),
+    ],
+)
+def test_node_distance_bad_input(kwargs, error, match):
+    net = Network([0, 10, 20], [0] * 3, [0, 1], [1, 2], [10, 10], CRS)
+    with pytest.raises(error, match=match):
+        node_distance(net, **kwargs)
+
+
+def test_node_distance_empty_network():
+    net = Network([], [], [], [], [], CRS)
+    with pytest.raises(NoDataError, match="no nodes"):
+        node_distance(net, [0])
