@@ -14,7 +14,7 @@ overviews and statistics; ``*-cog`` variants use it so that its cost is visible.
 
 Semantics (see README_innosite.md next to this file for the full notes):
 * W1  ``gis.distance.euclidean_distance`` (points: tiled exact nearest point;
-  lines: all-touched rasterisation + banded EDT), or
+  lines: all-touched rasterisation + threaded separable EDT), or
   ``gis.distance.nearest_point`` (tiled exact nearest point) for the points.
 * W2  ``gis.measures.kernel_density`` (binned points * quartic stencil: per-cell
   splat or FFT, whichever is cheaper),
@@ -123,26 +123,25 @@ def _points_xy(path):
 
 # ---------------------------------------------------------------------- W1
 def _w1(spec, points_method):
-    import pyogrio
+    import shapely
 
     from gis.distance import euclidean_distance
+    from gis.io import read_gpkg
 
     ck = _Clock()
     t = time.perf_counter()
     grid = _grid(spec)
-    pts = pyogrio.read_dataframe(spec["inputs"]["univ"])
-    lns = pyogrio.read_dataframe(spec["inputs"]["metro"])
-    ck.step("read vectors", t, compute=False)
+    pts = read_gpkg(spec["inputs"]["univ"], columns=[])["geometry"]
+    lns = read_gpkg(spec["inputs"]["metro"], columns=[])["geometry"]
+    ck.step("read vectors (gis.io.read_gpkg)", t, compute=False)
 
     t = time.perf_counter()
     if points_method == "nearest_point":
         from gis.distance import nearest_point
 
-        d = nearest_point(
-            grid, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), return_index=False
-        ).distance
+        d = nearest_point(grid, shapely.get_x(pts), shapely.get_y(pts), return_index=False).distance
     else:
-        d = euclidean_distance(grid, pts.geometry)
+        d = euclidean_distance(grid, pts)
     ck.step(f"points: {points_method}", t)
     t = time.perf_counter()
     _write_plain(spec["outputs"]["dist_points"], d, spec)
@@ -150,7 +149,7 @@ def _w1(spec, points_method):
     del d
 
     t = time.perf_counter()
-    d = euclidean_distance(grid, lns.geometry)
+    d = euclidean_distance(grid, lns)
     ck.step("lines: euclidean_distance", t)
     t = time.perf_counter()
     _write_plain(spec["outputs"]["dist_lines"], d, spec)
