@@ -13,8 +13,7 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from gis.lazy import lazy_exports
 
 #: Public name -> module that defines it. Each is loaded on first use, so reading a
 #: GeoPackage (``gis.io.gpkg``) does not load the GeoTIFF stack (rasterio, GDAL).
@@ -56,15 +55,4 @@ _API: dict[str, str] = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use (PEP 562)."""
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gis.io' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_API])
+__getattr__, __dir__ = lazy_exports(__name__, _API, globals())
