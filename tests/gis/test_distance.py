@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import ndimage
 from shapely import LineString, box
 
@@ -23,6 +25,63 @@ def snapped_points(grid: Grid, n: int, rng: np.random.Generator):
     mask = np.zeros(grid.shape, dtype=bool)
     mask[rows, cols] = True
     return xs[cols], ys[rows], mask
+
+
+def brute_nearest(grid, x, y, priority, offset, cap):
+    """Every cell against every point in tie-break order, by the formula of nearest_point."""
+    rank = np.lexsort((np.arange(x.size), -priority))  # points in tie-break order
+    xs, ys = grid.centers()
+    dx2 = np.square((xs[None, None, :] - x[rank][:, None, None]).astype("float32"))
+    dy2 = np.square((ys[None, :, None] - y[rank][:, None, None]).astype("float32"))
+    d2 = dy2 + dx2
+    value = np.sqrt(d2) + offset[rank].astype("float32")[:, None, None] if offset.any() else d2
+    best = value.argmin(axis=0)  # first of equal minima: the best-ranked point
+    dist = np.take_along_axis(value, best[None], axis=0)[0]
+    dist = dist if offset.any() else np.sqrt(dist)
+    index = rank[best].astype("int32")
+    far = dist > cap
+    dist[far], index[far] = cap, -1
+    return dist, index
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    height=st.integers(1, 140),
+    width=st.integers(1, 140),
+    n=st.integers(1, 25),
+    seed=st.integers(0, 2**32 - 1),
+    with_offset=st.booleans(),
+    tied=st.booleans(),
+    capped=st.booleans(),
+    workers=st.sampled_from([1, 2]),
+)
+def test_nearest_point_equals_brute_force(height, width, n, seed, with_offset, tied, capped,
+                                          workers):  # fmt: skip
+    """Distances and indices equal a brute-force search bit for bit: tiles cut by the grid
+    edge, points outside the grid, equal distances broken by priority then input order,
+    offsets, a cap, one or two threads."""
+    rng = np.random.default_rng(seed)
+    cell = 10.0
+    grid = Grid.from_bounds((1000.0, 2000.0, 1000.0 + width * cell, 2000.0 + height * cell),
+                            cell_size=cell, crs=CRS)  # fmt: skip
+    x = rng.uniform(700.0, 1300.0 + width * cell, n)
+    y = rng.uniform(1700.0, 2300.0 + height * cell, n)
+    if tied:  # cell centres and repeated points make many exact ties
+        x = 1005.0 + cell * np.floor((x - 1000.0) / cell)
+        y = 2005.0 + cell * np.floor((y - 2000.0) / cell)
+        x[n // 2 :] = x[: n - n // 2]
+        y[n // 2 :] = y[: n - n // 2]
+    priority = rng.integers(0, 3, n).astype("float64")
+    offset = rng.uniform(0.0, 200.0, n) * rng.integers(0, 2, n) if with_offset else np.zeros(n)
+    cap = float(rng.uniform(20.0, 400.0)) if capped else np.inf
+    got = nearest_point(grid, x, y, priority=priority, offset=offset if with_offset else None,
+                        max_distance=cap if capped else None, workers=workers)  # fmt: skip
+    want_d, want_i = brute_nearest(grid, x, y, priority, offset, cap)
+    np.testing.assert_array_equal(got.distance, want_d)
+    np.testing.assert_array_equal(got.index, want_i)
+    alone = nearest_point(grid, x, y, priority=priority, offset=offset if with_offset else None,
+                          max_distance=cap if capped else None, return_index=False)  # fmt: skip
+    np.testing.assert_array_equal(alone.distance, want_d)
 
 
 @pytest.mark.parametrize(("n", "cell"), [(1, 10.0), (7, 25.0), (300, 100.0), (3000, 30.0)])
