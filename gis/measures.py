@@ -110,31 +110,31 @@ def _bin_points(
 
 
 def _splat_groups(
-    rows: np.ndarray, cols: np.ndarray, side: int, band: int
+    rows: np.ndarray, cols: np.ndarray, target: np.ndarray, side: int, band: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order of the cells and the bounds of their groups, and the band of each group.
+    """Order of the cells, the bounds of their groups, and the band of each group.
 
-    A cell ``(r, c)`` adds its stencil to the ``side`` x ``side`` window at ``(r, c)``.
-    The cells of one group lie in one band of ``band`` (>= ``side``) rows and in
-    distinct ``side`` x ``side`` blocks of one parity class (block row and block column
-    even or odd), so their windows never overlap: one fancy-indexed ``+=`` adds them
-    all. Within a block the cells go to successive groups.
+    A cell ``(r, c)`` adds its stencil to the ``side`` x ``side`` window at ``(r, c)``
+    of accumulator ``target``. The cells of one group have one target, lie in one band
+    of ``band`` (>= ``side``) rows and in distinct ``side`` x ``side`` blocks of one
+    parity class (block row and block column even or odd), so their windows never
+    overlap: one fancy-indexed ``+=`` adds them all. Within a block the cells go to
+    successive groups.
     """
     b_row, b_col = rows // side, cols // side
-    n_bc = int(b_col.max()) + 1
     band_of = rows // band
-    block = (band_of * (int(b_row.max()) + 1) + b_row) * n_bc + b_col
+    block = ((band_of * (int(b_row.max()) + 1) + b_row) * (int(b_col.max()) + 1) + b_col) * 3
+    block += target
     by_block = np.argsort(block, kind="stable")
     sorted_block = block[by_block]
     rank = np.empty_like(by_block)
     rank[by_block] = np.arange(by_block.size) - np.searchsorted(sorted_block, sorted_block)
-    parity = (b_row % 2) * 2 + b_col % 2
-    key = (band_of * (int(rank.max()) + 1) + rank) * 4 + parity
+    key = ((band_of * (int(rank.max()) + 1) + rank) * 3 + target) * 4
+    key += (b_row % 2) * 2 + b_col % 2
     order = np.argsort(key, kind="stable")
     key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    bounds = np.r_[starts, key.size]
-    return order, bounds, band_of[order[starts]]
+    return order, np.r_[starts, key.size], band_of[order[starts]]
 
 
 def _splat(
@@ -144,28 +144,37 @@ def _splat(
 
     ``cells`` are flat indices into the grid padded by ``p`` (half the stencil side)
     cells; the result is what the "valid" convolution of that padded count raster
-    with the stencil gives. The windows of a group of cells that do not overlap
-    (:func:`_splat_groups`) are added by one fancy-indexed ``+=`` on a sliding-window
-    view of an accumulator with ``2p`` cells of margin. Row bands of at least one
-    stencil side are run on :func:`~gis._parallel.cpu_count` threads, the even bands
-    and then the odd ones, so two threads never add to the same cell; the groups and
-    their order do not depend on the thread count, nor do the sums. float32 sums:
-    each value is within about ``n · 6e-8`` of its exact value relative to the sum of
-    its ``n`` terms.
+    with the stencil gives. The windows are added to an accumulator of the grid's
+    columns with ``2p`` rows of margin above and below (the result is a view of its
+    middle rows), or, where they cross the left or right edge, to one of two strips
+    ``4p`` columns wide across that edge, added to the grid at the end. The windows
+    of a group of cells that do not overlap (:func:`_splat_groups`) are added by one
+    fancy-indexed ``+=`` on a sliding-window view. Row bands of at least one stencil
+    side run on :func:`~gis._parallel.cpu_count` threads, the even bands and then the
+    odd ones, so two threads never add to the same cell; the groups and their order do
+    not depend on the thread count, nor do the sums. float32 sums: each value is within
+    about ``n · 6e-8`` of its exact value relative to the sum of its ``n`` terms.
     """
     height, width = shape
     side = stencil.shape[0]
     p = side // 2
     rows, cols = np.divmod(cells, width + 2 * p)
-    wa = width + 4 * p
-    buf = np.zeros((height + 4 * p) * wa, dtype="float32")
-    acc = buf.reshape(height + 4 * p, wa)
-    windows = sliding_window_view(acc, (side, side), writeable=True)
-    sv = stencil.astype("float32")
+    buf = np.zeros((height + 4 * p) * width, dtype="float32")
+    accs = [buf.reshape(height + 4 * p, width)]
+    if p:  # strips over the grid columns [-2p, 2p) and [width - 2p, width + 2p)
+        accs += [np.zeros((height + 4 * p, 4 * p), dtype="float32") for _ in range(2)]
+    windows = [
+        sliding_window_view(a, (side, side), writeable=True) if a.shape[1] >= side else a
+        for a in accs
+    ]
+    # a window covers the grid columns [c - 2p, c]
+    target = np.where(cols < 2 * p, 1, np.where(cols < width, 0, 2))
+    cols -= np.array([2 * p, 0, width])[target]
     band = max(side, -(-(height + 2 * p) // _SPLAT_BANDS))
-    order, bounds, group_band = _splat_groups(rows, cols, side, band)
-    rows, cols = rows[order], cols[order]
+    order, bounds, group_band = _splat_groups(rows, cols, target, side, band)
+    rows, cols, target = rows[order], cols[order], target[order]
     w32 = weight[order].astype("float32")
+    sv = stencil.astype("float32")
     per_call = max(1, _SPLAT_CHUNK // sv.size)
     n_bands = int(group_band[-1]) + 1
     band_groups = np.searchsorted(group_band, np.arange(n_bands + 1))
@@ -174,25 +183,21 @@ def _splat(
         def job(start: int, stop: int) -> None:
             for b in first[start:stop]:
                 for g in range(band_groups[b], band_groups[b + 1]):
+                    view = windows[target[bounds[g]]]
                     for k in range(bounds[g], bounds[g + 1], per_call):
                         s = slice(k, min(k + per_call, bounds[g + 1]))
-                        windows[rows[s], cols[s]] += w32[s, None, None] * sv
+                        view[rows[s], cols[s]] += w32[s, None, None] * sv
 
         run_chunks(first.size, 1, job)
 
     add_bands(np.arange(0, n_bands, 2))
     add_bands(np.arange(1, n_bands, 2))
-    if p == 0:
-        return acc
-    # move the grid's rows to the front of the buffer, in runs that never overlap their source
-    i0 = 0
-    while i0 < height:
-        i1 = min(height, max(i0 + 1, (2 * p + i0) * wa // width))
-        buf[i0 * width : i1 * width].reshape(i1 - i0, width)[:] = acc[
-            2 * p + i0 : 2 * p + i1, 2 * p : 2 * p + width
-        ]
-        i0 = i1
-    return buf[: height * width].reshape(height, width)
+    out = buf[2 * p * width : (2 * p + height) * width].reshape(height, width)
+    if p:
+        n = min(2 * p, width)
+        out[:, :n] += accs[1][2 * p : 2 * p + height, 2 * p : 2 * p + n]
+        out[:, width - n :] += accs[2][2 * p : 2 * p + height, 2 * p - n : 2 * p]
+    return out
 
 
 def _point_convolution(
