@@ -328,8 +328,9 @@ def count_within(
 
     Points are binned to the centre of their cell first, so a point counts for
     the cells whose centre is within ``radius`` of its cell's centre (an error
-    of at most half a cell diagonal in the radius); the disc is applied by FFT
-    convolution, as in :func:`kernel_density`.
+    of at most half a cell diagonal in the radius); the disc is added around each
+    occupied cell or applied by FFT convolution, whichever is cheaper, as in
+    :func:`kernel_density`.
 
     Parameters
     ----------

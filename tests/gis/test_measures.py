@@ -662,6 +662,31 @@ def test_density_picks_splat_for_few_points(monkeypatch):
     assert not calls  # 400 occupied cells x 81 stencil cells: the FFT of 30 x 30 is cheaper
 
 
+@pytest.mark.parametrize(
+    ("side_m", "n", "h", "want"),
+    [
+        (50_000, 20_000, 500.0, "splat"),
+        (100_000, 20_000, 500.0, "splat"),
+        (20_000, 40_000, 200.0, "fft"),
+    ],
+)
+def test_density_auto_method_by_measured_cost(side_m, n, h, want, monkeypatch):
+    """The choice only (both methods stubbed): 20 k points with a 50-cell radius on 25 M or
+    100 M cells splat; 40 k points with a 20-cell radius on 4 M cells take the FFT."""
+    calls = []
+    monkeypatch.setattr(
+        measures, "_splat", lambda shape, *a: calls.append("splat") or np.zeros(shape)
+    )
+    monkeypatch.setattr(
+        measures, "convolve", lambda a, k, mode: calls.append("fft") or np.ones((2, 2))
+    )
+    rng = np.random.default_rng(5)
+    grid = Grid.from_bounds((0, 0, side_m, side_m), cell_size=10, crs=32650)
+    x, y = rng.uniform(0, side_m, (2, n))
+    kernel_density(grid, x, y, bandwidth=h)
+    assert calls == [want]
+
+
 @pytest.mark.parametrize("band_cells", [29, 29 * 5, 29 * 16])
 @pytest.mark.parametrize("density", [0.002, 0.02, 0.3])
 def test_edt_bands_match_scipy_exactly(monkeypatch, band_cells, density):
