@@ -714,3 +714,24 @@ def test_line_distance_in_bands_matches_one_band(monkeypatch):
     whole = euclidean_distance(grid, lines + polys)
     monkeypatch.setattr(distance, "_EDT_BAND_CELLS", 90 * 7)  # bands of 7 rows
     np.testing.assert_array_equal(euclidean_distance(grid, lines + polys), whole)
+
+
+@pytest.mark.parametrize("method", ["splat", "fft"])
+def test_point_convolution_trims_zero_border(method):
+    """A stencil with two rings of zeros around a 3 x 3 core gives what the core gives,
+    points within reach of the zero rings only included; an all-zero stencil gives zeros."""
+    grid = Grid.from_bounds((0, 0, 120, 90), cell_size=10, crs=32650)
+    core = np.arange(1.0, 10.0).reshape(3, 3)
+    padded = np.pad(core, 2)
+    x = np.array([5.0, 65.0, 125.0, -25.0, 115.0])
+    y = np.array([5.0, 45.0, 45.0, 45.0, 95.0])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    got = measures._point_convolution(grid, x, y, w, padded, method=method)
+    rows = np.floor((90 - y) / 10).astype(int) + 1
+    cols = np.floor(x / 10).astype(int) + 1
+    inside = (rows >= 0) & (rows < 11) & (cols >= 0) & (cols < 14)
+    want = brute_point_sum((9, 12), rows[inside], cols[inside], w[inside], core)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
+    assert got[4, 6] == pytest.approx(2 * 5.0)  # the centre of the point at (65, 45)
+    zero = measures._point_convolution(grid, x, y, w, np.zeros((5, 5)), method=method)
+    assert zero.shape == grid.shape and not zero.any()
