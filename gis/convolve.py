@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from scipy import fft as sp_fft
 
 from gis import settings
 from gis.errors import GridSizeError, InputError
@@ -38,6 +37,13 @@ MAX_FFT_CELLS: int = 2**27
 #: halo costs little and the tiles' buffers stay small and are reused.
 SMALL_KERNEL: int = 129
 SMALL_TILE: int = 1024
+
+
+def _fft() -> Any:
+    """:mod:`scipy.fft`, imported on first use (a process that never convolves skips it)."""
+    from scipy import fft
+
+    return fft
 
 
 def disc_footprint(radius_cells: float) -> np.ndarray:
@@ -107,7 +113,7 @@ class Convolver:
         self._spectra: dict[tuple[int, int], np.ndarray] = {}
         kh, kw = k.shape
         if tile is None:
-            whole = sp_fft.next_fast_len(self.shape[0] + kh - 1, real=True) * sp_fft.next_fast_len(
+            whole = _fft().next_fast_len(self.shape[0] + kh - 1, real=True) * _fft().next_fast_len(
                 self.shape[1] + kw - 1, real=True
             )
             if max(kh, kw) <= SMALL_KERNEL:
@@ -144,7 +150,7 @@ class Convolver:
     def _spectrum(self, fshape: tuple[int, int]) -> np.ndarray:
         spec = self._spectra.get(fshape)
         if spec is None:
-            spec = sp_fft.rfft2(self.kernel, fshape, workers=self.workers)
+            spec = _fft().rfft2(self.kernel, fshape, workers=self.workers)
             if len(self._spectra) >= 2:
                 self._spectra.clear()
             self._spectra[fshape] = spec
@@ -156,7 +162,7 @@ class Convolver:
         full = (self.tile[0] + kh - 1, self.tile[1] + kw - 1)
         rows = full[0] if src_shape[0] <= full[0] else src_shape[0]
         cols = full[1] if src_shape[1] <= full[1] else src_shape[1]
-        return (sp_fft.next_fast_len(rows, real=True), sp_fft.next_fast_len(cols, real=True))
+        return (_fft().next_fast_len(rows, real=True), _fft().next_fast_len(cols, real=True))
 
     def apply(self, source: np.ndarray) -> np.ndarray:
         """Valid convolution of one source window (tile + halo) with the kernel; float32."""
@@ -166,9 +172,9 @@ class Convolver:
         if oh < 1 or ow < 1:
             raise InputError(f"source window {src.shape} is smaller than the kernel {(kh, kw)}")
         fshape = self._fft_shape(src.shape)
-        spec = sp_fft.rfft2(src, fshape, workers=self.workers)
+        spec = _fft().rfft2(src, fshape, workers=self.workers)
         spec *= self._spectrum(fshape)
-        full = sp_fft.irfft2(spec, fshape, workers=self.workers)
+        full = _fft().irfft2(spec, fshape, workers=self.workers)
         del spec
         # circular convolution of size >= source: rows/cols kh-1.. are free of wrap-around
         return np.array(full[kh - 1 : kh - 1 + oh, kw - 1 : kw - 1 + ow], dtype="float32")

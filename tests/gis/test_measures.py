@@ -14,6 +14,7 @@ from shapely import LineString, MultiPoint, Point, Polygon, box
 
 import gis.convolve as convolve
 from gis import _validate, distance, measures
+from gis import settings as gis_settings
 from gis.distance import euclidean_distance
 from gis.errors import InputError, NoDataError
 from gis.grid import Grid
@@ -540,14 +541,12 @@ def test_convolve_matches_scipy_signal(mode, tile):
         convolve.convolve(a, k, mode="full")
 
 
-@pytest.mark.parametrize("band_bytes", [None, 8 * 200 * 20])
+@pytest.mark.parametrize(("bands", "chunk"), [(32, 1 << 20), (2, 1 << 20), (32, 1)])
 @pytest.mark.parametrize("kernel", ["quartic", "gaussian", "uniform"])
-def test_density_splat_and_fft_agree(kernel, band_bytes, monkeypatch):
+def test_density_splat_and_fft_agree(kernel, bands, chunk, monkeypatch):
     """Both exact methods give the same density to float32 round-off, band by band."""
-    monkeypatch.setattr(measures, "_CHUNK_CELLS", 400)  # row bands of 8p rows or ...
-    if band_bytes:  # ... of a few rows, when 8p rows would exceed the accumulator bytes
-        monkeypatch.setattr(measures, "_SPLAT_BAND_BYTES", band_bytes)
-    monkeypatch.setattr(measures, "_SPLAT_CHUNK", 500)  # many point chunks
+    monkeypatch.setattr(measures, "_SPLAT_BANDS", bands)  # bands of one stencil side or ...
+    monkeypatch.setattr(measures, "_SPLAT_CHUNK", chunk)  # ... one window per call
     grid = Grid.from_bounds((0, 0, 600, 450), cell_size=10, crs=32650)
     rng = np.random.default_rng(7)
     x, y = rng.uniform(-60, 660, 300), rng.uniform(-60, 510, 300)
@@ -560,7 +559,7 @@ def test_density_splat_and_fft_agree(kernel, band_bytes, monkeypatch):
     stencil = np.where(d <= k.support * h, k.function(d, h) * 1e6, 0.0)
     splat = measures._point_convolution(grid, x, y, w, stencil, method="splat")
     fft = measures._point_convolution(grid, x, y, w, stencil, method="fft")
-    assert splat.dtype == fft.dtype == np.float32
+    assert splat.dtype == fft.dtype == np.float32 and splat.flags.c_contiguous
     np.testing.assert_allclose(splat, fft, rtol=0, atol=2e-6 * float(fft.max()))
     auto = kernel_density(grid, x, y, bandwidth=h, weights=w, kernel=kernel)
     np.testing.assert_allclose(auto, fft, rtol=0, atol=2e-6 * float(fft.max()))
@@ -570,8 +569,77 @@ def test_density_splat_and_fft_agree(kernel, band_bytes, monkeypatch):
     gx, gy = grid.centers()
     dist = np.hypot(gx[None, :, None] - cx, gy[:, None, None] - cy)
     direct = (np.where(dist <= k.support * h, k.function(dist, h), 0.0) * w).sum(-1) * 1e6
-    direct[direct < 1e-6 * direct.max()] = 0.0
     np.testing.assert_allclose(splat, direct, rtol=1e-6, atol=1e-6 * direct.max())
+    assert (splat[direct == 0] == 0).all()  # no round-off where no stencil reaches
+
+
+def brute_point_sum(shape, rows, cols, w, stencil):
+    """``out[i, j] = Σ w · stencil[r - i, c - j]`` over the cells ``(r, c)`` of the grid
+    padded by ``p``, summed in float64 stencil cell by stencil cell."""
+    height, width = shape
+    side = stencil.shape[0]
+    binned = np.zeros((height + side - 1, width + side - 1))
+    np.add.at(binned, (rows, cols), w)
+    out = np.zeros(shape)
+    for a in range(side):
+        for b in range(side):
+            out += stencil[side - 1 - a, side - 1 - b] * binned[a : a + height, b : b + width]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    height=st.integers(1, 25),
+    width=st.integers(1, 25),
+    p=st.integers(0, 5),
+    n=st.integers(1, 120),
+    bands=st.sampled_from([1, 3, 32]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_splat_matches_brute_force_sum(height, width, p, n, bands, seed):
+    """Points anywhere in the padded grid (edges, corners, clusters, repeats), any
+    non-negative stencil, any weights: the splat is the float64 sum to float32 round-off."""
+    rng = np.random.default_rng(seed)
+    side = 2 * p + 1
+    stencil = rng.uniform(0, 2, (side, side)) * (rng.uniform(size=(side, side)) < 0.8)
+    rows = rng.integers(0, height + 2 * p, n)
+    cols = rng.integers(0, width + 2 * p, n)
+    if n > 4:  # a dense cluster: many cells in one block
+        rows[: n // 2] = rng.integers(0, min(height + 2 * p, side), n // 2)
+        cols[: n // 2] = rng.integers(0, min(width + 2 * p, side), n // 2)
+    w = rng.uniform(0, 5, n)
+    cells, inverse = np.unique(rows * (width + 2 * p) + cols, return_inverse=True)
+    weight = np.bincount(inverse, weights=w)
+    old = measures._SPLAT_BANDS
+    measures._SPLAT_BANDS = bands
+    try:
+        got = measures._splat((height, width), cells, weight, stencil)
+    finally:
+        measures._SPLAT_BANDS = old
+    want = brute_point_sum((height, width), rows, cols, w, stencil)
+    assert got.dtype == np.float32 and got.shape == (height, width) and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(want.max(), 1.0))
+
+
+@pytest.mark.parametrize("chunk", [1, 1 << 20])
+def test_splat_same_for_any_thread_count(chunk, monkeypatch):
+    """Clustered weighted points on many bands: bit-identical sums on 1, 2 or 3 threads."""
+    monkeypatch.setattr(measures, "_SPLAT_CHUNK", chunk)
+    rng = np.random.default_rng(3)
+    grid = Grid.from_bounds((0, 0, 2000, 3000), cell_size=10, crs=32650)
+    x = np.r_[rng.normal(600, 80, 3000), rng.uniform(-40, 2040, 500)]
+    y = np.r_[rng.normal(1800, 120, 3000), rng.uniform(-40, 3040, 500)]
+    w = rng.uniform(0, 2, x.size)
+    off = np.arange(-4, 5) * 10.0
+    stencil = KERNELS["quartic"].function(np.hypot(off[:, None], off[None, :]), 40.0) * 1e6
+    outs = []
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(gis_settings, "workers", workers)
+        outs.append(measures._point_convolution(grid, x, y, w, stencil, method="splat"))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0], outs[2])
+    fft = measures._point_convolution(grid, x, y, w, stencil, method="fft")
+    np.testing.assert_allclose(outs[0], fft, rtol=0, atol=2e-6 * float(fft.max()))
 
 
 def test_density_picks_splat_for_few_points(monkeypatch):
@@ -590,6 +658,31 @@ def test_density_picks_splat_for_few_points(monkeypatch):
         bandwidth=50,
     )
     assert not calls  # 400 occupied cells x 81 stencil cells: the FFT of 30 x 30 is cheaper
+
+
+@pytest.mark.parametrize(
+    ("side_m", "n", "h", "want"),
+    [
+        (50_000, 20_000, 500.0, "splat"),
+        (100_000, 20_000, 500.0, "splat"),
+        (20_000, 40_000, 200.0, "fft"),
+    ],
+)
+def test_density_auto_method_by_measured_cost(side_m, n, h, want, monkeypatch):
+    """The choice only (both methods stubbed): 20 k points with a 50-cell radius on 25 M or
+    100 M cells splat; 40 k points with a 20-cell radius on 4 M cells take the FFT."""
+    calls = []
+    monkeypatch.setattr(
+        measures, "_splat", lambda shape, *a: calls.append("splat") or np.zeros(shape)
+    )
+    monkeypatch.setattr(
+        measures, "convolve", lambda a, k, mode: calls.append("fft") or np.ones((2, 2))
+    )
+    rng = np.random.default_rng(5)
+    grid = Grid.from_bounds((0, 0, side_m, side_m), cell_size=10, crs=32650)
+    x, y = rng.uniform(0, side_m, (2, n))
+    kernel_density(grid, x, y, bandwidth=h)
+    assert calls == [want]
 
 
 @pytest.mark.parametrize("shape", [(61, 29), (29, 61), (1, 40), (40, 1)])
@@ -618,3 +711,24 @@ def test_line_distance_does_not_depend_on_threads():
     whole = euclidean_distance(grid, lines + polys, workers=1)
     np.testing.assert_array_equal(euclidean_distance(grid, lines + polys, workers=2), whole)
     assert whole.min() == 0.0 and np.isfinite(whole).all()
+
+
+@pytest.mark.parametrize("method", ["splat", "fft"])
+def test_point_convolution_trims_zero_border(method):
+    """A stencil with two rings of zeros around a 3 x 3 core gives what the core gives,
+    points within reach of the zero rings only included; an all-zero stencil gives zeros."""
+    grid = Grid.from_bounds((0, 0, 120, 90), cell_size=10, crs=32650)
+    core = np.arange(1.0, 10.0).reshape(3, 3)
+    padded = np.pad(core, 2)
+    x = np.array([5.0, 65.0, 125.0, -25.0, 115.0])
+    y = np.array([5.0, 45.0, 45.0, 45.0, 95.0])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    got = measures._point_convolution(grid, x, y, w, padded, method=method)
+    rows = np.floor((90 - y) / 10).astype(int) + 1
+    cols = np.floor(x / 10).astype(int) + 1
+    inside = (rows >= 0) & (rows < 11) & (cols >= 0) & (cols < 14)
+    want = brute_point_sum((9, 12), rows[inside], cols[inside], w[inside], core)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
+    assert got[4, 6] == pytest.approx(2 * 5.0)  # the centre of the point at (65, 45)
+    zero = measures._point_convolution(grid, x, y, w, np.zeros((5, 5)), method=method)
+    assert zero.shape == grid.shape and not zero.any()
