@@ -69,7 +69,8 @@ def test_write_geotiff_is_a_cog_that_round_trips(tmp_path, grid600, layer600):
         assert src.tags()["weight"] == "0.25"
         assert src.block_shapes == [(256, 256)]
         assert src.profile["tiled"]
-        assert src.compression.name == "deflate"
+        assert src.compression.name == "zstd"
+        assert src.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "2"
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert src.overviews(1) == [2, 4]
         stats = src.tags(1)
@@ -641,7 +642,7 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
     expected = stack.astype("float32")
     expected[expected == np.float32(-5.0)] = np.nan
     with rasterio.open(tmp_path / "m.tif") as src:
-        assert src.overviews(1) == [2, 4] and src.compression.name == "deflate"
+        assert src.overviews(1) == [2, 4] and src.compression.name == "zstd"
         got = src.read(masked=False)
         np.testing.assert_array_equal(np.where(got == -5.0, np.nan, got), expected)
         for band in (1, 2):
