@@ -180,19 +180,33 @@ class _Stats:
         self.lo, self.hi = math.inf, -math.inf
 
     def add(self, values: np.ndarray) -> None:
-        """Add the valid (finite, not nodata) values of ``values``, a row band at a time."""
+        """Add the valid (finite, not nodata) values of ``values``, row bands on every core.
+
+        Each row band's count, mean, M2 and extremes are taken on a thread, then merged
+        in row order, so the result does not depend on the thread count.
+        """
         flat = values.reshape(values.shape[0], -1) if values.ndim > 1 else values[None]
         rows = max(1, _STATS_CHUNK_CELLS // max(flat.shape[1], 1))
-        for start in range(0, flat.shape[0], rows):
-            self._add_chunk(flat[start : start + rows])
+        parts: list[tuple[int, float, float, float, float] | None] = [None] * -(
+            -flat.shape[0] // rows
+        )
 
-    def _add_chunk(self, values: np.ndarray) -> None:
+        def job(r0: int, r1: int) -> None:
+            parts[r0 // rows] = self._chunk(flat[r0:r1])
+
+        run_chunks(flat.shape[0], rows, job)
+        for part in parts:
+            if part is not None:
+                self._merge(*part)
+
+    def _chunk(self, values: np.ndarray) -> tuple[int, float, float, float, float] | None:
+        """Count, mean, M2, minimum and maximum of the valid values of one row band."""
         valid = np.isfinite(values)
         if not math.isnan(self.nodata):
             valid &= values != values.dtype.type(self.nodata)
         n_b = int(np.count_nonzero(valid))
         if n_b == 0:
-            return
+            return None
         v = values if n_b == values.size else values[valid]
         mean_b = float(v.mean(dtype=np.float64))
         with np.errstate(over="ignore", invalid="ignore"):
@@ -201,12 +215,16 @@ class _Stats:
         if not math.isfinite(m2_b):  # values near the float32 limits: exact in float64
             dev64 = v.astype(np.float64).ravel() - mean_b
             m2_b = float(np.dot(dev64, dev64))
+        return n_b, mean_b, m2_b, float(v.min()), float(v.max())
+
+    def _merge(self, n_b: int, mean_b: float, m2_b: float, lo: float, hi: float) -> None:
+        """Fold one row band's moments into the running ones (Chan et al.)."""
         n = self.n + n_b
         delta = mean_b - self.mean
         self.mean += delta * n_b / n
         self.m2 += m2_b + delta * delta * self.n * n_b / n
         self.n = n
-        self.lo, self.hi = min(self.lo, float(v.min())), max(self.hi, float(v.max()))
+        self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
 
     def tags(self, total: int) -> dict[str, str]:
         if self.n == 0:
@@ -447,13 +465,16 @@ class WindowWriter:
 
     Every file is a Cloud-Optimised GeoTIFF (float32 unless its
     :class:`RasterOutput` says otherwise) tiled :data:`BLOCK` × :data:`BLOCK`,
-    DEFLATE with the floating-point (or integer) predictor, BigTIFF when needed,
+    ZSTD (level 1) with the horizontal-differencing predictor, BigTIFF when needed,
     with band statistics and (by default) internal overviews — averaged, nearest
     for integers. Windows are written into a tiled temporary GeoTIFF under a hidden
-    name in the output's folder; when the ``with`` block ends without an error,
-    statistics are stored, each temporary is rewritten as COG by GDAL's COG driver
-    (overviews and compression on every core) into a second hidden file, and only
-    when every output succeeded are they all renamed into place. On any error all
+    name in the output's folder, whose overviews GDAL builds at the end; a float
+    output given as one window covering the grid stays in memory instead, its
+    overviews averaged in numpy on every core (the same values as GDAL's
+    ``average``). When the ``with`` block ends without an error each output is
+    written as COG by GDAL's COG driver (compression on every core) into a second
+    hidden file, and only when every output succeeded are they all renamed into
+    place. On any error all
     temporary files are removed and existing files are left as they were, so a
     failed run leaves no partial output.
 
@@ -469,7 +490,7 @@ class WindowWriter:
     overviews
         Build internal overviews.
     compress
-        DEFLATE with the predictor (on all cores); ``False`` writes uncompressed
+        ZSTD with the predictor (on all cores); ``False`` writes uncompressed
         files, faster, for scratch rasters read back soon.
 
         With neither ``overviews`` nor ``compress`` the files are scratch rasters: plain
@@ -770,10 +791,14 @@ _PYRAMID_CHUNK_ROWS = 128
 def _nan_filled(values: np.ndarray, fill: np.float32, *, copy: bool) -> np.ndarray:
     """``values`` (C-ordered float32) with NaN set to ``fill``; a copy if ``copy`` and any NaN."""
     flat = values.reshape(-1, values.shape[-1])
-    if not any(
-        np.isnan(flat[i : i + _FILL_CHUNK_ROWS]).any()
-        for i in range(0, flat.shape[0], _FILL_CHUNK_ROWS)
-    ):
+    found: list[bool] = []
+
+    def look(r0: int, r1: int) -> None:
+        if np.isnan(flat[r0:r1]).any():
+            found.append(True)
+
+    run_chunks(flat.shape[0], _FILL_CHUNK_ROWS, look)
+    if not found:
         return values
     result = np.empty_like(values) if copy else values
     flat_out = result.reshape(flat.shape)
@@ -807,9 +832,11 @@ def write_geotiff(
     """Write one raster layer as a single-band float32 Cloud-Optimised GeoTIFF.
 
     The array is one window covering the grid, written by :class:`WindowWriter`:
-    tiled 256 × 256, DEFLATE-compressed with the floating-point predictor, with
-    averaged internal overviews and band statistics for a sensible default stretch,
-    so QGIS and ArcGIS display it quickly at every zoom.
+    tiled 256 × 256, ZSTD-compressed with the horizontal-differencing predictor,
+    with averaged internal overviews and band statistics for a sensible default
+    stretch, so QGIS and ArcGIS display it quickly at every zoom. The array is
+    written from memory (not copied unless it must be converted to float32 or its
+    NaN set to a finite ``nodata``), its overviews averaged in numpy.
 
     Parameters
     ----------
