@@ -123,7 +123,8 @@ def test_overview_halving_by_hand():
 
 
 @pytest.mark.parametrize(
-    ("shape", "nodata"), [((600, 600), math.nan), ((601, 599), math.nan), ((777, 1031), -9999.0)]
+    ("shape", "nodata"),
+    [((600, 600), math.nan), ((600, 600), -9999.0), ((601, 599), math.nan), ((777, 1031), -9999.0)],
 )
 def test_overview_pyramid_matches_gdal_average(tmp_path, shape, nodata):
     """The numpy pyramid of an in-memory grid against GDAL's own averaged overviews."""
