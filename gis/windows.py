@@ -299,7 +299,7 @@ def run_windows(
 ) -> Path:
     """Compute every window with ``function`` and write the cores into one GeoTIFF.
 
-    The file is written by a :class:`WindowWriter` (float32, tiled, DEFLATE,
+    The file is written by a :class:`WindowWriter` (float32, tiled, ZSTD,
     statistics, overviews). Each window's result is written as soon as it is
     computed, so only one window is in memory at a time. The file is written
     under a hidden temporary name in the same folder and renamed to ``path`` only

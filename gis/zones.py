@@ -648,7 +648,7 @@ def windowed_candidate_regions(
         Optional factor name to GeoTIFF path on the same grid; each becomes a column
         with the factor's mean over the region's non-NaN cells (NaN if all are NaN).
     labels_path
-        Optional output GeoTIFF of the region ranks (int32, DEFLATE, tiled and
+        Optional output GeoTIFF of the region ranks (int32, ZSTD, tiled and
         with overviews when both sides have at least :data:`gis.windows.BLOCK`
         cells), 0 (nodata) outside every kept region. Written under a hidden temporary
         name and renamed when complete, so an error leaves no partial file.

@@ -7,6 +7,10 @@ Times, per grid size,
 * ``regions``: :func:`gis.regions.candidate_regions` (top 10 % of cells,
   8-connected, minimum area of 10 cells, two factor means), i.e. labelling,
   sieving, per-region statistics and polygons;
+* ``write``: the score (NaN outside the study area) written as a plain tiled
+  uncompressed GeoTIFF (rasterio, as the peer tools write) and as innosite's
+  Cloud-Optimised GeoTIFF (:func:`gis.io.write_geotiff`: ZSTD, overviews,
+  statistics), alternated, three times each: median seconds and the ratio;
 
 and prints wall-clock seconds and the peak resident memory of each step (the
 process's high-water mark is reset before each step where Linux allows it,
@@ -19,12 +23,15 @@ Usage::
     python scripts/bench/bench_overlay.py            # 1000² and 4000²
     python scripts/bench/bench_overlay.py --large    # also 10 000²
     python scripts/bench/bench_overlay.py --sizes 2000
+    python scripts/bench/bench_overlay.py --sizes 5000 10000 --only-write   # the writer alone
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +40,7 @@ from scipy import ndimage
 from shapely.geometry import LineString, Point
 
 from gis.grid import Grid
+from gis.io import write_geotiff
 from gis.overlay import aggregate, apply_constraints, exclusion_mask
 from gis.regions import candidate_regions
 
@@ -96,7 +104,51 @@ def _timed(label: str, func):
     return result
 
 
-def run(n: int, seed: int) -> None:
+def write_plain(path: Path, values: np.ndarray, grid: Grid) -> None:
+    """A tiled (512 x 512), uncompressed float32 GeoTIFF with NaN nodata, no overviews."""
+    import rasterio
+
+    profile = {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": grid.crs.to_wkt(),
+        "transform": grid.transform,
+        "nodata": float("nan"),
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+
+
+def compare_writes(score: np.ndarray, grid: Grid, repeats: int = 3) -> None:
+    """Median seconds of a plain tiled write and of :func:`gis.io.write_geotiff`, alternated."""
+    plain: list[float] = []
+    cog: list[float] = []
+    cpu: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            write_plain(Path(tmp) / f"plain{i}.tif", score, grid)
+            plain.append(time.perf_counter() - t0)
+            c0, t0 = time.process_time(), time.perf_counter()
+            path = write_geotiff(Path(tmp) / f"cog{i}.tif", score, grid, description="score")
+            cog.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+            size = path.stat().st_size / 2**20
+    p, c = statistics.median(plain), statistics.median(cog)
+    print(
+        f"  write     plain {p:6.3f} s   COG {c:6.3f} s (CPU {statistics.median(cpu):.2f} s, "
+        f"{size:.0f} MiB)   COG / plain {c / p:5.2f}",
+        flush=True,
+    )
+
+
+def run(n: int, seed: int, *, only_write: bool = False) -> None:
     rng = np.random.default_rng(seed)
     print(f"{n} x {n} = {n * n / 1e6:.0f} M cells of {CELL:g} m", flush=True)
     t0 = time.perf_counter()
@@ -117,6 +169,9 @@ def run(n: int, seed: int) -> None:
         "overlay",
         lambda: apply_constraints(aggregate(layers, WEIGHTS), excluded, area_mask=area),
     )
+    compare_writes(score, grid)
+    if only_write:
+        return
     factors = {"transit": layers["transit"], "green": layers["green"]}
     regions = _timed(
         "regions",
@@ -141,13 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000], metavar="N")
     parser.add_argument("--large", action="store_true", help="also run 10000 x 10000")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only-write", action="store_true", help="skip the regions step")
     args = parser.parse_args(argv)
     sizes = [*args.sizes, *([10_000] if args.large else [])]
     # warm up: load geopandas, GDAL and friends outside the timings
     warm = Grid.from_bounds((0, 0, 100, 100), cell_size=CELL, crs="EPSG:32635")
     candidate_regions(np.eye(10), warm, threshold=0.5)
     for n in sizes:
-        run(n, args.seed)
+        run(n, args.seed, only_write=args.only_write)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ lines (read / compute / write) and returns the compute-only seconds (the
 Output writing: unless a variant says otherwise, rasters are written the way the
 peers write them (uncompressed Float32 GeoTIFF, tiled 512x512, see
 peers/py_peers.write_tif), so that the wall-time ratio compares the same file
-work.  innosite's own ``gis.io.write_geotiff`` always writes a DEFLATE COG with
+work.  innosite's own ``gis.io.write_geotiff`` always writes a ZSTD COG with
 overviews and statistics; ``*-cog`` variants use it so that its cost is visible.
 
 Semantics (see README_innosite.md next to this file for the full notes):
@@ -192,7 +192,7 @@ def w2(spec):
 
 def w2_windowed(spec):
     """gis.windowed.windowed_kernel_density: window by window (default memory budget),
-    written by innosite's own writer (tiled DEFLATE, statistics, overviews: no option)."""
+    written by innosite's own writer (tiled ZSTD, statistics, overviews: no option)."""
     from gis.windowed import windowed_kernel_density
 
     ck = _Clock()
@@ -318,7 +318,7 @@ def w3(spec):
 
 
 def w3_cog(spec):
-    """As w3, but written with innosite's gis.io.write_geotiff (DEFLATE COG + overviews)."""
+    """As w3, but written with innosite's gis.io.write_geotiff (ZSTD COG + overviews)."""
     return _w3_memory(spec, "cog")
 
 
@@ -384,7 +384,7 @@ def w3_engine(spec):
 
 
 def w3_engine_default(spec):
-    """As w3_engine with innosite's writer defaults (DEFLATE, statistics, overviews)."""
+    """As w3_engine with innosite's writer defaults (ZSTD, statistics, overviews)."""
     return _w3_engine(spec, "windows", BUDGET_1G, compress=True, overviews=True)
 
 

@@ -12,7 +12,7 @@ Peers compared with innosite's own raster steps:
   ``r.clump -d``, each run in a throw-away GRASS project created from the input GeoTIFF.
 
 Every runner takes input and output paths; outputs are GeoTIFFs on the input's grid
-(float32, or int32 clump ids), tiled and DEFLATE-compressed like innosite's writer. A
+(float32, or int32 clump ids), tiled and DEFLATE-compressed (innosite's own writer uses ZSTD). A
 runner returns ``None`` when its tool is not installed (:func:`available` and
 :func:`unavailable_reason` say which and why), raises :class:`PeerError` when the tool
 fails, and otherwise returns a :class:`PeerRun`.

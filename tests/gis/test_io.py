@@ -14,6 +14,8 @@ import numpy as np
 import pyogrio
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import CRS
 from shapely import box
 
@@ -69,7 +71,8 @@ def test_write_geotiff_is_a_cog_that_round_trips(tmp_path, grid600, layer600):
         assert src.tags()["weight"] == "0.25"
         assert src.block_shapes == [(256, 256)]
         assert src.profile["tiled"]
-        assert src.compression.name == "deflate"
+        assert src.compression.name == "zstd"
+        assert src.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == "2"
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert src.overviews(1) == [2, 4]
         stats = src.tags(1)
@@ -101,6 +104,113 @@ def test_finite_nodata_is_written_and_read_back_as_nan(tmp_path):
         assert src.overviews(1) == []  # smaller than one block
     back, _ = io.read_geotiff(path)
     np.testing.assert_array_equal(back, a.astype("float32"))
+
+
+def test_overview_halving_by_hand():
+    # even sides: the mean of each 2 x 2 block, NaN left out; an all-NaN block stays NaN
+    a = np.array([[1, 3, np.nan, np.nan], [5, 7, np.nan, np.nan]], dtype="float32")
+    np.testing.assert_array_equal(raster._halve(a, math.nan), [[4.0, np.nan]])
+    b = np.array([[1, -9, 2, 2], [-9, -9, 2, 2]], dtype="float32")
+    np.testing.assert_array_equal(raster._halve(b, -9.0), [[1.0, 2.0]])
+    # 9 x 7 -> 5 x 4: each overview cell covers 1.8 x 1.75 cells, partly covered cells
+    # weigh by their share (GDAL's average): (0 + 0.75 * 1 + 0.8 * 7 + 0.6 * 8) / 3.15
+    c = np.arange(63, dtype="float32").reshape(9, 7)
+    half = raster._halve(c, math.nan)
+    assert half.shape == (5, 4)
+    assert half[0, 0] == pytest.approx(11.15 / 3.15, rel=1e-6)
+    # the last covers rows 7.2-9 and columns 5.25-7 (GDAL gives 58.460316 for this grid)
+    assert half[-1, -1] == pytest.approx((0.8 * (0.75 * 54 + 55) + 0.75 * 61 + 62) / 3.15, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "nodata"),
+    [((600, 600), math.nan), ((600, 600), -9999.0), ((601, 599), math.nan), ((777, 1031), -9999.0)],
+)
+def test_overview_pyramid_matches_gdal_average(tmp_path, shape, nodata):
+    """The numpy pyramid of an in-memory grid against GDAL's own averaged overviews."""
+    from rasterio.enums import Resampling
+
+    rng = np.random.default_rng(3)
+    a = rng.random(shape, dtype="float32")
+    a[rng.random(shape) < 0.2] = np.nan
+    a[:40, :60] = np.nan
+    if not math.isnan(nodata):
+        a = np.where(np.isnan(a), np.float32(nodata), a)
+    grid = Grid.from_bounds((0, 0, shape[1] * 10, shape[0] * 10), cell_size=10, crs=32635)
+    plain = tmp_path / "plain.tif"
+    profile = {"driver": "GTiff", "width": shape[1], "height": shape[0], "count": 1,
+               "dtype": "float32", "nodata": nodata, "tiled": True, "crs": "EPSG:32635",
+               "transform": grid.transform}  # fmt: skip
+    with rasterio.open(plain, "w", **profile) as dst:
+        dst.write(a, 1)
+        dst.build_overviews(raster.overview_factors(*shape), Resampling.average)
+    cog = io.write_geotiff(tmp_path / "cog.tif", a, grid, description="a", nodata=nodata)
+    with rasterio.open(cog) as src:
+        assert src.overviews(1) == raster.overview_factors(*shape)
+    for level in range(len(raster.overview_factors(*shape))):
+        with (
+            rasterio.open(plain, overview_level=level) as ref,
+            rasterio.open(cog, overview_level=level) as got,
+        ):
+            expected, values = ref.read(1), got.read(1)
+        assert values.shape == expected.shape
+        gap = np.isnan(expected) if math.isnan(nodata) else expected == nodata
+        np.testing.assert_array_equal(np.isnan(values) if math.isnan(nodata) else values == nodata,
+                                      gap)  # fmt: skip
+        np.testing.assert_allclose(values[~gap], expected[~gap], rtol=2e-6, atol=2e-7)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 40),
+    value=st.floats(-1e6, 1e6, width=32),
+    seed=st.integers(0, 2**16),
+)
+def test_overview_halving_keeps_constants_and_gaps(rows, cols, value, seed):
+    """A constant grid with holes halves to the same constant, NaN only where all is NaN."""
+    a = np.full((rows, cols), value, dtype="float32")
+    a[np.random.default_rng(seed).random((rows, cols)) < 0.3] = np.nan
+    half = raster._halve(a, math.nan)
+    assert half.shape == (-(-rows // 2), -(-cols // 2))
+    valid = ~np.isnan(half)
+    np.testing.assert_allclose(half[valid], value, rtol=1e-6)
+    if rows % 2 == 0 and cols % 2 == 0:
+        blocks = np.isnan(a).reshape(rows // 2, 2, cols // 2, 2).all(axis=(1, 3))
+        np.testing.assert_array_equal(~valid, blocks)
+
+
+def test_whole_grid_held_then_written_again(tmp_path, grid600, layer600):
+    """A second window after one covering the grid: the held values go to the temporary."""
+    from gis.windows import Window
+
+    out = {"a": io.RasterOutput(tmp_path / "a.tif", "a", nodata=-1.0)}
+    before = layer600.copy()
+    patch = np.full((10, 20), 7.0, dtype="float32")
+    with io.WindowWriter(grid600, out) as writer:
+        writer.write(Window(grid600, 0, 0, 600, 600), {"a": layer600})
+        writer.write(Window(grid600, 100, 200, 10, 20), {"a": patch})
+    np.testing.assert_array_equal(layer600, before)  # the caller's array is not filled
+    expected = layer600.copy()
+    expected[100:110, 200:220] = 7.0
+    back, _ = io.read_geotiff(tmp_path / "a.tif")
+    np.testing.assert_array_equal(back, expected)
+    _assert_cog(tmp_path / "a.tif", (600, 600))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif"]
+
+
+def test_statistics_tags_equal_numpy(tmp_path, grid600, layer600):
+    a = layer600 * 100.0 - 20.0
+    path = io.write_geotiff(tmp_path / "s.tif", a, grid600, description="s", nodata=-9999.0)
+    valid = a[np.isfinite(a)].astype("float64")
+    with rasterio.open(path) as src:
+        tags = src.tags(1)
+        assert src.tags(ns="IMAGE_STRUCTURE")["COMPRESSION"] == "ZSTD"
+    assert float(tags["STATISTICS_MINIMUM"]) == valid.min()
+    assert float(tags["STATISTICS_MAXIMUM"]) == valid.max()
+    assert float(tags["STATISTICS_MEAN"]) == pytest.approx(valid.mean(), rel=1e-9)
+    assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(valid.std(), rel=1e-6)
+    assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(100 * valid.size / a.size)
 
 
 def test_write_geotiff_refuses_wrong_shape(tmp_path, grid600):
@@ -641,7 +751,7 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
     expected = stack.astype("float32")
     expected[expected == np.float32(-5.0)] = np.nan
     with rasterio.open(tmp_path / "m.tif") as src:
-        assert src.overviews(1) == [2, 4] and src.compression.name == "deflate"
+        assert src.overviews(1) == [2, 4] and src.compression.name == "zstd"
         got = src.read(masked=False)
         np.testing.assert_array_equal(np.where(got == -5.0, np.nan, got), expected)
         for band in (1, 2):
