@@ -366,8 +366,7 @@ def _blend(
         part = out[start:stop]
         np.subtract(arr[start:stop], part, out=acc, dtype=np.float64)
         acc *= share
-        acc += part
-        part[...] = acc
+        np.add(acc, part, out=part)  # summed in float64, rounded to float32 once
 
     run_chunks(shape[0], rows, blend)
 
