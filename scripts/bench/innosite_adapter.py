@@ -327,6 +327,13 @@ class _W3Block:
     def __init__(self, specs, weights):
         self.specs, self.weights = specs, weights
 
+    @staticmethod
+    def bytes_per_cell(n_inputs):
+        """Working set per cell: the float32 inputs, rescaled, combined and masked in
+        place, the boolean mask, and room for the reads and the writer's row bands
+        (the rescale and overlay temporaries are chunks of fixed size)."""
+        return 4 * n_inputs + 36
+
     def __call__(self, grid, arrays):
         from gis.overlay import apply_constraints, weighted_linear_combination
         from gis.transforms import rescale
@@ -348,7 +355,6 @@ class _W3Block:
 def _w3_engine(spec, kind, budget, compress, overviews):
     from gis.engine import Engine, compute_blocks
     from gis.io import RasterOutput
-    from gis.windowed import overlay_bytes_per_cell
 
     ck = _Clock()
     specs, weights = _w3_specs(spec)
@@ -369,7 +375,7 @@ def _w3_engine(spec, kind, budget, compress, overviews):
         {"suitability": out},
         engine=engine,
         inputs=inputs,
-        bytes_per_cell=overlay_bytes_per_cell(len(inputs)),
+        bytes_per_cell=_W3Block.bytes_per_cell(len(inputs)),
         overwrite=True,
         overviews=overviews,
         compress=compress,
