@@ -256,16 +256,18 @@ def _w3_memory(spec, writer):
     specs, weights = _w3_specs(spec)
     paths = spec["inputs"]["layers"]
     grid = raster_grid(spec["inputs"]["mask"])
-    # every layer is read into one buffer and rescaled there, when the overlay takes it:
-    # the result and this buffer are the only full grids in memory
+    # the first layer is read and rescaled into the array that becomes the result; the
+    # others into one buffer, each when the overlay takes it: two full grids in memory
+    names = list(weights)
+    result = np.empty(grid.shape, dtype=np.float32)
     buffer = np.empty(grid.shape, dtype=np.float32)
     t_read = 0.0
 
-    def score_layer(name):
+    def score_layer(name, into):
         def produce():
             nonlocal t_read
             t = time.perf_counter()
-            raw, _ = read_geotiff(paths[name], out=buffer)
+            raw, _ = read_geotiff(paths[name], out=into)
             t_read += time.perf_counter() - t
             t = time.perf_counter()
             kw = dict(specs[name])
@@ -275,8 +277,11 @@ def _w3_memory(spec, writer):
 
         return produce
 
+    scores = {names[0]: score_layer(names[0], result)()}
+    scores.update({n: score_layer(n, buffer) for n in names[1:]})
     t, read0, core0 = time.perf_counter(), t_read, ck.core
-    composite = weighted_linear_combination({n: score_layer(n) for n in weights}, weights)
+    composite = weighted_linear_combination(scores, weights, out=result)
+    del scores
     # the overlay's own time: without the reads and rescales it called for
     t += (t_read - read0) + (ck.core - core0)
     ck.step("weighted_linear_combination", t)
