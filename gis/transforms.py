@@ -311,7 +311,7 @@ def linear(
             f"linear: minimum and maximum must differ, both are {lo} (their defaults are "
             "the data minimum and maximum); pass distinct minimum and maximum"
         )
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # tiny ranges: inf, then 1
         return np.clip((x - lo) / (hi - lo), 0.0, 1.0) + 0.0  # + 0.0: no signed zeros
 
 
