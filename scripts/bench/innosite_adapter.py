@@ -348,7 +348,8 @@ class _W3Block:
         for name in self.weights:
             raw = arrays[name]
             kw = dict(self.specs[name])
-            place = raw if raw.flags.writeable and raw.dtype == np.float32 else None
+            own = raw.flags.writeable and raw.flags.c_contiguous and raw.dtype == np.float32
+            place = raw if own else None
             scores[name] = rescale(raw, kw.pop("function"), out=place, **kw)
         composite = weighted_linear_combination(
             scores, self.weights, out=next(iter(scores.values()))
