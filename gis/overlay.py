@@ -267,6 +267,7 @@ def weighted_linear_combination(
     """
     w = normalize_weights(weights)
     given = _check_layers(scores, w, lazy=True)
+    chunk_rows_for((1,), chunk_rows)  # a bad chunk_rows fails before any layer is produced
     # "Positive" refers to the weights as given: a tiny weight may underflow to 0
     # when normalised, but its layer still takes part (and propagates NaN).
     order = [k for k in w if weights[k] > 0]

@@ -313,6 +313,10 @@ def test_wlc_rejects_bad_input(scores, weights, match):
 def test_wlc_rejects_bad_chunk_rows(chunk_rows):
     with pytest.raises(InputError, match="chunk_rows must be a positive integer"):
         weighted_linear_combination({"a": A}, {"a": 1}, chunk_rows=chunk_rows)
+    calls: list[str] = []
+    with pytest.raises(InputError, match="chunk_rows must be a positive integer"):
+        weighted_linear_combination(_lazy({"a": A}, calls), {"a": 1}, chunk_rows=chunk_rows)
+    assert calls == []
 
 
 _layer_values = st.floats(-1e3, 1e3, allow_nan=False, width=32)
