@@ -46,7 +46,7 @@ import math
 import numbers
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -58,6 +58,7 @@ from gis.grid import Grid
 
 __all__ = [
     "AGGREGATIONS",
+    "ScoreLayer",
     "aggregate",
     "apply_constraints",
     "exclusion_mask",
@@ -138,9 +139,13 @@ def normalize_weights(weights: Mapping[str, float]) -> dict[str, float]:
 
 
 def _check_layers(
-    scores: Mapping[str, object], weights: Mapping[str, float]
+    scores: Mapping[str, object], weights: Mapping[str, float], *, lazy: bool = False
 ) -> dict[str, np.ndarray]:
-    """Arrays of ``scores`` as ndarrays, checked against the weight keys and each other."""
+    """Arrays of ``scores`` as ndarrays, checked against the weight keys and each other.
+
+    With ``lazy``, layers given as functions (produced on demand) are left out of the
+    result and checked when they are called.
+    """
     if not isinstance(scores, Mapping):
         raise InputError(
             f"scores must be a mapping of factor name to array, got {type(scores).__name__}"
@@ -158,7 +163,13 @@ def _check_layers(
             + "; ".join(parts)
             + " (give a weight of 0 to keep a layer without using it)"
         )
-    arrays = {k: as_numeric_array(scores[k], f"score layer {k!r}") for k in weights}
+    arrays = {
+        k: as_numeric_array(scores[k], f"score layer {k!r}")
+        for k in weights
+        if not (lazy and callable(scores[k]))
+    }
+    if not arrays:
+        return arrays
     first, ref = next(iter(arrays.items()))
     if ref.ndim < 1:
         raise InputError(f"score layer {first!r} is a scalar; give arrays (rows x columns)")
@@ -172,8 +183,12 @@ def _check_layers(
 
 
 # ---------------------------------------------------------------------- aggregation
+#: A score layer: an array, or a function of no arguments that returns one when it is needed.
+ScoreLayer: TypeAlias = np.ndarray | Callable[[], np.ndarray]
+
+
 def weighted_linear_combination(
-    scores: Mapping[str, np.ndarray],
+    scores: Mapping[str, ScoreLayer],
     weights: Mapping[str, float],
     *,
     chunk_rows: int | None = None,
@@ -181,36 +196,51 @@ def weighted_linear_combination(
 ) -> np.ndarray:
     """Weighted sum ``Σ w_i · s_i`` of factor scores with weights normalised to sum 1.
 
+    The layers are combined into a float32 result one at a time, in the order of
+    ``weights``, as a running weighted mean: ``r = s_1``, then
+    ``r = r + (w_i / (w_1 + ... + w_i)) (s_i - r)`` for each further layer, each
+    step computed in float64 and rounded to float32 once. The result is within a
+    few float32 units in the last place of the exact weighted mean, and never
+    outside the range of the layers' values in a cell (equal layers give exactly
+    their value).
+    A layer may be given *lazily*, as a function of no arguments that returns its
+    array: it is called when its turn comes and its array is released once added,
+    so the layers never have to be in memory together; the values are the same as
+    with the arrays given directly.
+
     Parameters
     ----------
     scores
-        Factor name to score array; all arrays have the same shape. NaN is nodata.
+        Factor name to score array, or to a function of no arguments returning the
+        array; all arrays have the same shape. NaN is nodata.
     weights
         Factor name to weight, with exactly the keys of ``scores``; normalised
         with :func:`normalize_weights`.
     chunk_rows
         Rows processed at a time (default: about 65 000 cells per chunk, split among
-        the threads). Chunks run on :data:`gis.settings.workers` threads; only each
-        thread's float64 chunk temporaries are allocated besides the result.
+        the threads). Chunks run on :data:`gis.settings.workers` threads; only one
+        float64 chunk buffer per thread is allocated besides the result.
     out
-        float32 array of the common shape to write the result into, which may be one
-        of the score layers (each chunk is read from every layer before it is
-        written): then no full-grid array is allocated at all.
+        float32 array of the common shape to write the result into. It may be one
+        of the score arrays given directly: that layer is then added first, in place
+        (its values are read before they are overwritten), and no full-grid array is
+        allocated at all. A layer produced by a function must not share memory with
+        ``out``.
 
     Returns
     -------
     numpy.ndarray
         ``out``, or a new float32 array of the common shape. A cell is NaN if it is NaN in any
-        layer with a positive weight. A layer with weight 0 is not read at all,
-        so its NaN cells do **not** propagate.
+        layer with a positive weight. A layer with weight 0 is not read at all (its
+        function is not called), so its NaN cells do **not** propagate.
 
     Raises
     ------
     InputError
         Invalid weights, keys of ``scores`` and ``weights`` that differ (the
-        message lists the missing and extra ones), a non-numeric layer, or a
-        layer whose shape differs from the first one, or an ``out`` that is not a
-        float32 array of that shape.
+        message lists the missing and extra ones), a non-numeric layer, a layer
+        whose shape differs from the first one, an ``out`` that is not a float32
+        array of that shape, or a produced layer that shares memory with ``out``.
 
     Examples
     --------
@@ -223,43 +253,123 @@ def weighted_linear_combination(
     >>> weighted_linear_combination({"a": a, "b": b}, {"a": 0, "b": 1})
     array([[0. , 1. ],
            [0.5, 0.5]], dtype=float32)
+
+    Layers produced on demand, one at a time (e.g. read from files and rescaled):
+
+    >>> weighted_linear_combination({"a": lambda: a * 2, "b": lambda: b}, {"a": 1, "b": 1})
+    array([[1.  , 0.5 ],
+           [0.75,  nan]], dtype=float32)
+
+    The result written into one of the layers:
+
     >>> weighted_linear_combination({"a": a, "b": b}, {"a": 1, "b": 1}, out=b) is b
     True
     """
     w = normalize_weights(weights)
-    arrays = _check_layers(scores, w)
-    shape = next(iter(arrays.values())).shape
+    given = _check_layers(scores, w, lazy=True)
+    chunk_rows_for((1,), chunk_rows)  # a bad chunk_rows fails before any layer is produced
     # "Positive" refers to the weights as given: a tiny weight may underflow to 0
     # when normalised, but its layer still takes part (and propagates NaN).
-    active = [(arrays[k], w[k]) for k in w if weights[k] > 0]
+    order = [k for k in w if weights[k] > 0]
+    shape = next(iter(given.values())).shape if given else None
+    if out is not None:
+        if (
+            not isinstance(out, np.ndarray)
+            or out.dtype != np.float32
+            or (shape is not None and out.shape != shape)
+        ):
+            want = f"the score shape {shape}" if shape is not None else "the score shape"
+            raise InputError(
+                f"out must be a float32 array of {want}; "
+                "pass np.empty(shape, dtype=np.float32) or one of the score layers"
+            )
+        shape = out.shape
+        # a layer that is `out` is added first, before its values are overwritten
+        shared = [k for k in order if k in given and np.may_share_memory(given[k], out)]
+        if len(shared) > 1 or (shared and not _same_array(given[shared[0]], out)):
+            raise InputError(
+                f"out overlaps score layer(s) {shared} without being exactly one of them; "
+                "pass a separate array or one of the layers itself"
+            )
+        if shared:
+            order.remove(shared[0])
+            order.insert(0, shared[0])
+    local = threading.local()  # one float64 chunk buffer per thread, reused
+    total = 0.0
+    for step, key in enumerate(order):
+        layer = scores[key]
+        arr = given[key] if key in given else _produce(key, layer, shape)
+        if shape is None:
+            shape = arr.shape
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif key not in given and np.may_share_memory(arr, out):
+            raise InputError(
+                f"score layer {key!r} was produced in the memory of out; "
+                "produce each layer in its own array"
+            )
+        # the running weighted mean of the layers so far moves towards this one by its share
+        total += w[key]
+        share = w[key] / total if total > 0 else 1.0
+        _blend(out, arr, share, first=step == 0, chunk_rows=chunk_rows, local=local)
+        del arr, layer
+    assert out is not None  # at least one weight is positive
+    return out
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` are the same cells in the same memory."""
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
+def _produce(key: str, layer: Any, shape: tuple[int, ...] | None) -> np.ndarray:
+    """Call a lazily given score layer and check its array."""
+    arr = as_numeric_array(layer(), f"score layer {key!r}")
+    if arr.ndim < 1:
+        raise InputError(f"score layer {key!r} is a scalar; give arrays (rows x columns)")
+    if shape is not None and arr.shape != shape:
+        raise InputError(
+            f"score layer {key!r} has shape {arr.shape} but the other layers have shape "
+            f"{shape}; all layers must be on the same grid"
+        )
+    return arr
+
+
+def _blend(
+    out: np.ndarray,
+    arr: np.ndarray,
+    share: float,
+    *,
+    first: bool,
+    chunk_rows: int | None,
+    local: threading.local,
+) -> None:
+    """``out += share * (arr - out)`` in float64 row chunks; ``out = arr`` for the ``first``."""
+    shape = out.shape
     rows = chunk_rows_for(shape, chunk_rows)
     if chunk_rows is None:  # the threads share the default chunk's memory
         rows = max(1, rows // cpu_count())
-
-    if out is None:
-        out = np.empty(shape, dtype=np.float32)
-    elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
-        raise InputError(
-            f"out must be a float32 array of the score shape {shape}; "
-            "pass np.empty(shape, dtype=np.float32) or one of the score layers"
-        )
     buf_shape = (min(rows, shape[0]), *shape[1:])
-    local = threading.local()  # two float64 row buffers per thread, reused
 
-    def combine(start: int, stop: int) -> None:
-        if not hasattr(local, "acc"):
-            local.acc = np.empty(buf_shape, dtype=np.float64)
-            local.tmp = np.empty(buf_shape, dtype=np.float64)
-        acc, tmp = local.acc[: stop - start], local.tmp[: stop - start]
-        first, w0 = active[0]
-        np.multiply(first[start:stop], w0, out=acc, dtype=np.float64)
-        for arr, wi in active[1:]:
-            np.multiply(arr[start:stop], wi, out=tmp, dtype=np.float64)
-            acc += tmp
-        out[start:stop] = acc
+    def blend(start: int, stop: int) -> None:
+        if first:
+            if not _same_array(arr, out):
+                out[start:stop] = arr[start:stop]
+            return
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.shape != buf_shape:
+            buf = local.buf = np.empty(buf_shape, dtype=np.float64)
+        acc = buf[: stop - start]
+        part = out[start:stop]
+        np.subtract(arr[start:stop], part, out=acc, dtype=np.float64)
+        acc *= share
+        np.add(acc, part, out=part)  # summed in float64, rounded to float32 once
 
-    run_chunks(shape[0], rows, combine)
-    return out
+    run_chunks(shape[0], rows, blend)
 
 
 # ---------------------------------------------------------------------- cell-wise engine

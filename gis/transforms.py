@@ -311,7 +311,7 @@ def linear(
             f"linear: minimum and maximum must differ, both are {lo} (their defaults are "
             "the data minimum and maximum); pass distinct minimum and maximum"
         )
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # tiny ranges: inf, then 1
         return np.clip((x - lo) / (hi - lo), 0.0, 1.0) + 0.0  # + 0.0: no signed zeros
 
 
@@ -1171,6 +1171,9 @@ def rescale(
     # Cells beyond a threshold score a constant; for linear with the default outside
     # values that constant is what the held-flat curve gives there, so no test is needed.
     plain = name == "linear" and below is None and above is None
+    # With the default outside values a cell beyond a threshold scores what the threshold
+    # itself scores: the values are held within the thresholds before F is applied.
+    held = not plain and below is None and above is None and lo != hi
     v_below = _scale_value(y_lo, flat, ymin, ymax, f0, f1) if below is None else below
     v_above = _scale_value(y_hi, flat, ymin, ymax, f0, f1) if above is None else above
     src = np.ascontiguousarray(arr).reshape(-1)
@@ -1179,11 +1182,13 @@ def rescale(
     def scale(i: int, j: int) -> None:  # one cache-sized chunk, on any thread
         with np.errstate(all="ignore"):
             v = src[i:j].astype(np.float64)
+            if held:
+                np.clip(v, lo, hi, out=v)
             y = np.zeros_like(v) if lo == hi else fn(v, **p)
             s = _scale_into(y, flat, ymin, ymax, f0, f1)
             if lo == hi:
                 s[np.isnan(v)] = np.nan
-            if not plain:
+            if not plain and not held:
                 np.copyto(s, v_below, where=v < lo)
                 np.copyto(s, v_above, where=v > hi)
             dst[i:j] = s
@@ -1250,12 +1255,15 @@ def _scale_into(
     if flat:
         np.copyto(y, f1, where=~np.isnan(y))
         return y
-    y -= ymin
-    y /= ymax - ymin
-    top = y >= 1
-    y *= f1 - f0
-    y += f0
-    np.copyto(y, f1, where=top)
+    if ymin != 0:  # the steps that would leave every value as it is are skipped
+        y -= ymin
+    if ymax - ymin != 1:
+        y /= ymax - ymin
+    if f0 != 0 or f1 != 1:  # on [0, 1] the clip below already makes every y >= 1 exactly 1
+        top = y >= 1
+        y *= f1 - f0
+        y += f0
+        np.copyto(y, f1, where=top)
     return np.clip(y, min(f0, f1), max(f0, f1), out=y)
 
 

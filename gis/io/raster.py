@@ -980,8 +980,14 @@ def write_geotiff_bands(
 _MASK_CHUNK_CELLS = 1 << 20
 
 
-def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray, Grid]:
+def read_geotiff(
+    path: str | os.PathLike, *, band: int = 1, out: np.ndarray | None = None
+) -> tuple[np.ndarray, Grid]:
     """Read one band of a GeoTIFF as float32 with NaN for nodata, and its grid.
+
+    Float32 and integer bands are read by GDAL straight into the float32 result,
+    and nodata cells are set to NaN in place: the result is the only full-grid
+    array allocated (none at all with ``out``).
 
     Parameters
     ----------
@@ -989,18 +995,33 @@ def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray,
         A north-up raster with square cells in a projected CRS.
     band
         1-based band number.
+    out
+        Writable, C-contiguous float32 array of the raster's shape (rows, columns)
+        to read the values into, e.g. one buffer reused for several layers of the same grid.
 
     Returns
     -------
     array, grid
-        ``array`` has ``grid.shape``.
+        ``array`` (``out`` when given) has ``grid.shape``.
 
     Raises
     ------
     DataSourceError
         If the file is missing or not a readable raster.
     InputError
-        If the band does not exist or the raster is not north-up with square cells.
+        If the band does not exist, the raster is not north-up with square cells,
+        or ``out`` is not a writable float32 array of the raster's shape.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> g = Grid.from_bounds((0, 0, 40, 20), cell_size=10, crs="EPSG:32635")
+    >>> buffer = np.empty(g.shape, dtype=np.float32)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_geotiff(Path(tmp) / "a.tif", np.full(g.shape, 2.0), g, description="a")
+    ...     arr, _ = read_geotiff(p, out=buffer)
+    >>> arr is buffer, float(buffer.sum())
+    (True, 16.0)
     """
     import rasterio
 
@@ -1010,12 +1031,20 @@ def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray,
         if not 1 <= band <= src.count:
             raise InputError(f"{path} has {src.count} band(s); band {band} does not exist")
         grid = _dataset_grid(src, path)
+        if out is not None:
+            _check_read_target(out, grid.shape, path)
         native = np.dtype(src.dtypes[band - 1])
         if native == np.float32 or native.kind in "iub":
             # read once, straight into float32 (integers convert exactly as numpy does)
-            array = src.read(band, out_dtype="float32")
-        else:
+            if out is None:
+                array = src.read(band, out_dtype="float32")
+            else:
+                array = src.read(band, out=out)
+        elif out is None:
             array = src.read(band).astype("float32")
+        else:
+            out[...] = src.read(band)
+            array = out
         nodata = src.nodatavals[band - 1]
     if nodata is not None and not math.isnan(nodata):
         fill, nan = np.float32(nodata), np.float32(np.nan)
@@ -1024,6 +1053,26 @@ def read_geotiff(path: str | os.PathLike, *, band: int = 1) -> tuple[np.ndarray,
             part = array[start : start + rows]
             np.copyto(part, nan, where=part == fill)
     return array, grid
+
+
+def _check_read_target(out: Any, shape: tuple[int, int], path: str | os.PathLike) -> None:
+    """InputError unless ``out`` is a writable float32 array of ``shape``."""
+    if (
+        not isinstance(out, np.ndarray)
+        or out.dtype != np.float32
+        or out.shape != shape
+        or not out.flags.writeable
+        or not out.flags.c_contiguous
+    ):
+        got = (
+            f"{out.dtype} array of shape {out.shape}"
+            if isinstance(out, np.ndarray)
+            else type(out).__name__
+        )
+        raise InputError(
+            f"out must be a writable, C-contiguous float32 array of the shape {shape} of "
+            f"{path}, got {got}"
+        )
 
 
 def raster_grid(path: str | os.PathLike) -> Grid:

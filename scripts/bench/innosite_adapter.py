@@ -260,35 +260,51 @@ def _w3_specs(spec):
 
 
 def _w3_memory(spec, writer):
-    from gis.io import read_geotiff
+    from gis.io import raster_grid, read_geotiff
     from gis.overlay import apply_constraints, weighted_linear_combination
     from gis.transforms import rescale
 
     ck = _Clock()
     specs, weights = _w3_specs(spec)
-    scores = {}
+    paths = spec["inputs"]["layers"]
+    grid = raster_grid(spec["inputs"]["mask"])
+    # the first layer is read and rescaled into the array that becomes the result; the
+    # others into one buffer, each when the overlay takes it: two full grids in memory
+    names = list(weights)
+    result = np.empty(grid.shape, dtype=np.float32)
+    buffer = np.empty(grid.shape, dtype=np.float32)
     t_read = 0.0
-    for name in weights:
-        t = time.perf_counter()
-        raw, grid = read_geotiff(spec["inputs"]["layers"][name])
-        t_read += time.perf_counter() - t
-        t = time.perf_counter()
-        kw = dict(specs[name])
-        scores[name] = rescale(raw, kw.pop("function"), out=raw, **kw)  # in place
-        del raw
-        ck.step(f"rescale {name} ({specs[name]['function']})", t)
-    t = time.perf_counter()
-    # the sum goes into the first score layer: no new full-grid array
-    composite = weighted_linear_combination(scores, weights, out=next(iter(scores.values())))
+
+    def score_layer(name, into):
+        def produce():
+            nonlocal t_read
+            t = time.perf_counter()
+            raw, _ = read_geotiff(paths[name], out=into)
+            t_read += time.perf_counter() - t
+            t = time.perf_counter()
+            kw = dict(specs[name])
+            rescale(raw, kw.pop("function"), out=raw, **kw)  # in place
+            ck.step(f"rescale {name} ({specs[name]['function']})", t)
+            return raw
+
+        return produce
+
+    scores = {names[0]: score_layer(names[0], result)()}
+    scores.update({n: score_layer(n, buffer) for n in names[1:]})
+    t, read0, core0 = time.perf_counter(), t_read, ck.core
+    composite = weighted_linear_combination(scores, weights, out=result)
     del scores
+    # the overlay's own time: without the reads and rescales it called for
+    t += (t_read - read0) + (ck.core - core0)
     ck.step("weighted_linear_combination", t)
     t = time.perf_counter()
-    mask, _ = read_geotiff(spec["inputs"]["mask"])
+    mask, _ = read_geotiff(spec["inputs"]["mask"], out=buffer)
     t_read += time.perf_counter() - t
     print(f"@@step read_geotiff x7 {t_read:.3f}", flush=True)
     t = time.perf_counter()
     suit = apply_constraints(composite, None, area_mask=mask > 0.5, out=composite)
     del composite, mask
+    buffer = None  # the reads are done: the buffer goes before the write
     ck.step("apply_constraints", t)
     t = time.perf_counter()
     nodata = spec["params"]["nodata"]
@@ -328,22 +344,35 @@ class _W3Block:
     def __init__(self, specs, weights):
         self.specs, self.weights = specs, weights
 
+    @staticmethod
+    def bytes_per_cell(n_inputs):
+        """Working set per cell: the float32 inputs, rescaled, combined and masked in
+        place, the boolean mask, and room for the reads and the writer's row bands
+        (the rescale and overlay temporaries are chunks of fixed size)."""
+        return 4 * n_inputs + 36
+
     def __call__(self, grid, arrays):
         from gis.overlay import apply_constraints, weighted_linear_combination
         from gis.transforms import rescale
 
+        # each window's arrays are its own: rescaled, combined and masked in place
         scores = {}
         for name in self.weights:
+            raw = arrays[name]
             kw = dict(self.specs[name])
-            scores[name] = rescale(arrays[name], kw.pop("function"), **kw)
-        composite = weighted_linear_combination(scores, self.weights)
-        return {"suitability": apply_constraints(composite, None, area_mask=arrays["mask"] > 0.5)}
+            own = raw.flags.writeable and raw.flags.c_contiguous and raw.dtype == np.float32
+            place = raw if own else None
+            scores[name] = rescale(raw, kw.pop("function"), out=place, **kw)
+        composite = weighted_linear_combination(
+            scores, self.weights, out=next(iter(scores.values()))
+        )
+        suit = apply_constraints(composite, None, area_mask=arrays["mask"] > 0.5, out=composite)
+        return {"suitability": suit}
 
 
 def _w3_engine(spec, kind, budget, compress, overviews):
     from gis.engine import Engine, compute_blocks
     from gis.io import RasterOutput
-    from gis.windowed import overlay_bytes_per_cell
 
     ck = _Clock()
     specs, weights = _w3_specs(spec)
@@ -364,7 +393,7 @@ def _w3_engine(spec, kind, budget, compress, overviews):
         {"suitability": out},
         engine=engine,
         inputs=inputs,
-        bytes_per_cell=overlay_bytes_per_cell(len(inputs)),
+        bytes_per_cell=_W3Block.bytes_per_cell(len(inputs)),
         overwrite=True,
         overviews=overviews,
         compress=compress,

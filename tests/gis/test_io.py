@@ -721,6 +721,30 @@ def test_read_geotiff_matches_numpy_conversion(tmp_path, dtype, layout):
     assert grid == g and array.dtype == np.float32
     np.testing.assert_array_equal(array, want)
     assert np.isnan(array[3, 4])
+    # read into a given buffer (holding other values): the same values, in that buffer
+    buffer = np.full(g.shape, -1.0, dtype=np.float32)
+    into, grid2 = io.read_geotiff(path, out=buffer)
+    assert into is buffer and grid2 == g
+    np.testing.assert_array_equal(buffer, want)
+
+
+@pytest.mark.parametrize(
+    "out",
+    [
+        np.empty((23, 30), dtype=np.float64),
+        np.empty((30, 23), dtype=np.float32),
+        np.empty((23, 60), dtype=np.float32)[:, ::2],
+        np.zeros((23, 30), dtype=np.float32).view(),
+        [[0.0]],
+    ],
+)
+def test_read_geotiff_rejects_bad_out(tmp_path, out):
+    g = Grid.from_bounds((0, 0, 300, 230), cell_size=10, crs="EPSG:32650")
+    path = io.write_geotiff(tmp_path / "a.tif", np.ones(g.shape), g, description="a")
+    if isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == g.shape:
+        out.flags.writeable = False
+    with pytest.raises(InputError, match="out must be a writable, C-contiguous float32 array"):
+        io.read_geotiff(path, out=out)
 
 
 def test_overview_factors_halve_until_one_tile():

@@ -111,19 +111,34 @@ def test_wlc_inputs_are_not_modified():
     assert weights == {"a": 3, "b": 1}
 
 
+def _running_mean(layers, weights, order=None):
+    """Whole-array numpy reference: the running weighted mean, rounded to float32 per layer."""
+    order = list(weights) if order is None else order
+    total = math.fsum(weights.values())
+    r, seen = None, 0.0
+    for k in order:
+        w = weights[k] / total
+        seen += w
+        s64 = layers[k].astype(np.float64)
+        r = s64.astype(np.float32) if r is None else (r + (w / seen) * (s64 - r)).astype(np.float32)
+    return r
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 1000])
 def test_wlc_chunking_does_not_change_result(chunk_rows):
     rng = np.random.default_rng(0)
     layers = {k: rng.random((13, 5), dtype=np.float32) for k in "abc"}
     layers["b"][rng.random((13, 5)) < 0.2] = np.nan
     weights = {"a": 0.2, "b": 0.5, "c": 0.3}
-    ref = (
+    exact = (
         0.2 * layers["a"].astype(np.float64)
         + 0.5 * layers["b"].astype(np.float64)
         + 0.3 * layers["c"].astype(np.float64)
-    ).astype(np.float32)
+    )
     out = weighted_linear_combination(layers, weights, chunk_rows=chunk_rows)
-    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(out, _running_mean(layers, weights))
+    # one float32 rounding per layer: within a few units in the last place of the exact sum
+    np.testing.assert_allclose(out, exact, rtol=3 * 2.0**-24, atol=0)
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 4, 1000])
@@ -133,11 +148,115 @@ def test_wlc_out_may_be_a_score_layer(chunk_rows, into):
     layers = {k: rng.random((13, 5), dtype=np.float32) for k in "abc"}
     layers["a"][rng.random((13, 5)) < 0.2] = np.nan
     weights = {"a": 0.2, "b": 0.5, "c": 0.3}
-    ref = weighted_linear_combination({k: v.copy() for k, v in layers.items()}, weights)
+    order = list(weights) if into == "new" else [into, *(k for k in weights if k != into)]
+    ref = _running_mean({k: v.copy() for k, v in layers.items()}, weights, order)
     target = np.empty((13, 5), dtype=np.float32) if into == "new" else layers[into]
     got = weighted_linear_combination(layers, weights, chunk_rows=chunk_rows, out=target)
     assert got is target
+    # the layer that is `out` is taken first, so that its values are read before they change
     np.testing.assert_array_equal(got, ref)
+
+
+def test_wlc_equal_layers_give_exactly_their_value():
+    v = np.array([[0.1, 0.7, 1e-30], [3.3, -2.5, 0.3]], dtype=np.float32)
+    layers = {k: v.copy() for k in "abcdef"}
+    weights = {"a": 0.1, "b": 0.7, "c": 1.3, "d": 1e-9, "e": 5.0, "f": 0.33}
+    np.testing.assert_array_equal(weighted_linear_combination(layers, weights), v)
+
+
+def _lazy(layers, calls):
+    """Each layer as a function returning a fresh copy, recording the order of the calls."""
+
+    def make(k):
+        def produce():
+            calls.append(k)
+            return layers[k].copy()
+
+        return produce
+
+    return {k: make(k) for k in layers}
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1, 4])
+@pytest.mark.parametrize("into", ["none", "new"])
+def test_wlc_lazy_layers_equal_arrays(chunk_rows, into):
+    rng = np.random.default_rng(7)
+    layers = {k: rng.random((11, 6), dtype=np.float32) for k in "abcd"}
+    layers["a"][rng.random((11, 6)) < 0.2] = np.nan
+    layers["d"][:] = np.nan  # weight 0: neither read nor propagated
+    weights = {"a": 3.0, "b": 1.0, "c": 0.5, "d": 0.0}
+    want = weighted_linear_combination(layers, weights, chunk_rows=chunk_rows)
+    calls: list[str] = []
+    target = None if into == "none" else np.full((11, 6), 5.0, dtype=np.float32)
+    got = weighted_linear_combination(
+        _lazy(layers, calls), weights, chunk_rows=chunk_rows, out=target
+    )
+    assert calls == ["a", "b", "c"]
+    assert target is None or got is target
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(layers["a"]))
+
+
+def test_wlc_mixes_lazy_layers_and_arrays_and_normalises_weights():
+    calls: list[str] = []
+    lazy = _lazy({"b": B}, calls)
+    got = weighted_linear_combination({"a": A, "b": lazy["b"]}, {"a": 3, "b": 1})
+    expected = np.array([[0.75, 0.25, 0.5], [0.375, NAN, NAN]], dtype=np.float32)
+    np.testing.assert_array_equal(got, expected)
+    again = weighted_linear_combination({"a": A, "b": lazy["b"]}, {"a": 0.75, "b": 0.25})
+    np.testing.assert_array_equal(again, expected)
+    assert calls == ["b", "b"]
+
+
+def test_wlc_lazy_layers_are_not_held_together():
+    rows, cols = 1000, 500  # 2 MB per float32 layer
+    layers = {k: (lambda v=i: np.full((rows, cols), v / 10, dtype=np.float32)) for i, k in
+              enumerate("abcdef")}  # fmt: skip
+    tracemalloc.start()
+    try:
+        out = weighted_linear_combination(layers, dict.fromkeys(layers, 1.0))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the result, one produced layer and the float64 chunk buffers (about 0.5 MB each)
+    assert peak < 2 * out.nbytes + 2 * 2**20
+    np.testing.assert_allclose(out, 0.25, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("produce", "match"),
+    [
+        (
+            lambda: B[:, :2].copy(),
+            r"'b' has shape \(2, 2\) but the other layers have shape \(2, 3\)",
+        ),
+        (lambda: B.astype(str), r"layer 'b' must be a numeric array"),
+        (lambda: np.float32(1), r"'b' is a scalar"),
+    ],
+)
+def test_wlc_rejects_bad_lazy_layer(produce, match):
+    with pytest.raises(InputError, match=match):
+        weighted_linear_combination({"a": A, "b": produce}, {"a": 1, "b": 1})
+
+
+def test_wlc_rejects_lazy_layer_in_the_memory_of_out():
+    out = np.empty_like(A)
+
+    def into_out():
+        out[...] = B
+        return out
+
+    with pytest.raises(InputError, match="produced in the memory of out"):
+        weighted_linear_combination({"a": A, "b": into_out}, {"a": 1, "b": 1}, out=out)
+
+
+def test_wlc_rejects_out_overlapping_a_layer():
+    big = np.zeros((4, 3), dtype=np.float32)
+    a, b = big[:2], big[1:3]
+    with pytest.raises(InputError, match="out overlaps score layer"):
+        weighted_linear_combination({"a": a, "b": B}, {"a": 1, "b": 1}, out=b)
+    with pytest.raises(InputError, match="out overlaps score layer"):
+        weighted_linear_combination({"a": A, "b": A}, {"a": 1, "b": 1}, out=A)
 
 
 @pytest.mark.parametrize("out", [np.empty((2, 2)), np.empty((3, 2), dtype=np.float32), [[0.0]]])
@@ -194,6 +313,10 @@ def test_wlc_rejects_bad_input(scores, weights, match):
 def test_wlc_rejects_bad_chunk_rows(chunk_rows):
     with pytest.raises(InputError, match="chunk_rows must be a positive integer"):
         weighted_linear_combination({"a": A}, {"a": 1}, chunk_rows=chunk_rows)
+    calls: list[str] = []
+    with pytest.raises(InputError, match="chunk_rows must be a positive integer"):
+        weighted_linear_combination(_lazy({"a": A}, calls), {"a": 1}, chunk_rows=chunk_rows)
+    assert calls == []
 
 
 _layer_values = st.floats(-1e3, 1e3, allow_nan=False, width=32)
@@ -224,6 +347,18 @@ def test_wlc_lies_between_min_and_max_of_weighted_layers(case, chunk_rows):
     assert np.all(out <= active.max(axis=0))
     for k in layers:
         np.testing.assert_array_equal(layers[k], copies[k])
+
+
+@settings(max_examples=40, deadline=None)
+@given(_layers_and_weights(), st.integers(1, 7))
+def test_wlc_lazy_layers_give_the_same_values(case, chunk_rows):
+    layers, weights = case
+    want = weighted_linear_combination(layers, weights, chunk_rows=chunk_rows)
+    got = weighted_linear_combination(_lazy(layers, []), weights, chunk_rows=chunk_rows)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        want, _running_mean(layers, {k: w for k, w in weights.items() if w > 0})
+    )
 
 
 @settings(max_examples=40, deadline=None)

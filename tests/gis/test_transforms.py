@@ -59,6 +59,12 @@ def test_linear_raw_and_negative_slope():
     assert TRANSFORMS["linear"](x, minimum=10, maximum=0).tolist() == [1, 1, 0.75, 0, 0]
 
 
+def test_linear_over_a_subnormal_range_holds_without_overflow_warning():
+    x = np.array([-1.0, 0.0, 1.0])
+    assert TRANSFORMS["linear"](x, minimum=0.0, maximum=5e-324).tolist() == [0, 0, 1]
+    assert TRANSFORMS["linear"](x, minimum=5e-324, maximum=0.0).tolist() == [1, 1, 0]
+
+
 def test_symmetric_linear_raw():
     x = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     assert TRANSFORMS["symmetric_linear"](x, minimum=0, maximum=4).tolist() == [
