@@ -309,9 +309,10 @@ def weighted_linear_combination(
                 "produce each layer in its own array"
             )
         # the running weighted mean of the layers so far moves towards this one by its share
-        total += w[key]
+        prev, total = total, total + w[key]
         share = w[key] / total if total > 0 else 1.0
-        _blend(out, arr, share, first=step == 0, chunk_rows=chunk_rows, local=local)
+        keep = prev / total if total > 0 else 0.0
+        _blend(out, arr, share, keep, first=step == 0, chunk_rows=chunk_rows, local=local)
         del arr, layer
     assert out is not None  # at least one weight is positive
     return out
@@ -343,12 +344,18 @@ def _blend(
     out: np.ndarray,
     arr: np.ndarray,
     share: float,
+    keep: float,
     *,
     first: bool,
     chunk_rows: int | None,
     local: threading.local,
 ) -> None:
-    """``out += share * (arr - out)`` in float64 row chunks; ``out = arr`` for the ``first``."""
+    """``out += share * (arr - out)`` in float64 row chunks; ``out = arr`` for the ``first``.
+
+    Moved from the end with the larger weight (``arr + keep * (out - arr)`` when
+    ``share > 1/2``, ``keep = 1 - share``): the step is then at most half the gap, so
+    rounding can never carry the result beyond ``out`` or ``arr``.
+    """
     shape = out.shape
     rows = chunk_rows_for(shape, chunk_rows)
     if chunk_rows is None:  # the threads share the default chunk's memory
@@ -364,10 +371,15 @@ def _blend(
         if buf is None or buf.shape != buf_shape:
             buf = local.buf = np.empty(buf_shape, dtype=np.float64)
         acc = buf[: stop - start]
-        part = out[start:stop]
-        np.subtract(arr[start:stop], part, out=acc, dtype=np.float64)
-        acc *= share
-        np.add(acc, part, out=part)  # summed in float64, rounded to float32 once
+        part, new = out[start:stop], arr[start:stop]
+        if share <= 0.5:
+            np.subtract(new, part, out=acc, dtype=np.float64)
+            acc *= share
+            np.add(acc, part, out=part)  # summed in float64, rounded to float32 once
+        else:
+            np.subtract(part, new, out=acc, dtype=np.float64)
+            acc *= keep
+            np.add(acc, new, out=part)
 
     run_chunks(shape[0], rows, blend)
 

@@ -743,7 +743,9 @@ def font_face_css(page: str, *, family: str = CJK_FONT_FAMILY) -> str:
 
     The font is subset (fontTools) to the characters of ``page`` at or above U+2E80
     and embedded as a ``data:`` URL, so a page shows its Chinese text on any machine
-    without internet. Empty when the page has no such character.
+    without internet; its ``unicode-range`` names exactly those characters, so every
+    other one is drawn by the next family of the font list. Empty when the page has no
+    such character.
     """
     chars = cjk_characters(page)
     if not chars:
@@ -765,12 +767,19 @@ def font_face_css(page: str, *, family: str = CJK_FONT_FAMILY) -> str:
     buf = io.BytesIO()
     font.save(buf)
     url = "data:font/otf;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'@font-face{{font-family:"{family}";src:url({url}) format("opentype");}}'
+    # the face claims just its characters: any other falls through to the next family
+    codes = ",".join(f"U+{ord(c):X}" for c in sorted(set(chars)))
+    return (
+        f'@font-face{{font-family:"{family}";src:url({url}) format("opentype");'
+        f"unicode-range:{codes};}}"
+    )
 
 
-#: A CSS font list for pages: the system's sans-serif faces for Latin text, then the
-#: embedded CJK face (:func:`font_face_css`), which holds only the page's CJK characters.
-CSS_FONT_LIST = f'system-ui,-apple-system,"Segoe UI","{CJK_FONT_FAMILY}",sans-serif'
+#: A CSS font list for pages: the embedded CJK face (:func:`font_face_css`), which holds
+#: only the page's CJK characters, then the system's sans-serif faces for everything
+#: else. The embedded face comes first: Chromium draws a character ``system-ui`` lacks
+#: with that face's missing-glyph box rather than trying the next family.
+CSS_FONT_LIST = f'"{CJK_FONT_FAMILY}",system-ui,-apple-system,"Segoe UI",sans-serif'
 
 
 def page_font_css(page: str) -> str:

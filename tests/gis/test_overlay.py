@@ -118,9 +118,14 @@ def _running_mean(layers, weights, order=None):
     r, seen = None, 0.0
     for k in order:
         w = weights[k] / total
-        seen += w
+        prev, seen = seen, seen + w
         s64 = layers[k].astype(np.float64)
-        r = s64.astype(np.float32) if r is None else (r + (w / seen) * (s64 - r)).astype(np.float32)
+        if r is None:
+            r = s64.astype(np.float32)
+        elif w / seen <= 0.5:  # from the end with the larger weight
+            r = (r + (w / seen) * (s64 - r)).astype(np.float32)
+        else:
+            r = (s64 + (prev / seen) * (r - s64)).astype(np.float32)
     return r
 
 
@@ -531,3 +536,14 @@ def test_apply_constraints_into_out_and_in_place():
     np.testing.assert_array_equal(same, want)
     with pytest.raises(InputError, match="out must be a float32 array"):
         apply_constraints(score, None, out=np.empty(score.shape))
+
+
+def test_wlc_dominant_later_layer_is_not_cancelled_away():
+    """A layer that carries almost all the weight after one that carries almost none:
+    the mean is moved from the heavier end, so 3 and 2.2e-16 cannot cancel to 0."""
+    layers = {
+        "f0": np.array([[3.0]], dtype=np.float32),
+        "f1": np.array([[2.220446e-16]], dtype=np.float32),
+    }
+    out = weighted_linear_combination(layers, {"f0": 5e-324, "f1": 1.0})
+    assert out[0, 0] == layers["f1"][0, 0]
