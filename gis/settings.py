@@ -31,3 +31,7 @@ walking_speed: float = 5000.0 / 3600.0
 
 #: Threads for k-d tree queries in distance measures (``-1``: all cores).
 workers: int = int(os.environ.get("INNOSITE_WORKERS", -1))
+
+#: The ``innosite`` command keeps memory freed by large arrays for reuse (glibc only,
+#: :func:`gis.memory.keep_freed_memory`); ``INNOSITE_KEEP_FREED_MEMORY=0`` turns it off.
+keep_freed_memory: bool = os.environ.get("INNOSITE_KEEP_FREED_MEMORY", "1") != "0"

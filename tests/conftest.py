@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from gis import settings
+
+# The test process is long-lived and calls the command's main() many times: it keeps glibc's
+# default of returning freed memory (tests/gis/test_memory.py checks the setting in subprocesses).
+settings.keep_freed_memory = False
+
 SHARED_OSM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "osm"
 
 

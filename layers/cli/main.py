@@ -44,7 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``innosite`` console command."""
+    """Entry point of the ``innosite`` console command.
+
+    A command is one batch run, so it first keeps memory freed by large arrays for reuse
+    (:func:`gis.memory.keep_freed_memory`) unless ``INNOSITE_KEEP_FREED_MEMORY=0``.
+    """
+    from gis import settings
+    from gis.memory import keep_freed_memory
+
+    if settings.keep_freed_memory:
+        keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)

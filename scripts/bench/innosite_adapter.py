@@ -54,6 +54,12 @@ import time
 
 import numpy as np
 
+from gis.memory import keep_freed_memory
+
+# Freed arrays are reused instead of faulted in again (glibc); a user script following the
+# README does the same, and the innosite command does it at start.
+keep_freed_memory()
+
 #: memory budget of the windowed variants (the project's own bench_national.py default)
 BUDGET_1G = 1 << 30
 
