@@ -458,7 +458,11 @@ def linear(
             "the data minimum and maximum); pass distinct minimum and maximum"
         )
     with np.errstate(invalid="ignore", over="ignore"):  # tiny ranges: inf, then 1
-        return np.clip((x - lo) / (hi - lo), 0.0, 1.0) + 0.0  # + 0.0: no signed zeros
+        t = x - lo
+        t /= hi - lo  # in place: every fresh temporary costs page faults
+        np.clip(t, 0.0, 1.0, out=t)
+        t += 0.0  # no signed zeros
+        return t
 
 
 def symmetric_linear(
@@ -1424,7 +1428,8 @@ def rescale(
 
     def _scale_chunk(i: int, j: int) -> None:
         with np.errstate(all="ignore"):
-            v = src[i:j].astype(work)
+            # float32 cells are read in place (the functions never write their input)
+            v = src[i:j] if mode == "float32" and src.dtype == np.float32 else src[i:j].astype(work)
             if held:
                 np.clip(v, lo, hi, out=v)
             y = np.zeros_like(v) if lo == hi else fn(v, **p)

@@ -1208,6 +1208,8 @@ def compute_windowed(
               and c.measure == "hub_access"}  # fmt: skip
     names |= {n for c in windowed for n in made if n == "city_size_class"
               and c.measure == "nearest_city"}  # fmt: skip
+    if not keep_raw:  # a scratch pass: only what the score pass reads goes to disk
+        names = {n for n in names if n in _score_sources(windowed, names)}
     raw_outputs = {n: raster_output(n) for n in sorted(names)}
     open_range = [
         c.name
@@ -1367,6 +1369,15 @@ def compute_windowed(
         timings=lap.seconds, engine=engine.describe(), made=made, decision=decision,
         checks=checks,
     )  # fmt: skip
+
+
+def _score_sources(criteria: Sequence[Criterion], names: set[str]) -> set[str]:
+    """The measure rasters among ``names`` that the score pass reads for ``criteria``:
+    a criterion's own score when it has one and no transform, else its measure."""
+    return {
+        f"{c.name}:score" if c.transform is None and f"{c.name}:score" in names else c.name
+        for c in criteria
+    }
 
 
 def _sparse_windowed(
