@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -567,7 +566,6 @@ class WindowWriter:
         self._stats: dict[str, list[_Stats]] = {}
         self._cog: dict[str, Path] = {}
         self._held: dict[str, list[np.ndarray]] = {}
-        self._room = False  # temporaries above _PLAIN_SCRATCH_BYTES written plain
         self._env: Any = None
 
     def _profile(self, out: RasterOutput) -> dict[str, Any]:
@@ -590,23 +588,9 @@ class WindowWriter:
             "interleave": "band",
         }
         raw = g.size * out.count * np.dtype(out.dtype).itemsize
-        if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES and not self._room:
+        if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES:
             profile.update(_SCRATCH)
         return profile
-
-    def _disk_room(self) -> bool:
-        """Whether the disk of the outputs holds :data:`_PLAIN_SCRATCH_ROOM` times their
-        uncompressed temporaries, so they can be written plain."""
-        raw = sum(
-            self.grid.size * out.count * np.dtype(out.dtype).itemsize
-            for out in self.outputs.values()
-        )
-        folders = {Path(os.path.abspath(p)).parent for p in self.targets.values()}
-        try:
-            free = min(shutil.disk_usage(f).free for f in folders)
-        except OSError:  # a folder not there yet: the conservative choice
-            return False
-        return _PLAIN_SCRATCH_ROOM * raw <= free
 
     @property
     def cloud_optimised(self) -> bool:
@@ -617,7 +601,6 @@ class WindowWriter:
         self._env = gdal_env(self.memory_budget)
         self._env.__enter__()
         try:
-            self._room = self.cloud_optimised and self._disk_room()
             for name, out in self.outputs.items():
                 target = self.targets[name]
                 self._tmp[name] = temporary_sibling(target, "partial")
@@ -809,11 +792,6 @@ _SCRATCH: dict[str, Any] = {"compress": "zstd", "zstd_level": 1, "num_threads": 
 #: Temporaries up to this many bytes of raw values are left uncompressed: reading them
 #: back for the overviews and the COG copy then costs nothing to decompress.
 _PLAIN_SCRATCH_BYTES = 1 << 30
-
-#: Larger temporaries are left uncompressed too when the disk has this many times the
-#: raw bytes of all a writer's outputs free (a 427 M-cell float32 output: 20.1 s → 15.1 s
-#: to write, build overviews and copy as COG).
-_PLAIN_SCRATCH_ROOM = 4
 
 #: Cells converted and written at a time by :meth:`WindowWriter.write`.
 _WRITE_CHUNK_CELLS = 1 << 22

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -765,9 +764,8 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
     the chunk sizes and whether the temporary is compressed."""
     monkeypatch.setattr(raster, "_WRITE_CHUNK_CELLS", 3 * 600 + 17)  # bands of 3 rows
     monkeypatch.setattr(raster, "_STATS_CHUNK_CELLS", 1000)
-    if large_scratch:  # a compressed temporary: large, and a disk without room for it plain
+    if large_scratch:
         monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)
-        monkeypatch.setattr(raster, "_PLAIN_SCRATCH_ROOM", 10**15)
     values = layer600.astype("float64") * 1000.0 - 123.0  # float64 in, converted per band
     values[100:103, :] = -5.0  # the nodata value itself is excluded from the statistics
     out = {"m": io.RasterOutput(tmp_path / "m.tif", ("a", "b"), nodata=-5.0)}
@@ -796,34 +794,6 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
             mean[n == 0] = np.nan
             ovr = np.where(ovr == -5.0, np.nan, ovr)
             np.testing.assert_allclose(ovr, mean, rtol=1e-5, atol=1e-3)
-
-
-def test_large_temporaries_are_compressed_only_without_disk_room(tmp_path, grid600, monkeypatch):
-    """A temporary above _PLAIN_SCRATCH_BYTES is written plain while the disk has room for
-    _PLAIN_SCRATCH_ROOM times every output uncompressed, else with fast ZSTD."""
-    monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)
-    out = {
-        "m": io.RasterOutput(tmp_path / "m.tif", "a"),
-        "n": io.RasterOutput(tmp_path / "n.tif", "b"),
-    }
-    free = shutil.disk_usage(tmp_path).free
-    raw = 2 * 600 * 600 * 4
-    for room, compressed in ((free // raw - 1, False), (free // raw + 1, True)):
-        monkeypatch.setattr(raster, "_PLAIN_SCRATCH_ROOM", room)
-        with io.WindowWriter(grid600, out, overwrite=True) as writer:
-            profile = writer._profile(out["m"])
-            assert (profile.get("compress") == "zstd") is compressed
-            writer.write(
-                raster._WholeGrid(0, 0, 300, 600),
-                {"m": np.ones((300, 600)), "n": np.zeros((300, 600))},
-            )
-            writer.write(
-                raster._WholeGrid(300, 0, 300, 600),
-                {"m": np.ones((300, 600)), "n": np.zeros((300, 600))},
-            )
-        with rasterio.open(tmp_path / "m.tif") as src:  # the result is the same COG
-            assert src.compression.name == "zstd" and src.overviews(1) == [2, 4]
-            assert src.read(1).min() == 1.0
 
 
 @pytest.mark.parametrize("interleave", ["pixel", "band"])
