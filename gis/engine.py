@@ -295,8 +295,25 @@ def _read_lazily(path: str | os.PathLike, grid: Grid, chunks: tuple[tuple[int, .
 
 
 # ---------------------------------------------------------------------- running
-def _read_inputs(sources: Mapping[str, Any], window: Window) -> dict[str, np.ndarray]:
-    return {k: read_window(src, window, with_halo=True) for k, src in sources.items()}
+def _read_inputs(
+    sources: Mapping[str, Any], window: Window, buffers: Mapping[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """Each input's read rectangle of ``window``, into the front of its buffer if given."""
+    if buffers is None:
+        return {k: read_window(src, window, with_halo=True) for k, src in sources.items()}
+    r0, c0, r1, c1 = window.read_bounds
+    n = (r1 - r0) * (c1 - c0)
+    return {
+        k: read_window(src, window, with_halo=True, out=buffers[k][:n].reshape(r1 - r0, c1 - c0))
+        for k, src in sources.items()
+    }
+
+
+def _input_buffers(windows: Sequence[Window], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """One float32 buffer per input, as large as the largest read rectangle of ``windows``."""
+    cells = max(((r1 - r0) * (c1 - c0) for r0, c0, r1, c1 in (w.read_bounds for w in windows)),
+                default=0)  # fmt: skip
+    return {k: np.empty(cells, dtype=np.float32) for k in names}
 
 
 def _run_local(
@@ -309,8 +326,11 @@ def _run_local(
     with ExitStack() as stack:
         stack.enter_context(gdal_env(engine.budget))
         sources = {k: stack.enter_context(open_raster(p, grid=grid)) for k, p in inputs.items()}
+        # every window is read into the same buffers: its results are written (and
+        # collected) before the next one is read
+        buffers = _input_buffers(windows, list(sources)) if len(windows) > 1 else None
         for w in windows:
-            yield w, dict(function(w.read_grid, _read_inputs(sources, w)))
+            yield w, dict(function(w.read_grid, _read_inputs(sources, w, buffers)))
 
 
 def _run_dask(
@@ -438,7 +458,10 @@ def compute_blocks(
         As :class:`gis.io.WindowWriter`.
     collect
         Called in this process as ``collect(window, cores)`` for every finished
-        window (e.g. to sample values); windows arrive in any order on Dask.
+        window (e.g. to sample values); windows arrive in any order on Dask. Run
+        locally, the windows' inputs are read into buffers that the next window
+        reuses, so ``cores`` (which may be views of the inputs) are valid during the
+        call only: copy what must outlive it.
     progress
         ``progress(done, total)`` after each window is written.
 

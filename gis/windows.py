@@ -273,9 +273,24 @@ def open_raster(path: str | os.PathLike, *, grid: Grid | None = None) -> Iterato
         yield src
 
 
-def read_window(src: Any, window: Window, *, with_halo: bool = False, band: int = 1) -> np.ndarray:
-    """Read a window's core (or core plus halo) from an open raster as float32, NaN for nodata."""
-    arr = src.read(band, window=window.rasterio_window(with_halo=with_halo), out_dtype="float32")
+def read_window(
+    src: Any,
+    window: Window,
+    *,
+    with_halo: bool = False,
+    band: int = 1,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Read a window's core (or core plus halo) from an open raster as float32, NaN for nodata.
+
+    ``out``, a C-contiguous float32 array of the window's shape, is read into and returned
+    (no fresh array: every fresh one costs page faults).
+    """
+    rio_window = window.rasterio_window(with_halo=with_halo)
+    if out is None:
+        arr = src.read(band, window=rio_window, out_dtype="float32")
+    else:
+        arr = src.read(band, window=rio_window, out=out)
     nodata = src.nodatavals[band - 1]
     if nodata is not None and not math.isnan(nodata):
         arr[arr == np.float32(nodata)] = np.nan

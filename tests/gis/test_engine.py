@@ -108,6 +108,40 @@ def test_windows_and_dask_threads_equal_memory_and_scipy(source, tmp_path):
     assert mem["northing"][0, 0] == grid.bounds[3] - CELL / 2
 
 
+@dataclass
+class Doubled:
+    """Doubles its input in place and returns it: the result is a view of the input."""
+
+    def __call__(self, grid, arrays):
+        a = arrays["a"]
+        a *= np.float32(2)
+        return {"double": a}
+
+
+def test_windows_share_input_buffers_and_give_the_memory_result(source, tmp_path):
+    """Window by window, every window is read into the same buffers (no fresh arrays),
+    which is safe because its results are written and collected before the next read."""
+    grid, a, path = source
+    kept, copies = [], []
+
+    def collect(window, cores):
+        kept.append(cores["double"])
+        copies.append((window, cores["double"].copy()))
+
+    out = {"double": RasterOutput(tmp_path / "d.tif", "twice a")}
+    engine = Engine("windows", memory_budget=30 * 30 * 16)
+    paths = compute_blocks(grid, Doubled(), out, engine=engine, inputs={"a": path}, halo=3,
+                           bytes_per_cell=16, collect=collect)  # fmt: skip
+    np.testing.assert_array_equal(read_geotiff(paths["double"])[0], 2 * a)
+    assert len(kept) > 10
+    assert np.shares_memory(kept[0], kept[1])  # the second window reused the first's buffer
+    for window, core in copies:  # each window saw its own values while it was collected
+        np.testing.assert_array_equal(
+            core,
+            2 * a[window.row : window.row + window.height, window.col : window.col + window.width],
+        )
+
+
 @pytest.mark.slow
 def test_local_cluster_of_two_workers_equals_memory(source, tmp_path):
     grid, _, path = source
