@@ -278,8 +278,7 @@ def nearest_point(
         m = np.asarray(mask, dtype=bool)
         if m.shape != grid.shape:
             raise InputError(f"mask has shape {m.shape}, the grid {grid.shape}")
-        counts = np.add.reduceat(np.add.reduceat(m.astype("int32"), r0, axis=0), c0, axis=1)
-        tiles = np.flatnonzero(counts.ravel() > 0)
+        tiles = np.flatnonzero(_tile_reduce(m, np.logical_or, r0, r1, c0).ravel())
         dist.fill(np.nan)
         if index is not None:
             index.fill(-1)
@@ -390,6 +389,22 @@ def _edt(mask: np.ndarray, cell_size: float, workers: int) -> np.ndarray:
     return edt.edt(mask, anisotropy=(cell_size, cell_size), black_border=False, parallel=workers)
 
 
+def _tile_reduce(
+    values: np.ndarray, op: np.ufunc, r0: np.ndarray, r1: np.ndarray, c0: np.ndarray
+) -> np.ndarray:
+    """``op`` (``np.maximum``, ``np.logical_or``) over every tile of ``values``, tile rows
+    ``r0:r1`` and tile columns from ``c0``: each band of rows reduced down its columns,
+    then along them, on every core (no whole-grid temporary)."""
+    result = np.empty((r0.size, c0.size), dtype=op.reduce(values[:1, :1], axis=0).dtype)
+
+    def band(first: int, last: int) -> None:
+        for i in range(first, last):
+            result[i] = op.reduceat(op.reduce(values[r0[i] : r1[i]], axis=0), c0)
+
+    run_chunks(r0.size, 1, band)
+    return result
+
+
 def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Cells of the :data:`TILE` tiles where a point of ``pts`` may be nearer than ``out``.
 
@@ -407,7 +422,7 @@ def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
         np.column_stack([np.tile(tx, ty.size), np.repeat(ty, tx.size)]), workers=cpu_count()
     )
     lower = d0.reshape(ty.size, tx.size) - np.hypot(hx[None, :], hy[:, None])
-    top = np.maximum.reduceat(np.maximum.reduceat(out, r0, axis=0), c0, axis=1)
+    top = _tile_reduce(out, np.maximum, r0, r1, c0)
     tiles = top >= lower * (1.0 - 1e-6) - 1e-3  # round-off margin: never skip a needed tile
     return np.repeat(np.repeat(tiles, r1 - r0, axis=0), c1 - c0, axis=1)
 
