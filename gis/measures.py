@@ -586,7 +586,8 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
     bounds = np.searchsorted(band, np.arange(band[-1] + 2))
     row_len = sub_w + 1  # crossing positions 0..sub_w along a sub-row
     width = grid.width + 2  # difference array: cells 0..W, plus one spill column
-    for b in np.flatnonzero(np.diff(bounds)):
+
+    def fill(b: int) -> None:  # one band of sub-rows; bands write disjoint rows of out
         e = edge[bounds[b] : bounds[b + 1]]
         kb0 = int(b) * band_rows
         kb1 = min(sub_h, kb0 + band_rows)
@@ -626,6 +627,14 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         np.cumsum(steps, axis=1, out=steps)
         r0 = kb0 // s
         out[r0 : r0 + rows] = steps[:, : grid.width].astype("float32") / np.float32(s * s)
+
+    live = np.flatnonzero(np.diff(bounds))
+
+    def fill_bands(first: int, last: int) -> None:
+        for b in live[first:last].tolist():
+            fill(b)
+
+    run_chunks(live.size, 1, fill_bands)  # numpy's sorts and sums release the GIL
     return out
 
 
