@@ -30,7 +30,6 @@ from typing import Any
 import edt
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
 from gis._parallel import cpu_count, run_chunks
 from gis._validate import explode, limit, points
@@ -62,13 +61,84 @@ class Nearest:
         return iter((self.distance, self.index))
 
 
+#: Point sets up to this size are searched by brute force (:class:`_FewPoints`) instead of
+#: scipy's k-d tree, whose import alone costs about 37 MB of memory and 0.2 s.
+FEW_POINTS: int = 2048
+
+#: Query points measured against every point at once by :class:`_FewPoints` (bounds its
+#: temporaries to a few MB).
+_FEW_BLOCK = 1 << 20
+
+
+class _FewPoints:
+    """The k-d tree queries :func:`nearest_point` makes, by brute force over a few points.
+
+    ``query`` gives the nearest point (the lowest index among equally near ones) and
+    ``query_ball_point`` the points within a radius, sorted by index, as scipy's
+    ``cKDTree`` does; distances are float64 ``hypot`` of the differences.
+    """
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = np.ascontiguousarray(data, dtype=np.float64)
+        self.n = len(self.data)
+
+    def _blocks(self, q: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        step = max(1, _FEW_BLOCK // max(self.n, 1))
+        for start in range(0, len(q), step):
+            part = q[start : start + step]
+            yield start, np.hypot(part[:, :1] - self.data[:, 0], part[:, 1:2] - self.data[:, 1])
+
+    def query(self, q: np.ndarray, *, distance_upper_bound: float = math.inf, workers: int = 1
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        q = np.asarray(q, dtype=np.float64).reshape(-1, 2)
+        dist = np.empty(len(q))
+        index = np.empty(len(q), dtype=np.intp)
+        for start, d in self._blocks(q):
+            i = np.argmin(d, axis=1)
+            dist[start : start + len(d)] = d[np.arange(len(d)), i]
+            index[start : start + len(d)] = i
+        far = dist > distance_upper_bound
+        dist[far], index[far] = np.inf, self.n
+        return dist, index
+
+    def query_ball_point(
+        self,
+        q: np.ndarray,
+        r: np.ndarray,
+        *,
+        workers: int = 1,
+        return_sorted: bool = True,
+        return_length: bool = False,
+    ) -> Any:
+        q = np.asarray(q, dtype=np.float64).reshape(-1, 2)
+        r = np.broadcast_to(np.asarray(r, dtype=np.float64), (len(q),))
+        counts, lists = [], []
+        for start, d in self._blocks(q):
+            within = d <= r[start : start + len(d), None]
+            counts.append(np.count_nonzero(within, axis=1))
+            if not return_length:
+                col = np.nonzero(within)[1]  # row-major: each row's points in index order
+                lists.extend(np.split(col, np.cumsum(counts[-1])[:-1]))
+        return np.concatenate(counts) if return_length else lists
+
+
+def _tree(data: np.ndarray) -> Any:
+    """A nearest-point search over ``data`` (n x 2): :class:`_FewPoints` for up to
+    :data:`FEW_POINTS` points, else scipy's k-d tree (imported only then)."""
+    if len(data) <= FEW_POINTS:
+        return _FewPoints(data)
+    from scipy.spatial import cKDTree
+
+    return cKDTree(data)
+
+
 def _tile_bounds(n: int, tile: int) -> tuple[np.ndarray, np.ndarray]:
     starts = np.arange(0, n, tile)
     return starts, np.minimum(starts + tile, n)
 
 
 def _best_at(
-    tree: cKDTree, q: np.ndarray, px: np.ndarray, py: np.ndarray, off: np.ndarray, workers: int
+    tree: Any, q: np.ndarray, px: np.ndarray, py: np.ndarray, off: np.ndarray, workers: int
 ) -> np.ndarray:
     """An upper bound of ``min_j (|q - p_j| + off_j)`` at query points (exact for few offsets).
 
@@ -85,7 +155,7 @@ def _best_at(
     best = np.full(len(q), np.inf)
     for value in values:
         sel = np.flatnonzero(off == value)
-        d, _ = cKDTree(np.column_stack([px[sel], py[sel]])).query(q, workers=workers)
+        d, _ = _tree(np.column_stack([px[sel], py[sel]])).query(q, workers=workers)
         np.minimum(best, d + value, out=best)
     return best
 
@@ -284,7 +354,7 @@ def nearest_point(
             index.fill(-1)
         if tiles.size == 0:
             return Nearest(dist, index)
-    tree = cKDTree(np.column_stack([qx, qy]))
+    tree = _tree(np.column_stack([qx, qy]))
     centres = np.column_stack([cx[tiles], cy[tiles]])
     v0 = _best_at(tree, centres, qx, qy, qo, n_workers)  # min_j (d + offset) at centres, or above
     reach = np.minimum(v0 + half[tiles], cap + half[tiles]) + half[tiles]
@@ -343,7 +413,7 @@ def nearest_point(
 
 
 def _lookup_tiles(
-    tree: cKDTree,
+    tree: Any,
     xc: np.ndarray,
     yc: np.ndarray,
     tiles: list[tuple[slice, slice]],
@@ -418,7 +488,7 @@ def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
     c0, c1 = _tile_bounds(w, TILE)
     ty, tx = (yc[r0] + yc[r1 - 1]) / 2.0, (xc[c0] + xc[c1 - 1]) / 2.0
     hy, hx = np.abs(yc[r0] - yc[r1 - 1]) / 2.0, np.abs(xc[c0] - xc[c1 - 1]) / 2.0
-    d0, _ = cKDTree(pts).query(
+    d0, _ = _tree(pts).query(
         np.column_stack([np.tile(tx, ty.size), np.repeat(ty, tx.size)]), workers=cpu_count()
     )
     lower = d0.reshape(ty.size, tx.size) - np.hypot(hx[None, :], hy[:, None])

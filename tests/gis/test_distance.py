@@ -54,12 +54,23 @@ def brute_nearest(grid, x, y, priority, offset, cap):
     tied=st.booleans(),
     capped=st.booleans(),
     workers=st.sampled_from([1, 2]),
+    kd_tree=st.booleans(),
 )
 def test_nearest_point_equals_brute_force(height, width, n, seed, with_offset, tied, capped,
-                                          workers):  # fmt: skip
+                                          workers, kd_tree):  # fmt: skip
     """Distances and indices equal a brute-force search bit for bit: tiles cut by the grid
     edge, points outside the grid, equal distances broken by priority then input order,
-    offsets, a cap, one or two threads."""
+    offsets, a cap, one or two threads, the candidates found by scipy's k-d tree or by the
+    search over few points."""
+    with pytest.MonkeyPatch.context() as m:
+        if kd_tree:
+            m.setattr(distance, "FEW_POINTS", 0)
+        _nearest_point_equals_brute_force(height, width, n, seed, with_offset, tied, capped,
+                                          workers)  # fmt: skip
+
+
+def _nearest_point_equals_brute_force(height, width, n, seed, with_offset, tied, capped,
+                                      workers):  # fmt: skip
     rng = np.random.default_rng(seed)
     cell = 10.0
     grid = Grid.from_bounds((1000.0, 2000.0, 1000.0 + width * cell, 2000.0 + height * cell),
@@ -108,6 +119,53 @@ def test_dense_tiles_agree_with_the_vectorised_tiles_bit_for_bit(monkeypatch):
                                   with_index)  # fmt: skip
     capped = nearest_point(grid, x, y, return_index=False, max_distance=15.0).distance
     np.testing.assert_array_equal(capped, np.minimum(with_index, np.float32(15.0)))
+    monkeypatch.setattr(distance, "FEW_POINTS", 10**6)  # the 4000 points searched by brute force
+    np.testing.assert_array_equal(nearest_point(grid, x, y, return_index=False).distance,
+                                  with_index)  # fmt: skip
+    monkeypatch.setattr(distance, "DENSE", 48)
+    np.testing.assert_array_equal(nearest_point(grid, x, y).distance, with_index)
+
+
+def test_few_points_answer_the_k_d_tree_queries_as_scipy_does():
+    """The brute-force search gives scipy's nearest distances, points within a radius (in
+    index order) and their counts, and the upper bound's misses."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(9)
+    pts = rng.uniform(0, 100, (300, 2))
+    q = rng.uniform(-20, 120, (5000, 2))
+    few, kd = distance._FewPoints(pts), cKDTree(pts)
+    (d1, i1), (d2, i2) = few.query(q), kd.query(q)
+    np.testing.assert_allclose(d1, d2, rtol=1e-12)
+    np.testing.assert_array_equal(i1, i2)  # no exact ties among uniform doubles
+    (d1, i1), (d2, i2) = (
+        few.query(q, distance_upper_bound=5.0),
+        kd.query(q, distance_upper_bound=5.0),
+    )
+    np.testing.assert_array_equal(i1, i2)
+    assert np.isinf(d1[i1 == 300]).all() and (i1 == 300).any()
+    r = rng.uniform(0, 15, len(q))
+    got, want = few.query_ball_point(q, r), kd.query_ball_point(q, r, return_sorted=True)
+    assert [g.tolist() for g in got] == [list(w) for w in want]
+    np.testing.assert_array_equal(few.query_ball_point(q, r, return_length=True),
+                                  kd.query_ball_point(q, r, return_length=True))  # fmt: skip
+
+
+def test_a_distance_to_few_points_imports_no_scipy():
+    """Up to FEW_POINTS points, distances need no scipy (37 MB of memory)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from gis.grid import Grid; "
+        "from gis.distance import euclidean_distance; import shapely; "
+        "g = Grid.from_bounds((0, 0, 1000, 1000), cell_size=10, crs=32635); "
+        "xy = np.random.default_rng(1).uniform(0, 1000, (50, 2)); "
+        "euclidean_distance(g, shapely.points(xy)); "
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.spatial')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_mixed_points_and_lines_is_the_minimum_of_the_two_paths():
