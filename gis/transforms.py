@@ -188,25 +188,16 @@ _FLOAT32_EXACT = frozenset(np.dtype(t) for t in ("float16", "float32", "int8", "
                                                  "uint16"))  # fmt: skip
 
 
-def _float32_bounds(lo: float, hi: float) -> tuple[np.float32, np.float32]:
-    """The smallest float32 >= ``lo`` and the largest <= ``hi``: a float32 ``v`` is below
-    ``lo`` exactly when ``v < lo32``, above ``hi`` exactly when ``v > hi32``."""
-    lo32, hi32 = np.float32(lo), np.float32(hi)
-    if lo32 < lo:
-        lo32 = np.nextafter(lo32, np.float32(np.inf))
-    if hi32 > hi:
-        hi32 = np.nextafter(hi32, np.float32(-np.inf))
-    return lo32, hi32
-
-
-def _float32_outer(lo: float, hi: float) -> tuple[np.float32, np.float32]:
-    """The largest float32 <= ``lo`` and the smallest >= ``hi``."""
-    lo32, hi32 = np.float32(lo), np.float32(hi)
-    if lo32 > lo:
-        lo32 = np.nextafter(lo32, np.float32(-np.inf))
-    if hi32 < hi:
-        hi32 = np.nextafter(hi32, np.float32(np.inf))
-    return lo32, hi32
+def _float32_neighbours(x: float) -> tuple[np.float32, np.float32]:
+    """The largest float32 <= ``x`` and the smallest >= ``x`` (both ``x`` when float32
+    holds it): a float32 ``v`` is below ``x`` exactly when ``v < up``, at most ``x``
+    exactly when ``v <= down``."""
+    near = np.float32(x)
+    if near < x:
+        return near, np.nextafter(near, np.float32(np.inf))
+    if near > x:
+        return np.nextafter(near, np.float32(-np.inf)), near
+    return near, near
 
 
 def _probe_points(lo: float, hi: float, pts: list[float]) -> np.ndarray:
@@ -237,8 +228,8 @@ def _float32_ok(
     :func:`_probe_points` within ``[lo, hi]``; ``scaling`` is ``(ymin, ymax,
     from_scale, to_scale)`` of :func:`_scale_into` (NaN where both are NaN agrees)."""
     ymin, ymax, f0, f1 = scaling
-    lo32, hi32 = _float32_bounds(lo, hi)
-    x32 = np.clip(_probe_points(lo, hi, pts), lo32, hi32)
+    x32 = np.clip(_probe_points(lo, hi, pts), _float32_neighbours(lo)[1],
+                  _float32_neighbours(hi)[0])  # fmt: skip
     with np.errstate(all="ignore"):
         s64 = _scale_into(
             np.asarray(fn(x32.astype(np.float64), **p), dtype=np.float64), False, *scaling
@@ -1358,7 +1349,7 @@ def rescale(
         if (
             arr.dtype in _FLOAT32_EXACT
             and np.max(y_pts) > np.min(y_pts)
-            and _float32_bounds(lo, hi)[0] <= _float32_bounds(lo, hi)[1]
+            and _float32_neighbours(lo)[1] <= _float32_neighbours(hi)[0]
             and _float32_ok(
                 fn,
                 p,
@@ -1380,21 +1371,21 @@ def rescale(
     # Cells beyond a threshold score a constant; for linear with the default outside
     # values that constant is what the held-flat curve gives there, so no test is needed.
     plain = name == "linear" and below is None and above is None
-    v_below = _scale_value(y_lo, flat, ymin, ymax, f0, f1) if below is None else below
-    v_above = _scale_value(y_hi, flat, ymin, ymax, f0, f1) if above is None else above
+    at_lo = _scale_value(y_lo, flat, ymin, ymax, f0, f1)  # the scores of the thresholds
+    at_hi = _scale_value(y_hi, flat, ymin, ymax, f0, f1)
+    v_below = at_lo if below is None else below
+    v_above = at_hi if above is None else above
     if flat:
         mode = "float64"
     ends: list[tuple[Any, Any, float]] = []  # (ufunc, cut, score) applied in order
     work: type[np.floating[Any]]
     if mode == "float32":
         # Cells at or beyond a threshold get its float64 score (the ends of the scale
-        # stay exact): float32 v is below lo exactly when v < lo_up, at most lo when
-        # v <= lo_down (lo_up, lo_down the float32 neighbours of lo; equal if it is one).
+        # stay exact), decided against the threshold's float32 neighbours (see
+        # _float32_neighbours), so no float32 cell changes side.
         work, held = np.float32, False
-        lo_up, hi_down = _float32_bounds(lo, hi)
-        lo_down, hi_up = _float32_outer(lo, hi)
-        at_lo = _scale_value(y_lo, flat, ymin, ymax, f0, f1)
-        at_hi = _scale_value(y_hi, flat, ymin, ymax, f0, f1)
+        lo_down, lo_up = _float32_neighbours(lo)
+        hi_down, hi_up = _float32_neighbours(hi)
         if not plain:
             if below is None:  # held flat: at or below lo, the score of lo
                 ends.append((np.less_equal, lo_down, at_lo))

@@ -32,7 +32,7 @@ information (:func:`sparse_fallback`); the run says so in its warnings.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1209,7 +1209,7 @@ def compute_windowed(
     names |= {n for c in windowed for n in made if n == "city_size_class"
               and c.measure == "nearest_city"}  # fmt: skip
     if not keep_raw:  # a scratch pass: only what the score pass reads goes to disk
-        names = {n for n in names if n in _score_sources(windowed, names)}
+        names &= {_score_source(c, names) for c in windowed}
     raw_outputs = {n: raster_output(n) for n in sorted(names)}
     open_range = [
         c.name
@@ -1258,7 +1258,7 @@ def compute_windowed(
                     parts.append((f"={0 if rule == 'zero' else 1}:{c.name}", c.weight))
                 continue
             if c.transform is None:
-                source = f"{c.name}:score" if f"{c.name}:score" in raw_paths else c.name
+                source = _score_source(c, raw_paths)
             else:
                 values = (whole_samples[c.name] if c.name in whole_samples
                           else sampler.values(c.name) if c.name in sampler_names
@@ -1371,13 +1371,11 @@ def compute_windowed(
     )  # fmt: skip
 
 
-def _score_sources(criteria: Sequence[Criterion], names: set[str]) -> set[str]:
-    """The measure rasters among ``names`` that the score pass reads for ``criteria``:
-    a criterion's own score when it has one and no transform, else its measure."""
-    return {
-        f"{c.name}:score" if c.transform is None and f"{c.name}:score" in names else c.name
-        for c in criteria
-    }
+def _score_source(c: Criterion, rasters: Collection[str]) -> str:
+    """The measure raster among ``rasters`` that the score pass reads for ``c``: its own
+    score when it has one and no transform, else its measure."""
+    own = f"{c.name}:score"
+    return own if c.transform is None and own in rasters else c.name
 
 
 def _sparse_windowed(
