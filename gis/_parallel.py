@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -18,6 +20,9 @@ if TYPE_CHECKING:  # annotations only: importing this module stays cheap
     from scipy.spatial import cKDTree
 
     from gis.grid import Grid
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: Cells handled per chunk of cell centres (bounds the query temporaries).
 CHUNK_CELLS = 1 << 20
@@ -63,6 +68,30 @@ def run_chunks(
     with ThreadPoolExecutor(threads) as pool:
         for future in [pool.submit(run, first) for first in range(0, size, span)]:
             future.result()
+
+
+def map_in_order(
+    function: Callable[[T], R], items: Iterable[T], *, workers: int | None = None
+) -> Iterator[R]:
+    """``function(item)`` for each of ``items`` on :func:`cpu_count` threads, yielded in
+    the order of ``items``, with at most two items per thread in flight (so results wait
+    in memory only while the caller is slower). Called from a worker thread, the items
+    run on that thread alone, as in :func:`run_chunks`."""
+    todo = iter(items)
+    threads = cpu_count() if workers is None else max(1, int(workers))
+    if threads <= 1 or threading.current_thread() is not threading.main_thread():
+        yield from map(function, todo)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending = deque(pool.submit(function, item) for item in islice(todo, 2 * threads))
+        try:
+            while pending:
+                done = pending.popleft().result()
+                pending.extend(pool.submit(function, item) for item in islice(todo, 1))
+                yield done
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def centre_chunks(grid: Grid) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -120,13 +149,17 @@ def query_centres(
     x_pad = grid.transform.c + (np.arange(n_bc * s) + 0.5) * cs
     bx = grid.transform.c + (np.arange(n_bc) * s + s / 2.0) * cs
     step = max(s, (CHUNK_CELLS // 4 // max(width, 1)) // s * s)
-    for r0 in range(0, height, step):
+    # the row chunks on every core (numpy releases the GIL in its loops), each tree
+    # query then on its own thread
+    inner = 1 if cpu_count() > 1 else workers
+
+    def rows(r0: int) -> tuple[int, int, np.ndarray, np.ndarray]:
         r1 = min(height, r0 + step)
         n_br = -(-(r1 - r0) // s)
         y_pad = grid.transform.f - (r0 + np.arange(n_br * s) + 0.5) * cs
         by = grid.transform.f - (r0 + np.arange(n_br) * s + s / 2.0) * cs
         centres = np.column_stack([np.tile(bx, n_br), np.repeat(by, n_bc)])
-        d, i = tree.query(centres, k=k, workers=workers)
+        d, i = tree.query(centres, k=k, workers=inner)
         d, i = d.reshape(len(centres), k), i.reshape(len(centres), k)
         reach = (d[:, 0] + reach_add) * (1.0 + 1e-9) + 1e-6  # round-off margin
         sure = d[:, -1] > reach if k < n else np.ones(len(centres), dtype=bool)
@@ -152,7 +185,7 @@ def query_centres(
             br, bc = np.divmod(rest, n_bc)
             gx = np.broadcast_to(x_pad.reshape(n_bc, s)[bc][:, None, :], (rest.size, s, s))
             gy = np.broadcast_to(y_pad.reshape(n_br, s)[br][:, :, None], (rest.size, s, s))
-            dd, ii = tree.query(np.column_stack([gx.ravel(), gy.ravel()]), workers=workers)
+            dd, ii = tree.query(np.column_stack([gx.ravel(), gy.ravel()]), workers=inner)
             dist[br, :, bc, :] = dd.reshape(rest.size, s, s)
             index[br, :, bc, :] = ii.reshape(rest.size, s, s)
         dist_rows = dist.reshape(n_br * s, n_bc * s)[: r1 - r0, :width].ravel()
@@ -160,4 +193,6 @@ def query_centres(
         far = dist_rows >= limit  # as the tree: only points nearer than the limit
         dist_rows[far] = np.inf
         index_rows[far] = n
-        yield r0, r1, dist_rows, index_rows
+        return r0, r1, dist_rows, index_rows
+
+    yield from map_in_order(rows, range(0, height, step))

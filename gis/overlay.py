@@ -46,7 +46,7 @@ import math
 import numbers
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
@@ -58,6 +58,7 @@ from gis.grid import Grid
 
 __all__ = [
     "AGGREGATIONS",
+    "RowLayer",
     "ScoreLayer",
     "aggregate",
     "apply_constraints",
@@ -143,8 +144,8 @@ def _check_layers(
 ) -> dict[str, np.ndarray]:
     """Arrays of ``scores`` as ndarrays, checked against the weight keys and each other.
 
-    With ``lazy``, layers given as functions (produced on demand) are left out of the
-    result and checked when they are called.
+    With ``lazy``, layers given as functions (produced on demand) or as
+    :class:`RowLayer` objects are left out of the result and checked when used.
     """
     if not isinstance(scores, Mapping):
         raise InputError(
@@ -166,7 +167,7 @@ def _check_layers(
     arrays = {
         k: as_numeric_array(scores[k], f"score layer {k!r}")
         for k in weights
-        if not (lazy and callable(scores[k]))
+        if not (lazy and (callable(scores[k]) or isinstance(scores[k], RowLayer)))
     }
     if not arrays:
         return arrays
@@ -183,8 +184,27 @@ def _check_layers(
 
 
 # ---------------------------------------------------------------------- aggregation
-#: A score layer: an array, or a function of no arguments that returns one when it is needed.
-ScoreLayer: TypeAlias = np.ndarray | Callable[[], np.ndarray]
+@runtime_checkable
+class RowLayer(Protocol):
+    """A score layer computed a few rows at a time, e.g. :class:`gis.transforms.Rescaled`.
+
+    ``rows(start, stop)`` returns the scores of rows ``[start, stop)`` (the first axis),
+    from any thread; ``values`` is the array they are computed from (an ``out`` that
+    shares its memory must be that array itself); ``shape`` is the shape of the scores.
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def values(self) -> np.ndarray: ...
+
+    def rows(self, start: int, stop: int) -> np.ndarray: ...
+
+
+#: A score layer: an array, a function of no arguments that returns one when it is
+#: needed, or a :class:`RowLayer` computed rows at a time as it is combined.
+ScoreLayer: TypeAlias = np.ndarray | Callable[[], np.ndarray] | RowLayer
 
 
 def weighted_linear_combination(
@@ -206,20 +226,25 @@ def weighted_linear_combination(
     A layer may be given *lazily*, as a function of no arguments that returns its
     array: it is called when its turn comes and its array is released once added,
     so the layers never have to be in memory together; the values are the same as
-    with the arrays given directly.
+    with the arrays given directly. A layer may also be a :class:`RowLayer` such as
+    :class:`gis.transforms.Rescaled` (or a function may return one), computed a chunk
+    of rows at a time as it is added, so it never exists as a whole array. When no
+    layer is a function, each chunk of rows is combined from all the layers at once
+    while it is in the cache.
 
     Parameters
     ----------
     scores
-        Factor name to score array, or to a function of no arguments returning the
-        array; all arrays have the same shape. NaN is nodata.
+        Factor name to score array, to a function of no arguments returning the
+        array, or to a :class:`RowLayer`; all have the same shape. NaN is nodata.
     weights
         Factor name to weight, with exactly the keys of ``scores``; normalised
         with :func:`normalize_weights`.
     chunk_rows
-        Rows processed at a time (default: about 65 000 cells per chunk, split among
-        the threads). Chunks run on :data:`gis.settings.workers` threads; only one
-        float64 chunk buffer per thread is allocated besides the result.
+        Rows processed at a time (default: about 262 000 cells per chunk when
+        row layers are computed in it, else about 65 000 split among the threads).
+        Chunks run on :data:`gis.settings.workers` threads; only one float64 chunk
+        buffer per thread is allocated besides the result.
     out
         float32 array of the common shape to write the result into. It may be one
         of the score arrays given directly: that layer is then added first, in place
@@ -260,6 +285,14 @@ def weighted_linear_combination(
     array([[1.  , 0.5 ],
            [0.75,  nan]], dtype=float32)
 
+    Layers rescaled as they are combined, chunk by chunk (no whole score arrays):
+
+    >>> from gis.transforms import Rescaled
+    >>> x = np.array([[0.0, 10.0], [5.0, np.nan]])
+    >>> weighted_linear_combination({"a": Rescaled(x, "linear"), "b": b}, {"a": 1, "b": 1})
+    array([[0. , 1. ],
+           [0.5, nan]], dtype=float32)
+
     The result written into one of the layers:
 
     >>> weighted_linear_combination({"a": a, "b": b}, {"a": 1, "b": 1}, out=b) is b
@@ -271,7 +304,16 @@ def weighted_linear_combination(
     # "Positive" refers to the weights as given: a tiny weight may underflow to 0
     # when normalised, but its layer still takes part (and propagates NaN).
     order = [k for k in w if weights[k] > 0]
+    by_rows = {k: layer for k in w if isinstance(layer := scores[k], RowLayer)}
     shape = next(iter(given.values())).shape if given else None
+    for key, row_layer in by_rows.items():
+        if shape is None:
+            shape = tuple(row_layer.shape)
+        elif tuple(row_layer.shape) != shape:
+            raise InputError(
+                f"score layer {key!r} has shape {tuple(row_layer.shape)} but the other "
+                f"layers have shape {shape}; all layers must be on the same grid"
+            )
     if out is not None:
         if (
             not isinstance(out, np.ndarray)
@@ -285,8 +327,9 @@ def weighted_linear_combination(
             )
         shape = out.shape
         # a layer that is `out` is added first, before its values are overwritten
-        shared = [k for k in order if k in given and np.may_share_memory(given[k], out)]
-        if len(shared) > 1 or (shared and not _same_array(given[shared[0]], out)):
+        memory = {**given, **{k: layer.values for k, layer in by_rows.items()}}
+        shared = [k for k in order if k in memory and np.may_share_memory(memory[k], out)]
+        if len(shared) > 1 or (shared and not _same_array(memory[shared[0]], out)):
             raise InputError(
                 f"out overlaps score layer(s) {shared} without being exactly one of them; "
                 "pass a separate array or one of the layers itself"
@@ -294,28 +337,50 @@ def weighted_linear_combination(
         if shared:
             order.remove(shared[0])
             order.insert(0, shared[0])
-    local = threading.local()  # one float64 chunk buffer per thread, reused
-    total = 0.0
-    for step, key in enumerate(order):
-        layer = scores[key]
-        arr = given[key] if key in given else _produce(key, layer, shape)
-        if shape is None:
-            shape = arr.shape
+    steps = _steps(order, w)
+    if shape is not None and all(k in given or k in by_rows for k in order):
+        # every layer at hand: each chunk of rows is combined from all of them at once
         if out is None:
             out = np.empty(shape, dtype=np.float32)
-        elif key not in given and np.may_share_memory(arr, out):
+        layers = [given[k] if k in given else by_rows[k] for k in order]
+        return _combine_rows(out, layers, steps, chunk_rows)
+    local = threading.local()  # one float64 chunk buffer per thread, reused
+    for step, (key, (share, keep)) in enumerate(zip(order, steps, strict=True)):
+        layer = scores[key]
+        arr: np.ndarray | RowLayer
+        if key in given:
+            arr = given[key]
+        elif key in by_rows:
+            arr = by_rows[key]
+        else:
+            arr = _produce(key, layer, shape)
+        if shape is None:
+            shape = tuple(arr.shape)
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif (
+            key not in given
+            and key not in by_rows
+            and np.may_share_memory(arr.values if isinstance(arr, RowLayer) else arr, out)
+        ):
             raise InputError(
                 f"score layer {key!r} was produced in the memory of out; "
                 "produce each layer in its own array"
             )
-        # the running weighted mean of the layers so far moves towards this one by its share
-        prev, total = total, total + w[key]
-        share = w[key] / total if total > 0 else 1.0
-        keep = prev / total if total > 0 else 0.0
         _blend(out, arr, share, keep, first=step == 0, chunk_rows=chunk_rows, local=local)
         del arr, layer
     assert out is not None  # at least one weight is positive
     return out
+
+
+def _steps(order: list[str], w: Mapping[str, float]) -> list[tuple[float, float]]:
+    """``(share, keep)`` of each layer's step: the running weighted mean of the layers so
+    far moves towards the next one by its share of the weight so far."""
+    steps, total = [], 0.0
+    for key in order:
+        prev, total = total, total + w[key]
+        steps.append((w[key] / total if total > 0 else 1.0, prev / total if total > 0 else 0.0))
+    return steps
 
 
 def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
@@ -327,9 +392,17 @@ def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
     )
 
 
-def _produce(key: str, layer: Any, shape: tuple[int, ...] | None) -> np.ndarray:
-    """Call a lazily given score layer and check its array."""
-    arr = as_numeric_array(layer(), f"score layer {key!r}")
+def _produce(key: str, layer: Any, shape: tuple[int, ...] | None) -> np.ndarray | RowLayer:
+    """Call a lazily given score layer and check its array (or row layer)."""
+    made = layer()
+    if isinstance(made, RowLayer):
+        if shape is not None and tuple(made.shape) != shape:
+            raise InputError(
+                f"score layer {key!r} has shape {tuple(made.shape)} but the other layers "
+                f"have shape {shape}; all layers must be on the same grid"
+            )
+        return made
+    arr = as_numeric_array(made, f"score layer {key!r}")
     if arr.ndim < 1:
         raise InputError(f"score layer {key!r} is a scalar; give arrays (rows x columns)")
     if shape is not None and arr.shape != shape:
@@ -340,9 +413,88 @@ def _produce(key: str, layer: Any, shape: tuple[int, ...] | None) -> np.ndarray:
     return arr
 
 
+def _thread_rows(shape: tuple[int, ...], chunk_rows: int | None, *, computed: bool) -> int:
+    """Rows per chunk: ``chunk_rows``, else about :data:`COMBINE_CHUNK_CELLS` cells when
+    row layers are ``computed`` in the chunks, else the default chunk shared among the
+    threads."""
+    if chunk_rows is not None:
+        return chunk_rows_for(shape, chunk_rows)
+    if computed:
+        return max(1, COMBINE_CHUNK_CELLS // max(math.prod(shape[1:]), 1))
+    return max(1, chunk_rows_for(shape, None) // cpu_count())
+
+
+def _buffer(local: threading.local, shape: tuple[int, ...]) -> np.ndarray:
+    """This thread's float64 chunk buffer of ``shape``, made once and reused."""
+    buf = getattr(local, "buf", None)
+    if buf is None or buf.shape != shape:
+        buf = local.buf = np.empty(shape, dtype=np.float64)
+    return buf
+
+
+def _mix(part: np.ndarray, new: np.ndarray, share: float, keep: float, acc: np.ndarray) -> None:
+    """``part += share * (new - part)`` in float64 (``acc``), rounded to float32 once.
+
+    Moved from the end with the larger weight (``new + keep * (part - new)`` when
+    ``share > 1/2``, ``keep = 1 - share``): the step is then at most half the gap, so
+    rounding can never carry the result beyond ``part`` or ``new``.
+    """
+    if share <= 0.5:
+        np.subtract(new, part, out=acc, dtype=np.float64)
+        acc *= share
+        np.add(acc, part, out=part)
+    else:
+        np.subtract(part, new, out=acc, dtype=np.float64)
+        acc *= keep
+        np.add(acc, new, out=part)
+
+
+#: Cells per chunk when all the layers are combined at once (:func:`_combine_rows`): the
+#: chunk and its float64 buffer stay in the cache, and the Python cost of computing each
+#: row layer's chunk stays small beside the numpy work.
+COMBINE_CHUNK_CELLS = 1 << 18
+
+
+def _combine_rows(
+    out: np.ndarray,
+    layers: list[np.ndarray | RowLayer],
+    steps: list[tuple[float, float]],
+    chunk_rows: int | None,
+) -> np.ndarray:
+    """Every layer combined into ``out`` a chunk of rows at a time, on every core.
+
+    Each chunk of ``out`` is written while in the cache, and a :class:`RowLayer` is
+    computed for that chunk only; the cells get the same values as layer by layer.
+    """
+    shape = out.shape
+    by_rows = [isinstance(layer, RowLayer) for layer in layers]
+    rows = _thread_rows(shape, chunk_rows, computed=any(by_rows))
+    buf_shape = (min(rows, shape[0]), *shape[1:])
+    local = threading.local()
+
+    def job(start: int, stop: int) -> None:
+        part = out[start:stop]
+        acc = _buffer(local, buf_shape)[: stop - start]
+        for k, (layer, (share, keep)) in enumerate(zip(layers, steps, strict=True)):
+            new = layer.rows(start, stop) if by_rows[k] else layer[start:stop]  # type: ignore[union-attr,index]
+            if new.shape != part.shape:
+                raise InputError(
+                    f"a score layer gave rows of shape {new.shape} for rows {start}-{stop} "
+                    f"of shape {part.shape}"
+                )
+            if k == 0:
+                if not _same_array(new, part):
+                    part[...] = new
+            else:
+                _mix(part, new, share, keep, acc)
+
+    run_chunks(shape[0], rows, job)
+    return out
+
+
 def _blend(
     out: np.ndarray,
-    arr: np.ndarray,
+    arr: np.ndarray | RowLayer,
     share: float,
     keep: float,
     *,
@@ -350,36 +502,21 @@ def _blend(
     chunk_rows: int | None,
     local: threading.local,
 ) -> None:
-    """``out += share * (arr - out)`` in float64 row chunks; ``out = arr`` for the ``first``.
-
-    Moved from the end with the larger weight (``arr + keep * (out - arr)`` when
-    ``share > 1/2``, ``keep = 1 - share``): the step is then at most half the gap, so
-    rounding can never carry the result beyond ``out`` or ``arr``.
-    """
+    """One layer's step (:func:`_mix`) over the whole of ``out``; ``out = arr`` for the
+    ``first``. A row layer is computed chunk by chunk as it is added."""
     shape = out.shape
-    rows = chunk_rows_for(shape, chunk_rows)
-    if chunk_rows is None:  # the threads share the default chunk's memory
-        rows = max(1, rows // cpu_count())
+    computed = isinstance(arr, RowLayer)
+    rows = _thread_rows(shape, chunk_rows, computed=computed)
     buf_shape = (min(rows, shape[0]), *shape[1:])
 
     def blend(start: int, stop: int) -> None:
+        new = arr.rows(start, stop) if computed else arr[start:stop]  # type: ignore[union-attr,index]
         if first:
-            if not _same_array(arr, out):
-                out[start:stop] = arr[start:stop]
+            if not _same_array(new, out[start:stop]):
+                out[start:stop] = new
             return
-        buf = getattr(local, "buf", None)
-        if buf is None or buf.shape != buf_shape:
-            buf = local.buf = np.empty(buf_shape, dtype=np.float64)
-        acc = buf[: stop - start]
-        part, new = out[start:stop], arr[start:stop]
-        if share <= 0.5:
-            np.subtract(new, part, out=acc, dtype=np.float64)
-            acc *= share
-            np.add(acc, part, out=part)  # summed in float64, rounded to float32 once
-        else:
-            np.subtract(part, new, out=acc, dtype=np.float64)
-            acc *= keep
-            np.add(acc, new, out=part)
+        acc = _buffer(local, buf_shape)[: stop - start]
+        _mix(out[start:stop], new, share, keep, acc)
 
     run_chunks(shape[0], rows, blend)
 

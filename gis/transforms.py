@@ -76,6 +76,7 @@ import inspect
 import math
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from numbers import Real
 from typing import Any
 
@@ -86,6 +87,7 @@ from gis.errors import InputError
 
 __all__ = [
     "TRANSFORMS",
+    "Rescaled",
     "band",
     "exponential",
     "gaussian",
@@ -193,9 +195,10 @@ def _float32_neighbours(x: float) -> tuple[np.float32, np.float32]:
     holds it): a float32 ``v`` is below ``x`` exactly when ``v < up``, at most ``x``
     exactly when ``v <= down``."""
     near = np.float32(x)
-    if near < x:
+    # compared in float64: numpy would round the Python float to float32 first (NEP 50)
+    if float(near) < x:
         return near, np.nextafter(near, np.float32(np.inf))
-    if near > x:
+    if float(near) > x:
         return np.nextafter(near, np.float32(-np.inf)), near
     return near, near
 
@@ -1243,196 +1246,322 @@ def rescale(
     >>> rescale(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), "gaussian").astype(float).round(3).tolist()
     [0.0, 0.309, 1.0, 0.309, 0.0]
     """
-    arr = _real(values)
+    return Rescaled(
+        values,
+        function,
+        lower_threshold=lower_threshold,
+        upper_threshold=upper_threshold,
+        value_below=value_below,
+        value_above=value_above,
+        from_scale=from_scale,
+        to_scale=to_scale,
+        **params,
+    ).compute(out)
 
-    # -- the function ------------------------------------------------------
-    if isinstance(function, str):
-        if function not in TRANSFORMS:
-            raise InputError(
-                f"rescale: unknown function {function!r}; valid names are "
-                f"{', '.join(sorted(TRANSFORMS))}"
-            )
-        name: str | None = function
-        fn = TRANSFORMS[function]
-        accepted = [k for k in inspect.signature(fn).parameters if k != "values"]
-        unknown = sorted(set(params) - set(accepted))
-        if unknown:
-            raise InputError(
-                f"rescale: unknown parameter(s) {', '.join(unknown)} for {function!r}; "
-                f"it takes {', '.join(accepted)}"
-            )
-    elif callable(function):
-        name, fn = None, function
-    else:
-        raise InputError(
-            f"rescale: function must be a name from TRANSFORMS or a callable, got "
-            f"{type(function).__name__}"
-        )
-    if out is not None and (
-        not isinstance(out, np.ndarray)
-        or out.dtype != np.float32
-        or out.shape != arr.shape
-        or not out.flags.c_contiguous
-    ):
-        raise InputError(
-            f"rescale: out must be a C-contiguous float32 array of shape {arr.shape}; "
-            "pass np.empty(values.shape, dtype=np.float32)"
-        )
 
-    # -- scale, outside values, thresholds ---------------------------------
-    f0 = _number("rescale", "from_scale", from_scale)
-    f1 = _number("rescale", "to_scale", to_scale)
-    if f0 == f1:
-        raise InputError(
-            f"rescale: from_scale and to_scale must differ, both are {f0}; "
-            "pass e.g. from_scale=0, to_scale=1"
-        )
-    below = _outside_value("value_below", value_below)
-    above = _outside_value("value_above", value_above)
-    lo_given = (
-        None if lower_threshold is None else _number("rescale", "lower_threshold", lower_threshold)
-    )
-    hi_given = (
-        None if upper_threshold is None else _number("rescale", "upper_threshold", upper_threshold)
-    )
-    if name is None:
-        return _rescale_callable(arr, fn, params, lo_given, hi_given, below, above, f0, f1, out)
+class Rescaled:
+    """:func:`rescale` of a raster, settled once and evaluated rows at a time when read.
 
-    # the data range is read only when a threshold defaults to it
-    if lo_given is None or hi_given is None:
-        rng = _finite_range(arr)
-        if rng is None:  # all NaN (or infinite): nothing to fit or scale
-            return _all_nan(arr.shape, out)
-    else:
-        if not _any_finite(arr):  # all NaN (or infinite): nothing to scale
-            return _all_nan(arr.shape, out)
-        rng = (lo_given, hi_given)
-    lo = rng[0] if lo_given is None else lo_given
-    hi = rng[1] if hi_given is None else hi_given
-    _check_thresholds(lo, hi, lo_given, hi_given)
+    The function, its parameters, the thresholds and the curve's extremes over them
+    are checked and fitted when the object is made (with the errors of
+    :func:`rescale`); the scores are computed only when asked for, by
+    :meth:`compute` (the whole raster, as :func:`rescale` returns it) or by
+    :meth:`rows` (a few rows, the same values). Given to
+    :func:`gis.overlay.weighted_linear_combination` as a score layer, each chunk of
+    rows is rescaled and combined while it is in the cache, and no whole-raster
+    score array is made.
 
-    # -- the function's extremes over [lo, hi] -----------------------------
-    p: dict[str, Any] = {}
-    mode = "float64"  # or "float32" (float32 input, see _float32_ok) or "exp32" (see _exp)
-    if lo == hi:  # constant input with data thresholds: nothing to scale
-        flat, y_lo, y_hi, ymin, ymax = True, 0.0, 0.0, 0.0, 0.0
-    else:
-        given = _signature_params(fn, params)
-        needs_cells = name in ("ms_large", "ms_small") and None in given.values()
-        finite = _finite(arr.astype(np.float64, copy=False)) if needs_cells else _NO_CELLS
-        p = _fill(name, lo, hi, finite, given)
-        del finite
-        if name == "linear":  # ArcGIS holds minimum/maximum within the thresholds
-            p["minimum"] = min(max(_number(name, "minimum", p["minimum"]), lo), hi)
-            p["maximum"] = min(max(_number(name, "maximum", p["maximum"]), lo), hi)
-            if p["minimum"] == p["maximum"]:
+    Parameters
+    ----------
+    values, function, lower_threshold, upper_threshold, value_below, value_above, \
+from_scale, to_scale, **params
+        As :func:`rescale`. ``values`` is read, never modified, when the scores are
+        computed: keep it unchanged until then.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        The input cells the scores are computed from.
+    shape : tuple of int
+        The shape of the scores (that of ``values``).
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 2.5], [5.0, 10.0]])
+    >>> r = Rescaled(x, "linear")
+    >>> r.rows(1, 2).tolist()
+    [[0.5, 1.0]]
+    >>> r.compute().tolist()
+    [[0.0, 0.25], [0.5, 1.0]]
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        function: str | Callable[..., np.ndarray],
+        *,
+        lower_threshold: float | None = None,
+        upper_threshold: float | None = None,
+        value_below: float | None = None,
+        value_above: float | None = None,
+        from_scale: float = 0.0,
+        to_scale: float = 1.0,
+        **params: Any,
+    ) -> None:
+        self._whole: Callable[[np.ndarray | None], np.ndarray] | None = None
+        self._result: np.ndarray | None = None
+        self._lock = threading.Lock()
+        #: scores of the flat cells [start, stop) (float32 or float64), once the curve is fitted
+        self._cells: Callable[[int, int], np.ndarray]
+        arr = _real(values)
+        self.values, self.shape = arr, arr.shape
+
+        # -- the function ------------------------------------------------------
+        if isinstance(function, str):
+            if function not in TRANSFORMS:
                 raise InputError(
-                    f"rescale: linear minimum and maximum both become {p['minimum']} once "
-                    f"held within the thresholds [{lo}, {hi}]; pass a minimum and maximum "
-                    "that differ inside the thresholds"
+                    f"rescale: unknown function {function!r}; valid names are "
+                    f"{', '.join(sorted(TRANSFORMS))}"
                 )
-        elif name == "logarithm":
-            if _number(name, "shift", p["shift"]) >= lo:
+            name: str | None = function
+            fn = TRANSFORMS[function]
+            accepted = [k for k in inspect.signature(fn).parameters if k != "values"]
+            unknown = sorted(set(params) - set(accepted))
+            if unknown:
                 raise InputError(
-                    f"rescale: logarithm shift ({p['shift']}) must be below lower_threshold "
-                    f"({lo}) so every value between the thresholds has a logarithm; "
-                    "lower the shift"
+                    f"rescale: unknown parameter(s) {', '.join(unknown)} for {function!r}; "
+                    f"it takes {', '.join(accepted)}"
                 )
-        elif name == "exponential":
-            # The shift is a constant factor that the linear scaling cancels; measure
-            # from the threshold where F peaks so nothing overflows.
-            _number(name, "shift", p["shift"])
-            p["shift"] = hi if _number(name, "base_factor", p["base_factor"]) > 0 else lo
-        fn(np.asarray([lo, hi]), **p)  # validates the parameters
-        pts = [lo, hi] + [float(v) for v in _critical_points(name, p) if lo < v < hi]
-        y_pts = fn(np.asarray(pts), **p)
-        if (
-            arr.dtype in _FLOAT32_EXACT
-            and np.max(y_pts) > np.min(y_pts)
-            and _float32_neighbours(lo)[1] <= _float32_neighbours(hi)[0]
-            and _float32_ok(
-                fn,
-                p,
-                lo,
-                hi,
-                pts + _features(name, p),
-                (float(np.min(y_pts)), float(np.max(y_pts)), f0, f1),
+        elif callable(function):
+            name, fn = None, function
+        else:
+            raise InputError(
+                f"rescale: function must be a name from TRANSFORMS or a callable, got "
+                f"{type(function).__name__}"
             )
+        # -- scale, outside values, thresholds ---------------------------------
+        f0 = _number("rescale", "from_scale", from_scale)
+        f1 = _number("rescale", "to_scale", to_scale)
+        if f0 == f1:
+            raise InputError(
+                f"rescale: from_scale and to_scale must differ, both are {f0}; "
+                "pass e.g. from_scale=0, to_scale=1"
+            )
+        below = _outside_value("value_below", value_below)
+        above = _outside_value("value_above", value_above)
+        lo_given = (
+            None
+            if lower_threshold is None
+            else _number("rescale", "lower_threshold", lower_threshold)
+        )
+        hi_given = (
+            None
+            if upper_threshold is None
+            else _number("rescale", "upper_threshold", upper_threshold)
+        )
+        if name is None:  # applied to the whole array when the scores are first asked for
+            self._whole = partial(
+                _rescale_callable, arr, fn, params, lo_given, hi_given, below, above, f0, f1
+            )
+            return
+
+        # the data range is read only when a threshold defaults to it
+        if lo_given is None or hi_given is None:
+            rng = _finite_range(arr)
+            if rng is None:  # all NaN (or infinite): nothing to fit or scale
+                self._whole = partial(_all_nan, arr.shape)
+                return
+        else:
+            if not _any_finite(arr):  # all NaN (or infinite): nothing to scale
+                self._whole = partial(_all_nan, arr.shape)
+                return
+            rng = (lo_given, hi_given)
+        lo = rng[0] if lo_given is None else lo_given
+        hi = rng[1] if hi_given is None else hi_given
+        _check_thresholds(lo, hi, lo_given, hi_given)
+
+        # -- the function's extremes over [lo, hi] -----------------------------
+        p: dict[str, Any] = {}
+        mode = "float64"  # or "float32" (float32 input, see _float32_ok) or "exp32" (see _exp)
+        if lo == hi:  # constant input with data thresholds: nothing to scale
+            flat, y_lo, y_hi, ymin, ymax = True, 0.0, 0.0, 0.0, 0.0
+        else:
+            given = _signature_params(fn, params)
+            needs_cells = name in ("ms_large", "ms_small") and None in given.values()
+            finite = _finite(arr.astype(np.float64, copy=False)) if needs_cells else _NO_CELLS
+            p = _fill(name, lo, hi, finite, given)
+            del finite
+            if name == "linear":  # ArcGIS holds minimum/maximum within the thresholds
+                p["minimum"] = min(max(_number(name, "minimum", p["minimum"]), lo), hi)
+                p["maximum"] = min(max(_number(name, "maximum", p["maximum"]), lo), hi)
+                if p["minimum"] == p["maximum"]:
+                    raise InputError(
+                        f"rescale: linear minimum and maximum both become {p['minimum']} once "
+                        f"held within the thresholds [{lo}, {hi}]; pass a minimum and maximum "
+                        "that differ inside the thresholds"
+                    )
+            elif name == "logarithm":
+                if _number(name, "shift", p["shift"]) >= lo:
+                    raise InputError(
+                        f"rescale: logarithm shift ({p['shift']}) must be below lower_threshold "
+                        f"({lo}) so every value between the thresholds has a logarithm; "
+                        "lower the shift"
+                    )
+            elif name == "exponential":
+                # The shift is a constant factor that the linear scaling cancels; measure
+                # from the threshold where F peaks so nothing overflows.
+                _number(name, "shift", p["shift"])
+                p["shift"] = hi if _number(name, "base_factor", p["base_factor"]) > 0 else lo
+            fn(np.asarray([lo, hi]), **p)  # validates the parameters
+            pts = [lo, hi] + [float(v) for v in _critical_points(name, p) if lo < v < hi]
+            y_pts = fn(np.asarray(pts), **p)
+            if (
+                arr.dtype in _FLOAT32_EXACT
+                and np.max(y_pts) > np.min(y_pts)
+                and _float32_neighbours(lo)[1] <= _float32_neighbours(hi)[0]
+                and _float32_ok(
+                    fn,
+                    p,
+                    lo,
+                    hi,
+                    pts + _features(name, p),
+                    (float(np.min(y_pts)), float(np.max(y_pts)), f0, f1),
+                )
+            ):
+                mode = "float32"  # float32 input evaluated in float32: see _float32_ok
+            elif name in _EXP_FAMILY:  # float32 exponentials where they keep the scale exact
+                y_pts, exp32 = _extremes_in_float32(fn, pts, p, y_pts)
+                mode = "exp32" if exp32 else "float64"
+            y_lo, y_hi = float(y_pts[0]), float(y_pts[1])
+            ymin, ymax = float(np.min(y_pts)), float(np.max(y_pts))
+            flat = not ymax > ymin
+
+        # Cells beyond a threshold score a constant; for linear with the default outside
+        # values that constant is what the held-flat curve gives there, so no test is needed.
+        plain = name == "linear" and below is None and above is None
+        at_lo = _scale_value(y_lo, flat, ymin, ymax, f0, f1)  # the scores of the thresholds
+        at_hi = _scale_value(y_hi, flat, ymin, ymax, f0, f1)
+        v_below = at_lo if below is None else below
+        v_above = at_hi if above is None else above
+        if flat:
+            mode = "float64"
+        ends: list[tuple[Any, Any, float]] = []  # (ufunc, cut, score) applied in order
+        work: type[np.floating[Any]]
+        if mode == "float32":
+            # Cells at or beyond a threshold get its float64 score (the ends of the scale
+            # stay exact), decided against the threshold's float32 neighbours (see
+            # _float32_neighbours), so no float32 cell changes side.
+            work, held = np.float32, False
+            lo_down, lo_up = _float32_neighbours(lo)
+            hi_down, hi_up = _float32_neighbours(hi)
+            if not plain:
+                if below is None:  # held flat: at or below lo, the score of lo
+                    ends.append((np.less_equal, lo_down, at_lo))
+                else:
+                    if lo_up == lo_down:  # a threshold float32 holds: its cells score F there
+                        ends.append((np.equal, lo_up, at_lo))
+                    ends.append((np.less, lo_up, v_below))
+                if above is None:
+                    ends.append((np.greater_equal, hi_up, at_hi))
+                else:
+                    if hi_down == hi_up:
+                        ends.append((np.equal, hi_down, at_hi))
+                    ends.append((np.greater, hi_down, v_above))
+        else:
+            work = np.float64
+            # With the default outside values a cell beyond a threshold scores what the
+            # threshold itself scores: the values are held within the thresholds before F.
+            held = not plain and below is None and above is None and lo != hi
+            if not plain and not held:
+                ends = [(np.less, lo, v_below), (np.greater, hi, v_above)]
+        src = np.ascontiguousarray(arr).reshape(-1)
+
+        def scale(i: int, j: int) -> np.ndarray:  # one cache-sized chunk, on any thread
+            _PRECISION.keep = mode == "float32"
+            _PRECISION.exp32 = mode == "exp32"
+            try:
+                return _scale_chunk(i, j)
+            finally:
+                _PRECISION.keep = _PRECISION.exp32 = False
+
+        def _scale_chunk(i: int, j: int) -> np.ndarray:
+            with np.errstate(all="ignore"):
+                # float32 cells are read in place (the functions never write their input)
+                v = (
+                    src[i:j]
+                    if mode == "float32" and src.dtype == np.float32
+                    else src[i:j].astype(work)
+                )
+                if held:
+                    np.clip(v, lo, hi, out=v)
+                y = np.zeros_like(v) if lo == hi else fn(v, **p)
+                s = _scale_into(y, flat, ymin, ymax, f0, f1)
+                if lo == hi:
+                    s[np.isnan(v)] = np.nan
+                for test, cut, score in ends:
+                    np.copyto(s, score, where=test(v, cut))
+                return s
+
+        self._cells = scale
+
+    def _computed(self) -> np.ndarray:
+        """The whole result of a callable or all-NaN input, computed once."""
+        with self._lock:
+            if self._result is None:
+                assert self._whole is not None
+                self._result = self._whole(None)
+            return self._result
+
+    def compute(self, out: np.ndarray | None = None) -> np.ndarray:
+        """All the scores, chunk by chunk on every core: what :func:`rescale` returns.
+
+        Parameters
+        ----------
+        out
+            C-contiguous float32 array of :attr:`shape` to write into (it may be
+            :attr:`values` itself when that is float32).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``, or a new float32 array.
+        """
+        if out is not None and (
+            not isinstance(out, np.ndarray)
+            or out.dtype != np.float32
+            or out.shape != self.shape
+            or not out.flags.c_contiguous
         ):
-            mode = "float32"  # float32 input evaluated in float32: see _float32_ok
-        elif name in _EXP_FAMILY:  # float32 exponentials where they keep the scale exact
-            y_pts, exp32 = _extremes_in_float32(fn, pts, p, y_pts)
-            mode = "exp32" if exp32 else "float64"
-        y_lo, y_hi = float(y_pts[0]), float(y_pts[1])
-        ymin, ymax = float(np.min(y_pts)), float(np.max(y_pts))
-        flat = not ymax > ymin
+            raise InputError(
+                f"rescale: out must be a C-contiguous float32 array of shape {self.shape}; "
+                "pass np.empty(values.shape, dtype=np.float32)"
+            )
+        if self._whole is not None:
+            if self._result is not None:
+                return self._result if out is None else _copied(self._result, out)
+            return self._whole(out)
+        res = np.empty(self.shape, dtype=np.float32) if out is None else out
+        dst = res.reshape(-1)
 
-    res = np.empty(arr.shape, dtype=np.float32) if out is None else out
-    # Cells beyond a threshold score a constant; for linear with the default outside
-    # values that constant is what the held-flat curve gives there, so no test is needed.
-    plain = name == "linear" and below is None and above is None
-    at_lo = _scale_value(y_lo, flat, ymin, ymax, f0, f1)  # the scores of the thresholds
-    at_hi = _scale_value(y_hi, flat, ymin, ymax, f0, f1)
-    v_below = at_lo if below is None else below
-    v_above = at_hi if above is None else above
-    if flat:
-        mode = "float64"
-    ends: list[tuple[Any, Any, float]] = []  # (ufunc, cut, score) applied in order
-    work: type[np.floating[Any]]
-    if mode == "float32":
-        # Cells at or beyond a threshold get its float64 score (the ends of the scale
-        # stay exact), decided against the threshold's float32 neighbours (see
-        # _float32_neighbours), so no float32 cell changes side.
-        work, held = np.float32, False
-        lo_down, lo_up = _float32_neighbours(lo)
-        hi_down, hi_up = _float32_neighbours(hi)
-        if not plain:
-            if below is None:  # held flat: at or below lo, the score of lo
-                ends.append((np.less_equal, lo_down, at_lo))
-            else:
-                if lo_up == lo_down:  # a threshold float32 holds: its cells score F there
-                    ends.append((np.equal, lo_up, at_lo))
-                ends.append((np.less, lo_up, v_below))
-            if above is None:
-                ends.append((np.greater_equal, hi_up, at_hi))
-            else:
-                if hi_down == hi_up:
-                    ends.append((np.equal, hi_down, at_hi))
-                ends.append((np.greater, hi_down, v_above))
-    else:
-        work = np.float64
-        # With the default outside values a cell beyond a threshold scores what the
-        # threshold itself scores: the values are held within the thresholds before F.
-        held = not plain and below is None and above is None and lo != hi
-        if not plain and not held:
-            ends = [(np.less, lo, v_below), (np.greater, hi, v_above)]
-    src = np.ascontiguousarray(arr).reshape(-1)
-    dst = res.reshape(-1)
+        def job(i: int, j: int) -> None:
+            dst[i:j] = self._cells(i, j)
 
-    def scale(i: int, j: int) -> None:  # one cache-sized chunk, on any thread
-        _PRECISION.keep = mode == "float32"
-        _PRECISION.exp32 = mode == "exp32"
-        try:
-            _scale_chunk(i, j)
-        finally:
-            _PRECISION.keep = _PRECISION.exp32 = False
+        run_chunks(dst.size, _CHUNK, job)
+        return res
 
-    def _scale_chunk(i: int, j: int) -> None:
-        with np.errstate(all="ignore"):
-            # float32 cells are read in place (the functions never write their input)
-            v = src[i:j] if mode == "float32" and src.dtype == np.float32 else src[i:j].astype(work)
-            if held:
-                np.clip(v, lo, hi, out=v)
-            y = np.zeros_like(v) if lo == hi else fn(v, **p)
-            s = _scale_into(y, flat, ymin, ymax, f0, f1)
-            if lo == hi:
-                s[np.isnan(v)] = np.nan
-            for test, cut, score in ends:
-                np.copyto(s, score, where=test(v, cut))
-            dst[i:j] = s
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """The float32 scores of rows ``[start, stop)`` (the first axis), as :meth:`compute`
+        gives them. Safe to call from several threads at once."""
+        if self._whole is not None:
+            return self._computed()[start:stop]
+        n = math.prod(self.shape[1:])
+        cells = self._cells(start * n, stop * n)
+        return cells.astype(np.float32, copy=False).reshape(stop - start, *self.shape[1:])
 
-    run_chunks(src.size, _CHUNK, scale)
-    return res
+
+def _copied(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    out[...] = src
+    return out
 
 
 #: Elements per chunk of :func:`rescale` (the float64 temporaries stay in cache).

@@ -47,7 +47,7 @@ from gis.grid import Grid
 from gis.io import RasterOutput
 from gis.overlay import aggregate, apply_constraints, fit_order_weights, normalize_weights
 from gis.regions import candidate_regions
-from gis.transforms import rescale
+from gis.transforms import Rescaled, rescale
 from gis.windows import Window
 from layers.measures import MEASURES, EmptyMeasure, MeasureContext, Measured, halo_metres
 from layers.spec import Criterion, CriterionResult, Factor, FactorResult
@@ -74,6 +74,7 @@ __all__ = [
     "conditions_info",
     "coverage_info",
     "coverage_warning",
+    "criterion_scores",
     "empty_score",
     "explicit_params",
     "few_features",
@@ -351,17 +352,22 @@ _OWN_SOURCES = ("centre", "hubs", "population", "cities", "macro")
 
 
 # ---------------------------------------------------------------------- scores
-def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-    """The transform of ``raw`` with explicit parameters, in row chunks when pointwise."""
+def criterion_scores(
+    function: str, raw: np.ndarray, params: Mapping[str, Any]
+) -> np.ndarray | Rescaled:
+    """The transform of ``raw`` with explicit parameters: a :class:`~gis.transforms.Rescaled`
+    (computed rows at a time when it is read) when it is pointwise, else the whole array."""
     lo, hi = params.get("lower_threshold"), params.get("upper_threshold")
     data_defaults = function in MOMENT_TRANSFORMS and not {"mean", "std"} <= set(params)
     if lo is None or hi is None or data_defaults:
         return rescale(raw, function, **params)  # data-dependent defaults: whole raster
-    out = np.empty(raw.shape, dtype="float32")
-    step = max(1, (1 << 20) // max(raw.shape[1], 1))
-    for r0 in range(0, raw.shape[0], step):
-        out[r0 : r0 + step] = rescale(raw[r0 : r0 + step], function, **params)
-    return out
+    return Rescaled(raw, function, **params)
+
+
+def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    """The transform of ``raw`` with explicit parameters, as an array."""
+    scores = criterion_scores(function, raw, params)
+    return scores if isinstance(scores, np.ndarray) else scores.compute()
 
 
 def empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
@@ -995,7 +1001,8 @@ class ScoreBlock:
 
         out: dict[str, np.ndarray] = {}
         for factor, parts in self.layers.items():
-            scores: dict[str, np.ndarray] = {}
+            # criteria are rescaled a chunk of rows at a time as they are combined
+            scores: dict[str, np.ndarray | Rescaled] = {}
             for source, _ in parts:
                 if source.startswith("="):  # the score of an empty rule
                     value = float(source[1:].split(":")[0])
@@ -1003,15 +1010,15 @@ class ScoreBlock:
                 elif source in self.params:
                     p = dict(self.params[source])
                     function = p.pop("function")
-                    scores[source] = score_criterion(function, arrays[source], p)
+                    scores[source] = criterion_scores(function, arrays[source], p)
                 else:  # a score already (hub access, city size, an empty rule)
                     scores[source] = arrays[source]
             w = normalize_weights({s: wt for s, wt in parts})
-            out[factor] = (
-                next(iter(scores.values()))
-                if len(scores) == 1
-                else weighted_linear_combination(scores, w)
-            )
+            if len(scores) > 1:
+                out[factor] = weighted_linear_combination(scores, w)
+            else:
+                only = next(iter(scores.values()))
+                out[factor] = only.compute() if isinstance(only, Rescaled) else only
         composite = aggregate(out, self.weights, method=self.aggregation,
                               **self.aggregation_options)  # fmt: skip
         inside = arrays["inside"] > 0.5

@@ -567,6 +567,7 @@ class WindowWriter:
         self._cog: dict[str, Path] = {}
         self._held: dict[str, list[np.ndarray]] = {}
         self._env: Any = None
+        self._scratch: np.ndarray | None = None
 
     def _profile(self, out: RasterOutput) -> dict[str, Any]:
         g = self.grid
@@ -703,12 +704,18 @@ class WindowWriter:
                     block = np.asarray(part, dtype=np.float32)
                     for stats, band in zip(self._stats[name], block, strict=True):
                         stats.add(band)
-                    if not math.isnan(out.nodata):
-                        nan = np.isnan(block)
-                        if nan.any():
-                            block = np.where(nan, np.float32(out.nodata), block)
+                    if not math.isnan(out.nodata):  # into a buffer reused for every band
+                        block = _nan_filled(
+                            block, np.float32(out.nodata), copy=True, out=self._buffer(block)
+                        )
                 piece = RioWindow(window.col, window.row + start, window.width, stop - start)
                 dst.write(block, window=piece)
+
+    def _buffer(self, like: np.ndarray) -> np.ndarray:
+        """A float32 array shaped like ``like`` in memory the writer reuses for every band."""
+        if self._scratch is None or self._scratch.size < like.size:
+            self._scratch = np.empty(like.size, dtype=np.float32)
+        return self._scratch[: like.size].reshape(like.shape)
 
     def _abort(self) -> None:
         for dst in self._dst.values():
@@ -803,30 +810,35 @@ _STATS_CHUNK_CELLS = 1 << 20
 _PYRAMID_CHUNK_ROWS = 128
 
 
-def _nan_filled(values: np.ndarray, fill: np.float32, *, copy: bool) -> np.ndarray:
-    """``values`` (C-ordered float32) with NaN set to ``fill``; a copy if ``copy`` and any NaN."""
+def _nan_filled(
+    values: np.ndarray, fill: np.float32, *, copy: bool, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``values`` (C-ordered float32) with NaN set to ``fill``: a copy if ``copy`` and any
+    NaN, else ``values`` itself; always written into ``out`` when it is given."""
     flat = values.reshape(-1, values.shape[-1])
-    found: list[bool] = []
+    if out is None:
+        found: list[bool] = []
 
-    def look(r0: int, r1: int) -> None:
-        if np.isnan(flat[r0:r1]).any():
-            found.append(True)
+        def look(r0: int, r1: int) -> None:
+            if np.isnan(flat[r0:r1]).any():
+                found.append(True)
 
-    run_chunks(flat.shape[0], _FILL_CHUNK_ROWS, look)
-    if not found:
-        return values
-    result = np.empty_like(values) if copy else values
-    flat_out = result.reshape(flat.shape)
+        run_chunks(flat.shape[0], _FILL_CHUNK_ROWS, look)
+        if not found:
+            return values
+        out = np.empty_like(values) if copy else values
+    flat_out = out.reshape(flat.shape)
+    moved = out is not values
 
     def job(r0: int, r1: int) -> None:
         part = flat[r0:r1]
         nan = np.isnan(part)
-        if copy:
+        if moved:
             np.copyto(flat_out[r0:r1], part)
         np.copyto(flat_out[r0:r1], fill, where=nan)
 
     run_chunks(flat.shape[0], _FILL_CHUNK_ROWS, job)
-    return result
+    return out
 
 
 #: Rows per chunk when NaN of a held array is set to a finite nodata.

@@ -268,7 +268,7 @@ def _w3_specs(spec):
 def _w3_memory(spec, writer):
     from gis.io import raster_grid, read_geotiff
     from gis.overlay import apply_constraints, weighted_linear_combination
-    from gis.transforms import rescale
+    from gis.transforms import Rescaled, rescale
 
     ck = _Clock()
     specs, weights = _w3_specs(spec)
@@ -281,28 +281,34 @@ def _w3_memory(spec, writer):
     buffer = np.empty(grid.shape, dtype=np.float32)
     t_read = 0.0
 
-    def score_layer(name, into):
+    def read(name, into):
+        nonlocal t_read
+        t = time.perf_counter()
+        raw, _ = read_geotiff(paths[name], out=into)
+        t_read += time.perf_counter() - t
+        return raw
+
+    def score_later(name):
+        """The layer read when the overlay takes it, and rescaled as it is combined."""
+
         def produce():
-            nonlocal t_read
-            t = time.perf_counter()
-            raw, _ = read_geotiff(paths[name], out=into)
-            t_read += time.perf_counter() - t
-            t = time.perf_counter()
             kw = dict(specs[name])
-            rescale(raw, kw.pop("function"), out=raw, **kw)  # in place
-            ck.step(f"rescale {name} ({specs[name]['function']})", t)
-            return raw
+            return Rescaled(read(name, buffer), kw.pop("function"), **kw)
 
         return produce
 
-    scores = {names[0]: score_layer(names[0], result)()}
-    scores.update({n: score_layer(n, buffer) for n in names[1:]})
-    t, read0, core0 = time.perf_counter(), t_read, ck.core
+    t = time.perf_counter()
+    kw = dict(specs[names[0]])
+    first = rescale(read(names[0], result), kw.pop("function"), out=result, **kw)  # in place
+    ck.step(f"rescale {names[0]} ({specs[names[0]]['function']})", t)
+    scores = {names[0]: first}
+    scores.update({n: score_later(n) for n in names[1:]})
+    t, read0 = time.perf_counter(), t_read
     composite = weighted_linear_combination(scores, weights, out=result)
     del scores
-    # the overlay's own time: without the reads and rescales it called for
-    t += (t_read - read0) + (ck.core - core0)
-    ck.step("weighted_linear_combination", t)
+    # the overlay's own time (the rescales of the later layers included), without the reads
+    t += t_read - read0
+    ck.step("weighted_linear_combination (rescaling the later layers)", t)
     t = time.perf_counter()
     mask, _ = read_geotiff(spec["inputs"]["mask"], out=buffer)
     t_read += time.perf_counter() - t
@@ -359,19 +365,16 @@ class _W3Block:
 
     def __call__(self, grid, arrays):
         from gis.overlay import apply_constraints, weighted_linear_combination
-        from gis.transforms import rescale
+        from gis.transforms import Rescaled
 
-        # each window's arrays are its own: rescaled, combined and masked in place
+        # each chunk of rows is rescaled and combined while in the cache, into the
+        # first input's buffer (the window's arrays are its own)
         scores = {}
         for name in self.weights:
-            raw = arrays[name]
             kw = dict(self.specs[name])
-            own = raw.flags.writeable and raw.flags.c_contiguous and raw.dtype == np.float32
-            place = raw if own else None
-            scores[name] = rescale(raw, kw.pop("function"), out=place, **kw)
-        composite = weighted_linear_combination(
-            scores, self.weights, out=next(iter(scores.values()))
-        )
+            scores[name] = Rescaled(arrays[name], kw.pop("function"), **kw)
+        first = arrays[next(iter(self.weights))]
+        composite = weighted_linear_combination(scores, self.weights, out=first)
         suit = apply_constraints(composite, None, area_mask=arrays["mask"] > 0.5, out=composite)
         return {"suitability": suit}
 

@@ -286,6 +286,74 @@ def test_wlc_temporaries_are_bounded():
     np.testing.assert_allclose(out, 0.5)
 
 
+_CURVES = {
+    "a": {"function": "linear", "minimum": 10.0, "maximum": 80.0},
+    "b": {"function": "gaussian", "midpoint": 40.0, "spread": 0.002},
+    "c": {"function": "logistic_decay", "minimum": 20.0, "maximum": 70.0},
+    "d": {"function": "power", "exponent": 1.5},
+}
+
+
+def _raw_layers(shape, seed):
+    rng = np.random.default_rng(seed)
+    raw = {k: rng.uniform(0, 100, shape).astype(np.float32) for k in _CURVES}
+    raw["b"][rng.random(shape) < 0.05] = np.nan
+    return raw
+
+
+def _rescaled(raw, lazy):
+    from gis.transforms import Rescaled, rescale
+
+    make = Rescaled if lazy else rescale
+    return {k: make(raw[k], **_CURVES[k]) for k in _CURVES}
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 7])
+def test_wlc_of_rescaled_layers_equals_rescaled_arrays(chunk_rows):
+    """Rescaled chunk by chunk as it is combined: the same bits as rescaling first."""
+    raw = _raw_layers((300, 41), 5)
+    weights = {"a": 3.0, "b": 1.0, "c": 0.5, "d": 2.0}
+    want = weighted_linear_combination(_rescaled(raw, False), weights, chunk_rows=chunk_rows)
+    assert np.isnan(want).any()
+    got = weighted_linear_combination(_rescaled(raw, True), weights, chunk_rows=chunk_rows)
+    np.testing.assert_array_equal(got, want)
+    # into the memory of the first layer's input, and with layers made on demand
+    first = raw["a"].copy()
+    layers = _rescaled({**raw, "a": first}, True)
+    assert weighted_linear_combination(layers, weights, out=first) is first
+    np.testing.assert_array_equal(first, want)
+    later = {k: (lambda v=v: v) for k, v in _rescaled(raw, True).items()}
+    np.testing.assert_array_equal(weighted_linear_combination(later, weights), want)
+
+
+def test_wlc_does_not_compute_a_row_layer_of_weight_zero():
+    class Refuses:
+        shape = (4, 3)
+        values = np.zeros((4, 3))
+
+        def rows(self, start, stop):
+            raise AssertionError("a layer of weight 0 was computed")
+
+    a = np.full((4, 3), 0.25, dtype=np.float32)
+    out = weighted_linear_combination({"a": a, "z": Refuses()}, {"a": 1.0, "z": 0.0})
+    np.testing.assert_array_equal(out, a)
+    with pytest.raises(InputError, match=r"'z' has shape \(4, 3\) but the other layers"):
+        weighted_linear_combination({"a": a[:2], "z": Refuses()}, {"a": 1.0, "z": 1.0})
+
+
+def test_wlc_of_rescaled_layers_makes_no_whole_score_arrays():
+    raw = _raw_layers((2000, 500), 1)  # 4 MB per layer
+    layers = _rescaled(raw, True)
+    tracemalloc.start()
+    try:
+        out = weighted_linear_combination(layers, dict.fromkeys(layers, 1.0), chunk_rows=50)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the result and chunk temporaries of 50 rows on each thread, no 4 MB score layer
+    assert peak < out.nbytes + 3 * 2**20
+
+
 @pytest.mark.parametrize(
     ("scores", "weights", "match"),
     [

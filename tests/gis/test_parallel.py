@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gis import settings
-from gis._parallel import run_chunks
+from gis._parallel import map_in_order, run_chunks
 from gis.overlay import apply_constraints, weighted_linear_combination
 from gis.transforms import rescale
 
@@ -63,6 +63,47 @@ def test_first_error_raised():
 
     with pytest.raises(ValueError, match="boom"):
         run_chunks(1000, 10, job, workers=2)
+
+
+def test_map_in_order_keeps_the_order_and_bounds_the_items_in_flight():
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def slow_first(i: int) -> int:
+        with lock:
+            started.append(i)
+        if i == 0:  # the first item finishes last: the others still wait for it
+            threading.Event().wait(0.2)
+        return i * i
+
+    results = []
+    for value in map_in_order(slow_first, range(20), workers=2):
+        # items are taken only as results are handed out: two per thread ahead at most
+        assert len(started) <= len(results) + 1 + 4
+        results.append(value)
+    assert results == [i * i for i in range(20)]
+    assert sorted(started) == list(range(20))
+
+
+def test_map_in_order_raises_the_first_error_and_runs_alone_on_a_worker():
+    def fail(i: int) -> int:
+        if i == 3:
+            raise ValueError("item 3")
+        return i
+
+    with pytest.raises(ValueError, match="item 3"):
+        list(map_in_order(fail, range(10), workers=2))
+    box: list[set[int]] = []
+
+    def inside() -> None:
+        seen: set[int] = set()
+        list(map_in_order(lambda i: seen.add(threading.get_ident()), range(50), workers=4))
+        box.append(seen)
+
+    t = threading.Thread(target=inside)
+    t.start()
+    t.join()
+    assert len(box[0]) == 1
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gis.errors import InputError
-from gis.transforms import TRANSFORMS, reclass, rescale
+from gis.transforms import TRANSFORMS, Rescaled, reclass, rescale
 
 X5 = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
 
@@ -566,6 +566,9 @@ def test_raw_functions_validate_too():
     f1=st.sampled_from([1.0, 0.0, 7.0]),
 )
 @settings(max_examples=150, deadline=None)
+# an upper threshold halfway between two float32 values (32768 and 32768 + 2**-8): the
+# cell at 32768 lies inside it on both paths
+@example(values=[32768.0], lo=1.0, width=32767.001953125, f0=0.0, f1=1.0)
 def test_linear_fast_path_equals_the_general_rule(values, lo, width, f0, f1):
     # explicit outside values take the general path; the defaults take the chunked one
     if f0 == f1:
@@ -707,6 +710,11 @@ def test_rescale_matches_whole_array_reference(data, name):
     rescale(in_place, name, out=in_place, **kw, **p)
     np.testing.assert_array_equal(in_place, got)
     np.testing.assert_array_equal(rescale(x.reshape(1, n), name, **kw, **p)[0], got)
+    # rows of a Rescaled, in any cut, are the same cells
+    lazy = Rescaled(x, name, **kw, **p)
+    cut = data.draw(st.integers(0, n))
+    np.testing.assert_array_equal(np.concatenate([lazy.rows(0, cut), lazy.rows(cut, n)]), got)
+    np.testing.assert_array_equal(lazy.compute(), got)
 
 
 def test_rescale_chunks_agree_with_one_chunk():
@@ -720,6 +728,26 @@ def test_rescale_chunks_agree_with_one_chunk():
         np.testing.assert_array_equal(rescale(x[r], "gaussian", **kw), whole[r])
     assert np.isnan(whole[5, 7])
     assert rescale(x, "ms_large").dtype == np.float32
+
+
+def test_rescaled_rows_of_callables_and_all_nan_inputs():
+    x = np.arange(12.0).reshape(4, 3)
+    lazy = Rescaled(x, lambda v: v**2)
+    np.testing.assert_array_equal(lazy.rows(1, 3), rescale(x, lambda v: v**2)[1:3])
+    assert lazy.rows(0, 4).dtype == np.float32
+    empty = Rescaled(np.full((2, 3), np.nan), "gaussian")
+    assert np.isnan(empty.rows(0, 1)).all() and empty.rows(0, 1).shape == (1, 3)
+
+
+def test_rescaled_checks_when_made_and_reads_the_values_later():
+    """The parameters are checked at once; the cells only when the scores are asked for."""
+    with pytest.raises(InputError, match="spread"):
+        Rescaled(np.arange(5.0), "gaussian", spread=-1.0)
+    x = np.arange(5.0, dtype=np.float32)
+    lazy = Rescaled(x, "linear", lower_threshold=0.0, upper_threshold=4.0)
+    x[0] = 4.0  # read when computed: the new value scores
+    assert lazy.rows(0, 1).tolist() == [1.0]
+    assert lazy.values is x and lazy.shape == (5,)
 
 
 def test_rescale_out_checked():
