@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ TILE: int = 64
 DENSE: int = 48
 
 #: Cells per chunk of the row-chunked steps and of the k-d tree lookups.
-_CHUNK_CELLS = 1 << 20
+_CHUNK_CELLS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ FEW_POINTS: int = 2048
 
 #: Query points measured against every point at once by :class:`_FewPoints` (bounds its
 #: temporaries to a few MB).
-_FEW_BLOCK = 1 << 20
+_FEW_BLOCK = 1 << 18
 
 
 class _FewPoints:
@@ -244,6 +244,7 @@ def nearest_point(
     max_distance: float | None = None,
     return_index: bool = True,
     mask: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
     workers: int | None = None,
 ) -> Nearest:
     """Exact distance from every cell centre to the nearest point, and which point it is.
@@ -269,6 +270,13 @@ def nearest_point(
     mask
         Boolean array of ``grid.shape``: tiles without a True cell are not
         measured (NaN distance, index -1), e.g. the sea around a country.
+    lower
+        C-contiguous float32 array of ``grid.shape`` (e.g. a distance to other
+        features) lowered in place and returned as ``distance``: each measured cell
+        takes the smaller of its value and its distance to the nearest point, the
+        cells of tiles not measured keep theirs (NaN stays NaN; with
+        ``max_distance`` every cell is capped). Needs ``return_index=False``; no
+        second grid is allocated.
     workers
         Threads for the k-d tree queries (default: :data:`gis.settings.workers`,
         every core when that is not positive).
@@ -309,6 +317,44 @@ def nearest_point(
     px, py, _ = points(np.ravel(x), np.ravel(y))
     if px.size == 0:
         raise NoDataError("no points to measure distance to (the layer is empty)")
+    if lower is not None and (
+        return_index
+        or not isinstance(lower, np.ndarray)
+        or lower.dtype != np.float32
+        or lower.shape != grid.shape
+        or not lower.flags.c_contiguous
+        or not lower.flags.writeable
+    ):
+        raise InputError(
+            f"lower must be a writable C-contiguous float32 array of the grid shape {grid.shape}, "
+            "with return_index=False"
+        )
+    tiles = None
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != grid.shape:
+            raise InputError(f"mask has shape {m.shape}, the grid {grid.shape}")
+        r0, r1 = _tile_bounds(grid.height, TILE)
+        c0, _ = _tile_bounds(grid.width, TILE)
+        tiles = np.flatnonzero(_tile_reduce(m, np.logical_or, r0, r1, c0).ravel())
+    return _nearest(grid, px, py, priority, offset, max_distance, return_index, tiles, lower,
+                    workers)  # fmt: skip
+
+
+def _nearest(
+    grid: Grid,
+    px: np.ndarray,
+    py: np.ndarray,
+    priority: Any,
+    offset: Any,
+    max_distance: float | None,
+    return_index: bool,
+    tiles: np.ndarray | None,
+    lower: np.ndarray | None,
+    workers: int | None,
+) -> Nearest:
+    """:func:`nearest_point` over the :data:`TILE` tiles numbered ``tiles`` (row-major;
+    all when None), into ``lower`` when given."""
     n_workers = cpu_count() if workers is None else int(workers)
     if priority is None:
         prio = np.zeros(px.size)
@@ -341,19 +387,19 @@ def nearest_point(
     cx = np.tile(tx, ty.size)
     cy = np.repeat(ty, tx.size)
     half = np.hypot(np.tile(hx, hy.size), np.repeat(hy, hx.size))
-    dist = np.empty(grid.shape, dtype="float32")
+    dist = np.empty(grid.shape, dtype="float32") if lower is None else lower
     index = np.empty(grid.shape, dtype="int32") if return_index else None
-    tiles = np.arange(cx.size)
-    if mask is not None:
-        m = np.asarray(mask, dtype=bool)
-        if m.shape != grid.shape:
-            raise InputError(f"mask has shape {m.shape}, the grid {grid.shape}")
-        tiles = np.flatnonzero(_tile_reduce(m, np.logical_or, r0, r1, c0).ravel())
-        dist.fill(np.nan)
+    if tiles is None:
+        tiles = np.arange(cx.size)
+    else:
+        if lower is None:
+            dist.fill(np.nan)
         if index is not None:
             index.fill(-1)
         if tiles.size == 0:
             return Nearest(dist, index)
+    # each measured cell gets its distance, or the smaller of it and its value in `lower`
+    put = _put if lower is None else _lower
     tree = _tree(np.column_stack([qx, qy]))
     centres = np.column_stack([cx[tiles], cy[tiles]])
     v0 = _best_at(tree, centres, qx, qy, qo, n_workers)  # min_j (d + offset) at centres, or above
@@ -393,17 +439,17 @@ def nearest_point(
                 rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
                 nr, nc = r1[i] - r0[i], c1[j] - c0[j]
                 if k == 0:
-                    dist[rows, cols] = cap
+                    put(dist[rows, cols], np.float32(cap))
                     if index is not None:
                         index[rows, cols] = -1
                     continue
-                dist[rows, cols] = value[t, :nr, :nc]
+                put(dist[rows, cols], value[t, :nr, :nc])
                 if index is not None and best is not None:
                     index[rows, cols] = by_rank[cand[t][best[t, :nr, :nc]]]
 
     run_chunks(len(jobs), 1, measure, workers=n_workers if n_workers > 0 else None)
     if dense:
-        _lookup_tiles(tree, xc, yc, dense, dist, cap, n_workers)
+        _lookup_tiles(tree, xc, yc, dense, dist, cap, n_workers, put)
     if math.isfinite(cap):
         far = dist > cap
         dist[far] = cap
@@ -420,8 +466,10 @@ def _lookup_tiles(
     dist: np.ndarray,
     cap: float,
     workers: int,
+    put: Callable[[np.ndarray, Any], None],
 ) -> None:
-    """Distances of the cells of ``tiles`` to their k-d tree nearest point, in batches."""
+    """Distances of the cells of ``tiles`` to their k-d tree nearest point, in batches,
+    each tile given to ``put(dist[tile], values)``."""
     bound = cap * (1.0 + 1e-9) + 1e-6 if math.isfinite(cap) else math.inf
     start = 0
     while start < len(tiles):
@@ -443,8 +491,18 @@ def _lookup_tiles(
         at = 0
         for rows, cols in batch:
             n = (rows.stop - rows.start) * (cols.stop - cols.start)
-            dist[rows, cols] = values[at : at + n].reshape(rows.stop - rows.start, -1)
+            put(dist[rows, cols], values[at : at + n].reshape(rows.stop - rows.start, -1))
             at += n
+
+
+def _put(cells: np.ndarray, values: Any) -> None:
+    """Set ``cells`` (a view) to ``values``."""
+    cells[...] = values
+
+
+def _lower(cells: np.ndarray, values: Any) -> None:
+    """Lower ``cells`` (a view) to ``values`` where those are smaller."""
+    np.minimum(cells, values, out=cells)
 
 
 def _edt(mask: np.ndarray, cell_size: float, workers: int) -> np.ndarray:
@@ -476,7 +534,8 @@ def _tile_reduce(
 
 
 def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Cells of the :data:`TILE` tiles where a point of ``pts`` may be nearer than ``out``.
+    """The :data:`TILE` tiles (row-major numbers) where a point of ``pts`` may be nearer
+    than ``out``.
 
     A tile whose centre is ``d0`` from the nearest point has every cell at least
     ``d0 - r`` from every point (``r`` its half diagonal); where the largest value
@@ -494,7 +553,7 @@ def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
     lower = d0.reshape(ty.size, tx.size) - np.hypot(hx[None, :], hy[:, None])
     top = _tile_reduce(out, np.maximum, r0, r1, c0)
     tiles = top >= lower * (1.0 - 1e-6) - 1e-3  # round-off margin: never skip a needed tile
-    return np.repeat(np.repeat(tiles, r1 - r0, axis=0), c1 - c0, axis=1)
+    return np.flatnonzero(tiles.ravel())
 
 
 def shape_distance(
@@ -582,12 +641,9 @@ def shape_distance(
     pts = pts[np.isfinite(pts).all(axis=1)]
     if pts.size:
         need = _may_be_nearer(grid, out, pts)  # tiles where a point can beat the raster
-        if need.any():
-            near_pts = nearest_point(
-                grid, pts[:, 0], pts[:, 1], max_distance=max_distance, return_index=False,
-                mask=need, workers=workers,
-            ).distance  # fmt: skip
-            np.fmin(out, near_pts, out=out)  # NaN: tiles not measured
+        if need.size:  # lowered in place there: no second grid
+            _nearest(grid, pts[:, 0], pts[:, 1], None, None, max_distance, False, need, out,
+                     workers)  # fmt: skip
     if math.isfinite(cap):
         np.minimum(out, np.float32(cap), out=out)
     return out

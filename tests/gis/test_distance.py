@@ -12,6 +12,7 @@ from shapely import LineString, box
 
 from gis import distance
 from gis.distance import euclidean_distance, nearest_point, shape_distance
+from gis.errors import InputError
 from gis.grid import Grid
 
 CRS = "EPSG:32650"
@@ -93,6 +94,52 @@ def _nearest_point_equals_brute_force(height, width, n, seed, with_offset, tied,
     alone = nearest_point(grid, x, y, priority=priority, offset=offset if with_offset else None,
                           max_distance=cap if capped else None, return_index=False)  # fmt: skip
     np.testing.assert_array_equal(alone.distance, want_d)
+    # lowering another distance in place: the smaller of the two in every cell
+    other = rng.uniform(0.0, 600.0, grid.shape).astype("float32")
+    lowered = other.copy()
+    into = nearest_point(grid, x, y, priority=priority, offset=offset if with_offset else None,
+                         max_distance=cap if capped else None, return_index=False,
+                         lower=lowered)  # fmt: skip
+    assert into.distance is lowered
+    np.testing.assert_array_equal(lowered, np.minimum(np.minimum(other, want_d), np.float32(cap)))
+
+
+def test_nearest_point_lowers_only_the_tiles_of_the_mask():
+    grid = Grid.from_bounds((0, 0, 1000, 1000), cell_size=10, crs=CRS)  # 100 x 100: 4 tiles
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[70, 10] = True  # one cell in the lower left tile
+    other = np.full(grid.shape, 500.0, dtype="float32")
+    nearest_point(grid, [5.0], [995.0], return_index=False, mask=mask, lower=other)
+    full = nearest_point(grid, [5.0], [995.0], return_index=False).distance
+    np.testing.assert_array_equal(other[64:, :64], np.minimum(full[64:, :64], 500.0))
+    assert (other[:64] == 500.0).all() and (other[:, 64:] == 500.0).all()
+    for bad in (other.astype("float64"), other[:, :50], other.T.copy()[:, :50]):
+        with pytest.raises(InputError, match="lower must be"):
+            nearest_point(grid, [5.0], [995.0], return_index=False, lower=bad)
+    with pytest.raises(InputError, match="return_index=False"):
+        nearest_point(grid, [5.0], [995.0], lower=other)
+
+
+def test_shape_distance_outside_parts_lower_the_raster_in_place():
+    """Lines leaving the grid: the points of their outer parts lower the transform's
+    result where they are nearer, with no second grid (nor a mask of cells)."""
+    import tracemalloc
+
+    grid = Grid.from_bounds((0, 0, 20_000, 20_000), cell_size=10, crs=CRS)  # 16 MB a grid
+    lines = [LineString([(-3000, y), (3000, y + 500)]) for y in range(500, 19_500, 6000)]
+    shape_distance(grid, lines)  # imports and caches outside the measurement
+    tracemalloc.start()
+    try:
+        got = shape_distance(grid, lines)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the float32 result, the one-byte mask of the transform and the look-ups of 262,144
+    # cells at a time (about 19 MB here): no second float32 grid, no mask of cells (the
+    # earlier code peaked at 81 MB)
+    assert peak < got.nbytes + grid.height * grid.width + 24 * 2**20
+    want = np.minimum.reduce([shape_distance(grid, [line]) for line in lines])
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize(("n", "cell"), [(1, 10.0), (7, 25.0), (300, 100.0), (3000, 30.0)])
