@@ -428,6 +428,7 @@ def compute_blocks(
     overwrite: bool = False,
     overviews: bool = True,
     compress: bool = True,
+    statistics: bool | None = None,
     collect: Callable[[Window, Mapping[str, np.ndarray]], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Path]:
@@ -454,7 +455,7 @@ def compute_blocks(
         Cells of input each window reads around its core.
     bytes_per_cell
         Working set of ``function`` per cell of the read rectangle, to size windows.
-    overwrite, overviews, compress
+    overwrite, overviews, compress, statistics
         As :class:`gis.io.WindowWriter`.
     collect
         Called in this process as ``collect(window, cores)`` for every finished
@@ -503,7 +504,8 @@ def compute_blocks(
         with open_raster(p, grid=grid):
             pass
     writer = WindowWriter(grid, outputs, overwrite=overwrite, overviews=overviews,
-                          compress=compress, memory_budget=engine.budget)  # fmt: skip
+                          compress=compress, statistics=statistics,
+                          memory_budget=engine.budget)  # fmt: skip
     if engine.kind == "dask":
         results = _run_dask(windows, function, names, inputs, grid, halo, engine)
     else:

@@ -510,7 +510,11 @@ class WindowWriter:
 
         With neither ``overviews`` nor ``compress`` the files are scratch rasters: plain
         tiled, uncompressed GeoTIFFs written once, straight into their temporaries (no
-        COG rewrite), with the same statistics, descriptions, units and tags.
+        COG rewrite), with the same descriptions, units and tags.
+    statistics
+        Band statistics (``STATISTICS_*`` tags) of float outputs, taken as the windows
+        arrive; default: for the COG outputs, not for scratch rasters (read back, not
+        displayed, so no run uses them).
     memory_budget
         Bytes, to size GDAL's block cache (:func:`gdal_env`).
 
@@ -544,6 +548,7 @@ class WindowWriter:
         overwrite: bool = False,
         overviews: bool = True,
         compress: bool = True,
+        statistics: bool | None = None,
         memory_budget: int | None = None,
     ) -> None:
         if not outputs:
@@ -553,6 +558,7 @@ class WindowWriter:
         self.overwrite = overwrite
         self.overviews = overviews
         self.compress = compress
+        self.statistics = (overviews or compress) if statistics is None else bool(statistics)
         self.memory_budget = memory_budget
         self.targets: dict[str, Path] = {}
         for name, out in self.outputs.items():
@@ -632,7 +638,7 @@ class WindowWriter:
         set to a finite ``nodata`` only when needed, else they are the caller's arrays.
         """
         values = np.ascontiguousarray(bands, dtype=np.float32)
-        for stats, band in zip(self._stats[name], values, strict=True):
+        for stats, band in zip(self._stats[name], values if self.statistics else (), strict=False):
             stats.add(band)
         if not math.isnan(out.nodata):
             values = _nan_filled(values, np.float32(out.nodata), copy=values is bands)
@@ -702,7 +708,9 @@ class WindowWriter:
                     block = np.asarray(part, dtype=out.dtype)
                 else:
                     block = np.asarray(part, dtype=np.float32)
-                    for stats, band in zip(self._stats[name], block, strict=True):
+                    for stats, band in zip(
+                        self._stats[name], block if self.statistics else (), strict=False
+                    ):
                         stats.add(band)
                     if not math.isnan(out.nodata):  # into a buffer reused for every band
                         block = _nan_filled(

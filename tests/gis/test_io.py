@@ -164,7 +164,8 @@ def test_overview_pyramid_matches_gdal_average(tmp_path, shape, nodata):
 @given(
     rows=st.integers(1, 40),
     cols=st.integers(1, 40),
-    value=st.floats(-1e6, 1e6, width=32),
+    # subnormal values have no relative precision left for the fractional weights
+    value=st.floats(-1e6, 1e6, width=32, allow_subnormal=False),
     seed=st.integers(0, 2**16),
 )
 def test_overview_halving_keeps_constants_and_gaps(rows, cols, value, seed):
@@ -373,7 +374,13 @@ def test_every_geotiff_written_is_a_cog(tmp_path, grid600, layer600):
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") is None
         w = windows[0]
         np.testing.assert_array_equal(src.read(1)[w.core], layer600[w.core])
-        assert "STATISTICS_MEAN" in src.tags(1)
+        assert "STATISTICS_MEAN" not in src.tags(1)  # no run reads a scratch raster's
+    with io.WindowWriter(grid600, scratch, compress=False, overviews=False, overwrite=True,
+                         statistics=True) as writer:  # fmt: skip
+        writer.write(windows[0], {"u": layer600[windows[0].read]})
+    with rasterio.open(tmp_path / "u.tif") as src:
+        core = layer600[windows[0].core]
+        assert float(src.tags(1)["STATISTICS_MAXIMUM"]) == float(np.nanmax(core))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["a.tif", "s.tif", "b.tif", "f.tif", "i.tif", "raw.tif", "u.tif"]
     )
