@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyogrio
@@ -43,3 +46,13 @@ def check_decision_outputs(out: Path, *, regions: int, total_ha: float, draws: i
     html = (out / "map.html").read_text(encoding="utf-8")
     assert f"Probability of selection ({draws} weight draws)" in html
     assert "contrib_market" in html and "mc_p_same_rank" in html
+
+
+def traced_peak(function: Callable[[], Any]) -> tuple[Any, int]:
+    """``function()`` and the peak bytes Python allocated while it ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        value = function()
+        return value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

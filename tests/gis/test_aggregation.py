@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -22,6 +20,7 @@ from gis.overlay import (
     weighted_linear_combination,
     weighted_product,
 )
+from tests.helpers import traced_peak
 
 pymcdm_methods = pytest.importorskip("pymcdm.methods")
 
@@ -195,12 +194,9 @@ def test_every_method_leaves_inputs_untouched_and_stays_in_range(method):
 def test_owa_temporaries_are_bounded():
     rows, cols = 1000, 500
     layers = {k: np.full((rows, cols), 0.5, dtype=np.float32) for k in "abcdef"}
-    tracemalloc.start()
-    try:
-        out = ordered_weighted_average(layers, dict.fromkeys(layers, 1.0), orness=0.7)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    out, peak = traced_peak(
+        lambda: ordered_weighted_average(layers, dict.fromkeys(layers, 1.0), orness=0.7)
+    )
     # the result plus a few float64 chunk temporaries of 6 layers x ~65 000 cells (3 MB each)
     assert peak < out.nbytes + 20 * 2**20
     np.testing.assert_allclose(out, 0.5)

@@ -14,6 +14,7 @@ from gis import distance
 from gis.distance import euclidean_distance, nearest_point, shape_distance
 from gis.errors import InputError
 from gis.grid import Grid
+from tests.helpers import traced_peak
 
 CRS = "EPSG:32650"
 
@@ -123,17 +124,10 @@ def test_nearest_point_lowers_only_the_tiles_of_the_mask():
 def test_shape_distance_outside_parts_lower_the_raster_in_place():
     """Lines leaving the grid: the points of their outer parts lower the transform's
     result where they are nearer, with no second grid (nor a mask of cells)."""
-    import tracemalloc
-
     grid = Grid.from_bounds((0, 0, 20_000, 20_000), cell_size=10, crs=CRS)  # 16 MB a grid
     lines = [LineString([(-3000, y), (3000, y + 500)]) for y in range(500, 19_500, 6000)]
     shape_distance(grid, lines)  # imports and caches outside the measurement
-    tracemalloc.start()
-    try:
-        got = shape_distance(grid, lines)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    got, peak = traced_peak(lambda: shape_distance(grid, lines))
     # the float32 result, the one-byte mask of the transform and the look-ups of 262,144
     # cells at a time (about 19 MB here): no second float32 grid, no mask of cells (the
     # earlier code peaked at 81 MB)

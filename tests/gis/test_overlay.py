@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tracemalloc
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +22,7 @@ from gis.overlay import (
     normalize_weights,
     weighted_linear_combination,
 )
+from tests.helpers import traced_peak
 
 CRS = "EPSG:32635"
 NAN = np.nan
@@ -217,12 +217,7 @@ def test_wlc_lazy_layers_are_not_held_together():
     rows, cols = 1000, 500  # 2 MB per float32 layer
     layers = {k: (lambda v=i: np.full((rows, cols), v / 10, dtype=np.float32)) for i, k in
               enumerate("abcdef")}  # fmt: skip
-    tracemalloc.start()
-    try:
-        out = weighted_linear_combination(layers, dict.fromkeys(layers, 1.0))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    out, peak = traced_peak(lambda: weighted_linear_combination(layers, dict.fromkeys(layers, 1.0)))
     # the result, one produced layer and the float64 chunk buffers (about 0.5 MB each)
     assert peak < 2 * out.nbytes + 2 * 2**20
     np.testing.assert_allclose(out, 0.25, rtol=1e-6)
@@ -274,12 +269,7 @@ def test_wlc_temporaries_are_bounded():
     rows, cols = 1000, 500  # 2 MB per float32 layer
     layers = {k: np.full((rows, cols), 0.5, dtype=np.float32) for k in "abcdef"}
     weights = dict.fromkeys(layers, 1.0)
-    tracemalloc.start()
-    try:
-        out = weighted_linear_combination(layers, weights)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    out, peak = traced_peak(lambda: weighted_linear_combination(layers, weights))
     assert out.nbytes == rows * cols * 4
     # the result plus two float64 chunk buffers of about 65 000 cells (1 MB)
     assert peak < out.nbytes + 2 * 2**20
@@ -344,12 +334,9 @@ def test_wlc_does_not_compute_a_row_layer_of_weight_zero():
 def test_wlc_of_rescaled_layers_makes_no_whole_score_arrays():
     raw = _raw_layers((2000, 500), 1)  # 4 MB per layer
     layers = _rescaled(raw, True)
-    tracemalloc.start()
-    try:
-        out = weighted_linear_combination(layers, dict.fromkeys(layers, 1.0), chunk_rows=50)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    out, peak = traced_peak(
+        lambda: weighted_linear_combination(layers, dict.fromkeys(layers, 1.0), chunk_rows=50)
+    )
     # the result and chunk temporaries of 50 rows on each thread, no 4 MB score layer
     assert peak < out.nbytes + 3 * 2**20
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from shapely.geometry import box
@@ -18,6 +16,7 @@ from gis.sensitivity import (
     weight_sweep,
 )
 from gis.weights import ahp
+from tests.helpers import traced_peak
 
 RNG = np.random.default_rng(11)
 SHAPE = (14, 10)
@@ -124,12 +123,7 @@ def test_memory_does_not_grow_with_draws():
     big = {k: RNG.random((400, 300)).astype(np.float32) for k in "abc"}
 
     def peak(draws):
-        tracemalloc.start()
-        try:
-            monte_carlo(big, WEIGHTS, draws=draws, top_percent=10)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        return traced_peak(lambda: monte_carlo(big, WEIGHTS, draws=draws, top_percent=10))[1]
 
     few, many = peak(3), peak(30)
     assert many < few * 1.2 + 2**20

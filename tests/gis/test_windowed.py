@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from gis.windowed import (
     windowed_overlay,
 )
 from gis.windows import Window, plan_windows, run_windows
+from tests.helpers import traced_peak
 
 CELL = 100.0
 
@@ -276,12 +276,11 @@ def test_peak_memory_follows_window_not_grid(tmp_path):
     window_cells = 64 * 64
     budget = _budget(window_cells, overlay_bytes_per_cell(3))  # ~ 250 kB
     gc.collect()
-    tracemalloc.start()
-    try:
-        windowed_overlay(paths, transforms, weights, tmp_path / "s.tif", memory_budget=budget)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(
+        lambda: windowed_overlay(
+            paths, transforms, weights, tmp_path / "s.tif", memory_budget=budget
+        )
+    )
     full_layer = grid.size * 4
     assert peak < 3 * budget
     assert peak < full_layer  # not even one whole-grid float32 layer
