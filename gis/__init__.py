@@ -58,7 +58,7 @@ _API: dict[str, str] = {
     **dict.fromkeys(["market_potential", "raster_potential"], "gis.potential"),
     **dict.fromkeys(["category_diversity", "point_diversity"], "gis.diversity"),
     "class_access": "gis.access",
-    **dict.fromkeys(["TRANSFORMS", "rescale"], "gis.transforms"),
+    **dict.fromkeys(["TRANSFORMS", "Rescaled", "rescale"], "gis.transforms"),
     **dict.fromkeys(
         [
             "AGGREGATIONS",

@@ -67,7 +67,10 @@ input without a finite cell gives all NaN.
 
 :data:`TRANSFORMS` maps each name to its raw function, which takes
 ``(values, **params)`` and returns ``F`` on the whole array as float64.
-:func:`reclass` scores categorical rasters by lookup.
+:class:`Rescaled` is the same rescale settled once and evaluated a few rows at a time when
+read: :func:`gis.overlay.weighted_linear_combination` combines such layers chunk by chunk in
+the cache, with no whole-raster score arrays. :func:`reclass` scores categorical rasters by
+lookup.
 """
 
 from __future__ import annotations
