@@ -307,13 +307,7 @@ def weighted_linear_combination(
     by_rows = {k: layer for k in w if isinstance(layer := scores[k], RowLayer)}
     shape = next(iter(given.values())).shape if given else None
     for key, row_layer in by_rows.items():
-        if shape is None:
-            shape = tuple(row_layer.shape)
-        elif tuple(row_layer.shape) != shape:
-            raise InputError(
-                f"score layer {key!r} has shape {tuple(row_layer.shape)} but the other "
-                f"layers have shape {shape}; all layers must be on the same grid"
-            )
+        shape = _checked_shape(key, tuple(row_layer.shape), shape)
     if out is not None:
         if (
             not isinstance(out, np.ndarray)
@@ -344,7 +338,6 @@ def weighted_linear_combination(
             out = np.empty(shape, dtype=np.float32)
         layers = [given[k] if k in given else by_rows[k] for k in order]
         return _combine_rows(out, layers, steps, chunk_rows)
-    local = threading.local()  # one float64 chunk buffer per thread, reused
     for step, (key, (share, keep)) in enumerate(zip(order, steps, strict=True)):
         layer = scores[key]
         arr: np.ndarray | RowLayer
@@ -367,7 +360,7 @@ def weighted_linear_combination(
                 f"score layer {key!r} was produced in the memory of out; "
                 "produce each layer in its own array"
             )
-        _blend(out, arr, share, keep, first=step == 0, chunk_rows=chunk_rows, local=local)
+        _combine_rows(out, [arr], [(share, keep)], chunk_rows, first=step == 0)
         del arr, layer
     assert out is not None  # at least one weight is positive
     return out
@@ -396,21 +389,25 @@ def _produce(key: str, layer: Any, shape: tuple[int, ...] | None) -> np.ndarray 
     """Call a lazily given score layer and check its array (or row layer)."""
     made = layer()
     if isinstance(made, RowLayer):
-        if shape is not None and tuple(made.shape) != shape:
-            raise InputError(
-                f"score layer {key!r} has shape {tuple(made.shape)} but the other layers "
-                f"have shape {shape}; all layers must be on the same grid"
-            )
+        _checked_shape(key, tuple(made.shape), shape)
         return made
     arr = as_numeric_array(made, f"score layer {key!r}")
     if arr.ndim < 1:
         raise InputError(f"score layer {key!r} is a scalar; give arrays (rows x columns)")
-    if shape is not None and arr.shape != shape:
+    _checked_shape(key, arr.shape, shape)
+    return arr
+
+
+def _checked_shape(
+    key: str, got: tuple[int, ...], shape: tuple[int, ...] | None
+) -> tuple[int, ...]:
+    """``got``, the shape of layer ``key``, if it is the common ``shape`` (or the first)."""
+    if shape is not None and got != shape:
         raise InputError(
-            f"score layer {key!r} has shape {arr.shape} but the other layers have shape "
+            f"score layer {key!r} has shape {got} but the other layers have shape "
             f"{shape}; all layers must be on the same grid"
         )
-    return arr
+    return got
 
 
 def _thread_rows(shape: tuple[int, ...], chunk_rows: int | None, *, computed: bool) -> int:
@@ -460,11 +457,15 @@ def _combine_rows(
     layers: list[np.ndarray | RowLayer],
     steps: list[tuple[float, float]],
     chunk_rows: int | None,
+    *,
+    first: bool = True,
 ) -> np.ndarray:
-    """Every layer combined into ``out`` a chunk of rows at a time, on every core.
+    """``layers`` combined into ``out`` a chunk of rows at a time, on every core: each
+    layer's step (:func:`_mix`), the first layer copied when ``first``.
 
     Each chunk of ``out`` is written while in the cache, and a :class:`RowLayer` is
-    computed for that chunk only; the cells get the same values as layer by layer.
+    computed for that chunk only; the cells get the same values whether the layers come
+    all at once or one call each.
     """
     shape = out.shape
     by_rows = [isinstance(layer, RowLayer) for layer in layers]
@@ -482,7 +483,7 @@ def _combine_rows(
                     f"a score layer gave rows of shape {new.shape} for rows {start}-{stop} "
                     f"of shape {part.shape}"
                 )
-            if k == 0:
+            if k == 0 and first:
                 if not _same_array(new, part):
                     part[...] = new
             else:
@@ -490,35 +491,6 @@ def _combine_rows(
 
     run_chunks(shape[0], rows, job)
     return out
-
-
-def _blend(
-    out: np.ndarray,
-    arr: np.ndarray | RowLayer,
-    share: float,
-    keep: float,
-    *,
-    first: bool,
-    chunk_rows: int | None,
-    local: threading.local,
-) -> None:
-    """One layer's step (:func:`_mix`) over the whole of ``out``; ``out = arr`` for the
-    ``first``. A row layer is computed chunk by chunk as it is added."""
-    shape = out.shape
-    computed = isinstance(arr, RowLayer)
-    rows = _thread_rows(shape, chunk_rows, computed=computed)
-    buf_shape = (min(rows, shape[0]), *shape[1:])
-
-    def blend(start: int, stop: int) -> None:
-        new = arr.rows(start, stop) if computed else arr[start:stop]  # type: ignore[union-attr,index]
-        if first:
-            if not _same_array(new, out[start:stop]):
-                out[start:stop] = new
-            return
-        acc = _buffer(local, buf_shape)[: stop - start]
-        _mix(out[start:stop], new, share, keep, acc)
-
-    run_chunks(shape[0], rows, blend)
 
 
 # ---------------------------------------------------------------------- cell-wise engine

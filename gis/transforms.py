@@ -1539,9 +1539,7 @@ from_scale, to_scale, **params
                 f"rescale: out must be a C-contiguous float32 array of shape {self.shape}; "
                 "pass np.empty(values.shape, dtype=np.float32)"
             )
-        if self._whole is not None:
-            if self._result is not None:
-                return self._result if out is None else _copied(self._result, out)
+        if self._whole is not None:  # a callable or all-NaN input: the whole array at once
             return self._whole(out)
         res = np.empty(self.shape, dtype=np.float32) if out is None else out
         dst = res.reshape(-1)
@@ -1560,11 +1558,6 @@ from_scale, to_scale, **params
         n = math.prod(self.shape[1:])
         cells = self._cells(start * n, stop * n)
         return cells.astype(np.float32, copy=False).reshape(stop - start, *self.shape[1:])
-
-
-def _copied(src: np.ndarray, out: np.ndarray) -> np.ndarray:
-    out[...] = src
-    return out
 
 
 #: Elements per chunk of :func:`rescale` (the float64 temporaries stay in cache).

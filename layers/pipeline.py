@@ -366,8 +366,12 @@ def criterion_scores(
 
 def score_criterion(function: str, raw: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
     """The transform of ``raw`` with explicit parameters, as an array."""
-    scores = criterion_scores(function, raw, params)
-    return scores if isinstance(scores, np.ndarray) else scores.compute()
+    return _computed(criterion_scores(function, raw, params))
+
+
+def _computed(scores: np.ndarray | Rescaled) -> np.ndarray:
+    """The scores as an array (a :class:`~gis.transforms.Rescaled` computed whole)."""
+    return scores.compute() if isinstance(scores, Rescaled) else scores
 
 
 def empty_score(rule: str, shape: tuple[int, int]) -> np.ndarray | None:
@@ -1014,11 +1018,11 @@ class ScoreBlock:
                 else:  # a score already (hub access, city size, an empty rule)
                     scores[source] = arrays[source]
             w = normalize_weights({s: wt for s, wt in parts})
-            if len(scores) > 1:
-                out[factor] = weighted_linear_combination(scores, w)
-            else:
-                only = next(iter(scores.values()))
-                out[factor] = only.compute() if isinstance(only, Rescaled) else only
+            out[factor] = (
+                weighted_linear_combination(scores, w)
+                if len(scores) > 1
+                else _computed(next(iter(scores.values())))
+            )
         composite = aggregate(out, self.weights, method=self.aggregation,
                               **self.aggregation_options)  # fmt: skip
         inside = arrays["inside"] > 0.5

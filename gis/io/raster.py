@@ -638,8 +638,7 @@ class WindowWriter:
         set to a finite ``nodata`` only when needed, else they are the caller's arrays.
         """
         values = np.ascontiguousarray(bands, dtype=np.float32)
-        for stats, band in zip(self._stats[name], values if self.statistics else (), strict=False):
-            stats.add(band)
+        self._add_statistics(name, values)
         if not math.isnan(out.nodata):
             values = _nan_filled(values, np.float32(out.nodata), copy=values is bands)
         self._held[name] = list(values)
@@ -708,16 +707,19 @@ class WindowWriter:
                     block = np.asarray(part, dtype=out.dtype)
                 else:
                     block = np.asarray(part, dtype=np.float32)
-                    for stats, band in zip(
-                        self._stats[name], block if self.statistics else (), strict=False
-                    ):
-                        stats.add(band)
+                    self._add_statistics(name, block)
                     if not math.isnan(out.nodata):  # into a buffer reused for every band
                         block = _nan_filled(
                             block, np.float32(out.nodata), copy=True, out=self._buffer(block)
                         )
                 piece = RioWindow(window.col, window.row + start, window.width, stop - start)
                 dst.write(block, window=piece)
+
+    def _add_statistics(self, name: str, bands: np.ndarray) -> None:
+        """Fold the float ``bands`` of output ``name`` into its statistics, if it keeps any."""
+        if self.statistics:
+            for stats, band in zip(self._stats[name], bands, strict=True):
+                stats.add(band)
 
     def _buffer(self, like: np.ndarray) -> np.ndarray:
         """A float32 array shaped like ``like`` in memory the writer reuses for every band."""
