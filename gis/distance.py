@@ -122,10 +122,17 @@ class _FewPoints:
         return np.concatenate(counts) if return_length else lists
 
 
-def _tree(data: np.ndarray) -> Any:
+#: Cell-point pairs above which the cell-by-cell look-ups of dense tiles use scipy's k-d
+#: tree even for a few points (about 0.07 s of brute force; importing the tree costs 0.2 s
+#: once).
+BRUTE_FORCE_PAIRS: int = 1 << 24
+
+
+def _tree(data: np.ndarray, queries: int = 0) -> Any:
     """A nearest-point search over ``data`` (n x 2): :class:`_FewPoints` for up to
-    :data:`FEW_POINTS` points, else scipy's k-d tree (imported only then)."""
-    if len(data) <= FEW_POINTS:
+    :data:`FEW_POINTS` points unless ``queries`` look-ups would measure more than
+    :data:`BRUTE_FORCE_PAIRS` pairs, else scipy's k-d tree (imported only then)."""
+    if len(data) <= FEW_POINTS and len(data) * queries <= BRUTE_FORCE_PAIRS:
         return _FewPoints(data)
     from scipy.spatial import cKDTree
 
@@ -352,9 +359,15 @@ def _nearest(
     tiles: np.ndarray | None,
     lower: np.ndarray | None,
     workers: int | None,
+    ceiling: np.ndarray | None = None,
 ) -> Nearest:
     """:func:`nearest_point` over the :data:`TILE` tiles numbered ``tiles`` (row-major;
-    all when None), into ``lower`` when given."""
+    all when None), into ``lower`` when given.
+
+    ``ceiling`` (with ``lower``, no ``offset``) is the largest value of ``lower`` in each
+    tile of ``tiles``: a point farther than it from every cell of a tile cannot lower
+    any of them, so it is no candidate there.
+    """
     n_workers = cpu_count() if workers is None else int(workers)
     if priority is None:
         prio = np.zeros(px.size)
@@ -404,6 +417,8 @@ def _nearest(
     centres = np.column_stack([cx[tiles], cy[tiles]])
     v0 = _best_at(tree, centres, qx, qy, qo, n_workers)  # min_j (d + offset) at centres, or above
     reach = np.minimum(v0 + half[tiles], cap + half[tiles]) + half[tiles]
+    if ceiling is not None and lower is not None and offset is None:
+        reach = np.fmin(reach, ceiling + half[tiles])  # NaN: no bound
     reach = reach * (1.0 + 1e-9) + 1e-6  # round-off margin: never miss a candidate
     dense: list[tuple[slice, slice]] = []
     n_cols = c0.size
@@ -471,6 +486,9 @@ def _lookup_tiles(
     """Distances of the cells of ``tiles`` to their k-d tree nearest point, in batches,
     each tile given to ``put(dist[tile], values)``."""
     bound = cap * (1.0 + 1e-9) + 1e-6 if math.isfinite(cap) else math.inf
+    if isinstance(tree, _FewPoints):  # many cells against every point: a k-d tree is cheaper
+        cells = sum((r.stop - r.start) * (c.stop - c.start) for r, c in tiles)
+        tree = _tree(tree.data, queries=cells)
     start = 0
     while start < len(tiles):
         batch: list[tuple[slice, slice]] = []
@@ -533,9 +551,9 @@ def _tile_reduce(
     return result
 
 
-def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
+def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`TILE` tiles (row-major numbers) where a point of ``pts`` may be nearer
-    than ``out``.
+    than ``out``, and the largest value of ``out`` in each.
 
     A tile whose centre is ``d0`` from the nearest point has every cell at least
     ``d0 - r`` from every point (``r`` its half diagonal); where the largest value
@@ -553,7 +571,8 @@ def _may_be_nearer(grid: Grid, out: np.ndarray, pts: np.ndarray) -> np.ndarray:
     lower = d0.reshape(ty.size, tx.size) - np.hypot(hx[None, :], hy[:, None])
     top = _tile_reduce(out, np.maximum, r0, r1, c0)
     tiles = top >= lower * (1.0 - 1e-6) - 1e-3  # round-off margin: never skip a needed tile
-    return np.flatnonzero(tiles.ravel())
+    need = np.flatnonzero(tiles.ravel())
+    return need, top.ravel()[need].astype("float64")
 
 
 def shape_distance(
@@ -640,10 +659,10 @@ def shape_distance(
     pts = np.concatenate(point_sets)
     pts = pts[np.isfinite(pts).all(axis=1)]
     if pts.size:
-        need = _may_be_nearer(grid, out, pts)  # tiles where a point can beat the raster
+        need, highest = _may_be_nearer(grid, out, pts)  # tiles where a point can beat it
         if need.size:  # lowered in place there: no second grid
             _nearest(grid, pts[:, 0], pts[:, 1], None, None, max_distance, False, need, out,
-                     workers)  # fmt: skip
+                     workers, ceiling=highest)  # fmt: skip
     if math.isfinite(cap):
         np.minimum(out, np.float32(cap), out=out)
     return out

@@ -378,13 +378,26 @@ def _halve(values: np.ndarray, nodata: float) -> np.ndarray:
         """Even sides: every 2 x 2 mean at once, then the blocks with a gap one by one."""
         out = result[r0:r1]
         top, bottom = values[2 * r0 : 2 * r1 : 2], values[2 * r0 + 1 : 2 * r1 : 2]
-        pair = top + bottom
-        np.add(pair[:, 0::2], pair[:, 1::2], out=out)
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge nodata: fixed below
+            pair = top + bottom
+            np.add(pair[:, 0::2], pair[:, 1::2], out=out)
         out *= np.float32(0.25)
         gap = np.isnan(out)
         if not math.isnan(nodata):
             g = (top == fill) | (bottom == fill)
             gap |= g[:, 0::2] | g[:, 1::2]
+        if not gap.any():
+            return
+        # blocks with nothing valid (large nodata areas) get nodata here, at full speed:
+        # only the few with some cells missing are averaged one by one below
+        if math.isnan(nodata):
+            some = np.fmax(top, bottom)  # NaN only where both are missing
+            gap &= ~np.isnan(np.fmax(some[:, 0::2], some[:, 1::2]))
+        else:
+            none = missing(top) & missing(bottom)
+            none = none[:, 0::2] & none[:, 1::2]
+            out[none] = fill
+            gap &= ~none
         i, j = np.nonzero(gap)
         if i.size:
             v = np.stack([top[i, 2 * j], top[i, 2 * j + 1], bottom[i, 2 * j], bottom[i, 2 * j + 1]])

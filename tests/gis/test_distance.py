@@ -228,6 +228,27 @@ def test_mixed_points_and_lines_is_the_minimum_of_the_two_paths():
     assert (shapes_only[raster] == 0).all()
 
 
+@pytest.mark.parametrize("pairs", [0, 2**62])  # the look-ups by k-d tree, or by brute force
+def test_outer_parts_lower_the_transform_exactly_as_their_points_do(monkeypatch, pairs):
+    """Outer parts are points every cell_size metres along them; each tile looks only at
+    the points that could beat its largest value, yet every cell gets the minimum."""
+    monkeypatch.setattr(distance, "BRUTE_FORCE_PAIRS", pairs)
+    grid = Grid.from_bounds((0, 0, 6000, 5000), cell_size=10, crs=CRS)
+    rng = np.random.default_rng(12)
+    starts = rng.uniform(0, 6000, (30, 2))
+    lines = shapely.linestrings(np.stack([starts, starts + rng.normal(0, 2500, (30, 2))], axis=1))
+    frame = shapely.box(*grid.bounds)
+    inside, outer = shapely.intersection(lines, frame), shapely.difference(lines, frame)
+    outer = outer[~shapely.is_empty(outer)]
+    assert outer.size >= 5  # several lines leave the grid
+    xy = shapely.get_coordinates(shapely.segmentize(outer, 10.0))
+    want = np.minimum(
+        shape_distance(grid, inside[~shapely.is_empty(inside)]),
+        nearest_point(grid, xy[:, 0], xy[:, 1], return_index=False).distance,
+    )
+    np.testing.assert_array_equal(shape_distance(grid, lines), want)
+
+
 def test_shape_distance_parts_outside_the_grid_count_where_nearer():
     grid = Grid.from_bounds((0, 0, 100, 10), cell_size=10, crs=CRS)
     # a line running outside along the whole top edge, 5 m above it, touching the grid

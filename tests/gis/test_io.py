@@ -112,6 +112,10 @@ def test_overview_halving_by_hand():
     np.testing.assert_array_equal(raster._halve(a, math.nan), [[4.0, np.nan]])
     b = np.array([[1, -9, 2, 2], [-9, -9, 2, 2]], dtype="float32")
     np.testing.assert_array_equal(raster._halve(b, -9.0), [[1.0, 2.0]])
+    # a block of nodata alone stays nodata, even one whose sum overflows float32
+    low = np.finfo(np.float32).min
+    d = np.array([[low, low, 1, low], [low, low, 5, np.nan]], dtype="float32")
+    np.testing.assert_array_equal(raster._halve(d, float(low)), [[low, 3.0]])
     # 9 x 7 -> 5 x 4: each overview cell covers 1.8 x 1.75 cells, partly covered cells
     # weigh by their share (GDAL's average): (0 + 0.75 * 1 + 0.8 * 7 + 0.6 * 8) / 3.15
     c = np.arange(63, dtype="float32").reshape(9, 7)
