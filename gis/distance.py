@@ -16,7 +16,8 @@ and polygons to :func:`shape_distance` and takes the smaller of the two.
 * :func:`shape_distance` rasterises lines and polygons (every touched cell,
   polygons filled) and runs a Euclidean distance transform
   (exact, separable, on threads: the ``edt`` package); parts outside the grid are
-  densified to points every cell and measured with :func:`nearest_point`.
+  densified to points every cell and lower that result in place where they are
+  nearer, each tile looking only at the points that could beat its largest value.
 """
 
 from __future__ import annotations

@@ -429,6 +429,7 @@ def compute_blocks(
     overviews: bool = True,
     compress: bool = True,
     statistics: bool | None = None,
+    sparse: bool = False,
     collect: Callable[[Window, Mapping[str, np.ndarray]], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Path]:
@@ -455,7 +456,7 @@ def compute_blocks(
         Cells of input each window reads around its core.
     bytes_per_cell
         Working set of ``function`` per cell of the read rectangle, to size windows.
-    overwrite, overviews, compress, statistics
+    overwrite, overviews, compress, statistics, sparse
         As :class:`gis.io.WindowWriter`.
     collect
         Called in this process as ``collect(window, cores)`` for every finished
@@ -504,7 +505,7 @@ def compute_blocks(
         with open_raster(p, grid=grid):
             pass
     writer = WindowWriter(grid, outputs, overwrite=overwrite, overviews=overviews,
-                          compress=compress, statistics=statistics,
+                          compress=compress, statistics=statistics, sparse=sparse,
                           memory_budget=engine.budget)  # fmt: skip
     if engine.kind == "dask":
         results = _run_dask(windows, function, names, inputs, grid, halo, engine)

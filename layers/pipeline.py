@@ -1207,7 +1207,7 @@ def compute_windowed(
             outs = {n: raster_output(n) for n in arrays}
             whole_paths.update(compute_blocks(
                 grid, _Given(arrays), outs, engine=Engine("memory"),
-                overviews=keep_raw, compress=keep_raw,
+                overviews=keep_raw, compress=keep_raw, sparse=not keep_raw,
             ))  # fmt: skip
             del arrays
     sampled = tuple(c.name for c in criteria if c.name in ok and needs_sample(c))
@@ -1231,8 +1231,9 @@ def compute_windowed(
     open_moments = [c.name for c in windowed if needs_moments(c) and c.name in names]
     sampler = Sampler(sampled, step, ranges=[n for n in open_range if n in names],
                       moments=open_moments)  # fmt: skip
+    # outside is nodata (read back as NaN, never > 0.5): a sparse scratch raster omits its tiles
     raw_outputs["inside"] = RasterOutput(raw_folder / "region.tif", "cell centre in region",
-                                         "0/1")  # fmt: skip
+                                         "1 = in region", nodata=0.0)  # fmt: skip
 
     def collect(window: Window, cores: Mapping[str, np.ndarray]) -> None:
         sampler(window, cores)
@@ -1245,7 +1246,7 @@ def compute_windowed(
         grid, MeasureBlock(ctx, area, windowed, ctx.inside if area is None else None),
         raw_outputs, engine=engine,
         halo=halo, bytes_per_cell=RAW_BYTES_PER_CELL, collect=collect,
-        overviews=keep_raw, compress=keep_raw,
+        overviews=keep_raw, compress=keep_raw, sparse=not keep_raw,
         progress=None if progress_cb is None else (lambda d, t: progress_cb("measures", d, t)),
     )  # fmt: skip
     raw_paths.update(whole_paths)

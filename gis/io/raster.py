@@ -528,6 +528,12 @@ class WindowWriter:
         Band statistics (``STATISTICS_*`` tags) of float outputs, taken as the windows
         arrive; default: for the COG outputs, not for scratch rasters (read back, not
         displayed, so no run uses them).
+    sparse
+        Leave out of scratch rasters the tiles that hold nodata only (GDAL's
+        ``SPARSE_OK``): they take no disk and no write, and GDAL reads them back as
+        nodata, but other TIFF readers may not, so use it for rasters read back with
+        GDAL (rasterio, innosite). The temporaries of COG outputs are always written
+        so; the COG outputs never are.
     memory_budget
         Bytes, to size GDAL's block cache (:func:`gdal_env`).
 
@@ -562,6 +568,7 @@ class WindowWriter:
         overviews: bool = True,
         compress: bool = True,
         statistics: bool | None = None,
+        sparse: bool = False,
         memory_budget: int | None = None,
     ) -> None:
         if not outputs:
@@ -572,6 +579,7 @@ class WindowWriter:
         self.overviews = overviews
         self.compress = compress
         self.statistics = (overviews or compress) if statistics is None else bool(statistics)
+        self.sparse = bool(sparse)
         self.memory_budget = memory_budget
         self.targets: dict[str, Path] = {}
         for name, out in self.outputs.items():
@@ -610,6 +618,8 @@ class WindowWriter:
         raw = g.size * out.count * np.dtype(out.dtype).itemsize
         if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES:
             profile.update(_SCRATCH)
+        if self.cloud_optimised or self.sparse:  # read back by GDAL only: no nodata tiles
+            profile["sparse_ok"] = True
         return profile
 
     @property

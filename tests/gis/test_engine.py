@@ -259,3 +259,32 @@ def test_engine_options_are_checked():
         Engine("windows", scheduler="local")
     with pytest.raises(InputError, match="memory budget must be a positive"):
         Engine(memory_budget=0)
+
+
+@dataclass
+class NorthernHalfMissing:
+    """The northing, NaN in the northern half of the grid."""
+
+    def __call__(self, grid, arrays):
+        y = np.broadcast_to(grid.centers()[1][:, None], grid.shape).astype("float32")
+        return {"y": np.where(y > 30_000.0, np.float32(np.nan), y)}
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sparse_scratch_rasters_leave_out_nodata_tiles(tmp_path, sparse):
+    """compute_blocks hands ``sparse`` to the writer: a scratch raster's tiles of nodata
+    only are not in the file, and it reads back the same."""
+    import rasterio
+
+    grid = _grid(600, 300)  # the first row of 256 x 256 tiles holds no value
+    out = {"y": RasterOutput(tmp_path / "y.tif", "northing")}
+    engine = Engine("windows", memory_budget=300 * 128 * 8)
+    paths = compute_blocks(grid, NorthernHalfMissing(), out, engine=engine, overviews=False,
+                           compress=False, sparse=sparse)  # fmt: skip
+    want = NorthernHalfMissing()(grid, {})["y"]
+    np.testing.assert_array_equal(read_geotiff(paths["y"])[0], want)
+    with rasterio.open(paths["y"]) as src:
+        offsets = {(i, j): src.get_tag_item(f"BLOCK_OFFSET_{j}_{i}", "TIFF", bidx=1)
+                   for i in range(3) for j in range(2)}  # fmt: skip
+    missing = sorted(tile for tile, offset in offsets.items() if offset is None)
+    assert missing == ([(0, 0), (0, 1)] if sparse else [])

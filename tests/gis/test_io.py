@@ -8,6 +8,7 @@ import json
 import math
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -805,6 +806,54 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
             mean[n == 0] = np.nan
             ovr = np.where(ovr == -5.0, np.nan, ovr)
             np.testing.assert_allclose(ovr, mean, rtol=1e-5, atol=1e-3)
+
+
+def _empty_blocks(path: Path) -> list[tuple[int, int]]:
+    """The tiles of band 1 that are not in the file (GDAL's sparse tiles)."""
+    with rasterio.open(path) as src:
+        rows, cols = (-(-n // raster.BLOCK) for n in src.shape)
+        return [(i, j) for i in range(rows) for j in range(cols)
+                if src.get_tag_item(f"BLOCK_OFFSET_{j}_{i}", "TIFF", bidx=1) is None]  # fmt: skip
+
+
+@pytest.mark.parametrize("large_scratch", [False, True])
+def test_nodata_tiles_are_left_out_of_sparse_scratch_rasters_only(
+    tmp_path, grid600, layer600, monkeypatch, large_scratch
+):
+    """``sparse=True`` leaves a scratch raster's nodata-only tiles out of the file, which reads
+    back the same; COG outputs, whose temporaries are sparse, still hold every tile."""
+    from gis.windows import plan_windows
+
+    if large_scratch:  # the COG's temporary compressed
+        monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)
+    values = layer600.copy()
+    values[:300] = np.nan  # the first row of tiles (rows 0-255) holds nothing
+    windows = plan_windows(grid600, halo_cells=0, bytes_per_cell=4, memory_budget=4 * 200 * 200)
+    assert len(windows) > 4  # window by window: no output is held in memory
+
+    def write(name: str, **options: Any) -> Path:
+        out = {"u": io.RasterOutput(tmp_path / f"{name}.tif", "u")}
+        with io.WindowWriter(grid600, out, **options) as writer:
+            for w in windows:
+                writer.write(w, {"u": values[w.core]})
+        return tmp_path / f"{name}.tif"
+
+    dense = write("dense", compress=False, overviews=False)
+    sparse = write("sparse", compress=False, overviews=False, sparse=True)
+    assert _empty_blocks(dense) == []
+    assert _empty_blocks(sparse) == [(0, 0), (0, 1), (0, 2)]
+    assert sparse.stat().st_size < dense.stat().st_size * 0.7
+    for path in (dense, sparse):
+        np.testing.assert_array_equal(io.read_geotiff(path)[0], values)
+    cog = write("cog", sparse=True)
+    _assert_cog(cog, (600, 600))
+    assert _empty_blocks(cog) == []
+    held = io.write_geotiff(tmp_path / "held.tif", values, grid600, description="u")
+    with rasterio.open(cog) as got, rasterio.open(held) as want:
+        np.testing.assert_array_equal(got.read(1), values)
+        for level in ((300, 300), (150, 150)):  # GDAL's averages and numpy's, NaN alike
+            np.testing.assert_allclose(got.read(1, out_shape=level),
+                                       want.read(1, out_shape=level), rtol=2e-6)  # fmt: skip
 
 
 @pytest.mark.parametrize("interleave", ["pixel", "band"])
