@@ -616,11 +616,22 @@ class WindowWriter:
             "interleave": "band",
         }
         raw = g.size * out.count * np.dtype(out.dtype).itemsize
-        if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES:
+        if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES and not self._room_for_plain():
             profile.update(_SCRATCH)
         if self.cloud_optimised or self.sparse:  # read back by GDAL only: no nodata tiles
             profile["sparse_ok"] = True
         return profile
+
+    def _room_for_plain(self) -> bool:
+        """Whether the temporaries of every COG output, uncompressed and with overviews,
+        would take at most :data:`_PLAIN_SCRATCH_SHARE` of the free space where they go."""
+        import shutil
+
+        raw = sum(self.grid.size * o.count * np.dtype(o.dtype).itemsize
+                  for o in self.outputs.values())  # fmt: skip
+        folders = {self.targets[name].parent for name in self.outputs}
+        free = min(shutil.disk_usage(folder).free for folder in folders)
+        return raw * 4 / 3 <= free * _PLAIN_SCRATCH_SHARE
 
     @property
     def cloud_optimised(self) -> bool:
@@ -832,6 +843,13 @@ _SCRATCH: dict[str, Any] = {"compress": "zstd", "zstd_level": 1, "num_threads": 
 #: Temporaries up to this many bytes of raw values are left uncompressed: reading them
 #: back for the overviews and the COG copy then costs nothing to decompress.
 _PLAIN_SCRATCH_BYTES = 1 << 30
+
+#: Larger temporaries are left uncompressed too while all of a writer's, at their raw size
+#: with overviews, fit in this share of the free disk space (they hold no nodata-only tiles,
+#: so they usually take much less; the COGs then need about a third of it). China at 250 m
+#: (five 1.7 GB outputs, 36 % of the grid in the country, 11.4 GB raw with overviews, about
+#: 4.7 GB written): 115.9 s uncompressed against 125.5 s with ZSTD, back to back.
+_PLAIN_SCRATCH_SHARE = 0.5
 
 #: Cells converted and written at a time by :meth:`WindowWriter.write`.
 _WRITE_CHUNK_CELLS = 1 << 22

@@ -778,6 +778,7 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
     monkeypatch.setattr(raster, "_STATS_CHUNK_CELLS", 1000)
     if large_scratch:
         monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)
+        monkeypatch.setattr(raster, "_PLAIN_SCRATCH_SHARE", 0.0)
     values = layer600.astype("float64") * 1000.0 - 123.0  # float64 in, converted per band
     values[100:103, :] = -5.0  # the nodata value itself is excluded from the statistics
     out = {"m": io.RasterOutput(tmp_path / "m.tif", ("a", "b"), nodata=-5.0)}
@@ -808,6 +809,31 @@ def test_window_writer_chunks_agree_with_numpy(tmp_path, grid600, layer600, monk
             np.testing.assert_allclose(ovr, mean, rtol=1e-5, atol=1e-3)
 
 
+def test_large_temporaries_are_compressed_only_when_the_disk_is_short(tmp_path, grid600,
+                                                                      monkeypatch):  # fmt: skip
+    """Above _PLAIN_SCRATCH_BYTES a COG output's temporary stays uncompressed while all the
+    writer's temporaries (raw, with overviews) fit in half the free space."""
+    import shutil
+
+    monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)  # every temporary is "large"
+    outputs = {n: io.RasterOutput(tmp_path / f"{n}.tif", n) for n in ("a", "b")}
+    raw = 2 * grid600.size * 4 * 4 / 3  # two float32 outputs and their overviews
+    real = shutil.disk_usage
+
+    def usage(free: float) -> Any:
+        return lambda path: real(path)._replace(free=int(free))
+
+    for free, compressed in ((2 * raw, False), (2 * raw - 1, True)):
+        monkeypatch.setattr(shutil, "disk_usage", usage(free))
+        writer = io.WindowWriter(grid600, outputs)
+        profile = writer._profile(outputs["a"])
+        assert (profile.get("compress") == "zstd") is compressed
+        assert profile["sparse_ok"] is True  # read back by GDAL only
+    scratch = io.WindowWriter(grid600, outputs, overviews=False, compress=False)
+    assert "compress" not in scratch._profile(outputs["a"])
+    assert "sparse_ok" not in scratch._profile(outputs["a"])  # unless asked for
+
+
 def _empty_blocks(path: Path) -> list[tuple[int, int]]:
     """The tiles of band 1 that are not in the file (GDAL's sparse tiles)."""
     with rasterio.open(path) as src:
@@ -826,6 +852,7 @@ def test_nodata_tiles_are_left_out_of_sparse_scratch_rasters_only(
 
     if large_scratch:  # the COG's temporary compressed
         monkeypatch.setattr(raster, "_PLAIN_SCRATCH_BYTES", 0)
+        monkeypatch.setattr(raster, "_PLAIN_SCRATCH_SHARE", 0.0)
     values = layer600.copy()
     values[:300] = np.nan  # the first row of tiles (rows 0-255) holds nothing
     windows = plan_windows(grid600, halo_cells=0, bytes_per_cell=4, memory_budget=4 * 200 * 200)
