@@ -56,3 +56,13 @@ def traced_peak(function: Callable[[], Any]) -> tuple[Any, int]:
         return value, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def missing_tiles(path: str | Path) -> list[tuple[int, int]]:
+    """The (row, column) of every tile of band 1 that is not in the file (GDAL's sparse
+    tiles), read from the block offsets GDAL reports."""
+    with rasterio.open(path) as src:
+        (rows, cols), (bh, bw) = src.shape, src.block_shapes[0]
+        tiles = [(i, j) for i in range(-(-rows // bh)) for j in range(-(-cols // bw))]
+        return [(i, j) for i, j in tiles
+                if src.get_tag_item(f"BLOCK_OFFSET_{j}_{i}", "TIFF", bidx=1) is None]  # fmt: skip

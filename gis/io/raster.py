@@ -17,6 +17,7 @@ file.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -616,15 +617,17 @@ class WindowWriter:
             "interleave": "band",
         }
         raw = g.size * out.count * np.dtype(out.dtype).itemsize
-        if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES and not self._room_for_plain():
+        if self.cloud_optimised and raw > _PLAIN_SCRATCH_BYTES and not self._plain_temporaries:
             profile.update(_SCRATCH)
         if self.cloud_optimised or self.sparse:  # read back by GDAL only: no nodata tiles
             profile["sparse_ok"] = True
         return profile
 
-    def _room_for_plain(self) -> bool:
+    @functools.cached_property
+    def _plain_temporaries(self) -> bool:
         """Whether the temporaries of every COG output, uncompressed and with overviews,
-        would take at most :data:`_PLAIN_SCRATCH_SHARE` of the free space where they go."""
+        take at most :data:`_PLAIN_SCRATCH_SHARE` of the free space where they go: decided
+        once, before any is written, for all of a writer's outputs."""
         import shutil
 
         raw = sum(self.grid.size * o.count * np.dtype(o.dtype).itemsize
