@@ -109,7 +109,13 @@ def centre_chunks(grid: Grid) -> Iterator[tuple[int, int, np.ndarray]]:
 #: Largest side in cells of the blocks whose cells :func:`query_centres` measures together.
 BLOCK_CELLS = 16
 
-#: Nearest points :func:`query_centres` asks the k-d tree for at each block centre.
+#: Nearest points :func:`query_centres` asks the k-d tree for at each block centre first;
+#: a block whose candidates may lie beyond them asks again for :data:`BLOCK_K`. A k-nearest
+#: query costs about its ``k``: on a 100 m street lattice nearly every block is settled by 6
+#: (network distance on 16 M cells: 0.8-1.1 s against 1.5-2.3 s with 12 alone).
+BLOCK_K_FIRST = 6
+
+#: Nearest points :func:`query_centres` asks for at block centres the first query left open.
 BLOCK_K = 12
 
 
@@ -126,8 +132,9 @@ def query_centres(
     the centre's nearest point, ``r`` the block's half diagonal); when the
     :data:`BLOCK_K`-th nearest point of the centre is farther than that, the cells are
     measured against the points before it, vectorised, the lowest index winning
-    among points at exactly the same distance. The other blocks query the tree
-    cell by cell.
+    among points at exactly the same distance. The tree is asked for the
+    :data:`BLOCK_K_FIRST` nearest points first, and for :data:`BLOCK_K` at the blocks
+    that did not settle; the blocks still open query the tree cell by cell.
     """
     height, width = grid.shape
     cs = grid.cell_size
@@ -144,6 +151,7 @@ def query_centres(
         return
     s = int(min(BLOCK_CELLS, round(side)))
     k = min(BLOCK_K, n)
+    k_first = min(BLOCK_K_FIRST, k)
     reach_add = 2.0 * (s - 1) / 2.0 * cs * math.sqrt(2.0)
     n_bc = -(-width // s)
     x_pad = grid.transform.c + (np.arange(n_bc * s) + 0.5) * cs
@@ -159,28 +167,35 @@ def query_centres(
         y_pad = grid.transform.f - (r0 + np.arange(n_br * s) + 0.5) * cs
         by = grid.transform.f - (r0 + np.arange(n_br) * s + s / 2.0) * cs
         centres = np.column_stack([np.tile(bx, n_br), np.repeat(by, n_bc)])
-        d, i = tree.query(centres, k=k, workers=inner)
-        d, i = d.reshape(len(centres), k), i.reshape(len(centres), k)
-        reach = (d[:, 0] + reach_add) * (1.0 + 1e-9) + 1e-6  # round-off margin
-        sure = d[:, -1] > reach if k < n else np.ones(len(centres), dtype=bool)
         dist = np.empty((n_br, s, n_bc, s))
         index = np.empty((n_br, s, n_bc, s), dtype=np.intp)
-        blocks = np.flatnonzero(sure)
-        br, bc = np.divmod(blocks, n_bc)
-        cand = np.sort(i[blocks], axis=1)  # lowest index first: ties go to it
-        dx2 = np.square(x_pad.reshape(n_bc, s)[bc][:, :, None] - px[cand][:, None, :])
-        dy2 = np.square(y_pad.reshape(n_br, s)[br][:, :, None] - py[cand][:, None, :])
-        best = dy2[:, :, None, 0] + dx2[:, None, :, 0]  # (blocks, rows, cols)
-        which = np.broadcast_to(cand[:, None, None, 0], best.shape).copy()
-        for m in range(1, k):  # strictly nearer only: the lower index keeps a tie
-            d2 = dy2[:, :, None, m] + dx2[:, None, :, m]
-            nearer = d2 < best
-            np.copyto(best, d2, where=nearer)
-            np.copyto(which, cand[:, None, None, m], where=nearer)
-        dist[br, :, bc, :] = np.sqrt(best)
-        index[br, :, bc, :] = which
-        del dx2, dy2, best, which
-        rest = np.flatnonzero(~sure)
+
+        def settled(blocks: np.ndarray, k: int) -> np.ndarray:
+            """Measure those of ``blocks`` whose ``k`` nearest points hold all candidates;
+            return the others."""
+            q = centres if blocks.size == len(centres) else centres[blocks]
+            d, i = tree.query(q, k=k, workers=inner)
+            d, i = d.reshape(blocks.size, k), i.reshape(blocks.size, k)
+            reach = (d[:, 0] + reach_add) * (1.0 + 1e-9) + 1e-6  # round-off margin
+            sure = d[:, -1] > reach if k < n else np.ones(blocks.size, dtype=bool)
+            br, bc = np.divmod(blocks[sure], n_bc)
+            cand = np.sort(i[sure], axis=1)  # lowest index first: ties go to it
+            dx2 = np.square(x_pad.reshape(n_bc, s)[bc][:, :, None] - px[cand][:, None, :])
+            dy2 = np.square(y_pad.reshape(n_br, s)[br][:, :, None] - py[cand][:, None, :])
+            best = dy2[:, :, None, 0] + dx2[:, None, :, 0]  # (blocks, rows, cols)
+            which = np.broadcast_to(cand[:, None, None, 0], best.shape).copy()
+            for m in range(1, k):  # strictly nearer only: the lower index keeps a tie
+                d2 = dy2[:, :, None, m] + dx2[:, None, :, m]
+                nearer = d2 < best
+                np.copyto(best, d2, where=nearer)
+                np.copyto(which, cand[:, None, None, m], where=nearer)
+            dist[br, :, bc, :] = np.sqrt(best)
+            index[br, :, bc, :] = which
+            return blocks[~sure]
+
+        rest = settled(np.arange(len(centres)), k_first)
+        if rest.size and k > k_first:
+            rest = settled(rest, k)
         if rest.size:  # dense points: every cell of these blocks on its own
             br, bc = np.divmod(rest, n_bc)
             gx = np.broadcast_to(x_pad.reshape(n_bc, s)[bc][:, None, :], (rest.size, s, s))

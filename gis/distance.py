@@ -439,8 +439,6 @@ def _nearest(
         flat, counts = flat[keep], np.bincount(owner[keep], minlength=tiles.size)
     ti, tj = np.divmod(tiles, n_cols)
     span = np.arange(TILE)
-    tile_rows = np.minimum(r0[ti][:, None] + span, h - 1)  # edge tiles repeat their last cell
-    tile_cols = np.minimum(c0[tj][:, None] + span, w - 1)
     starts = np.cumsum(counts) - counts
     jobs = _tile_jobs(counts)
     with_offset = qo if offset is not None else None
@@ -448,9 +446,11 @@ def _nearest(
     def measure(first: int, last: int) -> None:  # jobs write disjoint tiles: any thread
         for k, sel in jobs[first:last]:
             cand = flat[starts[sel][:, None] + np.arange(k)]  # (tiles, k), tie-break order
-            if k:
-                value, best = _measure(xc[tile_cols[sel]], yc[tile_rows[sel]], cand, qx, qy,
-                                       with_offset, index is not None)  # fmt: skip
+            if k:  # the cells of each tile (edge tiles repeat their last cell)
+                rows_at = np.minimum(r0[ti[sel]][:, None] + span, h - 1)
+                cols_at = np.minimum(c0[tj[sel]][:, None] + span, w - 1)
+                value, best = _measure(xc[cols_at], yc[rows_at], cand, qx, qy, with_offset,
+                                       index is not None)  # fmt: skip
             for t, (i, j) in enumerate(zip(ti[sel].tolist(), tj[sel].tolist(), strict=True)):
                 rows, cols = slice(r0[i], r1[i]), slice(c0[j], c1[j])
                 nr, nc = r1[i] - r0[i], c1[j] - c0[j]

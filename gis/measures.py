@@ -575,6 +575,10 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
     del parts
     if k_first.size == 0:
         return out
+    # each edge crosses sub-row k at u = lead + k * slope (gathered once per crossing)
+    slope = (u1 - u0) / (w1 - w0)
+    lead = u0 + (0.5 - w0) * slope - 0.5
+    del u0, u1, w0, w1
 
     band_rows = max(1, (_CHUNK_CELLS * 2) // (sub_w * s)) * s  # sub-rows per band
     b_first, b_last = k_first // band_rows, (k_end - 1) // band_rows
@@ -596,9 +600,7 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         pair = np.repeat(np.arange(e.size), n)
         k = ks[pair] + np.arange(pair.size) - np.repeat(np.cumsum(n) - n, n)
         ep = e[pair]
-        t = (k + 0.5 - w0[ep]) / (w1[ep] - w0[ep])
-        j = np.clip(np.ceil(u0[ep] + t * (u1[ep] - u0[ep]) - 0.5), 0, sub_w).astype("int64")
-        del t
+        j = np.clip(np.ceil(lead[ep] + k * slope[ep]), 0, sub_w).astype("int64")
         # crossings sorted along each sub-row, the sign in the lowest bit (-1: 0, +1: 1)
         key = ((k - kb0) * row_len + j) * 2 + (step_sign[ep] > 0)
         del k, j, ep, pair
@@ -626,7 +628,7 @@ def _cell_fraction(grid: Grid, polygons: np.ndarray, supersample: int) -> np.nda
         steps = np.bincount(idx, weights=weights, minlength=rows * width).reshape(rows, width)
         np.cumsum(steps, axis=1, out=steps)
         r0 = kb0 // s
-        out[r0 : r0 + rows] = steps[:, : grid.width].astype("float32") / np.float32(s * s)
+        np.divide(steps[:, : grid.width], s * s, out=out[r0 : r0 + rows], casting="same_kind")
 
     live = np.flatnonzero(np.diff(bounds))
 

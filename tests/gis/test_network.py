@@ -298,13 +298,20 @@ def test_from_networkx_after_osmnx_projection():
     n_points=st.integers(1, 400),
     clustered=st.booleans(),
     limit=st.one_of(st.just(math.inf), st.floats(5.0, 300.0)),
+    k_first=st.sampled_from([1, 2, 6]),
 )
 @settings(max_examples=60, deadline=None)
-def test_query_centres_blocks_match_the_tree_cell_by_cell(seed, n_points, clustered, limit):
-    """Blocks measured against their few candidate points (and dense blocks looked up cell by
-    cell) give every cell the distance of the tree's own nearest point, and an index at it."""
+def test_query_centres_blocks_match_the_tree_cell_by_cell(
+    seed, n_points, clustered, limit, k_first
+):
+    """Blocks measured against their few candidate points (settled by the first query or
+    the second, and dense blocks looked up cell by cell) give every cell the distance of
+    the tree's own nearest point, and an index at it."""
+    from unittest import mock
+
     from scipy.spatial import cKDTree
 
+    from gis import _parallel
     from gis._parallel import centre_chunks, query_centres
 
     rng = np.random.default_rng(seed)
@@ -314,7 +321,8 @@ def test_query_centres_blocks_match_the_tree_cell_by_cell(seed, n_points, cluste
         xy[: n_points // 2] = rng.normal(400, 15, (n_points // 2, 2))
     xy = np.round(xy / 5) * 5  # points on a 5 m lattice: exact ties between points
     tree = cKDTree(xy)
-    got = list(query_centres(grid, tree, limit=limit, workers=1))
+    with mock.patch.object(_parallel, "BLOCK_K_FIRST", k_first):
+        got = list(query_centres(grid, tree, limit=limit, workers=1))
     want = list(centre_chunks(grid))
     assert [(a, b) for a, b, _, _ in got] == [(a, b) for a, b, _ in want]
     for (_, _, dist, idx), (_, _, pts) in zip(got, want, strict=True):
@@ -324,6 +332,45 @@ def test_query_centres_blocks_match_the_tree_cell_by_cell(seed, n_points, cluste
         np.testing.assert_array_equal(found, np.isfinite(d_tree))
         at = np.hypot(pts[found, 0] - xy[idx[found], 0], pts[found, 1] - xy[idx[found], 1])
         np.testing.assert_allclose(at, d_tree[found], rtol=1e-12)
+
+
+class _CountingTree:
+    """A k-d tree that records the ``k`` and the number of centres of every query."""
+
+    def __init__(self, xy: np.ndarray) -> None:
+        from scipy.spatial import cKDTree
+
+        self._tree = cKDTree(xy)
+        self.n, self.data = self._tree.n, self._tree.data
+        self.calls: list[tuple[int, int]] = []
+
+    def query(self, q, k=1, **kw):
+        self.calls.append((k, len(q)))
+        return self._tree.query(q, k=k, **kw)
+
+
+def test_query_centres_asks_again_only_where_the_first_query_left_blocks_open():
+    """Sparse points settle every block with the first, small query; a dense cluster leaves
+    some blocks open, and only those are asked for more points (and the rest cell by cell)."""
+    from gis._parallel import BLOCK_K, BLOCK_K_FIRST, CHUNK_CELLS, centre_chunks, query_centres
+
+    grid = Grid.from_bounds((0, 0, 2000, 2000), cell_size=10, crs=CRS)
+    assert grid.size <= CHUNK_CELLS // 4  # one row chunk: one first query
+    lattice = np.stack(np.meshgrid(np.arange(50, 2000, 100.0), np.arange(50, 2000, 100.0)))
+    sparse = _CountingTree(lattice.reshape(2, -1).T)
+    list(query_centres(grid, sparse, limit=math.inf, workers=1))
+    assert [k for k, _ in sparse.calls] == [BLOCK_K_FIRST]
+
+    rng = np.random.default_rng(3)
+    dense = np.concatenate([lattice.reshape(2, -1).T, rng.normal(1000, 20, (300, 2))])
+    clustered = _CountingTree(dense)
+    got = list(query_centres(grid, clustered, limit=math.inf, workers=1))
+    first, second = clustered.calls[:2]
+    assert first[0] == BLOCK_K_FIRST and second[0] == BLOCK_K
+    assert 0 < second[1] < first[1]  # only the open blocks, asked again
+    pts = np.concatenate([p for _, _, p in centre_chunks(grid)])
+    d_tree, _ = clustered._tree.query(pts)
+    np.testing.assert_array_equal(np.concatenate([d for _, _, d, _ in got]), d_tree)
 
 
 # ---------------------------------------------------------------------- node_distance
