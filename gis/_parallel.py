@@ -112,7 +112,8 @@ BLOCK_CELLS = 16
 #: Nearest points :func:`query_centres` asks the k-d tree for at each block centre first;
 #: a block whose candidates may lie beyond them asks again for :data:`BLOCK_K`. A k-nearest
 #: query costs about its ``k``: on a 100 m street lattice nearly every block is settled by 6
-#: (network distance on 16 M cells: 0.8-1.1 s against 1.5-2.3 s with 12 alone).
+#: (the stage benchmark's network distance, 16 M cells: 1.15-1.48 s against 1.84-2.14 s with
+#: 12 alone, alternated).
 BLOCK_K_FIRST = 6
 
 #: Nearest points :func:`query_centres` asks for at block centres the first query left open.
